@@ -1,0 +1,120 @@
+//! The command line: clap definitions and their validation into
+//! [`Options`]. Option names follow the crash-handler integrations that
+//! already call a tracer with `--kv`, `--fault-thread`, `--thread`,
+//! `--faulted` and a PID.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::options::Options;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ptsnap",
+    version,
+    about = "Snapshot a crashed or hung Linux process: threads, frames, symbols, as JSON",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Process to snapshot (it keeps running afterwards).
+    #[arg(required = true)]
+    pub pid: Option<i32>,
+    #[command(flatten)]
+    pub snapshot: SnapshotArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a program traced and snapshot it when a fatal signal arrives.
+    Run {
+        #[command(flatten)]
+        snapshot: SnapshotArgs,
+        /// The program and its arguments (after `--`).
+        #[arg(required = true, last = true, value_name = "CMD")]
+        command: Vec<OsString>,
+    },
+    /// Print a snapshot for a person to read.
+    Show {
+        /// The snapshot file.
+        snapshot: PathBuf,
+    },
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SnapshotArgs {
+    /// Write the snapshot to FILE.
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
+    pub output: Option<PathBuf>,
+    /// Write the snapshot into DIR, named <exe>.<pid>.<unixtime>.json.
+    #[arg(short = 'O', long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Key-value attributes to record, KEY:VAL[,KEY:VAL...] (repeatable).
+    #[arg(long, value_name = "KEY:VAL[,KEY:VAL]")]
+    pub kv: Vec<String>,
+    /// A classifier to record (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub classifier: Vec<String>,
+    /// The application name to record.
+    #[arg(long, value_name = "NAME")]
+    pub application: Option<String>,
+    /// The thread that faulted (e.g. the thread running a crash handler).
+    #[arg(long, value_name = "TID")]
+    pub fault_thread: Option<i32>,
+    /// The process crashed: find the faulting thread from signal state.
+    #[arg(long)]
+    pub faulted: bool,
+    /// Only extract these threads (repeatable).
+    #[arg(long = "thread", value_name = "TID")]
+    pub threads: Vec<i32>,
+    /// Also look for separate debug files under DIR (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub debug_dir: Vec<PathBuf>,
+    /// Stop extracting and detach after SECS seconds; the snapshot records
+    /// what was done.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Frames per thread at most.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_frames: usize,
+}
+
+impl SnapshotArgs {
+    pub fn into_options(self) -> Result<Options, String> {
+        let mut kv = Vec::new();
+        for item in self.kv.iter().flat_map(|s| s.split(',')) {
+            let (k, v) = item
+                .split_once(':')
+                .ok_or_else(|| format!("--kv expects KEY:VALUE, got `{item}`"))?;
+            if k.is_empty() {
+                return Err(format!("--kv has an empty key in `{item}`"));
+            }
+            kv.push((k.to_string(), v.to_string()));
+        }
+        let timeout = match self.timeout {
+            Some(t) if !(t > 0.0 && t.is_finite()) => return Err(format!("--timeout must be a positive number, got {t}")),
+            t => t.map(Duration::from_secs_f64),
+        };
+        if self.max_frames == 0 {
+            return Err("--max-frames must be at least 1".into());
+        }
+        Ok(Options {
+            output: self.output,
+            output_dir: self.output_dir,
+            kv,
+            classifiers: self.classifier,
+            application: self.application,
+            fault_thread: self.fault_thread,
+            faulted: self.faulted,
+            threads: self.threads,
+            debug_dirs: self.debug_dir,
+            timeout,
+            max_frames: self.max_frames,
+        })
+    }
+}

@@ -1,0 +1,93 @@
+//! One parsed ELF file (a loaded binary or its separate debug file): its
+//! identity (build id, debuglink), its load segments, and access to its
+//! sections with transparent decompression (SHF_COMPRESSED zlib and zstd,
+//! and GNU `.zdebug_*`).
+
+use std::path::{Path, PathBuf};
+
+use object::read::elf::ElfFile64;
+use object::{Object, ObjectSection, ObjectSegment};
+
+use super::store::FileStore;
+use super::DebugInfoError;
+
+pub struct ElfObject<'a> {
+    pub path: PathBuf,
+    pub data: &'a [u8],
+    pub file: ElfFile64<'a>,
+    store: &'a FileStore,
+}
+
+impl<'a> ElfObject<'a> {
+    /// Maps `open_path` and parses it; `path` is the name it is known by
+    /// (they differ when a deleted file is read through /proc/PID/map_files).
+    pub fn open(store: &'a FileStore, open_path: &Path, path: &Path) -> Result<Self, DebugInfoError> {
+        let data = store.map_file(open_path).map_err(|e| DebugInfoError::Open {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Self::parse(store, data, path)
+    }
+
+    pub fn parse(store: &'a FileStore, data: &'a [u8], path: &Path) -> Result<Self, DebugInfoError> {
+        let file = ElfFile64::parse(data).map_err(|e| DebugInfoError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(ElfObject { path: path.to_path_buf(), data, file, store })
+    }
+
+    pub fn build_id(&self) -> Option<&'a [u8]> {
+        self.file.build_id().ok().flatten().filter(|id| !id.is_empty())
+    }
+
+    pub fn debuglink(&self) -> Option<(&'a [u8], u32)> {
+        self.file.gnu_debuglink().ok().flatten()
+    }
+
+    /// The section's contents, inflated if compressed. `None` when the
+    /// section is absent, has no bytes in this file (NOBITS, as in debug
+    /// files' copies of `.eh_frame`), or cannot be decompressed.
+    pub fn section(&self, name: &str) -> Option<&'a [u8]> {
+        let section = self.file.section_by_name(name)?;
+        if section.kind() == object::SectionKind::UninitializedData {
+            return None;
+        }
+        let data = match section.uncompressed_data().ok()? {
+            std::borrow::Cow::Borrowed(b) => b,
+            std::borrow::Cow::Owned(v) => self.store.keep(v),
+        };
+        (!data.is_empty()).then_some(data)
+    }
+
+    /// The section's link-time address, for sections addressed at run time
+    /// (`.eh_frame`, `.eh_frame_hdr`, `.text`, `.got`).
+    pub fn section_address(&self, name: &str) -> Option<u64> {
+        self.file.section_by_name(name).map(|s| s.address())
+    }
+
+    /// Whether the section is present with contents, without inflating it.
+    pub fn has_section(&self, name: &str) -> bool {
+        self.file
+            .section_by_name(name)
+            .is_some_and(|s| s.kind() != object::SectionKind::UninitializedData && s.size() > 0)
+    }
+
+    /// The difference between run-time and link-time addresses, given that
+    /// the file's bytes at `file_offset` are mapped at `map_start`.
+    pub fn load_bias(&self, map_start: u64, file_offset: u64) -> Option<u64> {
+        self.file.segments().find_map(|seg| {
+            let (seg_off, seg_size) = seg.file_range();
+            let page_off = seg_off & !0xfff;
+            (file_offset >= page_off && file_offset < seg_off + seg_size.max(1)).then(|| {
+                let vaddr_at_offset = seg.address().wrapping_add(file_offset).wrapping_sub(seg_off);
+                map_start.wrapping_sub(vaddr_at_offset)
+            })
+        })
+    }
+
+    /// Whether the file is a position-independent object (ET_DYN).
+    pub fn is_position_independent(&self) -> bool {
+        self.file.kind() == object::ObjectKind::Dynamic
+    }
+}

@@ -1,0 +1,69 @@
+//! Finding the separate debug file of a stripped binary, the way gdb and
+//! elfutils do: first by build id under `<dir>/.build-id/xx/rest.debug`,
+//! then by the `.gnu_debuglink` name next to the binary, in its `.debug/`
+//! directory and under each debug directory, accepting a debuglink
+//! candidate only when its CRC-32 matches.
+
+use std::path::{Path, PathBuf};
+
+use super::elf::ElfObject;
+use super::store::FileStore;
+
+/// How a separate debug file was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DebugSource {
+    BuildId,
+    DebugLink,
+}
+
+/// The directories searched for separate debug files, in order.
+#[derive(Clone, Debug)]
+pub struct DebugDirs {
+    dirs: Vec<PathBuf>,
+}
+
+impl DebugDirs {
+    /// User-given directories first, then the system's `/usr/lib/debug`.
+    pub fn new(user_dirs: &[PathBuf]) -> Self {
+        let mut dirs = user_dirs.to_vec();
+        dirs.push(PathBuf::from("/usr/lib/debug"));
+        DebugDirs { dirs }
+    }
+
+    pub fn find<'a>(&self, store: &'a FileStore, binary: &ElfObject<'a>) -> Option<(ElfObject<'a>, DebugSource)> {
+        if let Some(id) = binary.build_id() {
+            if let Some(found) = self.by_build_id(store, id) {
+                return Some((found, DebugSource::BuildId));
+            }
+        }
+        let (name, crc) = binary.debuglink()?;
+        let name = std::str::from_utf8(name).ok()?;
+        self.by_debuglink(store, &binary.path, name, crc).map(|f| (f, DebugSource::DebugLink))
+    }
+
+    fn by_build_id<'a>(&self, store: &'a FileStore, id: &[u8]) -> Option<ElfObject<'a>> {
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        if hex.len() < 3 {
+            return None;
+        }
+        self.dirs.iter().find_map(|dir| {
+            let path = dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]));
+            let elf = ElfObject::open(store, &path, &path).ok()?;
+            (elf.build_id() == Some(id)).then_some(elf)
+        })
+    }
+
+    fn by_debuglink<'a>(&self, store: &'a FileStore, binary: &Path, name: &str, crc: u32) -> Option<ElfObject<'a>> {
+        let dir = binary.parent().unwrap_or(Path::new("/"));
+        let mut candidates = vec![dir.join(name), dir.join(".debug").join(name)];
+        let relative = dir.strip_prefix("/").unwrap_or(dir);
+        candidates.extend(self.dirs.iter().map(|d| d.join(relative).join(name)));
+        candidates.into_iter().find_map(|path| {
+            if path == binary {
+                return None;
+            }
+            let elf = ElfObject::open(store, &path, &path).ok()?;
+            (crc32fast::hash(elf.data) == crc).then_some(elf)
+        })
+    }
+}

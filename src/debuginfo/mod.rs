@@ -1,0 +1,289 @@
+//! Debug information of the modules (ELF files) mapped into a process.
+//!
+//! A [`ModuleSet`] is built from the memory map. Each [`Module`] maps its
+//! file at once (cheap) but finds its separate debug file, builds its symbol
+//! table, parses its CFI and creates its DWARF context only when a frame
+//! first needs them; addr2line then parses DWARF units lazily, only those
+//! covering the pcs asked about. Everything is cached for the whole run.
+
+pub mod elf;
+pub mod locate;
+pub mod store;
+pub mod symbols;
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+
+use gimli::{RunTimeEndian, SectionId};
+use thiserror::Error;
+
+use crate::memory::Memory;
+use crate::target::procfs::Mapping;
+use crate::unwind::cfi::{Cfi, CfiSections, Slice};
+use crate::unwind::CfiLookup;
+use elf::ElfObject;
+use locate::{DebugDirs, DebugSource};
+use store::FileStore;
+use symbols::SymbolTable;
+
+#[derive(Debug, Error)]
+pub enum DebugInfoError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error("{path}: not a valid ELF file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+}
+
+pub type DwarfContext<'a> = addr2line::Context<Slice<'a>>;
+
+pub struct Module<'a> {
+    /// The path the process mapped (as /proc/PID/maps shows it).
+    pub path: String,
+    pub start: u64,
+    pub end: u64,
+    /// Run-time address minus link-time address.
+    pub bias: u64,
+    executable: Vec<(u64, u64)>,
+    pub elf: Option<ElfObject<'a>>,
+    /// Why the file could not be read, when it could not.
+    pub error: Option<String>,
+    store: &'a FileStore,
+    dirs: &'a DebugDirs,
+    debug: OnceCell<Option<(ElfObject<'a>, DebugSource)>>,
+    symbols: OnceCell<SymbolTable<'a>>,
+    dwarf: OnceCell<Option<DwarfContext<'a>>>,
+    cfi: OnceCell<Cfi<'a>>,
+}
+
+/// DWARF sections that symbolization reads; the rest are left empty.
+const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
+    SectionId::DebugAbbrev,
+    SectionId::DebugAddr,
+    SectionId::DebugAranges,
+    SectionId::DebugInfo,
+    SectionId::DebugLine,
+    SectionId::DebugLineStr,
+    SectionId::DebugRanges,
+    SectionId::DebugRngLists,
+    SectionId::DebugStr,
+    SectionId::DebugStrOffsets,
+];
+
+impl<'a> Module<'a> {
+    pub fn contains(&self, addr: u64) -> bool {
+        self.start <= addr && addr < self.end
+    }
+
+    pub fn name(&self) -> &str {
+        Path::new(&self.path).file_name().and_then(|n| n.to_str()).unwrap_or(&self.path)
+    }
+
+    pub fn build_id(&self) -> Option<String> {
+        let id = self.elf.as_ref()?.build_id()?;
+        Some(id.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// The separate debug file, looked up once.
+    pub fn debug_file(&self) -> Option<&(ElfObject<'a>, DebugSource)> {
+        self.debug
+            .get_or_init(|| {
+                let elf = self.elf.as_ref()?;
+                if elf.has_section(".debug_info") {
+                    return None;
+                }
+                self.dirs.find(self.store, elf)
+            })
+            .as_ref()
+    }
+
+    /// The file holding DWARF: the debug file if there is one, else the binary.
+    fn dwarf_file(&self) -> Option<&ElfObject<'a>> {
+        self.debug_file().map(|(d, _)| d).or(self.elf.as_ref())
+    }
+
+    pub fn symbols(&self) -> &SymbolTable<'a> {
+        self.symbols.get_or_init(|| {
+            let mut files: Vec<&ElfObject<'a>> = Vec::new();
+            if let Some((debug, _)) = self.debug_file() {
+                files.push(debug);
+            }
+            files.extend(self.elf.as_ref());
+            SymbolTable::build(&files)
+        })
+    }
+
+    pub fn dwarf(&self) -> Option<&DwarfContext<'a>> {
+        self.dwarf
+            .get_or_init(|| {
+                let file = self.dwarf_file()?;
+                if !file.has_section(".debug_info") {
+                    return None;
+                }
+                let endian = RunTimeEndian::Little;
+                let dwarf = gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
+                    let data = if SYMBOLIZATION_SECTIONS.contains(&id) { file.section(id.name()) } else { None };
+                    Ok(Slice::new(data.unwrap_or(&[]), endian))
+                })
+                .ok()?;
+                addr2line::Context::from_dwarf(dwarf).ok()
+            })
+            .as_ref()
+    }
+
+    pub fn cfi(&self) -> &Cfi<'a> {
+        self.cfi.get_or_init(|| {
+            let Some(elf) = self.elf.as_ref() else { return Cfi::new(CfiSections::default()) };
+            let with_addr = |name: &str| Some((elf.section(name)?, elf.section_address(name)?));
+            let debug_frame = elf
+                .section(".debug_frame")
+                .or_else(|| self.debug_file().and_then(|(d, _)| d.section(".debug_frame")));
+            Cfi::new(CfiSections {
+                eh_frame: with_addr(".eh_frame"),
+                eh_frame_hdr: with_addr(".eh_frame_hdr"),
+                debug_frame,
+                text_address: elf.section_address(".text"),
+                got_address: elf.section_address(".got"),
+            })
+        })
+    }
+
+    /// The link-time address of a run-time address in this module.
+    pub fn svma(&self, addr: u64) -> u64 {
+        addr.wrapping_sub(self.bias)
+    }
+
+    /// Describes the symbols available, for the snapshot: "dwarf",
+    /// "symtab", "dynsym", or "none", comma-separated. Looks at section
+    /// headers only, so it parses nothing.
+    pub fn symbol_kinds(&self) -> String {
+        let mut files: Vec<&ElfObject<'a>> = self.elf.iter().collect();
+        files.extend(self.debug_file().map(|(d, _)| d));
+        let kinds: Vec<&str> = [("dwarf", ".debug_info"), ("symtab", ".symtab"), ("dynsym", ".dynsym")]
+            .into_iter()
+            .filter(|(_, section)| files.iter().any(|f| f.has_section(section)))
+            .map(|(kind, _)| kind)
+            .collect();
+        if kinds.is_empty() { "none".into() } else { kinds.join(",") }
+    }
+}
+
+pub struct ModuleSet<'a> {
+    /// Sorted by start address, non-overlapping.
+    modules: Vec<Module<'a>>,
+}
+
+impl<'a> ModuleSet<'a> {
+    /// One module per mapped ELF file, plus the vdso (copied out of the
+    /// target's memory). Files that are gone or replaced on disk are read
+    /// through `/proc/PID/map_files`.
+    pub fn from_maps(pid: i32, maps: &[Mapping], store: &'a FileStore, dirs: &'a DebugDirs, memory: &dyn Memory) -> Self {
+        let mut modules = Vec::new();
+        let mut i = 0;
+        while i < maps.len() {
+            let first = &maps[i];
+            let mut j = i + 1;
+            while j < maps.len() && same_file(first, &maps[j]) {
+                j += 1;
+            }
+            let group = &maps[i..j];
+            i = j;
+            let elf = if first.is_file() {
+                open_mapped_file(pid, first, store)
+            } else if first.path == "[vdso]" {
+                read_vdso(first, store, memory)
+            } else {
+                continue;
+            };
+            let (elf, error) = match elf {
+                Ok(e) => (Some(e), None),
+                Err(OpenOutcome::NotElf) => continue,
+                Err(OpenOutcome::Failed(e)) => (None, Some(e)),
+            };
+            let lowest = group.iter().min_by_key(|m| m.offset).unwrap_or(first);
+            let bias = elf.as_ref().and_then(|e| e.load_bias(lowest.start, lowest.offset)).unwrap_or(0);
+            modules.push(Module {
+                path: first.path.clone(),
+                start: group.iter().map(|m| m.start).min().unwrap_or(first.start),
+                end: group.iter().map(|m| m.end).max().unwrap_or(first.end),
+                bias,
+                executable: group.iter().filter(|m| m.executable).map(|m| (m.start, m.end)).collect(),
+                elf,
+                error,
+                store,
+                dirs,
+                debug: OnceCell::new(),
+                symbols: OnceCell::new(),
+                dwarf: OnceCell::new(),
+                cfi: OnceCell::new(),
+            });
+        }
+        modules.sort_by_key(|m| m.start);
+        ModuleSet { modules }
+    }
+
+    pub fn find(&self, addr: u64) -> Option<&Module<'a>> {
+        let i = self.modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
+        let m = &self.modules[i];
+        m.contains(addr).then_some(m)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Module<'a>> {
+        self.modules.iter()
+    }
+
+    /// The main executable: the module mapped from `exe`, else the first.
+    pub fn main_module(&self, exe: Option<&Path>) -> Option<&Module<'a>> {
+        exe.and_then(|exe| self.modules.iter().find(|m| Path::new(&m.path) == exe))
+            .or(self.modules.first())
+    }
+}
+
+impl CfiLookup for ModuleSet<'_> {
+    fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)> {
+        let m = self.find(pc)?;
+        Some((m.cfi(), m.bias))
+    }
+
+    fn is_code(&self, pc: u64) -> bool {
+        self.find(pc).is_some_and(|m| m.executable.iter().any(|&(s, e)| s <= pc && pc < e))
+    }
+}
+
+fn same_file(a: &Mapping, b: &Mapping) -> bool {
+    a.path == b.path && a.inode == b.inode && a.dev_major == b.dev_major && a.dev_minor == b.dev_minor
+}
+
+enum OpenOutcome {
+    NotElf,
+    Failed(String),
+}
+
+fn open_mapped_file<'a>(pid: i32, map: &Mapping, store: &'a FileStore) -> Result<ElfObject<'a>, OpenOutcome> {
+    let path = Path::new(&map.path);
+    let map_files = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", map.start, map.end));
+    let open_path = if !map.deleted && is_same_inode(path, map) { path } else { &map_files };
+    let data = store
+        .map_file(open_path)
+        .or_else(|_| store.map_file(&map_files))
+        .map_err(|e| OpenOutcome::Failed(format!("cannot open {}: {e}", map.path)))?;
+    if !data.starts_with(b"\x7fELF") {
+        return Err(OpenOutcome::NotElf);
+    }
+    ElfObject::parse(store, data, path).map_err(|e| OpenOutcome::Failed(e.to_string()))
+}
+
+/// Whether the file now at `path` is the one that was mapped (it may have
+/// been replaced, e.g. by a package upgrade, since).
+fn is_same_inode(path: &Path, map: &Mapping) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).is_ok_and(|md| md.ino() == map.inode)
+}
+
+fn read_vdso<'a>(map: &Mapping, store: &'a FileStore, memory: &dyn Memory) -> Result<ElfObject<'a>, OpenOutcome> {
+    let mut bytes = vec![0u8; (map.end - map.start) as usize];
+    memory
+        .read(map.start, &mut bytes)
+        .map_err(|e| OpenOutcome::Failed(format!("cannot read the vdso: {e}")))?;
+    let data = store.keep(bytes);
+    ElfObject::parse(store, data, Path::new("[vdso]")).map_err(|e| OpenOutcome::Failed(e.to_string()))
+}

@@ -1,0 +1,71 @@
+//! ELF symbol tables as an address-sorted index: the fallback names for
+//! code without DWARF, and the start address behind `function_offset`.
+
+use object::{Object, ObjectSymbol, SymbolKind};
+
+use super::elf::ElfObject;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Symbol<'a> {
+    /// Link-time address.
+    pub address: u64,
+    pub size: u64,
+    pub name: &'a str,
+}
+
+#[derive(Default)]
+pub struct SymbolTable<'a> {
+    symbols: Vec<Symbol<'a>>,
+}
+
+impl<'a> SymbolTable<'a> {
+    /// Merges the tables of the given files (binary and debug file): full
+    /// `.symtab`s first, since they name local functions `.dynsym` lacks.
+    pub fn build(files: &[&ElfObject<'a>]) -> Self {
+        let mut table = SymbolTable::default();
+        for elf in files {
+            table.add(elf.file.symbols());
+            table.add(elf.file.dynamic_symbols());
+        }
+        // Sort by address, larger sizes first so that an exact match on a
+        // sized symbol wins over an alias without size.
+        table.symbols.sort_by(|a, b| a.address.cmp(&b.address).then(b.size.cmp(&a.size)));
+        table.symbols.dedup_by(|b, a| a.address == b.address);
+        table
+    }
+
+    fn add<S: ObjectSymbol<'a>>(&mut self, symbols: impl Iterator<Item = S>) {
+        for sym in symbols {
+            if sym.is_undefined() || sym.address() == 0 || !matches!(sym.kind(), SymbolKind::Text) {
+                continue;
+            }
+            if let Ok(name) = sym.name() {
+                if !name.is_empty() {
+                    self.symbols.push(Symbol { address: sym.address(), size: sym.size(), name });
+                }
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+
+    /// The function symbol containing `address` (link-time). A symbol without
+    /// size covers addresses up to the next symbol.
+    pub fn lookup(&self, address: u64) -> Option<Symbol<'a>> {
+        let idx = self.symbols.partition_point(|s| s.address <= address).checked_sub(1)?;
+        let sym = self.symbols[idx];
+        let within = if sym.size > 0 {
+            address < sym.address + sym.size
+        } else {
+            self.symbols.get(idx + 1).is_none_or(|next| address < next.address)
+        };
+        within.then_some(sym)
+    }
+
+    /// The address of the first symbol called `name`.
+    pub fn address_of(&self, name: &str) -> Option<u64> {
+        self.symbols.iter().find(|s| s.name == name).map(|s| s.address)
+    }
+}

@@ -1,0 +1,317 @@
+//! The snapshot pipeline: from a stopped process to a written snapshot.
+//!
+//! The order matters for the target: everything that needs the process
+//! stopped (memory map, registers, stack walks, symbolization of the pcs)
+//! happens between stop and release; everything else (module summaries,
+//! serialization, the write) happens after the process runs again. Every
+//! failure that concerns one thread, frame or module is recorded in the
+//! snapshot's `errors` and the snapshot goes on.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use thiserror::Error;
+
+use crate::debuginfo::locate::{DebugDirs, DebugSource};
+use crate::debuginfo::store::FileStore;
+use crate::debuginfo::ModuleSet;
+use crate::fault::RawSigInfo;
+use crate::memory::Memory;
+use crate::options::Options;
+use crate::registers;
+use crate::snapshot::{self, writer, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Snapshot, Thread};
+use crate::symbolize::symbolize;
+use crate::target::memory::ProcessMemory;
+use crate::target::procfs::{self, ProcessInfo};
+use crate::target::ptrace::WaitEvent;
+use crate::target::run::CrashStop;
+use crate::target::stopper::{Mode, StoppedProcess, StoppedThread};
+use crate::target::{signals, TargetError};
+use crate::unwind::regs::Regs;
+use crate::unwind::{sigframe, RawFrame, StackWalk, StopReason};
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Target(#[from] TargetError),
+    #[error("cannot write the snapshot to {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("thread {tid} given to --fault-thread is not a thread of process {pid}")]
+    NoSuchThread { tid: i32, pid: i32 },
+}
+
+/// Snapshots a running process and leaves it running.
+pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot), Error> {
+    let started = Instant::now();
+    let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
+    let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
+    let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
+    if let Some(tid) = opts.fault_thread {
+        if stopped.thread(tid).is_none() {
+            return Err(Error::NoSuchThread { tid, pid: tgid });
+        }
+    }
+    let hint = match opts.fault_thread {
+        Some(tid) => FaultHint::Thread(tid),
+        None if opts.faulted => FaultHint::Search,
+        None => FaultHint::None,
+    };
+    finish(opts, info, stopped, hint, started, started)
+}
+
+/// Snapshots a traced process stopped at a fatal signal (run mode); the
+/// signal is delivered when this returns.
+pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<(PathBuf, Snapshot), Error> {
+    let started = Instant::now();
+    let info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
+    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), crash.seen, started)
+}
+
+/// Where the fault thread comes from.
+enum FaultHint {
+    None,
+    /// This thread faulted (run mode's thread, or --fault-thread).
+    Thread(i32),
+    /// --faulted: find the thread from signal state.
+    Search,
+}
+
+/// A walked thread before symbolization.
+struct Walked<'t> {
+    thread: &'t StoppedThread,
+    frames: Vec<RawFrame>,
+    stop: Option<StopReason>,
+}
+
+fn finish(
+    opts: &Options,
+    info: ProcessInfo,
+    stopped: StoppedProcess,
+    hint: FaultHint,
+    paused_at: Instant,
+    started: Instant,
+) -> Result<(PathBuf, Snapshot), Error> {
+    let pid = stopped.pid;
+    let deadline = opts.timeout.map(|t| started + t);
+    let stop_us = paused_at.elapsed().as_micros() as u64;
+    let mut snap = base_snapshot(opts, &info, pid);
+    for (tid, problem) in &stopped.problems {
+        snap.errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
+    }
+
+    let store = FileStore::new();
+    let dirs = DebugDirs::new(&opts.debug_dirs);
+    let memory = ProcessMemory::new(pid);
+    let maps = procfs::read_maps(pid).map_err(|_| TargetError::ProcessExited(pid))?;
+    let modules = ModuleSet::from_maps(pid, &maps, &store, &dirs, &memory);
+
+    let unwind_start = Instant::now();
+    let mut walked = Vec::new();
+    for thread in stopped.threads.iter().filter(|t| opts.wants_thread(t.tid)) {
+        if let Some(sig) = signals::termination_requested() {
+            return Err(TargetError::Interrupted(sig).into());
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            snap.errors.push(ErrorEntry {
+                context: "timeout".into(),
+                message: format!(
+                    "--timeout reached: {} of {} threads extracted; the process was released",
+                    walked.len(),
+                    stopped.threads.len()
+                ),
+            });
+            break;
+        }
+        walked.push(walk_thread(thread, &memory, &modules, opts.max_frames));
+    }
+    let fault = find_fault(&hint, &walked, &memory);
+    for w in &walked {
+        let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
+        snap.threads.push(render_thread(w, &modules, faulted_frame));
+    }
+    snap.fault = fault.map(|f| f.fault);
+    let unwind_us = unwind_start.elapsed().as_micros() as u64;
+
+    stopped.release();
+    snap.timings.paused_us = paused_at.elapsed().as_micros() as u64;
+    snap.timings.stop_us = stop_us;
+    snap.timings.unwind_us = unwind_us;
+
+    snap.modules = modules.iter().map(module_info).collect();
+    for m in modules.iter() {
+        if let Some(e) = &m.error {
+            snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message: e.clone() });
+        }
+    }
+    if matches!(hint, FaultHint::Search) && snap.fault.is_none() {
+        snap.errors.push(ErrorEntry {
+            context: "fault".into(),
+            message: "--faulted given, but no thread is at a crash signal or in a signal handler".into(),
+        });
+    }
+    let path = output_path(opts, &info, pid);
+    snap.timings.total_us = started.elapsed().as_micros() as u64;
+    writer::write_atomic(&snap, &path).map_err(|source| Error::Write { path: path.clone(), source })?;
+    Ok((path, snap))
+}
+
+fn base_snapshot(opts: &Options, info: &ProcessInfo, pid: i32) -> Snapshot {
+    let mut snap = Snapshot {
+        format: snapshot::FORMAT.into(),
+        version: snapshot::VERSION,
+        uuid: writer::new_uuid(),
+        timestamp: writer::rfc3339(writer::unix_now()),
+        generator: snapshot::Generator { name: "ptsnap".into(), version: env!("CARGO_PKG_VERSION").into() },
+        application: opts.application.clone().or_else(|| exe_name(info)),
+        process: snapshot::Process {
+            pid,
+            exe: info.exe.as_ref().map(|p| p.display().to_string()),
+            cmdline: info.cmdline.clone(),
+            cwd: info.cwd.as_ref().map(|p| p.display().to_string()),
+            state: procfs::state_name(info.state).into(),
+            ppid: info.ppid,
+            uid: info.uid,
+        },
+        classifiers: opts.classifiers.clone(),
+        ..Snapshot::default()
+    };
+    for (k, v) in &opts.kv {
+        snap.kv.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    snap
+}
+
+fn exe_name(info: &ProcessInfo) -> Option<String> {
+    let exe = info.exe.as_ref()?;
+    let name = exe.file_name()?.to_string_lossy();
+    Some(name.strip_suffix(" (deleted)").unwrap_or(&name).to_string())
+}
+
+fn walk_thread<'t>(thread: &'t StoppedThread, memory: &dyn Memory, modules: &ModuleSet<'_>, max_frames: usize) -> Walked<'t> {
+    let Some(regs) = thread.regs.as_ref() else {
+        return Walked { thread, frames: Vec::new(), stop: Some(StopReason::Error("registers unavailable".into())) };
+    };
+    let mut walk = StackWalk::new(memory, modules, Regs::from_user_regs(regs), max_frames);
+    let mut frames = Vec::new();
+    while let Some(frame) = walk.next_frame() {
+        frames.push(frame);
+    }
+    Walked { thread, frames, stop: walk.stop_reason().cloned() }
+}
+
+struct FoundFault {
+    tid: i32,
+    /// Index of the faulting physical frame.
+    frame: usize,
+    fault: Fault,
+}
+
+fn find_fault(hint: &FaultHint, walked: &[Walked<'_>], memory: &dyn Memory) -> Option<FoundFault> {
+    match hint {
+        FaultHint::None => None,
+        FaultHint::Thread(tid) => {
+            let w = walked.iter().find(|w| w.thread.tid == *tid)?;
+            Some(fault_of(w, memory, |_| true).unwrap_or(FoundFault {
+                tid: *tid,
+                frame: 0,
+                fault: Fault { tid: *tid, signal: None },
+            }))
+        }
+        FaultHint::Search => walked.iter().find_map(|w| fault_of(w, memory, signals::is_crash_signal)),
+    }
+}
+
+/// The thread's fault: the signal it is stopped at (its frame 0 faulted),
+/// else the innermost signal frame on its stack (the interrupted frame
+/// faulted), when `accept` takes the signal number.
+fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -> Option<FoundFault> {
+    let tid = w.thread.tid;
+    if let (WaitEvent::Signal(sig), Some(info)) = (w.thread.stop, w.thread.siginfo.as_ref()) {
+        if accept(sig) {
+            let signal = RawSigInfo::from_libc(info).describe("signal-delivery-stop");
+            return Some(FoundFault { tid, frame: 0, fault: Fault { tid, signal: Some(signal) } });
+        }
+    }
+    let (i, tramp) = w.frames.iter().enumerate().find(|(_, f)| f.signal_trampoline)?;
+    let mut raw = [0u8; RawSigInfo::SIZE];
+    memory.read(sigframe::siginfo_address(tramp.sp), &mut raw).ok()?;
+    let info = RawSigInfo::from_bytes(&raw);
+    accept(info.signo).then(|| FoundFault {
+        tid,
+        frame: i + 1,
+        fault: Fault { tid, signal: Some(info.describe("signal-frame")) },
+    })
+}
+
+fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, faulted_frame: Option<usize>) -> Thread {
+    let mut frames: Vec<Frame> = Vec::new();
+    for (i, raw) in w.frames.iter().enumerate() {
+        let lookup = raw.lookup_pc();
+        let module = modules.find(lookup);
+        let sources = module.map(|m| symbolize(m, raw.pc, lookup)).unwrap_or_else(|| vec![Default::default()]);
+        let unwind = serde_json::to_value(raw.method).ok().and_then(|v| v.as_str().map(str::to_string));
+        for (j, src) in sources.into_iter().enumerate() {
+            frames.push(Frame {
+                index: frames.len(),
+                pc: Addr(raw.pc),
+                sp: Addr(raw.sp),
+                cfa: raw.cfa.map(Addr),
+                module: module.map(|m| m.name().to_string()),
+                module_offset: module.map(|m| Addr(raw.pc - m.start)),
+                function: src.function,
+                function_offset: src.function_offset,
+                file: src.file,
+                line: src.line,
+                column: src.column,
+                inlined: src.inlined,
+                faulted: faulted_frame == Some(i) && j == 0,
+                unwind: unwind.clone().unwrap_or_default(),
+                ..Frame::default()
+            });
+        }
+    }
+    let stop = w.stop.as_ref().map(|s| match s {
+        StopReason::Error(e) => format!("error: {e}"),
+        other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
+    });
+    Thread {
+        tid: w.thread.tid,
+        name: w.thread.name.clone(),
+        state: procfs::state_name(w.thread.state).into(),
+        faulted: faulted_frame.is_some(),
+        registers: registers::to_json(w.thread.regs.as_ref(), w.thread.fpregs.as_ref()),
+        frames,
+        truncated: w.stop == Some(StopReason::MaxFrames),
+        unwind_stop: stop,
+        ..Thread::default()
+    }
+}
+
+fn module_info(m: &crate::debuginfo::Module<'_>) -> ModuleInfo {
+    let debug = m.debug_file();
+    ModuleInfo {
+        path: m.path.clone(),
+        start: Addr(m.start),
+        end: Addr(m.end),
+        load_bias: Addr(m.bias),
+        build_id: m.build_id(),
+        debug_file: debug.map(|(d, _)| d.path.display().to_string()),
+        debug_file_source: debug.map(|(_, how)| {
+            match how {
+                DebugSource::BuildId => "build-id",
+                DebugSource::DebugLink => "debuglink",
+            }
+            .to_string()
+        }),
+        symbols: m.symbol_kinds(),
+        error: m.error.clone(),
+    }
+}
+
+fn output_path(opts: &Options, info: &ProcessInfo, pid: i32) -> PathBuf {
+    if let Some(p) = &opts.output {
+        return p.clone();
+    }
+    let name = format!("{}.{pid}.{}.json", exe_name(info).unwrap_or_else(|| "process".into()), writer::unix_now());
+    opts.output_dir.as_deref().unwrap_or(Path::new(".")).join(name)
+}

@@ -1,0 +1,22 @@
+//! ptsnap: snapshots of crashed and hung Linux processes.
+//!
+//! Data flows CLI -> [`target`] (ptrace, /proc) -> [`debuginfo`] (ELF,
+//! symbols, CFI, DWARF) -> [`unwind`] -> [`symbolize`] -> [`engine`] ->
+//! [`snapshot`] (JSON), with [`show`] rendering a snapshot for people. Only
+//! `target` touches ptrace; the rest reads memory through [`memory::Memory`].
+
+#[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
+compile_error!("ptsnap supports Linux on x86-64 only for now");
+
+pub mod cli;
+pub mod debuginfo;
+pub mod engine;
+pub mod fault;
+pub mod memory;
+pub mod options;
+pub mod registers;
+pub mod show;
+pub mod snapshot;
+pub mod symbolize;
+pub mod target;
+pub mod unwind;

@@ -1,0 +1,81 @@
+//! The `ptsnap` command: parses the command line, runs the pipeline, and
+//! turns every error into one line on stderr and a non-zero exit.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use ptsnap::cli::{Cli, Command};
+use ptsnap::target::{run, signals};
+use ptsnap::{engine, show, snapshot};
+
+/// Exit status for errors of ptsnap itself (bad input, no permission...).
+const EXIT_ERROR: u8 = 1;
+/// Exit status for a bug in ptsnap (a panic).
+const EXIT_INTERNAL: u8 = 70;
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("ptsnap: internal error{at}: {msg} (the target was released; please report this)");
+    }));
+    let cli = Cli::parse();
+    match std::panic::catch_unwind(|| dispatch(cli)) {
+        Ok(Ok(code)) => code,
+        Ok(Err(msg)) => {
+            eprintln!("ptsnap: error: {msg}");
+            ExitCode::from(EXIT_ERROR)
+        }
+        Err(_) => ExitCode::from(EXIT_INTERNAL),
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Some(Command::Show { snapshot: path }) => {
+            let snap = snapshot::writer::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            if snap.format != snapshot::FORMAT {
+                return Err(format!("{} is not a ptsnap snapshot", path.display()));
+            }
+            print!("{}", show::render(&snap));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Run { snapshot: args, command }) => {
+            let opts = args.into_options()?;
+            signals::install_handlers();
+            let mut on_crash = |crash: run::CrashStop| {
+                let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
+                match engine::snapshot_crash(&opts, crash) {
+                    Ok((path, _)) => eprintln!(
+                        "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}",
+                        signals::name(sig),
+                        path.display()
+                    ),
+                    Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
+                }
+            };
+            let end = run::run(&command, opts.timeout, &mut on_crash).map_err(|e| e.to_string())?;
+            Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
+        }
+        None => {
+            let pid = cli.pid.ok_or("a PID is required")?;
+            if pid <= 0 {
+                return Err(format!("invalid PID {pid}"));
+            }
+            if pid as u32 == std::process::id() {
+                return Err("ptsnap cannot snapshot itself".into());
+            }
+            let opts = cli.snapshot.into_options()?;
+            signals::install_handlers();
+            let (path, _) = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

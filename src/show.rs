@@ -1,0 +1,104 @@
+//! `ptsnap show`: a snapshot as a person reads it, in the spirit of gdb's
+//! `thread apply all bt`: a header (process, signal, fault thread), then
+//! each thread (the faulting one first) with one line per frame, inline
+//! frames marked. The output depends only on the snapshot, so two
+//! renderings of one snapshot are identical and can be diffed.
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::snapshot::{Frame, Snapshot, Thread};
+
+pub fn render(s: &Snapshot) -> String {
+    let mut out = String::new();
+    let p = &s.process;
+    let exe = p.exe.as_deref().unwrap_or("?");
+    let _ = writeln!(out, "process {} ({}) {}", p.pid, s.application.as_deref().unwrap_or("?"), exe);
+    if !p.cmdline.is_empty() {
+        let _ = writeln!(out, "command: {}", p.cmdline.join(" "));
+    }
+    let _ = writeln!(out, "state: {}, {} thread{}, taken {}", p.state, s.threads.len(), plural(s.threads.len()), s.timestamp);
+    match &s.fault {
+        Some(f) => match &f.signal {
+            Some(sig) => {
+                let code = sig.code_name.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                let _ = writeln!(out, "fault: {}{code} in thread {}: {}", sig.name, f.tid, sig.reason);
+            }
+            None => {
+                let _ = writeln!(out, "fault: thread {} (no signal information)", f.tid);
+            }
+        },
+        None => {
+            let _ = writeln!(out, "fault: none");
+        }
+    }
+    if !s.kv.is_empty() {
+        let kv: Vec<String> = s.kv.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string))).collect();
+        let _ = writeln!(out, "kv: {}", kv.join(", "));
+    }
+    if !s.classifiers.is_empty() {
+        let _ = writeln!(out, "classifiers: {}", s.classifiers.join(", "));
+    }
+    let mut threads: Vec<&Thread> = s.threads.iter().collect();
+    threads.sort_by_key(|t| (!t.faulted, t.tid));
+    for t in threads {
+        out.push('\n');
+        render_thread(&mut out, t);
+    }
+    if !s.errors.is_empty() {
+        out.push_str("\nerrors:\n");
+        for e in &s.errors {
+            let _ = writeln!(out, "  {}: {}", e.context, e.message);
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn render_thread(out: &mut String, t: &Thread) {
+    let faulted = if t.faulted { " (faulted)" } else { "" };
+    let _ = writeln!(out, "thread {} \"{}\" {}{faulted}", t.tid, t.name, t.state);
+    for f in &t.frames {
+        let _ = writeln!(out, "{}", frame_line(f));
+    }
+    match t.unwind_stop.as_deref() {
+        Some("outermost") | None => {}
+        Some("max-frames") => {
+            let _ = writeln!(out, "    (more frames not shown: --max-frames)");
+        }
+        Some(reason) => {
+            let _ = writeln!(out, "    (unwinding stopped: {reason})");
+        }
+    }
+}
+
+/// `#3  0x000055d0c8a01234 in recurse (crash.c:38) [crash]`
+pub fn frame_line(f: &Frame) -> String {
+    let mut line = format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"));
+    if let Some(file) = &f.file {
+        let base = Path::new(file).file_name().map_or(file.clone(), |b| b.to_string_lossy().into_owned());
+        match f.line {
+            Some(l) => {
+                let _ = write!(line, " ({base}:{l})");
+            }
+            None => {
+                let _ = write!(line, " ({base})");
+            }
+        }
+    } else if let Some(off) = f.function_offset {
+        let _ = write!(line, "+{off:#x}");
+    }
+    if let Some(m) = &f.module {
+        let _ = write!(line, " [{m}]");
+    }
+    if f.inlined {
+        line.push_str(" (inlined)");
+    }
+    if f.faulted {
+        line.push_str(" <- fault");
+    }
+    line
+}

@@ -1,0 +1,6 @@
+//! The snapshot: its data model and how it is written.
+
+pub mod model;
+pub mod writer;
+
+pub use model::*;

@@ -1,0 +1,211 @@
+//! The snapshot data model: the JSON contract of ../shared/design.md as
+//! serde types. Field names here are relied on by tests, `ptsnap show` and
+//! crash servers; fields may be added, never renamed.
+//!
+//! Deserialization is lenient (every field defaults) so that `show` reads
+//! snapshots written by older or newer versions.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub const FORMAT: &str = "ptsnap-snapshot";
+pub const VERSION: u32 = 1;
+
+/// A run-time address, written as a `"0x..."` string.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Addr(pub u64);
+
+impl Serialize for Addr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:#x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Addr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let hex = s.strip_prefix("0x").ok_or_else(|| serde::de::Error::custom("address without 0x"))?;
+        u64::from_str_radix(hex, 16).map(Addr).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Snapshot {
+    pub format: String,
+    pub version: u32,
+    pub uuid: String,
+    pub timestamp: String,
+    pub generator: Generator,
+    pub application: Option<String>,
+    pub process: Process,
+    pub fault: Option<Fault>,
+    pub threads: Vec<Thread>,
+    pub globals: Vec<Variable>,
+    pub modules: Vec<ModuleInfo>,
+    pub kv: serde_json::Map<String, serde_json::Value>,
+    pub classifiers: Vec<String>,
+    pub tags: Vec<String>,
+    pub annotations: Vec<Annotation>,
+    pub pmodules: Vec<PModuleInfo>,
+    pub errors: Vec<ErrorEntry>,
+    pub timings: Timings,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Generator {
+    pub name: String,
+    pub version: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Process {
+    pub pid: i32,
+    pub exe: Option<String>,
+    pub cmdline: Vec<String>,
+    pub cwd: Option<String>,
+    /// Scheduler state before ptsnap stopped it ("sleeping", ...).
+    pub state: String,
+    pub ppid: i32,
+    pub uid: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Fault {
+    pub tid: i32,
+    pub signal: Option<SignalInfo>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignalInfo {
+    pub num: i32,
+    pub name: String,
+    pub code: i32,
+    pub code_name: Option<String>,
+    pub address: Option<Addr>,
+    pub address_populated: bool,
+    pub reason: String,
+    pub sent_by_kill: bool,
+    /// PID of the sender, for signals sent by a process.
+    pub sender_pid: Option<i32>,
+    /// Where the siginfo came from: "signal-delivery-stop" or "signal-frame".
+    pub source: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Thread {
+    pub tid: i32,
+    pub name: String,
+    pub state: String,
+    pub faulted: bool,
+    pub registers: serde_json::Map<String, serde_json::Value>,
+    pub tls: Vec<Variable>,
+    pub frames: Vec<Frame>,
+    /// Why the unwinder stopped ("outermost", "max-frames", ...).
+    pub unwind_stop: Option<String>,
+    /// The frame list was cut by --max-frames.
+    pub truncated: bool,
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Frame {
+    pub index: usize,
+    pub pc: Addr,
+    pub sp: Addr,
+    pub cfa: Option<Addr>,
+    pub module: Option<String>,
+    pub module_offset: Option<Addr>,
+    pub function: Option<String>,
+    pub function_offset: Option<u64>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub inlined: bool,
+    pub faulted: bool,
+    pub unwind: String,
+    pub parameters: Vec<Variable>,
+    pub locals: Vec<Variable>,
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Variable {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub kind: String,
+    pub base_type: String,
+    pub address: Option<Addr>,
+    pub size: Option<u64>,
+    pub location: String,
+    pub value: serde_json::Value,
+    pub symbol: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Variable>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub elements: Vec<Variable>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<Box<Variable>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Annotation {
+    pub level: String,
+    pub text: Option<String>,
+    pub json: Option<serde_json::Value>,
+    pub source: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModuleInfo {
+    pub path: String,
+    pub start: Addr,
+    pub end: Addr,
+    pub load_bias: Addr,
+    pub build_id: Option<String>,
+    pub debug_file: Option<String>,
+    /// How the debug file was found: "build-id" or "debuglink".
+    pub debug_file_source: Option<String>,
+    /// Symbol sources: "dwarf", "symtab", "dynsym" (comma-separated) or "none".
+    pub symbols: String,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PModuleInfo {
+    pub id: String,
+    pub path: String,
+    pub errors: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ErrorEntry {
+    pub context: String,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Timings {
+    /// Time the target was stopped.
+    pub paused_us: u64,
+    /// Time from start to the snapshot being complete.
+    pub total_us: u64,
+    /// Time spent stopping all threads.
+    pub stop_us: u64,
+    /// Time spent unwinding and symbolizing.
+    pub unwind_us: u64,
+}

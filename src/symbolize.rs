@@ -1,0 +1,115 @@
+//! From a pc to source: the function, file, line and column of the code
+//! at that address, expanded into one entry per inline level (innermost
+//! first, the physical function last), with the symbol table as fallback
+//! for code without DWARF. Names are demangled (C++ and Rust).
+
+use crate::debuginfo::Module;
+
+/// One source-level frame at a pc.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceFrame {
+    pub function: Option<String>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// This level was inlined into the next one.
+    pub inlined: bool,
+    /// Distance from the start of the function symbol (physical level only).
+    pub function_offset: Option<u64>,
+}
+
+/// Symbolizes `lookup_pc` (already adjusted to pc-1 for return addresses)
+/// in `module`; `pc` is the frame's real pc, for `function_offset`.
+pub fn symbolize(module: &Module<'_>, pc: u64, lookup_pc: u64) -> Vec<SourceFrame> {
+    let svma = module.svma(lookup_pc);
+    let symbol = module.symbols().lookup(svma);
+    let mut frames = dwarf_frames(module, svma);
+    if frames.is_empty() {
+        frames.push(SourceFrame::default());
+    }
+    let last = frames.len() - 1;
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.inlined = i < last;
+    }
+    let physical = &mut frames[last];
+    if let Some(sym) = symbol {
+        physical.function_offset = Some(module.svma(pc).wrapping_sub(sym.address));
+        if physical.function.is_none() {
+            physical.function = Some(demangle(sym.name, None));
+        }
+    }
+    frames
+}
+
+fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
+    let Some(ctx) = module.dwarf() else { return Vec::new() };
+    let Ok(mut iter) = ctx.find_frames(svma).skip_all_loads() else { return Vec::new() };
+    let mut out = Vec::new();
+    while let Ok(Some(frame)) = iter.next() {
+        let function = frame.function.as_ref().and_then(|f| {
+            let raw = f.raw_name().ok()?;
+            Some(demangle(&raw, f.language))
+        });
+        let location = frame.location.as_ref();
+        out.push(SourceFrame {
+            function,
+            file: location.and_then(|l| l.file).map(str::to_string),
+            line: location.and_then(|l| l.line),
+            column: location.and_then(|l| l.column),
+            inlined: false,
+            function_offset: None,
+        });
+    }
+    out
+}
+
+/// Demangles C++ (Itanium) and Rust names; others are returned as they are.
+/// C++ names drop their parameter list and return type, as a debugger's
+/// backtrace shows them (`ns::Class<int>::method`).
+pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
+    let rust = language == Some(gimli::DW_LANG_Rust) || name.starts_with("_R") || has_legacy_rust_hash(name);
+    if rust {
+        if let Ok(d) = rustc_demangle::try_demangle(name) {
+            return format!("{d:#}");
+        }
+    }
+    if name.starts_with("_Z") {
+        if let Ok(sym) = cpp_demangle::Symbol::new(name) {
+            let options = cpp_demangle::DemangleOptions::new().no_params().no_return_type();
+            if let Ok(text) = sym.demangle_with_options(&options) {
+                return text;
+            }
+        }
+    }
+    name.to_string()
+}
+
+/// Legacy Rust mangling shares `_ZN` with C++; only Rust names end in the
+/// hash component `17h<16 hex digits>E`.
+fn has_legacy_rust_hash(name: &str) -> bool {
+    name.starts_with("_ZN")
+        && name.len() > 20
+        && name
+            .get(name.len() - 20..)
+            .is_some_and(|t| t.starts_with("17h") && t.ends_with('E') && t[3..19].bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::demangle;
+
+    #[test]
+    fn demangles_cpp_without_params() {
+        assert_eq!(demangle("_ZN4shop4CartIiE5totalEv", None), "shop::Cart<int>::total");
+        assert_eq!(demangle("_ZN4shop3addIiEET_S1_S1_", None), "shop::add<int>");
+        assert_eq!(demangle("main", None), "main");
+    }
+
+    #[test]
+    fn demangles_rust() {
+        assert_eq!(
+            demangle("_ZN4core9panicking5panic17h1234567890abcdefE", None),
+            "core::panicking::panic"
+        );
+    }
+}

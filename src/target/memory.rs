@@ -1,0 +1,118 @@
+//! Reading a stopped process's memory in page-sized blocks.
+//!
+//! Unwinding reads many words from the same few stack pages, so every read
+//! goes through a page cache filled by `process_vm_readv` (a run of pages
+//! per system call), with `/proc/PID/mem` as a fallback where that call is
+//! not permitted. The cache is only valid while the target is stopped,
+//! which is the only time a [`ProcessMemory`] exists.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::IoSliceMut;
+use std::os::unix::fs::FileExt;
+
+use nix::sys::uio::{RemoteIoVec, process_vm_readv};
+use nix::unistd::Pid;
+
+use crate::memory::{Memory, MemoryError};
+
+const PAGE: u64 = 4096;
+/// Pages fetched by one system call on a cache miss: the missed page and the
+/// one above it (stacks are walked upward).
+const PAGES_PER_FETCH: usize = 2;
+/// Bound on cached pages; beyond it the cache starts over.
+const MAX_CACHED_PAGES: usize = 4096;
+
+type Page = Box<[u8; PAGE as usize]>;
+
+pub struct ProcessMemory {
+    pid: Pid,
+    pages: RefCell<HashMap<u64, Option<Page>>>,
+    mem_file: RefCell<Option<File>>,
+    use_proc_mem: std::cell::Cell<bool>,
+}
+
+impl ProcessMemory {
+    pub fn new(pid: i32) -> Self {
+        ProcessMemory {
+            pid: Pid::from_raw(pid),
+            pages: RefCell::new(HashMap::new()),
+            mem_file: RefCell::new(None),
+            use_proc_mem: std::cell::Cell::new(false),
+        }
+    }
+
+    /// Reads pages starting at `first` into the cache.
+    fn fetch(&self, first: u64) {
+        let mut bufs: Vec<Page> = (0..PAGES_PER_FETCH).map(|_| Box::new([0u8; PAGE as usize])).collect();
+        let got = if self.use_proc_mem.get() {
+            self.fetch_proc_mem(first, &mut bufs)
+        } else {
+            let remote: Vec<RemoteIoVec> = (0..PAGES_PER_FETCH)
+                .map(|i| RemoteIoVec { base: (first + i as u64 * PAGE) as usize, len: PAGE as usize })
+                .collect();
+            let mut local: Vec<IoSliceMut> = bufs.iter_mut().map(|b| IoSliceMut::new(&mut b[..])).collect();
+            match process_vm_readv(self.pid, &mut local, &remote) {
+                Ok(n) => n,
+                Err(nix::errno::Errno::EPERM | nix::errno::Errno::ENOSYS) => {
+                    self.use_proc_mem.set(true);
+                    self.fetch_proc_mem(first, &mut bufs)
+                }
+                Err(_) => 0,
+            }
+        };
+        let full = got / PAGE as usize;
+        let mut pages = self.pages.borrow_mut();
+        if pages.len() + PAGES_PER_FETCH > MAX_CACHED_PAGES {
+            pages.clear();
+        }
+        for (i, buf) in bufs.into_iter().enumerate().take(full) {
+            pages.insert(first + i as u64 * PAGE, Some(buf));
+        }
+        if full == 0 {
+            pages.insert(first, None);
+        }
+    }
+
+    fn fetch_proc_mem(&self, first: u64, bufs: &mut [Page]) -> usize {
+        let mut file = self.mem_file.borrow_mut();
+        if file.is_none() {
+            *file = File::open(format!("/proc/{}/mem", self.pid)).ok();
+        }
+        let Some(f) = file.as_ref() else { return 0 };
+        let mut total = 0;
+        for (i, buf) in bufs.iter_mut().enumerate() {
+            match f.read_exact_at(&mut buf[..], first + i as u64 * PAGE) {
+                Ok(()) => total += PAGE as usize,
+                Err(_) => break,
+            }
+        }
+        total
+    }
+
+    fn with_page<T>(&self, page: u64, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        if !self.pages.borrow().contains_key(&page) {
+            self.fetch(page);
+        }
+        let pages = self.pages.borrow();
+        pages.get(&page)?.as_ref().map(|p| f(&p[..]))
+    }
+}
+
+impl Memory for ProcessMemory {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
+        let err = MemoryError { addr, len: buf.len() };
+        let mut done = 0usize;
+        while done < buf.len() {
+            let cur = addr.checked_add(done as u64).ok_or(err.clone())?;
+            let page = cur & !(PAGE - 1);
+            let in_page = (cur - page) as usize;
+            let n = (PAGE as usize - in_page).min(buf.len() - done);
+            self.with_page(page, |p| buf[done..done + n].copy_from_slice(&p[in_page..in_page + n]))
+                .ok_or(err.clone())?;
+            done += n;
+        }
+        Ok(())
+    }
+}

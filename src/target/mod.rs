@@ -1,0 +1,56 @@
+//! Everything that touches ptrace and /proc: stopping and releasing a
+//! process, reading its registers and memory, and running a program under
+//! ptsnap until it crashes. Nothing outside this module calls ptrace.
+
+pub mod memory;
+pub mod procfs;
+pub mod ptrace;
+pub mod run;
+pub mod signals;
+pub mod stopper;
+
+use std::io;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum TargetError {
+    #[error("no process with PID {0}")]
+    NoSuchProcess(i32),
+    #[error(
+        "permission denied attaching to PID {0}: run ptsnap as root or with CAP_SYS_PTRACE, \
+         or allow tracing with `sysctl kernel.yama.ptrace_scope=0`"
+    )]
+    Permission(i32),
+    #[error("PID {pid} is already traced by PID {tracer} (a debugger?); detach it first")]
+    AlreadyTraced { pid: i32, tracer: i32 },
+    #[error("process {0} exited during the snapshot")]
+    ProcessExited(i32),
+    #[error("interrupted by {}", signals::name(*.0))]
+    Interrupted(i32),
+    #[error("cannot attach to PID {pid}: {source}")]
+    Attach { pid: i32, source: io::Error },
+    #[error("cannot run {command}: {source}")]
+    Spawn { command: String, source: io::Error },
+    #[error("{context}: {source}")]
+    Io { context: String, source: io::Error },
+}
+
+impl TargetError {
+    /// The error for a failed first PTRACE_SEIZE, with the likely cause.
+    pub fn attach(pid: i32, e: io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(libc::ESRCH) => TargetError::NoSuchProcess(pid),
+            Some(libc::EPERM) => match stopper::tracer_of(pid) {
+                Some(tracer) => TargetError::AlreadyTraced { pid, tracer },
+                None => TargetError::Permission(pid),
+            },
+            _ => TargetError::Attach { pid, source: e },
+        }
+    }
+
+    /// The error when /proc/PID/task cannot be read.
+    pub fn gone(pid: i32, before_attach: bool) -> Self {
+        if before_attach { TargetError::NoSuchProcess(pid) } else { TargetError::ProcessExited(pid) }
+    }
+}

@@ -1,0 +1,176 @@
+//! Signals: names, `si_code` names, the description of a fault, and
+//! ptsnap's own handling of SIGINT/SIGTERM/SIGHUP/SIGALRM.
+//!
+//! ptsnap's handlers only record the signal, and are installed without
+//! SA_RESTART so that a blocking `waitpid` returns EINTR: the code holding
+//! the stopped target then notices, stops its work and detaches in order.
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+pub fn name(sig: i32) -> String {
+    let n = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGSTKFLT => "SIGSTKFLT",
+        libc::SIGCHLD => "SIGCHLD",
+        libc::SIGCONT => "SIGCONT",
+        libc::SIGSTOP => "SIGSTOP",
+        libc::SIGTSTP => "SIGTSTP",
+        libc::SIGTTIN => "SIGTTIN",
+        libc::SIGTTOU => "SIGTTOU",
+        libc::SIGURG => "SIGURG",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGVTALRM => "SIGVTALRM",
+        libc::SIGPROF => "SIGPROF",
+        libc::SIGWINCH => "SIGWINCH",
+        libc::SIGIO => "SIGIO",
+        libc::SIGPWR => "SIGPWR",
+        libc::SIGSYS => "SIGSYS",
+        _ if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => {
+            return format!("SIGRTMIN+{}", sig - libc::SIGRTMIN());
+        }
+        _ => return format!("SIG{sig}"),
+    };
+    n.to_string()
+}
+
+/// Signals whose default action kills the process with a core dump because
+/// the program did something wrong: the crashes `ptsnap run` snapshots.
+pub fn is_crash_signal(sig: i32) -> bool {
+    matches!(
+        sig,
+        libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGABRT | libc::SIGSYS | libc::SIGTRAP
+    )
+}
+
+/// Signals that stop a process (group-stop) by default.
+pub fn is_stop_signal(sig: i32) -> bool {
+    matches!(sig, libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU)
+}
+
+/// The symbolic name of `si_code` for signal `sig`.
+pub fn code_name(sig: i32, code: i32) -> Option<&'static str> {
+    let generic = match code {
+        0 => Some("SI_USER"),
+        0x80 => Some("SI_KERNEL"),
+        -1 => Some("SI_QUEUE"),
+        -2 => Some("SI_TIMER"),
+        -3 => Some("SI_MESGQ"),
+        -4 => Some("SI_ASYNCIO"),
+        -5 => Some("SI_SIGIO"),
+        -6 => Some("SI_TKILL"),
+        _ => None,
+    };
+    if code <= 0 || code == 0x80 {
+        return generic;
+    }
+    let table: &[&str] = match sig {
+        libc::SIGSEGV => &["SEGV_MAPERR", "SEGV_ACCERR", "SEGV_BNDERR", "SEGV_PKUERR", "SEGV_ACCADI", "SEGV_ADIDERR", "SEGV_ADIPERR", "SEGV_MTEAERR", "SEGV_MTESERR", "SEGV_CPERR"],
+        libc::SIGBUS => &["BUS_ADRALN", "BUS_ADRERR", "BUS_OBJERR", "BUS_MCEERR_AR", "BUS_MCEERR_AO"],
+        libc::SIGFPE => &["FPE_INTDIV", "FPE_INTOVF", "FPE_FLTDIV", "FPE_FLTOVF", "FPE_FLTUND", "FPE_FLTRES", "FPE_FLTINV", "FPE_FLTSUB"],
+        libc::SIGILL => &["ILL_ILLOPC", "ILL_ILLOPN", "ILL_ILLADR", "ILL_ILLTRP", "ILL_PRVOPC", "ILL_PRVREG", "ILL_COPROC", "ILL_BADSTK"],
+        libc::SIGTRAP => &["TRAP_BRKPT", "TRAP_TRACE", "TRAP_BRANCH", "TRAP_HWBKPT", "TRAP_UNK"],
+        libc::SIGCHLD => &["CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED", "CLD_STOPPED", "CLD_CONTINUED"],
+        libc::SIGSYS => &["SYS_SECCOMP"],
+        _ => &[],
+    };
+    table.get((code - 1) as usize).copied()
+}
+
+/// Whether the signal carries a fault address in `si_addr`.
+pub fn has_fault_address(sig: i32, code: i32) -> bool {
+    code > 0 && code != 0x80 && matches!(sig, libc::SIGSEGV | libc::SIGBUS | libc::SIGFPE | libc::SIGILL | libc::SIGTRAP)
+}
+
+/// Whether the signal was sent by a process (kill, tkill, sigqueue) rather
+/// than raised by the kernel for a fault.
+pub fn sent_by_kill(code: i32) -> bool {
+    code <= 0
+}
+
+/// A sentence for a person: what the signal means.
+pub fn reason(sig: i32, code: i32, address: Option<u64>) -> String {
+    let at = address.map(|a| format!(" at {a:#x}")).unwrap_or_default();
+    match (sig, code_name(sig, code)) {
+        (libc::SIGSEGV, Some("SEGV_MAPERR")) => format!("invalid memory access: address not mapped{at}"),
+        (libc::SIGSEGV, Some("SEGV_ACCERR")) => format!("invalid memory access: permission denied{at}"),
+        (libc::SIGBUS, _) if code > 0 => format!("bus error{at}"),
+        (libc::SIGFPE, Some("FPE_INTDIV")) => format!("integer division by zero{at}"),
+        (libc::SIGFPE, _) if code > 0 => format!("arithmetic exception{at}"),
+        (libc::SIGILL, _) if code > 0 => format!("illegal instruction{at}"),
+        (libc::SIGABRT, _) => "aborted".to_string(),
+        (_, _) if sent_by_kill(code) => format!("{} sent by a process", name(sig)),
+        (_, _) => format!("{} raised by the kernel", name(sig)),
+    }
+}
+
+static RECEIVED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn record(sig: libc::c_int) {
+    RECEIVED.store(sig, Ordering::SeqCst);
+}
+
+/// Installs ptsnap's handlers for SIGINT, SIGTERM, SIGHUP and SIGALRM.
+pub fn install_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGALRM] {
+        // SAFETY: the handler only stores to an atomic, which is
+        // async-signal-safe; no SA_RESTART so blocking calls see EINTR.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = record as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = 0;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The terminating signal (SIGINT, SIGTERM, SIGHUP) ptsnap received, if any.
+pub fn termination_requested() -> Option<i32> {
+    match RECEIVED.load(Ordering::SeqCst) {
+        0 | libc::SIGALRM => None,
+        s => Some(s),
+    }
+}
+
+/// Arms a one-shot SIGALRM after `secs` (at least 1 ms), so a blocking
+/// wait wakes up to check its deadline; `secs <= 0` disarms it.
+pub fn arm_alarm(secs: f64) {
+    let usec = if secs <= 0.0 { 0 } else { (secs * 1e6).max(1000.0) as i64 };
+    let timer = libc::itimerval {
+        it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+        it_value: libc::timeval { tv_sec: usec / 1_000_000, tv_usec: usec % 1_000_000 },
+    };
+    // SAFETY: plain system call with a valid struct.
+    unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_names() {
+        assert_eq!(code_name(libc::SIGSEGV, 1), Some("SEGV_MAPERR"));
+        assert_eq!(code_name(libc::SIGSEGV, 2), Some("SEGV_ACCERR"));
+        assert_eq!(code_name(libc::SIGABRT, -6), Some("SI_TKILL"));
+        assert_eq!(code_name(libc::SIGFPE, 1), Some("FPE_INTDIV"));
+        assert!(has_fault_address(libc::SIGSEGV, 1));
+        assert!(!has_fault_address(libc::SIGABRT, -6));
+        assert_eq!(name(libc::SIGSEGV), "SIGSEGV");
+    }
+}

@@ -1,0 +1,210 @@
+//! Stopping every thread of a process, and always letting it go again.
+//!
+//! [`StoppedProcess::stop_all`] seizes (or, for a process ptsnap already
+//! traces, interrupts) each thread in `/proc/PID/task`, waits for it to stop
+//! and lists the tasks again until no new thread appears, so threads created
+//! during the attach are caught. It records each thread's name and
+//! scheduler state from before the stop, and the signal it may have been
+//! about to receive so that the signal is delivered, not lost, on release.
+//!
+//! Releasing happens in `Drop` too, so ptsnap's own errors, panics and
+//! interruptions (SIGINT, SIGTERM) never leave the target stopped.
+
+use std::collections::HashSet;
+use std::io;
+use std::time::Instant;
+
+use super::procfs::{self, ProcessInfo};
+use super::ptrace::{self, WaitEvent};
+use super::signals;
+use super::TargetError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A process ptsnap attaches to: PTRACE_SEIZE each thread, detach after.
+    Attach,
+    /// A process ptsnap already traces (run mode): interrupt, continue after.
+    Traced,
+}
+
+pub struct StoppedThread {
+    pub tid: i32,
+    pub name: String,
+    /// Scheduler state letter before ptsnap stopped the thread.
+    pub state: char,
+    /// Signal to deliver on release (from a signal-delivery-stop).
+    pub pending_signal: i32,
+    pub stop: WaitEvent,
+    /// The signal's siginfo, for a thread in signal-delivery-stop.
+    pub siginfo: Option<libc::siginfo_t>,
+    pub regs: Option<libc::user_regs_struct>,
+    pub fpregs: Option<libc::user_fpregs_struct>,
+}
+
+pub struct StoppedProcess {
+    pub pid: i32,
+    pub threads: Vec<StoppedThread>,
+    /// Threads that could not be stopped or read, with the reason.
+    pub problems: Vec<(i32, String)>,
+    mode: Mode,
+    released: bool,
+}
+
+impl StoppedProcess {
+    /// Stops every thread of `pid`. `already` lists threads that are in a
+    /// ptrace-stop ptsnap has already waited for (run mode's fault thread).
+    pub fn stop_all(
+        pid: i32,
+        mode: Mode,
+        already: &[(i32, WaitEvent)],
+        deadline: Option<Instant>,
+    ) -> Result<Self, TargetError> {
+        let mut stopped = StoppedProcess { pid, threads: Vec::new(), problems: Vec::new(), mode, released: false };
+        let mut known: HashSet<i32> = HashSet::new();
+        for &(tid, stop) in already {
+            known.insert(tid);
+            stopped.push_thread(pid, tid, stop);
+        }
+        loop {
+            let tids = procfs::list_tasks(pid).map_err(|_| TargetError::gone(pid, stopped.threads.is_empty()))?;
+            let new: Vec<i32> = tids.into_iter().filter(|t| known.insert(*t)).collect();
+            if new.is_empty() {
+                break;
+            }
+            let mut pending = Vec::new();
+            for tid in new {
+                let before = procfs::read_thread_stat(pid, tid);
+                match stopped.request_stop(tid) {
+                    Ok(()) => pending.push((tid, before)),
+                    Err(e) if e.raw_os_error() == Some(libc::ESRCH) => continue,
+                    Err(e) if stopped.threads.is_empty() && pending.is_empty() => {
+                        return Err(TargetError::attach(pid, e));
+                    }
+                    Err(e) => stopped.problems.push((tid, format!("cannot stop thread: {e}"))),
+                }
+            }
+            for (tid, before) in pending {
+                match wait_for_stop(tid, deadline)? {
+                    Some(stop) => {
+                        stopped.push_thread(pid, tid, stop);
+                        if let (Some(b), Some(t)) = (before, stopped.threads.last_mut()) {
+                            t.state = b.state;
+                        }
+                    }
+                    None if deadline.is_some_and(|d| Instant::now() >= d) => {
+                        stopped.problems.push((tid, "did not stop before the timeout".into()));
+                    }
+                    None => {}
+                }
+            }
+        }
+        if stopped.threads.is_empty() {
+            return Err(TargetError::ProcessExited(pid));
+        }
+        stopped.threads.sort_by_key(|t| (t.tid != pid, t.tid));
+        stopped.read_registers();
+        Ok(stopped)
+    }
+
+    fn request_stop(&self, tid: i32) -> io::Result<()> {
+        if self.mode == Mode::Attach {
+            ptrace::seize(tid, 0)?;
+        }
+        ptrace::interrupt(tid)
+    }
+
+    fn push_thread(&mut self, pid: i32, tid: i32, stop: WaitEvent) {
+        let stat = procfs::read_thread_stat(pid, tid);
+        let pending_signal = match stop {
+            WaitEvent::Signal(sig) => sig,
+            _ => 0,
+        };
+        self.threads.push(StoppedThread {
+            tid,
+            name: stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
+            state: stat.map_or('?', |s| s.state),
+            pending_signal,
+            stop,
+            siginfo: (pending_signal != 0).then(|| ptrace::get_siginfo(tid).ok()).flatten(),
+            regs: None,
+            fpregs: None,
+        });
+    }
+
+    fn read_registers(&mut self) {
+        for t in &mut self.threads {
+            match ptrace::get_regs(t.tid) {
+                Ok(r) => t.regs = Some(r),
+                Err(e) => self.problems.push((t.tid, format!("cannot read registers: {e}"))),
+            }
+            t.fpregs = ptrace::get_fpregs(t.tid).ok();
+        }
+    }
+
+    pub fn thread(&self, tid: i32) -> Option<&StoppedThread> {
+        self.threads.iter().find(|t| t.tid == tid)
+    }
+
+    /// Lets every thread run again. In attach mode threads are detached,
+    /// with any signal they were about to receive; in traced mode they are
+    /// continued with it (so a fatal signal now kills the process).
+    pub fn release(mut self) {
+        self.release_threads();
+    }
+
+    fn release_threads(&mut self) {
+        if std::mem::replace(&mut self.released, true) {
+            return;
+        }
+        for t in &self.threads {
+            let _ = match self.mode {
+                Mode::Attach => ptrace::detach(t.tid, t.pending_signal),
+                Mode::Traced => ptrace::cont(t.tid, t.pending_signal),
+            };
+        }
+    }
+}
+
+impl Drop for StoppedProcess {
+    fn drop(&mut self) {
+        self.release_threads();
+    }
+}
+
+/// Waits until `tid` is in a ptrace-stop. `Ok(None)`: the thread exited, or
+/// the deadline passed first.
+fn wait_for_stop(tid: i32, deadline: Option<Instant>) -> Result<Option<WaitEvent>, TargetError> {
+    loop {
+        if let Some(sig) = signals::termination_requested() {
+            return Err(TargetError::Interrupted(sig));
+        }
+        if let Some(d) = deadline {
+            let left = d.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            signals::arm_alarm(left.as_secs_f64());
+        }
+        let result = ptrace::wait(tid);
+        if deadline.is_some() {
+            signals::arm_alarm(0.0);
+        }
+        match result {
+            Ok((_, WaitEvent::Exited(_) | WaitEvent::Killed(_))) => return Ok(None),
+            Ok((_, stop)) => return Ok(Some(stop)),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(_) => return Ok(None),
+        }
+    }
+}
+
+/// Facts for the attach error message: who traces the process already.
+pub fn tracer_of(pid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    procfs::status_field(&status, "TracerPid")?.parse().ok().filter(|&t| t != 0)
+}
+
+/// Whether `pid` names a thread that is not its process's main thread.
+pub fn process_of(pid: i32) -> Option<i32> {
+    ProcessInfo::read(pid).ok().map(|p| p.tgid)
+}

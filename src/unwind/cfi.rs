@@ -1,0 +1,279 @@
+//! Call frame information of one module: finding the row for a pc in
+//! `.eh_frame` (through the binary-search table of `.eh_frame_hdr` when
+//! there is one) or `.debug_frame`, and applying it to a register set to
+//! get the caller's registers.
+//!
+//! Every register with a rule is recovered, not only the return address and
+//! stack pointer: later readers of variables in caller frames depend on
+//! callee-saved registers being right.
+
+use std::cell::OnceCell;
+
+use gimli::{
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult,
+    Expression, Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext,
+    UnwindSection, UnwindTableRow, Value,
+};
+
+use super::regs::{self, Regs};
+use crate::memory::Memory;
+
+pub type Slice<'a> = EndianSlice<'a, RunTimeEndian>;
+
+/// Raw CFI sections of a module with their link-time addresses.
+#[derive(Default)]
+pub struct CfiSections<'a> {
+    pub eh_frame: Option<(&'a [u8], u64)>,
+    pub eh_frame_hdr: Option<(&'a [u8], u64)>,
+    pub debug_frame: Option<&'a [u8]>,
+    pub text_address: Option<u64>,
+    pub got_address: Option<u64>,
+}
+
+/// What one CFI step produced: the caller's registers and the CFA.
+#[derive(Debug)]
+pub struct CfiStep {
+    pub cfa: u64,
+    pub caller: Regs,
+    /// The FDE is marked as a signal trampoline ('S' augmentation).
+    pub signal_frame: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CfiError {
+    #[error("CFI: {0}")]
+    Gimli(#[from] gimli::Error),
+    #[error("CFI needs register {0}, which is not known in this frame")]
+    UnknownRegister(u16),
+    #[error("CFI reads unreadable memory at {0:#x}")]
+    Memory(u64),
+    #[error("CFI expression has an unsupported operation")]
+    Unsupported,
+}
+
+/// One entry of the sorted FDE index built for sections without a
+/// search table.
+#[derive(Clone, Copy)]
+struct IndexedFde {
+    start: u64,
+    end: u64,
+    offset: usize,
+    in_eh_frame: bool,
+}
+
+pub struct Cfi<'a> {
+    eh_frame: Option<EhFrame<Slice<'a>>>,
+    eh_frame_hdr: Option<ParsedEhFrameHdr<Slice<'a>>>,
+    debug_frame: Option<DebugFrame<Slice<'a>>>,
+    bases: BaseAddresses,
+    /// FDEs of `.debug_frame`, and of `.eh_frame` when it has no usable
+    /// header, sorted by start address; built on first use.
+    index: OnceCell<Vec<IndexedFde>>,
+}
+
+impl<'a> Cfi<'a> {
+    pub fn new(sections: CfiSections<'a>) -> Self {
+        let endian = RunTimeEndian::Little;
+        let mut bases = BaseAddresses::default();
+        if let Some(addr) = sections.text_address {
+            bases = bases.set_text(addr);
+        }
+        if let Some(addr) = sections.got_address {
+            bases = bases.set_got(addr);
+        }
+        let eh_frame = sections.eh_frame.map(|(data, addr)| {
+            bases = bases.clone().set_eh_frame(addr);
+            let mut f = EhFrame::new(data, endian);
+            f.set_address_size(8);
+            f
+        });
+        let eh_frame_hdr = sections.eh_frame_hdr.and_then(|(data, addr)| {
+            bases = bases.clone().set_eh_frame_hdr(addr);
+            EhFrameHdr::new(data, endian).parse(&bases, 8).ok()
+        });
+        let debug_frame = sections.debug_frame.map(|data| {
+            let mut f = DebugFrame::new(data, endian);
+            f.set_address_size(8);
+            f
+        });
+        Cfi { eh_frame, eh_frame_hdr, debug_frame, bases, index: OnceCell::new() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.eh_frame.is_none() && self.debug_frame.is_none()
+    }
+
+    /// Unwinds one frame: `lookup` is the link-time address to find the row
+    /// for (pc, or pc-1 for a return address), `regs` the frame's registers.
+    /// `None` when no FDE covers the address.
+    pub fn step(
+        &self,
+        lookup: u64,
+        regs: &Regs,
+        memory: &dyn Memory,
+        ctx: &mut UnwindContext<usize>,
+    ) -> Option<Result<CfiStep, CfiError>> {
+        if let (Some(eh), Some(hdr)) = (&self.eh_frame, &self.eh_frame_hdr) {
+            if let Some(table) = hdr.table() {
+                return match table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset) {
+                    Ok(fde) => Some(
+                        fde.unwind_info_for_address(eh, &self.bases, ctx, lookup)
+                            .map_err(CfiError::from)
+                            .and_then(|row| apply_row(eh, row, fde.is_signal_trampoline(), regs, memory)),
+                    ),
+                    Err(_) => self.step_indexed(lookup, regs, memory, ctx, false),
+                };
+            }
+        }
+        self.step_indexed(lookup, regs, memory, ctx, true)
+    }
+
+    fn step_indexed(
+        &self,
+        lookup: u64,
+        regs: &Regs,
+        memory: &dyn Memory,
+        ctx: &mut UnwindContext<usize>,
+        include_eh_frame: bool,
+    ) -> Option<Result<CfiStep, CfiError>> {
+        let index = self.index.get_or_init(|| self.build_index());
+        let i = index.partition_point(|e| e.start <= lookup);
+        let entry = index[..i]
+            .iter()
+            .rev()
+            .take_while(|e| e.start <= lookup)
+            .find(|e| lookup < e.end && (include_eh_frame || !e.in_eh_frame))?;
+        Some(if entry.in_eh_frame {
+            let eh = self.eh_frame.as_ref()?;
+            step_fde(eh, &self.bases, entry.offset, lookup, regs, memory, ctx)
+        } else {
+            let df = self.debug_frame.as_ref()?;
+            step_fde(df, &self.bases, entry.offset, lookup, regs, memory, ctx)
+        })
+    }
+
+    fn build_index(&self) -> Vec<IndexedFde> {
+        let mut index = Vec::new();
+        if let Some(eh) = &self.eh_frame {
+            if self.eh_frame_hdr.as_ref().and_then(|h| h.table()).is_none() {
+                index_section(eh, &self.bases, true, &mut index);
+            }
+        }
+        if let Some(df) = &self.debug_frame {
+            index_section(df, &self.bases, false, &mut index);
+        }
+        index.sort_by_key(|e| e.start);
+        index
+    }
+}
+
+fn index_section<'a, S: UnwindSection<Slice<'a>>>(
+    section: &S,
+    bases: &BaseAddresses,
+    in_eh_frame: bool,
+    index: &mut Vec<IndexedFde>,
+) {
+    let mut entries = section.entries(bases);
+    while let Ok(Some(entry)) = entries.next() {
+        if let gimli::CieOrFde::Fde(partial) = entry {
+            if let Ok(fde) = partial.parse(S::cie_from_offset) {
+                if fde.len() > 0 {
+                    index.push(IndexedFde {
+                        start: fde.initial_address(),
+                        end: fde.end_address(),
+                        offset: fde.offset(),
+                        in_eh_frame,
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
+    section: &S,
+    bases: &BaseAddresses,
+    offset: usize,
+    lookup: u64,
+    regs: &Regs,
+    memory: &dyn Memory,
+    ctx: &mut UnwindContext<usize>,
+) -> Result<CfiStep, CfiError> {
+    let fde = section.fde_from_offset(bases, S::Offset::from(offset), S::cie_from_offset)?;
+    let row = fde.unwind_info_for_address(section, bases, ctx, lookup)?;
+    apply_row(section, row, fde.is_signal_trampoline(), regs, memory)
+}
+
+fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
+    section: &S,
+    row: &UnwindTableRow<usize>,
+    signal_frame: bool,
+    regs: &Regs,
+    memory: &dyn Memory,
+) -> Result<CfiStep, CfiError> {
+    let cfa = match row.cfa() {
+        CfaRule::RegisterAndOffset { register, offset } => {
+            let base = regs.get(register.0).ok_or(CfiError::UnknownRegister(register.0))?;
+            base.wrapping_add_signed(*offset)
+        }
+        CfaRule::Expression(expr) => evaluate(expr.get(section)?, None, regs, memory)?,
+    };
+    let mut caller = Regs::default();
+    for reg in 0..regs::COUNT as u16 {
+        let value = match row.register(gimli::Register(reg)) {
+            None if reg == regs::RSP => Some(cfa),
+            None if regs::is_callee_saved(reg) => regs.get(reg),
+            None | Some(RegisterRule::Undefined) => None,
+            Some(RegisterRule::SameValue) => regs.get(reg),
+            Some(RegisterRule::Offset(n)) => Some(read_u64(memory, cfa.wrapping_add_signed(n))?),
+            Some(RegisterRule::ValOffset(n)) => Some(cfa.wrapping_add_signed(n)),
+            Some(RegisterRule::Register(r)) => regs.get(r.0),
+            Some(RegisterRule::Expression(e)) => {
+                let addr = evaluate(e.get(section)?, Some(cfa), regs, memory)?;
+                Some(read_u64(memory, addr)?)
+            }
+            Some(RegisterRule::ValExpression(e)) => Some(evaluate(e.get(section)?, Some(cfa), regs, memory)?),
+            Some(RegisterRule::Constant(v)) => Some(v),
+            Some(RegisterRule::Architectural) => None,
+        };
+        caller.set(reg, value);
+    }
+    Ok(CfiStep { cfa, caller, signal_frame })
+}
+
+fn read_u64(memory: &dyn Memory, addr: u64) -> Result<u64, CfiError> {
+    memory.read_u64(addr).map_err(|_| CfiError::Memory(addr))
+}
+
+/// Evaluates a CFI expression to an address or value. `initial` is pushed
+/// first (the CFA, for register rules).
+fn evaluate(expr: Expression<Slice<'_>>, initial: Option<u64>, regs: &Regs, memory: &dyn Memory) -> Result<u64, CfiError> {
+    let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 8 };
+    let mut eval: Evaluation<Slice<'_>> = expr.evaluation(encoding);
+    if let Some(v) = initial {
+        eval.set_initial_value(v);
+    }
+    let mut result = eval.evaluate()?;
+    loop {
+        result = match result {
+            EvaluationResult::Complete => break,
+            EvaluationResult::RequiresRegister { register, .. } => {
+                let v = regs.get(register.0).ok_or(CfiError::UnknownRegister(register.0))?;
+                eval.resume_with_register(Value::Generic(v))?
+            }
+            EvaluationResult::RequiresMemory { address, size, .. } => {
+                let mut buf = [0u8; 8];
+                let n = (size as usize).min(8);
+                memory.read(address, &mut buf[..n]).map_err(|_| CfiError::Memory(address))?;
+                eval.resume_with_memory(Value::Generic(u64::from_le_bytes(buf)))?
+            }
+            _ => return Err(CfiError::Unsupported),
+        };
+    }
+    let pieces = eval.result();
+    match pieces.first().map(|p| &p.location) {
+        Some(Location::Address { address }) => Ok(*address),
+        Some(Location::Value { value }) => value.to_u64(!0).map_err(CfiError::from),
+        _ => Err(CfiError::Unsupported),
+    }
+}

@@ -1,0 +1,218 @@
+//! Stack unwinding: from a thread's registers to the chain of physical
+//! frames, each with the registers the unwinder could recover.
+//!
+//! [`StackWalk`] is a resumable state machine: each call to
+//! [`StackWalk::next_frame`] yields one frame (with its CFA), so the caller
+//! can symbolize, check a deadline or stop at a frame limit between steps.
+//! It reads memory only through [`Memory`] and CFI only through
+//! [`CfiLookup`], so it runs the same on a live process or a test buffer.
+//!
+//! Per step, in order: the kernel's signal frame (recognised by the
+//! sigreturn trampoline's code), CFI from `.eh_frame`/`.debug_frame`, and
+//! frame pointers where there is no CFI. A walk ends when the return
+//! address is undefined or zero (the outermost frame), when the stack does
+//! not move upward (a loop or garbage), at the frame limit, or when no
+//! method applies; the reason is recorded.
+
+pub mod cfi;
+pub mod regs;
+pub mod sigframe;
+
+use gimli::UnwindContext;
+use serde::Serialize;
+
+use crate::memory::Memory;
+use cfi::Cfi;
+use regs::Regs;
+
+/// Finds the CFI of the module mapped at a run-time address, with the
+/// module's load bias (run-time minus link-time address).
+pub trait CfiLookup {
+    fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)>;
+    /// Whether `pc` lies in executable memory of some module.
+    fn is_code(&self, pc: u64) -> bool;
+}
+
+/// How a frame's registers were obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnwindMethod {
+    /// The thread's own registers (frame 0).
+    Context,
+    /// Call frame information.
+    Cfi,
+    /// The kernel's signal frame (the interrupted context).
+    SignalFrame,
+    /// The saved frame-pointer chain, where no CFI covers the callee.
+    FramePointer,
+    /// The callee's pc was not code (a call through a bad pointer), so the
+    /// return address was taken from the top of the stack.
+    StackTop,
+}
+
+/// Why a walk ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The outermost frame: its return address is undefined or zero.
+    Outermost,
+    /// The configured frame limit was reached.
+    MaxFrames,
+    /// The caller's stack pointer was not above the callee's.
+    NoProgress,
+    /// No CFI and no usable frame pointer for this pc.
+    NoUnwindInfo,
+    /// The unwind information could not be applied.
+    Error(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct RawFrame {
+    pub pc: u64,
+    pub sp: u64,
+    /// Canonical frame address, once the frame has been stepped through.
+    pub cfa: Option<u64>,
+    pub regs: Regs,
+    pub method: UnwindMethod,
+    /// `pc` is the address of the instruction executing (frame 0, or the
+    /// frame a signal interrupted), not a return address: look it up as is,
+    /// not at pc-1.
+    pub pc_is_exact: bool,
+    /// This frame is the sigreturn trampoline.
+    pub signal_trampoline: bool,
+}
+
+impl RawFrame {
+    /// The address to symbolize and look CFI up at: a return address points
+    /// after the call, which may be the first byte of the next function.
+    pub fn lookup_pc(&self) -> u64 {
+        if self.pc_is_exact { self.pc } else { self.pc.wrapping_sub(1) }
+    }
+}
+
+pub struct StackWalk<'m> {
+    memory: &'m dyn Memory,
+    lookup: &'m dyn CfiLookup,
+    ctx: Box<UnwindContext<usize>>,
+    current: Option<RawFrame>,
+    yielded: usize,
+    max_frames: usize,
+    stop: Option<StopReason>,
+}
+
+impl<'m> StackWalk<'m> {
+    pub fn new(memory: &'m dyn Memory, lookup: &'m dyn CfiLookup, regs: Regs, max_frames: usize) -> Self {
+        let current = regs.pc().zip(regs.sp()).map(|(pc, sp)| RawFrame {
+            pc,
+            sp,
+            cfa: None,
+            regs,
+            method: UnwindMethod::Context,
+            pc_is_exact: true,
+            signal_trampoline: sigframe::is_trampoline(memory, pc),
+        });
+        let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
+        StackWalk { memory, lookup, ctx: Box::new(UnwindContext::new()), current, yielded: 0, max_frames, stop }
+    }
+
+    /// Why the walk ended, once `next_frame` has returned `None`.
+    pub fn stop_reason(&self) -> Option<&StopReason> {
+        self.stop.as_ref()
+    }
+
+    pub fn next_frame(&mut self) -> Option<RawFrame> {
+        let mut frame = self.current.take()?;
+        if self.yielded >= self.max_frames {
+            self.stop = Some(StopReason::MaxFrames);
+            return None;
+        }
+        self.yielded += 1;
+        match self.step(&frame) {
+            Ok((cfa, caller)) => {
+                frame.cfa = Some(cfa);
+                self.current = self.accept(&frame, caller);
+            }
+            Err(reason) => self.stop = Some(reason),
+        }
+        Some(frame)
+    }
+
+    /// Checks the caller a step produced; ends the walk if it is no frame.
+    fn accept(&mut self, callee: &RawFrame, caller: RawFrame) -> Option<RawFrame> {
+        if caller.pc == 0 {
+            self.stop = Some(StopReason::Outermost);
+            return None;
+        }
+        // A signal may run its handler on an alternate stack below or above
+        // the interrupted one; everywhere else the stack grows down, so the
+        // caller's stack pointer must be above the callee's.
+        let crossed_signal = callee.signal_trampoline;
+        if !crossed_signal && caller.sp <= callee.sp {
+            self.stop = Some(StopReason::NoProgress);
+            return None;
+        }
+        if crossed_signal && caller.sp == callee.sp && caller.pc == callee.pc {
+            self.stop = Some(StopReason::NoProgress);
+            return None;
+        }
+        Some(caller)
+    }
+
+    /// Computes the frame's CFA and its caller.
+    fn step(&mut self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
+        if frame.signal_trampoline {
+            let regs = sigframe::interrupted_regs(self.memory, frame.sp)
+                .ok_or_else(|| StopReason::Error(format!("unreadable signal frame at {:#x}", frame.sp)))?;
+            return self.caller(frame.sp, regs, UnwindMethod::SignalFrame, true);
+        }
+        if let Some((cfi, bias)) = self.lookup.cfi_for(frame.lookup_pc()) {
+            let lookup = frame.lookup_pc().wrapping_sub(bias);
+            if let Some(step) = cfi.step(lookup, &frame.regs, self.memory, &mut self.ctx) {
+                let step = step.map_err(|e| StopReason::Error(e.to_string()))?;
+                return self.caller(step.cfa, step.caller, UnwindMethod::Cfi, step.signal_frame);
+            }
+        }
+        if frame.method == UnwindMethod::Context && !self.lookup.is_code(frame.pc) {
+            return self.stack_top(frame);
+        }
+        self.frame_pointer(frame)
+    }
+
+    fn caller(&self, cfa: u64, regs: Regs, method: UnwindMethod, exact: bool) -> Result<(u64, RawFrame), StopReason> {
+        let pc = regs.pc().ok_or(StopReason::Outermost)?;
+        let sp = regs.sp().unwrap_or(cfa);
+        let signal_trampoline = sigframe::is_trampoline(self.memory, pc);
+        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact: exact, signal_trampoline }))
+    }
+
+    /// rbp-chain step: the caller's rbp is saved at [rbp], the return
+    /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
+    /// callee-saved registers are unknown.
+    fn frame_pointer(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
+        let rbp = frame.regs.get(regs::RBP).filter(|&bp| bp > frame.sp && bp % 8 == 0);
+        let rbp = rbp.ok_or(StopReason::NoUnwindInfo)?;
+        let saved_rbp = self.memory.read_u64(rbp).map_err(|_| StopReason::NoUnwindInfo)?;
+        let ra = self.memory.read_u64(rbp + 8).map_err(|_| StopReason::NoUnwindInfo)?;
+        let mut caller = Regs::default();
+        caller.set(regs::RBP, Some(saved_rbp));
+        caller.set(regs::RSP, Some(rbp + 16));
+        caller.set(regs::RIP, Some(ra));
+        self.caller(rbp + 16, caller, UnwindMethod::FramePointer, false)
+    }
+
+    /// Frame 0's pc is not code: it jumped or called through a bad pointer.
+    /// A call pushed the return address at the stack top, so the caller
+    /// resumes there, with the same callee-saved registers.
+    fn stack_top(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
+        let ra = self.memory.read_u64(frame.sp).map_err(|_| StopReason::NoUnwindInfo)?;
+        let mut caller = Regs::default();
+        for reg in 0..regs::COUNT as u16 {
+            if regs::is_callee_saved(reg) {
+                caller.set(reg, frame.regs.get(reg));
+            }
+        }
+        caller.set(regs::RSP, Some(frame.sp + 8));
+        caller.set(regs::RIP, Some(ra));
+        self.caller(frame.sp + 8, caller, UnwindMethod::StackTop, false)
+    }
+}
