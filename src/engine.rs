@@ -20,7 +20,7 @@ use crate::memory::Memory;
 use crate::options::Options;
 use crate::registers;
 use crate::snapshot::{self, writer, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Snapshot, Thread};
-use crate::symbolize::symbolize;
+use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
 use crate::target::ptrace::WaitEvent;
@@ -63,7 +63,9 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
 /// signal is delivered when this returns.
 pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<(PathBuf, Snapshot), Error> {
     let started = Instant::now();
-    let info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
+    let mut info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
+    // /proc now says "traced"; the process was running when it faulted.
+    info.state = 'R';
     finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), crash.seen, started)
 }
 
@@ -123,19 +125,24 @@ fn finish(
             break;
         }
         walked.push(walk_thread(thread, &memory, &modules, opts.max_frames));
+        memory.clear_cache();
     }
+    let unwind_us = unwind_start.elapsed().as_micros() as u64;
+    let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
+    let mut symbolizer = Symbolizer::new();
     for w in &walked {
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-        snap.threads.push(render_thread(w, &modules, faulted_frame));
+        snap.threads.push(render_thread(w, &modules, &mut symbolizer, faulted_frame));
     }
     snap.fault = fault.map(|f| f.fault);
-    let unwind_us = unwind_start.elapsed().as_micros() as u64;
+    let symbolize_us = symbolize_start.elapsed().as_micros() as u64;
 
     stopped.release();
     snap.timings.paused_us = paused_at.elapsed().as_micros() as u64;
     snap.timings.stop_us = stop_us;
     snap.timings.unwind_us = unwind_us;
+    snap.timings.symbolize_us = symbolize_us;
 
     snap.modules = modules.iter().map(module_info).collect();
     for m in modules.iter() {
@@ -243,14 +250,14 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
     })
 }
 
-fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, faulted_frame: Option<usize>) -> Thread {
+fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, symbolizer: &mut Symbolizer, faulted_frame: Option<usize>) -> Thread {
     let mut frames: Vec<Frame> = Vec::new();
     for (i, raw) in w.frames.iter().enumerate() {
         let lookup = raw.lookup_pc();
         let module = modules.find(lookup);
-        let sources = module.map(|m| symbolize(m, raw.pc, lookup)).unwrap_or_else(|| vec![Default::default()]);
-        let unwind = serde_json::to_value(raw.method).ok().and_then(|v| v.as_str().map(str::to_string));
-        for (j, src) in sources.into_iter().enumerate() {
+        let unknown = [SourceFrame::default()];
+        let sources = module.map_or(&unknown[..], |m| symbolizer.frames(m, raw.pc, lookup));
+        for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
                 index: frames.len(),
                 pc: Addr(raw.pc),
@@ -258,22 +265,19 @@ fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, faulted_frame: Option<
                 cfa: raw.cfa.map(Addr),
                 module: module.map(|m| m.name().to_string()),
                 module_offset: module.map(|m| Addr(raw.pc - m.start)),
-                function: src.function,
+                function: src.function.clone(),
                 function_offset: src.function_offset,
-                file: src.file,
+                file: src.file.clone(),
                 line: src.line,
                 column: src.column,
                 inlined: src.inlined,
                 faulted: faulted_frame == Some(i) && j == 0,
-                unwind: unwind.clone().unwrap_or_default(),
+                unwind: raw.method.as_str().to_string(),
                 ..Frame::default()
             });
         }
     }
-    let stop = w.stop.as_ref().map(|s| match s {
-        StopReason::Error(e) => format!("error: {e}"),
-        other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default(),
-    });
+    let stop = w.stop.as_ref().map(StopReason::to_string);
     Thread {
         tid: w.thread.tid,
         name: w.thread.name.clone(),

@@ -3,7 +3,28 @@
 //! first, the physical function last), with the symbol table as fallback
 //! for code without DWARF. Names are demangled (C++ and Rust).
 
+use std::collections::HashMap;
+
 use crate::debuginfo::Module;
+
+/// Symbolizes pcs with a cache: the threads of a process mostly stand at a
+/// handful of pcs (the same wait functions and callers), so each distinct
+/// pc is looked up once per run.
+#[derive(Default)]
+pub struct Symbolizer {
+    cache: HashMap<(u64, u64), Vec<SourceFrame>>,
+}
+
+impl Symbolizer {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// As [`symbolize`], cached by (`pc`, `lookup_pc`).
+    pub fn frames(&mut self, module: &Module<'_>, pc: u64, lookup_pc: u64) -> &[SourceFrame] {
+        self.cache.entry((pc, lookup_pc)).or_insert_with(|| symbolize(module, pc, lookup_pc))
+    }
+}
 
 /// One source-level frame at a pc.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

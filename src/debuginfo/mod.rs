@@ -43,7 +43,8 @@ pub struct Module<'a> {
     pub end: u64,
     /// Run-time address minus link-time address.
     pub bias: u64,
-    executable: Vec<(u64, u64)>,
+    /// Executable mappings: start, end, file offset.
+    executable: Vec<(u64, u64, u64)>,
     pub elf: Option<ElfObject<'a>>,
     /// Why the file could not be read, when it could not.
     pub error: Option<String>,
@@ -206,7 +207,7 @@ impl<'a> ModuleSet<'a> {
                 start: group.iter().map(|m| m.start).min().unwrap_or(first.start),
                 end: group.iter().map(|m| m.end).max().unwrap_or(first.end),
                 bias,
-                executable: group.iter().filter(|m| m.executable).map(|m| (m.start, m.end)).collect(),
+                executable: group.iter().filter(|m| m.executable).map(|m| (m.start, m.end, m.offset)).collect(),
                 elf,
                 error,
                 store,
@@ -245,7 +246,27 @@ impl CfiLookup for ModuleSet<'_> {
     }
 
     fn is_code(&self, pc: u64) -> bool {
-        self.find(pc).is_some_and(|m| m.executable.iter().any(|&(s, e)| s <= pc && pc < e))
+        self.find(pc).is_some_and(|m| m.executable.iter().any(|&(s, e, _)| s <= pc && pc < e))
+    }
+
+    fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
+        let Some(m) = self.find(pc) else { return false };
+        let (Some(elf), Some(&(start, end, offset))) =
+            (m.elf.as_ref(), m.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e))
+        else {
+            return false;
+        };
+        if pc + buf.len() as u64 > end {
+            return false;
+        }
+        let at = (pc - start + offset) as usize;
+        match elf.data.get(at..at + buf.len()) {
+            Some(bytes) => {
+                buf.copy_from_slice(bytes);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -206,6 +206,8 @@ pub struct Timings {
     pub total_us: u64,
     /// Time spent stopping all threads.
     pub stop_us: u64,
-    /// Time spent unwinding and symbolizing.
+    /// Time spent reading the memory map and walking the stacks.
     pub unwind_us: u64,
+    /// Time spent symbolizing frames (loading debug info on first use).
+    pub symbolize_us: u64,
 }

@@ -43,6 +43,13 @@ impl ProcessMemory {
         }
     }
 
+    /// Drops the cached pages. Each thread's stack is its own, so the engine
+    /// forgets a thread's pages once it has walked it, keeping memory flat
+    /// however many threads there are.
+    pub fn clear_cache(&self) {
+        self.pages.borrow_mut().clear();
+    }
+
     /// Reads pages starting at `first` into the cache.
     fn fetch(&self, first: u64) {
         let mut bufs: Vec<Page> = (0..PAGES_PER_FETCH).map(|_| Box::new([0u8; PAGE as usize])).collect();

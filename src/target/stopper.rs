@@ -63,7 +63,9 @@ impl StoppedProcess {
         let mut known: HashSet<i32> = HashSet::new();
         for &(tid, stop) in already {
             known.insert(tid);
-            stopped.push_thread(pid, tid, stop);
+            // It was running until the event that stopped it (a fault).
+            let stat = procfs::read_thread_stat(pid, tid).map(|s| procfs::Stat { state: 'R', ..s });
+            stopped.push_thread(tid, stop, stat);
         }
         loop {
             let tids = procfs::list_tasks(pid).map_err(|_| TargetError::gone(pid, stopped.threads.is_empty()))?;
@@ -85,12 +87,7 @@ impl StoppedProcess {
             }
             for (tid, before) in pending {
                 match wait_for_stop(tid, deadline)? {
-                    Some(stop) => {
-                        stopped.push_thread(pid, tid, stop);
-                        if let (Some(b), Some(t)) = (before, stopped.threads.last_mut()) {
-                            t.state = b.state;
-                        }
-                    }
+                    Some(stop) => stopped.push_thread(tid, stop, before),
                     None if deadline.is_some_and(|d| Instant::now() >= d) => {
                         stopped.problems.push((tid, "did not stop before the timeout".into()));
                     }
@@ -113,8 +110,8 @@ impl StoppedProcess {
         ptrace::interrupt(tid)
     }
 
-    fn push_thread(&mut self, pid: i32, tid: i32, stop: WaitEvent) {
-        let stat = procfs::read_thread_stat(pid, tid);
+    /// Records a stopped thread; `stat` was read before it was stopped.
+    fn push_thread(&mut self, tid: i32, stop: WaitEvent, stat: Option<procfs::Stat>) {
         let pending_signal = match stop {
             WaitEvent::Signal(sig) => sig,
             _ => 0,

@@ -7,7 +7,9 @@
 //! stack pointer: later readers of variables in caller frames depend on
 //! callee-saved registers being right.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
 
 use gimli::{
     BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult,
@@ -61,6 +63,13 @@ struct IndexedFde {
     in_eh_frame: bool,
 }
 
+/// A CFI row found for an address, kept for the next frame at that address.
+struct FoundRow {
+    row: UnwindTableRow<usize>,
+    signal_frame: bool,
+    in_eh_frame: bool,
+}
+
 pub struct Cfi<'a> {
     eh_frame: Option<EhFrame<Slice<'a>>>,
     eh_frame_hdr: Option<ParsedEhFrameHdr<Slice<'a>>>,
@@ -69,6 +78,8 @@ pub struct Cfi<'a> {
     /// FDEs of `.debug_frame`, and of `.eh_frame` when it has no usable
     /// header, sorted by start address; built on first use.
     index: OnceCell<Vec<IndexedFde>>,
+    /// Rows by lookup address: the threads of a process share most pcs.
+    rows: RefCell<HashMap<u64, Rc<FoundRow>>>,
 }
 
 impl<'a> Cfi<'a> {
@@ -96,7 +107,7 @@ impl<'a> Cfi<'a> {
             f.set_address_size(8);
             f
         });
-        Cfi { eh_frame, eh_frame_hdr, debug_frame, bases, index: OnceCell::new() }
+        Cfi { eh_frame, eh_frame_hdr, debug_frame, bases, index: OnceCell::new(), rows: RefCell::default() }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -113,42 +124,44 @@ impl<'a> Cfi<'a> {
         memory: &dyn Memory,
         ctx: &mut UnwindContext<usize>,
     ) -> Option<Result<CfiStep, CfiError>> {
-        if let (Some(eh), Some(hdr)) = (&self.eh_frame, &self.eh_frame_hdr) {
-            if let Some(table) = hdr.table() {
-                return match table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset) {
-                    Ok(fde) => Some(
-                        fde.unwind_info_for_address(eh, &self.bases, ctx, lookup)
-                            .map_err(CfiError::from)
-                            .and_then(|row| apply_row(eh, row, fde.is_signal_trampoline(), regs, memory)),
-                    ),
-                    Err(_) => self.step_indexed(lookup, regs, memory, ctx, false),
-                };
+        let cached = self.rows.borrow().get(&lookup).cloned();
+        let row = match cached {
+            Some(row) => row,
+            None => {
+                let row = self.find_row(lookup, ctx).map(|r| r.map(Rc::new));
+                if let Some(Ok(r)) = &row {
+                    self.rows.borrow_mut().insert(lookup, r.clone());
+                }
+                row?.ok()?
             }
-        }
-        self.step_indexed(lookup, regs, memory, ctx, true)
+        };
+        Some(match (row.in_eh_frame, &self.eh_frame, &self.debug_frame) {
+            (true, Some(eh), _) => apply_row(eh, &row.row, row.signal_frame, regs, memory),
+            (false, _, Some(df)) => apply_row(df, &row.row, row.signal_frame, regs, memory),
+            _ => Err(CfiError::Unsupported),
+        })
     }
 
-    fn step_indexed(
-        &self,
-        lookup: u64,
-        regs: &Regs,
-        memory: &dyn Memory,
-        ctx: &mut UnwindContext<usize>,
-        include_eh_frame: bool,
-    ) -> Option<Result<CfiStep, CfiError>> {
+    /// Finds the FDE covering `lookup` and runs its instructions up to it.
+    fn find_row(&self, lookup: u64, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
+        if let (Some(eh), Some(table)) = (&self.eh_frame, self.eh_frame_hdr.as_ref().and_then(|h| h.table())) {
+            if let Ok(fde) = table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset) {
+                return Some(row_of(eh, &self.bases, &fde, lookup, ctx, true));
+            }
+        }
         let index = self.index.get_or_init(|| self.build_index());
         let i = index.partition_point(|e| e.start <= lookup);
-        let entry = index[..i]
-            .iter()
-            .rev()
-            .take_while(|e| e.start <= lookup)
-            .find(|e| lookup < e.end && (include_eh_frame || !e.in_eh_frame))?;
+        let entry = index[..i].iter().rev().find(|e| lookup < e.end)?;
         Some(if entry.in_eh_frame {
             let eh = self.eh_frame.as_ref()?;
-            step_fde(eh, &self.bases, entry.offset, lookup, regs, memory, ctx)
+            eh.fde_from_offset(&self.bases, entry.offset.into(), EhFrame::cie_from_offset)
+                .map_err(CfiError::from)
+                .and_then(|fde| row_of(eh, &self.bases, &fde, lookup, ctx, true))
         } else {
             let df = self.debug_frame.as_ref()?;
-            step_fde(df, &self.bases, entry.offset, lookup, regs, memory, ctx)
+            df.fde_from_offset(&self.bases, entry.offset.into(), DebugFrame::cie_from_offset)
+                .map_err(CfiError::from)
+                .and_then(|fde| row_of(df, &self.bases, &fde, lookup, ctx, false))
         })
     }
 
@@ -190,18 +203,17 @@ fn index_section<'a, S: UnwindSection<Slice<'a>>>(
     }
 }
 
-fn step_fde<'a, S: UnwindSection<Slice<'a>>>(
+/// The row of `fde` for `lookup`, detached from the unwind context.
+fn row_of<'a, S: UnwindSection<Slice<'a>>>(
     section: &S,
     bases: &BaseAddresses,
-    offset: usize,
+    fde: &gimli::FrameDescriptionEntry<Slice<'a>>,
     lookup: u64,
-    regs: &Regs,
-    memory: &dyn Memory,
     ctx: &mut UnwindContext<usize>,
-) -> Result<CfiStep, CfiError> {
-    let fde = section.fde_from_offset(bases, S::Offset::from(offset), S::cie_from_offset)?;
-    let row = fde.unwind_info_for_address(section, bases, ctx, lookup)?;
-    apply_row(section, row, fde.is_signal_trampoline(), regs, memory)
+    in_eh_frame: bool,
+) -> Result<FoundRow, CfiError> {
+    let row = fde.unwind_info_for_address(section, bases, ctx, lookup)?.clone();
+    Ok(FoundRow { row, signal_frame: fde.is_signal_trampoline(), in_eh_frame })
 }
 
 fn apply_row<'a, S: UnwindSection<Slice<'a>>>(

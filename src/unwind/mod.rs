@@ -19,7 +19,6 @@ pub mod regs;
 pub mod sigframe;
 
 use gimli::UnwindContext;
-use serde::Serialize;
 
 use crate::memory::Memory;
 use cfi::Cfi;
@@ -31,11 +30,13 @@ pub trait CfiLookup {
     fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)>;
     /// Whether `pc` lies in executable memory of some module.
     fn is_code(&self, pc: u64) -> bool;
+    /// Reads code bytes at `pc` from the file the code is mapped from;
+    /// false when `pc` is not file-backed code.
+    fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool;
 }
 
 /// How a frame's registers were obtained.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UnwindMethod {
     /// The thread's own registers (frame 0).
     Context,
@@ -50,9 +51,20 @@ pub enum UnwindMethod {
     StackTop,
 }
 
+impl UnwindMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnwindMethod::Context => "context",
+            UnwindMethod::Cfi => "cfi",
+            UnwindMethod::SignalFrame => "signal-frame",
+            UnwindMethod::FramePointer => "frame-pointer",
+            UnwindMethod::StackTop => "stack-top",
+        }
+    }
+}
+
 /// Why a walk ended.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopReason {
     /// The outermost frame: its return address is undefined or zero.
     Outermost,
@@ -64,6 +76,18 @@ pub enum StopReason {
     NoUnwindInfo,
     /// The unwind information could not be applied.
     Error(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Outermost => f.write_str("outermost"),
+            StopReason::MaxFrames => f.write_str("max-frames"),
+            StopReason::NoProgress => f.write_str("no-progress"),
+            StopReason::NoUnwindInfo => f.write_str("no-unwind-info"),
+            StopReason::Error(e) => write!(f, "error: {e}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -109,7 +133,7 @@ impl<'m> StackWalk<'m> {
             regs,
             method: UnwindMethod::Context,
             pc_is_exact: true,
-            signal_trampoline: sigframe::is_trampoline(memory, pc),
+            signal_trampoline: sigframe::is_trampoline(lookup, memory, pc),
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
         StackWalk { memory, lookup, ctx: Box::new(UnwindContext::new()), current, yielded: 0, max_frames, stop }
@@ -181,8 +205,11 @@ impl<'m> StackWalk<'m> {
     fn caller(&self, cfa: u64, regs: Regs, method: UnwindMethod, exact: bool) -> Result<(u64, RawFrame), StopReason> {
         let pc = regs.pc().ok_or(StopReason::Outermost)?;
         let sp = regs.sp().unwrap_or(cfa);
-        let signal_trampoline = sigframe::is_trampoline(self.memory, pc);
-        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact: exact, signal_trampoline }))
+        let signal_trampoline = sigframe::is_trampoline(self.lookup, self.memory, pc);
+        // A handler "returns" to the trampoline's first instruction; that
+        // pc follows no call, so it is looked up as is.
+        let pc_is_exact = exact || signal_trampoline;
+        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact, signal_trampoline }))
     }
 
     /// rbp-chain step: the caller's rbp is saved at [rbp], the return

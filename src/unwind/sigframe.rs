@@ -8,6 +8,7 @@
 //! library describes it with CFI.
 
 use super::regs::{self, Regs};
+use super::CfiLookup;
 use crate::memory::Memory;
 
 /// `mov $0xf,%rax; syscall` (rt_sigreturn).
@@ -22,11 +23,12 @@ const SIGCONTEXT_REGS: [u16; 17] = [
     regs::RDX, regs::RAX, regs::RCX, regs::RSP, regs::RIP,
 ];
 
-/// Whether `pc` is at the sigreturn trampoline (either its first
-/// instruction, or, for a pc-1 lookup, the byte before it).
-pub fn is_trampoline(memory: &dyn Memory, pc: u64) -> bool {
-    let mut code = [0u8; TRAMPOLINE.len()];
-    memory.read(pc, &mut code).is_ok() && code == TRAMPOLINE
+/// Whether `pc` is at the sigreturn trampoline. Code is read from the
+/// module's file where it is mapped from one (no system call), else from
+/// the target's memory.
+pub fn is_trampoline(code: &dyn CfiLookup, memory: &dyn Memory, pc: u64) -> bool {
+    let mut bytes = [0u8; TRAMPOLINE.len()];
+    (code.read_code(pc, &mut bytes) || memory.read(pc, &mut bytes).is_ok()) && bytes == TRAMPOLINE
 }
 
 /// The interrupted registers, all of them known, from the signal frame

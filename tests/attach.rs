@@ -1,0 +1,273 @@
+//! `ptsnap PID` on live, hung fixtures: every thread stopped, unwound and
+//! symbolized, exact frames, options, and the process left running.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// The process is running again and nobody traces it.
+fn assert_released(pid: i32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(field("TracerPid:"), "0", "still traced");
+    for tid in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
+        let state = stat.rsplit(')').next().unwrap().split_whitespace().next().unwrap().to_string();
+        assert!(state != "t" && state != "T", "a thread was left stopped: {stat}");
+    }
+}
+
+fn fixture_frames(t: &Value, first: &str) -> Vec<(String, String, u64)> {
+    frames_from(t, first).into_iter().filter(|f| f.1 == "hang.c").collect()
+}
+
+fn check_hang(opt: &str) {
+    let _serial = serial();
+    let bin = build("hang.c", &format!("hang{opt}"), &["-g", opt]);
+    let proc_ = start(&bin, &["4"]);
+    let pid = proc_.pid();
+    let snap = snapshot(pid, &format!("hang{opt}"), &[]);
+    assert_released(pid);
+
+    assert_eq!(snap["format"], "ptsnap-snapshot");
+    assert_eq!(snap["version"], 1);
+    assert_eq!(snap["process"]["pid"], pid);
+    assert_eq!(snap["fault"], Value::Null);
+    let threads = snap["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 7, "main, 4 idle workers, 2 deadlocked");
+    assert_eq!(threads[0]["tid"], pid, "the main thread comes first");
+    for t in threads {
+        assert_eq!(t["state"], "sleeping", "state before the stop");
+        assert!(t["registers"]["rip"].as_str().unwrap().starts_with("0x"));
+        assert!(t["registers"]["xmm0"].is_string() && t["registers"]["fs_base"].is_string());
+        assert_eq!(t["unwind_stop"], "outermost", "thread {} did not unwind to its end", t["tid"]);
+        let frames = t["frames"].as_array().unwrap();
+        assert_eq!(frames[0]["unwind"], "context");
+        for (i, f) in frames.iter().enumerate() {
+            assert_eq!(f["index"], i);
+            assert!(f["module"].is_string(), "frame without module: {f}");
+        }
+    }
+
+    let (take, fwd, bwd) = (line_of("hang.c", "take_second"), line_of("hang.c", "forward_call"), line_of("hang.c", "backward_call"));
+    let deadlocked: Vec<Vec<_>> = threads.iter().filter(|t| functions(t).contains(&"take_second".to_string())).map(|t| fixture_frames(t, "take_second")).collect();
+    assert_eq!(deadlocked.len(), 2);
+    assert!(deadlocked.contains(&vec![("take_second".into(), "hang.c".into(), take), ("forward".into(), "hang.c".into(), fwd)]));
+    assert!(deadlocked.contains(&vec![("take_second".into(), "hang.c".into(), take), ("backward".into(), "hang.c".into(), bwd)]));
+
+    let idle: Vec<&Value> = threads.iter().filter(|t| functions(t).contains(&"idle_forever".to_string())).collect();
+    assert_eq!(idle.len(), 4);
+    for t in idle {
+        assert_eq!(
+            fixture_frames(t, "idle_forever"),
+            vec![
+                ("idle_forever".into(), "hang.c".into(), line_of("hang.c", "idle_wait")),
+                ("idle_worker".into(), "hang.c".into(), line_of("hang.c", "idle_call")),
+            ]
+        );
+    }
+    let main = thread(&snap, pid as i64);
+    assert_eq!(fixture_frames(main, "main"), vec![("main".into(), "hang.c".into(), line_of("hang.c", "main_join"))]);
+
+    if libc_has_debug_info() {
+        // Above take_second: the C library's mutex lock, with source lines.
+        let t = threads.iter().find(|t| functions(t).contains(&"take_second".to_string())).unwrap();
+        let frames = t["frames"].as_array().unwrap();
+        let i = frames.iter().position(|f| f["function"] == "take_second").unwrap();
+        assert!(i >= 1);
+        for f in &frames[..i] {
+            assert_eq!(f["module"], "libc.so.6");
+            assert!(f["file"].is_string() && f["line"].as_u64().unwrap() > 0, "libc frame without line: {f}");
+        }
+        assert!(frames[..i].iter().any(|f| f["function"].as_str().unwrap().contains("pthread_mutex_lock")));
+        assert!(frames[..i].iter().any(|f| f["inlined"] == true), "libc's inlined futex helpers are expanded");
+        let libc = snap["modules"].as_array().unwrap().iter().find(|m| m["path"].as_str().unwrap().contains("libc.so")).unwrap();
+        assert!(libc["debug_file"].as_str().unwrap().contains("/usr/lib/debug/.build-id/"));
+        assert_eq!(libc["debug_file_source"], "build-id");
+        assert!(libc["symbols"].as_str().unwrap().contains("dwarf"));
+    }
+}
+
+#[test]
+fn hung_threads_o0() {
+    check_hang("-O0");
+}
+
+#[test]
+fn hung_threads_o2() {
+    check_hang("-O2");
+}
+
+#[test]
+fn deep_recursion_all_frames() {
+    let _serial = serial();
+    let bin = build("deep.c", "deep", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["500"]);
+    let snap = snapshot(proc_.pid(), "deep", &[]);
+    let t = thread(&snap, proc_.pid() as i64);
+    let f = frames_from(t, "descend");
+    assert_eq!(f[0], ("descend".into(), "deep.c".into(), line_of("deep.c", "bottom")));
+    let call = ("descend".to_string(), "deep.c".to_string(), line_of("deep.c", "descend_call"));
+    assert_eq!(f[1..501], vec![call; 500][..]);
+    assert_eq!(f[501], ("main".into(), "deep.c".into(), line_of("deep.c", "main_call")));
+    assert_eq!(t["truncated"], false);
+    let cfas: Vec<u64> = t["frames"].as_array().unwrap().iter().filter_map(|f| f["cfa"].as_str()).map(|s| u64::from_str_radix(&s[2..], 16).unwrap()).collect();
+    assert!(cfas.windows(2).all(|w| w[0] <= w[1]), "CFAs ascend");
+}
+
+#[test]
+fn max_frames_truncates_and_says_so() {
+    let _serial = serial();
+    let bin = build("deep.c", "deep", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["500"]);
+    let snap = snapshot(proc_.pid(), "deep-max", &["--max-frames", "50"]);
+    let t = thread(&snap, proc_.pid() as i64);
+    assert_eq!(t["frames"].as_array().unwrap().len(), 50);
+    assert_eq!(t["truncated"], true);
+    assert_eq!(t["unwind_stop"], "max-frames");
+    assert_released(proc_.pid());
+}
+
+#[test]
+fn inline_frames_at_o2() {
+    let _serial = serial();
+    let bin = build("inline.c", "inline-O2", &["-g", "-O2"]);
+    let proc_ = start(&bin, &[]);
+    let snap = snapshot(proc_.pid(), "inline", &[]);
+    let t = thread(&snap, proc_.pid() as i64);
+    assert_eq!(
+        frames_from(t, "inner"),
+        vec![
+            ("inner".into(), "inline.c".into(), line_of("inline.c", "inner_read")),
+            ("middle".into(), "inline.c".into(), line_of("inline.c", "middle_call")),
+            ("outer".into(), "inline.c".into(), line_of("inline.c", "outer_call")),
+            ("main".into(), "inline.c".into(), line_of("inline.c", "main_call")),
+        ]
+        .into_iter()
+        .chain(frames_from(t, "main").into_iter().skip(1))
+        .collect::<Vec<_>>()
+    );
+    let frames = t["frames"].as_array().unwrap();
+    let i = frames.iter().position(|f| f["function"] == "inner").unwrap();
+    assert_eq!(frames[i]["inlined"], true);
+    assert_eq!(frames[i + 1]["inlined"], true);
+    assert_eq!(frames[i + 2]["inlined"], false);
+    assert_eq!(frames[i]["pc"], frames[i + 2]["pc"], "inline frames share their physical frame's pc");
+    assert!(frames[i + 2]["function_offset"].as_u64().is_some());
+}
+
+#[test]
+fn options_thread_filter_kv_classifier_application() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["2"]);
+    let pid = proc_.pid();
+    let pid_s = pid.to_string();
+    let snap = snapshot(
+        pid,
+        "hang-options",
+        &["--thread", &pid_s, "--kv", "host:db1,zone:eu", "--kv", "build:42", "--classifier", "hang", "--application", "billing"],
+    );
+    let threads = snap["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 1);
+    assert_eq!(threads[0]["tid"], pid);
+    assert_eq!(snap["kv"]["host"], "db1");
+    assert_eq!(snap["kv"]["zone"], "eu");
+    assert_eq!(snap["kv"]["build"], "42");
+    assert_eq!(snap["classifiers"], serde_json::json!(["hang"]));
+    assert_eq!(snap["application"], "billing");
+    assert_released(pid);
+}
+
+#[test]
+fn output_dir_names_the_file() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &[]);
+    let dir = work_dir().join("outdir");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let o = ptsnap(&["-O", dir.to_str().unwrap(), &proc_.pid().to_string()]);
+    assert!(o.status.success());
+    let path = String::from_utf8(o.stdout).unwrap().trim().to_string();
+    let name = std::path::Path::new(&path).file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with(&format!("hang-O0.{}.", proc_.pid())) && name.ends_with(".json"), "{name}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1, "no temporary file left behind");
+    read_json(std::path::Path::new(&path));
+}
+
+#[test]
+fn show_prints_frames_like_a_debugger() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["1"]);
+    let snap_path = work_dir().join("show.json");
+    let o = ptsnap(&["-o", snap_path.to_str().unwrap(), &proc_.pid().to_string()]);
+    assert!(o.status.success());
+    let a = ptsnap(&["show", snap_path.to_str().unwrap()]);
+    let b = ptsnap(&["show", snap_path.to_str().unwrap()]);
+    assert!(a.status.success());
+    assert_eq!(a.stdout, b.stdout, "stable output");
+    let text = String::from_utf8(a.stdout).unwrap();
+    assert!(text.starts_with(&format!("process {} (hang-O0)", proc_.pid())), "{text}");
+    let take = line_of("hang.c", "take_second");
+    let re_line = text.lines().find(|l| l.contains(" in take_second ")).unwrap();
+    assert!(re_line.starts_with('#') && re_line.contains(" 0x") && re_line.ends_with(&format!("in take_second (hang.c:{take}) [hang-O0]")), "{re_line}");
+    assert_eq!(text.matches("\nthread ").count(), 4);
+    if libc_has_debug_info() {
+        assert!(text.contains("(inlined)"));
+    }
+}
+
+/// gdb as the oracle: per thread, the same function sequence.
+#[test]
+fn frames_match_gdb() {
+    if !has_program("gdb") {
+        eprintln!("gdb not installed; skipping the gdb comparison");
+        return;
+    }
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O2", &["-g", "-O2"]);
+    let proc_ = start(&bin, &["2"]);
+    let pid = proc_.pid();
+    let snap = snapshot(pid, "hang-gdb", &[]);
+    let out = std::process::Command::new("gdb")
+        .args(["-nx", "-batch", "-p", &pid.to_string(), "-ex", "thread apply all bt"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut gdb: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    let mut current = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Thread ") {
+            // Thread 2 (Thread 0x7f... (LWP 1234) "hang-O2"):
+            let lwp = rest.split("LWP ").nth(1).and_then(|s| s.split(')').next()).and_then(|s| s.parse().ok());
+            current = lwp;
+            gdb.insert(lwp.unwrap(), Vec::new());
+        } else if let (Some(tid), Some(rest)) = (current, line.strip_prefix('#')) {
+            let after = rest.split_once(" in ").map(|(_, r)| r).unwrap_or_else(|| rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start());
+            let name = after.split(" (").next().unwrap().trim().to_string();
+            gdb.get_mut(&tid).unwrap().push(name);
+        }
+    }
+    assert_eq!(gdb.len(), snap["threads"].as_array().unwrap().len(), "gdb saw the same threads:\n{text}");
+    for t in snap["threads"].as_array().unwrap() {
+        let ours = functions(t);
+        let theirs = &gdb[&t["tid"].as_i64().unwrap()];
+        // gdb also synthesizes frames for tail calls from DW_TAG_call_site
+        // data (they are not on the stack; eu-stack does not show them
+        // either), so ours must be an in-order subsequence of gdb's from
+        // frame 0 to main or start_thread, and agree exactly on the
+        // fixture's own frames, which make no tail calls.
+        let n = ours.iter().position(|f| f == "main" || f == "start_thread").unwrap() + 1;
+        let mut rest = theirs.iter();
+        for f in &ours[..n] {
+            assert!(rest.any(|g| g == f), "thread {}: {f} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}", t["tid"]);
+        }
+        let own = |v: &[String]| -> Vec<String> {
+            v.iter().filter(|f| ["take_second", "forward", "backward", "idle_forever", "idle_worker", "main"].contains(&f.as_str())).cloned().collect()
+        };
+        assert_eq!(own(&ours), own(theirs), "thread {}", t["tid"]);
+    }
+}

@@ -1,0 +1,194 @@
+//! Shared test support: fixtures compiled at test time with the system C
+//! compiler, started and synchronised by their "ready" line, always killed
+//! by a guard; running ptsnap and reading its snapshot.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+
+use serde_json::Value;
+
+/// Tests that ptrace run one at a time within a test binary.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+pub fn work_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ptsnap-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Compiles `tests/fixtures/<source>` into `<out_name>` with `flags`
+/// (C++ sources with the C++ compiler) and returns the binary's path.
+pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
+    let src = fixtures_dir().join(source);
+    let out = work_dir().join(out_name);
+    let cpp = source.ends_with(".cpp");
+    let compiler = if cpp {
+        std::env::var("CXX").unwrap_or_else(|_| "c++".into())
+    } else {
+        std::env::var("CC").unwrap_or_else(|_| "cc".into())
+    };
+    let status = Command::new(&compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .arg(&src)
+        .arg("-pthread")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(status.success(), "compiling {source} with {flags:?} failed");
+    out
+}
+
+/// Runs a tool (objcopy, strip) that must succeed.
+pub fn tool(program: &str, args: &[&str]) {
+    let status = Command::new(program).args(args).status().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    assert!(status.success(), "{program} {args:?} failed");
+}
+
+/// The line number of the line holding `/* LINE:<marker> */` in a fixture.
+pub fn line_of(source: &str, marker: &str) -> u64 {
+    let text = std::fs::read_to_string(fixtures_dir().join(source)).unwrap();
+    let tag = format!("LINE:{marker} ");
+    text.lines()
+        .position(|l| l.contains(&tag))
+        .map(|i| i as u64 + 1)
+        .unwrap_or_else(|| panic!("no marker {marker} in {source}"))
+}
+
+/// A started fixture, killed when dropped.
+pub struct Running {
+    pub child: Child,
+    pub stdout: BufReader<ChildStdout>,
+}
+
+impl Running {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary` and waits for its "ready" line.
+pub fn start(binary: &Path, args: &[&str]) -> Running {
+    let mut child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
+    let stdout = child.stdout.take().expect("stdout was piped");
+    let mut running = Running { stdout: BufReader::new(stdout), child };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = running.stdout.read_line(&mut line).unwrap();
+        assert!(n > 0, "{} exited before printing ready", binary.display());
+        if line.trim() == "ready" {
+            return running;
+        }
+    }
+}
+
+pub fn ptsnap_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_ptsnap")
+}
+
+pub fn ptsnap(args: &[&str]) -> Output {
+    Command::new(ptsnap_bin()).args(args).output().expect("cannot run ptsnap")
+}
+
+pub fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("snapshot is JSON")
+}
+
+/// Snapshots a live process with extra options; returns the snapshot.
+pub fn snapshot(pid: i32, name: &str, extra: &[&str]) -> Value {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let pid_s = pid.to_string();
+    let mut args: Vec<&str> = vec!["-o", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(&pid_s);
+    let o = ptsnap(&args);
+    assert!(o.status.success(), "ptsnap failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), out.to_str().unwrap());
+    read_json(&out)
+}
+
+/// Runs a program under `ptsnap run`; returns the snapshot (if written),
+/// ptsnap's exit code and its stderr.
+pub fn run_crash(binary: &Path, args: &[&str], name: &str, extra: &[&str]) -> (Option<Value>, i32, String) {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let mut cmd = Command::new(ptsnap_bin());
+    cmd.arg("run").arg("-o").arg(&out).args(extra).arg("--").arg(binary).args(args);
+    let o = cmd.output().expect("cannot run ptsnap");
+    let snap = out.exists().then(|| read_json(&out));
+    (snap, o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+/// The thread with this tid.
+pub fn thread(snap: &Value, tid: i64) -> &Value {
+    snap["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["tid"] == tid)
+        .unwrap_or_else(|| panic!("no thread {tid}"))
+}
+
+/// A frame as (function, file basename, line) for exact comparisons.
+pub fn frame_key(f: &Value) -> (String, String, u64) {
+    let file = f["file"].as_str().map(|p| Path::new(p).file_name().unwrap().to_string_lossy().into_owned());
+    (
+        f["function"].as_str().unwrap_or("??").to_string(),
+        file.unwrap_or_default(),
+        f["line"].as_u64().unwrap_or(0),
+    )
+}
+
+pub fn frames(thread: &Value) -> Vec<(String, String, u64)> {
+    thread["frames"].as_array().unwrap().iter().map(frame_key).collect()
+}
+
+pub fn functions(thread: &Value) -> Vec<String> {
+    frames(thread).into_iter().map(|f| f.0).collect()
+}
+
+/// The frames from `first` (a function name) on: the part of a stack that
+/// belongs to the fixture, below the C library's.
+pub fn frames_from(thread: &Value, first: &str) -> Vec<(String, String, u64)> {
+    let all = frames(thread);
+    let i = all.iter().position(|f| f.0 == first).unwrap_or_else(|| panic!("no frame {first} in {all:?}"));
+    all[i..].to_vec()
+}
+
+/// Whether the C library's debug info is installed (frames inside libc
+/// then have files and lines).
+pub fn libc_has_debug_info() -> bool {
+    let Ok(out) = Command::new("sh").arg("-c").arg("readelf -n $(ldd /bin/true | awk '/libc.so/{print $3}') | awk '/Build ID/{print $3}'").output() else {
+        return false;
+    };
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    id.len() > 2 && Path::new(&format!("/usr/lib/debug/.build-id/{}/{}.debug", &id[..2], &id[2..])).exists()
+}
+
+pub fn has_program(name: &str) -> bool {
+    Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success())
+}
