@@ -81,13 +81,23 @@ pub enum WaitEvent {
 /// Waits for a state change of `pid` (a tid, or -1 for any tracee).
 /// EINTR is returned as an error so that callers can check deadlines.
 pub fn wait(pid: i32) -> io::Result<(i32, WaitEvent)> {
+    wait_flags(pid, 0).map(|r| r.expect("a blocking wait reports a change"))
+}
+
+/// Collects a state change of `pid` if one is pending, without blocking.
+pub fn wait_nohang(pid: i32) -> io::Result<Option<(i32, WaitEvent)>> {
+    wait_flags(pid, libc::WNOHANG)
+}
+
+fn wait_flags(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, WaitEvent)>> {
     let mut status = 0;
     // SAFETY: plain system call with a valid out-pointer.
-    let tid = unsafe { libc::waitpid(pid, &mut status, libc::__WALL) };
-    if tid == -1 {
-        return Err(io::Error::last_os_error());
+    let tid = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | flags) };
+    match tid {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        tid => Ok(Some((tid, decode(status)))),
     }
-    Ok((tid, decode(status)))
 }
 
 pub fn decode(status: i32) -> WaitEvent {

@@ -46,6 +46,8 @@ pub struct StoppedProcess {
     pub threads: Vec<StoppedThread>,
     /// Threads that could not be stopped or read, with the reason.
     pub problems: Vec<(i32, String)>,
+    /// Threads asked to stop that had not stopped when time ran out.
+    late: Vec<i32>,
     mode: Mode,
     released: bool,
 }
@@ -59,7 +61,8 @@ impl StoppedProcess {
         already: &[(i32, WaitEvent)],
         deadline: Option<Instant>,
     ) -> Result<Self, TargetError> {
-        let mut stopped = StoppedProcess { pid, threads: Vec::new(), problems: Vec::new(), mode, released: false };
+        let mut stopped =
+            StoppedProcess { pid, threads: Vec::new(), problems: Vec::new(), late: Vec::new(), mode, released: false };
         let mut known: HashSet<i32> = HashSet::new();
         for &(tid, stop) in already {
             known.insert(tid);
@@ -90,12 +93,13 @@ impl StoppedProcess {
                     Some(stop) => stopped.push_thread(tid, stop, before),
                     None if deadline.is_some_and(|d| Instant::now() >= d) => {
                         stopped.problems.push((tid, "did not stop before the timeout".into()));
+                        stopped.late.push(tid);
                     }
                     None => {}
                 }
             }
         }
-        if stopped.threads.is_empty() {
+        if stopped.threads.is_empty() && stopped.late.is_empty() {
             return Err(TargetError::ProcessExited(pid));
         }
         stopped.threads.sort_by_key(|t| (t.tid != pid, t.tid));
@@ -154,11 +158,25 @@ impl StoppedProcess {
             return;
         }
         for t in &self.threads {
-            let _ = match self.mode {
-                Mode::Attach => ptrace::detach(t.tid, t.pending_signal),
-                Mode::Traced => ptrace::cont(t.tid, t.pending_signal),
-            };
+            self.resume(t.tid, t.pending_signal);
         }
+        // A late thread that has stopped by now is released like the rest;
+        // one still running is released by the kernel when ptsnap exits.
+        for &tid in &self.late {
+            match ptrace::wait_nohang(tid) {
+                Ok(Some((_, WaitEvent::Signal(sig)))) => self.resume(tid, sig),
+                Ok(Some((_, WaitEvent::Exited(_) | WaitEvent::Killed(_)))) => {}
+                Ok(Some(_)) => self.resume(tid, 0),
+                _ => {}
+            }
+        }
+    }
+
+    fn resume(&self, tid: i32, sig: i32) {
+        let _ = match self.mode {
+            Mode::Attach => ptrace::detach(tid, sig),
+            Mode::Traced => ptrace::cont(tid, sig),
+        };
     }
 }
 

@@ -55,12 +55,12 @@ pub fn tool(program: &str, args: &[&str]) {
     assert!(status.success(), "{program} {args:?} failed");
 }
 
-/// The line number of the line holding `/* LINE:<marker> */` in a fixture.
+/// The line number of the line holding `LINE:<marker>` (in a comment) in a fixture.
 pub fn line_of(source: &str, marker: &str) -> u64 {
     let text = std::fs::read_to_string(fixtures_dir().join(source)).unwrap();
-    let tag = format!("LINE:{marker} ");
+    let tag = format!("LINE:{marker}");
     text.lines()
-        .position(|l| l.contains(&tag))
+        .position(|l| l.split_whitespace().any(|w| w == tag))
         .map(|i| i as u64 + 1)
         .unwrap_or_else(|| panic!("no marker {marker} in {source}"))
 }

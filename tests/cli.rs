@@ -1,0 +1,124 @@
+//! Bad input gets one clear line on stderr and a non-zero exit, and the
+//! target is never left stopped.
+
+mod common;
+
+use common::*;
+
+fn one_line_error(o: &std::process::Output) -> String {
+    assert_eq!(o.status.code(), Some(1), "exit status; stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("ptsnap: error: "), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    err
+}
+
+#[test]
+fn no_such_process() {
+    let err = one_line_error(&ptsnap(&["4194303"]));
+    assert!(err.contains("no process with PID 4194303"), "{err}");
+    let err = one_line_error(&ptsnap(&["0"]));
+    assert!(err.contains("invalid PID 0"), "{err}");
+}
+
+#[test]
+fn permission_denied_says_what_to_do() {
+    if !has_program("setpriv") {
+        eprintln!("setpriv not installed; skipping");
+        return;
+    }
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &[]);
+    let o = std::process::Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", ptsnap_bin(), "-o", "/tmp/never.json"])
+        .arg(proc_.pid().to_string())
+        .output()
+        .unwrap();
+    if o.status.success() {
+        eprintln!("unprivileged tracing is allowed here; nothing to check");
+        return;
+    }
+    let err = one_line_error(&o);
+    assert!(err.contains("permission denied") && err.contains("CAP_SYS_PTRACE") && err.contains("ptrace_scope"), "{err}");
+}
+
+#[test]
+fn thread_id_snapshots_its_process() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["1"]);
+    let tids: Vec<i32> = std::fs::read_dir(format!("/proc/{}/task", proc_.pid()))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
+        .collect();
+    let other = *tids.iter().find(|&&t| t != proc_.pid()).unwrap();
+    let snap = snapshot(other, "by-tid", &[]);
+    assert_eq!(snap["process"]["pid"], proc_.pid());
+    assert_eq!(snap["threads"].as_array().unwrap().len(), tids.len());
+}
+
+#[test]
+fn fault_thread_must_belong_to_the_process() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &[]);
+    let err = one_line_error(&ptsnap(&["--fault-thread", "1", "-o", "/tmp/never.json", &proc_.pid().to_string()]));
+    assert!(err.contains("not a thread of process"), "{err}");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", proc_.pid())).unwrap();
+    assert!(!stat.contains(") t "), "left stopped: {stat}");
+}
+
+#[test]
+fn bad_options() {
+    let err = one_line_error(&ptsnap(&["--kv", "novalue", "1"]));
+    assert!(err.contains("--kv expects KEY:VALUE"), "{err}");
+    let err = one_line_error(&ptsnap(&["--timeout=-1", "1"]));
+    assert!(err.contains("--timeout"), "{err}");
+    let o = ptsnap(&["--no-such-option"]);
+    assert_eq!(o.status.code(), Some(2), "usage errors exit 2 as clap reports them");
+}
+
+#[test]
+fn show_rejects_what_is_not_a_snapshot() {
+    let err = one_line_error(&ptsnap(&["show", "/nonexistent.json"]));
+    assert!(err.contains("cannot read /nonexistent.json"), "{err}");
+    let path = work_dir().join("not-a-snapshot.json");
+    std::fs::write(&path, "{\"hello\": 1}").unwrap();
+    let err = one_line_error(&ptsnap(&["show", path.to_str().unwrap()]));
+    assert!(err.contains("is not a ptsnap snapshot"), "{err}");
+    std::fs::write(&path, "garbage").unwrap();
+    one_line_error(&ptsnap(&["show", path.to_str().unwrap()]));
+}
+
+#[test]
+fn unwritable_output() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &[]);
+    let err = one_line_error(&ptsnap(&["-o", "/nonexistent-dir/x.json", &proc_.pid().to_string()]));
+    assert!(err.contains("cannot write the snapshot to /nonexistent-dir/x.json"), "{err}");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", proc_.pid())).unwrap();
+    assert!(!stat.contains(") t "), "left stopped: {stat}");
+}
+
+/// A timeout that runs out while threads are being stopped or walked: the
+/// snapshot is still written, says what happened, and the process runs.
+#[test]
+fn timeout_releases_and_records() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["200"]);
+    let snap = snapshot(proc_.pid(), "timeout", &["--timeout", "0.002"]);
+    let errors = snap["errors"].as_array().unwrap();
+    let threads = snap["threads"].as_array().unwrap().len();
+    assert!(
+        threads < 203 && errors.iter().any(|e| e["message"].as_str().unwrap().contains("timeout")),
+        "{threads} threads, errors {errors:?}"
+    );
+    for tid in std::fs::read_dir(format!("/proc/{}/task", proc_.pid())).unwrap() {
+        let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
+        assert!(!stat.contains(") t "), "left stopped: {stat}");
+    }
+}

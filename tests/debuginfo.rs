@@ -1,0 +1,216 @@
+//! Where symbols and unwind information come from: separate debug files
+//! found by build id and by debuglink, DWARF 4 and 5, compressed debug
+//! sections (zlib, zstd), .debug_frame-only CFI, symbol tables without
+//! DWARF, frame pointers without CFI, and corrupt debug files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use object::{Object, ObjectSection};
+use serde_json::Value;
+
+/// The expected crash.c frames for `crash 3`, from recurse to main.
+fn crash_frames() -> Vec<(String, String, u64)> {
+    let call = ("recurse".to_string(), "crash.c".to_string(), line_of("crash.c", "recurse_call"));
+    let mut v = vec![("recurse".to_string(), "crash.c".to_string(), line_of("crash.c", "crash_write"))];
+    v.extend(vec![call; 3]);
+    v.push(("main".into(), "crash.c".into(), line_of("crash.c", "main_call")));
+    v
+}
+
+fn crash_snapshot(bin: &Path, name: &str, extra: &[&str]) -> Value {
+    let (snap, code, stderr) = run_crash(bin, &["3"], name, extra);
+    assert_eq!(code, 139, "{stderr}");
+    snap.unwrap()
+}
+
+fn fault_thread(snap: &Value) -> &Value {
+    thread(snap, snap["fault"]["tid"].as_i64().unwrap())
+}
+
+fn module<'a>(snap: &'a Value, name: &str) -> &'a Value {
+    snap["modules"].as_array().unwrap().iter().find(|m| m["path"].as_str().unwrap().ends_with(name)).unwrap()
+}
+
+fn build_id(bin: &Path) -> String {
+    let data = std::fs::read(bin).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.build_id().unwrap().unwrap().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn section_compression(bin: &Path, name: &str) -> object::CompressionFormat {
+    let data = std::fs::read(bin).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    file.section_by_name(name).unwrap().compressed_file_range().unwrap().format
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = work_dir().join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn stripped_binary_with_debug_file_by_build_id() {
+    let _serial = serial();
+    let dir = fresh_dir("by-build-id");
+    let bin = build("crash.c", "by-build-id/crash-stripped", &["-g", "-O0", "-Wl,--build-id"]);
+    let debug = dir.join("crash.debug");
+    tool("objcopy", &["--only-keep-debug", bin.to_str().unwrap(), debug.to_str().unwrap()]);
+    tool("strip", &["--strip-all", bin.to_str().unwrap()]);
+    let id = build_id(&bin);
+    let debug_dir = dir.join("debug");
+    let target = debug_dir.join(".build-id").join(&id[..2]).join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::rename(&debug, &target).unwrap();
+
+    // Without the debug directory: no DWARF, no symbol table.
+    let snap = crash_snapshot(&bin, "stripped-nodebug", &[]);
+    let m = module(&snap, "crash-stripped");
+    assert_eq!(m["symbols"], "dynsym", "only the dynamic symbols stay (imports)");
+    assert_eq!(m["build_id"], id.as_str());
+    assert!(fault_thread(&snap)["frames"][0]["function"].is_null());
+    assert!(fault_thread(&snap)["frames"][0]["module_offset"].is_string(), "module and offset always");
+
+    let snap = crash_snapshot(&bin, "stripped-buildid", &["--debug-dir", debug_dir.to_str().unwrap()]);
+    let m = module(&snap, "crash-stripped");
+    assert_eq!(m["debug_file"], target.to_str().unwrap());
+    assert_eq!(m["debug_file_source"], "build-id");
+    assert!(m["symbols"].as_str().unwrap().contains("dwarf"));
+    assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..]);
+}
+
+#[test]
+fn stripped_binary_with_debug_file_by_debuglink() {
+    let _serial = serial();
+    let dir = fresh_dir("by-debuglink");
+    let bin = build("crash.c", "by-debuglink/crash-linked", &["-g", "-O0", "-Wl,--build-id=none"]);
+    let debug = dir.join("crash-linked.debug");
+    tool("objcopy", &["--only-keep-debug", bin.to_str().unwrap(), debug.to_str().unwrap()]);
+    tool("strip", &["--strip-all", bin.to_str().unwrap()]);
+    // objcopy records the debug file's name and CRC; it must be run where
+    // the debug file is.
+    let status = std::process::Command::new("objcopy")
+        .current_dir(&dir)
+        .args(["--add-gnu-debuglink=crash-linked.debug", "crash-linked"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let snap = crash_snapshot(&bin, "debuglink", &[]);
+    let m = module(&snap, "crash-linked");
+    assert!(m["build_id"].is_null());
+    assert_eq!(m["debug_file"], debug.to_str().unwrap());
+    assert_eq!(m["debug_file_source"], "debuglink");
+    assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..]);
+
+    // In .debug/ beside the binary too.
+    std::fs::create_dir_all(dir.join(".debug")).unwrap();
+    std::fs::rename(&debug, dir.join(".debug/crash-linked.debug")).unwrap();
+    let snap = crash_snapshot(&bin, "debuglink-dotdebug", &[]);
+    assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..]);
+
+    // A debug file whose CRC does not match is not used.
+    let mut bytes = std::fs::read(dir.join(".debug/crash-linked.debug")).unwrap();
+    bytes.push(0);
+    std::fs::write(dir.join(".debug/crash-linked.debug"), bytes).unwrap();
+    let snap = crash_snapshot(&bin, "debuglink-badcrc", &[]);
+    assert!(module(&snap, "crash-linked")["debug_file"].is_null());
+    assert!(fault_thread(&snap)["frames"][0]["file"].is_null());
+}
+
+#[test]
+fn dwarf_versions_4_and_5() {
+    let _serial = serial();
+    for (version, opt) in [("4", "-O0"), ("5", "-O0"), ("4", "-O2"), ("5", "-O2")] {
+        let name = format!("crash-dwarf{version}{opt}");
+        let bin = build("crash.c", &name, &[&format!("-gdwarf-{version}"), opt]);
+        let snap = crash_snapshot(&bin, &name, &[]);
+        assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..], "DWARF {version} {opt}");
+    }
+}
+
+#[test]
+fn compressed_debug_sections() {
+    let _serial = serial();
+    let zlib = build("crash.c", "crash-zlib", &["-g", "-O0", "-gz=zlib"]);
+    assert_eq!(section_compression(&zlib, ".debug_info"), object::CompressionFormat::Zlib);
+    let snap = crash_snapshot(&zlib, "zlib", &[]);
+    assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..]);
+
+    let plain = build("crash.c", "crash-zstd-src", &["-g", "-O0"]);
+    let zstd = work_dir().join("crash-zstd");
+    let ok = std::process::Command::new("objcopy")
+        .args(["--compress-debug-sections=zstd", plain.to_str().unwrap(), zstd.to_str().unwrap()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("objcopy cannot write zstd sections here; zstd case skipped");
+        return;
+    }
+    assert_eq!(section_compression(&zstd, ".debug_info"), object::CompressionFormat::Zstandard);
+    let snap = crash_snapshot(&zstd, "zstd", &[]);
+    assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..]);
+}
+
+#[test]
+fn debug_frame_only() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash-debugframe", &["-g", "-O2", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]);
+    // recurse is described only in .debug_frame.
+    let data = std::fs::read(&bin).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    assert!(file.section_by_name(".debug_frame").is_some());
+    let snap = crash_snapshot(&bin, "debugframe", &[]);
+    let t = fault_thread(&snap);
+    assert_eq!(frames(t)[..5], crash_frames()[..]);
+    assert!(t["frames"].as_array().unwrap()[1..5].iter().all(|f| f["unwind"] == "cfi"));
+}
+
+#[test]
+fn symbol_table_without_dwarf() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash-nodwarf", &["-O0"]);
+    let snap = crash_snapshot(&bin, "nodwarf", &[]);
+    assert_eq!(module(&snap, "crash-nodwarf")["symbols"], "symtab,dynsym");
+    let t = fault_thread(&snap);
+    let f = t["frames"].as_array().unwrap();
+    let names: Vec<&str> = f[..5].iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert_eq!(names, ["recurse", "recurse", "recurse", "recurse", "main"]);
+    assert!(f[0]["file"].is_null() && f[0]["line"].is_null());
+    assert!(f[0]["function_offset"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn frame_pointers_without_cfi() {
+    let _serial = serial();
+    let bin = build(
+        "crash.c",
+        "crash-fp",
+        &["-O0", "-fno-omit-frame-pointer", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"],
+    );
+    let snap = crash_snapshot(&bin, "fp", &[]);
+    let f = fault_thread(&snap)["frames"].as_array().unwrap().clone();
+    let names: Vec<&str> = f[..5].iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert_eq!(names, ["recurse", "recurse", "recurse", "recurse", "main"]);
+    assert!(f[1..5].iter().all(|f| f["unwind"] == "frame-pointer"), "{f:?}");
+}
+
+#[test]
+fn corrupt_debug_file_is_ignored() {
+    let _serial = serial();
+    let dir = fresh_dir("corrupt");
+    let bin = build("crash.c", "corrupt/crash-corrupt", &["-g", "-O0", "-Wl,--build-id"]);
+    tool("strip", &["--strip-debug", bin.to_str().unwrap()]);
+    let id = build_id(&bin);
+    let target = dir.join("debug/.build-id").join(&id[..2]).join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, b"\x7fELF this is not really an ELF file").unwrap();
+    let snap = crash_snapshot(&bin, "corrupt", &["--debug-dir", dir.join("debug").to_str().unwrap()]);
+    let f = &fault_thread(&snap)["frames"][0];
+    assert_eq!(f["function"], "recurse", "symbols still come from the binary's table");
+    assert!(f["file"].is_null());
+}

@@ -1,0 +1,217 @@
+//! `ptsnap run -- CMD`: crashes caught at the signal, exact fault and
+//! frames, exit statuses as a shell shows them, signals passed through,
+//! threads and forked children followed; and a crash handler inside the
+//! process calling `ptsnap --fault-thread`.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn fault_thread(snap: &Value) -> &Value {
+    let tid = snap["fault"]["tid"].as_i64().expect("a fault thread");
+    let t = thread(snap, tid);
+    assert_eq!(t["faulted"], true);
+    t
+}
+
+fn check_crash(opt: &str, mode: &str) {
+    let _serial = serial();
+    let bin = build("crash.c", &format!("crash{opt}"), &["-g", opt]);
+    let (snap, code, stderr) = run_crash(&bin, &["3", mode], &format!("crash{opt}-{mode}"), &[]);
+    let snap = snap.unwrap_or_else(|| panic!("no snapshot; stderr: {stderr}"));
+    assert_eq!(code, if mode == "fork" { 3 } else { 128 + 11 }, "stderr: {stderr}");
+    assert!(stderr.contains("SIGSEGV") && stderr.contains("snapshot written to"), "{stderr}");
+
+    let sig = &snap["fault"]["signal"];
+    assert_eq!(sig["num"], 11);
+    assert_eq!(sig["name"], "SIGSEGV");
+    assert_eq!(sig["code"], 1);
+    assert_eq!(sig["code_name"], "SEGV_MAPERR");
+    assert_eq!(sig["address"], "0x0");
+    assert_eq!(sig["address_populated"], true);
+    assert_eq!(sig["sent_by_kill"], false);
+    assert_eq!(sig["source"], "signal-delivery-stop");
+
+    let t = fault_thread(&snap);
+    let pid = snap["process"]["pid"].as_i64().unwrap();
+    match mode {
+        "thread" => {
+            assert_ne!(t["tid"], pid, "the crashing thread is not the main thread");
+            assert_eq!(snap["threads"].as_array().unwrap().len(), 2, "the main thread is in the snapshot too");
+        }
+        _ => assert_eq!(t["tid"], pid),
+    }
+    let frames = t["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["faulted"], true);
+    assert_eq!(frames.iter().filter(|f| f["faulted"] == true).count(), 1);
+    let caller = match mode {
+        "thread" => ("crash_thread", "thread_call"),
+        "fork" => ("main", "child_call"),
+        _ => ("main", "main_call"),
+    };
+    let call = ("recurse".to_string(), "crash.c".to_string(), line_of("crash.c", "recurse_call"));
+    let mut expected = vec![("recurse".to_string(), "crash.c".to_string(), line_of("crash.c", "crash_write"))];
+    expected.extend(vec![call; 3]);
+    expected.push((caller.0.into(), "crash.c".into(), line_of("crash.c", caller.1)));
+    assert_eq!(frames_from(t, "recurse")[..5], expected[..]);
+    assert_eq!(functions(t)[0], "recurse");
+}
+
+#[test]
+fn crash_o0() {
+    check_crash("-O0", "main");
+}
+
+#[test]
+fn crash_o2() {
+    check_crash("-O2", "main");
+}
+
+#[test]
+fn crash_in_second_thread() {
+    check_crash("-O2", "thread");
+}
+
+#[test]
+fn crash_in_forked_child() {
+    check_crash("-O0", "fork");
+}
+
+#[test]
+fn abort_from_assert() {
+    let _serial = serial();
+    let bin = build("abort.c", "abort", &["-g", "-O0"]);
+    let (snap, code, stderr) = run_crash(&bin, &[], "abort", &[]);
+    let snap = snap.unwrap();
+    assert_eq!(code, 128 + 6);
+    assert!(stderr.contains("Assertion"), "the program's own stderr is its own: {stderr}");
+    let sig = &snap["fault"]["signal"];
+    assert_eq!(sig["name"], "SIGABRT");
+    assert_eq!(sig["code_name"], "SI_TKILL");
+    assert_eq!(sig["sent_by_kill"], true);
+    assert_eq!(sig["address_populated"], false);
+    let t = fault_thread(&snap);
+    assert_eq!(
+        frames_from(t, "check_balance")[..3],
+        [
+            ("check_balance".into(), "abort.c".into(), line_of("abort.c", "assert")),
+            ("withdraw".into(), "abort.c".into(), line_of("abort.c", "withdraw_call")),
+            ("main".into(), "abort.c".into(), line_of("abort.c", "main_call")),
+        ]
+    );
+    let libc_frames: Vec<String> = functions(t).into_iter().take_while(|f| f != "check_balance").collect();
+    assert!(libc_frames.iter().any(|f| f.contains("abort")), "{libc_frames:?}");
+    assert!(libc_frames.iter().any(|f| f.contains("assert_fail")), "{libc_frames:?}");
+    if libc_has_debug_info() {
+        assert!(t["frames"][0]["file"].is_string(), "libc frame 0 has a source file");
+    }
+}
+
+#[test]
+fn crash_inside_signal_handler() {
+    let _serial = serial();
+    let bin = build("sighandler.c", "sighandler", &["-g", "-O0"]);
+    let (snap, code, _) = run_crash(&bin, &[], "sighandler", &[]);
+    let snap = snap.unwrap();
+    assert_eq!(code, 139);
+    let t = fault_thread(&snap);
+    let frames = t["frames"].as_array().unwrap();
+    assert_eq!(frame_key(&frames[0]), ("on_usr1".into(), "sighandler.c".into(), line_of("sighandler.c", "handler_write")));
+    assert_eq!(frames[1]["function"], "__restore_rt", "the kernel's signal trampoline");
+    // Below the trampoline: the interrupted code, found from the kernel's
+    // signal frame, then the callers of the code that sent the signal.
+    assert_eq!(frames[2]["unwind"], "signal-frame");
+    assert_eq!(
+        frames_from(t, "deliver")[..2],
+        [
+            ("deliver".into(), "sighandler.c".into(), line_of("sighandler.c", "deliver_kill")),
+            ("main".into(), "sighandler.c".into(), line_of("sighandler.c", "main_call")),
+        ]
+    );
+    assert_eq!(t["unwind_stop"], "outermost");
+}
+
+/// A crash handler in the process runs `ptsnap --fault-thread TID PID`:
+/// the fault comes from the kernel's signal frame on that thread's stack.
+#[test]
+fn crash_handler_calls_ptsnap() {
+    let _serial = serial();
+    let bin = build("crashhandler.c", "crashhandler", &["-g", "-O0"]);
+    let out = work_dir().join("crashhandler.json");
+    let _ = std::fs::remove_file(&out);
+    let status = std::process::Command::new(&bin)
+        .env("PTSNAP", ptsnap_bin())
+        .env("PTSNAP_OUT", &out)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(11), "the program still dies of its signal");
+    let snap = read_json(&out);
+    assert_eq!(snap["kv"]["handler"], "yes");
+    let sig = &snap["fault"]["signal"];
+    assert_eq!(sig["name"], "SIGSEGV");
+    assert_eq!(sig["code_name"], "SEGV_MAPERR");
+    assert_eq!(sig["address"], "0x10");
+    assert_eq!(sig["source"], "signal-frame");
+    let t = fault_thread(&snap);
+    let frames = t["frames"].as_array().unwrap();
+    let faulted: Vec<&Value> = frames.iter().filter(|f| f["faulted"] == true).collect();
+    assert_eq!(faulted.len(), 1);
+    assert_eq!(frame_key(faulted[0]), ("store".into(), "crashhandler.c".into(), line_of("crashhandler.c", "store")));
+    assert_eq!(
+        frames_from(t, "on_segv")[0],
+        ("on_segv".into(), "crashhandler.c".into(), line_of("crashhandler.c", "handler_wait"))
+    );
+}
+
+#[test]
+fn cpp_names_are_demangled() {
+    let _serial = serial();
+    let bin = build("shop.cpp", "shop", &["-g", "-O0"]);
+    let (snap, code, _) = run_crash(&bin, &[], "shop", &[]);
+    assert_eq!(code, 139);
+    let snap = snap.unwrap();
+    let t = fault_thread(&snap);
+    assert_eq!(
+        frames(t)[..3],
+        [
+            ("shop::Cart<shop::Item>::total".into(), "shop.cpp".into(), line_of("shop.cpp", "total_deref")),
+            ("shop::checkout<shop::Item>".into(), "shop.cpp".into(), line_of("shop.cpp", "checkout_call")),
+            ("main".into(), "shop.cpp".into(), line_of("shop.cpp", "main_call")),
+        ]
+    );
+}
+
+#[test]
+fn normal_exit_keeps_its_status_and_writes_nothing() {
+    let _serial = serial();
+    let (snap, code, stderr) = run_crash(std::path::Path::new("/bin/sh"), &["-c", "exit 3"], "exit3", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 3);
+    assert!(stderr.is_empty(), "{stderr}");
+}
+
+#[test]
+fn non_fatal_signals_pass_through() {
+    let _serial = serial();
+    // SIGUSR1 kills sh (default action) but is no crash: no snapshot.
+    let (snap, code, _) = run_crash(std::path::Path::new("/bin/sh"), &["-c", "kill -USR1 $$"], "usr1", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 128 + 10);
+    // A handled signal reaches the program's handler.
+    let (snap, code, _) =
+        run_crash(std::path::Path::new("/bin/sh"), &["-c", "trap 'exit 7' USR2; kill -USR2 $$; sleep 5"], "usr2", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 7);
+}
+
+#[test]
+fn command_not_found() {
+    let o = ptsnap(&["run", "--", "/nonexistent/program"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot run /nonexistent/program") && err.contains("No such file"), "{err}");
+}
