@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Times ptsnap against eu-stack and gdb on the same hung fixtures.
+
+Cases:
+  threads-1000   tests/fixtures/hang.c with 998 idle threads (1,001 threads)
+  frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep
+
+For each case every tool snapshots the same live process RUNS times; the
+median wall time and the peak RSS (from wait4) are printed, with the ratio
+of each other tool's time to ptsnap's. eu-stack runs in its plain mode
+(`-n 0` so that it, too, walks every frame) and, for comparison of like
+with like, with source lines and inline frames (`-s -i`).
+
+Usage: python3 bench/bench.py [--runs N] [--case NAME]
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+
+
+def build(workdir):
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    bins = {}
+    for name, extra in (("hang", ["-pthread"]), ("deep", [])):
+        out = os.path.join(workdir, name)
+        subprocess.run(["cc", "-g", "-O0", "-o", out, os.path.join(FIXTURES, name + ".c")] + extra, check=True)
+        bins[name] = out
+    return os.path.join(ROOT, "target", "release", "ptsnap"), bins
+
+
+def start(argv):
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.strip() == "ready":
+            return proc
+    raise SystemExit(f"{argv[0]} exited before it was ready")
+
+
+def measure(argv, runs):
+    """Median wall seconds and max peak RSS (KiB) over `runs` runs."""
+    walls, rss = [], 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(child.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        rss = max(rss, usage.ru_maxrss)
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):  # eu-stack exits 1 for a partial backtrace
+            print(f"  warning: {argv[0]} exited with {code}", file=sys.stderr)
+    return statistics.median(walls), rss
+
+
+def run_case(name, target_argv, ptsnap, runs, out_json):
+    proc = start(target_argv)
+    pid = str(proc.pid)
+    tools = [("ptsnap", [ptsnap, "--max-frames", "100000", "-o", out_json, pid])]
+    if shutil.which("eu-stack"):
+        tools.append(("eu-stack", ["eu-stack", "-n", "0", "-p", pid]))
+        tools.append(("eu-stack -s -i", ["eu-stack", "-n", "0", "-s", "-i", "-p", pid]))
+    if shutil.which("gdb"):
+        tools.append(("gdb -batch", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt"]))
+    try:
+        results = [(tool, *measure(argv, runs)) for tool, argv in tools]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    base = results[0][1]
+    print(f"\n{name} ({runs} runs, median wall time)")
+    print(f"  {'tool':<16}{'wall ms':>10}{'peak RSS MiB':>14}{'x ptsnap':>10}")
+    for tool, wall, rss in results:
+        print(f"  {tool:<16}{wall * 1000:>10.1f}{rss / 1024:>14.1f}{wall / base:>10.1f}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--case", choices=["threads-1000", "frames-10000"])
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
+        ptsnap, bins = build(work)
+        out_json = os.path.join(work, "snapshot.json")
+        cases = {
+            "threads-1000": [bins["hang"], "998"],
+            "frames-10000": [bins["deep"], "10000"],
+        }
+        for name, argv in cases.items():
+            if args.case in (None, name):
+                run_case(name, argv, ptsnap, args.runs, out_json)
+
+
+if __name__ == "__main__":
+    main()
