@@ -8,18 +8,19 @@
 //! snapshot's `errors` and the snapshot goes on.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use thiserror::Error;
 
 use crate::debuginfo::locate::{DebugDirs, DebugSource};
-use crate::debuginfo::store::FileStore;
+use crate::debuginfo::prefetch::Prefetch;
+use crate::debuginfo::store::{FileStore, InflatedSections};
 use crate::debuginfo::ModuleSet;
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::registers;
-use crate::snapshot::{self, writer, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Snapshot, Thread};
+use crate::snapshot::{self, writer, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
@@ -45,6 +46,8 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
     let started = Instant::now();
     let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
     let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
+    let inflated = Arc::new(InflatedSections::default());
+    let _prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs));
     let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
     if let Some(tid) = opts.fault_thread {
         if stopped.thread(tid).is_none() {
@@ -56,7 +59,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
         None if opts.faulted => FaultHint::Search,
         None => FaultHint::None,
     };
-    finish(opts, info, stopped, hint, started, started)
+    finish(opts, info, stopped, hint, inflated, started, started)
 }
 
 /// Snapshots a traced process stopped at a fatal signal (run mode); the
@@ -66,7 +69,8 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<(PathBuf, Snap
     let mut info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
     // /proc now says "traced"; the process was running when it faulted.
     info.state = 'R';
-    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), crash.seen, started)
+    let inflated = Arc::new(InflatedSections::default());
+    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), inflated, crash.seen, started)
 }
 
 /// Where the fault thread comes from.
@@ -90,6 +94,7 @@ fn finish(
     info: ProcessInfo,
     stopped: StoppedProcess,
     hint: FaultHint,
+    inflated: Arc<InflatedSections>,
     paused_at: Instant,
     started: Instant,
 ) -> Result<(PathBuf, Snapshot), Error> {
@@ -101,7 +106,7 @@ fn finish(
         snap.errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
     }
 
-    let store = FileStore::new();
+    let store = FileStore::sharing(inflated);
     let dirs = DebugDirs::new(&opts.debug_dirs);
     let memory = ProcessMemory::new(pid);
     let maps = procfs::read_maps(pid).map_err(|_| TargetError::ProcessExited(pid))?;
@@ -283,7 +288,7 @@ fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, symbolizer: &mut Symbo
         name: w.thread.name.clone(),
         state: procfs::state_name(w.thread.state).into(),
         faulted: faulted_frame.is_some(),
-        registers: registers::to_json(w.thread.regs.as_ref(), w.thread.fpregs.as_ref()),
+        registers: Registers::from_thread(w.thread.regs.as_ref(), w.thread.fpregs.as_ref()),
         frames,
         truncated: w.stop == Some(StopReason::MaxFrames),
         unwind_stop: stop,

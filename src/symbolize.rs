@@ -63,25 +63,19 @@ pub fn symbolize(module: &Module<'_>, pc: u64, lookup_pc: u64) -> Vec<SourceFram
 }
 
 fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
-    let Some(ctx) = module.dwarf() else { return Vec::new() };
-    let Ok(mut iter) = ctx.find_frames(svma).skip_all_loads() else { return Vec::new() };
-    let mut out = Vec::new();
-    while let Ok(Some(frame)) = iter.next() {
-        let function = frame.function.as_ref().and_then(|f| {
-            let raw = f.raw_name().ok()?;
-            Some(demangle(&raw, f.language))
-        });
-        let location = frame.location.as_ref();
-        out.push(SourceFrame {
-            function,
-            file: location.and_then(|l| l.file).map(str::to_string),
-            line: location.and_then(|l| l.line),
-            column: location.and_then(|l| l.column),
+    let Some(dwarf) = module.dwarf() else { return Vec::new() };
+    dwarf
+        .frames(svma)
+        .into_iter()
+        .map(|f| SourceFrame {
+            function: f.name.as_deref().map(|n| demangle(n, f.language)),
+            file: f.file,
+            line: f.line,
+            column: f.column,
             inlined: false,
             function_offset: None,
-        });
-    }
-    out
+        })
+        .collect()
 }
 
 /// Demangles C++ (Itanium) and Rust names; others are returned as they are.

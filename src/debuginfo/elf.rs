@@ -53,9 +53,11 @@ impl<'a> ElfObject<'a> {
         if section.kind() == object::SectionKind::UninitializedData {
             return None;
         }
-        let data = match section.uncompressed_data().ok()? {
-            std::borrow::Cow::Borrowed(b) => b,
-            std::borrow::Cow::Owned(v) => self.store.keep(v),
+        let compressed = section.compressed_data().ok()?;
+        let data = if compressed.format == object::CompressionFormat::None {
+            compressed.data
+        } else {
+            self.store.inflated(&self.path, name, || compressed.decompress().ok().map(|d| d.into_owned()))?
         };
         (!data.is_empty()).then_some(data)
     }

@@ -6,8 +6,10 @@
 //! first needs them; addr2line then parses DWARF units lazily, only those
 //! covering the pcs asked about. Everything is cached for the whole run.
 
+pub mod dwarf;
 pub mod elf;
 pub mod locate;
+pub mod prefetch;
 pub mod store;
 pub mod symbols;
 
@@ -21,6 +23,7 @@ use crate::memory::Memory;
 use crate::target::procfs::Mapping;
 use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use crate::unwind::CfiLookup;
+use dwarf::DwarfInfo;
 use elf::ElfObject;
 use locate::{DebugDirs, DebugSource};
 use store::FileStore;
@@ -33,8 +36,6 @@ pub enum DebugInfoError {
     #[error("{path}: not a valid ELF file: {reason}")]
     Corrupt { path: PathBuf, reason: String },
 }
-
-pub type DwarfContext<'a> = addr2line::Context<Slice<'a>>;
 
 pub struct Module<'a> {
     /// The path the process mapped (as /proc/PID/maps shows it).
@@ -52,12 +53,13 @@ pub struct Module<'a> {
     dirs: &'a DebugDirs,
     debug: OnceCell<Option<(ElfObject<'a>, DebugSource)>>,
     symbols: OnceCell<SymbolTable<'a>>,
-    dwarf: OnceCell<Option<DwarfContext<'a>>>,
+    dwarf: OnceCell<Option<DwarfInfo<'a>>>,
     cfi: OnceCell<Cfi<'a>>,
 }
 
-/// DWARF sections that symbolization reads; the rest are left empty.
-const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
+/// DWARF sections that symbolization reads; the rest are left empty
+/// (and never inflated) until a reader needs them.
+pub(crate) const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
     SectionId::DebugAbbrev,
     SectionId::DebugAddr,
     SectionId::DebugAranges,
@@ -113,7 +115,7 @@ impl<'a> Module<'a> {
         })
     }
 
-    pub fn dwarf(&self) -> Option<&DwarfContext<'a>> {
+    pub fn dwarf(&self) -> Option<&DwarfInfo<'a>> {
         self.dwarf
             .get_or_init(|| {
                 let file = self.dwarf_file()?;
@@ -126,7 +128,7 @@ impl<'a> Module<'a> {
                     Ok(Slice::new(data.unwrap_or(&[]), endian))
                 })
                 .ok()?;
-                addr2line::Context::from_dwarf(dwarf).ok()
+                Some(DwarfInfo::new(dwarf))
             })
             .as_ref()
     }

@@ -2,26 +2,56 @@
 //!
 //! ELF files are mapped, and compressed sections are inflated, lazily, the
 //! first time a frame needs them. Both live until the run ends, so the parsed
-//! structures built over them (gimli readers, addr2line contexts, symbol
-//! tables) borrow plain `&'a [u8]` slices from this store instead of
-//! reference-counting or copying section data.
+//! structures built over them (gimli readers, symbol tables) borrow plain
+//! `&'a [u8]` slices from this store instead of reference-counting or
+//! copying section data.
+//!
+//! Inflated sections sit in an [`InflatedSections`] cache that other threads
+//! can share: a prefetch thread inflates the debug sections of the mapped
+//! modules on the second core while the main thread is stopping the
+//! target's threads, and a section is inflated once, by whichever thread
+//! asks first (the other waits for it).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use memmap2::Mmap;
 use typed_arena::Arena;
+
+type Slot = Arc<OnceLock<Option<Vec<u8>>>>;
+
+/// Inflated section contents by (file path, section name).
+#[derive(Default)]
+pub struct InflatedSections {
+    slots: Mutex<HashMap<(PathBuf, String), Slot>>,
+}
+
+impl InflatedSections {
+    fn slot(&self, path: &Path, section: &str) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.entry((path.to_path_buf(), section.to_string())).or_default().clone()
+    }
+}
 
 #[derive(Default)]
 pub struct FileStore {
     maps: Arena<Mmap>,
     buffers: Arena<Vec<u8>>,
+    inflated: Arc<InflatedSections>,
+    held: Arena<Slot>,
 }
 
 impl FileStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A store whose inflated sections are shared with other stores.
+    pub fn sharing(inflated: Arc<InflatedSections>) -> Self {
+        FileStore { inflated, ..Self::default() }
     }
 
     /// Maps a whole file read-only.
@@ -35,8 +65,15 @@ impl FileStore {
         Ok(&self.maps.alloc(map)[..])
     }
 
-    /// Keeps an owned buffer (an inflated section, a copied vdso image).
+    /// Keeps an owned buffer (a copied vdso image).
     pub fn keep(&self, bytes: Vec<u8>) -> &[u8] {
         &self.buffers.alloc(bytes)[..]
+    }
+
+    /// The inflated contents of `section` of the file at `path`, inflating
+    /// it with `inflate` unless this or another thread already did.
+    pub fn inflated(&self, path: &Path, section: &str, inflate: impl FnOnce() -> Option<Vec<u8>>) -> Option<&[u8]> {
+        let slot: &Slot = self.held.alloc(self.inflated.slot(path, section));
+        slot.get_or_init(inflate).as_deref()
     }
 }

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::registers::Registers;
+
 pub const FORMAT: &str = "ptsnap-snapshot";
 pub const VERSION: u32 = 1;
 
@@ -102,7 +104,7 @@ pub struct Thread {
     pub name: String,
     pub state: String,
     pub faulted: bool,
-    pub registers: serde_json::Map<String, serde_json::Value>,
+    pub registers: Registers,
     pub tls: Vec<Variable>,
     pub frames: Vec<Frame>,
     /// Why the unwinder stopped ("outermost", "max-frames", ...).

@@ -16,7 +16,7 @@ pub fn write_atomic(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
         let mut out = io::BufWriter::new(&mut file);
-        serde_json::to_writer_pretty(&mut out, snapshot)?;
+        serde_json::to_writer(&mut out, snapshot)?;
         out.write_all(b"\n")?;
         out.flush()?;
         drop(out);

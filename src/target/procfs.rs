@@ -110,8 +110,14 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     Some(Stat { comm, state, ppid })
 }
 
+/// Reads a thread's stat file into a stack buffer (this runs once per
+/// thread while the process is being stopped).
 pub fn read_thread_stat(pid: i32, tid: i32) -> Option<Stat> {
-    parse_stat(&fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?)
+    use std::io::Read;
+    let mut buf = [0u8; 1024];
+    let mut file = fs::File::open(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    let n = file.read(&mut buf).ok()?;
+    parse_stat(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
 /// A human name for a scheduler state letter.

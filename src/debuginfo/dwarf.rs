@@ -1,0 +1,393 @@
+//! DWARF, parsed only where frames are: from a pc to its compilation unit,
+//! to the chain of scopes (the subprogram and the inlined subroutines)
+//! holding the pc, and to source lines.
+//!
+//! Nothing is parsed up front. The unit for a pc comes from
+//! `.debug_aranges`; only when a pc is not there (clang omits the section
+//! by default) are the root DIEs of all units scanned, once per module. A
+//! unit's abbreviations, DIE tree and line table are parsed the first time
+//! a pc falls in it, and cached for the run. (addr2line's `Context`, which
+//! this replaces, parses every unit's header, abbreviations and line
+//! program header before the first lookup: 38 ms for the C library.)
+//!
+//! The scope chain is also where the variables of a frame live, so it keeps
+//! DIE offsets for later readers.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use gimli::{AttributeValue, DebugInfoOffset, DwLang, DwTag, Unit, UnitOffset};
+
+use crate::unwind::cfi::Slice;
+
+type R<'a> = Slice<'a>;
+
+/// A range of link-time addresses belonging to one unit.
+#[derive(Clone, Copy, Debug)]
+struct UnitRange {
+    begin: u64,
+    end: u64,
+    unit: DebugInfoOffset,
+}
+
+/// One source-level frame found in DWARF, innermost first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DwarfFrame {
+    /// The name as DWARF has it (linkage name preferred; may be mangled).
+    pub name: Option<String>,
+    pub language: Option<DwLang>,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    /// The unit, and the DIE of the subprogram or inlined subroutine.
+    pub unit: DebugInfoOffset,
+    pub die: Option<UnitOffset>,
+}
+
+/// A parsed unit with its line table, built on first use.
+struct UnitData<'a> {
+    unit: Unit<R<'a>>,
+    language: Option<DwLang>,
+    lines: OnceCell<Option<Lines>>,
+}
+
+/// A unit's line table as sorted rows, with resolved file names.
+struct Lines {
+    files: Vec<Option<String>>,
+    /// (address, file index, line, column), sorted by address; an
+    /// end-of-sequence row has line 0 and ends the range before it.
+    rows: Vec<(u64, u64, u32, u32)>,
+}
+
+pub struct DwarfInfo<'a> {
+    dwarf: gimli::Dwarf<R<'a>>,
+    aranges: OnceCell<Vec<UnitRange>>,
+    scanned: OnceCell<Vec<UnitRange>>,
+    /// Unit start offsets, for references into other units.
+    unit_starts: OnceCell<Vec<DebugInfoOffset>>,
+    units: RefCell<HashMap<DebugInfoOffset, Rc<UnitData<'a>>>>,
+}
+
+/// Scope tags whose PC ranges are searched for the pc.
+fn is_code_scope(tag: DwTag) -> bool {
+    matches!(tag, gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine | gimli::DW_TAG_lexical_block)
+}
+
+/// Tags without code of their own that may hold subprograms (C++).
+fn is_container(tag: DwTag) -> bool {
+    matches!(
+        tag,
+        gimli::DW_TAG_namespace
+            | gimli::DW_TAG_module
+            | gimli::DW_TAG_class_type
+            | gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_union_type
+    )
+}
+
+impl<'a> DwarfInfo<'a> {
+    pub fn new(dwarf: gimli::Dwarf<R<'a>>) -> Self {
+        DwarfInfo {
+            dwarf,
+            aranges: OnceCell::new(),
+            scanned: OnceCell::new(),
+            unit_starts: OnceCell::new(),
+            units: RefCell::default(),
+        }
+    }
+
+    /// The source frames at link-time address `pc`, innermost first; empty
+    /// when no unit covers it.
+    pub fn frames(&self, pc: u64) -> Vec<DwarfFrame> {
+        let Some(offset) = self.unit_for(pc) else { return Vec::new() };
+        let Some(data) = self.unit(offset) else { return Vec::new() };
+        let chain = self.scope_chain(&data, pc).unwrap_or_default();
+        let mut frames = Vec::new();
+        // Innermost scope's location is the pc's line; each inlined
+        // subroutine's call site is the location in the scope around it.
+        let mut location = self.line_at(&data, pc);
+        for die in chain.iter().rev() {
+            let Ok(entry) = data.unit.entry(*die) else { continue };
+            let (name, language) = self.name_of(&data, &entry, 0).unwrap_or((None, None));
+            let (file, line, column) = location.clone().unwrap_or_default();
+            frames.push(DwarfFrame {
+                name,
+                language: language.or(data.language),
+                file,
+                line,
+                column,
+                unit: offset,
+                die: Some(*die),
+            });
+            location = if entry.tag() == gimli::DW_TAG_inlined_subroutine {
+                Some(self.call_site(&data, &entry))
+            } else {
+                None
+            };
+        }
+        if frames.is_empty() {
+            // A pc with line info but no subprogram (e.g. assembly).
+            if let Some((file, line, column)) = location {
+                frames.push(DwarfFrame { name: None, language: data.language, file, line, column, unit: offset, die: None });
+            }
+        }
+        frames
+    }
+
+    fn unit_for(&self, pc: u64) -> Option<DebugInfoOffset> {
+        let find = |ranges: &[UnitRange]| {
+            let i = ranges.partition_point(|r| r.begin <= pc);
+            ranges[..i].iter().rev().find(|r| pc < r.end).map(|r| r.unit)
+        };
+        find(self.aranges.get_or_init(|| self.read_aranges()))
+            .or_else(|| find(self.scanned.get_or_init(|| self.scan_units())))
+    }
+
+    fn read_aranges(&self) -> Vec<UnitRange> {
+        let mut out = Vec::new();
+        let mut headers = self.dwarf.debug_aranges.headers();
+        while let Ok(Some(header)) = headers.next() {
+            let unit = header.debug_info_offset();
+            let mut entries = header.entries();
+            while let Ok(Some(entry)) = entries.next() {
+                let range = entry.range();
+                if range.end > range.begin {
+                    out.push(UnitRange { begin: range.begin, end: range.end, unit });
+                }
+            }
+        }
+        out.sort_by_key(|r| r.begin);
+        out
+    }
+
+    /// Ranges of every unit from its root DIE (the fallback when
+    /// `.debug_aranges` is missing or incomplete).
+    fn scan_units(&self) -> Vec<UnitRange> {
+        let mut out = Vec::new();
+        let mut headers = self.dwarf.units();
+        while let Ok(Some(header)) = headers.next() {
+            let Some(offset) = header.debug_info_offset() else { continue };
+            let Some(data) = self.unit(offset) else { continue };
+            if let Ok(mut ranges) = self.dwarf.unit_ranges(&data.unit) {
+                while let Ok(Some(r)) = ranges.next() {
+                    if r.end > r.begin {
+                        out.push(UnitRange { begin: r.begin, end: r.end, unit: offset });
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|r| r.begin);
+        out
+    }
+
+    fn unit(&self, offset: DebugInfoOffset) -> Option<Rc<UnitData<'a>>> {
+        if let Some(u) = self.units.borrow().get(&offset) {
+            return Some(u.clone());
+        }
+        let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
+        let unit = self.dwarf.unit(header).ok()?;
+        let language = unit
+            .entry(unit.root_offset())
+            .ok()
+            .and_then(|root| match root.attr_value(gimli::DW_AT_language) {
+                Some(AttributeValue::Language(l)) => Some(l),
+                _ => None,
+            });
+        let data = Rc::new(UnitData { unit, language, lines: OnceCell::new() });
+        self.units.borrow_mut().insert(offset, data.clone());
+        Some(data)
+    }
+
+    /// The DIE offsets of the scopes holding `pc`, outermost first: the
+    /// subprogram, then inlined subroutines (lexical blocks are walked
+    /// through but not returned).
+    fn scope_chain(&self, data: &UnitData<'a>, pc: u64) -> gimli::Result<Vec<UnitOffset>> {
+        let mut tree = data.unit.entries_tree(None)?;
+        let mut chain = Vec::new();
+        self.walk(data, tree.root()?, pc, &mut chain)?;
+        Ok(chain)
+    }
+
+    /// Searches the children of `node` for the scope holding `pc`. Only
+    /// scopes whose ranges hold the pc, and containers without code of
+    /// their own (namespaces, classes, blocks without ranges), are entered.
+    fn walk(
+        &self,
+        data: &UnitData<'a>,
+        node: gimli::EntriesTreeNode<'_, '_, R<'a>>,
+        pc: u64,
+        chain: &mut Vec<UnitOffset>,
+    ) -> gimli::Result<bool> {
+        let mut children = node.children();
+        while let Some(child) = children.next()? {
+            let entry = child.entry();
+            let tag = entry.tag();
+            let ranged = entry.attr(gimli::DW_AT_low_pc).is_some() || entry.attr(gimli::DW_AT_ranges).is_some();
+            if is_code_scope(tag) && ranged {
+                if !self.contains(data, entry, pc) {
+                    continue;
+                }
+                if tag != gimli::DW_TAG_lexical_block {
+                    chain.push(entry.offset());
+                }
+                self.walk(data, child, pc, chain)?;
+                return Ok(true);
+            }
+            if is_container(tag) || tag == gimli::DW_TAG_lexical_block {
+                let before = chain.len();
+                if self.walk(data, child, pc, chain)? {
+                    return Ok(true);
+                }
+                chain.truncate(before);
+            }
+        }
+        Ok(false)
+    }
+
+    fn contains(&self, data: &UnitData<'a>, entry: &gimli::DebuggingInformationEntry<R<'a>>, pc: u64) -> bool {
+        let Ok(mut ranges) = self.dwarf.die_ranges(&data.unit, entry) else { return false };
+        while let Ok(Some(r)) = ranges.next() {
+            if r.begin <= pc && pc < r.end {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A DIE's name, following abstract origins and specifications (also
+    /// into other units), with the language of the unit that named it.
+    fn name_of(
+        &self,
+        data: &UnitData<'a>,
+        entry: &gimli::DebuggingInformationEntry<R<'a>>,
+        depth: u32,
+    ) -> Option<(Option<String>, Option<DwLang>)> {
+        for attr in [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name, gimli::DW_AT_name] {
+            if let Some(value) = entry.attr_value(attr) {
+                let s = self.dwarf.attr_string(&data.unit, value).ok()?;
+                return Some((Some(s.to_string_lossy().into_owned()), data.language));
+            }
+        }
+        if depth > 8 {
+            return None;
+        }
+        for attr in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
+            match entry.attr_value(attr) {
+                Some(AttributeValue::UnitRef(offset)) => {
+                    let target = data.unit.entry(offset).ok()?;
+                    return self.name_of(data, &target, depth + 1);
+                }
+                Some(AttributeValue::DebugInfoRef(offset)) => {
+                    let unit_offset = self.unit_containing(offset)?;
+                    let other = self.unit(unit_offset)?;
+                    let local = offset.to_unit_offset(&other.unit.header)?;
+                    let target = other.unit.entry(local).ok()?;
+                    return self.name_of(&other, &target, depth + 1);
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn unit_containing(&self, offset: DebugInfoOffset) -> Option<DebugInfoOffset> {
+        let starts = self.unit_starts.get_or_init(|| {
+            let mut starts = Vec::new();
+            let mut headers = self.dwarf.units();
+            while let Ok(Some(h)) = headers.next() {
+                starts.extend(h.debug_info_offset());
+            }
+            starts
+        });
+        let i = starts.partition_point(|s| s.0 <= offset.0).checked_sub(1)?;
+        Some(starts[i])
+    }
+
+    fn call_site(&self, data: &UnitData<'a>, entry: &gimli::DebuggingInformationEntry<R<'a>>) -> (Option<String>, Option<u32>, Option<u32>) {
+        let num = |attr| entry.attr_value(attr).and_then(|v| v.udata_value()).map(|v| v as u32).filter(|&v| v > 0);
+        let file = entry
+            .attr_value(gimli::DW_AT_call_file)
+            .and_then(|v| match v {
+                AttributeValue::FileIndex(i) => Some(i),
+                other => other.udata_value(),
+            })
+            .and_then(|index| self.lines(data)?.files.get(index as usize)?.clone());
+        (file, num(gimli::DW_AT_call_line), num(gimli::DW_AT_call_column))
+    }
+
+    fn line_at(&self, data: &UnitData<'a>, pc: u64) -> Option<(Option<String>, Option<u32>, Option<u32>)> {
+        let lines = self.lines(data)?;
+        let i = lines.rows.partition_point(|r| r.0 <= pc).checked_sub(1)?;
+        let (_, file, line, column) = lines.rows[i];
+        if line == 0 {
+            return None;
+        }
+        let file = lines.files.get(file as usize).cloned().flatten();
+        Some((file, Some(line), (column > 0).then_some(column)))
+    }
+
+    fn lines<'d>(&self, data: &'d UnitData<'a>) -> Option<&'d Lines> {
+        data.lines.get_or_init(|| self.parse_lines(&data.unit).ok()).as_ref()
+    }
+
+    fn parse_lines(&self, unit: &Unit<R<'a>>) -> gimli::Result<Lines> {
+        let program = unit.line_program.clone().ok_or(gimli::Error::MissingUnitDie)?;
+        let header = program.header().clone();
+        let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned());
+        // File numbering: DWARF 5 counts from 0, earlier versions from 1.
+        let first = if header.version() >= 5 { 0 } else { 1 };
+        let mut files = vec![None; first as usize];
+        for file in header.file_names() {
+            files.push(self.render_file(unit, &header, file, comp_dir.as_deref()).ok());
+        }
+        let mut rows = Vec::new();
+        let mut program_rows = program.rows();
+        while let Some((_, row)) = program_rows.next_row()? {
+            if row.end_sequence() {
+                rows.push((row.address(), 0, 0, 0));
+                continue;
+            }
+            let line = row.line().map_or(0, |l| l.get() as u32);
+            let column = match row.column() {
+                gimli::ColumnType::LeftEdge => 0,
+                gimli::ColumnType::Column(c) => c.get() as u32,
+            };
+            rows.push((row.address(), row.file_index(), line, column));
+        }
+        // Sequences may come in any order. At one address, an end of
+        // sequence sorts before the rows starting the next sequence, and
+        // rows keep their program order (the last one applies).
+        rows.sort_by_key(|r| (r.0, r.2 != 0));
+        Ok(Lines { files, rows })
+    }
+
+    fn render_file(
+        &self,
+        unit: &Unit<R<'a>>,
+        header: &gimli::LineProgramHeader<R<'a>>,
+        file: &gimli::FileEntry<R<'a>>,
+        comp_dir: Option<&str>,
+    ) -> gimli::Result<String> {
+        let mut path = comp_dir.unwrap_or("").to_string();
+        // Directory 0 is the compilation directory itself.
+        if file.directory_index() != 0 {
+            if let Some(dir) = file.directory(header) {
+                path_push(&mut path, &self.dwarf.attr_string(unit, dir)?.to_string_lossy());
+            }
+        }
+        path_push(&mut path, &self.dwarf.attr_string(unit, file.path_name())?.to_string_lossy());
+        Ok(path)
+    }
+}
+
+fn path_push(path: &mut String, part: &str) {
+    if part.starts_with('/') {
+        *path = part.to_string();
+    } else {
+        if !path.is_empty() && !path.ends_with('/') {
+            path.push('/');
+        }
+        path.push_str(part);
+    }
+}

@@ -1,0 +1,68 @@
+//! Inflating compressed debug sections ahead of need, on another core.
+//!
+//! Stopping the threads of a big process is mostly waiting on the kernel,
+//! and inflating the C library's compressed DWARF is pure computation; run
+//! together on two cores, the second costs no wall time. The prefetch
+//! thread reads the memory map (no ptrace: only the main thread traces),
+//! opens each executable module and its debug file exactly as
+//! [`super::Module`] will, and inflates the sections symbolization reads
+//! into the shared [`InflatedSections`]. It is cancelled when the snapshot
+//! no longer needs it; a section it is inflating when the main thread asks
+//! for it is waited for, never inflated twice.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::elf::ElfObject;
+use super::locate::DebugDirs;
+use super::store::{FileStore, InflatedSections};
+use super::SYMBOLIZATION_SECTIONS;
+use crate::target::procfs;
+
+pub struct Prefetch {
+    cancel: Arc<AtomicBool>,
+}
+
+impl Prefetch {
+    /// Starts inflating the debug sections of the modules `pid` maps.
+    pub fn start(pid: i32, inflated: Arc<InflatedSections>, dirs: DebugDirs) -> Self {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let stop = cancel.clone();
+        let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
+            let Ok(maps) = procfs::read_maps(pid) else { return };
+            let mut paths: Vec<PathBuf> = Vec::new();
+            for m in maps.iter().filter(|m| m.executable && m.is_file() && !m.deleted) {
+                let p = PathBuf::from(&m.path);
+                if !paths.contains(&p) {
+                    paths.push(p);
+                }
+            }
+            let store = FileStore::sharing(inflated);
+            for path in paths {
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(binary) = ElfObject::open(&store, &path, &path) else { continue };
+                let debug = if binary.has_section(".debug_info") { None } else { dirs.find(&store, &binary) };
+                let file = debug.as_ref().map_or(&binary, |(d, _)| d);
+                for id in SYMBOLIZATION_SECTIONS {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    file.section(id.name());
+                }
+            }
+        });
+        if spawned.is_err() {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        Prefetch { cancel }
+    }
+}
+
+impl Drop for Prefetch {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
