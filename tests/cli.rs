@@ -122,3 +122,34 @@ fn timeout_releases_and_records() {
         assert!(!stat.contains(") t "), "left stopped: {stat}");
     }
 }
+
+/// SIGTERM or SIGINT at any moment of a snapshot: ptsnap stops, says so
+/// in one line (or finishes first), and the target runs on.
+#[test]
+fn termination_never_leaves_the_target_stopped() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["300"]);
+    for (i, sig) in [libc::SIGTERM, libc::SIGINT, libc::SIGTERM, libc::SIGINT].into_iter().enumerate() {
+        let out = work_dir().join(format!("terminated-{i}.json"));
+        let child = std::process::Command::new(ptsnap_bin())
+            .args(["-o", out.to_str().unwrap(), &proc_.pid().to_string()])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Let it get i ms into the work, by spinning rather than sleeping.
+        let t0 = std::time::Instant::now();
+        while t0.elapsed() < std::time::Duration::from_millis(i as u64 * 3) {
+            std::hint::spin_loop();
+        }
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let o = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success() || err.contains("interrupted by SIG") || o.status.code().is_none(), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        for tid in std::fs::read_dir(format!("/proc/{}/task", proc_.pid())).unwrap() {
+            let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
+            assert!(!stat.contains(") t "), "left stopped after {sig}: {stat}");
+        }
+    }
+}
