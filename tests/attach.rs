@@ -271,3 +271,26 @@ fn frames_match_gdb() {
         assert_eq!(own(&ours), own(theirs), "thread {}", t["tid"]);
     }
 }
+
+/// A binary deleted, or replaced by another file, after it was started is
+/// read through /proc/PID/map_files: the frames are still right.
+#[test]
+fn deleted_and_replaced_binaries() {
+    let _serial = serial();
+    let built = build("hang.c", "hang-O0", &["-g", "-O0"]);
+    for case in ["deleted", "replaced"] {
+        let bin = work_dir().join(format!("hang-{case}"));
+        std::fs::copy(&built, &bin).unwrap();
+        let proc_ = start(&bin, &["1"]);
+        std::fs::remove_file(&bin).unwrap();
+        if case == "replaced" {
+            // Another program now has the name (as after a package upgrade).
+            std::fs::copy(build("deep.c", "deep", &["-g", "-O0"]), &bin).unwrap();
+        }
+        let snap = snapshot(proc_.pid(), &format!("hang-{case}"), &[]);
+        let idle = snap["threads"].as_array().unwrap().iter().find(|t| functions(t).contains(&"idle_forever".to_string()));
+        let idle = idle.unwrap_or_else(|| panic!("{case}: frames not symbolized"));
+        assert_eq!(fixture_frames(idle, "idle_forever")[0], ("idle_forever".into(), "hang.c".into(), line_of("hang.c", "idle_wait")));
+        assert!(snap["errors"].as_array().unwrap().is_empty(), "{}", snap["errors"]);
+    }
+}

@@ -132,20 +132,20 @@ fn crash_inside_signal_handler() {
     assert_eq!(t["unwind_stop"], "outermost");
 }
 
-/// A crash handler in the process runs `ptsnap --fault-thread TID PID`:
-/// the fault comes from the kernel's signal frame on that thread's stack.
-#[test]
-fn crash_handler_calls_ptsnap() {
+/// A crash handler in the process runs `ptsnap --fault-thread TID PID`
+/// (or `--faulted PID`): the fault comes from the kernel's signal frame on
+/// that thread's stack.
+fn check_crash_handler(faulted_flag: bool) {
     let _serial = serial();
     let bin = build("crashhandler.c", "crashhandler", &["-g", "-O0"]);
-    let out = work_dir().join("crashhandler.json");
+    let out = work_dir().join(format!("crashhandler-{faulted_flag}.json"));
     let _ = std::fs::remove_file(&out);
-    let status = std::process::Command::new(&bin)
-        .env("PTSNAP", ptsnap_bin())
-        .env("PTSNAP_OUT", &out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .unwrap();
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.env("PTSNAP", ptsnap_bin()).env("PTSNAP_OUT", &out).stdout(std::process::Stdio::null());
+    if faulted_flag {
+        cmd.env("PTSNAP_FAULTED", "1");
+    }
+    let status = cmd.status().unwrap();
     use std::os::unix::process::ExitStatusExt;
     assert_eq!(status.signal(), Some(11), "the program still dies of its signal");
     let snap = read_json(&out);
@@ -164,6 +164,16 @@ fn crash_handler_calls_ptsnap() {
         frames_from(t, "on_segv")[0],
         ("on_segv".into(), "crashhandler.c".into(), line_of("crashhandler.c", "handler_wait"))
     );
+}
+
+#[test]
+fn crash_handler_calls_ptsnap_with_fault_thread() {
+    check_crash_handler(false);
+}
+
+#[test]
+fn crash_handler_calls_ptsnap_with_faulted() {
+    check_crash_handler(true);
 }
 
 #[test]

@@ -216,8 +216,15 @@ impl<'m> StackWalk<'m> {
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
     fn frame_pointer(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
-        let rbp = frame.regs.get(regs::RBP).filter(|&bp| bp > frame.sp && bp % 8 == 0);
-        let rbp = rbp.ok_or(StopReason::NoUnwindInfo)?;
+        let rbp = frame.regs.get(regs::RBP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+        if rbp <= frame.sp {
+            // The caller's frame would not be above this one: a loop, or
+            // rbp is not a frame pointer here.
+            return Err(StopReason::NoProgress);
+        }
+        if rbp % 8 != 0 {
+            return Err(StopReason::Error(format!("frame pointer {rbp:#x} is misaligned")));
+        }
         let saved_rbp = self.memory.read_u64(rbp).map_err(|_| StopReason::NoUnwindInfo)?;
         let ra = self.memory.read_u64(rbp + 8).map_err(|_| StopReason::NoUnwindInfo)?;
         let mut caller = Regs::default();
@@ -241,5 +248,126 @@ impl<'m> StackWalk<'m> {
         caller.set(regs::RSP, Some(frame.sp + 8));
         caller.set(regs::RIP, Some(ra));
         self.caller(frame.sp + 8, caller, UnwindMethod::StackTop, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::BufferMemory;
+
+    /// Code at 0x1000..0x4000, no CFI anywhere; code bytes from `code`.
+    struct NoCfi {
+        code: BufferMemory,
+    }
+
+    impl CfiLookup for NoCfi {
+        fn cfi_for(&self, _pc: u64) -> Option<(&Cfi<'_>, u64)> {
+            None
+        }
+        fn is_code(&self, pc: u64) -> bool {
+            (0x1000..0x4000).contains(&pc)
+        }
+        fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
+            self.code.read(pc, buf).is_ok()
+        }
+    }
+
+    const SP: u64 = 0x7000_0000;
+
+    fn stack(words: &[(u64, u64)]) -> BufferMemory {
+        let mut bytes = vec![0u8; 0x400];
+        for &(addr, value) in words {
+            let off = (addr - SP) as usize;
+            bytes[off..off + 8].copy_from_slice(&value.to_le_bytes());
+        }
+        let mut m = BufferMemory::new();
+        m.add(SP, bytes);
+        m
+    }
+
+    fn regs(pc: u64, sp: u64, bp: u64) -> Regs {
+        let mut r = Regs::default();
+        r.set(regs::RIP, Some(pc));
+        r.set(regs::RSP, Some(sp));
+        r.set(regs::RBP, Some(bp));
+        r.set(regs::RBX, Some(7));
+        r
+    }
+
+    fn walk(memory: &BufferMemory, lookup: &NoCfi, start: Regs) -> (Vec<RawFrame>, StopReason) {
+        let mut w = StackWalk::new(memory, lookup, start, 100);
+        let mut frames = Vec::new();
+        while let Some(f) = w.next_frame() {
+            frames.push(f);
+        }
+        (frames, w.stop_reason().cloned().unwrap())
+    }
+
+    #[test]
+    fn frame_pointer_chain() {
+        let mem = stack(&[(SP + 0x20, SP + 0x60), (SP + 0x28, 0x2000), (SP + 0x60, 0), (SP + 0x68, 0x3000)]);
+        let lookup = NoCfi { code: BufferMemory::new() };
+        let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
+        let pcs: Vec<u64> = frames.iter().map(|f| f.pc).collect();
+        assert_eq!(pcs, [0x1000, 0x2000, 0x3000]);
+        assert_eq!(frames[1].method, UnwindMethod::FramePointer);
+        assert_eq!(frames[1].sp, SP + 0x30);
+        assert_eq!(frames[0].cfa, Some(SP + 0x30));
+        assert!(!frames[1].pc_is_exact, "a return address is looked up at pc-1");
+        assert_eq!(frames[1].regs.get(regs::RBX), None, "callee-saved registers are unknown after an rbp step");
+        assert_eq!(stop, StopReason::NoUnwindInfo, "rbp 0 ends the chain");
+    }
+
+    #[test]
+    fn a_loop_ends_the_walk() {
+        // The saved rbp points at itself: the next step would not move up.
+        let mem = stack(&[(SP + 0x20, SP + 0x20), (SP + 0x28, 0x2000)]);
+        let lookup = NoCfi { code: BufferMemory::new() };
+        let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
+        assert_eq!(frames.len(), 2);
+        assert_eq!(stop, StopReason::NoProgress);
+    }
+
+    #[test]
+    fn call_through_a_bad_pointer() {
+        let mem = stack(&[(SP, 0x2345)]);
+        let lookup = NoCfi { code: BufferMemory::new() };
+        let (frames, _) = walk(&mem, &lookup, regs(0, SP, 0));
+        assert_eq!(frames[1].pc, 0x2345);
+        assert_eq!(frames[1].method, UnwindMethod::StackTop);
+        assert_eq!(frames[1].sp, SP + 8);
+        assert_eq!(frames[1].regs.get(regs::RBX), Some(7), "callee-saved registers carry over");
+    }
+
+    #[test]
+    fn signal_frame() {
+        // Frame 0 returns (by its rbp chain) into the sigreturn trampoline,
+        // whose stack holds the kernel's ucontext with the interrupted
+        // registers: gregs start 40 bytes in; rbx is [11], rsp [15], rip [16].
+        let mut code = BufferMemory::new();
+        code.add(0x3000, vec![0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]);
+        let tramp_sp = SP + 0x30;
+        let gregs = tramp_sp + 40;
+        let mem = stack(&[
+            (SP + 0x20, SP + 0x200),
+            (SP + 0x28, 0x3000),
+            (gregs + 11 * 8, 0xb0b),
+            (gregs + 15 * 8, SP + 0x300),
+            (gregs + 16 * 8, 0x1234),
+        ]);
+        let lookup = NoCfi { code };
+        let mut w = StackWalk::new(&mem, &lookup, regs(0x1000, SP, SP + 0x20), 3);
+        assert_eq!(w.next_frame().unwrap().pc, 0x1000);
+        let tramp = w.next_frame().unwrap();
+        assert!(tramp.signal_trampoline && tramp.pc_is_exact);
+        assert_eq!(tramp.sp, tramp_sp);
+        let interrupted = w.next_frame().unwrap();
+        assert_eq!(interrupted.method, UnwindMethod::SignalFrame);
+        assert_eq!((interrupted.pc, interrupted.sp), (0x1234, SP + 0x300));
+        assert!(interrupted.pc_is_exact, "the interrupted pc is exact, not a return address");
+        assert_eq!(interrupted.regs.get(regs::RBX), Some(0xb0b), "all registers come from the ucontext");
+        assert_eq!(w.next_frame().map(|f| f.pc), None);
+        assert_eq!(w.stop_reason(), Some(&StopReason::NoUnwindInfo), "rbp is 0 in the interrupted context");
     }
 }
