@@ -153,3 +153,29 @@ fn termination_never_leaves_the_target_stopped() {
         }
     }
 }
+
+#[test]
+fn zombies_and_kernel_threads_are_named_as_such() {
+    // A zombie: our own child that exited and that we have not reaped.
+    let child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    let stat_path = format!("/proc/{pid}/stat");
+    while !std::fs::read_to_string(&stat_path).unwrap().contains(") Z ") {
+        std::thread::yield_now();
+    }
+    let err = one_line_error(&ptsnap(&[&pid.to_string()]));
+    assert!(err.contains("is a zombie"), "{err}");
+    drop(child);
+
+    // A kernel thread, where the PID namespace shows any.
+    let kthread = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).find(|pid| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            let flags: u64 = s.rsplit(')').next().unwrap().split_whitespace().nth(6).unwrap().parse().unwrap();
+            flags & 0x0020_0000 != 0
+        })
+    });
+    if let Some(k) = kthread {
+        let err = one_line_error(&ptsnap(&[&k.to_string()]));
+        assert!(err.contains("is a kernel thread"), "{err}");
+    }
+}

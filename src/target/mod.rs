@@ -22,6 +22,10 @@ pub enum TargetError {
          or allow tracing with `sysctl kernel.yama.ptrace_scope=0`"
     )]
     Permission(i32),
+    #[error("PID {0} is a kernel thread; only user processes can be snapshotted")]
+    KernelThread(i32),
+    #[error("PID {0} is a zombie: it has exited and its parent has not reaped it; there is nothing to snapshot")]
+    Zombie(i32),
     #[error("PID {pid} is already traced by PID {tracer} (a debugger?); detach it first")]
     AlreadyTraced { pid: i32, tracer: i32 },
     #[error("process {0} exited during the snapshot")]
@@ -41,10 +45,16 @@ impl TargetError {
     pub fn attach(pid: i32, e: io::Error) -> Self {
         match e.raw_os_error() {
             Some(libc::ESRCH) => TargetError::NoSuchProcess(pid),
-            Some(libc::EPERM) => match stopper::tracer_of(pid) {
-                Some(tracer) => TargetError::AlreadyTraced { pid, tracer },
-                None => TargetError::Permission(pid),
-            },
+            Some(libc::EPERM) => {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+                let stat = stat.as_deref().and_then(procfs::parse_stat);
+                match (stat, stopper::tracer_of(pid)) {
+                    (Some(s), _) if s.is_kernel_thread() => TargetError::KernelThread(pid),
+                    (Some(s), _) if s.state == 'Z' => TargetError::Zombie(pid),
+                    (_, Some(tracer)) => TargetError::AlreadyTraced { pid, tracer },
+                    _ => TargetError::Permission(pid),
+                }
+            }
             _ => TargetError::Attach { pid, source: e },
         }
     }

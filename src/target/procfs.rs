@@ -96,6 +96,17 @@ pub struct Stat {
     pub comm: String,
     pub state: char,
     pub ppid: i32,
+    /// The kernel's task flags (PF_*).
+    pub flags: u32,
+}
+
+/// PF_KTHREAD: the task is a kernel thread.
+const PF_KTHREAD: u32 = 0x0020_0000;
+
+impl Stat {
+    pub fn is_kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
 }
 
 /// Parses a stat line; the command name may itself hold spaces and
@@ -107,7 +118,9 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     let mut rest = text.get(close + 1..)?.split_whitespace();
     let state = rest.next()?.chars().next()?;
     let ppid = rest.next()?.parse().ok()?;
-    Some(Stat { comm, state, ppid })
+    // pgrp, session, tty_nr, tpgid, then flags.
+    let flags = rest.nth(4)?.parse().ok()?;
+    Some(Stat { comm, state, ppid, flags })
 }
 
 /// Reads a thread's stat file into a stack buffer (this runs once per
@@ -243,8 +256,10 @@ mod tests {
 
     #[test]
     fn parses_stat_with_odd_names() {
-        let s = parse_stat("1234 (a (b) c) S 1 1234 1234 0 -1").unwrap();
-        assert_eq!(s, Stat { comm: "a (b) c".into(), state: 'S', ppid: 1 });
+        let s = parse_stat("1234 (a (b) c) S 1 1234 1234 0 -1 4194560 90 0").unwrap();
+        assert_eq!(s, Stat { comm: "a (b) c".into(), state: 'S', ppid: 1, flags: 4194560 });
+        assert!(!s.is_kernel_thread());
+        assert!(parse_stat("2 (kthreadd) S 0 0 0 0 -1 2129984 0").unwrap().is_kernel_thread());
     }
 
     #[test]
