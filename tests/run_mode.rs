@@ -195,6 +195,44 @@ fn cpp_names_are_demangled() {
 }
 
 #[test]
+fn rust_names_are_demangled() {
+    let _serial = serial();
+    for (opt, name) in [("opt-level=0", "crash-rust-O0"), ("opt-level=2", "crash-rust-O2")] {
+        let bin = build("crash.rs", name, &["-g", "-C", opt]);
+        let (snap, code, stderr) = run_crash(&bin, &[], name, &[]);
+        assert_eq!(code, 139, "{stderr}");
+        let snap = snap.unwrap();
+        let t = fault_thread(&snap);
+        let call = ("crash::recurse".to_string(), "crash.rs".to_string(), line_of("crash.rs", "rust_recurse"));
+        // At -O0 core::ptr::write_volatile is a frame of its own above.
+        assert_eq!(
+            frames_from(t, "crash::recurse")[..5],
+            [
+                ("crash::recurse".into(), "crash.rs".into(), line_of("crash.rs", "rust_write")),
+                call.clone(),
+                call,
+                ("crash::shop::Cart<T>::checkout".into(), "crash.rs".into(), line_of("crash.rs", "rust_checkout")),
+                ("crash::main".into(), "crash.rs".into(), line_of("crash.rs", "rust_main")),
+            ],
+            "{opt}"
+        );
+    }
+}
+
+#[test]
+fn corrupt_executable() {
+    let path = work_dir().join("corrupt-exe");
+    std::fs::write(&path, b"\x7fELF\x02\x01\x01 this is not an executable").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = ptsnap(&["run", "--", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("cannot run") && err.contains("Exec format error"), "{err}");
+}
+
+#[test]
 fn normal_exit_keeps_its_status_and_writes_nothing() {
     let _serial = serial();
     let (snap, code, stderr) = run_crash(std::path::Path::new("/bin/sh"), &["-c", "exit 3"], "exit3", &[]);

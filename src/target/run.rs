@@ -10,7 +10,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use std::time::{Duration, Instant};
 
@@ -127,15 +127,15 @@ fn spawn_seized(argv: &[std::ffi::OsString]) -> Result<i32, TargetError> {
         .map(|a| CString::new(a.as_bytes()))
         .collect::<Result<_, _>>()
         .map_err(|_| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
-    if args.is_empty() {
-        return Err(spawn_err(io::Error::from(io::ErrorKind::InvalidInput)));
-    }
+    let program = argv.first().ok_or_else(|| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
+    let program = CString::new(find_program(program).map_err(spawn_err)?.into_os_string().into_vec())
+        .map_err(|_| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
     let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
     let go = pipe().map_err(spawn_err)?;
     let status = pipe().map_err(spawn_err)?;
     // SAFETY: after fork the child only calls async-signal-safe functions
-    // (read, write, close, execvp, _exit) on memory prepared before fork.
+    // (read, write, close, execv, _exit) on memory prepared before fork.
     let pid = unsafe { libc::fork() };
     if pid == -1 {
         return Err(spawn_err(io::Error::last_os_error()));
@@ -147,7 +147,7 @@ fn spawn_seized(argv: &[std::ffi::OsString]) -> Result<i32, TargetError> {
             let mut byte = 0u8;
             libc::read(go[0], &mut byte as *mut u8 as *mut libc::c_void, 1);
             libc::close(go[0]);
-            libc::execvp(ptrs[0], ptrs.as_ptr());
+            libc::execv(program.as_ptr(), ptrs.as_ptr());
             let errno = *libc::__errno_location();
             libc::write(status[1], &errno as *const i32 as *const libc::c_void, 4);
             libc::_exit(127);
@@ -175,6 +175,21 @@ fn spawn_seized(argv: &[std::ffi::OsString]) -> Result<i32, TargetError> {
     }
     seized.map_err(spawn_err)?;
     Ok(pid)
+}
+
+/// The file `execvp` would run, found on PATH when `program` has no slash.
+/// ptsnap execs it with `execv`: unlike `execvp` it does not hand a file
+/// the kernel refuses (ENOEXEC) to /bin/sh as a script.
+fn find_program(program: &std::ffi::OsStr) -> io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    if program.as_bytes().contains(&b'/') {
+        return Ok(program.into());
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
+        .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
 }
 
 fn pipe() -> io::Result<[i32; 2]> {

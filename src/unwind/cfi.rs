@@ -289,3 +289,82 @@ fn evaluate(expr: Expression<Slice<'_>>, initial: Option<u64>, regs: &Regs, memo
         _ => Err(CfiError::Unsupported),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::BufferMemory;
+
+    /// An .eh_frame (absolute pointers, no header) with one FDE for
+    /// 0x1000..0x1100 whose CFA is the PLT expression:
+    /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0), return address at CFA-8.
+    fn plt_eh_frame() -> Vec<u8> {
+        let mut cie = vec![0, 0, 0, 0, 1]; // CIE id 0, version 1
+        cie.extend(b"zR\0");
+        cie.extend([1, 0x78, 16, 1, 0x00]); // code 1, data -8, RA r16, aug len 1, absptr
+        cie.extend([0x0c, 7, 8, 0x90, 1]); // def_cfa rsp+8; RA at cfa-8
+        while (cie.len() + 4) % 8 != 0 {
+            cie.push(0); // DW_CFA_nop
+        }
+        let mut out = (cie.len() as u32).to_le_bytes().to_vec();
+        out.extend(&cie);
+        let expr = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
+        let mut fde = Vec::new();
+        let fde_start = out.len();
+        fde.extend(((fde_start + 4) as u32).to_le_bytes()); // back to the CIE
+        fde.extend(0x1000u64.to_le_bytes());
+        fde.extend(0x100u64.to_le_bytes());
+        fde.push(0); // augmentation data length
+        fde.extend([0x0f, expr.len() as u8]);
+        fde.extend(expr);
+        while (fde.len() + 4) % 8 != 0 {
+            fde.push(0);
+        }
+        out.extend((fde.len() as u32).to_le_bytes());
+        out.extend(fde);
+        out.extend([0, 0, 0, 0]); // terminator
+        out
+    }
+
+    fn step_at(rip: u64) -> CfiStep {
+        let data = plt_eh_frame();
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        let sp = 0x7000_0000u64;
+        let mut stack = vec![0u8; 64];
+        stack[0..8].copy_from_slice(&0xaaaau64.to_le_bytes());
+        stack[8..16].copy_from_slice(&0xbbbbu64.to_le_bytes());
+        let mut memory = BufferMemory::new();
+        memory.add(sp, stack);
+        let mut regs = Regs::default();
+        regs.set(regs::RIP, Some(rip));
+        regs.set(regs::RSP, Some(sp));
+        regs.set(regs::RBX, Some(3));
+        regs.set(regs::RAX, Some(4));
+        let mut ctx = UnwindContext::new();
+        cfi.step(rip, &regs, &memory, &mut ctx).expect("an FDE covers the pc").expect("the row applies")
+    }
+
+    #[test]
+    fn plt_cfa_expression() {
+        // First instructions of a PLT entry: nothing pushed yet.
+        let s = step_at(0x1005);
+        assert_eq!(s.cfa, 0x7000_0008);
+        assert_eq!(s.caller.pc(), Some(0xaaaa));
+        assert_eq!(s.caller.sp(), Some(0x7000_0008));
+        // After the entry's push (rip & 15 >= 11): one more word.
+        let s = step_at(0x100c);
+        assert_eq!(s.cfa, 0x7000_0010);
+        assert_eq!(s.caller.pc(), Some(0xbbbb));
+        assert_eq!(s.caller.get(regs::RBX), Some(3), "callee-saved registers without a rule keep their value");
+        assert_eq!(s.caller.get(regs::RAX), None, "caller-saved registers are unknown in the caller");
+        assert!(!s.signal_frame);
+    }
+
+    #[test]
+    fn no_fde_outside_the_range() {
+        let data = plt_eh_frame();
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        let mut ctx = UnwindContext::new();
+        assert!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx).is_none());
+    }
+}

@@ -27,10 +27,17 @@ pub fn work_dir() -> PathBuf {
 }
 
 /// Compiles `tests/fixtures/<source>` into `<out_name>` with `flags`
-/// (C++ sources with the C++ compiler) and returns the binary's path.
+/// (C++ sources with the C++ compiler, Rust with rustc) and returns the
+/// binary's path.
 pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
     let src = fixtures_dir().join(source);
     let out = work_dir().join(out_name);
+    if source.ends_with(".rs") {
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let status = Command::new(&rustc).args(flags).arg("-o").arg(&out).arg(&src).status().unwrap();
+        assert!(status.success(), "compiling {source} with {flags:?} failed");
+        return out;
+    }
     let cpp = source.ends_with(".cpp");
     let compiler = if cpp {
         std::env::var("CXX").unwrap_or_else(|_| "c++".into())
