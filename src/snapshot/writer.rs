@@ -15,7 +15,7 @@ pub fn write_atomic(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
     let tmp: PathBuf = dir.join(format!(".{}.tmp{}", name.to_string_lossy(), std::process::id()));
     let result = (|| {
         let mut file = fs::File::create(&tmp)?;
-        let mut out = io::BufWriter::new(&mut file);
+        let mut out = io::BufWriter::with_capacity(1 << 20, &mut file);
         serde_json::to_writer(&mut out, snapshot)?;
         out.write_all(b"\n")?;
         out.flush()?;
