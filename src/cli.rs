@@ -34,7 +34,7 @@ pub enum Command {
     /// Run a program traced and snapshot it when a fatal signal arrives.
     Run {
         #[command(flatten)]
-        snapshot: SnapshotArgs,
+        snapshot: Box<SnapshotArgs>,
         /// The program and its arguments (after `--`).
         #[arg(required = true, last = true, value_name = "CMD")]
         command: Vec<OsString>,
@@ -88,16 +88,16 @@ impl SnapshotArgs {
     pub fn into_options(self) -> Result<Options, String> {
         let mut kv = Vec::new();
         for item in self.kv.iter().flat_map(|s| s.split(',')) {
-            let (k, v) = item
-                .split_once(':')
-                .ok_or_else(|| format!("--kv expects KEY:VALUE, got `{item}`"))?;
+            let (k, v) = item.split_once(':').ok_or_else(|| format!("--kv expects KEY:VALUE, got `{item}`"))?;
             if k.is_empty() {
                 return Err(format!("--kv has an empty key in `{item}`"));
             }
             kv.push((k.to_string(), v.to_string()));
         }
         let timeout = match self.timeout {
-            Some(t) if !(t > 0.0 && t.is_finite()) => return Err(format!("--timeout must be a positive number, got {t}")),
+            Some(t) if !(t > 0.0 && t.is_finite()) => {
+                return Err(format!("--timeout must be a positive number, got {t}"));
+            }
             t => t.map(Duration::from_secs_f64),
         };
         if self.max_frames == 0 {

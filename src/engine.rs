@@ -13,23 +13,23 @@ use std::time::Instant;
 
 use thiserror::Error;
 
+use crate::debuginfo::ModuleSet;
 use crate::debuginfo::locate::{DebugDirs, DebugSource};
 use crate::debuginfo::prefetch::Prefetch;
 use crate::debuginfo::store::{FileStore, InflatedSections};
-use crate::debuginfo::ModuleSet;
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::snapshot::{self, writer, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread};
+use crate::snapshot::{self, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread, writer};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
 use crate::target::ptrace::WaitEvent;
 use crate::target::run::CrashStop;
 use crate::target::stopper::{Mode, StoppedProcess, StoppedThread};
-use crate::target::{signals, TargetError};
+use crate::target::{TargetError, signals};
 use crate::unwind::regs::Regs;
-use crate::unwind::{sigframe, RawFrame, StackWalk, StopReason};
+use crate::unwind::{RawFrame, StackWalk, StopReason, sigframe};
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -49,10 +49,10 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
     let inflated = Arc::new(InflatedSections::default());
     let _prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs));
     let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
-    if let Some(tid) = opts.fault_thread {
-        if stopped.thread(tid).is_none() {
-            return Err(Error::NoSuchThread { tid, pid: tgid });
-        }
+    if let Some(tid) = opts.fault_thread
+        && stopped.thread(tid).is_none()
+    {
+        return Err(Error::NoSuchThread { tid, pid: tgid });
     }
     let hint = match opts.fault_thread {
         Some(tid) => FaultHint::Thread(tid),
@@ -199,7 +199,12 @@ fn exe_name(info: &ProcessInfo) -> Option<String> {
     Some(name.strip_suffix(" (deleted)").unwrap_or(&name).to_string())
 }
 
-fn walk_thread<'t>(thread: &'t StoppedThread, memory: &dyn Memory, modules: &ModuleSet<'_>, max_frames: usize) -> Walked<'t> {
+fn walk_thread<'t>(
+    thread: &'t StoppedThread,
+    memory: &dyn Memory,
+    modules: &ModuleSet<'_>,
+    max_frames: usize,
+) -> Walked<'t> {
     let Some(regs) = thread.regs.as_ref() else {
         return Walked { thread, frames: Vec::new(), stop: Some(StopReason::Error("registers unavailable".into())) };
     };
@@ -238,11 +243,11 @@ fn find_fault(hint: &FaultHint, walked: &[Walked<'_>], memory: &dyn Memory) -> O
 /// faulted), when `accept` takes the signal number.
 fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -> Option<FoundFault> {
     let tid = w.thread.tid;
-    if let (WaitEvent::Signal(sig), Some(info)) = (w.thread.stop, w.thread.siginfo.as_ref()) {
-        if accept(sig) {
-            let signal = RawSigInfo::from_libc(info).describe("signal-delivery-stop");
-            return Some(FoundFault { tid, frame: 0, fault: Fault { tid, signal: Some(signal) } });
-        }
+    if let (WaitEvent::Signal(sig), Some(info)) = (w.thread.stop, w.thread.siginfo.as_ref())
+        && accept(sig)
+    {
+        let signal = RawSigInfo::from_libc(info).describe("signal-delivery-stop");
+        return Some(FoundFault { tid, frame: 0, fault: Fault { tid, signal: Some(signal) } });
     }
     let (i, tramp) = w.frames.iter().enumerate().find(|(_, f)| f.signal_trampoline)?;
     let mut raw = [0u8; RawSigInfo::SIZE];
@@ -255,7 +260,12 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
     })
 }
 
-fn render_thread(w: &Walked<'_>, modules: &ModuleSet<'_>, symbolizer: &mut Symbolizer, faulted_frame: Option<usize>) -> Thread {
+fn render_thread(
+    w: &Walked<'_>,
+    modules: &ModuleSet<'_>,
+    symbolizer: &mut Symbolizer,
+    faulted_frame: Option<usize>,
+) -> Thread {
     let mut frames: Vec<Frame> = Vec::new();
     for (i, raw) in w.frames.iter().enumerate() {
         let lookup = raw.lookup_pc();

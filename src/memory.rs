@@ -46,11 +46,11 @@ impl Memory for BufferMemory {
         let err = MemoryError { addr, len: buf.len() };
         for (start, bytes) in &self.regions {
             let off = addr.checked_sub(*start);
-            if let Some(off) = off.and_then(|o| usize::try_from(o).ok()) {
-                if let Some(src) = off.checked_add(buf.len()).and_then(|end| bytes.get(off..end)) {
-                    buf.copy_from_slice(src);
-                    return Ok(());
-                }
+            if let Some(off) = off.and_then(|o| usize::try_from(o).ok())
+                && let Some(src) = off.checked_add(buf.len()).and_then(|end| bytes.get(off..end))
+            {
+                buf.copy_from_slice(src);
+                return Ok(());
             }
         }
         Err(err)

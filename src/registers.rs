@@ -20,11 +20,33 @@ impl Registers {
         let mut out = Vec::with_capacity(60);
         if let Some(r) = gp {
             let regs = [
-                ("rax", r.rax), ("rbx", r.rbx), ("rcx", r.rcx), ("rdx", r.rdx), ("rsi", r.rsi), ("rdi", r.rdi),
-                ("rbp", r.rbp), ("rsp", r.rsp), ("r8", r.r8), ("r9", r.r9), ("r10", r.r10), ("r11", r.r11),
-                ("r12", r.r12), ("r13", r.r13), ("r14", r.r14), ("r15", r.r15), ("rip", r.rip),
-                ("eflags", r.eflags), ("cs", r.cs), ("ss", r.ss), ("ds", r.ds), ("es", r.es), ("fs", r.fs),
-                ("gs", r.gs), ("fs_base", r.fs_base), ("gs_base", r.gs_base), ("orig_rax", r.orig_rax),
+                ("rax", r.rax),
+                ("rbx", r.rbx),
+                ("rcx", r.rcx),
+                ("rdx", r.rdx),
+                ("rsi", r.rsi),
+                ("rdi", r.rdi),
+                ("rbp", r.rbp),
+                ("rsp", r.rsp),
+                ("r8", r.r8),
+                ("r9", r.r9),
+                ("r10", r.r10),
+                ("r11", r.r11),
+                ("r12", r.r12),
+                ("r13", r.r13),
+                ("r14", r.r14),
+                ("r15", r.r15),
+                ("rip", r.rip),
+                ("eflags", r.eflags),
+                ("cs", r.cs),
+                ("ss", r.ss),
+                ("ds", r.ds),
+                ("es", r.es),
+                ("fs", r.fs),
+                ("gs", r.gs),
+                ("fs_base", r.fs_base),
+                ("gs_base", r.gs_base),
+                ("orig_rax", r.orig_rax),
             ];
             out.extend(regs.into_iter().map(|(n, v)| (Cow::Borrowed(n), u128::from(v))));
         }
@@ -35,8 +57,8 @@ impl Registers {
             out.push(("mxcsr".into(), f.mxcsr.into()));
             const ST: [&str; 8] = ["st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7"];
             const XMM: [&str; 16] = [
-                "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10",
-                "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+                "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+                "xmm12", "xmm13", "xmm14", "xmm15",
             ];
             for (i, name) in ST.iter().enumerate() {
                 // 80-bit values in 16-byte slots: the upper word is padding.
@@ -47,10 +69,6 @@ impl Registers {
             }
         }
         Registers(out)
-    }
-
-    pub fn get(&self, name: &str) -> Option<u128> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
 }
 

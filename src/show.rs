@@ -17,7 +17,14 @@ pub fn render(s: &Snapshot) -> String {
     if !p.cmdline.is_empty() {
         let _ = writeln!(out, "command: {}", p.cmdline.join(" "));
     }
-    let _ = writeln!(out, "state: {}, {} thread{}, taken {}", p.state, s.threads.len(), plural(s.threads.len()), s.timestamp);
+    let _ = writeln!(
+        out,
+        "state: {}, {} thread{}, taken {}",
+        p.state,
+        s.threads.len(),
+        plural(s.threads.len()),
+        s.timestamp
+    );
     match &s.fault {
         Some(f) => match &f.signal {
             Some(sig) => {
@@ -33,7 +40,8 @@ pub fn render(s: &Snapshot) -> String {
         }
     }
     if !s.kv.is_empty() {
-        let kv: Vec<String> = s.kv.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string))).collect();
+        let kv: Vec<String> =
+            s.kv.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string))).collect();
         let _ = writeln!(out, "kv: {}", kv.join(", "));
     }
     if !s.classifiers.is_empty() {

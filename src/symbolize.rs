@@ -83,17 +83,15 @@ fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
 /// backtrace shows them (`ns::Class<int>::method`).
 pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
     let rust = language == Some(gimli::DW_LANG_Rust) || name.starts_with("_R") || has_legacy_rust_hash(name);
-    if rust {
-        if let Ok(d) = rustc_demangle::try_demangle(name) {
-            return format!("{d:#}");
-        }
+    if rust && let Ok(d) = rustc_demangle::try_demangle(name) {
+        return format!("{d:#}");
     }
-    if name.starts_with("_Z") {
-        if let Ok(sym) = cpp_demangle::Symbol::new(name) {
-            let options = cpp_demangle::DemangleOptions::new().no_params().no_return_type();
-            if let Ok(text) = sym.demangle_with_options(&options) {
-                return text;
-            }
+    if name.starts_with("_Z")
+        && let Ok(sym) = cpp_demangle::Symbol::new(name)
+    {
+        let options = cpp_demangle::DemangleOptions::new().no_params().no_return_type();
+        if let Ok(text) = sym.demangle_with_options(&options) {
+            return text;
         }
     }
     name.to_string()
@@ -104,9 +102,9 @@ pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
 fn has_legacy_rust_hash(name: &str) -> bool {
     name.starts_with("_ZN")
         && name.len() > 20
-        && name
-            .get(name.len() - 20..)
-            .is_some_and(|t| t.starts_with("17h") && t.ends_with('E') && t[3..19].bytes().all(|b| b.is_ascii_hexdigit()))
+        && name.get(name.len() - 20..).is_some_and(|t| {
+            t.starts_with("17h") && t.ends_with('E') && t[3..19].bytes().all(|b| b.is_ascii_hexdigit())
+        })
 }
 
 #[cfg(test)]
@@ -122,9 +120,6 @@ mod tests {
 
     #[test]
     fn demangles_rust() {
-        assert_eq!(
-            demangle("_ZN4core9panicking5panic17h1234567890abcdefE", None),
-            "core::panicking::panic"
-        );
+        assert_eq!(demangle("_ZN4core9panicking5panic17h1234567890abcdefE", None), "core::panicking::panic");
     }
 }

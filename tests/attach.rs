@@ -9,7 +9,8 @@ use serde_json::Value;
 /// The process is running again and nobody traces it.
 fn assert_released(pid: i32) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    let field =
+        |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap().split_whitespace().nth(1).unwrap().to_string();
     assert_eq!(field("TracerPid:"), "0", "still traced");
     for tid in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
@@ -50,11 +51,22 @@ fn check_hang(opt: &str) {
         }
     }
 
-    let (take, fwd, bwd) = (line_of("hang.c", "take_second"), line_of("hang.c", "forward_call"), line_of("hang.c", "backward_call"));
-    let deadlocked: Vec<Vec<_>> = threads.iter().filter(|t| functions(t).contains(&"take_second".to_string())).map(|t| fixture_frames(t, "take_second")).collect();
+    let (take, fwd, bwd) =
+        (line_of("hang.c", "take_second"), line_of("hang.c", "forward_call"), line_of("hang.c", "backward_call"));
+    let deadlocked: Vec<Vec<_>> = threads
+        .iter()
+        .filter(|t| functions(t).contains(&"take_second".to_string()))
+        .map(|t| fixture_frames(t, "take_second"))
+        .collect();
     assert_eq!(deadlocked.len(), 2);
-    assert!(deadlocked.contains(&vec![("take_second".into(), "hang.c".into(), take), ("forward".into(), "hang.c".into(), fwd)]));
-    assert!(deadlocked.contains(&vec![("take_second".into(), "hang.c".into(), take), ("backward".into(), "hang.c".into(), bwd)]));
+    assert!(
+        deadlocked
+            .contains(&vec![("take_second".into(), "hang.c".into(), take), ("forward".into(), "hang.c".into(), fwd)])
+    );
+    assert!(
+        deadlocked
+            .contains(&vec![("take_second".into(), "hang.c".into(), take), ("backward".into(), "hang.c".into(), bwd)])
+    );
 
     let idle: Vec<&Value> = threads.iter().filter(|t| functions(t).contains(&"idle_forever".to_string())).collect();
     assert_eq!(idle.len(), 4);
@@ -82,7 +94,12 @@ fn check_hang(opt: &str) {
         }
         assert!(frames[..i].iter().any(|f| f["function"].as_str().unwrap().contains("pthread_mutex_lock")));
         assert!(frames[..i].iter().any(|f| f["inlined"] == true), "libc's inlined futex helpers are expanded");
-        let libc = snap["modules"].as_array().unwrap().iter().find(|m| m["path"].as_str().unwrap().contains("libc.so")).unwrap();
+        let libc = snap["modules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["path"].as_str().unwrap().contains("libc.so"))
+            .unwrap();
         assert!(libc["debug_file"].as_str().unwrap().contains("/usr/lib/debug/.build-id/"));
         assert_eq!(libc["debug_file_source"], "build-id");
         assert!(libc["symbols"].as_str().unwrap().contains("dwarf"));
@@ -112,7 +129,13 @@ fn deep_recursion_all_frames() {
     assert_eq!(f[1..501], vec![call; 500][..]);
     assert_eq!(f[501], ("main".into(), "deep.c".into(), line_of("deep.c", "main_call")));
     assert_eq!(t["truncated"], false);
-    let cfas: Vec<u64> = t["frames"].as_array().unwrap().iter().filter_map(|f| f["cfa"].as_str()).map(|s| u64::from_str_radix(&s[2..], 16).unwrap()).collect();
+    let cfas: Vec<u64> = t["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["cfa"].as_str())
+        .map(|s| u64::from_str_radix(&s[2..], 16).unwrap())
+        .collect();
     assert!(cfas.windows(2).all(|w| w[0] <= w[1]), "CFAs ascend");
 }
 
@@ -167,7 +190,18 @@ fn options_thread_filter_kv_classifier_application() {
     let snap = snapshot(
         pid,
         "hang-options",
-        &["--thread", &pid_s, "--kv", "host:db1,zone:eu", "--kv", "build:42", "--classifier", "hang", "--application", "billing"],
+        &[
+            "--thread",
+            &pid_s,
+            "--kv",
+            "host:db1,zone:eu",
+            "--kv",
+            "build:42",
+            "--classifier",
+            "hang",
+            "--application",
+            "billing",
+        ],
     );
     let threads = snap["threads"].as_array().unwrap();
     assert_eq!(threads.len(), 1);
@@ -213,7 +247,12 @@ fn show_prints_frames_like_a_debugger() {
     assert!(text.starts_with(&format!("process {} (hang-O0)", proc_.pid())), "{text}");
     let take = line_of("hang.c", "take_second");
     let re_line = text.lines().find(|l| l.contains(" in take_second ")).unwrap();
-    assert!(re_line.starts_with('#') && re_line.contains(" 0x") && re_line.ends_with(&format!("in take_second (hang.c:{take}) [hang-O0]")), "{re_line}");
+    assert!(
+        re_line.starts_with('#')
+            && re_line.contains(" 0x")
+            && re_line.ends_with(&format!("in take_second (hang.c:{take}) [hang-O0]")),
+        "{re_line}"
+    );
     assert_eq!(text.matches("\nthread ").count(), 4);
     if libc_has_debug_info() {
         assert!(text.contains("(inlined)"));
@@ -246,7 +285,10 @@ fn frames_match_gdb() {
             current = lwp;
             gdb.insert(lwp.unwrap(), Vec::new());
         } else if let (Some(tid), Some(rest)) = (current, line.strip_prefix('#')) {
-            let after = rest.split_once(" in ").map(|(_, r)| r).unwrap_or_else(|| rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start());
+            let after = rest
+                .split_once(" in ")
+                .map(|(_, r)| r)
+                .unwrap_or_else(|| rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start());
             let name = after.split(" (").next().unwrap().trim().to_string();
             gdb.get_mut(&tid).unwrap().push(name);
         }
@@ -263,10 +305,19 @@ fn frames_match_gdb() {
         let n = ours.iter().position(|f| f == "main" || f == "start_thread").unwrap() + 1;
         let mut rest = theirs.iter();
         for f in &ours[..n] {
-            assert!(rest.any(|g| g == f), "thread {}: {f} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}", t["tid"]);
+            assert!(
+                rest.any(|g| g == f),
+                "thread {}: {f} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}",
+                t["tid"]
+            );
         }
         let own = |v: &[String]| -> Vec<String> {
-            v.iter().filter(|f| ["take_second", "forward", "backward", "idle_forever", "idle_worker", "main"].contains(&f.as_str())).cloned().collect()
+            v.iter()
+                .filter(|f| {
+                    ["take_second", "forward", "backward", "idle_forever", "idle_worker", "main"].contains(&f.as_str())
+                })
+                .cloned()
+                .collect()
         };
         assert_eq!(own(&ours), own(theirs), "thread {}", t["tid"]);
     }
@@ -288,9 +339,13 @@ fn deleted_and_replaced_binaries() {
             std::fs::copy(build("deep.c", "deep", &["-g", "-O0"]), &bin).unwrap();
         }
         let snap = snapshot(proc_.pid(), &format!("hang-{case}"), &[]);
-        let idle = snap["threads"].as_array().unwrap().iter().find(|t| functions(t).contains(&"idle_forever".to_string()));
+        let idle =
+            snap["threads"].as_array().unwrap().iter().find(|t| functions(t).contains(&"idle_forever".to_string()));
         let idle = idle.unwrap_or_else(|| panic!("{case}: frames not symbolized"));
-        assert_eq!(fixture_frames(idle, "idle_forever")[0], ("idle_forever".into(), "hang.c".into(), line_of("hang.c", "idle_wait")));
+        assert_eq!(
+            fixture_frames(idle, "idle_forever")[0],
+            ("idle_forever".into(), "hang.c".into(), line_of("hang.c", "idle_wait"))
+        );
         assert!(snap["errors"].as_array().unwrap().is_empty(), "{}", snap["errors"]);
     }
 }

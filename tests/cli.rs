@@ -41,7 +41,10 @@ fn permission_denied_says_what_to_do() {
         return;
     }
     let err = one_line_error(&o);
-    assert!(err.contains("permission denied") && err.contains("CAP_SYS_PTRACE") && err.contains("ptrace_scope"), "{err}");
+    assert!(
+        err.contains("permission denied") && err.contains("CAP_SYS_PTRACE") && err.contains("ptrace_scope"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -168,12 +171,15 @@ fn zombies_and_kernel_threads_are_named_as_such() {
     drop(child);
 
     // A kernel thread, where the PID namespace shows any.
-    let kthread = std::fs::read_dir("/proc").unwrap().filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).find(|pid| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-            let flags: u64 = s.rsplit(')').next().unwrap().split_whitespace().nth(6).unwrap().parse().unwrap();
-            flags & 0x0020_0000 != 0
-        })
-    });
+    let kthread = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                let flags: u64 = s.rsplit(')').next().unwrap().split_whitespace().nth(6).unwrap().parse().unwrap();
+                flags & 0x0020_0000 != 0
+            })
+        });
     if let Some(k) = kthread {
         let err = one_line_error(&ptsnap(&[&k.to_string()]));
         assert!(err.contains("is a kernel thread"), "{err}");

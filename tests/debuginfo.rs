@@ -159,7 +159,8 @@ fn compressed_debug_sections() {
 #[test]
 fn debug_frame_only() {
     let _serial = serial();
-    let bin = build("crash.c", "crash-debugframe", &["-g", "-O2", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]);
+    let bin =
+        build("crash.c", "crash-debugframe", &["-g", "-O2", "-fno-asynchronous-unwind-tables", "-fno-unwind-tables"]);
     // recurse is described only in .debug_frame.
     let data = std::fs::read(&bin).unwrap();
     let file = object::File::parse(&*data).unwrap();

@@ -22,7 +22,8 @@ fn keys(v: &Value) -> BTreeSet<String> {
 /// (`optional` may be absent: they are skipped when empty).
 fn check(def: &Value, object: &Value, what: &str, optional: &[&str]) {
     let props = keys(&def["properties"]);
-    let required: BTreeSet<String> = def["required"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let required: BTreeSet<String> =
+        def["required"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
     let got = keys(object);
     let opt: BTreeSet<String> = optional.iter().map(|s| s.to_string()).collect();
     assert_eq!(&required | &opt, props, "{what}: required + optional = properties");

@@ -117,7 +117,10 @@ fn crash_inside_signal_handler() {
     assert_eq!(code, 139);
     let t = fault_thread(&snap);
     let frames = t["frames"].as_array().unwrap();
-    assert_eq!(frame_key(&frames[0]), ("on_usr1".into(), "sighandler.c".into(), line_of("sighandler.c", "handler_write")));
+    assert_eq!(
+        frame_key(&frames[0]),
+        ("on_usr1".into(), "sighandler.c".into(), line_of("sighandler.c", "handler_write"))
+    );
     assert_eq!(frames[1]["function"], "__restore_rt", "the kernel's signal trampoline");
     // Below the trampoline: the interrupted code, found from the kernel's
     // signal frame, then the callers of the code that sent the signal.

@@ -129,7 +129,15 @@ impl<'a> DwarfInfo<'a> {
         if frames.is_empty() {
             // A pc with line info but no subprogram (e.g. assembly).
             if let Some((file, line, column)) = location {
-                frames.push(DwarfFrame { name: None, language: data.language, file, line, column, unit: offset, die: None });
+                frames.push(DwarfFrame {
+                    name: None,
+                    language: data.language,
+                    file,
+                    line,
+                    column,
+                    unit: offset,
+                    die: None,
+                });
             }
         }
         frames
@@ -187,10 +195,8 @@ impl<'a> DwarfInfo<'a> {
         }
         let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
         let unit = self.dwarf.unit(header).ok()?;
-        let language = unit
-            .entry(unit.root_offset())
-            .ok()
-            .and_then(|root| match root.attr_value(gimli::DW_AT_language) {
+        let language =
+            unit.entry(unit.root_offset()).ok().and_then(|root| match root.attr_value(gimli::DW_AT_language) {
                 Some(AttributeValue::Language(l)) => Some(l),
                 _ => None,
             });
@@ -304,7 +310,11 @@ impl<'a> DwarfInfo<'a> {
         Some(starts[i])
     }
 
-    fn call_site(&self, data: &UnitData<'a>, entry: &gimli::DebuggingInformationEntry<R<'a>>) -> (Option<String>, Option<u32>, Option<u32>) {
+    fn call_site(
+        &self,
+        data: &UnitData<'a>,
+        entry: &gimli::DebuggingInformationEntry<R<'a>>,
+    ) -> (Option<String>, Option<u32>, Option<u32>) {
         let num = |attr| entry.attr_value(attr).and_then(|v| v.udata_value()).map(|v| v as u32).filter(|&v| v > 0);
         let file = entry
             .attr_value(gimli::DW_AT_call_file)
@@ -371,10 +381,10 @@ impl<'a> DwarfInfo<'a> {
     ) -> gimli::Result<String> {
         let mut path = comp_dir.unwrap_or("").to_string();
         // Directory 0 is the compilation directory itself.
-        if file.directory_index() != 0 {
-            if let Some(dir) = file.directory(header) {
-                path_push(&mut path, &self.dwarf.attr_string(unit, dir)?.to_string_lossy());
-            }
+        if file.directory_index() != 0
+            && let Some(dir) = file.directory(header)
+        {
+            path_push(&mut path, &self.dwarf.attr_string(unit, dir)?.to_string_lossy());
         }
         path_push(&mut path, &self.dwarf.attr_string(unit, file.path_name())?.to_string_lossy());
         Ok(path)

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use object::read::elf::ElfFile64;
 use object::{Object, ObjectSection, ObjectSegment};
 
-use super::store::FileStore;
 use super::DebugInfoError;
+use super::store::FileStore;
 
 pub struct ElfObject<'a> {
     pub path: PathBuf,
@@ -22,18 +22,14 @@ impl<'a> ElfObject<'a> {
     /// Maps `open_path` and parses it; `path` is the name it is known by
     /// (they differ when a deleted file is read through /proc/PID/map_files).
     pub fn open(store: &'a FileStore, open_path: &Path, path: &Path) -> Result<Self, DebugInfoError> {
-        let data = store.map_file(open_path).map_err(|e| DebugInfoError::Open {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        let data =
+            store.map_file(open_path).map_err(|e| DebugInfoError::Open { path: path.to_path_buf(), source: e })?;
         Self::parse(store, data, path)
     }
 
     pub fn parse(store: &'a FileStore, data: &'a [u8], path: &Path) -> Result<Self, DebugInfoError> {
-        let file = ElfFile64::parse(data).map_err(|e| DebugInfoError::Corrupt {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let file = ElfFile64::parse(data)
+            .map_err(|e| DebugInfoError::Corrupt { path: path.to_path_buf(), reason: e.to_string() })?;
         Ok(ElfObject { path: path.to_path_buf(), data, file, store })
     }
 
@@ -86,10 +82,5 @@ impl<'a> ElfObject<'a> {
                 map_start.wrapping_sub(vaddr_at_offset)
             })
         })
-    }
-
-    /// Whether the file is a position-independent object (ET_DYN).
-    pub fn is_position_independent(&self) -> bool {
-        self.file.kind() == object::ObjectKind::Dynamic
     }
 }

@@ -31,10 +31,10 @@ impl DebugDirs {
     }
 
     pub fn find<'a>(&self, store: &'a FileStore, binary: &ElfObject<'a>) -> Option<(ElfObject<'a>, DebugSource)> {
-        if let Some(id) = binary.build_id() {
-            if let Some(found) = self.by_build_id(store, id) {
-                return Some((found, DebugSource::BuildId));
-            }
+        if let Some(id) = binary.build_id()
+            && let Some(found) = self.by_build_id(store, id)
+        {
+            return Some((found, DebugSource::BuildId));
         }
         let (name, crc) = binary.debuglink()?;
         let name = std::str::from_utf8(name).ok()?;

@@ -21,8 +21,8 @@ use thiserror::Error;
 
 use crate::memory::Memory;
 use crate::target::procfs::Mapping;
-use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use crate::unwind::CfiLookup;
+use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use dwarf::DwarfInfo;
 use elf::ElfObject;
 use locate::{DebugDirs, DebugSource};
@@ -137,9 +137,8 @@ impl<'a> Module<'a> {
         self.cfi.get_or_init(|| {
             let Some(elf) = self.elf.as_ref() else { return Cfi::new(CfiSections::default()) };
             let with_addr = |name: &str| Some((elf.section(name)?, elf.section_address(name)?));
-            let debug_frame = elf
-                .section(".debug_frame")
-                .or_else(|| self.debug_file().and_then(|(d, _)| d.section(".debug_frame")));
+            let debug_frame =
+                elf.section(".debug_frame").or_else(|| self.debug_file().and_then(|(d, _)| d.section(".debug_frame")));
             Cfi::new(CfiSections {
                 eh_frame: with_addr(".eh_frame"),
                 eh_frame_hdr: with_addr(".eh_frame_hdr"),
@@ -179,7 +178,13 @@ impl<'a> ModuleSet<'a> {
     /// One module per mapped ELF file, plus the vdso (copied out of the
     /// target's memory). Files that are gone or replaced on disk are read
     /// through `/proc/PID/map_files`.
-    pub fn from_maps(pid: i32, maps: &[Mapping], store: &'a FileStore, dirs: &'a DebugDirs, memory: &dyn Memory) -> Self {
+    pub fn from_maps(
+        pid: i32,
+        maps: &[Mapping],
+        store: &'a FileStore,
+        dirs: &'a DebugDirs,
+        memory: &dyn Memory,
+    ) -> Self {
         let mut modules = Vec::new();
         let mut i = 0;
         while i < maps.len() {
@@ -232,12 +237,6 @@ impl<'a> ModuleSet<'a> {
 
     pub fn iter(&self) -> impl Iterator<Item = &Module<'a>> {
         self.modules.iter()
-    }
-
-    /// The main executable: the module mapped from `exe`, else the first.
-    pub fn main_module(&self, exe: Option<&Path>) -> Option<&Module<'a>> {
-        exe.and_then(|exe| self.modules.iter().find(|m| Path::new(&m.path) == exe))
-            .or(self.modules.first())
     }
 }
 
@@ -304,9 +303,7 @@ fn is_same_inode(path: &Path, map: &Mapping) -> bool {
 
 fn read_vdso<'a>(map: &Mapping, store: &'a FileStore, memory: &dyn Memory) -> Result<ElfObject<'a>, OpenOutcome> {
     let mut bytes = vec![0u8; (map.end - map.start) as usize];
-    memory
-        .read(map.start, &mut bytes)
-        .map_err(|e| OpenOutcome::Failed(format!("cannot read the vdso: {e}")))?;
+    memory.read(map.start, &mut bytes).map_err(|e| OpenOutcome::Failed(format!("cannot read the vdso: {e}")))?;
     let data = store.keep(bytes);
     ElfObject::parse(store, data, Path::new("[vdso]")).map_err(|e| OpenOutcome::Failed(e.to_string()))
 }

@@ -11,13 +11,13 @@
 //! for it is waited for, never inflated twice.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::SYMBOLIZATION_SECTIONS;
 use super::elf::ElfObject;
 use super::locate::DebugDirs;
 use super::store::{FileStore, InflatedSections};
-use super::SYMBOLIZATION_SECTIONS;
 use crate::target::procfs;
 
 pub struct Prefetch {

@@ -39,18 +39,13 @@ impl<'a> SymbolTable<'a> {
             if sym.is_undefined() || sym.address() == 0 || !matches!(sym.kind(), SymbolKind::Text) {
                 continue;
             }
-            if let Ok(name) = sym.name() {
-                if !name.is_empty() {
-                    self.symbols.push(Symbol { address: sym.address(), size: sym.size(), name });
-                }
+            if let Ok(name) = sym.name()
+                && !name.is_empty()
+            {
+                self.symbols.push(Symbol { address: sym.address(), size: sym.size(), name });
             }
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.symbols.is_empty()
-    }
-
     /// The function symbol containing `address` (link-time). A symbol without
     /// size covers addresses up to the next symbol.
     pub fn lookup(&self, address: u64) -> Option<Symbol<'a>> {
@@ -62,10 +57,5 @@ impl<'a> SymbolTable<'a> {
             self.symbols.get(idx + 1).is_none_or(|next| address < next.address)
         };
         within.then_some(sym)
-    }
-
-    /// The address of the first symbol called `name`.
-    pub fn address_of(&self, name: &str) -> Option<u64> {
-        self.symbols.iter().find(|s| s.name == name).map(|s| s.address)
     }
 }

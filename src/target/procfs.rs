@@ -83,9 +83,8 @@ pub fn read_maps(pid: i32) -> io::Result<Vec<Mapping>> {
 
 /// The thread ids in `/proc/PID/task`, sorted.
 pub fn list_tasks(pid: i32) -> io::Result<Vec<i32>> {
-    let mut tids: Vec<i32> = fs::read_dir(format!("/proc/{pid}/task"))?
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
+    let mut tids: Vec<i32> =
+        fs::read_dir(format!("/proc/{pid}/task"))?.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
     tids.sort_unstable();
     Ok(tids)
 }
@@ -168,11 +167,7 @@ pub struct SignalMasks {
 
 impl SignalMasks {
     pub fn parse(status: &str) -> Self {
-        let mask = |k| {
-            status_field(status, k)
-                .and_then(|v| u64::from_str_radix(v, 16).ok())
-                .unwrap_or(0)
-        };
+        let mask = |k| status_field(status, k).and_then(|v| u64::from_str_radix(v, 16).ok()).unwrap_or(0);
         SignalMasks { blocked: mask("SigBlk"), caught: mask("SigCgt"), ignored: mask("SigIgn") }
     }
 
@@ -207,9 +202,7 @@ pub struct ProcessInfo {
 impl ProcessInfo {
     pub fn read(pid: i32) -> io::Result<Self> {
         let status = fs::read_to_string(format!("/proc/{pid}/status"))?;
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| parse_stat(&s));
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| parse_stat(&s));
         let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         Ok(ProcessInfo {
             exe: fs::read_link(format!("/proc/{pid}/exe")).ok(),
@@ -221,9 +214,7 @@ impl ProcessInfo {
             cwd: fs::read_link(format!("/proc/{pid}/cwd")).ok(),
             state: stat.as_ref().map_or('?', |s| s.state),
             ppid: stat.as_ref().map_or(0, |s| s.ppid),
-            uid: status_field(&status, "Uid")
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-                .unwrap_or(0),
+            uid: status_field(&status, "Uid").and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0),
             tgid: status_field(&status, "Tgid").and_then(|v| v.parse().ok()).unwrap_or(pid),
         })
     }

@@ -14,11 +14,11 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use std::time::{Duration, Instant};
 
+use super::TargetError;
 use super::procfs::{self, SignalMasks};
 use super::ptrace::{self, WaitEvent};
 use super::signals;
 use super::stopper::{Mode, StoppedProcess};
-use super::TargetError;
 
 /// A process stopped because one of its threads is about to receive a
 /// fatal signal. Dropping or releasing `stopped` delivers that signal.
@@ -74,11 +74,10 @@ pub fn run(
                 let seen = Instant::now();
                 let pid = procfs::ProcessInfo::read(tid).map_or(tid, |p| p.tgid);
                 let deadline = deadline_after.map(|d| seen + d);
-                match StoppedProcess::stop_all(pid, Mode::Traced, &[(tid, event)], deadline) {
-                    Ok(stopped) => on_crash(CrashStop { pid, tid, signal: sig, stopped, seen }),
-                    // The faulting thread was released by the failed stop
-                    // (or is gone): the signal takes its course.
-                    Err(_) => {}
+                // If stopping fails, the faulting thread was released by
+                // the failed stop (or is gone): the signal takes its course.
+                if let Ok(stopped) = StoppedProcess::stop_all(pid, Mode::Traced, &[(tid, event)], deadline) {
+                    on_crash(CrashStop { pid, tid, signal: sig, stopped, seen });
                 }
             }
             WaitEvent::Signal(sig) => {
@@ -113,7 +112,14 @@ fn is_fatal(tid: i32, sig: i32) -> bool {
 
 fn listen(tid: i32) -> io::Result<()> {
     // SAFETY: plain ptrace request without pointers.
-    let r = unsafe { libc::ptrace(libc::PTRACE_LISTEN, tid, 0usize as *mut libc::c_void, 0usize as *mut libc::c_void) };
+    let r = unsafe {
+        libc::ptrace(
+            libc::PTRACE_LISTEN,
+            tid,
+            std::ptr::null_mut::<libc::c_void>(),
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
     if r == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
 }
 

@@ -14,10 +14,10 @@ use std::collections::HashSet;
 use std::io;
 use std::time::Instant;
 
-use super::procfs::{self, ProcessInfo};
+use super::TargetError;
+use super::procfs;
 use super::ptrace::{self, WaitEvent};
 use super::signals;
-use super::TargetError;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -217,9 +217,4 @@ fn wait_for_stop(tid: i32, deadline: Option<Instant>) -> Result<Option<WaitEvent
 pub fn tracer_of(pid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     procfs::status_field(&status, "TracerPid")?.parse().ok().filter(|&t| t != 0)
-}
-
-/// Whether `pid` names a thread that is not its process's main thread.
-pub fn process_of(pid: i32) -> Option<i32> {
-    ProcessInfo::read(pid).ok().map(|p| p.tgid)
 }

@@ -12,9 +12,8 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{
-    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult,
-    Expression, Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext,
-    UnwindSection, UnwindTableRow, Value,
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult, Expression,
+    Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext, UnwindSection, UnwindTableRow, Value,
 };
 
 use super::regs::{self, Regs};
@@ -109,11 +108,6 @@ impl<'a> Cfi<'a> {
         });
         Cfi { eh_frame, eh_frame_hdr, debug_frame, bases, index: OnceCell::new(), rows: RefCell::default() }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.eh_frame.is_none() && self.debug_frame.is_none()
-    }
-
     /// Unwinds one frame: `lookup` is the link-time address to find the row
     /// for (pc, or pc-1 for a return address), `regs` the frame's registers.
     /// `None` when no FDE covers the address.
@@ -144,10 +138,10 @@ impl<'a> Cfi<'a> {
 
     /// Finds the FDE covering `lookup` and runs its instructions up to it.
     fn find_row(&self, lookup: u64, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
-        if let (Some(eh), Some(table)) = (&self.eh_frame, self.eh_frame_hdr.as_ref().and_then(|h| h.table())) {
-            if let Ok(fde) = table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset) {
-                return Some(row_of(eh, &self.bases, &fde, lookup, ctx, true));
-            }
+        if let (Some(eh), Some(table)) = (&self.eh_frame, self.eh_frame_hdr.as_ref().and_then(|h| h.table()))
+            && let Ok(fde) = table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset)
+        {
+            return Some(row_of(eh, &self.bases, &fde, lookup, ctx, true));
         }
         let index = self.index.get_or_init(|| self.build_index());
         let i = index.partition_point(|e| e.start <= lookup);
@@ -167,10 +161,10 @@ impl<'a> Cfi<'a> {
 
     fn build_index(&self) -> Vec<IndexedFde> {
         let mut index = Vec::new();
-        if let Some(eh) = &self.eh_frame {
-            if self.eh_frame_hdr.as_ref().and_then(|h| h.table()).is_none() {
-                index_section(eh, &self.bases, true, &mut index);
-            }
+        if let Some(eh) = &self.eh_frame
+            && self.eh_frame_hdr.as_ref().and_then(|h| h.table()).is_none()
+        {
+            index_section(eh, &self.bases, true, &mut index);
         }
         if let Some(df) = &self.debug_frame {
             index_section(df, &self.bases, false, &mut index);
@@ -188,17 +182,16 @@ fn index_section<'a, S: UnwindSection<Slice<'a>>>(
 ) {
     let mut entries = section.entries(bases);
     while let Ok(Some(entry)) = entries.next() {
-        if let gimli::CieOrFde::Fde(partial) = entry {
-            if let Ok(fde) = partial.parse(S::cie_from_offset) {
-                if fde.len() > 0 {
-                    index.push(IndexedFde {
-                        start: fde.initial_address(),
-                        end: fde.end_address(),
-                        offset: fde.offset(),
-                        in_eh_frame,
-                    });
-                }
-            }
+        if let gimli::CieOrFde::Fde(partial) = entry
+            && let Ok(fde) = partial.parse(S::cie_from_offset)
+            && fde.len() > 0
+        {
+            index.push(IndexedFde {
+                start: fde.initial_address(),
+                end: fde.end_address(),
+                offset: fde.offset(),
+                in_eh_frame,
+            });
         }
     }
 }
@@ -259,7 +252,12 @@ fn read_u64(memory: &dyn Memory, addr: u64) -> Result<u64, CfiError> {
 
 /// Evaluates a CFI expression to an address or value. `initial` is pushed
 /// first (the CFA, for register rules).
-fn evaluate(expr: Expression<Slice<'_>>, initial: Option<u64>, regs: &Regs, memory: &dyn Memory) -> Result<u64, CfiError> {
+fn evaluate(
+    expr: Expression<Slice<'_>>,
+    initial: Option<u64>,
+    regs: &Regs,
+    memory: &dyn Memory,
+) -> Result<u64, CfiError> {
     let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 8 };
     let mut eval: Evaluation<Slice<'_>> = expr.evaluation(encoding);
     if let Some(v) = initial {

@@ -18,8 +18,7 @@ pub const RIP: u16 = 16;
 pub const COUNT: usize = 17;
 
 pub const NAMES: [&str; COUNT] = [
-    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
-    "r14", "r15", "rip",
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15", "rip",
 ];
 
 /// Registers a callee must preserve (System V AMD64 ABI): a caller frame
@@ -61,8 +60,8 @@ impl Regs {
     pub fn from_user_regs(r: &libc::user_regs_struct) -> Self {
         let mut regs = Regs::default();
         let all = [
-            r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12,
-            r.r13, r.r14, r.r15, r.rip,
+            r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
+            r.r15, r.rip,
         ];
         for (i, v) in all.into_iter().enumerate() {
             regs.values[i] = Some(v);

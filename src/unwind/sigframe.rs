@@ -7,8 +7,8 @@
 //! the trampoline by its code (as gdb does) works whether or not the C
 //! library describes it with CFI.
 
-use super::regs::{self, Regs};
 use super::CfiLookup;
+use super::regs::{self, Regs};
 use crate::memory::Memory;
 
 /// `mov $0xf,%rax; syscall` (rt_sigreturn).
@@ -19,8 +19,23 @@ const MCONTEXT_OFFSET: u64 = 40;
 const UCONTEXT_SIZE: u64 = 304;
 /// Order of the general registers in `struct sigcontext`, as DWARF numbers.
 const SIGCONTEXT_REGS: [u16; 17] = [
-    regs::R8, 9, 10, 11, regs::R12, 13, 14, regs::R15, regs::RDI, regs::RSI, regs::RBP, regs::RBX,
-    regs::RDX, regs::RAX, regs::RCX, regs::RSP, regs::RIP,
+    regs::R8,
+    9,
+    10,
+    11,
+    regs::R12,
+    13,
+    14,
+    regs::R15,
+    regs::RDI,
+    regs::RSI,
+    regs::RBP,
+    regs::RBX,
+    regs::RDX,
+    regs::RAX,
+    regs::RCX,
+    regs::RSP,
+    regs::RIP,
 ];
 
 /// Whether `pc` is at the sigreturn trampoline. Code is read from the

@@ -152,22 +152,13 @@ pub fn run_crash(binary: &Path, args: &[&str], name: &str, extra: &[&str]) -> (O
 
 /// The thread with this tid.
 pub fn thread(snap: &Value, tid: i64) -> &Value {
-    snap["threads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["tid"] == tid)
-        .unwrap_or_else(|| panic!("no thread {tid}"))
+    snap["threads"].as_array().unwrap().iter().find(|t| t["tid"] == tid).unwrap_or_else(|| panic!("no thread {tid}"))
 }
 
 /// A frame as (function, file basename, line) for exact comparisons.
 pub fn frame_key(f: &Value) -> (String, String, u64) {
     let file = f["file"].as_str().map(|p| Path::new(p).file_name().unwrap().to_string_lossy().into_owned());
-    (
-        f["function"].as_str().unwrap_or("??").to_string(),
-        file.unwrap_or_default(),
-        f["line"].as_u64().unwrap_or(0),
-    )
+    (f["function"].as_str().unwrap_or("??").to_string(), file.unwrap_or_default(), f["line"].as_u64().unwrap_or(0))
 }
 
 pub fn frames(thread: &Value) -> Vec<(String, String, u64)> {
@@ -189,7 +180,11 @@ pub fn frames_from(thread: &Value, first: &str) -> Vec<(String, String, u64)> {
 /// Whether the C library's debug info is installed (frames inside libc
 /// then have files and lines).
 pub fn libc_has_debug_info() -> bool {
-    let Ok(out) = Command::new("sh").arg("-c").arg("readelf -n $(ldd /bin/true | awk '/libc.so/{print $3}') | awk '/Build ID/{print $3}'").output() else {
+    let Ok(out) = Command::new("sh")
+        .arg("-c")
+        .arg("readelf -n $(ldd /bin/true | awk '/libc.so/{print $3}') | awk '/Build ID/{print $3}'")
+        .output()
+    else {
         return false;
     };
     let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
