@@ -140,6 +140,18 @@ fn finish(
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
         snap.threads.push(render_thread(w, &modules, &mut symbolizer, faulted_frame));
     }
+    // Threads that never stopped (in disk wait, say) are listed with
+    // their state and no frames; `errors` says why.
+    for late in stopped.late.iter().filter(|l| opts.wants_thread(l.tid)) {
+        snap.threads.push(Thread {
+            tid: late.tid,
+            name: late.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
+            state: procfs::state_name(late.stat.as_ref().map_or('?', |s| s.state)).into(),
+            unwind_stop: Some("error: the thread did not stop".into()),
+            kernel_stack: late.kernel_stack.clone(),
+            ..Thread::default()
+        });
+    }
     snap.fault = fault.map(|f| f.fault);
     let symbolize_us = symbolize_start.elapsed().as_micros() as u64;
 

@@ -72,6 +72,9 @@ fn render_thread(out: &mut String, t: &Thread) {
     for f in &t.frames {
         let _ = writeln!(out, "{}", frame_line(f));
     }
+    for k in &t.kernel_stack {
+        let _ = writeln!(out, "     [kernel] {k}");
+    }
     match t.unwind_stop.as_deref() {
         Some("outermost") | None => {}
         Some("max-frames") => {

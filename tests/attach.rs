@@ -349,3 +349,34 @@ fn deleted_and_replaced_binaries() {
         assert!(snap["errors"].as_array().unwrap().is_empty(), "{}", snap["errors"]);
     }
 }
+
+/// A thread that cannot be stopped (uninterruptible sleep) does not hold
+/// the snapshot: it is listed with its state, the others are extracted.
+#[test]
+fn thread_in_disk_wait() {
+    let _serial = serial();
+    let bin = build("vfork.c", "vfork", &["-g", "-O0"]);
+    let proc_ = start(&bin, &[]);
+    let pid = proc_.pid();
+    // No --timeout: the stop grace (3 s) bounds the wait.
+    let t0 = std::time::Instant::now();
+    let snap = snapshot(pid, "vfork", &[]);
+    assert!(t0.elapsed() < std::time::Duration::from_secs(6), "waited {:?}", t0.elapsed());
+    let main = thread(&snap, pid as i64);
+    assert_eq!(main["state"], "disk");
+    assert!(main["frames"].as_array().unwrap().is_empty());
+    assert_eq!(main["unwind_stop"], "error: the thread did not stop");
+    // Running as root, the kernel stack says where it is stuck.
+    if unsafe { libc::geteuid() } == 0 {
+        let kstack: Vec<&str> = main["kernel_stack"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
+        assert!(kstack.iter().any(|f| f.contains("vfork")), "{kstack:?}");
+    }
+    let errors = snap["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["context"] == format!("thread {pid}") && e["message"].as_str().unwrap().contains("did not stop")), "{errors:?}");
+    let sleeper = snap["threads"].as_array().unwrap().iter().find(|t| t["tid"] != pid).unwrap();
+    assert_eq!(
+        frames_from(sleeper, "sleeper")[0],
+        ("sleeper".into(), "vfork.c".into(), line_of("vfork.c", "sleeper_pause"))
+    );
+    drop(proc_);
+}

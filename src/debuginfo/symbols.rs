@@ -11,6 +11,8 @@ pub struct Symbol<'a> {
     pub address: u64,
     pub size: u64,
     pub name: &'a str,
+    /// Preference among aliases at one address: lower is better.
+    rank: (u8, usize),
 }
 
 #[derive(Default)]
@@ -27,9 +29,10 @@ impl<'a> SymbolTable<'a> {
             table.add(elf.file.symbols());
             table.add(elf.file.dynamic_symbols());
         }
-        // Sort by address, larger sizes first so that an exact match on a
-        // sized symbol wins over an alias without size.
-        table.symbols.sort_by(|a, b| a.address.cmp(&b.address).then(b.size.cmp(&a.size)));
+        // Sort by address, then prefer among aliases a sized symbol, then
+        // global over weak over local binding, then the name with fewer
+        // leading underscores (`clone3` over `__clone3`), as gdb does.
+        table.symbols.sort_by(|a, b| a.address.cmp(&b.address).then(b.size.cmp(&a.size)).then(a.rank.cmp(&b.rank)));
         table.symbols.dedup_by(|b, a| a.address == b.address);
         table
     }
@@ -42,7 +45,20 @@ impl<'a> SymbolTable<'a> {
             if let Ok(name) = sym.name()
                 && !name.is_empty()
             {
-                self.symbols.push(Symbol { address: sym.address(), size: sym.size(), name });
+                let binding = if sym.is_weak() {
+                    1
+                } else if sym.is_global() {
+                    0
+                } else {
+                    2
+                };
+                let underscores = name.len() - name.trim_start_matches('_').len();
+                self.symbols.push(Symbol {
+                    address: sym.address(),
+                    size: sym.size(),
+                    name,
+                    rank: (binding, underscores),
+                });
             }
         }
     }

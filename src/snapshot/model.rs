@@ -111,6 +111,9 @@ pub struct Thread {
     pub unwind_stop: Option<String>,
     /// The frame list was cut by --max-frames.
     pub truncated: bool,
+    /// Kernel functions, innermost first, for a thread that could not be
+    /// stopped (it is stuck in the kernel); empty otherwise.
+    pub kernel_stack: Vec<String>,
     pub annotations: Vec<Annotation>,
 }
 

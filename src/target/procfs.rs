@@ -132,6 +132,18 @@ pub fn read_thread_stat(pid: i32, tid: i32) -> Option<Stat> {
     parse_stat(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
+/// The kernel functions a thread is in, innermost first, from
+/// `/proc/PID/task/TID/stack` (readable by root only): where a thread that
+/// cannot be stopped is stuck.
+pub fn kernel_stack(pid: i32, tid: i32) -> Vec<String> {
+    fs::read_to_string(format!("/proc/{pid}/task/{tid}/stack"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.split_once("] ").map_or(l, |(_, f)| f).to_string())
+        .filter(|f| !f.is_empty())
+        .collect()
+}
+
 /// A human name for a scheduler state letter.
 pub fn state_name(state: char) -> &'static str {
     match state {

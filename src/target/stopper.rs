@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::TargetError;
 use super::procfs;
@@ -41,13 +41,26 @@ pub struct StoppedThread {
     pub fpregs: Option<libc::user_fpregs_struct>,
 }
 
+/// A thread that did not stop in time, with its stat as read when ptsnap
+/// gave up on it (a thread in disk wait shows state 'D').
+pub struct LateThread {
+    pub tid: i32,
+    pub stat: Option<procfs::Stat>,
+    /// Where in the kernel it is (empty unless ptsnap runs as root).
+    pub kernel_stack: Vec<String>,
+}
+
+/// How long one batch of threads may take to stop when no --timeout is
+/// sooner.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
 pub struct StoppedProcess {
     pub pid: i32,
     pub threads: Vec<StoppedThread>,
     /// Threads that could not be stopped or read, with the reason.
     pub problems: Vec<(i32, String)>,
     /// Threads asked to stop that had not stopped when time ran out.
-    late: Vec<i32>,
+    pub late: Vec<LateThread>,
     mode: Mode,
     released: bool,
 }
@@ -88,14 +101,26 @@ impl StoppedProcess {
                     Err(e) => stopped.problems.push((tid, format!("cannot stop thread: {e}"))),
                 }
             }
+            // A thread in uninterruptible sleep (state D) stops only when it
+            // leaves it; the snapshot does not wait for it longer than this.
+            let grace = Instant::now() + STOP_GRACE;
+            let batch_deadline = deadline.map_or(grace, |d| d.min(grace));
             for (tid, before) in pending {
-                match wait_for_stop(tid, deadline)? {
-                    Some(stop) => stopped.push_thread(tid, stop, before),
-                    None if deadline.is_some_and(|d| Instant::now() >= d) => {
-                        stopped.problems.push((tid, "did not stop before the timeout".into()));
-                        stopped.late.push(tid);
+                match wait_for_stop(tid, batch_deadline)? {
+                    WaitOutcome::Stopped(stop) => stopped.push_thread(tid, stop, before),
+                    WaitOutcome::Gone => {}
+                    WaitOutcome::TimedOut => {
+                        let now = procfs::read_thread_stat(pid, tid).or(before);
+                        let state = now.as_ref().map_or("unknown", |s| procfs::state_name(s.state));
+                        let why = if deadline.is_some_and(|d| Instant::now() >= d) {
+                            "before the timeout".to_string()
+                        } else {
+                            format!("within {} s", STOP_GRACE.as_secs())
+                        };
+                        stopped.problems.push((tid, format!("did not stop {why} (state: {state})")));
+                        let kernel_stack = procfs::kernel_stack(pid, tid);
+                        stopped.late.push(LateThread { tid, stat: now, kernel_stack });
                     }
-                    None => {}
                 }
             }
         }
@@ -162,7 +187,7 @@ impl StoppedProcess {
         }
         // A late thread that has stopped by now is released like the rest;
         // one still running is released by the kernel when ptsnap exits.
-        for &tid in &self.late {
+        for tid in self.late.iter().map(|l| l.tid) {
             match ptrace::wait_nohang(tid) {
                 Ok(Some((_, WaitEvent::Signal(sig)))) => self.resume(tid, sig),
                 Ok(Some((_, WaitEvent::Exited(_) | WaitEvent::Killed(_)))) => {}
@@ -186,29 +211,40 @@ impl Drop for StoppedProcess {
     }
 }
 
-/// Waits until `tid` is in a ptrace-stop. `Ok(None)`: the thread exited, or
-/// the deadline passed first.
-fn wait_for_stop(tid: i32, deadline: Option<Instant>) -> Result<Option<WaitEvent>, TargetError> {
+enum WaitOutcome {
+    Stopped(WaitEvent),
+    /// The thread exited.
+    Gone,
+    TimedOut,
+}
+
+/// Waits until `tid` is in a ptrace-stop, at most until `deadline`. A
+/// thread that has stopped by then is collected even if the deadline has
+/// passed (an earlier thread may have used up the time).
+fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, TargetError> {
+    let outcome = |result: std::io::Result<(i32, WaitEvent)>| match result {
+        Ok((_, WaitEvent::Exited(_) | WaitEvent::Killed(_))) => Some(WaitOutcome::Gone),
+        Ok((_, stop)) => Some(WaitOutcome::Stopped(stop)),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR) => None,
+        Err(_) => Some(WaitOutcome::Gone),
+    };
     loop {
         if let Some(sig) = signals::termination_requested() {
             return Err(TargetError::Interrupted(sig));
         }
-        if let Some(d) = deadline {
-            let left = d.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Ok(None);
-            }
-            signals::arm_alarm(left.as_secs_f64());
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(match ptrace::wait_nohang(tid) {
+                Ok(None) => WaitOutcome::TimedOut,
+                Ok(Some(r)) => outcome(Ok(r)).unwrap_or(WaitOutcome::TimedOut),
+                Err(e) => outcome(Err(e)).unwrap_or(WaitOutcome::TimedOut),
+            });
         }
+        signals::arm_alarm(left.as_secs_f64());
         let result = ptrace::wait(tid);
-        if deadline.is_some() {
-            signals::arm_alarm(0.0);
-        }
-        match result {
-            Ok((_, WaitEvent::Exited(_) | WaitEvent::Killed(_))) => return Ok(None),
-            Ok((_, stop)) => return Ok(Some(stop)),
-            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
-            Err(_) => return Ok(None),
+        signals::arm_alarm(0.0);
+        if let Some(done) = outcome(result) {
+            return Ok(done);
         }
     }
 }
