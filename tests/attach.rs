@@ -259,67 +259,91 @@ fn show_prints_frames_like_a_debugger() {
     }
 }
 
-/// gdb as the oracle: per thread, the same function sequence.
-#[test]
-fn frames_match_gdb() {
-    if !has_program("gdb") {
-        eprintln!("gdb not installed; skipping the gdb comparison");
-        return;
-    }
-    let _serial = serial();
-    let bin = build("hang.c", "hang-O2", &["-g", "-O2"]);
-    let proc_ = start(&bin, &["2"]);
-    let pid = proc_.pid();
-    let snap = snapshot(pid, "hang-gdb", &[]);
+/// Frames gdb prints for each thread: (function, file basename, line).
+fn gdb_backtraces(pid: i32) -> std::collections::HashMap<i64, Vec<(String, String, u64)>> {
     let out = std::process::Command::new("gdb")
         .args(["-nx", "-batch", "-p", &pid.to_string(), "-ex", "thread apply all bt"])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut gdb: std::collections::HashMap<i64, Vec<String>> = Default::default();
+    let mut gdb: std::collections::HashMap<i64, Vec<(String, String, u64)>> = Default::default();
     let mut current = None;
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("Thread ") {
             // Thread 2 (Thread 0x7f... (LWP 1234) "hang-O2"):
-            let lwp = rest.split("LWP ").nth(1).and_then(|s| s.split(')').next()).and_then(|s| s.parse().ok());
-            current = lwp;
-            gdb.insert(lwp.unwrap(), Vec::new());
+            current = rest.split("LWP ").nth(1).and_then(|s| s.split(')').next()).and_then(|s| s.parse().ok());
+            gdb.insert(current.unwrap(), Vec::new());
         } else if let (Some(tid), Some(rest)) = (current, line.strip_prefix('#')) {
+            // #1  0x... in name (args) at path/file.c:12   or   #0  name (args) at ...
             let after = rest
                 .split_once(" in ")
                 .map(|(_, r)| r)
                 .unwrap_or_else(|| rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start());
             let name = after.split(" (").next().unwrap().trim().to_string();
-            gdb.get_mut(&tid).unwrap().push(name);
+            let (file, line) = after
+                .rsplit_once(" at ")
+                .and_then(|(_, loc)| loc.rsplit_once(':'))
+                .map(|(f, l)| (f.rsplit('/').next().unwrap().to_string(), l.trim().parse().unwrap_or(0)))
+                .unwrap_or_default();
+            gdb.get_mut(&tid).unwrap().push((name, file, line));
         }
     }
-    assert_eq!(gdb.len(), snap["threads"].as_array().unwrap().len(), "gdb saw the same threads:\n{text}");
+    gdb
+}
+
+/// gdb as the oracle: per thread, the same functions in the same order,
+/// at the same files and lines (the C library's frames included).
+fn check_against_gdb(source: &str, name: &str, flags: &[&str], args: &[&str]) {
+    let _serial = serial();
+    let bin = build(source, name, flags);
+    let proc_ = start(&bin, args);
+    let pid = proc_.pid();
+    let snap = snapshot(pid, &format!("{name}-gdb"), &[]);
+    let gdb = gdb_backtraces(pid);
+    assert_eq!(gdb.len(), snap["threads"].as_array().unwrap().len(), "gdb saw the same threads");
+    let mut compared = 0;
     for t in snap["threads"].as_array().unwrap() {
-        let ours = functions(t);
+        let ours = frames(t);
         let theirs = &gdb[&t["tid"].as_i64().unwrap()];
         // gdb also synthesizes frames for tail calls from DW_TAG_call_site
         // data (they are not on the stack; eu-stack does not show them
         // either), so ours must be an in-order subsequence of gdb's from
-        // frame 0 to main or start_thread, and agree exactly on the
-        // fixture's own frames, which make no tail calls.
-        let n = ours.iter().position(|f| f == "main" || f == "start_thread").unwrap() + 1;
+        // frame 0 to main or start_thread, each at gdb's file and line.
+        let n = ours.iter().position(|f| f.0 == "main" || f.0 == "start_thread").unwrap() + 1;
         let mut rest = theirs.iter();
         for f in &ours[..n] {
-            assert!(
-                rest.any(|g| g == f),
-                "thread {}: {f} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}",
-                t["tid"]
-            );
+            let g = rest.find(|g| g.0 == f.0);
+            let g = g.unwrap_or_else(|| {
+                panic!("thread {}: {f:?} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}", t["tid"])
+            });
+            if !g.1.is_empty() {
+                assert_eq!((&f.1, f.2), (&g.1, g.2), "thread {}: {} at another place than gdb says", t["tid"], f.0);
+                compared += 1;
+            }
         }
-        let own = |v: &[String]| -> Vec<String> {
-            v.iter()
-                .filter(|f| {
-                    ["take_second", "forward", "backward", "idle_forever", "idle_worker", "main"].contains(&f.as_str())
-                })
-                .cloned()
-                .collect()
-        };
-        assert_eq!(own(&ours), own(theirs), "thread {}", t["tid"]);
+    }
+    eprintln!("{name}: {compared} frames compared with gdb, all equal");
+    assert!(compared >= snap["threads"].as_array().unwrap().len(), "only {compared} frames compared");
+}
+
+#[test]
+fn frames_match_gdb_o0() {
+    if has_program("gdb") {
+        check_against_gdb("hang.c", "hang-O0", &["-g", "-O0"], &["2"]);
+    }
+}
+
+#[test]
+fn frames_match_gdb_o2() {
+    if has_program("gdb") {
+        check_against_gdb("hang.c", "hang-O2", &["-g", "-O2"], &["2"]);
+    }
+}
+
+#[test]
+fn inline_frames_match_gdb() {
+    if has_program("gdb") {
+        check_against_gdb("inline.c", "inline-O2", &["-g", "-O2"], &[]);
     }
 }
 
