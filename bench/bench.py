@@ -6,7 +6,8 @@ Cases:
   frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep
 
 For each case every tool snapshots the same live process RUNS times; the
-median wall time and the peak RSS (from wait4) are printed, with the ratio
+median wall time and the peak RSS (measured by GNU time, /usr/bin/time, from
+the `time` package; "n/a" without it) are printed, with the ratio
 of each other tool's time to ptsnap's. eu-stack runs in its plain mode
 (`-n 0` so that it, too, walks every frame) and, for comparison of like
 with like, with source lines and inline frames (`-s -i`).
@@ -15,6 +16,7 @@ Usage: python3 bench/bench.py [--runs N] [--case NAME]
 """
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -46,16 +48,29 @@ def start(argv):
     raise SystemExit(f"{argv[0]} exited before it was ready")
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measure(argv, runs):
-    """Median wall seconds and max peak RSS (KiB) over `runs` runs."""
-    walls, rss = [], 0
+    """Median wall seconds and max peak RSS (KiB) over `runs` runs.
+
+    Peak RSS comes from GNU time, which forks the tool from its own small
+    process: a child of this Python process would inherit Python's RSS
+    high-water mark through fork and exec, and wait4 would report that.
+    """
+    walls, rss = [], None
     for _ in range(runs):
+        fd, rss_file = tempfile.mkstemp()
+        os.close(fd)
+        cmd = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file] + argv if os.path.exists(GNU_TIME) else argv
         t0 = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(child.pid, 0)
+        code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
         walls.append(time.perf_counter() - t0)
-        rss = max(rss, usage.ru_maxrss)
-        code = os.waitstatus_to_exitcode(status)
+        with open(rss_file) as f:
+            text = f.read().strip().splitlines()
+        os.unlink(rss_file)
+        if text and text[-1].isdigit():
+            rss = max(rss or 0, int(text[-1]))
         if code not in (0, 1):  # eu-stack exits 1 for a partial backtrace
             print(f"  warning: {argv[0]} exited with {code}", file=sys.stderr)
     return statistics.median(walls), rss
@@ -75,11 +90,19 @@ def run_case(name, target_argv, ptsnap, runs, out_json):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    with open(out_json) as f:
+        timings = json.load(f)["timings"]
     base = results[0][1]
     print(f"\n{name} ({runs} runs, median wall time)")
     print(f"  {'tool':<16}{'wall ms':>10}{'peak RSS MiB':>14}{'x ptsnap':>10}")
     for tool, wall, rss in results:
-        print(f"  {tool:<16}{wall * 1000:>10.1f}{rss / 1024:>14.1f}{wall / base:>10.1f}")
+        rss_text = f"{rss / 1024:.1f}" if rss is not None else "n/a"
+        print(f"  {tool:<16}{wall * 1000:>10.1f}{rss_text:>14}{wall / base:>10.1f}")
+    print(
+        f"  ptsnap's last run: target paused {timings['paused_us'] / 1000:.1f} ms "
+        f"(stop {timings['stop_us'] / 1000:.1f}, unwind {timings['unwind_us'] / 1000:.1f}, "
+        f"symbolize {timings['symbolize_us'] / 1000:.1f})"
+    )
 
 
 def main():

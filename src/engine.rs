@@ -135,10 +135,19 @@ fn finish(
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
-    let mut symbolizer = Symbolizer::new();
-    for w in &walked {
+    let mut symbolizer = Some(Symbolizer::new());
+    for (done, w) in walked.iter().enumerate() {
+        // Loading debug info can take long for big modules: past the
+        // deadline, the remaining threads keep module and offset only.
+        if symbolizer.is_some() && deadline.is_some_and(|d| Instant::now() >= d) {
+            symbolizer = None;
+            snap.errors.push(ErrorEntry {
+                context: "timeout".into(),
+                message: format!("--timeout reached: {} of {} threads symbolized", done, walked.len()),
+            });
+        }
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-        snap.threads.push(render_thread(w, &modules, &mut symbolizer, faulted_frame));
+        snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), faulted_frame));
     }
     // Threads that never stopped (in disk wait, say) are listed with
     // their state and no frames; `errors` says why.
@@ -272,10 +281,12 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
     })
 }
 
+/// The thread's frames for the snapshot; without a symbolizer (time ran
+/// out), physical frames with module and offset only.
 fn render_thread(
     w: &Walked<'_>,
     modules: &ModuleSet<'_>,
-    symbolizer: &mut Symbolizer,
+    mut symbolizer: Option<&mut Symbolizer>,
     faulted_frame: Option<usize>,
 ) -> Thread {
     let mut frames: Vec<Frame> = Vec::new();
@@ -283,7 +294,10 @@ fn render_thread(
         let lookup = raw.lookup_pc();
         let module = modules.find(lookup);
         let unknown = [SourceFrame::default()];
-        let sources = module.map_or(&unknown[..], |m| symbolizer.frames(m, raw.pc, lookup));
+        let sources = match (module, symbolizer.as_deref_mut()) {
+            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup),
+            _ => &unknown[..],
+        };
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
                 index: frames.len(),
