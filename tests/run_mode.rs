@@ -251,6 +251,11 @@ fn non_fatal_signals_pass_through() {
     let (snap, code, _) = run_crash(std::path::Path::new("/bin/sh"), &["-c", "kill -USR1 $$"], "usr1", &[]);
     assert!(snap.is_none());
     assert_eq!(code, 128 + 10);
+    // An ignored crash signal sent by a process does nothing: no snapshot.
+    let (snap, code, _) =
+        run_crash(std::path::Path::new("/bin/sh"), &["-c", "trap '' SEGV; kill -SEGV $$; exit 5"], "ign", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 5);
     // A handled signal reaches the program's handler.
     let (snap, code, _) =
         run_crash(std::path::Path::new("/bin/sh"), &["-c", "trap 'exit 7' USR2; kill -USR2 $$; sleep 5"], "usr2", &[]);

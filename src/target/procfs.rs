@@ -196,6 +196,11 @@ impl SignalMasks {
     pub fn handled(&self, sig: i32) -> bool {
         Self::has(self.caught, sig) && !Self::has(self.blocked, sig)
     }
+
+    /// Whether the process ignores `sig` (SIG_IGN).
+    pub fn ignored(&self, sig: i32) -> bool {
+        Self::has(self.ignored, sig)
+    }
 }
 
 /// Facts about the process as a whole, read before it is stopped.
@@ -272,5 +277,7 @@ mod tests {
         assert!(!m.handled(11), "SIGSEGV caught but blocked runs no handler");
         assert!(m.handled(10), "SIGUSR1 caught and not blocked");
         assert!(!m.handled(6));
+        let ign = SignalMasks::parse("SigIgn:\t0000000000000400\n");
+        assert!(ign.ignored(11) && !ign.ignored(10));
     }
 }

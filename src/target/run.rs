@@ -101,13 +101,20 @@ pub fn run(
     })
 }
 
-/// A crash signal is fatal unless the program will run a handler for it.
+/// A crash signal is fatal unless the program will run a handler for it,
+/// or ignores it and it was sent by a process (a tracer sees even ignored
+/// signals; the kernel's own fault signals are forced through SIG_IGN).
 fn is_fatal(tid: i32, sig: i32) -> bool {
     if !signals::is_crash_signal(sig) {
         return false;
     }
     let tgid = procfs::ProcessInfo::read(tid).map_or(tid, |p| p.tgid);
-    !SignalMasks::read(tgid, tid).handled(sig)
+    let masks = SignalMasks::read(tgid, tid);
+    if masks.handled(sig) {
+        return false;
+    }
+    let sent_by_process = ptrace::get_siginfo(tid).is_ok_and(|i| signals::sent_by_kill(i.si_code));
+    !(masks.ignored(sig) && sent_by_process)
 }
 
 fn listen(tid: i32) -> io::Result<()> {
