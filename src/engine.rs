@@ -47,7 +47,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
     let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
     let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
     let inflated = Arc::new(InflatedSections::default());
-    let _prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs));
+    let prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs));
     let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
     if let Some(tid) = opts.fault_thread
         && stopped.thread(tid).is_none()
@@ -59,7 +59,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
         None if opts.faulted => FaultHint::Search,
         None => FaultHint::None,
     };
-    finish(opts, info, stopped, hint, inflated, started, started)
+    finish(opts, info, stopped, hint, (inflated, Some(prefetch)), started, started)
 }
 
 /// Snapshots a traced process stopped at a fatal signal (run mode); the
@@ -70,7 +70,7 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<(PathBuf, Snap
     // /proc now says "traced"; the process was running when it faulted.
     info.state = 'R';
     let inflated = Arc::new(InflatedSections::default());
-    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), inflated, crash.seen, started)
+    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), (inflated, None), crash.seen, started)
 }
 
 /// Where the fault thread comes from.
@@ -94,7 +94,7 @@ fn finish(
     info: ProcessInfo,
     stopped: StoppedProcess,
     hint: FaultHint,
-    inflated: Arc<InflatedSections>,
+    (inflated, prefetch): (Arc<InflatedSections>, Option<Prefetch>),
     paused_at: Instant,
     started: Instant,
 ) -> Result<(PathBuf, Snapshot), Error> {
@@ -133,6 +133,9 @@ fn finish(
         memory.clear_cache();
     }
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
+    if let Some(p) = &prefetch {
+        p.stop();
+    }
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
     let mut symbolizer = Some(Symbolizer::new());

@@ -6,8 +6,9 @@
 //! thread reads the memory map (no ptrace: only the main thread traces),
 //! opens each executable module and its debug file exactly as
 //! [`super::Module`] will, and inflates the sections symbolization reads
-//! into the shared [`InflatedSections`]. It is cancelled when the snapshot
-//! no longer needs it; a section it is inflating when the main thread asks
+//! into the shared [`InflatedSections`], in map order (the executable, then
+//! the libraries in load order: the C library early). It is stopped when
+//! the stacks have been walked; a section it is inflating when the main thread asks
 //! for it is waited for, never inflated twice.
 
 use std::path::PathBuf;
@@ -61,8 +62,18 @@ impl Prefetch {
     }
 }
 
+impl Prefetch {
+    /// Stops after the section in progress. The engine calls this once the
+    /// stacks are walked: from then on it inflates what the frames need
+    /// itself, and the prefetch would only spend memory on modules no frame
+    /// is in.
+    pub fn stop(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Drop for Prefetch {
     fn drop(&mut self) {
-        self.cancel.store(true, Ordering::Relaxed);
+        self.stop();
     }
 }
