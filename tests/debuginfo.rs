@@ -215,3 +215,56 @@ fn corrupt_debug_file_is_ignored() {
     assert_eq!(f["function"], "recurse", "symbols still come from the binary's table");
     assert!(f["file"].is_null());
 }
+
+/// Garbage inside DWARF sections of a valid ELF file: no panic, the
+/// snapshot is written, frames keep at least their symbol names.
+#[test]
+fn corrupt_dwarf_never_panics() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash-dwarf-src", &["-g", "-O0"]);
+    let data = std::fs::read(&bin).unwrap();
+    let ranges: Vec<(usize, usize)> = {
+        let file = object::File::parse(&*data).unwrap();
+        [".debug_info", ".debug_abbrev", ".debug_line", ".debug_aranges", ".debug_str", ".debug_rnglists"]
+            .iter()
+            .filter_map(|n| file.section_by_name(n)?.file_range())
+            .map(|(o, s)| (o as usize, s as usize))
+            .collect()
+    };
+    assert!(ranges.len() >= 4);
+    for seed in 1..=12u64 {
+        let mut bytes = data.clone();
+        // A small deterministic generator: every section gets a few runs of
+        // overwritten bytes, or (odd seeds) is wholly scrambled.
+        let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for &(off, size) in &ranges {
+            if seed % 2 == 1 {
+                for b in &mut bytes[off..off + size] {
+                    *b = next() as u8;
+                }
+            } else {
+                for _ in 0..8 {
+                    let at = off + (next() as usize % size);
+                    bytes[at] = next() as u8;
+                }
+            }
+        }
+        let path = work_dir().join(format!("crash-corrupt-dwarf-{seed}"));
+        std::fs::write(&path, &bytes).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let (snap, code, stderr) = run_crash(&path, &["3"], &format!("corrupt-dwarf-{seed}"), &[]);
+        assert_eq!(code, 139, "seed {seed}: {stderr}");
+        assert!(!stderr.contains("internal error") && !stderr.contains("panicked"), "seed {seed}: {stderr}");
+        let snap = snap.unwrap_or_else(|| panic!("seed {seed}: no snapshot; {stderr}"));
+        let f = &fault_thread(&snap)["frames"][0];
+        assert!(f["module"].is_string(), "seed {seed}: {f}");
+        assert!(f["function"].is_string(), "seed {seed}: the symbol table still names the frame: {f}");
+    }
+}
