@@ -69,8 +69,12 @@ fn plural(n: usize) -> &'static str {
 fn render_thread(out: &mut String, t: &Thread) {
     let faulted = if t.faulted { " (faulted)" } else { "" };
     let _ = writeln!(out, "thread {} \"{}\" {}{faulted}", t.tid, t.name, t.state);
-    for f in &t.frames {
-        let _ = writeln!(out, "{}", frame_line(f));
+    for (i, f) in t.frames.iter().enumerate() {
+        // The frame whose caller was found in the kernel's signal frame is
+        // the sigreturn trampoline: a signal handler ran above it.
+        let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == "signal-frame");
+        let marker = if trampoline { " <signal handler called>" } else { "" };
+        let _ = writeln!(out, "{}{marker}", frame_line(f));
     }
     for k in &t.kernel_stack {
         let _ = writeln!(out, "     [kernel] {k}");

@@ -133,6 +133,9 @@ fn crash_inside_signal_handler() {
         ]
     );
     assert_eq!(t["unwind_stop"], "outermost");
+    let shown = ptsnap(&["show", work_dir().join("sighandler.json").to_str().unwrap()]);
+    let text = String::from_utf8(shown.stdout).unwrap();
+    assert!(text.lines().any(|l| l.starts_with("#1 ") && l.ends_with("<signal handler called>")), "{text}");
 }
 
 /// A crash handler in the process runs `ptsnap --fault-thread TID PID`
