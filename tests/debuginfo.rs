@@ -35,9 +35,7 @@ fn module<'a>(snap: &'a Value, name: &str) -> &'a Value {
 }
 
 fn build_id(bin: &Path) -> String {
-    let data = std::fs::read(bin).unwrap();
-    let file = object::File::parse(&*data).unwrap();
-    file.build_id().unwrap().unwrap().iter().map(|b| format!("{b:02x}")).collect()
+    build_id_of(&std::fs::read(bin).unwrap())
 }
 
 fn section_compression(bin: &Path, name: &str) -> object::CompressionFormat {
@@ -267,4 +265,55 @@ fn corrupt_dwarf_never_panics() {
         assert!(f["module"].is_string(), "seed {seed}: {f}");
         assert!(f["function"].is_string(), "seed {seed}: the symbol table still names the frame: {f}");
     }
+}
+
+/// dwz moves DIEs and strings shared by several files into a common file
+/// named by `.gnu_debugaltlink`: names of inline functions come from it.
+#[test]
+fn dwz_supplementary_file() {
+    if !has_program("dwz") {
+        eprintln!("dwz not installed; skipping");
+        return;
+    }
+    let _serial = serial();
+    let dir = fresh_dir("dwz");
+    let first = build("dwz/first.c", "dwz/first", &["-g", "-O2"]);
+    let second = build("dwz/second.c", "dwz/second", &["-g", "-O2"]);
+    let common = dir.join("common.debug");
+    tool(
+        "dwz",
+        &[
+            "-m",
+            common.to_str().unwrap(),
+            "-M",
+            common.to_str().unwrap(),
+            first.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+    );
+    let data = std::fs::read(&first).unwrap();
+    assert!(object::File::parse(&*data).unwrap().gnu_debugaltlink().unwrap().is_some(), "dwz linked the file");
+    let expected = vec![
+        ("shared_store".to_string(), "shared.h".to_string(), line_of("dwz/shared.h", "shared_store")),
+        ("use_first".into(), "first.c".into(), line_of("dwz/first.c", "first_call")),
+        ("main".into(), "first.c".into(), line_of("dwz/first.c", "first_main")),
+    ];
+    let (snap, code, _) = run_crash(&first, &[], "dwz", &[]);
+    assert_eq!(code, 139);
+    let snap = snap.unwrap();
+    assert_eq!(frames(fault_thread(&snap))[..3], expected[..]);
+    assert_eq!(fault_thread(&snap)["frames"][0]["inlined"], true);
+
+    // Moved away from the recorded path: found by build id in a debug dir.
+    let id = build_id(&common);
+    let by_id = dir.join("debug/.build-id").join(&id[..2]).join(format!("{}.debug", &id[2..]));
+    std::fs::create_dir_all(by_id.parent().unwrap()).unwrap();
+    std::fs::rename(&common, &by_id).unwrap();
+    let (snap, _, _) = run_crash(&first, &[], "dwz-by-id", &["--debug-dir", dir.join("debug").to_str().unwrap()]);
+    assert_eq!(frames(fault_thread(&snap.unwrap()))[..3], expected[..]);
+}
+
+fn build_id_of(data: &[u8]) -> String {
+    let file = object::File::parse(data).unwrap();
+    file.build_id().unwrap().unwrap().iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -67,6 +67,8 @@ pub struct DwarfInfo<'a> {
     /// Unit start offsets, for references into other units.
     unit_starts: OnceCell<Vec<DebugInfoOffset>>,
     units: RefCell<HashMap<DebugInfoOffset, Rc<UnitData<'a>>>>,
+    /// The supplementary file's DWARF (dwz), for DIEs referenced from it.
+    sup: Option<Box<DwarfInfo<'a>>>,
 }
 
 /// Scope tags whose PC ranges are searched for the pc.
@@ -87,13 +89,16 @@ fn is_container(tag: DwTag) -> bool {
 }
 
 impl<'a> DwarfInfo<'a> {
-    pub fn new(dwarf: gimli::Dwarf<R<'a>>) -> Self {
+    /// `dwarf` should carry its supplementary sections (`set_sup`) when
+    /// `sup` is given, so that strings moved there resolve.
+    pub fn new(dwarf: gimli::Dwarf<R<'a>>, sup: Option<DwarfInfo<'a>>) -> Self {
         DwarfInfo {
             dwarf,
             aranges: OnceCell::new(),
             scanned: OnceCell::new(),
             unit_starts: OnceCell::new(),
             units: RefCell::default(),
+            sup: sup.map(Box::new),
         }
     }
 
@@ -284,17 +289,21 @@ impl<'a> DwarfInfo<'a> {
                     let target = data.unit.entry(offset).ok()?;
                     return self.name_of(data, &target, depth + 1);
                 }
-                Some(AttributeValue::DebugInfoRef(offset)) => {
-                    let unit_offset = self.unit_containing(offset)?;
-                    let other = self.unit(unit_offset)?;
-                    let local = offset.to_unit_offset(&other.unit.header)?;
-                    let target = other.unit.entry(local).ok()?;
-                    return self.name_of(&other, &target, depth + 1);
-                }
+                Some(AttributeValue::DebugInfoRef(offset)) => return self.name_at(offset, depth + 1),
+                Some(AttributeValue::DebugInfoRefSup(offset)) => return self.sup.as_ref()?.name_at(offset, depth + 1),
                 _ => {}
             }
         }
         None
+    }
+
+    /// The name of the DIE at a section offset, in whichever unit holds it.
+    fn name_at(&self, offset: DebugInfoOffset, depth: u32) -> Option<(Option<String>, Option<DwLang>)> {
+        let unit_offset = self.unit_containing(offset)?;
+        let unit = self.unit(unit_offset)?;
+        let local = offset.to_unit_offset(&unit.unit.header)?;
+        let entry = unit.unit.entry(local).ok()?;
+        self.name_of(&unit, &entry, depth)
     }
 
     fn unit_containing(&self, offset: DebugInfoOffset) -> Option<DebugInfoOffset> {

@@ -41,6 +41,21 @@ impl DebugDirs {
         self.by_debuglink(store, &binary.path, name, crc).map(|f| (f, DebugSource::DebugLink))
     }
 
+    /// The supplementary DWARF file (dwz's common file) that `file` names in
+    /// `.gnu_debugaltlink`: at the recorded path (relative paths are taken
+    /// from the file's directory), else by its build id; it must carry the
+    /// build id the link records.
+    pub fn find_alt<'a>(&self, store: &'a FileStore, file: &ElfObject<'a>) -> Option<ElfObject<'a>> {
+        use object::Object;
+        let (name, id) = file.file.gnu_debugaltlink().ok()??;
+        let name = Path::new(std::str::from_utf8(name).ok()?);
+        let path = if name.is_absolute() { name.to_path_buf() } else { file.path.parent()?.join(name) };
+        ElfObject::open(store, &path, &path)
+            .ok()
+            .filter(|alt| alt.build_id() == Some(id))
+            .or_else(|| self.by_build_id(store, id))
+    }
+
     fn by_build_id<'a>(&self, store: &'a FileStore, id: &[u8]) -> Option<ElfObject<'a>> {
         let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
         if hex.len() < 3 {

@@ -122,13 +122,14 @@ impl<'a> Module<'a> {
                 if !file.has_section(".debug_info") {
                     return None;
                 }
-                let endian = RunTimeEndian::Little;
-                let dwarf = gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
-                    let data = if SYMBOLIZATION_SECTIONS.contains(&id) { file.section(id.name()) } else { None };
-                    Ok(Slice::new(data.unwrap_or(&[]), endian))
-                })
-                .ok()?;
-                Some(DwarfInfo::new(dwarf))
+                let mut dwarf = load_dwarf(file)?;
+                // dwz moves shared DIEs and strings into a supplementary file.
+                let alt = self.dirs.find_alt(self.store, file);
+                let sup = alt.as_ref().and_then(|alt| {
+                    dwarf.set_sup(load_dwarf(alt)?);
+                    load_dwarf(alt).map(|d| DwarfInfo::new(d, None))
+                });
+                Some(DwarfInfo::new(dwarf, sup))
             })
             .as_ref()
     }
@@ -269,6 +270,16 @@ impl CfiLookup for ModuleSet<'_> {
             None => false,
         }
     }
+}
+
+/// The DWARF sections symbolization reads, from one file.
+fn load_dwarf<'a>(file: &ElfObject<'a>) -> Option<gimli::Dwarf<Slice<'a>>> {
+    let endian = RunTimeEndian::Little;
+    gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
+        let data = if SYMBOLIZATION_SECTIONS.contains(&id) { file.section(id.name()) } else { None };
+        Ok(Slice::new(data.unwrap_or(&[]), endian))
+    })
+    .ok()
 }
 
 fn same_file(a: &Mapping, b: &Mapping) -> bool {

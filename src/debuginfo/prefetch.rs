@@ -47,11 +47,14 @@ impl Prefetch {
                 let Ok(binary) = ElfObject::open(&store, &path, &path) else { continue };
                 let debug = if binary.has_section(".debug_info") { None } else { dirs.find(&store, &binary) };
                 let file = debug.as_ref().map_or(&binary, |(d, _)| d);
-                for id in SYMBOLIZATION_SECTIONS {
-                    if stop.load(Ordering::Relaxed) {
-                        return;
+                let alt = dirs.find_alt(&store, file);
+                for f in std::iter::once(file).chain(alt.as_ref()) {
+                    for id in SYMBOLIZATION_SECTIONS {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        f.section(id.name());
                     }
-                    file.section(id.name());
                 }
             }
         });
