@@ -293,7 +293,7 @@ fn dwz_supplementary_file() {
     );
     let data = std::fs::read(&first).unwrap();
     assert!(object::File::parse(&*data).unwrap().gnu_debugaltlink().unwrap().is_some(), "dwz linked the file");
-    let expected = vec![
+    let expected = [
         ("shared_store".to_string(), "shared.h".to_string(), line_of("dwz/shared.h", "shared_store")),
         ("use_first".into(), "first.c".into(), line_of("dwz/first.c", "first_call")),
         ("main".into(), "first.c".into(), line_of("dwz/first.c", "first_main")),
