@@ -31,6 +31,38 @@ struct UnitRange {
     unit: DebugInfoOffset,
 }
 
+/// Unit ranges sorted by start, with the running maximum of their ends so
+/// that a lookup in a gap stops at once instead of scanning backwards.
+#[derive(Default)]
+struct RangeIndex {
+    ranges: Vec<UnitRange>,
+    max_end: Vec<u64>,
+}
+
+impl RangeIndex {
+    fn new(mut ranges: Vec<UnitRange>) -> Self {
+        ranges.sort_by_key(|r| r.begin);
+        let mut max = 0;
+        let max_end = ranges
+            .iter()
+            .map(|r| {
+                max = max.max(r.end);
+                max
+            })
+            .collect();
+        RangeIndex { ranges, max_end }
+    }
+
+    fn find(&self, pc: u64) -> Option<DebugInfoOffset> {
+        let i = self.ranges.partition_point(|r| r.begin <= pc);
+        (0..i)
+            .rev()
+            .take_while(|&j| self.max_end[j] > pc)
+            .find(|&j| pc < self.ranges[j].end)
+            .map(|j| self.ranges[j].unit)
+    }
+}
+
 /// One source-level frame found in DWARF, innermost first.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DwarfFrame {
@@ -62,8 +94,9 @@ struct Lines {
 
 pub struct DwarfInfo<'a> {
     dwarf: gimli::Dwarf<R<'a>>,
-    aranges: OnceCell<Vec<UnitRange>>,
-    scanned: OnceCell<Vec<UnitRange>>,
+    aranges: OnceCell<RangeIndex>,
+    /// Ranges of the units `.debug_aranges` does not describe.
+    scanned: OnceCell<RangeIndex>,
     /// Unit start offsets, for references into other units.
     unit_starts: OnceCell<Vec<DebugInfoOffset>>,
     units: RefCell<HashMap<DebugInfoOffset, Rc<UnitData<'a>>>>,
@@ -149,15 +182,11 @@ impl<'a> DwarfInfo<'a> {
     }
 
     fn unit_for(&self, pc: u64) -> Option<DebugInfoOffset> {
-        let find = |ranges: &[UnitRange]| {
-            let i = ranges.partition_point(|r| r.begin <= pc);
-            ranges[..i].iter().rev().find(|r| pc < r.end).map(|r| r.unit)
-        };
-        find(self.aranges.get_or_init(|| self.read_aranges()))
-            .or_else(|| find(self.scanned.get_or_init(|| self.scan_units())))
+        let aranges = self.aranges.get_or_init(|| self.read_aranges());
+        aranges.find(pc).or_else(|| self.scanned.get_or_init(|| self.scan_units(aranges)).find(pc))
     }
 
-    fn read_aranges(&self) -> Vec<UnitRange> {
+    fn read_aranges(&self) -> RangeIndex {
         let mut out = Vec::new();
         let mut headers = self.dwarf.debug_aranges.headers();
         while let Ok(Some(header)) = headers.next() {
@@ -170,17 +199,22 @@ impl<'a> DwarfInfo<'a> {
                 }
             }
         }
-        out.sort_by_key(|r| r.begin);
-        out
+        RangeIndex::new(out)
     }
 
-    /// Ranges of every unit from its root DIE (the fallback when
-    /// `.debug_aranges` is missing or incomplete).
-    fn scan_units(&self) -> Vec<UnitRange> {
+    /// Ranges, from their root DIEs, of the units `.debug_aranges` leaves
+    /// out (all of them when the section is missing, as clang does by
+    /// default). Unit headers are cheap to list; only the missing units
+    /// are parsed.
+    fn scan_units(&self, aranges: &RangeIndex) -> RangeIndex {
+        let described: std::collections::HashSet<DebugInfoOffset> = aranges.ranges.iter().map(|r| r.unit).collect();
         let mut out = Vec::new();
         let mut headers = self.dwarf.units();
         while let Ok(Some(header)) = headers.next() {
             let Some(offset) = header.debug_info_offset() else { continue };
+            if described.contains(&offset) {
+                continue;
+            }
             let Some(data) = self.unit(offset) else { continue };
             if let Ok(mut ranges) = self.dwarf.unit_ranges(&data.unit) {
                 while let Ok(Some(r)) = ranges.next() {
@@ -190,8 +224,7 @@ impl<'a> DwarfInfo<'a> {
                 }
             }
         }
-        out.sort_by_key(|r| r.begin);
-        out
+        RangeIndex::new(out)
     }
 
     fn unit(&self, offset: DebugInfoOffset) -> Option<Rc<UnitData<'a>>> {
