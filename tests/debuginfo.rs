@@ -317,3 +317,18 @@ fn build_id_of(data: &[u8]) -> String {
     let file = object::File::parse(data).unwrap();
     file.build_id().unwrap().unwrap().iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Without .debug_aranges (clang's default), units are found from their
+/// root DIEs.
+#[test]
+fn without_debug_aranges() {
+    let _serial = serial();
+    for opt in ["-O0", "-O2"] {
+        let bin = build("crash.c", &format!("crash-noaranges{opt}"), &["-g", opt]);
+        tool("objcopy", &["--remove-section", ".debug_aranges", bin.to_str().unwrap()]);
+        let data = std::fs::read(&bin).unwrap();
+        assert!(object::File::parse(&*data).unwrap().section_by_name(".debug_aranges").is_none());
+        let snap = crash_snapshot(&bin, &format!("noaranges{opt}"), &[]);
+        assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..], "{opt}");
+    }
+}
