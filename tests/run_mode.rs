@@ -274,3 +274,67 @@ fn command_not_found() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("cannot run /nonexistent/program") && err.contains("No such file"), "{err}");
 }
+
+/// Job control keeps working under `ptsnap run`: a program that stops
+/// itself with SIGSTOP stays stopped (a group-stop ptsnap keeps with
+/// PTRACE_LISTEN, shown as `t`) until SIGCONT, then runs on to its exit.
+#[test]
+fn stop_and_continue() {
+    let _serial = serial();
+    let out = work_dir().join("stopcont.json");
+    let _ = std::fs::remove_file(&out);
+    let child = std::process::Command::new(ptsnap_bin())
+        .args(["run", "-o", out.to_str().unwrap(), "--", "/bin/sh", "-c", "kill -STOP $$; exit 4"])
+        .spawn()
+        .unwrap();
+    let mut guard = KillOnDrop { ptsnap: child, program: None };
+    let children = format!("/proc/{0}/task/{0}/children", guard.ptsnap.id());
+    let program: i32 = loop {
+        let text = std::fs::read_to_string(&children).unwrap_or_default();
+        if let Some(pid) = text.split_whitespace().next() {
+            break pid.parse().unwrap();
+        }
+        std::thread::yield_now();
+    };
+    guard.program = Some(program);
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{program}/stat")).unwrap_or_default();
+        stat.rsplit(')').next().and_then(|s| s.split_whitespace().next()).unwrap_or("?").to_string()
+    };
+    loop {
+        let s = state();
+        if s == "t" || s == "T" {
+            break;
+        }
+        assert!(guard.ptsnap.try_wait().unwrap().is_none(), "the program ran on instead of stopping");
+        std::thread::yield_now();
+    }
+    // The first stop seen may be the SIGSTOP's delivery stop, before the
+    // group-stop: keep sending SIGCONT until the program has gone on.
+    let status = loop {
+        unsafe { libc::kill(program, libc::SIGCONT) };
+        if let Some(status) = guard.ptsnap.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::yield_now();
+    };
+    assert_eq!(status.code(), Some(4));
+    assert!(!out.exists(), "a stop is not a crash: no snapshot");
+}
+
+/// Kills ptsnap and the program it runs when the test ends early, so a
+/// failure leaves no stopped process behind.
+struct KillOnDrop {
+    ptsnap: std::process::Child,
+    program: Option<i32>,
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.program {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        let _ = self.ptsnap.kill();
+        let _ = self.ptsnap.wait();
+    }
+}
