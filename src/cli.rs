@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::options::Options;
+use crate::variables::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -82,6 +83,36 @@ pub struct SnapshotArgs {
     /// Frames per thread at most.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_frames: usize,
+    /// Do not read parameters, locals or TLS variables.
+    #[arg(long)]
+    pub no_variables: bool,
+    /// Record this global variable; OBJECT:NAME picks the module (repeatable).
+    #[arg(long = "global", value_name = "[OBJECT:]NAME")]
+    pub global: Vec<String>,
+    /// Record every global variable of the main executable.
+    #[arg(long)]
+    pub globals: bool,
+    /// Record the TLS variables of every module, not only the executable's.
+    #[arg(long)]
+    pub tls_all: bool,
+    /// Pointers followed from a variable (0: addresses only).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().deref_depth)]
+    pub deref_depth: usize,
+    /// Array elements shown per array.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_elements)]
+    pub max_elements: usize,
+    /// Bytes of a string shown.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_string)]
+    pub max_string: usize,
+    /// Members shown per struct, class or union.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_members)]
+    pub max_members: usize,
+    /// Nesting of members, elements and pointer targets below a variable.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Bytes of target memory read for variables in the whole snapshot.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total_bytes)]
+    pub max_variable_bytes: u64,
 }
 
 impl SnapshotArgs {
@@ -103,6 +134,18 @@ impl SnapshotArgs {
         if self.max_frames == 0 {
             return Err("--max-frames must be at least 1".into());
         }
+        let mut globals = Vec::new();
+        for g in &self.global {
+            let (object, name) = match g.split_once(':') {
+                // `ns::name` is a C++ name, not OBJECT:NAME.
+                Some((o, n)) if !n.starts_with(':') => (Some(o.to_string()), n.to_string()),
+                _ => (None, g.clone()),
+            };
+            if name.is_empty() || object.as_deref() == Some("") {
+                return Err(format!("--global expects NAME or OBJECT:NAME, got `{g}`"));
+            }
+            globals.push((object, name));
+        }
         Ok(Options {
             output: self.output,
             output_dir: self.output_dir,
@@ -115,6 +158,18 @@ impl SnapshotArgs {
             debug_dirs: self.debug_dir,
             timeout,
             max_frames: self.max_frames,
+            variables: !self.no_variables,
+            limits: Limits {
+                deref_depth: self.deref_depth,
+                max_elements: self.max_elements,
+                max_string: self.max_string,
+                max_members: self.max_members,
+                max_depth: self.max_depth,
+                max_total_bytes: self.max_variable_bytes,
+            },
+            globals,
+            all_globals: self.globals,
+            tls_all: self.tls_all,
         })
     }
 }

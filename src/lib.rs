@@ -20,3 +20,4 @@ pub mod snapshot;
 pub mod symbolize;
 pub mod target;
 pub mod unwind;
+pub mod variables;

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[derive(Clone, Debug, Default)]
+use crate::variables::Limits;
+
+#[derive(Clone, Debug)]
 pub struct Options {
     pub output: Option<PathBuf>,
     pub output_dir: Option<PathBuf>,
@@ -18,10 +20,42 @@ pub struct Options {
     pub debug_dirs: Vec<PathBuf>,
     pub timeout: Option<Duration>,
     pub max_frames: usize,
+    /// Read parameters, locals and TLS variables (`--no-variables` clears it).
+    pub variables: bool,
+    pub limits: Limits,
+    /// `--global NAME` or `--global OBJECT:NAME`: (object, name).
+    pub globals: Vec<(Option<String>, String)>,
+    /// `--globals`: every global of the main executable.
+    pub all_globals: bool,
+    /// `--tls-all`: the TLS variables of every module, not just the executable's.
+    pub tls_all: bool,
 }
 
 impl Options {
     pub fn wants_thread(&self, tid: i32) -> bool {
         self.threads.is_empty() || self.threads.contains(&tid)
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            output: None,
+            output_dir: None,
+            kv: Vec::new(),
+            classifiers: Vec::new(),
+            application: None,
+            fault_thread: None,
+            faulted: false,
+            threads: Vec::new(),
+            debug_dirs: Vec::new(),
+            timeout: None,
+            max_frames: 1024,
+            variables: true,
+            limits: Limits::default(),
+            globals: Vec::new(),
+            all_globals: false,
+            tls_all: false,
+        }
     }
 }

@@ -1,13 +1,15 @@
 //! `ptsnap show`: a snapshot as a person reads it, in the spirit of gdb's
 //! `thread apply all bt`: a header (process, signal, fault thread), then
 //! each thread (the faulting one first) with one line per frame, inline
-//! frames marked. The output depends only on the snapshot, so two
-//! renderings of one snapshot are identical and can be diffed.
+//! frames marked, parameters in the frame line and locals under it, values
+//! in C syntax like gdb's `bt full`. The output depends only on the
+//! snapshot, so two renderings of one snapshot are identical and can be
+//! diffed.
 
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::snapshot::{Frame, Snapshot, Thread};
+use crate::snapshot::{Frame, Snapshot, Thread, Variable};
 
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
@@ -53,6 +55,12 @@ pub fn render(s: &Snapshot) -> String {
         out.push('\n');
         render_thread(&mut out, t);
     }
+    if !s.globals.is_empty() {
+        out.push_str("\nglobals:\n");
+        for v in &s.globals {
+            let _ = writeln!(out, "  {} = {}", v.name, c_value(v));
+        }
+    }
     if !s.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &s.errors {
@@ -75,6 +83,12 @@ fn render_thread(out: &mut String, t: &Thread) {
         let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == "signal-frame");
         let marker = if trampoline { " <signal handler called>" } else { "" };
         let _ = writeln!(out, "{}{marker}", frame_line(f));
+        for v in &f.locals {
+            let _ = writeln!(out, "        {} = {}", v.name, c_value(v));
+        }
+    }
+    for v in &t.tls {
+        let _ = writeln!(out, "    tls {} = {}", v.name, c_value(v));
     }
     for k in &t.kernel_stack {
         let _ = writeln!(out, "     [kernel] {k}");
@@ -90,9 +104,13 @@ fn render_thread(out: &mut String, t: &Thread) {
     }
 }
 
-/// `#3  0x000055d0c8a01234 in recurse (crash.c:38) [crash]`
+/// `#3  0x000055d0c8a01234 in recurse (info=0x7ffd5c4f1e40, n=0) (crash.c:38) [crash]`
 pub fn frame_line(f: &Frame) -> String {
     let mut line = format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"));
+    if !f.parameters.is_empty() {
+        let params: Vec<String> = f.parameters.iter().map(|p| format!("{}={}", p.name, c_value(p))).collect();
+        let _ = write!(line, " ({})", params.join(", "));
+    }
     if let Some(file) = &f.file {
         let base = Path::new(file).file_name().map_or(file.clone(), |b| b.to_string_lossy().into_owned());
         match f.line {
@@ -116,4 +134,70 @@ pub fn frame_line(f: &Frame) -> String {
         line.push_str(" <- fault");
     }
     line
+}
+
+/// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
+/// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
+pub fn c_value(v: &Variable) -> String {
+    match v.location.as_str() {
+        "optimized-out" => return "<optimized out>".into(),
+        "unavailable" => return "<unavailable>".into(),
+        _ => {}
+    }
+    let more = if v.truncated { "..." } else { "" };
+    match v.kind.as_str() {
+        "tuple" if !v.members.is_empty() => {
+            let members: Vec<String> = v
+                .members
+                .iter()
+                .map(|m| if m.name.is_empty() { c_value(m) } else { format!("{} = {}", m.name, c_value(m)) })
+                .collect();
+            format!("{{{}{more}}}", members.join(", "))
+        }
+        "array" => {
+            let elements: Vec<String> = v.elements.iter().map(c_value).collect();
+            format!("{{{}{more}}}", elements.join(", "))
+        }
+        "string" => format!("{}{more}", c_string(v.symbol.as_deref().unwrap_or(""))),
+        "enum" => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
+        "reference" | "fn" => {
+            let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
+            match (&v.symbol, v.kind.as_str(), v.base_type.as_str()) {
+                (Some(s), _, "char") => format!("{address} {}{more}", c_string(s)),
+                (Some(s), _, _) => format!("{address} <{s}>"),
+                _ => address,
+            }
+        }
+        "cflt" | "cdbl" | "cldbl" => match v.value.as_array().map(Vec::as_slice) {
+            Some([re, im]) => format!("{re} + {im}i"),
+            _ => "?".into(),
+        },
+        _ => match (&v.value, &v.symbol) {
+            (serde_json::Value::Null, Some(s)) => s.clone(),
+            (serde_json::Value::Null, None) => "?".into(),
+            (value, Some(s)) if s.starts_with('\'') => format!("{value} {s}"),
+            (serde_json::Value::String(s), _) => s.clone(),
+            (value, _) => value.to_string(),
+        },
+    }
+}
+
+/// A string literal as C writes it: `"a\tb\n\001"`.
+fn c_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\{:03o}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }

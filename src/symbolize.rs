@@ -37,6 +37,9 @@ pub struct SourceFrame {
     pub inlined: bool,
     /// Distance from the start of the function symbol (physical level only).
     pub function_offset: Option<u64>,
+    /// The DWARF scope (unit, subprogram or inlined subroutine DIE) whose
+    /// variables this frame shows.
+    pub scope: Option<(gimli::DebugInfoOffset, gimli::UnitOffset)>,
 }
 
 /// Symbolizes `lookup_pc` (already adjusted to pc-1 for return addresses)
@@ -74,8 +77,19 @@ fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
             column: f.column,
             inlined: false,
             function_offset: None,
+            scope: f.die.map(|die| (f.unit, die)),
         })
         .collect()
+}
+
+/// A code address as `function` or `function+offset`, from the symbol
+/// table, for function pointers.
+pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: u64) -> Option<String> {
+    let module = modules.find(address)?;
+    let svma = module.svma(address);
+    let sym = module.symbols().lookup(svma)?;
+    let name = demangle(sym.name, None);
+    Some(if svma == sym.address { name } else { format!("{name}+{}", svma - sym.address) })
 }
 
 /// Demangles C++ (Itanium) and Rust names; others are returned as they are.

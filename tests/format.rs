@@ -51,6 +51,7 @@ fn snapshot_matches_schema() {
     check(&schema["properties"]["fault"]["oneOf"][1], &snap["fault"], "fault", &[]);
     check(&defs["signal"], &snap["fault"]["signal"], "signal", &[]);
     let states = enum_values(&defs["state"]);
+    let mut variables = 0;
     assert!(states.contains(&snap["process"]["state"]));
     for t in snap["threads"].as_array().unwrap() {
         check(&defs["thread"], t, "thread", &[]);
@@ -58,15 +59,37 @@ fn snapshot_matches_schema() {
         for f in t["frames"].as_array().unwrap() {
             check(&defs["frame"], f, "frame", &[]);
             assert!(enum_values(&defs["frame"]["properties"]["unwind"]).contains(&f["unwind"]));
+            for v in f["parameters"].as_array().unwrap().iter().chain(f["locals"].as_array().unwrap()) {
+                check_variable(defs, v);
+                variables += 1;
+            }
+        }
+        for v in t["tls"].as_array().unwrap() {
+            check_variable(defs, v);
         }
     }
+    assert!(variables > 5, "the crash fixture's frames have variables");
     for m in snap["modules"].as_array().unwrap() {
         check(&defs["module"], m, "module", &[]);
     }
-    let variable = serde_json::to_value(ptsnap::snapshot::Variable::default()).unwrap();
-    check(&defs["variable"], &variable, "variable", &["members", "elements", "target", "annotations"]);
     let annotation = serde_json::to_value(ptsnap::snapshot::Annotation::default()).unwrap();
     check(&defs["annotation"], &annotation, "annotation", &[]);
     let pmodule = serde_json::to_value(ptsnap::snapshot::PModuleInfo::default()).unwrap();
     check(&schema["properties"]["pmodules"]["items"], &pmodule, "pmodule", &[]);
+}
+
+/// A variable and everything below it: the schema's properties, and
+/// `kind` and `location` from their lists.
+fn check_variable(defs: &Value, v: &Value) {
+    let optional = ["members", "elements", "target", "annotations", "truncated", "error", "module", "cu"];
+    check(&defs["variable"], v, "variable", &optional);
+    for field in ["kind", "location"] {
+        assert!(enum_values(&defs["variable"]["properties"][field]).contains(&v[field]), "{field} {}", v[field]);
+    }
+    for child in v["members"].as_array().into_iter().chain(v["elements"].as_array()).flatten() {
+        check_variable(defs, child);
+    }
+    if let Some(target) = v.get("target") {
+        check_variable(defs, target);
+    }
 }

@@ -11,7 +11,9 @@
 //! program header before the first lookup: 38 ms for the C library.)
 //!
 //! The scope chain is also where the variables of a frame live, so it keeps
-//! DIE offsets for later readers.
+//! DIE offsets for later readers, and [`Die`] lets them (the variable
+//! reader) follow references between DIEs, units and the supplementary
+//! file without knowing how units are cached.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
@@ -78,10 +80,113 @@ pub struct DwarfFrame {
 }
 
 /// A parsed unit with its line table, built on first use.
-struct UnitData<'a> {
-    unit: Unit<R<'a>>,
-    language: Option<DwLang>,
+pub struct UnitData<'a> {
+    pub unit: Unit<R<'a>>,
+    pub language: Option<DwLang>,
     lines: OnceCell<Option<Lines>>,
+    /// Named scopes (namespaces, classes) for C++ qualified names.
+    containers: OnceCell<Vec<Container>>,
+}
+
+/// A namespace, class, struct or union DIE spanning the DIE offsets
+/// `start..end` of its unit, inside `parent` (an index into the same list).
+struct Container {
+    start: UnitOffset,
+    end: UnitOffset,
+    name: String,
+    parent: Option<usize>,
+}
+
+/// A DIE of this module's DWARF, in its own file or the supplementary one.
+#[derive(Clone)]
+pub struct Die<'d, 'a> {
+    pub dwarf: &'d DwarfInfo<'a>,
+    pub unit: Rc<UnitData<'a>>,
+    pub offset: UnitOffset,
+}
+
+impl<'d, 'a> Die<'d, 'a> {
+    pub fn entry(&self) -> Option<gimli::DebuggingInformationEntry<R<'a>>> {
+        self.unit.unit.entry(self.offset).ok()
+    }
+
+    /// Identifies the DIE across units and files (for caches).
+    pub fn key(&self) -> (usize, usize) {
+        let section = self.offset.to_debug_info_offset(&self.unit.unit.header).map_or(usize::MAX, |o| o.0);
+        (self.dwarf as *const DwarfInfo<'a> as usize, section)
+    }
+
+    pub fn attr(&self, attr: gimli::DwAt) -> Option<AttributeValue<R<'a>>> {
+        self.entry()?.attr_value(attr)
+    }
+
+    /// The DIE a reference attribute value points at.
+    pub fn reference(&self, value: AttributeValue<R<'a>>) -> Option<Die<'d, 'a>> {
+        match value {
+            AttributeValue::UnitRef(offset) => Some(Die { dwarf: self.dwarf, unit: self.unit.clone(), offset }),
+            AttributeValue::DebugInfoRef(offset) => self.dwarf.die_at(offset),
+            AttributeValue::DebugInfoRefSup(offset) => self.dwarf.sup.as_deref()?.die_at(offset),
+            _ => None,
+        }
+    }
+
+    /// The DIE an attribute of this one refers to (`DW_AT_type`, ...).
+    pub fn follow(&self, attr: gimli::DwAt) -> Option<Die<'d, 'a>> {
+        self.reference(self.attr(attr)?)
+    }
+
+    /// An attribute of this DIE or, failing that, of the DIE it is a
+    /// concrete instance (`DW_AT_abstract_origin`) or definition
+    /// (`DW_AT_specification`) of; with the DIE that has it.
+    pub fn inherited(&self, attr: gimli::DwAt) -> Option<(Die<'d, 'a>, AttributeValue<R<'a>>)> {
+        let mut die = self.clone();
+        for _ in 0..8 {
+            let entry = die.entry()?;
+            if let Some(value) = entry.attr_value(attr) {
+                return Some((die, value));
+            }
+            let next = [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification]
+                .into_iter()
+                .find_map(|a| entry.attr_value(a))?;
+            die = die.reference(next)?;
+        }
+        None
+    }
+
+    pub fn string(&self, value: AttributeValue<R<'a>>) -> Option<String> {
+        let s = self.dwarf.dwarf.attr_string(&self.unit.unit, value).ok()?;
+        Some(s.to_string_lossy().into_owned())
+    }
+
+    /// `DW_AT_name`, through abstract origins and specifications.
+    pub fn name(&self) -> Option<String> {
+        let (die, value) = self.inherited(gimli::DW_AT_name)?;
+        die.string(value)
+    }
+
+    /// The `A::B::` prefix of the namespaces and classes around this DIE
+    /// (empty for C, where there are none).
+    pub fn scope_prefix(&self) -> String {
+        let containers = self.unit.containers.get_or_init(|| self.dwarf.containers(&self.unit.unit));
+        let i = containers.partition_point(|c| c.start < self.offset);
+        let mut at = i.checked_sub(1);
+        while let Some(j) = at {
+            if containers[j].end > self.offset {
+                break;
+            }
+            at = containers[j].parent;
+        }
+        let mut names = Vec::new();
+        while let Some(j) = at {
+            names.push(containers[j].name.as_str());
+            at = containers[j].parent;
+        }
+        names.iter().rev().fold(String::new(), |mut acc, n| {
+            acc.push_str(n);
+            acc.push_str("::");
+            acc
+        })
+    }
 }
 
 /// A unit's line table as sorted rows, with resolved file names.
@@ -102,6 +207,10 @@ pub struct DwarfInfo<'a> {
     units: RefCell<HashMap<DebugInfoOffset, Rc<UnitData<'a>>>>,
     /// The supplementary file's DWARF (dwz), for DIEs referenced from it.
     sup: Option<Box<DwarfInfo<'a>>>,
+    /// Location lists, which only the variable reader needs: loaded (and
+    /// inflated) on its first request.
+    locations: OnceCell<gimli::LocationLists<R<'a>>>,
+    load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
 }
 
 /// Scope tags whose PC ranges are searched for the pc.
@@ -124,7 +233,13 @@ fn is_container(tag: DwTag) -> bool {
 impl<'a> DwarfInfo<'a> {
     /// `dwarf` should carry its supplementary sections (`set_sup`) when
     /// `sup` is given, so that strings moved there resolve.
-    pub fn new(dwarf: gimli::Dwarf<R<'a>>, sup: Option<DwarfInfo<'a>>) -> Self {
+    /// `load_locations` reads `.debug_loc` and `.debug_loclists` when
+    /// a variable first needs them.
+    pub fn new(
+        dwarf: gimli::Dwarf<R<'a>>,
+        sup: Option<DwarfInfo<'a>>,
+        load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
+    ) -> Self {
         DwarfInfo {
             dwarf,
             aranges: OnceCell::new(),
@@ -132,7 +247,90 @@ impl<'a> DwarfInfo<'a> {
             unit_starts: OnceCell::new(),
             units: RefCell::default(),
             sup: sup.map(Box::new),
+            locations: OnceCell::new(),
+            load_locations,
         }
+    }
+
+    pub fn gimli(&self) -> &gimli::Dwarf<R<'a>> {
+        &self.dwarf
+    }
+
+    pub fn locations(&self) -> &gimli::LocationLists<R<'a>> {
+        self.locations.get_or_init(|| (self.load_locations)())
+    }
+
+    /// A DIE by unit and offset in that unit.
+    pub fn die(&self, unit: DebugInfoOffset, offset: UnitOffset) -> Option<Die<'_, 'a>> {
+        Some(Die { dwarf: self, unit: self.unit(unit)?, offset })
+    }
+
+    /// The DIE at a `.debug_info` offset, in whichever unit holds it.
+    pub fn die_at(&self, offset: DebugInfoOffset) -> Option<Die<'_, 'a>> {
+        let unit = self.unit(self.unit_containing(offset)?)?;
+        let local = offset.to_unit_offset(&unit.unit.header)?;
+        Some(Die { dwarf: self, unit, offset: local })
+    }
+
+    /// The root DIE of every unit, in section order.
+    pub fn unit_roots(&self) -> impl Iterator<Item = Die<'_, 'a>> + '_ {
+        self.starts().iter().filter_map(|&start| {
+            let unit = self.unit(start)?;
+            let offset = unit.unit.root_offset();
+            Some(Die { dwarf: self, unit, offset })
+        })
+    }
+
+    /// The named scopes of a unit, sorted by start, each with the index of
+    /// the scope around it: one pass over the unit's DIEs, for C++ units only.
+    fn containers(&self, unit: &Unit<R<'a>>) -> Vec<Container> {
+        let c_like = |l: Option<DwLang>| {
+            matches!(
+                l,
+                Some(
+                    gimli::DW_LANG_C89
+                        | gimli::DW_LANG_C99
+                        | gimli::DW_LANG_C11
+                        | gimli::DW_LANG_C17
+                        | gimli::DW_LANG_C
+                )
+            )
+        };
+        let language = unit.entry(unit.root_offset()).ok().and_then(|r| match r.attr_value(gimli::DW_AT_language) {
+            Some(AttributeValue::Language(l)) => Some(l),
+            _ => None,
+        });
+        let mut out: Vec<Container> = Vec::new();
+        if c_like(language) {
+            return out;
+        }
+        // Open containers as (depth, index into out).
+        let mut open: Vec<(isize, usize)> = Vec::new();
+        let mut entries = unit.entries();
+        while let Ok(Some(entry)) = entries.next_dfs() {
+            let depth = entry.depth();
+            while open.last().is_some_and(|&(d, _)| d >= depth) {
+                let (_, i) = open.pop().unwrap_or_default();
+                out[i].end = entry.offset();
+            }
+            if is_container(entry.tag()) {
+                let name = match entry.attr_value(gimli::DW_AT_name) {
+                    Some(v) => self.dwarf.attr_string(unit, v).map(|s| s.to_string_lossy().into_owned()).ok(),
+                    None if entry.tag() == gimli::DW_TAG_namespace => Some("(anonymous namespace)".into()),
+                    None => None,
+                };
+                if let Some(name) = name {
+                    out.push(Container {
+                        start: entry.offset(),
+                        end: UnitOffset(usize::MAX),
+                        name,
+                        parent: open.last().map(|&(_, i)| i),
+                    });
+                    open.push((depth, out.len() - 1));
+                }
+            }
+        }
+        out
     }
 
     /// The source frames at link-time address `pc`, innermost first; empty
@@ -238,7 +436,7 @@ impl<'a> DwarfInfo<'a> {
                 Some(AttributeValue::Language(l)) => Some(l),
                 _ => None,
             });
-        let data = Rc::new(UnitData { unit, language, lines: OnceCell::new() });
+        let data = Rc::new(UnitData { unit, language, lines: OnceCell::new(), containers: OnceCell::new() });
         self.units.borrow_mut().insert(offset, data.clone());
         Some(data)
     }
@@ -332,24 +530,30 @@ impl<'a> DwarfInfo<'a> {
 
     /// The name of the DIE at a section offset, in whichever unit holds it.
     fn name_at(&self, offset: DebugInfoOffset, depth: u32) -> Option<(Option<String>, Option<DwLang>)> {
-        let unit_offset = self.unit_containing(offset)?;
-        let unit = self.unit(unit_offset)?;
-        let local = offset.to_unit_offset(&unit.unit.header)?;
-        let entry = unit.unit.entry(local).ok()?;
-        self.name_of(&unit, &entry, depth)
+        let die = self.die_at(offset)?;
+        self.name_of(&die.unit, &die.entry()?, depth)
     }
 
     fn unit_containing(&self, offset: DebugInfoOffset) -> Option<DebugInfoOffset> {
-        let starts = self.unit_starts.get_or_init(|| {
+        let starts = self.starts();
+        let i = starts.partition_point(|s| s.0 <= offset.0).checked_sub(1)?;
+        Some(starts[i])
+    }
+
+    fn starts(&self) -> &[DebugInfoOffset] {
+        self.unit_starts.get_or_init(|| {
             let mut starts = Vec::new();
             let mut headers = self.dwarf.units();
             while let Ok(Some(h)) = headers.next() {
                 starts.extend(h.debug_info_offset());
             }
             starts
-        });
-        let i = starts.partition_point(|s| s.0 <= offset.0).checked_sub(1)?;
-        Some(starts[i])
+        })
+    }
+
+    /// The file name of entry `index` of the unit's line table.
+    pub fn file_name(&self, data: &UnitData<'a>, index: u64) -> Option<String> {
+        self.lines(data)?.files.get(index as usize)?.clone()
     }
 
     fn call_site(

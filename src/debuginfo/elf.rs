@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use object::read::elf::ElfFile64;
-use object::{Object, ObjectSection, ObjectSegment};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
 use super::DebugInfoError;
 use super::store::FileStore;
@@ -56,6 +56,23 @@ impl<'a> ElfObject<'a> {
             self.store.inflated(&self.path, name, || compressed.decompress().ok().map(|d| d.into_owned()))?
         };
         (!data.is_empty()).then_some(data)
+    }
+
+    /// A copy that reads sections later (it re-parses the headers, which
+    /// costs microseconds), for loaders that outlive a borrow of `self`.
+    pub fn reopened(&self) -> Option<ElfObject<'a>> {
+        ElfObject::parse(self.store, self.data, &self.path).ok()
+    }
+
+    /// A symbol by exact name (versions like `@@GLIBC_PRIVATE` are not part
+    /// of the name): its link-time address (an offset in the TLS block for
+    /// TLS symbols) and size. Looks in `.dynsym`, then `.symtab`.
+    pub fn symbol(&self, name: &str) -> Option<(u64, u64)> {
+        self.file
+            .dynamic_symbols()
+            .chain(self.file.symbols())
+            .find(|s| !s.is_undefined() && s.name() == Ok(name))
+            .map(|s| (s.address(), s.size()))
     }
 
     /// The section's link-time address, for sections addressed at run time

@@ -3,7 +3,7 @@
 //! A [`ModuleSet`] is built from the memory map. Each [`Module`] maps its
 //! file at once (cheap) but finds its separate debug file, builds its symbol
 //! table, parses its CFI and creates its DWARF context only when a frame
-//! first needs them; addr2line then parses DWARF units lazily, only those
+//! first needs them; DWARF units are then parsed lazily, only those
 //! covering the pcs asked about. Everything is cached for the whole run.
 
 pub mod dwarf;
@@ -127,9 +127,9 @@ impl<'a> Module<'a> {
                 let alt = self.dirs.find_alt(self.store, file);
                 let sup = alt.as_ref().and_then(|alt| {
                     dwarf.set_sup(load_dwarf(alt)?);
-                    load_dwarf(alt).map(|d| DwarfInfo::new(d, None))
+                    load_dwarf(alt).map(|d| DwarfInfo::new(d, None, location_loader(None)))
                 });
-                Some(DwarfInfo::new(dwarf, sup))
+                Some(DwarfInfo::new(dwarf, sup, location_loader(file.reopened())))
             })
             .as_ref()
     }
@@ -280,6 +280,16 @@ fn load_dwarf<'a>(file: &ElfObject<'a>) -> Option<gimli::Dwarf<Slice<'a>>> {
         Ok(Slice::new(data.unwrap_or(&[]), endian))
     })
     .ok()
+}
+
+/// Loads a file's location lists on first use (variables need them,
+/// symbolization does not).
+fn location_loader<'a>(file: Option<ElfObject<'a>>) -> Box<dyn Fn() -> gimli::LocationLists<Slice<'a>> + 'a> {
+    Box::new(move || {
+        let section =
+            |name| Slice::new(file.as_ref().and_then(|f| f.section(name)).unwrap_or(&[]), RunTimeEndian::Little);
+        gimli::LocationLists::new(section(".debug_loc").into(), section(".debug_loclists").into())
+    })
 }
 
 fn same_file(a: &Mapping, b: &Mapping) -> bool {

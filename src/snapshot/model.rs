@@ -160,6 +160,17 @@ pub struct Variable {
     pub target: Option<Box<Variable>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// A limit cut this value (elements, members, string bytes, depth).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
+    /// Why the value could not be read (with `location` "unavailable").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For globals and TLS: the module and compilation unit defining it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cu: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -7,6 +7,8 @@
 //! failure that concerns one thread, frame or module is recorded in the
 //! snapshot's `errors` and the snapshot goes on.
 
+mod variables;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -30,6 +32,7 @@ use crate::target::stopper::{Mode, StoppedProcess, StoppedThread};
 use crate::target::{TargetError, signals};
 use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, sigframe};
+use variables::VariableReader;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -138,6 +141,8 @@ fn finish(
     }
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
+    let exe = info.exe.as_ref().map(|p| p.display().to_string());
+    let reader = opts.variables.then(|| VariableReader::new(opts, &modules, &memory, exe.as_deref()));
     let mut symbolizer = Some(Symbolizer::new());
     for (done, w) in walked.iter().enumerate() {
         // Loading debug info can take long for big modules: past the
@@ -150,7 +155,12 @@ fn finish(
             });
         }
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-        snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), faulted_frame));
+        let reader = reader.as_ref().filter(|_| symbolizer.is_some());
+        snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), reader, faulted_frame));
+        memory.clear_cache();
+    }
+    if let Some(reader) = &reader {
+        snap.globals = reader.globals(opts, &mut snap.errors);
     }
     // Threads that never stopped (in disk wait, say) are listed with
     // their state and no frames; `errors` says why.
@@ -286,20 +296,21 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
 
 /// The thread's frames for the snapshot; without a symbolizer (time ran
 /// out), physical frames with module and offset only.
-fn render_thread(
+fn render_thread<'d, 'a>(
     w: &Walked<'_>,
-    modules: &ModuleSet<'_>,
+    modules: &'d ModuleSet<'a>,
     mut symbolizer: Option<&mut Symbolizer>,
+    reader: Option<&VariableReader<'d, 'a>>,
     faulted_frame: Option<usize>,
 ) -> Thread {
     let mut frames: Vec<Frame> = Vec::new();
+    let mut all_sources = Vec::with_capacity(w.frames.len());
     for (i, raw) in w.frames.iter().enumerate() {
         let lookup = raw.lookup_pc();
         let module = modules.find(lookup);
-        let unknown = [SourceFrame::default()];
         let sources = match (module, symbolizer.as_deref_mut()) {
-            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup),
-            _ => &unknown[..],
+            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup).to_vec(),
+            _ => vec![SourceFrame::default()],
         };
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
@@ -320,9 +331,18 @@ fn render_thread(
                 ..Frame::default()
             });
         }
+        all_sources.push((module, sources));
+    }
+    let fs_base = w.thread.regs.as_ref().map(|r| r.fs_base);
+    let mut tls = Vec::new();
+    if let Some(reader) = reader {
+        let vector_regs = w.thread.fpregs.as_ref().map(|f| f.xmm_space.iter().flat_map(|w| w.to_le_bytes()).collect());
+        reader.fill_frames(&w.frames, &all_sources, vector_regs, fs_base, &mut frames);
+        tls = reader.thread_tls(fs_base);
     }
     let stop = w.stop.as_ref().map(StopReason::to_string);
     Thread {
+        tls,
         tid: w.thread.tid,
         name: w.thread.name.clone(),
         state: procfs::state_name(w.thread.state).into(),

@@ -1,0 +1,233 @@
+//! The engine's side of variable extraction: building each physical
+//! frame's context from the walk (registers, CFA, module, function, TLS
+//! block), asking the [`Extractor`] for the variables of every source
+//! frame, and collecting each thread's TLS variables and the globals asked
+//! for. Runs while the target is stopped.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::debuginfo::dwarf::Die;
+use crate::debuginfo::{Module, ModuleSet};
+use crate::memory::Memory;
+use crate::options::Options;
+use crate::snapshot::{Addr, ErrorEntry, Frame, Variable};
+use crate::symbolize::{SourceFrame, symbol_name};
+use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
+use crate::variables::tls::TlsLayout;
+use crate::variables::{Extractor, FrameContext, Functions};
+
+/// What variable extraction needs for the whole snapshot.
+pub struct VariableReader<'d, 'a> {
+    pub extractor: Extractor<'d, 'a>,
+    pub modules: &'d ModuleSet<'a>,
+    pub memory: &'d dyn Memory,
+    tls: Option<TlsLayout>,
+    /// The main executable's module.
+    exe: Option<&'d Module<'a>>,
+    tls_all: bool,
+    /// Function addresses by linkage name, looked up once.
+    addresses: RefCell<HashMap<String, Option<u64>>>,
+}
+
+impl<'d, 'a> VariableReader<'d, 'a> {
+    pub fn new(opts: &Options, modules: &'d ModuleSet<'a>, memory: &'d dyn Memory, exe: Option<&str>) -> Self {
+        VariableReader {
+            extractor: Extractor::new(opts.limits.clone()),
+            modules,
+            memory,
+            tls: TlsLayout::read(modules, memory),
+            exe: exe.and_then(|path| modules.iter().find(|m| m.path == path)),
+            tls_all: opts.tls_all,
+            addresses: RefCell::default(),
+        }
+    }
+
+    fn tls_block(&self, module: &Module<'a>, fs_base: Option<u64>) -> Option<u64> {
+        self.tls.as_ref()?.block(module, fs_base?, self.memory)
+    }
+
+    /// Fills in `parameters` and `locals` of a thread's frames. `frames`
+    /// holds, per physical frame, its source frames in `out` from
+    /// `first` on.
+    pub fn fill_frames(
+        &self,
+        raw: &[RawFrame],
+        sources: &[(Option<&'d Module<'a>>, Vec<SourceFrame>)],
+        vector_regs: Option<Vec<u8>>,
+        fs_base: Option<u64>,
+        out: &mut [Frame],
+    ) {
+        let mut blocks: HashMap<u64, Option<u64>> = HashMap::new();
+        let contexts: Vec<FrameContext<'d, 'a>> = raw
+            .iter()
+            .zip(sources)
+            .enumerate()
+            .map(|(i, (r, (module, src)))| {
+                let Some(m) = module else {
+                    return FrameContext {
+                        regs: r.regs,
+                        vector_regs: None,
+                        cfa: r.cfa,
+                        bias: 0,
+                        pc: r.lookup_pc(),
+                        return_address: r.pc,
+                        function: None,
+                        tls_block: None,
+                    };
+                };
+                let function = src.last().and_then(|s| s.scope).and_then(|(unit, die)| m.dwarf()?.die(unit, die));
+                FrameContext {
+                    regs: r.regs,
+                    vector_regs: (i == 0 && r.method == UnwindMethod::Context).then(|| vector_regs.clone()).flatten(),
+                    cfa: r.cfa,
+                    bias: m.bias,
+                    pc: m.svma(r.lookup_pc()),
+                    return_address: m.svma(r.pc),
+                    function,
+                    tls_block: *blocks.entry(m.start).or_insert_with(|| self.tls_block(m, fs_base)),
+                }
+            })
+            .collect();
+        let mut at = 0;
+        for (i, (module, src)) in sources.iter().enumerate() {
+            for s in src {
+                let frame = &mut out[at];
+                at += 1;
+                let (Some(m), Some((unit, die))) = (module, s.scope) else { continue };
+                let Some(scope) = m.dwarf().and_then(|d| d.die(unit, die)) else { continue };
+                let (params, locals) = self.extractor.frame_variables(self.memory, &contexts, i, &scope, self);
+                frame.parameters = params;
+                frame.locals = locals;
+            }
+        }
+    }
+
+    /// The TLS variables of a thread: the executable's (every module's
+    /// with `--tls-all`) and the C library's `errno`.
+    pub fn thread_tls(&self, fs_base: Option<u64>) -> Vec<Variable> {
+        let mut out = Vec::new();
+        let modules: Vec<&'d Module<'a>> =
+            if self.tls_all { self.modules.iter().collect() } else { self.exe.into_iter().collect() };
+        for m in modules {
+            let Some(block) = self.tls_block(m, fs_base) else { continue };
+            for g in self.extractor.module_globals(m).iter().filter(|g| g.tls) {
+                let ctx = global_context(m, Some(block));
+                out.push(self.extractor.global(self.memory, g, m, ctx, self));
+            }
+        }
+        if let Some(errno) = self.errno(fs_base)
+            && !out.iter().any(|v| v.name == errno.name && v.module == errno.module)
+        {
+            out.push(errno);
+        }
+        out
+    }
+
+    /// `errno` from the C library's TLS symbol: no debug info needed.
+    fn errno(&self, fs_base: Option<u64>) -> Option<Variable> {
+        let libc = self.modules.iter().find(|m| m.name().starts_with("libc.so"))?;
+        let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
+        let address = self.tls_block(libc, fs_base)?.wrapping_add(offset);
+        let mut var = Variable {
+            name: "errno".into(),
+            type_name: "int".into(),
+            kind: "ll".into(),
+            base_type: "int".into(),
+            address: Some(Addr(address)),
+            size: Some(4),
+            location: "memory".into(),
+            module: Some(libc.name().to_string()),
+            ..Variable::default()
+        };
+        let mut raw = [0u8; 4];
+        match self.memory.read(address, &mut raw) {
+            Ok(()) => var.value = i32::from_le_bytes(raw).into(),
+            Err(e) => {
+                var.location = "unavailable".into();
+                var.error = Some(e.to_string());
+            }
+        }
+        Some(var)
+    }
+
+    /// The globals named with `--global`, and with `--globals` every global
+    /// of the executable; names not found are reported in `errors`.
+    pub fn globals(&self, opts: &Options, errors: &mut Vec<ErrorEntry>) -> Vec<Variable> {
+        let mut out = Vec::new();
+        if opts.all_globals
+            && let Some(exe) = self.exe
+        {
+            for g in self.extractor.module_globals(exe).iter().filter(|g| !g.tls) {
+                out.push(self.extractor.global(self.memory, g, exe, global_context(exe, None), self));
+            }
+        }
+        for (object, name) in &opts.globals {
+            let candidates = self.exe.into_iter().chain(self.modules.iter()).filter(|m| match object {
+                Some(o) => m.name() == o || m.name().starts_with(&format!("{o}.")) || m.path == *o,
+                None => true,
+            });
+            let found = candidates.into_iter().find_map(|m| {
+                let scan = self.extractor.module_globals(m);
+                let g = scan.iter().find(|g| !g.tls && g.name == *name)?.clone();
+                Some(self.extractor.global(self.memory, &g, m, global_context(m, None), self))
+            });
+            match found {
+                Some(v) if !out.iter().any(|o: &Variable| o.name == v.name && o.module == v.module) => out.push(v),
+                Some(_) => {}
+                None => errors.push(ErrorEntry {
+                    context: format!("global {name}"),
+                    message: match object {
+                        Some(o) => format!("no global variable `{name}` with debug info in {o}"),
+                        None => format!("no global variable `{name}` with debug info in any module"),
+                    },
+                }),
+            }
+        }
+        out
+    }
+}
+
+/// The frame context a global is read in: no registers, the module's bias
+/// and the thread's TLS block of the module.
+fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<u64>) -> FrameContext<'d, 'a> {
+    FrameContext {
+        regs: Default::default(),
+        vector_regs: None,
+        cfa: None,
+        bias: module.bias,
+        pc: 0,
+        return_address: 0,
+        function: None,
+        tls_block,
+    }
+}
+
+impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
+    fn address_of(&self, name: &str) -> Option<u64> {
+        if let Some(known) = self.addresses.borrow().get(name) {
+            return *known;
+        }
+        // The executable first (it may interpose), then the libraries; in
+        // each the binary's symbols, then its debug file's full table.
+        let found = self.exe.into_iter().chain(self.modules.iter()).find_map(|m| {
+            let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
+            files.filter_map(|f| f.symbol(name)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
+        });
+        self.addresses.borrow_mut().insert(name.to_string(), found);
+        found
+    }
+
+    fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)> {
+        let module = self.modules.find(address)?;
+        let dwarf = module.dwarf()?;
+        let outer = dwarf.frames(module.svma(address)).pop()?;
+        Some((dwarf.die(outer.unit, outer.die?)?, module.bias))
+    }
+
+    fn name_at(&self, address: u64) -> Option<String> {
+        // Only code: a data address past the last function would otherwise
+        // take that function's name.
+        CfiLookup::is_code(self.modules, address).then(|| symbol_name(self.modules, address)).flatten()
+    }
+}

@@ -1,0 +1,237 @@
+//! `DW_OP_entry_value` and `DW_OP_GNU_parameter_ref`: the values a
+//! function's parameters had at entry, recovered from the call site in its
+//! caller (`DW_TAG_call_site` and its `DW_TAG_call_site_parameter`s), as
+//! gdb does.
+//!
+//! The caller frame on the stack is not always the function that made the
+//! call: with tail calls (`f` calls `g`, which jumps to `h`), `h`'s caller
+//! frame holds a call to `g`. The call site is then followed through the
+//! tail calls of `g` (`DW_AT_call_tail_call` sites) to `h`; when exactly
+//! one such path exists, a parameter's value is the tail call's value,
+//! computed in `g` (which has no frame: constants, memory and `g`'s own
+//! entry values, which come from the caller's call site). An ambiguous or
+//! missing path leaves the value unavailable, never guessed.
+
+use gimli::AttributeValue;
+
+use super::location::{Locator, MAX_ENTRY_DEPTH, Virtual, single_register};
+use super::types::children;
+use crate::debuginfo::dwarf::Die;
+use crate::unwind::cfi::Slice;
+use crate::unwind::regs;
+
+/// Tail calls followed between a call site and the function on the stack.
+const MAX_TAIL_CALLS: usize = 4;
+
+/// A chain of call sites with the bias of the module holding each.
+type Chain<'d, 'a> = Vec<(Die<'d, 'a>, u64)>;
+
+impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
+    /// `DW_OP_entry_value(DW_OP_regN)`: the value register N had when the
+    /// function was entered.
+    pub(super) fn entry_value(
+        &self,
+        frame: usize,
+        virt: Option<&Virtual<'d, 'a>>,
+        inner: &gimli::Expression<Slice<'a>>,
+        depth: usize,
+    ) -> Result<u64, String> {
+        let reg = single_register(inner).ok_or("unsupported DW_OP_entry_value expression")?;
+        let (chain, caller) = self.entry_chain(frame, virt, depth)?;
+        let matches = |param: &Die<'d, 'a>| match param.attr(gimli::DW_AT_location) {
+            Some(AttributeValue::Exprloc(e)) => single_register(&e) == Some(reg),
+            _ => false,
+        };
+        self.chain_value(&chain, caller, matches, depth).ok_or_else(|| {
+            format!("the call site does not record {}", regs::NAMES.get(reg as usize).unwrap_or(&"the register"))
+        })?
+    }
+
+    /// `DW_OP_GNU_parameter_ref`: the value passed for a parameter, named
+    /// by its DIE.
+    pub(super) fn parameter_ref(
+        &self,
+        frame: usize,
+        virt: Option<&Virtual<'d, 'a>>,
+        die: &Die<'d, 'a>,
+        offset: gimli::UnitOffset,
+        depth: usize,
+    ) -> Result<u64, String> {
+        let wanted = die.reference(AttributeValue::UnitRef(offset)).map(|d| d.key());
+        let (chain, caller) = self.entry_chain(frame, virt, depth)?;
+        let matches = |param: &Die<'d, 'a>| {
+            [gimli::DW_AT_call_parameter, gimli::DW_AT_abstract_origin]
+                .into_iter()
+                .any(|a| param.follow(a).map(|d| d.key()) == wanted)
+        };
+        self.chain_value(&chain, caller, matches, depth).ok_or("the call site does not record this parameter")?
+    }
+
+    /// The call sites leading to the function being evaluated: for a real
+    /// frame, the caller's call and any tail calls after it; for a function
+    /// that tail-called on, the chain before its own tail call.
+    fn entry_chain(
+        &self,
+        frame: usize,
+        virt: Option<&Virtual<'d, 'a>>,
+        depth: usize,
+    ) -> Result<(Chain<'d, 'a>, usize), String> {
+        if depth >= MAX_ENTRY_DEPTH {
+            return Err("entry values nest too deep".into());
+        }
+        match virt {
+            Some(v) if v.chain.len() > 1 => Ok((v.chain[..v.chain.len() - 1].to_vec(), v.caller)),
+            Some(_) => Err("no call site before the tail call".into()),
+            None => self.call_chain(frame),
+        }
+    }
+
+    /// The value of the parameter `matches` selects at the last call site
+    /// of `chain`; None when the site does not record it.
+    fn chain_value(
+        &self,
+        chain: &Chain<'d, 'a>,
+        caller: usize,
+        matches: impl Fn(&Die<'d, 'a>) -> bool,
+        depth: usize,
+    ) -> Option<Result<u64, String>> {
+        let (site, _) = chain.last()?;
+        let param = children(site)
+            .into_iter()
+            .filter(|(tag, _)| {
+                *tag == gimli::DW_TAG_call_site_parameter || *tag == gimli::DW_TAG_GNU_call_site_parameter
+            })
+            .map(|(_, p)| p)
+            .find(|p| matches(p))?;
+        let value = [gimli::DW_AT_call_value, gimli::DW_AT_GNU_call_site_value].into_iter().find_map(|a| param.attr(a));
+        let Some(AttributeValue::Exprloc(expr)) = value else {
+            return Some(Err("the call site has no value for it".into()));
+        };
+        Some(if chain.len() == 1 {
+            self.value_at_depth(&param, expr, Some(caller), None, depth + 1)
+        } else {
+            let virt = Virtual { chain: chain.clone(), caller };
+            self.value_at_depth(&param, expr, Some(caller), Some(&virt), depth + 1)
+        })
+    }
+
+    /// The call site in the caller of `frame` for the call on the stack,
+    /// followed through tail calls to `frame`'s function.
+    fn call_chain(&self, frame: usize) -> Result<(Chain<'d, 'a>, usize), String> {
+        let caller = frame + 1;
+        let ctx = self.frames.get(caller).ok_or("no caller frame")?;
+        let function = ctx.function.as_ref().ok_or("the caller has no debug info")?;
+        let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address))
+            .ok_or("no call site at the return address")?;
+        let callee = &self.frames[frame];
+        let entry = callee.function.as_ref().and_then(function_entry).ok_or("the function's entry is unknown")?;
+        let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
+        let mut paths = Vec::new();
+        self.tail_paths(vec![(site, ctx.bias)], target, entry.wrapping_add(callee.bias), &mut paths);
+        match paths.len() {
+            1 => Ok((paths.remove(0), caller)),
+            0 => Err("the call site does not lead to this function".into()),
+            _ => Err("ambiguous tail calls lead to this function".into()),
+        }
+    }
+
+    /// Collects the chains from `chain`'s last site (calling `target`)
+    /// through tail calls to the function entered at `entry`; stops once
+    /// two are found (ambiguous).
+    fn tail_paths(&self, chain: Chain<'d, 'a>, target: u64, entry: u64, paths: &mut Vec<Chain<'d, 'a>>) {
+        if target == entry {
+            paths.push(chain);
+            return;
+        }
+        if chain.len() > MAX_TAIL_CALLS || paths.len() > 1 {
+            return;
+        }
+        let Some((function, bias)) = self.functions.function_at(target) else { return };
+        let mut tail_sites = Vec::new();
+        collect_sites(&function, 0, &|site| is_tail_call(site), &mut tail_sites);
+        for site in tail_sites {
+            let Some(next) = self.site_target(&site, None, bias) else { continue };
+            let mut longer = chain.clone();
+            longer.push((site, bias));
+            self.tail_paths(longer, next, entry, paths);
+        }
+    }
+
+    /// The run-time address a call site calls: its origin's (a definition
+    /// in the same module, else by linkage name in any module), or its
+    /// computed target evaluated in the calling frame.
+    fn site_target(&self, site: &Die<'d, 'a>, frame: Option<usize>, bias: u64) -> Option<u64> {
+        let origin = [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin].into_iter().find_map(|a| site.follow(a));
+        if let Some(origin) = origin {
+            if let Some(entry) = function_entry(&origin) {
+                return Some(entry.wrapping_add(bias));
+            }
+            let name = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]
+                .into_iter()
+                .find_map(|a| origin.inherited(a).and_then(|(o, v)| o.string(v)))
+                .or_else(|| origin.name())?;
+            return self.functions.address_of(&name);
+        }
+        let target =
+            [gimli::DW_AT_call_target, gimli::DW_AT_GNU_call_site_target].into_iter().find_map(|a| site.attr(a));
+        let (Some(AttributeValue::Exprloc(expr)), Some(frame)) = (target, frame) else { return None };
+        self.value_at_depth(site, expr, Some(frame), None, MAX_ENTRY_DEPTH - 1).ok()
+    }
+}
+
+fn is_call_site(tag: gimli::DwTag) -> bool {
+    tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site
+}
+
+fn is_tail_call(site: &Die<'_, '_>) -> bool {
+    [gimli::DW_AT_call_tail_call, gimli::DW_AT_GNU_tail_call]
+        .into_iter()
+        .any(|a| matches!(site.attr(a), Some(AttributeValue::Flag(true))))
+}
+
+fn site_return_pc(site: &Die<'_, '_>) -> Option<u64> {
+    let value = [gimli::DW_AT_call_return_pc, gimli::DW_AT_low_pc].into_iter().find_map(|a| site.attr(a))?;
+    address_value(site, value)
+}
+
+/// The first call site in `scope` (with its lexical blocks and inlined
+/// subroutines) that `wanted` accepts.
+fn find_site<'d, 'a>(scope: &Die<'d, 'a>, depth: usize, wanted: &dyn Fn(&Die<'d, 'a>) -> bool) -> Option<Die<'d, 'a>> {
+    let mut found = Vec::new();
+    collect_sites(scope, depth, wanted, &mut found);
+    found.into_iter().next()
+}
+
+fn collect_sites<'d, 'a>(
+    scope: &Die<'d, 'a>,
+    depth: usize,
+    wanted: &dyn Fn(&Die<'d, 'a>) -> bool,
+    out: &mut Vec<Die<'d, 'a>>,
+) {
+    if depth > 64 {
+        return;
+    }
+    for (tag, child) in children(scope) {
+        if is_call_site(tag) {
+            if wanted(&child) {
+                out.push(child);
+            }
+        } else if tag == gimli::DW_TAG_lexical_block || tag == gimli::DW_TAG_inlined_subroutine {
+            collect_sites(&child, depth + 1, wanted, out);
+        }
+    }
+}
+
+/// A function's link-time entry address.
+fn function_entry(function: &Die<'_, '_>) -> Option<u64> {
+    let entry = function.entry()?;
+    address_value(function, entry.attr_value(gimli::DW_AT_entry_pc).or_else(|| entry.attr_value(gimli::DW_AT_low_pc))?)
+}
+
+fn address_value(die: &Die<'_, '_>, value: AttributeValue<Slice<'_>>) -> Option<u64> {
+    match value {
+        AttributeValue::Addr(a) => Some(a),
+        AttributeValue::DebugAddrIndex(i) => die.dwarf.gimli().address(&die.unit.unit, i).ok(),
+        _ => None,
+    }
+}

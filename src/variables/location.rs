@@ -1,0 +1,497 @@
+//! Where a variable's bytes are at a pc: DWARF location descriptions
+//! (single expressions and location lists) evaluated with gimli's
+//! resumable [`gimli::Evaluation`], every request answered from the frame.
+//!
+//! The frame is what the unwinder recovered: in a caller frame only the
+//! callee-saved registers (and the stack pointer and pc) are known, so a
+//! location in any other register is `Unavailable`, never a stale value.
+//! `DW_OP_entry_value` is answered from the caller's
+//! `DW_TAG_call_site_parameter` for the call that is on the stack, when the
+//! call site can be shown to call this function.
+
+use gimli::{AttributeValue, Evaluation, EvaluationResult, Location, Piece, Value, ValueType};
+
+use crate::debuginfo::dwarf::Die;
+use crate::memory::Memory;
+use crate::unwind::cfi::Slice;
+use crate::unwind::regs::{self, Regs};
+
+type R<'a> = Slice<'a>;
+
+/// One physical frame as the variable reader sees it.
+#[derive(Clone)]
+pub struct FrameContext<'d, 'a> {
+    pub regs: Regs,
+    /// xmm0–xmm15, 16 bytes each, where known (the innermost frame).
+    pub vector_regs: Option<Vec<u8>>,
+    pub cfa: Option<u64>,
+    /// Load bias of the frame's module.
+    pub bias: u64,
+    /// The link-time pc that scopes and location lists are looked up at
+    /// (pc-1 for a return address).
+    pub pc: u64,
+    /// The frame's real pc at link time (the return address in a caller).
+    pub return_address: u64,
+    /// The out-of-line function (`DW_AT_frame_base` lives there).
+    pub function: Option<Die<'d, 'a>>,
+    /// The thread's TLS block of the frame's module.
+    pub tls_block: Option<u64>,
+}
+
+/// Where a value is.
+#[derive(Clone)]
+pub enum Place<'d, 'a> {
+    Memory(u64),
+    /// Bytes held outside memory: a register, a constant or a composite of
+    /// pieces; `known` is false for bytes of pieces that were optimized out.
+    Bytes {
+        data: Vec<u8>,
+        known: Vec<bool>,
+        kind: BytesKind,
+    },
+    /// A pointer whose target has no address (`DW_OP_implicit_pointer`).
+    ImplicitPointer {
+        target: Die<'d, 'a>,
+        byte_offset: i64,
+    },
+    OptimizedOut,
+    Unavailable(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BytesKind {
+    Register,
+    Implicit,
+}
+
+impl BytesKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BytesKind::Register => "register",
+            BytesKind::Implicit => "implicit",
+        }
+    }
+}
+
+/// Operand sizes for decoding expressions outside an evaluation (x86-64).
+pub const ENCODING: gimli::Encoding = gimli::Encoding { address_size: 8, format: gimli::Format::Dwarf32, version: 4 };
+
+/// Evaluation requests per expression at most: a guard against looping
+/// bytecode in corrupt DWARF.
+const MAX_ITERATIONS: u32 = 10_000;
+/// Nested entry values (a caller's parameter defined by its own entry value).
+pub(super) const MAX_ENTRY_DEPTH: usize = 4;
+
+/// Finds functions across the process's modules: for call sites whose
+/// callee is named (a declaration) or computed (an address), and to name
+/// function pointers.
+pub trait Functions<'d, 'a> {
+    /// The run-time entry address of the function with this linkage name.
+    fn address_of(&self, name: &str) -> Option<u64>;
+    /// The subprogram DIE of the function at a run-time address, with its
+    /// module's load bias.
+    fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)>;
+    /// Names a code address (`add`, `add+4`), for function pointers.
+    fn name_at(&self, address: u64) -> Option<String>;
+}
+
+/// Evaluates locations for the frames of one thread.
+pub struct Locator<'x, 'd, 'a> {
+    pub memory: &'x dyn Memory,
+    /// The thread's physical frames, innermost first.
+    pub frames: &'x [FrameContext<'d, 'a>],
+    pub functions: &'x dyn Functions<'d, 'a>,
+}
+
+/// A function that ran and tail-called on, so has no frame: the chain of
+/// call sites from the caller frame's call (first) to the tail call
+/// inside it (last), each with the load bias of its module. Only
+/// constants, memory and entry values can be evaluated there.
+pub(super) struct Virtual<'d, 'a> {
+    pub chain: Vec<(Die<'d, 'a>, u64)>,
+    pub caller: usize,
+}
+
+impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
+    /// The place of `die`'s value (`DW_AT_location`, else
+    /// `DW_AT_const_value`) in frame `frame` (None for a global).
+    pub fn place_of(&self, die: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
+        if let Some((owner, value)) = die.inherited(gimli::DW_AT_location) {
+            return match self.expression_at(&owner, value, frame) {
+                Ok(Some(expr)) => self.evaluate_location(&owner, expr, frame, size),
+                Ok(None) => Place::OptimizedOut,
+                Err(e) => Place::Unavailable(e),
+            };
+        }
+        if let Some((owner, value)) = die.inherited(gimli::DW_AT_const_value) {
+            return const_value(&owner, value, size);
+        }
+        Place::OptimizedOut
+    }
+
+    /// The value a DWARF expression computes (a VLA bound, say).
+    pub fn value_of(
+        &self,
+        die: &Die<'d, 'a>,
+        expr: gimli::Expression<R<'a>>,
+        frame: Option<usize>,
+    ) -> Result<u64, String> {
+        self.value_at_depth(die, expr, frame, None, 0)
+    }
+
+    pub(super) fn value_at_depth(
+        &self,
+        die: &Die<'d, 'a>,
+        expr: gimli::Expression<R<'a>>,
+        frame: Option<usize>,
+        virt: Option<&Virtual<'d, 'a>>,
+        entry_depth: usize,
+    ) -> Result<u64, String> {
+        let pieces = self.evaluate(die, expr, frame, virt, entry_depth)?;
+        match pieces.first().map(|p| p.location) {
+            Some(Location::Address { address }) => Ok(address),
+            Some(Location::Value { value }) => value.to_u64(!0).map_err(|e| e.to_string()),
+            Some(Location::Register { register }) => {
+                let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f)).ok_or("needs a frame")?;
+                ctx.regs.get(register.0).ok_or_else(|| unsaved(register.0))
+            }
+            _ => Err("the expression has no value here".into()),
+        }
+    }
+
+    /// The expression of a location attribute that applies at the frame's
+    /// pc: the expression itself, or the matching location-list entry.
+    fn expression_at(
+        &self,
+        die: &Die<'d, 'a>,
+        value: AttributeValue<R<'a>>,
+        frame: Option<usize>,
+    ) -> Result<Option<gimli::Expression<R<'a>>>, String> {
+        let unit = &die.unit.unit;
+        let lists = die.dwarf.locations();
+        let offset = match value {
+            AttributeValue::Exprloc(e) => return Ok(Some(e)),
+            AttributeValue::Block(b) => return Ok(Some(gimli::Expression(b))),
+            AttributeValue::LocationListsRef(offset) => offset,
+            AttributeValue::DebugLocListsIndex(index) => {
+                lists.get_offset(unit.encoding(), unit.loclists_base, index).map_err(|e| e.to_string())?
+            }
+            AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
+            _ => return Err("unsupported location form".into()),
+        };
+        let Some(pc) = frame.and_then(|f| self.frames.get(f)).map(|f| f.pc) else {
+            return Err("a location list outside a frame".into());
+        };
+        let mut iter = lists
+            .locations(offset, unit.encoding(), unit.low_pc, &die.dwarf.gimli().debug_addr, unit.addr_base)
+            .map_err(|e| format!("bad location list: {e}"))?;
+        loop {
+            match iter.next() {
+                Ok(Some(entry)) if entry.range.begin <= pc && pc < entry.range.end => return Ok(Some(entry.data)),
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(format!("bad location list: {e}")),
+            }
+        }
+    }
+
+    fn evaluate_location(
+        &self,
+        die: &Die<'d, 'a>,
+        expr: gimli::Expression<R<'a>>,
+        frame: Option<usize>,
+        size: Option<u64>,
+    ) -> Place<'d, 'a> {
+        match self.evaluate(die, expr, frame, None, 0) {
+            Ok(pieces) => self.assemble(die, pieces, frame, size),
+            Err(e) => Place::Unavailable(e),
+        }
+    }
+
+    /// Runs an expression to completion, answering its requests, in
+    /// `frame` or, with `virt`, in a function that tail-called on.
+    fn evaluate(
+        &self,
+        die: &Die<'d, 'a>,
+        expr: gimli::Expression<R<'a>>,
+        frame: Option<usize>,
+        virt: Option<&Virtual<'d, 'a>>,
+        entry_depth: usize,
+    ) -> Result<Vec<Piece<R<'a>>>, String> {
+        let unit = &die.unit.unit;
+        let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f));
+        let bias = match virt {
+            Some(v) => v.chain.last().map_or(0, |(_, b)| *b),
+            None => ctx.map_or(0, |c| c.bias),
+        };
+        let mut eval: Evaluation<R<'a>> = expr.evaluation(unit.encoding());
+        eval.set_max_iterations(MAX_ITERATIONS);
+        let mut result = eval.evaluate().map_err(|e| e.to_string())?;
+        let no_frame = || "needs a frame".to_string();
+        loop {
+            result = match result {
+                EvaluationResult::Complete => return Ok(eval.result()),
+                EvaluationResult::RequiresMemory { address, size, base_type, .. } => {
+                    let mut buf = [0u8; 8];
+                    let n = (size as usize).min(8);
+                    self.memory.read(address, &mut buf[..n]).map_err(|e| e.to_string())?;
+                    let value = typed(die, base_type, u64::from_le_bytes(buf))?;
+                    eval.resume_with_memory(value)
+                }
+                EvaluationResult::RequiresRegister { register, base_type } => {
+                    let ctx = ctx.ok_or_else(no_frame)?;
+                    let bytes = register_bytes(ctx, register.0).ok_or_else(|| unsaved(register.0))?;
+                    let mut low = [0u8; 8];
+                    low.copy_from_slice(&bytes[..8]);
+                    eval.resume_with_register(typed(die, base_type, u64::from_le_bytes(low))?)
+                }
+                EvaluationResult::RequiresFrameBase => {
+                    let base = self.frame_base(frame.filter(|_| virt.is_none()).ok_or_else(no_frame)?)?;
+                    eval.resume_with_frame_base(base)
+                }
+                EvaluationResult::RequiresTls(offset) => {
+                    let block = ctx.and_then(|c| c.tls_block).ok_or("the TLS block of this module is unknown")?;
+                    eval.resume_with_tls(block.wrapping_add(offset))
+                }
+                EvaluationResult::RequiresCallFrameCfa => {
+                    let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or("the frame's CFA is unknown")?;
+                    eval.resume_with_call_frame_cfa(cfa)
+                }
+                EvaluationResult::RequiresAtLocation(reference) => {
+                    let target = match reference {
+                        gimli::DieReference::UnitRef(o) => die.reference(AttributeValue::UnitRef(o)),
+                        gimli::DieReference::DebugInfoRef(o) => die.reference(AttributeValue::DebugInfoRef(o)),
+                    };
+                    let bytes = match target.and_then(|t| t.attr(gimli::DW_AT_location)) {
+                        Some(AttributeValue::Exprloc(e)) => e.0,
+                        _ => Slice::new(&[], gimli::RunTimeEndian::Little),
+                    };
+                    eval.resume_with_at_location(bytes)
+                }
+                EvaluationResult::RequiresEntryValue(inner) => {
+                    let value = self.entry_value(frame.ok_or_else(no_frame)?, virt, &inner, entry_depth)?;
+                    eval.resume_with_entry_value(Value::Generic(value))
+                }
+                EvaluationResult::RequiresParameterRef(offset) => {
+                    let value = self.parameter_ref(frame.ok_or_else(no_frame)?, virt, die, offset, entry_depth)?;
+                    eval.resume_with_parameter_ref(value)
+                }
+                EvaluationResult::RequiresRelocatedAddress(address) => {
+                    eval.resume_with_relocated_address(address.wrapping_add(bias))
+                }
+                EvaluationResult::RequiresIndexedAddress { index, relocate } => {
+                    let address = die.dwarf.gimli().address(unit, index).map_err(|e| e.to_string())?;
+                    eval.resume_with_indexed_address(address.wrapping_add(if relocate { bias } else { 0 }))
+                }
+                EvaluationResult::RequiresBaseType(offset) => eval.resume_with_base_type(value_type(die, offset)?),
+                other => return Err(format!("unsupported DWARF expression request {other:?}")),
+            }
+            .map_err(|e| e.to_string())?;
+        }
+    }
+
+    /// `DW_AT_frame_base` of the frame's function, evaluated at its pc.
+    fn frame_base(&self, frame: usize) -> Result<u64, String> {
+        let function = self.frames[frame].function.as_ref().ok_or("no function for the frame base")?;
+        let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
+        let expr = self.expression_at(&owner, value, Some(frame))?.ok_or("no frame base at this pc")?;
+        self.value_at_depth(&owner, expr, Some(frame), None, 0)
+    }
+
+    /// Turns an evaluation's pieces into a place.
+    fn assemble(
+        &self,
+        die: &Die<'d, 'a>,
+        pieces: Vec<Piece<R<'a>>>,
+        frame: Option<usize>,
+        size: Option<u64>,
+    ) -> Place<'d, 'a> {
+        let ctx = frame.and_then(|f| self.frames.get(f));
+        if let [single] = pieces.as_slice()
+            && single.size_in_bits.is_none()
+        {
+            return match single.location {
+                Location::Empty => Place::OptimizedOut,
+                Location::Address { address } => Place::Memory(address),
+                Location::Register { register } => match ctx.and_then(|c| register_bytes(c, register.0)) {
+                    Some(data) => bytes(data, BytesKind::Register),
+                    None => Place::Unavailable(unsaved(register.0)),
+                },
+                Location::Value { value } => bytes(value_bytes(value, size), BytesKind::Implicit),
+                Location::Bytes { value } => bytes(value.slice().to_vec(), BytesKind::Implicit),
+                Location::ImplicitPointer { value, byte_offset } => match die.dwarf.die_at(value) {
+                    Some(target) => Place::ImplicitPointer { target, byte_offset },
+                    None => Place::Unavailable("implicit pointer to an unknown DIE".into()),
+                },
+            };
+        }
+        let total_bits: u64 = pieces.iter().map(|p| p.size_in_bits.unwrap_or(0)).sum();
+        let len = total_bits.div_ceil(8) as usize;
+        if len > 1 << 16 {
+            return Place::Unavailable("composite location too large".into());
+        }
+        let mut data = vec![0u8; len];
+        let mut known = vec![false; len];
+        let mut at = 0u64;
+        let mut any_register = false;
+        for piece in &pieces {
+            let bits = piece.size_in_bits.unwrap_or(0);
+            let skip = piece.bit_offset.unwrap_or(0);
+            let source: Option<Vec<u8>> = match piece.location {
+                Location::Empty => None,
+                Location::Address { address } => {
+                    let mut buf = vec![0u8; (skip + bits).div_ceil(8) as usize];
+                    self.memory.read(address, &mut buf).ok().map(|_| buf)
+                }
+                Location::Register { register } => {
+                    any_register = true;
+                    ctx.and_then(|c| register_bytes(c, register.0))
+                }
+                Location::Value { value } => Some(value_bytes(value, None)),
+                Location::Bytes { value } => Some(value.slice().to_vec()),
+                Location::ImplicitPointer { .. } => None,
+            };
+            if let Some(src) = source {
+                copy_bits(&src, skip, &mut data, &mut known, at, bits);
+            }
+            at += bits;
+        }
+        if known.iter().all(|k| !k) {
+            return Place::OptimizedOut;
+        }
+        let kind = if any_register { BytesKind::Register } else { BytesKind::Implicit };
+        Place::Bytes { data, known, kind }
+    }
+}
+
+/// `DW_OP_regN` / `DW_OP_regx N` alone: N.
+pub(super) fn single_register(expr: &gimli::Expression<R<'_>>) -> Option<u16> {
+    let mut ops = (*expr).operations(ENCODING);
+    let first = ops.next().ok()??;
+    if ops.next().ok()?.is_some() {
+        return None;
+    }
+    match first {
+        gimli::Operation::Register { register } => Some(register.0),
+        _ => None,
+    }
+}
+
+/// A register's bytes in a frame: 8 for general registers, 16 for xmm.
+fn register_bytes(ctx: &FrameContext<'_, '_>, reg: u16) -> Option<Vec<u8>> {
+    if (reg as usize) < regs::COUNT {
+        return ctx.regs.get(reg).map(|v| v.to_le_bytes().to_vec());
+    }
+    // DWARF numbers xmm0-15 as 17-32.
+    let index = (reg as usize).checked_sub(17).filter(|&i| i < 16)?;
+    ctx.vector_regs.as_ref()?.get(index * 16..index * 16 + 16).map(<[u8]>::to_vec)
+}
+
+pub(super) fn unsaved(reg: u16) -> String {
+    let name = match reg as usize {
+        r if r < regs::COUNT => regs::NAMES[r].to_string(),
+        r @ 17..=32 => format!("xmm{}", r - 17),
+        r => format!("register {r}"),
+    };
+    format!("{name} is not saved in this frame")
+}
+
+fn bytes<'d, 'a>(data: Vec<u8>, kind: BytesKind) -> Place<'d, 'a> {
+    let known = vec![true; data.len()];
+    Place::Bytes { data, known, kind }
+}
+
+/// A constant (`DW_AT_const_value`): an integer or a block of bytes.
+fn const_value<'d, 'a>(die: &Die<'d, 'a>, value: AttributeValue<R<'a>>, size: Option<u64>) -> Place<'d, 'a> {
+    let data = match value {
+        AttributeValue::Block(b) => b.slice().to_vec(),
+        AttributeValue::Sdata(v) => v.to_le_bytes().to_vec(),
+        AttributeValue::Udata(v) => v.to_le_bytes().to_vec(),
+        AttributeValue::Data1(v) => vec![v],
+        AttributeValue::Data2(v) => v.to_le_bytes().to_vec(),
+        AttributeValue::Data4(v) => v.to_le_bytes().to_vec(),
+        AttributeValue::Data8(v) => v.to_le_bytes().to_vec(),
+        v @ (AttributeValue::String(_) | AttributeValue::DebugStrRef(_) | AttributeValue::DebugStrOffsetsIndex(_)) => {
+            let mut s = die.string(v).unwrap_or_default().into_bytes();
+            s.push(0);
+            s
+        }
+        _ => return Place::Unavailable("unsupported constant form".into()),
+    };
+    let mut data = data;
+    if let Some(size) = size {
+        // Sign- or zero-extension of a short constant does not matter for
+        // the bytes a value reader takes (the low `size` bytes).
+        data.resize(data.len().max(size as usize), 0);
+    }
+    bytes(data, BytesKind::Implicit)
+}
+
+fn typed(die: &Die<'_, '_>, base_type: gimli::UnitOffset, raw: u64) -> Result<Value, String> {
+    if base_type.0 == 0 {
+        return Ok(Value::Generic(raw));
+    }
+    Value::from_u64(value_type(die, base_type)?, raw).map_err(|e| e.to_string())
+}
+
+fn value_type(die: &Die<'_, '_>, offset: gimli::UnitOffset) -> Result<ValueType, String> {
+    if offset.0 == 0 {
+        return Ok(ValueType::Generic);
+    }
+    let entry = die.unit.unit.entry(offset).map_err(|e| e.to_string())?;
+    let encoding = match entry.attr_value(gimli::DW_AT_encoding) {
+        Some(AttributeValue::Encoding(e)) => e,
+        _ => return Err("base type without encoding".into()),
+    };
+    let size = entry.attr_value(gimli::DW_AT_byte_size).and_then(|v| v.udata_value()).unwrap_or(0);
+    ValueType::from_encoding(encoding, size).ok_or_else(|| "unsupported base type".into())
+}
+
+/// The bytes of a computed value (`DW_OP_stack_value`), little-endian,
+/// cut to `size` when the variable is smaller than the stack's word.
+fn value_bytes(value: Value, size: Option<u64>) -> Vec<u8> {
+    let mut data = match value {
+        Value::Generic(v) | Value::U64(v) => v.to_le_bytes().to_vec(),
+        Value::I8(v) => v.to_le_bytes().to_vec(),
+        Value::U8(v) => v.to_le_bytes().to_vec(),
+        Value::I16(v) => v.to_le_bytes().to_vec(),
+        Value::U16(v) => v.to_le_bytes().to_vec(),
+        Value::I32(v) => v.to_le_bytes().to_vec(),
+        Value::U32(v) => v.to_le_bytes().to_vec(),
+        Value::I64(v) => v.to_le_bytes().to_vec(),
+        Value::F32(v) => v.to_le_bytes().to_vec(),
+        Value::F64(v) => v.to_le_bytes().to_vec(),
+    };
+    if let Some(size) = size.filter(|&s| (s as usize) < data.len()) {
+        data.truncate(size as usize);
+    }
+    data
+}
+
+/// Copies `bits` bits from `src` (starting at bit `skip`) to `dst` at bit
+/// `at`, marking the bytes touched as known.
+fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [bool], at: u64, bits: u64) {
+    for i in 0..bits {
+        let (s, d) = (skip + i, at + i);
+        let Some(&byte) = src.get((s / 8) as usize) else { break };
+        let bit = (byte >> (s % 8)) & 1;
+        let Some(slot) = dst.get_mut((d / 8) as usize) else { break };
+        *slot = (*slot & !(1 << (d % 8))) | (bit << (d % 8));
+        known[(d / 8) as usize] = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_bits;
+
+    #[test]
+    fn copies_pieces_at_bit_offsets() {
+        let mut dst = [0u8; 2];
+        let mut known = [false; 2];
+        copy_bits(&[0xab], 0, &mut dst, &mut known, 0, 8);
+        copy_bits(&[0xf0], 4, &mut dst, &mut known, 8, 4);
+        assert_eq!(dst, [0xab, 0x0f]);
+        assert_eq!(known, [true, true]);
+    }
+}

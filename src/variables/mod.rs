@@ -1,0 +1,111 @@
+//! DWARF-typed variables: the parameters and locals of every frame, the
+//! globals asked for and each thread's TLS variables, read from the
+//! stopped process and shaped as the snapshot's `Variable`.
+//!
+//! Like the unwinder, this reads the target only through [`Memory`] and
+//! DWARF only through [`crate::debuginfo::dwarf`]: [`scope`] says which
+//! DIEs a frame shows, [`location`] where their bytes are, [`types`] what
+//! they are, and [`value`] turns bytes and types into values within the
+//! limits. Types are parsed once per run and shared by every frame.
+
+pub mod callsite;
+pub mod globals;
+pub mod location;
+pub mod scope;
+pub mod tls;
+pub mod types;
+pub mod value;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::debuginfo::Module;
+use crate::debuginfo::dwarf::Die;
+use crate::memory::Memory;
+use crate::snapshot::Variable;
+use globals::GlobalDie;
+use location::Locator;
+pub use location::{FrameContext, Functions};
+use types::Types;
+pub use value::Limits;
+use value::Renderer;
+
+/// Reads variables for one snapshot: the type cache, the per-module scans
+/// of globals, and the byte budget are shared by all threads.
+pub struct Extractor<'d, 'a> {
+    types: Types<'d, 'a>,
+    limits: Limits,
+    budget: Cell<u64>,
+    scans: RefCell<HashMap<u64, Rc<Vec<GlobalDie<'d, 'a>>>>>,
+}
+
+impl<'d, 'a> Extractor<'d, 'a> {
+    pub fn new(limits: Limits) -> Self {
+        Extractor {
+            types: Types::default(),
+            budget: Cell::new(limits.max_total_bytes),
+            limits,
+            scans: RefCell::default(),
+        }
+    }
+
+    /// The parameters and locals of the source frame `scope` (a
+    /// subprogram or inlined subroutine) in physical frame `index` of
+    /// `frames`.
+    pub fn frame_variables(
+        &self,
+        memory: &dyn Memory,
+        frames: &[FrameContext<'d, 'a>],
+        index: usize,
+        scope: &Die<'d, 'a>,
+        functions: &dyn Functions<'d, 'a>,
+    ) -> (Vec<Variable>, Vec<Variable>) {
+        let locator = Locator { memory, frames, functions };
+        let renderer = self.renderer(&locator, Some(index));
+        let vars = scope::variables_at(scope, frames[index].pc);
+        let render = |dies: Vec<Die<'d, 'a>>| dies.iter().map(|d| renderer.variable(d)).collect();
+        (render(vars.parameters), render(vars.locals))
+    }
+
+    /// The variables defined at file or namespace scope of a module,
+    /// scanned once.
+    pub fn module_globals(&self, module: &'d Module<'a>) -> Rc<Vec<GlobalDie<'d, 'a>>> {
+        if let Some(scan) = self.scans.borrow().get(&module.start) {
+            return scan.clone();
+        }
+        let scan = Rc::new(module.dwarf().map(globals::scan).unwrap_or_default());
+        self.scans.borrow_mut().insert(module.start, scan.clone());
+        scan
+    }
+
+    /// A global or TLS variable's value; `context` carries the module's
+    /// bias and, for TLS, the thread's block of that module.
+    pub fn global(
+        &self,
+        memory: &dyn Memory,
+        global: &GlobalDie<'d, 'a>,
+        module: &Module<'a>,
+        context: FrameContext<'d, 'a>,
+        functions: &dyn Functions<'d, 'a>,
+    ) -> Variable {
+        let frames = [context];
+        let locator = Locator { memory, frames: &frames, functions };
+        let mut var = self.renderer(&locator, Some(0)).variable(&global.die);
+        var.name = global.name.clone();
+        var.module = Some(module.name().to_string());
+        var.cu = global.cu.clone();
+        var
+    }
+
+    fn renderer<'x>(&'x self, locator: &'x Locator<'x, 'd, 'a>, frame: Option<usize>) -> Renderer<'x, 'd, 'a> {
+        Renderer {
+            types: &self.types,
+            memory: locator.memory,
+            locator,
+            frame,
+            limits: &self.limits,
+            budget: &self.budget,
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Which variables a frame shows: the parameters and locals of its
+//! function (or inlined subroutine) and of every lexical block holding the
+//! pc, as gdb's `info args` and `info locals` list them.
+//!
+//! Parameters come in declaration order. For a concrete instance (an
+//! inlined copy or an out-of-line instance of an inline function) the
+//! order and the full list come from the abstract origin, so a parameter
+//! the compiler dropped from the copy is still listed, as optimized out.
+//! Locals come innermost block first; a name shadowed by an inner block
+//! keeps both entries. Variables of functions inlined into this one belong
+//! to their own inline frames and are not listed here.
+
+use gimli::AttributeValue;
+
+use super::types::children;
+use crate::debuginfo::dwarf::Die;
+
+pub struct ScopeVariables<'d, 'a> {
+    pub parameters: Vec<Die<'d, 'a>>,
+    pub locals: Vec<Die<'d, 'a>>,
+}
+
+/// How deep lexical blocks are followed (corrupt DWARF can nest forever).
+const MAX_BLOCK_DEPTH: usize = 64;
+
+/// The variables of `scope` (a subprogram or inlined subroutine) at
+/// link-time address `pc`.
+pub fn variables_at<'d, 'a>(scope: &Die<'d, 'a>, pc: u64) -> ScopeVariables<'d, 'a> {
+    let mut parameters = Vec::new();
+    let mut blocks: Vec<Vec<Die<'d, 'a>>> = Vec::new();
+    collect(scope, pc, 0, &mut parameters, &mut blocks);
+    let parameters = in_declaration_order(scope, parameters);
+    let locals = blocks.into_iter().rev().flatten().collect();
+    ScopeVariables { parameters, locals }
+}
+
+fn collect<'d, 'a>(
+    scope: &Die<'d, 'a>,
+    pc: u64,
+    depth: usize,
+    parameters: &mut Vec<Die<'d, 'a>>,
+    blocks: &mut Vec<Vec<Die<'d, 'a>>>,
+) {
+    if depth > MAX_BLOCK_DEPTH {
+        return;
+    }
+    let mut locals = Vec::new();
+    let mut inner = Vec::new();
+    for (tag, child) in children(scope) {
+        match tag {
+            gimli::DW_TAG_formal_parameter if depth == 0 => parameters.push(child),
+            gimli::DW_TAG_variable if !is_declaration(&child) => locals.push(child),
+            gimli::DW_TAG_lexical_block if block_contains(&child, pc) => inner.push(child),
+            _ => {}
+        }
+    }
+    blocks.push(locals);
+    for block in inner {
+        collect(&block, pc, depth + 1, parameters, blocks);
+    }
+}
+
+/// `extern` declarations inside a function are not variables of the frame.
+fn is_declaration(die: &Die<'_, '_>) -> bool {
+    matches!(die.attr(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)))
+}
+
+/// A block without ranges (as in an abstract instance) holds every pc.
+fn block_contains(block: &Die<'_, '_>, pc: u64) -> bool {
+    let Some(entry) = block.entry() else { return false };
+    if entry.attr(gimli::DW_AT_low_pc).is_none() && entry.attr(gimli::DW_AT_ranges).is_none() {
+        return true;
+    }
+    let Ok(mut ranges) = block.dwarf.gimli().die_ranges(&block.unit.unit, &entry) else { return false };
+    while let Ok(Some(r)) = ranges.next() {
+        if r.begin <= pc && pc < r.end {
+            return true;
+        }
+    }
+    false
+}
+
+/// Orders a concrete instance's parameters as its abstract origin declares
+/// them, adding those the instance lacks (they have no location, so they
+/// read as optimized out).
+fn in_declaration_order<'d, 'a>(scope: &Die<'d, 'a>, concrete: Vec<Die<'d, 'a>>) -> Vec<Die<'d, 'a>> {
+    let Some(origin) = scope.follow(gimli::DW_AT_abstract_origin) else { return concrete };
+    let declared: Vec<Die<'d, 'a>> = children(&origin)
+        .into_iter()
+        .filter(|(tag, _)| *tag == gimli::DW_TAG_formal_parameter)
+        .map(|(_, d)| d)
+        .collect();
+    if declared.is_empty() {
+        return concrete;
+    }
+    let mut remaining: Vec<Option<Die<'d, 'a>>> = concrete.into_iter().map(Some).collect();
+    let mut out = Vec::new();
+    for abstract_param in declared {
+        let key = abstract_param.key();
+        let found = remaining
+            .iter_mut()
+            .find(|c| c.as_ref().and_then(|c| c.follow(gimli::DW_AT_abstract_origin)).is_some_and(|o| o.key() == key));
+        out.push(found.and_then(Option::take).unwrap_or(abstract_param));
+    }
+    out.extend(remaining.into_iter().flatten());
+    out
+}

@@ -1,0 +1,481 @@
+//! DWARF types as the value reader needs them, and their C/C++ spelling.
+//!
+//! A type DIE is parsed once per run into a [`Type`] and cached by its
+//! identity; references to other types stay [`TypeId`]s resolved on use, so
+//! recursive types (`struct node { struct node *next; }`) cost nothing
+//! until a value actually walks them. Names are spelled as a C or C++
+//! programmer would write the declaration without its identifier, built
+//! inside-out like a declarator: `int [3][4]`, `const char *`,
+//! `int (*)(int, char)`, `struct node *`.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use gimli::{AttributeValue, DwAte};
+
+use crate::debuginfo::dwarf::Die;
+use crate::unwind::cfi::Slice;
+
+pub type TypeId<'d, 'a> = Die<'d, 'a>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Qualifier {
+    Const,
+    Volatile,
+    Restrict,
+    Atomic,
+}
+
+impl Qualifier {
+    fn as_str(self) -> &'static str {
+        match self {
+            Qualifier::Const => "const",
+            Qualifier::Volatile => "volatile",
+            Qualifier::Restrict => "restrict",
+            Qualifier::Atomic => "_Atomic",
+        }
+    }
+}
+
+/// An array dimension's element count, as DWARF gives it.
+#[derive(Clone)]
+pub enum Bound<'d, 'a> {
+    Count(u64),
+    /// A bound computed at run time (VLA): a DWARF expression, giving the
+    /// upper bound (true) or the count (false).
+    Expr(gimli::Expression<Slice<'a>>, bool),
+    /// A bound held by a (usually artificial) variable (VLA); upper bound
+    /// (true) or count (false).
+    Variable(Die<'d, 'a>, bool),
+    /// No count: a flexible or incomplete array.
+    Unknown,
+}
+
+#[derive(Clone)]
+pub struct Member<'d, 'a> {
+    /// `None` for anonymous struct/union members.
+    pub name: Option<String>,
+    pub ty: Option<TypeId<'d, 'a>>,
+    pub offset: u64,
+    /// (bit offset from the start of `offset`, bit size) of a bit field.
+    pub bits: Option<(u64, u64)>,
+    /// A base class (`DW_TAG_inheritance`).
+    pub base_class: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompositeTag {
+    Struct,
+    Class,
+    Union,
+}
+
+#[derive(Clone)]
+pub enum TypeKind<'d, 'a> {
+    Base(DwAte),
+    Pointer(Option<TypeId<'d, 'a>>),
+    Reference {
+        target: Option<TypeId<'d, 'a>>,
+        rvalue: bool,
+    },
+    PointerToMember(Option<TypeId<'d, 'a>>),
+    Qualified(Qualifier, Option<TypeId<'d, 'a>>),
+    Typedef(Option<TypeId<'d, 'a>>),
+    Composite {
+        tag: CompositeTag,
+        members: Vec<Member<'d, 'a>>,
+        declaration: bool,
+    },
+    Array {
+        element: Option<TypeId<'d, 'a>>,
+        dims: Vec<Bound<'d, 'a>>,
+    },
+    Enum {
+        underlying: Option<TypeId<'d, 'a>>,
+        enumerators: Vec<(String, i128)>,
+        signed: bool,
+    },
+    Function {
+        ret: Option<TypeId<'d, 'a>>,
+        params: Vec<Option<TypeId<'d, 'a>>>,
+        varargs: bool,
+    },
+    /// `void`-like types: `DW_TAG_unspecified_type` (`decltype(nullptr)`).
+    Unspecified,
+}
+
+#[derive(Clone)]
+pub struct Type<'d, 'a> {
+    /// The name with its namespaces and classes (`shop::Item`).
+    pub name: Option<String>,
+    pub size: Option<u64>,
+    pub kind: TypeKind<'d, 'a>,
+    /// C spells `struct`, `union` and `enum` before a tag name; C++ does not.
+    pub c_language: bool,
+}
+
+/// Parsed types and their spellings for one run.
+#[derive(Default)]
+pub struct Types<'d, 'a> {
+    parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
+    names: RefCell<HashMap<(usize, usize), Rc<str>>>,
+}
+
+/// How deep typedef/qualifier/pointer chains are followed before giving up
+/// (corrupt DWARF can make them cycle).
+const MAX_CHAIN: usize = 32;
+
+impl<'d, 'a> Types<'d, 'a> {
+    pub fn get(&self, id: &TypeId<'d, 'a>) -> Rc<Type<'d, 'a>> {
+        let key = id.key();
+        if let Some(t) = self.parsed.borrow().get(&key) {
+            return t.clone();
+        }
+        let t = Rc::new(parse(id));
+        self.parsed.borrow_mut().insert(key, t.clone());
+        t
+    }
+
+    /// The type with typedefs and qualifiers peeled off, and its id.
+    pub fn resolve(&self, id: Option<&TypeId<'d, 'a>>) -> Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)> {
+        let mut id = id?.clone();
+        for _ in 0..MAX_CHAIN {
+            let t = self.get(&id);
+            match &t.kind {
+                TypeKind::Typedef(Some(next)) | TypeKind::Qualified(_, Some(next)) => id = next.clone(),
+                TypeKind::Typedef(None) | TypeKind::Qualified(_, None) => return None,
+                _ => return Some((id, t)),
+            }
+        }
+        None
+    }
+
+    /// The size in bytes of a type, through typedefs and qualifiers, and
+    /// for arrays with constant bounds.
+    pub fn size_of(&self, id: Option<&TypeId<'d, 'a>>) -> Option<u64> {
+        let (_, t) = self.resolve(id)?;
+        if let Some(size) = t.size {
+            return Some(size);
+        }
+        match &t.kind {
+            TypeKind::Pointer(_) | TypeKind::Reference { .. } => Some(8),
+            TypeKind::Array { element, dims } => {
+                let mut n = self.size_of(element.as_ref())?;
+                for d in dims {
+                    match d {
+                        Bound::Count(c) => n = n.checked_mul(*c)?,
+                        _ => return None,
+                    }
+                }
+                Some(n)
+            }
+            _ => None,
+        }
+    }
+
+    /// The C/C++ spelling of a type (`void` for none).
+    pub fn name(&self, id: Option<&TypeId<'d, 'a>>) -> Rc<str> {
+        let Some(id) = id else { return "void".into() };
+        let key = id.key();
+        if let Some(n) = self.names.borrow().get(&key) {
+            return n.clone();
+        }
+        let name: Rc<str> = self.spell(Some(id), String::new(), 0).into();
+        self.names.borrow_mut().insert(key, name.clone());
+        name
+    }
+
+    /// `base_type`: the name without qualifiers, pointers, references and
+    /// array dimensions, and without the `struct` keyword (`crash_info`).
+    pub fn base_name(&self, id: Option<&TypeId<'d, 'a>>) -> String {
+        let mut id = id.cloned();
+        for _ in 0..MAX_CHAIN {
+            let Some(current) = id.clone() else { return "void".into() };
+            let t = self.get(&current);
+            id = match &t.kind {
+                TypeKind::Qualified(_, next) | TypeKind::Pointer(next) => next.clone(),
+                TypeKind::Reference { target, .. } => target.clone(),
+                TypeKind::Array { element, .. } => element.clone(),
+                _ => return t.name.clone().unwrap_or_else(|| self.name(Some(&current)).to_string()),
+            };
+        }
+        String::new()
+    }
+
+    /// Spells `id` around the declarator text `inner` (what has been
+    /// wrapped so far: `*`, `[3]`, `(*)(int)`).
+    fn spell(&self, id: Option<&TypeId<'d, 'a>>, inner: String, depth: usize) -> String {
+        let Some(id) = id else { return join("void", &inner) };
+        if depth > MAX_CHAIN {
+            return join("?", &inner);
+        }
+        let t = self.get(id);
+        let next = |target: &Option<TypeId<'d, 'a>>, inner: String| self.spell(target.as_ref(), inner, depth + 1);
+        match &t.kind {
+            TypeKind::Pointer(target) => next(target, wrap_if_suffixed(self, target, format!("*{inner}"))),
+            TypeKind::Reference { target, rvalue } => {
+                let sigil = if *rvalue { "&&" } else { "&" };
+                next(target, wrap_if_suffixed(self, target, format!("{sigil}{inner}")))
+            }
+            TypeKind::PointerToMember(target) => next(target, format!("::*{inner}")),
+            TypeKind::Qualified(q, target) => {
+                let pointer_like = target
+                    .as_ref()
+                    .is_some_and(|t| matches!(self.get(t).kind, TypeKind::Pointer(_) | TypeKind::Reference { .. }));
+                if pointer_like {
+                    // `char *const`: the qualifier binds to the pointer.
+                    next(target, format!(" {}{}{inner}", q.as_str(), if inner.is_empty() { "" } else { " " }))
+                } else {
+                    format!("{} {}", q.as_str(), next(target, inner))
+                }
+            }
+            TypeKind::Array { element, dims } => {
+                let mut text = inner;
+                for d in dims {
+                    match d {
+                        Bound::Count(n) => text.push_str(&format!("[{n}]")),
+                        _ => text.push_str("[]"),
+                    }
+                }
+                next(element, text)
+            }
+            TypeKind::Function { ret, params, varargs } => {
+                let mut list: Vec<String> = params.iter().map(|p| self.name(p.as_ref()).to_string()).collect();
+                if *varargs {
+                    list.push("...".into());
+                }
+                if list.is_empty() && t.c_language {
+                    list.push("void".into());
+                }
+                next(ret, format!("{inner}({})", list.join(", ")))
+            }
+            TypeKind::Base(_) | TypeKind::Typedef(_) | TypeKind::Unspecified => {
+                join(t.name.as_deref().unwrap_or("?"), &inner)
+            }
+            TypeKind::Composite { tag, .. } => {
+                let keyword = match tag {
+                    CompositeTag::Union => "union",
+                    CompositeTag::Struct | CompositeTag::Class => "struct",
+                };
+                join(&tagged(t.c_language, keyword, t.name.as_deref()), &inner)
+            }
+            TypeKind::Enum { .. } => join(&tagged(t.c_language, "enum", t.name.as_deref()), &inner),
+        }
+    }
+}
+
+/// A pointer to an array or function needs parentheses: `int (*)[4]`.
+fn wrap_if_suffixed<'d, 'a>(types: &Types<'d, 'a>, target: &Option<TypeId<'d, 'a>>, text: String) -> String {
+    let suffixed = target
+        .as_ref()
+        .is_some_and(|t| matches!(types.get(t).kind, TypeKind::Array { .. } | TypeKind::Function { .. }));
+    if suffixed { format!("({text})") } else { text }
+}
+
+fn tagged(c_language: bool, keyword: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) if c_language => format!("{keyword} {n}"),
+        Some(n) => n.to_string(),
+        None => format!("{keyword} {{...}}"),
+    }
+}
+
+fn join(base: &str, inner: &str) -> String {
+    if inner.is_empty() {
+        base.to_string()
+    } else if inner.starts_with(' ') {
+        format!("{base}{inner}")
+    } else {
+        format!("{base} {inner}")
+    }
+}
+
+fn is_c(language: Option<gimli::DwLang>) -> bool {
+    matches!(
+        language,
+        Some(gimli::DW_LANG_C | gimli::DW_LANG_C89 | gimli::DW_LANG_C99 | gimli::DW_LANG_C11 | gimli::DW_LANG_C17)
+    )
+}
+
+fn udata(value: Option<AttributeValue<Slice<'_>>>) -> Option<u64> {
+    value?.udata_value()
+}
+
+fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
+    let unknown = Type { name: None, size: None, kind: TypeKind::Unspecified, c_language: true };
+    let Some(entry) = id.entry() else { return unknown };
+    let c_language = is_c(id.unit.language);
+    let target = || id.follow(gimli::DW_AT_type);
+    let raw_name = entry.attr_value(gimli::DW_AT_name).and_then(|v| id.string(v));
+    let qualified = || raw_name.as_ref().map(|n| format!("{}{n}", id.scope_prefix()));
+    let size = udata(entry.attr_value(gimli::DW_AT_byte_size));
+    let kind = match entry.tag() {
+        gimli::DW_TAG_base_type => match entry.attr_value(gimli::DW_AT_encoding) {
+            Some(AttributeValue::Encoding(e)) => TypeKind::Base(e),
+            _ => TypeKind::Base(gimli::DW_ATE_signed),
+        },
+        gimli::DW_TAG_pointer_type => TypeKind::Pointer(target()),
+        gimli::DW_TAG_reference_type => TypeKind::Reference { target: target(), rvalue: false },
+        gimli::DW_TAG_rvalue_reference_type => TypeKind::Reference { target: target(), rvalue: true },
+        gimli::DW_TAG_ptr_to_member_type => TypeKind::PointerToMember(target()),
+        gimli::DW_TAG_const_type => TypeKind::Qualified(Qualifier::Const, target()),
+        gimli::DW_TAG_volatile_type => TypeKind::Qualified(Qualifier::Volatile, target()),
+        gimli::DW_TAG_restrict_type => TypeKind::Qualified(Qualifier::Restrict, target()),
+        gimli::DW_TAG_atomic_type => TypeKind::Qualified(Qualifier::Atomic, target()),
+        gimli::DW_TAG_typedef => TypeKind::Typedef(target()),
+        gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type => {
+            let tag = match entry.tag() {
+                gimli::DW_TAG_union_type => CompositeTag::Union,
+                gimli::DW_TAG_class_type => CompositeTag::Class,
+                _ => CompositeTag::Struct,
+            };
+            let declaration = matches!(entry.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+            TypeKind::Composite { tag, members: members(id), declaration }
+        }
+        gimli::DW_TAG_array_type => TypeKind::Array { element: target(), dims: dims(id) },
+        gimli::DW_TAG_enumeration_type => {
+            let underlying = target();
+            let (enumerators, signed) = enumerators(id);
+            TypeKind::Enum { underlying, enumerators, signed }
+        }
+        gimli::DW_TAG_subroutine_type => {
+            let (params, varargs) = parameters(id);
+            TypeKind::Function { ret: target(), params, varargs }
+        }
+        _ => TypeKind::Unspecified,
+    };
+    let name = match &kind {
+        // Base and typedef names are not qualified by a scope in C, and
+        // base names never are.
+        TypeKind::Base(_) => raw_name.clone(),
+        TypeKind::Unspecified if raw_name.is_none() => Some("void".into()),
+        _ => qualified(),
+    };
+    Type { name, size, kind, c_language }
+}
+
+/// The children of a DIE, in order, as DIEs.
+pub fn children<'d, 'a>(die: &Die<'d, 'a>) -> Vec<(gimli::DwTag, Die<'d, 'a>)> {
+    let mut out = Vec::new();
+    let Ok(mut tree) = die.unit.unit.entries_tree(Some(die.offset)) else { return out };
+    let Ok(root) = tree.root() else { return out };
+    let mut iter = root.children();
+    while let Ok(Some(child)) = iter.next() {
+        let entry = child.entry();
+        out.push((entry.tag(), Die { dwarf: die.dwarf, unit: die.unit.clone(), offset: entry.offset() }));
+    }
+    out
+}
+
+fn members<'d, 'a>(id: &TypeId<'d, 'a>) -> Vec<Member<'d, 'a>> {
+    let mut out = Vec::new();
+    for (tag, child) in children(id) {
+        if tag != gimli::DW_TAG_member && tag != gimli::DW_TAG_inheritance {
+            continue;
+        }
+        let Some(entry) = child.entry() else { continue };
+        // Static members are declarations without a place in the object.
+        let is_static = matches!(entry.attr_value(gimli::DW_AT_external), Some(AttributeValue::Flag(true)))
+            || matches!(entry.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+        if is_static {
+            continue;
+        }
+        let location = entry.attr_value(gimli::DW_AT_data_member_location);
+        let mut offset = match location {
+            Some(AttributeValue::Exprloc(expr)) => constant_offset(expr).unwrap_or(0),
+            other => udata(other).unwrap_or(0),
+        };
+        let bit_size = udata(entry.attr_value(gimli::DW_AT_bit_size));
+        let bits = bit_size.map(|size| {
+            if let Some(data_bit) = udata(entry.attr_value(gimli::DW_AT_data_bit_offset)) {
+                offset = data_bit / 8;
+                (data_bit % 8, size)
+            } else {
+                // DWARF 2/3 big-endian-style numbering from the storage unit's top.
+                let storage = udata(entry.attr_value(gimli::DW_AT_byte_size)).unwrap_or(4);
+                let from_top = udata(entry.attr_value(gimli::DW_AT_bit_offset)).unwrap_or(0);
+                ((storage * 8).saturating_sub(from_top + size), size)
+            }
+        });
+        let base_class = tag == gimli::DW_TAG_inheritance;
+        let ty = child.follow(gimli::DW_AT_type);
+        let name = if base_class { None } else { entry.attr_value(gimli::DW_AT_name).and_then(|v| child.string(v)) };
+        out.push(Member { name, ty, offset, bits, base_class });
+    }
+    out
+}
+
+/// `DW_OP_plus_uconst N` (old-style member locations) as N.
+fn constant_offset(expr: gimli::Expression<Slice<'_>>) -> Option<u64> {
+    let mut bytes = expr.0;
+    let op = gimli::Reader::read_u8(&mut bytes).ok()?;
+    (op == gimli::DW_OP_plus_uconst.0).then(|| gimli::Reader::read_uleb128(&mut bytes).ok()).flatten()
+}
+
+fn dims<'d, 'a>(id: &TypeId<'d, 'a>) -> Vec<Bound<'d, 'a>> {
+    let mut out = Vec::new();
+    for (tag, child) in children(id) {
+        if tag != gimli::DW_TAG_subrange_type {
+            continue;
+        }
+        let Some(entry) = child.entry() else { continue };
+        let lower = udata(entry.attr_value(gimli::DW_AT_lower_bound)).unwrap_or(0);
+        let bound = |attr| match entry.attr_value(attr) {
+            Some(AttributeValue::Exprloc(e)) => Some(Bound::Expr(e, attr == gimli::DW_AT_upper_bound)),
+            Some(v @ (AttributeValue::UnitRef(_) | AttributeValue::DebugInfoRef(_))) => {
+                child.reference(v).map(|d| Bound::Variable(d, attr == gimli::DW_AT_upper_bound))
+            }
+            Some(v) => v.sdata_value().or_else(|| v.udata_value().map(|u| u as i64)).map(|n| Bound::Count(n as u64)),
+            None => None,
+        };
+        let dim = match (bound(gimli::DW_AT_count), bound(gimli::DW_AT_upper_bound)) {
+            (Some(count), _) => count,
+            // An upper bound of -1 (all ones) marks an empty or flexible array.
+            (None, Some(Bound::Count(upper))) if upper as i64 == -1 => Bound::Count(0),
+            (None, Some(Bound::Count(upper))) => Bound::Count((upper + 1).saturating_sub(lower)),
+            (None, Some(dynamic)) => dynamic,
+            (None, None) => Bound::Unknown,
+        };
+        out.push(dim);
+    }
+    if out.is_empty() {
+        out.push(Bound::Unknown);
+    }
+    out
+}
+
+fn enumerators(id: &TypeId<'_, '_>) -> (Vec<(String, i128)>, bool) {
+    let mut out = Vec::new();
+    let mut signed = false;
+    for (tag, child) in children(id) {
+        if tag != gimli::DW_TAG_enumerator {
+            continue;
+        }
+        let Some(entry) = child.entry() else { continue };
+        let name = entry.attr_value(gimli::DW_AT_name).and_then(|v| child.string(v)).unwrap_or_default();
+        let value = match entry.attr_value(gimli::DW_AT_const_value) {
+            Some(AttributeValue::Sdata(v)) => {
+                signed |= v < 0;
+                v as i128
+            }
+            Some(v) => v.udata_value().map_or(0, |u| u as i128),
+            None => 0,
+        };
+        out.push((name, value));
+    }
+    (out, signed)
+}
+
+fn parameters<'d, 'a>(id: &TypeId<'d, 'a>) -> (Vec<Option<TypeId<'d, 'a>>>, bool) {
+    let mut params = Vec::new();
+    let mut varargs = false;
+    for (tag, child) in children(id) {
+        match tag {
+            gimli::DW_TAG_formal_parameter => params.push(child.follow(gimli::DW_AT_type)),
+            gimli::DW_TAG_unspecified_parameters => varargs = true,
+            _ => {}
+        }
+    }
+    (params, varargs)
+}

@@ -1,0 +1,808 @@
+//! Typed values read from the stopped process and shaped as the snapshot's
+//! [`Variable`]: scalars decoded, strings read, structs and arrays walked,
+//! pointers followed up to the pointer depth, all within the limits.
+//!
+//! A struct or array in memory is read in one block and its members are
+//! decoded from that copy, so a variable costs one read, not one per leaf.
+//! What cannot be read is marked on the variable (`unavailable` with the
+//! error) and the rest goes on; what a limit cuts is marked `truncated`.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gimli::DwAte;
+use serde_json::{Value as Json, json};
+
+use super::location::{Locator, Place};
+use super::types::{Bound, CompositeTag, Member, Type, TypeId, TypeKind, Types};
+use crate::debuginfo::dwarf::Die;
+use crate::memory::Memory;
+use crate::snapshot::{Addr, Annotation, Variable};
+
+/// Rendering limits (the command line sets them).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Pointers followed from a variable (1: `p` and `*p`).
+    pub deref_depth: usize,
+    pub max_elements: usize,
+    pub max_string: usize,
+    pub max_members: usize,
+    /// Nesting of members, elements and targets below a variable.
+    pub max_depth: usize,
+    /// Bytes of target memory read for variables in the whole snapshot.
+    pub max_total_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            deref_depth: 1,
+            max_elements: 100,
+            max_string: 256,
+            max_members: 100,
+            max_depth: 8,
+            max_total_bytes: 16 << 20,
+        }
+    }
+}
+
+/// A struct or array larger than this is not copied in one block; its
+/// members are read one by one (and most are cut by the limits anyway).
+const MAX_BLOCK: u64 = 1 << 16;
+
+/// Where a value's bytes come from.
+#[derive(Clone)]
+enum Source<'d, 'a> {
+    Memory(u64),
+    Held { data: Rc<[u8]>, known: Rc<[bool]>, start: usize, address: Option<u64>, kind: &'static str },
+    ImplicitPointer(Die<'d, 'a>, i64),
+    Missing { location: &'static str, error: Option<String> },
+}
+
+impl<'d, 'a> Source<'d, 'a> {
+    fn from_place(place: Place<'d, 'a>) -> Self {
+        match place {
+            Place::Memory(a) => Source::Memory(a),
+            Place::Bytes { data, known, kind } => {
+                Source::Held { data: data.into(), known: known.into(), start: 0, address: None, kind: kind.as_str() }
+            }
+            Place::ImplicitPointer { target, byte_offset } => Source::ImplicitPointer(target, byte_offset),
+            Place::OptimizedOut => Source::Missing { location: "optimized-out", error: None },
+            Place::Unavailable(e) => Source::Missing { location: "unavailable", error: Some(e) },
+        }
+    }
+
+    fn at(&self, offset: u64) -> Self {
+        match self {
+            Source::Memory(a) => Source::Memory(a.wrapping_add(offset)),
+            Source::Held { data, known, start, address, kind } => Source::Held {
+                data: data.clone(),
+                known: known.clone(),
+                start: start + offset as usize,
+                address: address.map(|a| a + offset),
+                kind,
+            },
+            other => other.clone(),
+        }
+    }
+
+    fn address(&self) -> Option<u64> {
+        match self {
+            Source::Memory(a) => Some(*a),
+            Source::Held { address, .. } => *address,
+            _ => None,
+        }
+    }
+
+    fn location(&self) -> &'static str {
+        match self {
+            Source::Memory(_) => "memory",
+            Source::Held { address: Some(_), .. } => "memory",
+            Source::Held { kind, .. } => kind,
+            Source::ImplicitPointer(..) => "implicit",
+            Source::Missing { location, .. } => location,
+        }
+    }
+}
+
+pub struct Renderer<'x, 'd, 'a> {
+    pub types: &'x Types<'d, 'a>,
+    pub memory: &'x dyn Memory,
+    pub locator: &'x Locator<'x, 'd, 'a>,
+    pub frame: Option<usize>,
+    pub limits: &'x Limits,
+    /// Bytes still allowed to be read for variables in this snapshot.
+    pub budget: &'x Cell<u64>,
+}
+
+/// Why a read gave no bytes.
+struct Unread {
+    location: &'static str,
+    error: Option<String>,
+    truncated: bool,
+}
+
+impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
+    /// A variable DIE's value in the renderer's frame.
+    pub fn variable(&self, die: &Die<'d, 'a>) -> Variable {
+        let name = die.name().unwrap_or_default();
+        let ty = die.inherited(gimli::DW_AT_type).and_then(|(owner, v)| owner.reference(v));
+        let size = self.types.size_of(ty.as_ref());
+        let place = self.locator.place_of(die, self.frame, size);
+        self.render(name, ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new())
+    }
+
+    fn render(
+        &self,
+        name: String,
+        ty: Option<&TypeId<'d, 'a>>,
+        src: Source<'d, 'a>,
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) -> Variable {
+        let resolved = self.types.resolve(ty);
+        let mut var = Variable {
+            name,
+            type_name: self.types.name(ty).to_string(),
+            base_type: self.types.base_name(ty),
+            kind: resolved.as_ref().map_or("bottom", |(_, t)| kind_of(self.types, t)).to_string(),
+            address: src.address().map(Addr),
+            size: self.types.size_of(ty),
+            location: src.location().to_string(),
+            value: Json::Null,
+            ..Variable::default()
+        };
+        if let Source::Missing { error, .. } = &src {
+            var.error = error.clone();
+            return var;
+        }
+        let Some((_, t)) = resolved else { return var };
+        match &t.kind {
+            TypeKind::Base(encoding) => self.scalar(&mut var, &src, *encoding, t.size.unwrap_or(0), t.name.as_deref()),
+            TypeKind::Enum { enumerators, signed, .. } => {
+                if let Some(bytes) = self.load(&mut var, &src, t.size.unwrap_or(4)) {
+                    let v = integer(&bytes, *signed);
+                    var.value = json_integer(v);
+                    var.symbol = enum_label(enumerators, v);
+                }
+            }
+            TypeKind::Pointer(target) => self.pointer(&mut var, &src, target.as_ref(), depth, pointers, path),
+            TypeKind::Reference { target, .. } => {
+                self.reference(&mut var, &src, target.as_ref(), depth, pointers, path)
+            }
+            TypeKind::PointerToMember(_) => {
+                if let Some(bytes) = self.load(&mut var, &src, t.size.unwrap_or(8)) {
+                    var.value = json_integer(integer(&bytes, true));
+                }
+            }
+            TypeKind::Composite { tag, members, declaration } => {
+                if *declaration {
+                    var.symbol = Some("<incomplete type>".into());
+                } else if depth >= self.limits.max_depth {
+                    var.truncated = true;
+                } else {
+                    let src = self.hold(&mut var, src, t.size);
+                    self.members(&mut var, &src, *tag, members, depth, pointers, path);
+                }
+            }
+            TypeKind::Array { element, dims } => {
+                self.array(&mut var, src, element.as_ref(), dims, depth, pointers, path)
+            }
+            TypeKind::Function { .. } => var.symbol = src.address().and_then(|a| self.locator.functions.name_at(a)),
+            TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => {}
+        }
+        var
+    }
+
+    /// Reads `len` bytes of the value, or marks why they cannot be had.
+    fn load(&self, var: &mut Variable, src: &Source<'d, 'a>, len: u64) -> Option<Vec<u8>> {
+        match self.read(src, len) {
+            Ok(bytes) => Some(bytes),
+            Err(unread) => {
+                var.location = unread.location.to_string();
+                var.error = unread.error;
+                var.truncated |= unread.truncated;
+                None
+            }
+        }
+    }
+
+    fn read(&self, src: &Source<'d, 'a>, len: u64) -> Result<Vec<u8>, Unread> {
+        match src {
+            Source::Memory(address) => {
+                let remaining = self.budget.get();
+                if len > remaining {
+                    return Err(Unread {
+                        location: "unavailable",
+                        error: Some("the snapshot's variable byte limit is reached".into()),
+                        truncated: true,
+                    });
+                }
+                self.budget.set(remaining - len);
+                let mut buf = vec![0u8; len as usize];
+                self.memory.read(*address, &mut buf).map_err(|e| Unread {
+                    location: "unavailable",
+                    error: Some(e.to_string()),
+                    truncated: false,
+                })?;
+                Ok(buf)
+            }
+            Source::Held { data, known, start, .. } => {
+                let range = *start..start + len as usize;
+                match (data.get(range.clone()), known.get(range)) {
+                    (Some(bytes), Some(k)) if k.iter().all(|&k| k) => Ok(bytes.to_vec()),
+                    (Some(_), Some(_)) => Err(Unread { location: "optimized-out", error: None, truncated: false }),
+                    _ => Err(Unread {
+                        location: "unavailable",
+                        error: Some(format!("the location holds fewer than {len} bytes")),
+                        truncated: false,
+                    }),
+                }
+            }
+            Source::ImplicitPointer(..) => Err(Unread {
+                location: "implicit",
+                error: Some("an implicit pointer has no value".into()),
+                truncated: false,
+            }),
+            Source::Missing { location, error } => Err(Unread { location, error: error.clone(), truncated: false }),
+        }
+    }
+
+    /// Copies a struct or array in memory into one block, so that its
+    /// members are decoded without further reads.
+    fn hold(&self, var: &mut Variable, src: Source<'d, 'a>, size: Option<u64>) -> Source<'d, 'a> {
+        let (Source::Memory(address), Some(size)) = (&src, size) else { return src };
+        if size == 0 || size > MAX_BLOCK {
+            return src;
+        }
+        match self.read(&src, size) {
+            Ok(bytes) => {
+                let known: Rc<[bool]> = vec![true; bytes.len()].into();
+                Source::Held { data: bytes.into(), known, start: 0, address: Some(*address), kind: "memory" }
+            }
+            Err(unread) => {
+                var.location = unread.location.to_string();
+                var.error = unread.error.clone();
+                var.truncated |= unread.truncated;
+                Source::Missing { location: unread.location, error: unread.error }
+            }
+        }
+    }
+
+    fn scalar(&self, var: &mut Variable, src: &Source<'d, 'a>, encoding: DwAte, size: u64, name: Option<&str>) {
+        let Some(bytes) = self.load(var, src, size) else { return };
+        match encoding {
+            gimli::DW_ATE_boolean => var.value = Json::Bool(bytes.iter().any(|&b| b != 0)),
+            gimli::DW_ATE_float => float_value(var, float(&bytes, name)),
+            gimli::DW_ATE_complex_float => {
+                let (re, im) = bytes.split_at(bytes.len() / 2);
+                var.value = json!([float_json(float(re, name)), float_json(float(im, name))]);
+            }
+            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => {
+                let v = integer(&bytes, true);
+                var.value = json_integer(v);
+                if encoding == gimli::DW_ATE_signed_char || is_char_name(name) {
+                    var.symbol = Some(char_literal(v as u8));
+                }
+            }
+            _ => {
+                let v = integer(&bytes, false);
+                var.value = json_integer(v);
+                if encoding == gimli::DW_ATE_unsigned_char || (encoding == gimli::DW_ATE_UTF && size == 1) {
+                    var.symbol = Some(char_literal(v as u8));
+                }
+            }
+        }
+    }
+
+    fn pointer(
+        &self,
+        var: &mut Variable,
+        src: &Source<'d, 'a>,
+        target: Option<&TypeId<'d, 'a>>,
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        if let Source::ImplicitPointer(die, offset) = src {
+            self.implicit_target(var, die, *offset, target, depth, pointers, path);
+            return;
+        }
+        let Some(bytes) = self.load(var, src, 8) else { return };
+        let address = integer(&bytes, false) as u64;
+        var.value = json!(address);
+        let pointee = self.types.resolve(target);
+        if let Some((_, t)) = &pointee {
+            if is_char(t) {
+                if address != 0 {
+                    let (text, cut) = self.string_at(address);
+                    var.symbol = text;
+                    var.truncated |= cut;
+                }
+                return;
+            }
+            if matches!(t.kind, TypeKind::Function { .. }) {
+                var.symbol = self.locator.functions.name_at(address);
+                return;
+            }
+        }
+        var.symbol = self.locator.functions.name_at(address);
+        let expandable = pointee.as_ref().is_some_and(|(_, t)| !matches!(t.kind, TypeKind::Unspecified));
+        if address == 0 || !expandable || pointers >= self.limits.deref_depth {
+            return;
+        }
+        self.follow(var, address, target, depth, pointers + 1, path);
+    }
+
+    /// A C++ reference: always shown with what it refers to, without
+    /// counting against the pointer depth.
+    fn reference(
+        &self,
+        var: &mut Variable,
+        src: &Source<'d, 'a>,
+        target: Option<&TypeId<'d, 'a>>,
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        if let Source::ImplicitPointer(die, offset) = src {
+            self.implicit_target(var, die, *offset, target, depth, pointers, path);
+            return;
+        }
+        let Some(bytes) = self.load(var, src, 8) else { return };
+        let address = integer(&bytes, false) as u64;
+        var.value = json!(address);
+        if address != 0 {
+            self.follow(var, address, target, depth, pointers, path);
+        }
+    }
+
+    fn follow(
+        &self,
+        var: &mut Variable,
+        address: u64,
+        target: Option<&TypeId<'d, 'a>>,
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        if depth >= self.limits.max_depth {
+            var.truncated = true;
+            return;
+        }
+        if path.contains(&address) {
+            var.annotations.push(Annotation {
+                level: "comment".into(),
+                text: Some("cycle: points back to a value already shown above".into()),
+                source: Some("ptsnap".into()),
+                ..Annotation::default()
+            });
+            return;
+        }
+        path.push(address);
+        let name = format!("*{}", var.name);
+        var.target = Some(Box::new(self.render(name, target, Source::Memory(address), depth + 1, pointers, path)));
+        path.pop();
+    }
+
+    /// The object an implicit pointer points to (`DW_OP_implicit_pointer`):
+    /// another variable's value, which may have no address at all.
+    #[allow(clippy::too_many_arguments)]
+    fn implicit_target(
+        &self,
+        var: &mut Variable,
+        die: &Die<'d, 'a>,
+        offset: i64,
+        target: Option<&TypeId<'d, 'a>>,
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        let size = self.types.size_of(target);
+        let place = self.locator.place_of(die, self.frame, size.map(|s| s + offset.max(0) as u64));
+        let src = Source::from_place(place).at(offset as u64);
+        let name = format!("*{}", var.name);
+        var.target = Some(Box::new(self.render(name, target, src, depth + 1, pointers, path)));
+    }
+
+    /// A NUL-terminated string at `address`, read a page at a time up to
+    /// the string limit; whether the limit cut it.
+    fn string_at(&self, address: u64) -> (Option<String>, bool) {
+        let mut out = Vec::new();
+        let mut at = address;
+        while out.len() < self.limits.max_string {
+            let to_page_end = 4096 - (at % 4096);
+            let want = to_page_end.min((self.limits.max_string - out.len()) as u64);
+            let Ok(chunk) = self.read(&Source::Memory(at), want) else {
+                return (if out.is_empty() { None } else { Some(lossy(&out)) }, false);
+            };
+            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                return (Some(lossy(&out)), false);
+            }
+            out.extend_from_slice(&chunk);
+            at += want;
+        }
+        (Some(lossy(&out)), true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn members(
+        &self,
+        var: &mut Variable,
+        src: &Source<'d, 'a>,
+        tag: CompositeTag,
+        members: &[Member<'d, 'a>],
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        if matches!(src, Source::Missing { .. }) {
+            return;
+        }
+        for (i, m) in members.iter().enumerate() {
+            if i >= self.limits.max_members {
+                var.truncated = true;
+                break;
+            }
+            let offset = if tag == CompositeTag::Union { 0 } else { m.offset };
+            let name = match (&m.name, m.base_class) {
+                (Some(n), _) => n.clone(),
+                (None, true) => self.types.name(m.ty.as_ref()).to_string(),
+                (None, false) => String::new(),
+            };
+            let member_src = src.at(offset);
+            let mut member = match m.bits {
+                Some(bits) => self.bit_field(name, m.ty.as_ref(), &member_src, bits),
+                None => self.render(name, m.ty.as_ref(), member_src, depth + 1, pointers, path),
+            };
+            member.annotations.extend(m.base_class.then(|| Annotation {
+                level: "comment".into(),
+                text: Some("base class".into()),
+                source: Some("ptsnap".into()),
+                ..Annotation::default()
+            }));
+            var.members.push(member);
+        }
+    }
+
+    fn bit_field(
+        &self,
+        name: String,
+        ty: Option<&TypeId<'d, 'a>>,
+        src: &Source<'d, 'a>,
+        (bit, size): (u64, u64),
+    ) -> Variable {
+        let resolved = self.types.resolve(ty);
+        let mut var = Variable {
+            name,
+            type_name: self.types.name(ty).to_string(),
+            base_type: self.types.base_name(ty),
+            kind: resolved.as_ref().map_or("ull", |(_, t)| kind_of(self.types, t)).to_string(),
+            address: src.address().map(Addr),
+            location: src.location().to_string(),
+            value: Json::Null,
+            ..Variable::default()
+        };
+        let Some(bytes) = self.load(&mut var, src, (bit + size).div_ceil(8)) else { return var };
+        let raw = integer(&bytes, false) as u128;
+        let mut v = (raw >> bit) & ((1u128 << size) - 1);
+        let signed = resolved.as_ref().is_some_and(|(_, t)| match &t.kind {
+            TypeKind::Base(e) => matches!(*e, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char),
+            TypeKind::Enum { signed, .. } => *signed,
+            _ => false,
+        });
+        if signed && size > 0 && v >> (size - 1) & 1 == 1 {
+            v |= !0u128 << size;
+        }
+        let value = v as i128;
+        var.value = if matches!(resolved.as_ref().map(|(_, t)| &t.kind), Some(TypeKind::Base(gimli::DW_ATE_boolean))) {
+            Json::Bool(value != 0)
+        } else {
+            json_integer(value)
+        };
+        if let Some((_, t)) = &resolved
+            && let TypeKind::Enum { enumerators, .. } = &t.kind
+        {
+            var.symbol = enum_label(enumerators, value);
+        }
+        var
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn array(
+        &self,
+        var: &mut Variable,
+        src: Source<'d, 'a>,
+        element: Option<&TypeId<'d, 'a>>,
+        dims: &[Bound<'d, 'a>],
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        let counts: Vec<Option<u64>> = dims.iter().map(|d| self.bound(d)).collect();
+        if dims.iter().any(|d| matches!(d, Bound::Expr(..) | Bound::Variable(..))) {
+            // A VLA: spell the bounds this instance has (`int [5]`).
+            var.type_name = format!("{} {}", self.types.name(element), dims_suffix(&counts));
+        }
+        self.array_dims(var, src, element, &counts, depth, pointers, path);
+    }
+
+    /// Renders one dimension of an array; the inner dimensions become
+    /// arrays of their own (`int [3][4]` has three `int [4]` elements).
+    #[allow(clippy::too_many_arguments)]
+    fn array_dims(
+        &self,
+        var: &mut Variable,
+        src: Source<'d, 'a>,
+        element: Option<&TypeId<'d, 'a>>,
+        counts: &[Option<u64>],
+        depth: usize,
+        pointers: usize,
+        path: &mut Vec<u64>,
+    ) {
+        let Some((&count, inner)) = counts.split_first() else { return };
+        let element_size = self.types.size_of(element).unwrap_or(0);
+        let stride = inner.iter().try_fold(element_size, |acc, c| c.and_then(|c| acc.checked_mul(c)));
+        if var.size.is_none() {
+            var.size = count.zip(stride).and_then(|(c, s)| c.checked_mul(s));
+        }
+        let Some(count) = count else {
+            var.symbol = Some("<unknown bound>".into());
+            return;
+        };
+        let char_element = inner.is_empty() && self.types.resolve(element).is_some_and(|(_, t)| is_char(&t));
+        if char_element {
+            var.kind = "string".into();
+            let shown = count.min(self.limits.max_string as u64);
+            if let Some(bytes) = self.load(var, &src, shown) {
+                let end = bytes.iter().position(|&b| b == 0);
+                var.symbol = Some(lossy(&bytes[..end.unwrap_or(bytes.len())]));
+                var.truncated |= end.is_none() && count > shown;
+            }
+            return;
+        }
+        if depth >= self.limits.max_depth {
+            var.truncated = count > 0;
+            return;
+        }
+        let Some(stride) = stride else { return };
+        let shown = count.min(self.limits.max_elements as u64);
+        var.truncated |= count > shown;
+        let src = self.hold(var, src, Some(shown * stride));
+        if matches!(src, Source::Missing { .. }) {
+            return;
+        }
+        let element_name = self.types.name(element);
+        for i in 0..shown {
+            let name = format!("[{i}]");
+            let at = src.at(i * stride);
+            let item = if inner.is_empty() {
+                self.render(name, element, at, depth + 1, pointers, path)
+            } else {
+                let mut sub = Variable {
+                    name,
+                    type_name: format!("{element_name} {}", dims_suffix(inner)),
+                    base_type: self.types.base_name(element),
+                    kind: "array".into(),
+                    address: at.address().map(Addr),
+                    location: at.location().to_string(),
+                    value: Json::Null,
+                    ..Variable::default()
+                };
+                self.array_dims(&mut sub, at, element, inner, depth + 1, pointers, path);
+                sub
+            };
+            var.elements.push(item);
+        }
+    }
+
+    /// An array dimension's element count, evaluating run-time bounds.
+    fn bound(&self, bound: &Bound<'d, 'a>) -> Option<u64> {
+        let (value, upper) = match bound {
+            Bound::Count(n) => return Some(*n),
+            Bound::Unknown => return None,
+            Bound::Expr(expr, upper) => {
+                let die = self.locator.frames.get(self.frame?)?.function.clone()?;
+                (self.locator.value_of(&die, *expr, self.frame).ok()?, *upper)
+            }
+            Bound::Variable(die, upper) => {
+                let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).unwrap_or(8);
+                let src = Source::from_place(self.locator.place_of(die, self.frame, Some(size)));
+                (integer(&self.read(&src, size).ok()?, true) as u64, *upper)
+            }
+        };
+        // A bound of -1 (count 0 for an upper bound) means empty.
+        Some(if upper { value.wrapping_add(1) } else { value }).filter(|&n| n < 1 << 32)
+    }
+}
+
+/// `[3][4]`, with `[]` for an unknown bound.
+fn dims_suffix(counts: &[Option<u64>]) -> String {
+    counts.iter().map(|c| c.map_or("[]".to_string(), |c| format!("[{c}]"))).collect()
+}
+
+/// The pmodule variable type of a resolved type.
+fn kind_of<'d, 'a>(types: &Types<'d, 'a>, t: &Type<'d, 'a>) -> &'static str {
+    match &t.kind {
+        TypeKind::Base(e) => match *e {
+            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => "ll",
+            gimli::DW_ATE_float => match t.size {
+                Some(4) => "flt",
+                Some(8) => "dbl",
+                _ => "ldbl",
+            },
+            gimli::DW_ATE_complex_float => match t.size {
+                Some(8) => "cflt",
+                Some(16) => "cdbl",
+                _ => "cldbl",
+            },
+            _ => "ull",
+        },
+        TypeKind::Pointer(target) => {
+            let to_function =
+                types.resolve(target.as_ref()).is_some_and(|(_, t)| matches!(t.kind, TypeKind::Function { .. }));
+            if to_function { "fn" } else { "reference" }
+        }
+        TypeKind::Reference { .. } => "reference",
+        TypeKind::PointerToMember(_) => "ll",
+        TypeKind::Composite { .. } => "tuple",
+        TypeKind::Array { .. } => "array",
+        TypeKind::Enum { .. } => "enum",
+        TypeKind::Function { .. } => "fn",
+        TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => "bottom",
+    }
+}
+
+fn is_char(t: &Type<'_, '_>) -> bool {
+    matches!(t.kind, TypeKind::Base(gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char)) && t.size == Some(1)
+        || matches!(t.kind, TypeKind::Base(gimli::DW_ATE_UTF)) && t.size == Some(1)
+        || is_char_name(t.name.as_deref()) && t.size == Some(1)
+}
+
+fn is_char_name(name: Option<&str>) -> bool {
+    matches!(name, Some("char" | "signed char" | "unsigned char" | "char8_t"))
+}
+
+/// Little-endian integer of up to 16 bytes, sign-extended when `signed`.
+fn integer(bytes: &[u8], signed: bool) -> i128 {
+    let n = bytes.len().min(16);
+    let mut buf = [0u8; 16];
+    buf[..n].copy_from_slice(&bytes[..n]);
+    let raw = u128::from_le_bytes(buf);
+    if signed && n > 0 && n < 16 && bytes[n - 1] & 0x80 != 0 {
+        (raw | (!0u128 << (n * 8))) as i128
+    } else {
+        raw as i128
+    }
+}
+
+/// Integers that fit JSON's safe range of a u64/i64 are numbers; 128-bit
+/// values beyond are decimal strings.
+fn json_integer(v: i128) -> Json {
+    if let Ok(i) = i64::try_from(v) {
+        json!(i)
+    } else if let Ok(u) = u64::try_from(v) {
+        json!(u)
+    } else {
+        Json::String(v.to_string())
+    }
+}
+
+fn enum_label(enumerators: &[(String, i128)], v: i128) -> Option<String> {
+    if let Some((name, _)) = enumerators.iter().find(|(_, e)| *e == v) {
+        return Some(name.clone());
+    }
+    // Flag enums: a combination of single-bit enumerators, as gdb shows.
+    let mut rest = v;
+    let mut parts = Vec::new();
+    for (name, e) in enumerators {
+        if *e > 0 && (e & (e - 1)) == 0 && rest & e == *e {
+            parts.push(name.as_str());
+            rest &= !e;
+        }
+    }
+    (!parts.is_empty() && rest == 0).then(|| parts.join(" | "))
+}
+
+/// A float of 4, 8, 10 (x87 extended, in 10 or 16 bytes) or 16 bytes
+/// (IEEE binary128, named `_Float128`/`__float128`).
+fn float(bytes: &[u8], name: Option<&str>) -> f64 {
+    match bytes.len() {
+        4 => f32::from_le_bytes(bytes.try_into().unwrap_or_default()) as f64,
+        8 => f64::from_le_bytes(bytes.try_into().unwrap_or_default()),
+        16 if name.is_some_and(|n| n.contains("128")) => binary128(bytes),
+        10 | 16 => x87_extended(bytes),
+        _ => f64::NAN,
+    }
+}
+
+fn x87_extended(bytes: &[u8]) -> f64 {
+    let mantissa = u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default());
+    let se = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let sign = if se & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exponent = (se & 0x7fff) as i32;
+    if exponent == 0x7fff {
+        return if mantissa << 1 == 0 { sign * f64::INFINITY } else { f64::NAN };
+    }
+    if exponent == 0 && mantissa == 0 {
+        return sign * 0.0;
+    }
+    sign * mantissa as f64 * 2f64.powi(exponent.max(1) - 16383 - 63)
+}
+
+fn binary128(bytes: &[u8]) -> f64 {
+    let raw = u128::from_le_bytes(bytes.try_into().unwrap_or_default());
+    let sign = if raw >> 127 != 0 { -1.0 } else { 1.0 };
+    let exponent = ((raw >> 112) & 0x7fff) as i32;
+    let fraction = raw & ((1u128 << 112) - 1);
+    if exponent == 0x7fff {
+        return if fraction == 0 { sign * f64::INFINITY } else { f64::NAN };
+    }
+    let (lead, exp) = if exponent == 0 { (0.0, 1) } else { (1.0, exponent) };
+    sign * (lead + (fraction >> 60) as f64 / (1u64 << 52) as f64) * 2f64.powi(exp - 16383)
+}
+
+/// JSON has no NaN or infinities: those values are null, named in `symbol`.
+fn float_value(var: &mut Variable, v: f64) {
+    var.value = float_json(v);
+    if !v.is_finite() {
+        var.symbol = Some(if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        });
+    }
+}
+
+fn float_json(v: f64) -> Json {
+    serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
+}
+
+/// A character as C writes it: `'A'`, `'\n'`, `'\377'`.
+fn char_literal(b: u8) -> String {
+    match b {
+        b'\n' => "'\\n'".into(),
+        b'\t' => "'\\t'".into(),
+        b'\r' => "'\\r'".into(),
+        0 => "'\\000'".into(),
+        b'\'' => "'\\''".into(),
+        b'\\' => "'\\\\'".into(),
+        0x20..=0x7e => format!("'{}'", b as char),
+        _ => format!("'\\{b:03o}'"),
+    }
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_x87_extended() {
+        // 1.5L: mantissa 0xC000000000000000, exponent 16383.
+        let mut b = 0xC000_0000_0000_0000u64.to_le_bytes().to_vec();
+        b.extend_from_slice(&16383u16.to_le_bytes());
+        assert_eq!(x87_extended(&b), 1.5);
+        b[9] |= 0x80;
+        assert_eq!(x87_extended(&b), -1.5);
+    }
+
+    #[test]
+    fn sign_extends_and_labels() {
+        assert_eq!(integer(&[0xff, 0xff], true), -1);
+        assert_eq!(integer(&[0xff, 0xff], false), 65535);
+        let e = vec![("A".to_string(), 1), ("B".to_string(), 2), ("C".to_string(), 4)];
+        assert_eq!(enum_label(&e, 2).as_deref(), Some("B"));
+        assert_eq!(enum_label(&e, 5).as_deref(), Some("A | C"));
+        assert_eq!(enum_label(&e, 8), None);
+        assert_eq!(char_literal(b'A'), "'A'");
+        assert_eq!(char_literal(0xff), "'\\377'");
+    }
+}

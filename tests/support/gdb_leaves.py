@@ -1,0 +1,95 @@
+# Prints, as JSON, every scalar leaf of every parameter and local in every
+# frame of every thread, as gdb reads them: the oracle for the differential
+# variable test (tests/variables.rs). Run with
+#   gdb -batch -nx -p PID -x gdb_leaves.py
+import json
+
+import gdb
+
+MAX_ELEMENTS = 100
+MAX_DEPTH = 8
+
+
+def leaves(value, path, out, depth=0):
+    """Flattens a value into {path: leaf}, leaf being a number, or the
+    string "optimized-out" / "unavailable"."""
+    try:
+        if value.is_optimized_out:
+            out[path] = "optimized-out"
+            return
+        t = value.type.strip_typedefs()
+        code = t.code
+        if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM):
+            out[path] = int(value)
+        elif code == gdb.TYPE_CODE_FLT:
+            out[path] = float(value)
+        elif code == gdb.TYPE_CODE_PTR:
+            out[path] = int(value)
+        elif code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
+            if depth >= MAX_DEPTH:
+                return
+            for field in t.fields():
+                # Static members have no bit position in the object.
+                if not hasattr(field, "bitpos") or (field.artificial and not field.is_base_class):
+                    continue
+                leaves(value[field], path + "." + (field.name or ""), out, depth + 1)
+        elif code == gdb.TYPE_CODE_ARRAY:
+            if depth >= MAX_DEPTH:
+                return
+            low, high = t.range()
+            element = t.target().strip_typedefs()
+            if element.sizeof == 1 and element.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR):
+                # Character arrays are compared as the string they hold.
+                raw = bytes(int(value[i]) & 0xFF for i in range(low, min(high, low + 255) + 1))
+                out[path + "$str"] = raw.split(b"\0")[0].decode("utf-8", "replace")
+                return
+            for i in range(low, min(high, low + MAX_ELEMENTS - 1) + 1):
+                leaves(value[i], "%s[%d]" % (path, i - low), out, depth + 1)
+    except gdb.MemoryError:
+        out[path] = "unavailable"
+    except gdb.error as e:
+        out[path] = "optimized-out" if "optimized out" in str(e) else "unavailable"
+
+
+def frame_variables(frame):
+    out = {}
+    try:
+        block = frame.block()
+    except RuntimeError:
+        return out
+    seen = {}
+    while block is not None:
+        for sym in block:
+            if not (sym.is_argument or sym.is_variable) or sym.addr_class == gdb.SYMBOL_LOC_STATIC:
+                continue
+            kind = "arg" if sym.is_argument else "local"
+            key = "%s:%s" % (kind, sym.name)
+            n = seen.get(key, 0)
+            seen[key] = n + 1
+            try:
+                value = sym.value(frame)
+            except (gdb.error, RuntimeError) as e:
+                out["%s#%d" % (key, n)] = "optimized-out" if "optimized out" in str(e) else "unavailable"
+                continue
+            leaves(value, "%s#%d" % (key, n), out)
+        if block.function is not None:
+            break
+        block = block.superblock
+    return out
+
+
+result = []
+for inferior in gdb.inferiors():
+    for thread in inferior.threads():
+        thread.switch()
+        frames = []
+        frame = gdb.newest_frame()
+        while frame is not None:
+            if frame.type() != gdb.TAILCALL_FRAME:
+                frames.append({"function": frame.name(), "vars": frame_variables(frame)})
+            try:
+                frame = frame.older()
+            except gdb.error:
+                break
+        result.append({"tid": thread.ptid[1], "frames": frames})
+print("GDB-LEAVES " + json.dumps(result))

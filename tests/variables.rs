@@ -1,0 +1,400 @@
+//! DWARF-typed variables: exact values of every kind of type and location
+//! in tests/fixtures/vars.c at -O0 and -O2 (DWARF 4 and 5), globals, TLS
+//! in every thread, pointer depth and cycles, limits; and gdb as the
+//! oracle for every scalar leaf of every parameter and local in every
+//! frame (fixture and C library frames).
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::*;
+use serde_json::Value;
+
+/// A frame's variable by name among its parameters and locals (the first,
+/// innermost, when a name is shadowed).
+fn var<'v>(frame: &'v Value, name: &str) -> &'v Value {
+    let all = frame["parameters"].as_array().unwrap().iter().chain(frame["locals"].as_array().unwrap());
+    all.clone().find(|v| v["name"] == name).unwrap_or_else(|| panic!("no variable {name} in {}", frame["function"]))
+}
+
+fn member<'v>(v: &'v Value, name: &str) -> &'v Value {
+    v["members"].as_array().unwrap().iter().find(|m| m["name"] == name).unwrap_or_else(|| panic!("no member {name}"))
+}
+
+fn frame<'v>(thread: &'v Value, function: &str) -> &'v Value {
+    thread["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == function)
+        .unwrap_or_else(|| panic!("no frame {function}"))
+}
+
+fn element_values(v: &Value) -> Vec<i64> {
+    v["elements"].as_array().unwrap().iter().map(|e| e["value"].as_i64().unwrap()).collect()
+}
+
+fn main_thread(snap: &Value) -> &Value {
+    thread(snap, snap["process"]["pid"].as_i64().unwrap())
+}
+
+/// Whether `v` has the expected value, or, in an optimized build, is
+/// optimized out (gdb agrees on those: see the differential tests).
+fn value_or_optimized_out(v: &Value, expected: i64, optimized: bool) -> bool {
+    v["value"] == expected || (optimized && v["location"] == "optimized-out")
+}
+
+fn check_values(name: &str, flags: &[&str]) {
+    let optimized = !flags.contains(&"-O0");
+    let _serial = serial();
+    let bin = build("vars.c", name, flags);
+    let running = start(&bin, &[]);
+    let snap = snapshot(
+        running.pid(),
+        name,
+        &["--deref-depth", "4", "--global", "grid", "--global", "global_version", "--global", "global_op", "--globals"],
+    );
+    let main = main_thread(&snap);
+    let walk = frame(main, "walk");
+    let (pt, v) = (|v: &Value| v["type"].as_str().unwrap().to_string(), |v: &Value| v["value"].clone());
+
+    // Parameters in declaration order, then locals innermost first: the
+    // block's `depth` shadows the parameter, and both are listed.
+    let params: Vec<&str> =
+        walk["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(params, ["chain", "list", "depth"]);
+    assert_eq!(var(walk, "depth")["value"], 3);
+    assert_eq!(walk["locals"][0]["name"], "depth");
+    assert_eq!(walk["locals"][0]["value"], 99);
+
+    // A struct walked through three pointer levels.
+    let chain = var(walk, "chain");
+    assert_eq!(pt(chain), "struct level1 *");
+    assert_eq!(chain["kind"], "reference");
+    assert_eq!(chain["base_type"], "level1");
+    let l1 = &chain["target"];
+    assert_eq!(member(l1, "label")["symbol"], "first");
+    let l3 = &member(&member(l1, "l2")["target"], "l3")["target"];
+    assert_eq!(member(l3, "leaf")["value"], 33);
+    assert_eq!(member(l3, "name")["symbol"], "third");
+
+    // A linked list with a cycle: followed to the pointer depth, the
+    // cycle marked, not followed again.
+    let list = var(walk, "list");
+    let mut node = &list["target"];
+    let mut values = vec![member(node, "value")["value"].as_i64().unwrap()];
+    while let Some(next) = member(node, "next").get("target") {
+        node = next;
+        values.push(member(node, "value")["value"].as_i64().unwrap());
+    }
+    assert_eq!(values, [1, 2, 3]);
+    let last_next = member(node, "next");
+    assert!(last_next["annotations"][0]["text"].as_str().unwrap().contains("cycle"), "{last_next}");
+
+    assert_eq!(member(var(walk, "corner"), "y")["value"], 4);
+    assert_eq!(pt(var(walk, "alias")), "point_t");
+    assert_eq!(var(walk, "alias")["base_type"], "point_t");
+    let num = var(walk, "num");
+    assert_eq!((pt(num), num["kind"].as_str()), ("union number".into(), Some("tuple")));
+    assert_eq!(member(num, "i")["value"], 0x40490fdb);
+    assert!((member(num, "f")["value"].as_f64().unwrap() - std::f64::consts::PI).abs() < 1e-6);
+    assert_eq!((v(var(walk, "color")), &var(walk, "color")["symbol"]), (Value::from(5), &Value::from("GREEN")));
+    assert_eq!(var(walk, "color")["kind"], "enum");
+    assert_eq!(var(walk, "mode")["symbol"], "F_READ | F_EXEC");
+    let bits = var(walk, "bits");
+    assert_eq!([v(member(bits, "a")), v(member(bits, "b")), v(member(bits, "c"))], [5, -3, 1].map(Value::from));
+    assert_eq!(member(bits, "col")["symbol"], "BLUE");
+    let buf = var(walk, "buf");
+    assert_eq!(
+        (pt(buf), buf["kind"].as_str(), buf["symbol"].as_str()),
+        ("char [16]".into(), Some("string"), Some("hello"))
+    );
+    let matrix = var(walk, "matrix");
+    assert_eq!(pt(matrix), "int [2][3]");
+    assert_eq!(pt(&matrix["elements"][1]), "int [3]");
+    assert_eq!(element_values(&matrix["elements"][1]), [4, 5, 6]);
+    assert_eq!(v(var(walk, "ok")), true);
+    assert_eq!((v(var(walk, "letter")), &var(walk, "letter")["symbol"]), (Value::from(81), &Value::from("'Q'")));
+    assert_eq!(v(var(walk, "byte")), 200);
+    assert_eq!(v(var(walk, "s")), -12345);
+    assert_eq!(v(var(walk, "big")), u64::MAX);
+    assert_eq!((v(var(walk, "neg")), var(walk, "neg")["kind"].as_str()), (Value::from(-9_000_000_000i64), Some("ll")));
+    assert_eq!((v(var(walk, "f")), var(walk, "f")["kind"].as_str()), (Value::from(1.5), Some("flt")));
+    assert_eq!((v(var(walk, "d")), var(walk, "d")["kind"].as_str()), (Value::from(-0.25), Some("dbl")));
+    assert_eq!((v(var(walk, "ld")), var(walk, "ld")["kind"].as_str()), (Value::from(3.5), Some("ldbl")));
+    assert_eq!((v(var(walk, "z")), var(walk, "z")["kind"].as_str()), (serde_json::json!([1.0, 2.0]), Some("cdbl")));
+    let op = var(walk, "op");
+    assert_eq!(
+        (pt(op), op["kind"].as_str(), op["symbol"].as_str()),
+        ("int (*)(int, int)".into(), Some("fn"), Some("add"))
+    );
+    assert_eq!((pt(var(walk, "nothing")), v(var(walk, "nothing"))), ("void *".into(), Value::from(0)));
+    let vla = var(walk, "vla");
+    assert_eq!(pt(vla), "int [5]");
+    assert_eq!(element_values(vla), [0, 1, 4, 9, 16]);
+
+    // The inline frame has its own parameters and locals.
+    let scaled = frame(main, "scaled");
+    assert_eq!(scaled["inlined"], true);
+    assert!(value_or_optimized_out(var(scaled, "value"), 99, optimized), "{}", var(scaled, "value"));
+    assert_eq!(v(var(scaled, "factor")), 2);
+    assert_eq!(v(var(scaled, "product")), 198);
+    assert!(walk["locals"].as_array().unwrap().iter().all(|l| l["name"] != "product"), "not in the caller");
+
+    // Globals: a 2-D array, a string, a function pointer; --globals adds
+    // every global of the executable, with module and compilation unit.
+    let globals = snap["globals"].as_array().unwrap();
+    let global = |name: &str| globals.iter().find(|g| g["name"] == name).unwrap_or_else(|| panic!("no global {name}"));
+    assert_eq!(pt(global("grid")), "int [3][4]");
+    assert_eq!(element_values(&global("grid")["elements"][2]), [20, 21, 22, 23]);
+    assert_eq!(global("global_version")["symbol"], "ptsnap-fixture 1.0");
+    assert_eq!(global("global_op")["symbol"], "add");
+    assert_eq!(global("global_color")["symbol"], "BLUE");
+    assert_eq!(member(global("global_origin"), "x")["value"], -1);
+    assert_eq!(global("global_opaque")["type"], "struct opaque *");
+    assert_eq!(global("grid")["cu"].as_str().map(|c| c.ends_with("vars.c")), Some(true));
+    assert_eq!(global("grid")["module"], name);
+    assert_eq!(globals.iter().filter(|g| g["name"] == "grid").count(), 1, "named and --globals: listed once");
+
+    // TLS: each thread its own values; errno from the C library.
+    for (t, counter, label) in [(main, 42, "main-thread"), (second_thread(&snap), 7, "second-thread")] {
+        let tls = t["tls"].as_array().unwrap();
+        let find = |n: &str| tls.iter().find(|v| v["name"] == n).unwrap_or_else(|| panic!("no TLS {n}: {tls:?}"));
+        assert_eq!(find("tls_counter")["value"], counter);
+        assert_eq!(find("tls_name")["symbol"], label);
+        assert_eq!(find("errno")["value"], 0);
+    }
+}
+
+fn second_thread(snap: &Value) -> &Value {
+    let pid = snap["process"]["pid"].as_i64().unwrap();
+    snap["threads"].as_array().unwrap().iter().find(|t| t["tid"] != pid).expect("a second thread")
+}
+
+#[test]
+fn values_o0_dwarf5() {
+    check_values("vars-O0", &["-g", "-O0"]);
+}
+
+#[test]
+fn values_o2_dwarf5() {
+    check_values("vars-O2", &["-g", "-O2"]);
+}
+
+#[test]
+fn values_o2_dwarf4() {
+    check_values("vars-O2-dwarf4", &["-gdwarf-4", "-O2"]);
+}
+
+#[test]
+fn values_o0_dwarf4() {
+    check_values("vars-O0-dwarf4", &["-gdwarf-4", "-O0"]);
+}
+
+/// Limits cut and mark; --no-variables reads none.
+#[test]
+fn limits_and_no_variables() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-limits", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let snap =
+        snapshot(running.pid(), "vars-limits", &["--max-elements", "2", "--max-string", "3", "--deref-depth", "0"]);
+    let walk = frame(main_thread(&snap), "walk");
+    let vla = var(walk, "vla");
+    assert_eq!(element_values(vla), [0, 1]);
+    assert_eq!(vla["truncated"], true);
+    assert_eq!(var(walk, "chain").get("target"), None, "depth 0: addresses only");
+    let snap = snapshot(running.pid(), "vars-none", &["--no-variables"]);
+    for t in snap["threads"].as_array().unwrap() {
+        assert!(t["tls"].as_array().unwrap().is_empty());
+        for f in t["frames"].as_array().unwrap() {
+            assert!(f["parameters"].as_array().unwrap().is_empty() && f["locals"].as_array().unwrap().is_empty());
+        }
+    }
+}
+
+/// Our leaves as gdb_leaves.py flattens gdb's: "arg:NAME#k" and
+/// "local:NAME#k" (k counting shadowed names innermost first), then
+/// `.member` and `[i]`; char arrays as `$str`.
+fn our_leaves(frame: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (kind, list) in [("arg", &frame["parameters"]), ("local", &frame["locals"])] {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for v in list.as_array().unwrap() {
+            let name = v["name"].as_str().unwrap();
+            let n = seen.entry(name.to_string()).or_default();
+            flatten(v, &format!("{kind}:{name}#{n}"), &mut out);
+            *n += 1;
+        }
+    }
+    out
+}
+
+fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
+    if let Some(l @ ("optimized-out" | "unavailable")) = v["location"].as_str() {
+        out.insert(path.to_string(), Value::from(l));
+        return;
+    }
+    match v["kind"].as_str().unwrap() {
+        "string" => {
+            out.insert(format!("{path}$str"), v["symbol"].clone());
+        }
+        "tuple" => {
+            for m in v["members"].as_array().into_iter().flatten() {
+                flatten(m, &format!("{path}.{}", m["name"].as_str().unwrap()), out);
+            }
+        }
+        "array" => {
+            for e in v["elements"].as_array().into_iter().flatten() {
+                flatten(e, &format!("{path}{}", e["name"].as_str().unwrap()), out);
+            }
+        }
+        _ => {
+            let value = match &v["value"] {
+                Value::Bool(b) => Value::from(*b as i64),
+                Value::Array(_) => return, // complex: gdb's side skips them too
+                other => other.clone(),
+            };
+            out.insert(path.to_string(), value);
+        }
+    }
+}
+
+fn same_number(a: &Value, b: &Value) -> bool {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+        _ => a == b,
+    }
+}
+
+fn is_missing(v: &Value) -> bool {
+    v.is_null() || matches!(v.as_str(), Some("optimized-out" | "unavailable"))
+}
+
+/// gdb as the oracle: every scalar leaf of every parameter and local in
+/// every frame, compared. A value both read must be equal, and a value gdb
+/// reads must be read by us too. Values only we read (gdb does not follow
+/// a call site whose target is computed, say) are counted and listed.
+fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usize, usize) {
+    let _serial = serial();
+    let bin = build(source, name, flags);
+    let running = start(&bin, args);
+    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-x", script.to_str().unwrap()])
+        .output()
+        .expect("gdb runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("GDB-LEAVES ")).unwrap_or_else(|| {
+        panic!("gdb printed no leaves: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let gdb: Value = serde_json::from_str(line).unwrap();
+    let (mut compared, mut matched) = (0, 0);
+    let mut mismatches = Vec::new();
+    let mut ours_only = Vec::new();
+    for gt in gdb.as_array().unwrap() {
+        let ours = thread(&snap, gt["tid"].as_i64().unwrap());
+        let our_frames = ours["frames"].as_array().unwrap();
+        let gdb_frames = gt["frames"].as_array().unwrap();
+        // Frames pair up in order (tail-call frames gdb synthesizes are
+        // left out by the script); a function name must agree.
+        let mut j = 0;
+        for gf in gdb_frames {
+            let Some(k) = our_frames[j..].iter().position(|f| f["function"] == gf["function"]) else { continue };
+            let of = &our_frames[j + k];
+            j += k + 1;
+            let mine = our_leaves(of);
+            for (path, theirs) in gf["vars"].as_object().unwrap() {
+                let Some(ours) = mine.get(path) else { continue };
+                if is_missing(theirs) && is_missing(ours) {
+                    continue;
+                }
+                if is_missing(theirs) {
+                    ours_only.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
+                    continue;
+                }
+                compared += 1;
+                if !is_missing(theirs) && !is_missing(ours) && same_number(theirs, ours) {
+                    matched += 1;
+                } else {
+                    mismatches.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
+                }
+            }
+        }
+    }
+    eprintln!("{name}: {compared} values compared with gdb, {matched} equal; {} read only by ptsnap", ours_only.len());
+    for line in &ours_only {
+        eprintln!("  only ptsnap: {line}");
+    }
+    assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(compared > 20, "too few values compared ({compared})");
+    (compared, matched)
+}
+
+#[test]
+fn gdb_agrees_vars_o0() {
+    if has_program("gdb") {
+        differential("vars.c", "vars-diff-O0", &["-g", "-O0"], &[]);
+    }
+}
+
+#[test]
+fn gdb_agrees_vars_o2() {
+    if has_program("gdb") {
+        differential("vars.c", "vars-diff-O2", &["-g", "-O2"], &[]);
+    }
+}
+
+#[test]
+fn gdb_agrees_vars_o2_dwarf4() {
+    if has_program("gdb") {
+        differential("vars.c", "vars-diff-O2-d4", &["-gdwarf-4", "-O2"], &[]);
+    }
+}
+
+/// The deadlock fixture: libc frames (with libc6-dbg) at -O2, with
+/// location lists and entry values.
+#[test]
+fn gdb_agrees_hang_o2() {
+    if has_program("gdb") {
+        differential("hang.c", "hang-diff-O2", &["-g", "-O2"], &[]);
+    }
+}
+
+/// `ptsnap show` prints parameters in the frame line and locals under it,
+/// in C syntax, like gdb's `bt full`.
+#[test]
+fn show_prints_values_like_gdb() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-show", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let snap = snapshot(running.pid(), "vars-show", &["--global", "grid"]);
+    drop(running);
+    let out = ptsnap(&["show", work_dir().join("vars-show.json").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let walk = text.lines().find(|l| l.contains(" in walk (")).unwrap_or_else(|| panic!("{text}"));
+    let chain = frame(main_thread(&snap), "walk")["parameters"][0]["value"].as_u64().unwrap();
+    assert!(walk.contains(&format!("(chain={chain:#x}, list=0x")) && walk.contains(", depth=3) (vars.c:"), "{walk}");
+    for expected in [
+        "        corner = {x = 3, y = 4}",
+        "        buf = \"hello\"",
+        "        matrix = {{1, 2, 3}, {4, 5, 6}}",
+        "        letter = 81 'Q'",
+        "        mode = F_READ | F_EXEC",
+        "        z = 1.0 + 2.0i",
+        "    tls tls_counter = 42",
+        "  grid = {{0, 1, 2, 3}, {10, 11, 12, 13}, {20, 21, 22, 23}}",
+    ] {
+        assert!(text.lines().any(|l| l == expected), "no line {expected:?} in\n{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("        op = 0x") && l.ends_with(" <add>")), "{text}");
+    assert!(text.lines().any(|l| l.contains("in scaled (value=99, factor=2)") && l.ends_with("(inlined)")), "{text}");
+}
