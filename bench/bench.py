@@ -2,8 +2,11 @@
 """Times ptsnap against eu-stack and gdb on the same hung fixtures.
 
 Cases:
-  threads-1000   tests/fixtures/hang.c with 998 idle threads (1,001 threads)
-  frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep
+  threads-1000   tests/fixtures/hang.c with 998 idle threads (1,001 threads):
+                 frames only (ptsnap --no-variables, eu-stack, gdb bt)
+  frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep: the same
+  variables-1000 the 1,001 threads with every frame's parameters and locals:
+                 ptsnap (variables on, its default) against gdb `bt full`
 
 For each case every tool snapshots the same live process RUNS times; the
 median wall time and the peak RSS (measured by GNU time, /usr/bin/time, from
@@ -76,15 +79,27 @@ def measure(argv, runs):
     return statistics.median(walls), rss
 
 
-def run_case(name, target_argv, ptsnap, runs, out_json):
-    proc = start(target_argv)
-    pid = str(proc.pid)
-    tools = [("ptsnap", [ptsnap, "--max-frames", "100000", "-o", out_json, pid])]
+def frame_tools(ptsnap, pid, out_json):
+    tools = [("ptsnap", [ptsnap, "--no-variables", "--max-frames", "100000", "-o", out_json, pid])]
     if shutil.which("eu-stack"):
         tools.append(("eu-stack", ["eu-stack", "-n", "0", "-p", pid]))
         tools.append(("eu-stack -s -i", ["eu-stack", "-n", "0", "-s", "-i", "-p", pid]))
     if shutil.which("gdb"):
         tools.append(("gdb -batch", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt"]))
+    return tools
+
+
+def variable_tools(ptsnap, pid, out_json):
+    tools = [("ptsnap", [ptsnap, "-o", out_json, pid])]
+    if shutil.which("gdb"):
+        tools.append(("gdb bt full", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt full"]))
+    return tools
+
+
+def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
+    proc = start(target_argv)
+    pid = str(proc.pid)
+    tools = tools_for(ptsnap, pid, out_json)
     try:
         results = [(tool, *measure(argv, runs)) for tool, argv in tools]
     finally:
@@ -108,18 +123,19 @@ def run_case(name, target_argv, ptsnap, runs, out_json):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--case", choices=["threads-1000", "frames-10000"])
+    ap.add_argument("--case", choices=["threads-1000", "frames-10000", "variables-1000"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
         ptsnap, bins = build(work)
         out_json = os.path.join(work, "snapshot.json")
         cases = {
-            "threads-1000": [bins["hang"], "998"],
-            "frames-10000": [bins["deep"], "10000"],
+            "threads-1000": ([bins["hang"], "998"], frame_tools),
+            "frames-10000": ([bins["deep"], "10000"], frame_tools),
+            "variables-1000": ([bins["hang"], "998"], variable_tools),
         }
-        for name, argv in cases.items():
+        for name, (argv, tools_for) in cases.items():
             if args.case in (None, name):
-                run_case(name, argv, ptsnap, args.runs, out_json)
+                run_case(name, argv, tools_for, ptsnap, args.runs, out_json)
 
 
 if __name__ == "__main__":

@@ -139,13 +139,13 @@ pub fn frame_line(f: &Frame) -> String {
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
 /// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
 pub fn c_value(v: &Variable) -> String {
-    match v.location.as_str() {
+    match &*v.location {
         "optimized-out" => return "<optimized out>".into(),
         "unavailable" => return "<unavailable>".into(),
         _ => {}
     }
     let more = if v.truncated { "..." } else { "" };
-    match v.kind.as_str() {
+    match &*v.kind {
         "tuple" if !v.members.is_empty() => {
             let members: Vec<String> = v
                 .members
@@ -162,7 +162,7 @@ pub fn c_value(v: &Variable) -> String {
         "enum" => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
         "reference" | "fn" => {
             let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
-            match (&v.symbol, v.kind.as_str(), v.base_type.as_str()) {
+            match (&v.symbol, &*v.kind, &*v.base_type) {
                 (Some(s), _, "char") => format!("{address} {}{more}", c_string(s)),
                 (Some(s), _, _) => format!("{address} <{s}>"),
                 _ => address,

@@ -3,7 +3,7 @@
 //! first, the physical function last), with the symbol table as fallback
 //! for code without DWARF. Names are demangled (C++ and Rust).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::debuginfo::Module;
 

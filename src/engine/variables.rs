@@ -28,6 +28,8 @@ pub struct VariableReader<'d, 'a> {
     tls_all: bool,
     /// Function addresses by linkage name, looked up once.
     addresses: RefCell<HashMap<String, Option<u64>>>,
+    /// The C library and `errno`'s offset in its TLS block.
+    errno: Option<(&'d Module<'a>, u64)>,
 }
 
 impl<'d, 'a> VariableReader<'d, 'a> {
@@ -40,6 +42,10 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             exe: exe.and_then(|path| modules.iter().find(|m| m.path == path)),
             tls_all: opts.tls_all,
             addresses: RefCell::default(),
+            errno: modules.iter().find(|m| m.name().starts_with("libc.so")).and_then(|libc| {
+                let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
+                Some((libc, offset))
+            }),
         }
     }
 
@@ -126,8 +132,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
 
     /// `errno` from the C library's TLS symbol: no debug info needed.
     fn errno(&self, fs_base: Option<u64>) -> Option<Variable> {
-        let libc = self.modules.iter().find(|m| m.name().starts_with("libc.so"))?;
-        let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
+        let (libc, offset) = self.errno?;
         let address = self.tls_block(libc, fs_base)?.wrapping_add(offset);
         let mut var = Variable {
             name: "errno".into(),

@@ -5,6 +5,9 @@
 //! Deserialization is lenient (every field defaults) so that `show` reads
 //! snapshots written by older or newer versions.
 
+use std::borrow::Cow;
+use std::rc::Rc;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use crate::registers::Registers;
@@ -143,13 +146,14 @@ pub struct Frame {
 #[serde(default)]
 pub struct Variable {
     pub name: String,
+    /// Type names are shared between the many variables of one type.
     #[serde(rename = "type")]
-    pub type_name: String,
-    pub kind: String,
-    pub base_type: String,
+    pub type_name: Rc<str>,
+    pub kind: Cow<'static, str>,
+    pub base_type: Rc<str>,
     pub address: Option<Addr>,
     pub size: Option<u64>,
-    pub location: String,
+    pub location: Cow<'static, str>,
     pub value: serde_json::Value,
     pub symbol: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -121,18 +121,30 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let caller = frame + 1;
         let ctx = self.frames.get(caller).ok_or("no caller frame")?;
         let function = ctx.function.as_ref().ok_or("the caller has no debug info")?;
-        let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address))
-            .ok_or("no call site at the return address")?;
         let callee = &self.frames[frame];
         let entry = callee.function.as_ref().and_then(function_entry).ok_or("the function's entry is unknown")?;
+        let entry = entry.wrapping_add(callee.bias);
+        let key = (function.key().0, function.key().1, ctx.return_address, entry);
+        if let Some(known) = self.cache.borrow().get(&key) {
+            return known.clone().map(|chain| (chain, caller));
+        }
+        let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address))
+            .ok_or("no call site at the return address")?;
+        // An indirect call's target is computed from this frame's state,
+        // so only direct calls' chains are the same in every thread.
+        let direct = !has_computed_target(&site);
         let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
         let mut paths = Vec::new();
-        self.tail_paths(vec![(site, ctx.bias)], target, entry.wrapping_add(callee.bias), &mut paths);
-        match paths.len() {
-            1 => Ok((paths.remove(0), caller)),
-            0 => Err("the call site does not lead to this function".into()),
-            _ => Err("ambiguous tail calls lead to this function".into()),
+        self.tail_paths(vec![(site, ctx.bias)], target, entry, &mut paths);
+        let chain = match paths.len() {
+            1 => Ok(paths.remove(0)),
+            0 => Err("the call site does not lead to this function".to_string()),
+            _ => Err("ambiguous tail calls lead to this function".to_string()),
+        };
+        if direct {
+            self.cache.borrow_mut().insert(key, chain.clone());
         }
+        chain.map(|chain| (chain, caller))
     }
 
     /// Collects the chains from `chain`'s last site (calling `target`)
@@ -181,6 +193,10 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 
 fn is_call_site(tag: gimli::DwTag) -> bool {
     tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site
+}
+
+fn has_computed_target(site: &Die<'_, '_>) -> bool {
+    [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin].into_iter().all(|a| site.attr(a).is_none())
 }
 
 fn is_tail_call(site: &Die<'_, '_>) -> bool {

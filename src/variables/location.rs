@@ -38,6 +38,35 @@ pub struct FrameContext<'d, 'a> {
     pub tls_block: Option<u64>,
 }
 
+/// The part of finding a variable that depends only on its DIE and the
+/// pc, not on a thread: the expression that applies (from a location list,
+/// if it is one), done once for all threads at one pc.
+#[derive(Clone)]
+pub enum LocationPlan<'d, 'a> {
+    Expression(Die<'d, 'a>, gimli::Expression<R<'a>>),
+    Constant(Die<'d, 'a>, AttributeValue<R<'a>>),
+    OptimizedOut,
+    Error(String),
+}
+
+impl<'d, 'a> LocationPlan<'d, 'a> {
+    /// `DW_AT_location` (the entry for link-time `pc` in a location list),
+    /// else `DW_AT_const_value`.
+    pub fn new(die: &Die<'d, 'a>, pc: Option<u64>) -> Self {
+        if let Some((owner, value)) = die.inherited(gimli::DW_AT_location) {
+            return match expression_at(&owner, value, pc) {
+                Ok(Some(expr)) => LocationPlan::Expression(owner, expr),
+                Ok(None) => LocationPlan::OptimizedOut,
+                Err(e) => LocationPlan::Error(e),
+            };
+        }
+        match die.inherited(gimli::DW_AT_const_value) {
+            Some((owner, value)) => LocationPlan::Constant(owner, value),
+            None => LocationPlan::OptimizedOut,
+        }
+    }
+}
+
 /// Where a value is.
 #[derive(Clone)]
 pub enum Place<'d, 'a> {
@@ -101,7 +130,14 @@ pub struct Locator<'x, 'd, 'a> {
     /// The thread's physical frames, innermost first.
     pub frames: &'x [FrameContext<'d, 'a>],
     pub functions: &'x dyn Functions<'d, 'a>,
+    pub cache: &'x CallSiteCache<'d, 'a>,
 }
+
+/// Call-site chains found for (caller function, return address, callee
+/// entry), shared by all threads: the threads of a process stand at the
+/// same few calls, and finding a call site walks the caller's DIEs.
+pub type CallSiteCache<'d, 'a> =
+    std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize, u64, u64), Result<Vec<(Die<'d, 'a>, u64)>, String>>>;
 
 /// A function that ran and tail-called on, so has no frame: the chain of
 /// call sites from the caller frame's call (first) to the tail call
@@ -116,17 +152,18 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// The place of `die`'s value (`DW_AT_location`, else
     /// `DW_AT_const_value`) in frame `frame` (None for a global).
     pub fn place_of(&self, die: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
-        if let Some((owner, value)) = die.inherited(gimli::DW_AT_location) {
-            return match self.expression_at(&owner, value, frame) {
-                Ok(Some(expr)) => self.evaluate_location(&owner, expr, frame, size),
-                Ok(None) => Place::OptimizedOut,
-                Err(e) => Place::Unavailable(e),
-            };
+        let pc = frame.and_then(|f| self.frames.get(f)).map(|f| f.pc);
+        self.place(&LocationPlan::new(die, pc), frame, size)
+    }
+
+    /// Where a planned location is in this frame.
+    pub fn place(&self, plan: &LocationPlan<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
+        match plan {
+            LocationPlan::Expression(owner, expr) => self.evaluate_location(owner, *expr, frame, size),
+            LocationPlan::Constant(owner, value) => const_value(owner, *value, size),
+            LocationPlan::OptimizedOut => Place::OptimizedOut,
+            LocationPlan::Error(e) => Place::Unavailable(e.clone()),
         }
-        if let Some((owner, value)) = die.inherited(gimli::DW_AT_const_value) {
-            return const_value(&owner, value, size);
-        }
-        Place::OptimizedOut
     }
 
     /// The value a DWARF expression computes (a VLA bound, say).
@@ -156,42 +193,6 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 ctx.regs.get(register.0).ok_or_else(|| unsaved(register.0))
             }
             _ => Err("the expression has no value here".into()),
-        }
-    }
-
-    /// The expression of a location attribute that applies at the frame's
-    /// pc: the expression itself, or the matching location-list entry.
-    fn expression_at(
-        &self,
-        die: &Die<'d, 'a>,
-        value: AttributeValue<R<'a>>,
-        frame: Option<usize>,
-    ) -> Result<Option<gimli::Expression<R<'a>>>, String> {
-        let unit = &die.unit.unit;
-        let lists = die.dwarf.locations();
-        let offset = match value {
-            AttributeValue::Exprloc(e) => return Ok(Some(e)),
-            AttributeValue::Block(b) => return Ok(Some(gimli::Expression(b))),
-            AttributeValue::LocationListsRef(offset) => offset,
-            AttributeValue::DebugLocListsIndex(index) => {
-                lists.get_offset(unit.encoding(), unit.loclists_base, index).map_err(|e| e.to_string())?
-            }
-            AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
-            _ => return Err("unsupported location form".into()),
-        };
-        let Some(pc) = frame.and_then(|f| self.frames.get(f)).map(|f| f.pc) else {
-            return Err("a location list outside a frame".into());
-        };
-        let mut iter = lists
-            .locations(offset, unit.encoding(), unit.low_pc, &die.dwarf.gimli().debug_addr, unit.addr_base)
-            .map_err(|e| format!("bad location list: {e}"))?;
-        loop {
-            match iter.next() {
-                Ok(Some(entry)) if entry.range.begin <= pc && pc < entry.range.end => return Ok(Some(entry.data)),
-                Ok(Some(_)) => {}
-                Ok(None) => return Ok(None),
-                Err(e) => return Err(format!("bad location list: {e}")),
-            }
         }
     }
 
@@ -294,7 +295,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     fn frame_base(&self, frame: usize) -> Result<u64, String> {
         let function = self.frames[frame].function.as_ref().ok_or("no function for the frame base")?;
         let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
-        let expr = self.expression_at(&owner, value, Some(frame))?.ok_or("no frame base at this pc")?;
+        let expr = expression_at(&owner, value, Some(self.frames[frame].pc))?.ok_or("no frame base at this pc")?;
         self.value_at_depth(&owner, expr, Some(frame), None, 0)
     }
 
@@ -361,6 +362,41 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         }
         let kind = if any_register { BytesKind::Register } else { BytesKind::Implicit };
         Place::Bytes { data, known, kind }
+    }
+}
+
+/// The expression of a location attribute that applies at the frame's
+/// pc: the expression itself, or the matching location-list entry.
+fn expression_at<'a>(
+    die: &Die<'_, 'a>,
+    value: AttributeValue<R<'a>>,
+    pc: Option<u64>,
+) -> Result<Option<gimli::Expression<R<'a>>>, String> {
+    let unit = &die.unit.unit;
+    let lists = die.dwarf.locations();
+    let offset = match value {
+        AttributeValue::Exprloc(e) => return Ok(Some(e)),
+        AttributeValue::Block(b) => return Ok(Some(gimli::Expression(b))),
+        AttributeValue::LocationListsRef(offset) => offset,
+        AttributeValue::DebugLocListsIndex(index) => {
+            lists.get_offset(unit.encoding(), unit.loclists_base, index).map_err(|e| e.to_string())?
+        }
+        AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
+        _ => return Err("unsupported location form".into()),
+    };
+    let Some(pc) = pc else {
+        return Err("a location list outside a frame".into());
+    };
+    let mut iter = lists
+        .locations(offset, unit.encoding(), unit.low_pc, &die.dwarf.gimli().debug_addr, unit.addr_base)
+        .map_err(|e| format!("bad location list: {e}"))?;
+    loop {
+        match iter.next() {
+            Ok(Some(entry)) if entry.range.begin <= pc && pc < entry.range.end => return Ok(Some(entry.data)),
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            Err(e) => return Err(format!("bad location list: {e}")),
+        }
     }
 }
 

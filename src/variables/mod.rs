@@ -16,8 +16,8 @@ pub mod tls;
 pub mod types;
 pub mod value;
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use crate::debuginfo::Module;
@@ -25,11 +25,11 @@ use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
 use crate::snapshot::Variable;
 use globals::GlobalDie;
-use location::Locator;
+use location::{CallSiteCache, Locator};
 pub use location::{FrameContext, Functions};
 use types::Types;
 pub use value::Limits;
-use value::Renderer;
+use value::{PlannedVariable, Renderer};
 
 /// Reads variables for one snapshot: the type cache, the per-module scans
 /// of globals, and the byte budget are shared by all threads.
@@ -38,6 +38,16 @@ pub struct Extractor<'d, 'a> {
     limits: Limits,
     budget: Cell<u64>,
     scans: RefCell<HashMap<u64, Rc<Vec<GlobalDie<'d, 'a>>>>>,
+    call_sites: CallSiteCache<'d, 'a>,
+    plans: FramePlans<'d, 'a>,
+}
+
+/// The planned parameters and locals per (scope DIE, pc).
+type FramePlans<'d, 'a> = RefCell<HashMap<((usize, usize), u64), Rc<FramePlan<'d, 'a>>>>;
+
+struct FramePlan<'d, 'a> {
+    parameters: Vec<PlannedVariable<'d, 'a>>,
+    locals: Vec<PlannedVariable<'d, 'a>>,
 }
 
 impl<'d, 'a> Extractor<'d, 'a> {
@@ -47,6 +57,8 @@ impl<'d, 'a> Extractor<'d, 'a> {
             budget: Cell::new(limits.max_total_bytes),
             limits,
             scans: RefCell::default(),
+            call_sites: CallSiteCache::default(),
+            plans: RefCell::default(),
         }
     }
 
@@ -61,11 +73,26 @@ impl<'d, 'a> Extractor<'d, 'a> {
         scope: &Die<'d, 'a>,
         functions: &dyn Functions<'d, 'a>,
     ) -> (Vec<Variable>, Vec<Variable>) {
-        let locator = Locator { memory, frames, functions };
+        let locator = Locator { memory, frames, functions, cache: &self.call_sites };
         let renderer = self.renderer(&locator, Some(index));
-        let vars = scope::variables_at(scope, frames[index].pc);
-        let render = |dies: Vec<Die<'d, 'a>>| dies.iter().map(|d| renderer.variable(d)).collect();
-        (render(vars.parameters), render(vars.locals))
+        let plan = self.plan(scope, frames[index].pc);
+        let render = |vars: &[PlannedVariable<'d, 'a>]| vars.iter().map(|v| renderer.variable(v)).collect();
+        (render(&plan.parameters), render(&plan.locals))
+    }
+
+    /// The variables of a scope at a pc with their locations, planned once
+    /// for all the threads standing there.
+    fn plan(&self, scope: &Die<'d, 'a>, pc: u64) -> Rc<FramePlan<'d, 'a>> {
+        let key = (scope.key(), pc);
+        if let Some(plan) = self.plans.borrow().get(&key) {
+            return plan.clone();
+        }
+        let vars = scope::variables_at(scope, pc);
+        let planned =
+            |dies: Vec<Die<'d, 'a>>| dies.iter().map(|d| PlannedVariable::new(&self.types, d, Some(pc))).collect();
+        let plan = Rc::new(FramePlan { parameters: planned(vars.parameters), locals: planned(vars.locals) });
+        self.plans.borrow_mut().insert(key, plan.clone());
+        plan
     }
 
     /// The variables defined at file or namespace scope of a module,
@@ -90,8 +117,9 @@ impl<'d, 'a> Extractor<'d, 'a> {
         functions: &dyn Functions<'d, 'a>,
     ) -> Variable {
         let frames = [context];
-        let locator = Locator { memory, frames: &frames, functions };
-        let mut var = self.renderer(&locator, Some(0)).variable(&global.die);
+        let locator = Locator { memory, frames: &frames, functions, cache: &self.call_sites };
+        let planned = PlannedVariable::new(&self.types, &global.die, None);
+        let mut var = self.renderer(&locator, Some(0)).variable(&planned);
         var.name = global.name.clone();
         var.module = Some(module.name().to_string());
         var.cu = global.cu.clone();

@@ -8,8 +8,8 @@
 //! inside-out like a declarator: `int [3][4]`, `const char *`,
 //! `int (*)(int, char)`, `struct node *`.
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{AttributeValue, DwAte};
@@ -120,6 +120,7 @@ pub struct Type<'d, 'a> {
 pub struct Types<'d, 'a> {
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
     names: RefCell<HashMap<(usize, usize), Rc<str>>>,
+    base_names: RefCell<HashMap<(usize, usize), Rc<str>>>,
 }
 
 /// How deep typedef/qualifier/pointer chains are followed before giving up
@@ -188,8 +189,19 @@ impl<'d, 'a> Types<'d, 'a> {
 
     /// `base_type`: the name without qualifiers, pointers, references and
     /// array dimensions, and without the `struct` keyword (`crash_info`).
-    pub fn base_name(&self, id: Option<&TypeId<'d, 'a>>) -> String {
-        let mut id = id.cloned();
+    pub fn base_name(&self, id: Option<&TypeId<'d, 'a>>) -> Rc<str> {
+        let Some(id) = id else { return "void".into() };
+        let key = id.key();
+        if let Some(n) = self.base_names.borrow().get(&key) {
+            return n.clone();
+        }
+        let name: Rc<str> = self.strip_to_base(id).into();
+        self.base_names.borrow_mut().insert(key, name.clone());
+        name
+    }
+
+    fn strip_to_base(&self, id: &TypeId<'d, 'a>) -> String {
+        let mut id = Some(id.clone());
         for _ in 0..MAX_CHAIN {
             let Some(current) = id.clone() else { return "void".into() };
             let t = self.get(&current);

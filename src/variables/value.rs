@@ -13,7 +13,7 @@ use std::rc::Rc;
 use gimli::DwAte;
 use serde_json::{Value as Json, json};
 
-use super::location::{Locator, Place};
+use super::location::{LocationPlan, Locator, Place};
 use super::types::{Bound, CompositeTag, Member, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
@@ -122,14 +122,33 @@ struct Unread {
     truncated: bool,
 }
 
-impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
-    /// A variable DIE's value in the renderer's frame.
-    pub fn variable(&self, die: &Die<'d, 'a>) -> Variable {
-        let name = die.name().unwrap_or_default();
+/// What a variable DIE needs at one pc, whatever the thread: its name,
+/// type and the location expression that applies.
+pub struct PlannedVariable<'d, 'a> {
+    pub name: String,
+    ty: Option<TypeId<'d, 'a>>,
+    size: Option<u64>,
+    location: LocationPlan<'d, 'a>,
+}
+
+impl<'d, 'a> PlannedVariable<'d, 'a> {
+    /// `pc` is the link-time pc for location lists (None for globals).
+    pub fn new(types: &Types<'d, 'a>, die: &Die<'d, 'a>, pc: Option<u64>) -> Self {
         let ty = die.inherited(gimli::DW_AT_type).and_then(|(owner, v)| owner.reference(v));
-        let size = self.types.size_of(ty.as_ref());
-        let place = self.locator.place_of(die, self.frame, size);
-        self.render(name, ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new())
+        PlannedVariable {
+            name: die.name().unwrap_or_default(),
+            size: types.size_of(ty.as_ref()),
+            ty,
+            location: LocationPlan::new(die, pc),
+        }
+    }
+}
+
+impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
+    /// A variable's value in the renderer's frame.
+    pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
+        let place = self.locator.place(&v.location, self.frame, v.size);
+        self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new())
     }
 
     fn render(
@@ -144,12 +163,12 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let resolved = self.types.resolve(ty);
         let mut var = Variable {
             name,
-            type_name: self.types.name(ty).to_string(),
+            type_name: self.types.name(ty),
             base_type: self.types.base_name(ty),
-            kind: resolved.as_ref().map_or("bottom", |(_, t)| kind_of(self.types, t)).to_string(),
+            kind: resolved.as_ref().map_or("bottom", |(_, t)| kind_of(self.types, t)).into(),
             address: src.address().map(Addr),
             size: self.types.size_of(ty),
-            location: src.location().to_string(),
+            location: src.location().into(),
             value: Json::Null,
             ..Variable::default()
         };
@@ -200,7 +219,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         match self.read(src, len) {
             Ok(bytes) => Some(bytes),
             Err(unread) => {
-                var.location = unread.location.to_string();
+                var.location = unread.location.into();
                 var.error = unread.error;
                 var.truncated |= unread.truncated;
                 None
@@ -262,7 +281,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Source::Held { data: bytes.into(), known, start: 0, address: Some(*address), kind: "memory" }
             }
             Err(unread) => {
-                var.location = unread.location.to_string();
+                var.location = unread.location.into();
                 var.error = unread.error.clone();
                 var.truncated |= unread.truncated;
                 Source::Missing { location: unread.location, error: unread.error }
@@ -477,11 +496,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let resolved = self.types.resolve(ty);
         let mut var = Variable {
             name,
-            type_name: self.types.name(ty).to_string(),
+            type_name: self.types.name(ty),
             base_type: self.types.base_name(ty),
-            kind: resolved.as_ref().map_or("ull", |(_, t)| kind_of(self.types, t)).to_string(),
+            kind: resolved.as_ref().map_or("ull", |(_, t)| kind_of(self.types, t)).into(),
             address: src.address().map(Addr),
-            location: src.location().to_string(),
+            location: src.location().into(),
             value: Json::Null,
             ..Variable::default()
         };
@@ -524,7 +543,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let counts: Vec<Option<u64>> = dims.iter().map(|d| self.bound(d)).collect();
         if dims.iter().any(|d| matches!(d, Bound::Expr(..) | Bound::Variable(..))) {
             // A VLA: spell the bounds this instance has (`int [5]`).
-            var.type_name = format!("{} {}", self.types.name(element), dims_suffix(&counts));
+            var.type_name = format!("{} {}", self.types.name(element), dims_suffix(&counts)).into();
         }
         self.array_dims(var, src, element, &counts, depth, pointers, path);
     }
@@ -583,11 +602,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             } else {
                 let mut sub = Variable {
                     name,
-                    type_name: format!("{element_name} {}", dims_suffix(inner)),
+                    type_name: format!("{element_name} {}", dims_suffix(inner)).into(),
                     base_type: self.types.base_name(element),
                     kind: "array".into(),
                     address: at.address().map(Addr),
-                    location: at.location().to_string(),
+                    location: at.location().into(),
                     value: Json::Null,
                     ..Variable::default()
                 };
