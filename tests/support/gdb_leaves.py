@@ -25,6 +25,9 @@ def leaves(value, path, out, depth=0):
             out[path] = float(value)
         elif code == gdb.TYPE_CODE_PTR:
             out[path] = int(value)
+        elif code in (gdb.TYPE_CODE_REF, gdb.TYPE_CODE_RVALUE_REF):
+            # What a reference refers to, under "@" (ptsnap always shows it).
+            leaves(value.referenced_value(), path + "@", out, depth + 1)
         elif code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
             if depth >= MAX_DEPTH:
                 return
