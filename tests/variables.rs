@@ -153,6 +153,20 @@ fn check_values(name: &str, flags: &[&str]) {
     assert_eq!(global("global_color")["symbol"], "BLUE");
     assert_eq!(member(global("global_origin"), "x")["value"], -1);
     assert_eq!(global("global_opaque")["type"], "struct opaque *");
+    // DWARF 4 has no atomic qualifier (DW_TAG_atomic_type is DWARF 5).
+    let atomic = if flags.contains(&"-gdwarf-4") { "int" } else { "_Atomic int" };
+    assert_eq!(
+        (global("global_atomic")["type"].as_str(), &global("global_atomic")["value"]),
+        (Some(atomic), &Value::from(3))
+    );
+    assert_eq!(
+        (global("global_cv")["type"].as_str(), &global("global_cv")["value"]),
+        (Some("const volatile int"), &Value::from(4))
+    );
+    // A flexible array member: no bound, no elements.
+    let flex = &global("global_flex")["target"];
+    assert_eq!(member(flex, "n")["value"], 3);
+    assert_eq!((member(flex, "data")["type"].as_str(), member(flex, "data").get("elements")), (Some("int []"), None));
     assert_eq!(global("grid")["cu"].as_str().map(|c| c.ends_with("vars.c")), Some(true));
     assert_eq!(global("grid")["module"], name);
     assert_eq!(globals.iter().filter(|g| g["name"] == "grid").count(), 1, "named and --globals: listed once");

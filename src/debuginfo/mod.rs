@@ -72,6 +72,11 @@ pub(crate) const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
     SectionId::DebugStrOffsets,
 ];
 
+/// The sections of location lists (DWARF 4 and 5), which only variables need.
+const DEBUG_LOC: &str = ".debug_loc";
+const DEBUG_LOCLISTS: &str = ".debug_loclists";
+pub(crate) const LOCATION_SECTIONS: &[&str] = &[DEBUG_LOC, DEBUG_LOCLISTS];
+
 impl<'a> Module<'a> {
     pub fn contains(&self, addr: u64) -> bool {
         self.start <= addr && addr < self.end

@@ -6,7 +6,8 @@
 //! thread reads the memory map (no ptrace: only the main thread traces),
 //! opens each executable module and its debug file exactly as
 //! [`super::Module`] will, and inflates the sections symbolization reads
-//! into the shared [`InflatedSections`], in map order (the executable, then
+//! (and the location lists, when variables are read) into the shared
+//! [`InflatedSections`], in map order (the executable, then
 //! the libraries in load order: the C library early). It is stopped when
 //! the stacks have been walked; a section it is inflating when the main thread asks
 //! for it is waited for, never inflated twice.
@@ -15,10 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::SYMBOLIZATION_SECTIONS;
 use super::elf::ElfObject;
 use super::locate::DebugDirs;
 use super::store::{FileStore, InflatedSections};
+use super::{LOCATION_SECTIONS, SYMBOLIZATION_SECTIONS};
 use crate::target::procfs;
 
 pub struct Prefetch {
@@ -26,8 +27,9 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    /// Starts inflating the debug sections of the modules `pid` maps.
-    pub fn start(pid: i32, inflated: Arc<InflatedSections>, dirs: DebugDirs) -> Self {
+    /// Starts inflating the debug sections of the modules `pid` maps; with
+    /// `locations`, the location lists variables need too.
+    pub fn start(pid: i32, inflated: Arc<InflatedSections>, dirs: DebugDirs, locations: bool) -> Self {
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
         let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
@@ -49,11 +51,12 @@ impl Prefetch {
                 let file = debug.as_ref().map_or(&binary, |(d, _)| d);
                 let alt = dirs.find_alt(&store, file);
                 for f in std::iter::once(file).chain(alt.as_ref()) {
-                    for id in SYMBOLIZATION_SECTIONS {
+                    let extra = if locations { LOCATION_SECTIONS } else { &[] };
+                    for name in SYMBOLIZATION_SECTIONS.iter().map(|id| id.name()).chain(extra.iter().copied()) {
                         if stop.load(Ordering::Relaxed) {
                             return;
                         }
-                        f.section(id.name());
+                        f.section(name);
                     }
                 }
             }

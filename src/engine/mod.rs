@@ -50,7 +50,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
     let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
     let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
     let inflated = Arc::new(InflatedSections::default());
-    let prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs));
+    let prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables);
     let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
     if let Some(tid) = opts.fault_thread
         && stopped.thread(tid).is_none()

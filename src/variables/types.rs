@@ -239,7 +239,18 @@ impl<'d, 'a> Types<'d, 'a> {
                     // `char *const`: the qualifier binds to the pointer.
                     next(target, format!(" {}{}{inner}", q.as_str(), if inner.is_empty() { "" } else { " " }))
                 } else {
-                    format!("{} {}", q.as_str(), next(target, inner))
+                    // Qualifiers of one type in C's usual order, whatever
+                    // order DWARF nests them in: `const volatile int`.
+                    let mut quals = vec![*q];
+                    let mut base = target.clone();
+                    while let Some(TypeKind::Qualified(q, next)) = base.as_ref().map(|b| self.get(b).kind.clone()) {
+                        quals.push(q);
+                        base = next;
+                    }
+                    quals.sort_by_key(|q| *q as u8);
+                    quals.dedup();
+                    let words: Vec<&str> = quals.iter().map(|q| q.as_str()).collect();
+                    format!("{} {}", words.join(" "), next(&base, inner))
                 }
             }
             TypeKind::Array { element, dims } => {
