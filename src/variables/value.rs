@@ -161,17 +161,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         path: &mut Vec<u64>,
     ) -> Variable {
         let resolved = self.types.resolve(ty);
-        let mut var = Variable {
-            name,
-            type_name: self.types.name(ty),
-            base_type: self.types.base_name(ty),
-            kind: resolved.as_ref().map_or("bottom", |(_, t)| kind_of(self.types, t)).into(),
-            address: src.address().map(Addr),
-            size: self.types.size_of(ty),
-            location: src.location().into(),
-            value: Json::Null,
-            ..Variable::default()
-        };
+        let mut var = self.shell(name, ty, &src, resolved.as_ref());
         if let Source::Missing { error, .. } = &src {
             var.error = error.clone();
             return var;
@@ -186,9 +176,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     var.symbol = enum_label(enumerators, v);
                 }
             }
-            TypeKind::Pointer(target) => self.pointer(&mut var, &src, target.as_ref(), depth, pointers, path),
+            TypeKind::Pointer(target) => self.pointer(&mut var, &src, target.as_ref(), false, depth, pointers, path),
             TypeKind::Reference { target, .. } => {
-                self.reference(&mut var, &src, target.as_ref(), depth, pointers, path)
+                self.pointer(&mut var, &src, target.as_ref(), true, depth, pointers, path)
             }
             TypeKind::PointerToMember(_) => {
                 if let Some(bytes) = self.load(&mut var, &src, t.size.unwrap_or(8)) {
@@ -212,6 +202,27 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => {}
         }
         var
+    }
+
+    /// A variable's name, type, place and kind, before its value is read.
+    fn shell(
+        &self,
+        name: String,
+        ty: Option<&TypeId<'d, 'a>>,
+        src: &Source<'d, 'a>,
+        resolved: Option<&(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
+    ) -> Variable {
+        Variable {
+            name,
+            type_name: self.types.name(ty),
+            base_type: self.types.base_name(ty),
+            kind: resolved.map_or("bottom", |(_, t)| kind_of(self.types, t)).into(),
+            address: src.address().map(Addr),
+            size: self.types.size_of(ty),
+            location: src.location().into(),
+            value: Json::Null,
+            ..Variable::default()
+        }
     }
 
     /// Reads `len` bytes of the value, or marks why they cannot be had.
@@ -315,11 +326,17 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
     }
 
+    /// A pointer or, with `reference`, a C++ reference: the address it
+    /// holds, and what it points to. A reference is always followed,
+    /// without counting against the pointer depth; a pointer to `char` is
+    /// read as a string, a pointer to a function named.
+    #[allow(clippy::too_many_arguments)]
     fn pointer(
         &self,
         var: &mut Variable,
         src: &Source<'d, 'a>,
         target: Option<&TypeId<'d, 'a>>,
+        reference: bool,
         depth: usize,
         pointers: usize,
         path: &mut Vec<u64>,
@@ -331,6 +348,12 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let Some(bytes) = self.load(var, src, 8) else { return };
         let address = integer(&bytes, false) as u64;
         var.value = json!(address);
+        if reference {
+            if address != 0 {
+                self.follow(var, address, target, depth, pointers, path);
+            }
+            return;
+        }
         let pointee = self.types.resolve(target);
         if let Some((_, t)) = &pointee {
             if is_char(t) {
@@ -352,29 +375,6 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             return;
         }
         self.follow(var, address, target, depth, pointers + 1, path);
-    }
-
-    /// A C++ reference: always shown with what it refers to, without
-    /// counting against the pointer depth.
-    fn reference(
-        &self,
-        var: &mut Variable,
-        src: &Source<'d, 'a>,
-        target: Option<&TypeId<'d, 'a>>,
-        depth: usize,
-        pointers: usize,
-        path: &mut Vec<u64>,
-    ) {
-        if let Source::ImplicitPointer(die, offset) = src {
-            self.implicit_target(var, die, *offset, target, depth, pointers, path);
-            return;
-        }
-        let Some(bytes) = self.load(var, src, 8) else { return };
-        let address = integer(&bytes, false) as u64;
-        var.value = json!(address);
-        if address != 0 {
-            self.follow(var, address, target, depth, pointers, path);
-        }
     }
 
     fn follow(
@@ -494,16 +494,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         (bit, size): (u64, u64),
     ) -> Variable {
         let resolved = self.types.resolve(ty);
-        let mut var = Variable {
-            name,
-            type_name: self.types.name(ty),
-            base_type: self.types.base_name(ty),
-            kind: resolved.as_ref().map_or("ull", |(_, t)| kind_of(self.types, t)).into(),
-            address: src.address().map(Addr),
-            location: src.location().into(),
-            value: Json::Null,
-            ..Variable::default()
-        };
+        let mut var = self.shell(name, ty, src, resolved.as_ref());
+        // A bit field has no size in bytes of its own.
+        var.size = None;
         let Some(bytes) = self.load(&mut var, src, (bit + size).div_ceil(8)) else { return var };
         let raw = integer(&bytes, false) as u128;
         let mut v = (raw >> bit) & ((1u128 << size) - 1);
