@@ -9,7 +9,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use crate::snapshot::{Frame, Snapshot, Thread, Variable};
+use crate::snapshot::{Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
 
 pub fn render(s: &Snapshot) -> String {
     let mut out = String::new();
@@ -139,14 +139,14 @@ pub fn frame_line(f: &Frame) -> String {
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
 /// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
 pub fn c_value(v: &Variable) -> String {
-    match &*v.location {
-        "optimized-out" => return "<optimized out>".into(),
-        "unavailable" => return "<unavailable>".into(),
+    match v.location {
+        ValueLocation::OptimizedOut => return "<optimized out>".into(),
+        ValueLocation::Unavailable => return "<unavailable>".into(),
         _ => {}
     }
     let more = if v.truncated { "..." } else { "" };
-    match &*v.kind {
-        "tuple" if !v.members.is_empty() => {
+    match v.kind {
+        Kind::Tuple if !v.members.is_empty() => {
             let members: Vec<String> = v
                 .members
                 .iter()
@@ -154,29 +154,24 @@ pub fn c_value(v: &Variable) -> String {
                 .collect();
             format!("{{{}{more}}}", members.join(", "))
         }
-        "array" => {
+        Kind::Array => {
             let elements: Vec<String> = v.elements.iter().map(c_value).collect();
             format!("{{{}{more}}}", elements.join(", "))
         }
-        "string" => format!("{}{more}", c_string(v.symbol.as_deref().unwrap_or(""))),
-        "enum" => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
-        "reference" | "fn" => {
+        Kind::String => format!("{}{more}", c_string(v.symbol.as_deref().unwrap_or(""))),
+        Kind::Enum => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
+        Kind::Reference | Kind::Fn => {
             let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
-            match (&v.symbol, &*v.kind, &*v.base_type) {
-                (Some(s), _, "char") => format!("{address} {}{more}", c_string(s)),
-                (Some(s), _, _) => format!("{address} <{s}>"),
+            match (&v.symbol, &*v.base_type) {
+                (Some(s), "char") => format!("{address} {}{more}", c_string(s)),
+                (Some(s), _) => format!("{address} <{s}>"),
                 _ => address,
             }
         }
-        "cflt" | "cdbl" | "cldbl" => match v.value.as_array().map(Vec::as_slice) {
-            Some([re, im]) => format!("{re} + {im}i"),
-            _ => "?".into(),
-        },
         _ => match (&v.value, &v.symbol) {
-            (serde_json::Value::Null, Some(s)) => s.clone(),
-            (serde_json::Value::Null, None) => "?".into(),
+            (Value::Null, Some(s)) => s.clone(),
+            (Value::Null, None) => "?".into(),
             (value, Some(s)) if s.starts_with('\'') => format!("{value} {s}"),
-            (serde_json::Value::String(s), _) => s.clone(),
             (value, _) => value.to_string(),
         },
     }

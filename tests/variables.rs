@@ -219,6 +219,14 @@ fn limits_and_no_variables() {
     assert_eq!(element_values(vla), [0, 1]);
     assert_eq!(vla["truncated"], true);
     assert_eq!(var(walk, "chain").get("target"), None, "depth 0: addresses only");
+    // OBJECT:NAME picks the module; a name found nowhere is an error entry.
+    let snap = snapshot(running.pid(), "vars-object", &["--global", "vars-limits:grid", "--global", "no_such_global"]);
+    let globals = snap["globals"].as_array().unwrap();
+    assert_eq!((globals.len(), globals[0]["name"].as_str()), (1, Some("grid")));
+    let errors = snap["errors"].as_array().unwrap();
+    assert!(errors.iter().any(|e| e["message"].as_str().unwrap().contains("no_such_global")), "{errors:?}");
+    let o = ptsnap(&["--global", "libc.so.6:", &running.pid().to_string()]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--global expects"));
     let snap = snapshot(running.pid(), "vars-none", &["--no-variables"]);
     for t in snap["threads"].as_array().unwrap() {
         assert!(t["tls"].as_array().unwrap().is_empty());

@@ -11,7 +11,7 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::snapshot::{Addr, ErrorEntry, Frame, Variable};
+use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::tls::TlsLayout;
@@ -137,19 +137,19 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         let mut var = Variable {
             name: "errno".into(),
             type_name: "int".into(),
-            kind: "ll".into(),
+            kind: Kind::Ll,
             base_type: "int".into(),
             address: Some(Addr(address)),
             size: Some(4),
-            location: "memory".into(),
+            location: ValueLocation::Memory,
             module: Some(libc.name().to_string()),
             ..Variable::default()
         };
         let mut raw = [0u8; 4];
         match self.memory.read(address, &mut raw) {
-            Ok(()) => var.value = i32::from_le_bytes(raw).into(),
+            Ok(()) => var.value = i64::from(i32::from_le_bytes(raw)).into(),
             Err(e) => {
-                var.location = "unavailable".into();
+                var.location = ValueLocation::Unavailable;
                 var.error = Some(e.to_string());
             }
         }

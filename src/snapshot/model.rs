@@ -5,7 +5,6 @@
 //! Deserialization is lenient (every field defaults) so that `show` reads
 //! snapshots written by older or newer versions.
 
-use std::borrow::Cow;
 use std::rc::Rc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -149,12 +148,12 @@ pub struct Variable {
     /// Type names are shared between the many variables of one type.
     #[serde(rename = "type")]
     pub type_name: Rc<str>,
-    pub kind: Cow<'static, str>,
+    pub kind: Kind,
     pub base_type: Rc<str>,
     pub address: Option<Addr>,
     pub size: Option<u64>,
-    pub location: Cow<'static, str>,
-    pub value: serde_json::Value,
+    pub location: ValueLocation,
+    pub value: Value,
     pub symbol: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Variable>,
@@ -175,6 +174,113 @@ pub struct Variable {
     pub module: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cu: Option<String>,
+}
+
+/// The pmodule variable type of a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Signed integers and `char`.
+    Ll,
+    /// Unsigned integers and `bool`.
+    Ull,
+    Flt,
+    Dbl,
+    Ldbl,
+    Cflt,
+    Cdbl,
+    Cldbl,
+    /// A character array.
+    String,
+    Enum,
+    /// Struct, class or union.
+    Tuple,
+    Array,
+    /// A function pointer.
+    Fn,
+    /// A pointer or C++ reference.
+    Reference,
+    /// No value: `void`, unknown types; also what a newer version wrote
+    /// that this one does not know.
+    #[default]
+    #[serde(other)]
+    Bottom,
+}
+
+/// Where a value was found, or why it was not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ValueLocation {
+    Memory,
+    Register,
+    Implicit,
+    OptimizedOut,
+    /// Also what a newer version wrote that this one does not know.
+    #[default]
+    #[serde(other)]
+    Unavailable,
+}
+
+/// A variable's value as JSON: null, a boolean, a number, a decimal string
+/// (integers beyond 64 bits) or `[re, im]` (complex). An enum rather than
+/// `serde_json::Value` (72 bytes) because a snapshot holds hundreds of
+/// thousands of them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    Float(f64),
+    Text(Box<str>),
+    Complex([Option<f64>; 2]),
+}
+
+impl Value {
+    /// A float, or null for NaN and infinities (JSON has neither).
+    pub fn float(v: f64) -> Self {
+        if v.is_finite() { Value::Float(v) } else { Value::Null }
+    }
+
+    pub fn as_u64(&self) -> Option<u64> {
+        match *self {
+            Value::UInt(u) => Some(u),
+            Value::Int(i) => u64::try_from(i).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    /// As in JSON, without quotes around text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::UInt(u) => write!(f, "{u}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Text(t) => f.write_str(t),
+            Value::Complex([re, im]) => {
+                let part = |p: &Option<f64>| p.map_or("nan".to_string(), |x| format!("{x:?}"));
+                write!(f, "{} + {}i", part(re), part(im))
+            }
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::UInt(v)
+    }
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

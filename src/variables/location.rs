@@ -13,6 +13,7 @@ use gimli::{AttributeValue, Evaluation, EvaluationResult, Location, Piece, Value
 
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
+use crate::snapshot::ValueLocation;
 use crate::unwind::cfi::Slice;
 use crate::unwind::regs::{self, Regs};
 
@@ -94,10 +95,10 @@ pub enum BytesKind {
 }
 
 impl BytesKind {
-    pub fn as_str(self) -> &'static str {
+    pub fn location(self) -> ValueLocation {
         match self {
-            BytesKind::Register => "register",
-            BytesKind::Implicit => "implicit",
+            BytesKind::Register => ValueLocation::Register,
+            BytesKind::Implicit => ValueLocation::Implicit,
         }
     }
 }

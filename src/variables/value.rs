@@ -11,13 +11,12 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use gimli::DwAte;
-use serde_json::{Value as Json, json};
 
 use super::location::{LocationPlan, Locator, Place};
 use super::types::{Bound, CompositeTag, Member, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
-use crate::snapshot::{Addr, Annotation, Variable};
+use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
 
 /// Rendering limits (the command line sets them).
 #[derive(Clone, Debug)]
@@ -54,9 +53,9 @@ const MAX_BLOCK: u64 = 1 << 16;
 #[derive(Clone)]
 enum Source<'d, 'a> {
     Memory(u64),
-    Held { data: Rc<[u8]>, known: Rc<[bool]>, start: usize, address: Option<u64>, kind: &'static str },
+    Held { data: Rc<[u8]>, known: Rc<[bool]>, start: usize, address: Option<u64>, kind: ValueLocation },
     ImplicitPointer(Die<'d, 'a>, i64),
-    Missing { location: &'static str, error: Option<String> },
+    Missing { location: ValueLocation, error: Option<String> },
 }
 
 impl<'d, 'a> Source<'d, 'a> {
@@ -64,11 +63,11 @@ impl<'d, 'a> Source<'d, 'a> {
         match place {
             Place::Memory(a) => Source::Memory(a),
             Place::Bytes { data, known, kind } => {
-                Source::Held { data: data.into(), known: known.into(), start: 0, address: None, kind: kind.as_str() }
+                Source::Held { data: data.into(), known: known.into(), start: 0, address: None, kind: kind.location() }
             }
             Place::ImplicitPointer { target, byte_offset } => Source::ImplicitPointer(target, byte_offset),
-            Place::OptimizedOut => Source::Missing { location: "optimized-out", error: None },
-            Place::Unavailable(e) => Source::Missing { location: "unavailable", error: Some(e) },
+            Place::OptimizedOut => Source::Missing { location: ValueLocation::OptimizedOut, error: None },
+            Place::Unavailable(e) => Source::Missing { location: ValueLocation::Unavailable, error: Some(e) },
         }
     }
 
@@ -80,7 +79,7 @@ impl<'d, 'a> Source<'d, 'a> {
                 known: known.clone(),
                 start: start + offset as usize,
                 address: address.map(|a| a + offset),
-                kind,
+                kind: *kind,
             },
             other => other.clone(),
         }
@@ -94,13 +93,12 @@ impl<'d, 'a> Source<'d, 'a> {
         }
     }
 
-    fn location(&self) -> &'static str {
+    fn location(&self) -> ValueLocation {
         match self {
-            Source::Memory(_) => "memory",
-            Source::Held { address: Some(_), .. } => "memory",
-            Source::Held { kind, .. } => kind,
-            Source::ImplicitPointer(..) => "implicit",
-            Source::Missing { location, .. } => location,
+            Source::Memory(_) | Source::Held { address: Some(_), .. } => ValueLocation::Memory,
+            Source::Held { kind, .. } => *kind,
+            Source::ImplicitPointer(..) => ValueLocation::Implicit,
+            Source::Missing { location, .. } => *location,
         }
     }
 }
@@ -117,7 +115,7 @@ pub struct Renderer<'x, 'd, 'a> {
 
 /// Why a read gave no bytes.
 struct Unread {
-    location: &'static str,
+    location: ValueLocation,
     error: Option<String>,
     truncated: bool,
 }
@@ -216,11 +214,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             name,
             type_name: self.types.name(ty),
             base_type: self.types.base_name(ty),
-            kind: resolved.map_or("bottom", |(_, t)| kind_of(self.types, t)).into(),
+            kind: resolved.map_or(Kind::Bottom, |(_, t)| kind_of(self.types, t)),
             address: src.address().map(Addr),
             size: self.types.size_of(ty),
-            location: src.location().into(),
-            value: Json::Null,
+            location: src.location(),
             ..Variable::default()
         }
     }
@@ -230,7 +227,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         match self.read(src, len) {
             Ok(bytes) => Some(bytes),
             Err(unread) => {
-                var.location = unread.location.into();
+                var.location = unread.location;
                 var.error = unread.error;
                 var.truncated |= unread.truncated;
                 None
@@ -244,7 +241,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 let remaining = self.budget.get();
                 if len > remaining {
                     return Err(Unread {
-                        location: "unavailable",
+                        location: ValueLocation::Unavailable,
                         error: Some("the snapshot's variable byte limit is reached".into()),
                         truncated: true,
                     });
@@ -252,7 +249,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 self.budget.set(remaining - len);
                 let mut buf = vec![0u8; len as usize];
                 self.memory.read(*address, &mut buf).map_err(|e| Unread {
-                    location: "unavailable",
+                    location: ValueLocation::Unavailable,
                     error: Some(e.to_string()),
                     truncated: false,
                 })?;
@@ -262,20 +259,24 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 let range = *start..start + len as usize;
                 match (data.get(range.clone()), known.get(range)) {
                     (Some(bytes), Some(k)) if k.iter().all(|&k| k) => Ok(bytes.to_vec()),
-                    (Some(_), Some(_)) => Err(Unread { location: "optimized-out", error: None, truncated: false }),
+                    (Some(_), Some(_)) => {
+                        Err(Unread { location: ValueLocation::OptimizedOut, error: None, truncated: false })
+                    }
                     _ => Err(Unread {
-                        location: "unavailable",
+                        location: ValueLocation::Unavailable,
                         error: Some(format!("the location holds fewer than {len} bytes")),
                         truncated: false,
                     }),
                 }
             }
             Source::ImplicitPointer(..) => Err(Unread {
-                location: "implicit",
+                location: ValueLocation::Implicit,
                 error: Some("an implicit pointer has no value".into()),
                 truncated: false,
             }),
-            Source::Missing { location, error } => Err(Unread { location, error: error.clone(), truncated: false }),
+            Source::Missing { location, error } => {
+                Err(Unread { location: *location, error: error.clone(), truncated: false })
+            }
         }
     }
 
@@ -289,10 +290,16 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         match self.read(&src, size) {
             Ok(bytes) => {
                 let known: Rc<[bool]> = vec![true; bytes.len()].into();
-                Source::Held { data: bytes.into(), known, start: 0, address: Some(*address), kind: "memory" }
+                Source::Held {
+                    data: bytes.into(),
+                    known,
+                    start: 0,
+                    address: Some(*address),
+                    kind: ValueLocation::Memory,
+                }
             }
             Err(unread) => {
-                var.location = unread.location.into();
+                var.location = unread.location;
                 var.error = unread.error.clone();
                 var.truncated |= unread.truncated;
                 Source::Missing { location: unread.location, error: unread.error }
@@ -303,11 +310,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     fn scalar(&self, var: &mut Variable, src: &Source<'d, 'a>, encoding: DwAte, size: u64, name: Option<&str>) {
         let Some(bytes) = self.load(var, src, size) else { return };
         match encoding {
-            gimli::DW_ATE_boolean => var.value = Json::Bool(bytes.iter().any(|&b| b != 0)),
+            gimli::DW_ATE_boolean => var.value = Value::Bool(bytes.iter().any(|&b| b != 0)),
             gimli::DW_ATE_float => float_value(var, float(&bytes, name)),
             gimli::DW_ATE_complex_float => {
                 let (re, im) = bytes.split_at(bytes.len() / 2);
-                var.value = json!([float_json(float(re, name)), float_json(float(im, name))]);
+                var.value = Value::Complex([finite(float(re, name)), finite(float(im, name))]);
             }
             gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => {
                 let v = integer(&bytes, true);
@@ -347,7 +354,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         let Some(bytes) = self.load(var, src, 8) else { return };
         let address = integer(&bytes, false) as u64;
-        var.value = json!(address);
+        var.value = Value::UInt(address);
         if reference {
             if address != 0 {
                 self.follow(var, address, target, depth, pointers, path);
@@ -460,6 +467,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         if matches!(src, Source::Missing { .. }) {
             return;
         }
+        var.members.reserve_exact(members.len().min(self.limits.max_members));
         for (i, m) in members.iter().enumerate() {
             if i >= self.limits.max_members {
                 var.truncated = true;
@@ -510,7 +518,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         let value = v as i128;
         var.value = if matches!(resolved.as_ref().map(|(_, t)| &t.kind), Some(TypeKind::Base(gimli::DW_ATE_boolean))) {
-            Json::Bool(value != 0)
+            Value::Bool(value != 0)
         } else {
             json_integer(value)
         };
@@ -566,7 +574,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         };
         let char_element = inner.is_empty() && self.types.resolve(element).is_some_and(|(_, t)| is_char(&t));
         if char_element {
-            var.kind = "string".into();
+            var.kind = Kind::String;
             let shown = count.min(self.limits.max_string as u64);
             if let Some(bytes) = self.load(var, &src, shown) {
                 let end = bytes.iter().position(|&b| b == 0);
@@ -587,6 +595,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             return;
         }
         let element_name = self.types.name(element);
+        var.elements.reserve_exact(shown as usize);
         for i in 0..shown {
             let name = format!("[{i}]");
             let at = src.at(i * stride);
@@ -597,10 +606,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     name,
                     type_name: format!("{element_name} {}", dims_suffix(inner)).into(),
                     base_type: self.types.base_name(element),
-                    kind: "array".into(),
+                    kind: Kind::Array,
                     address: at.address().map(Addr),
-                    location: at.location().into(),
-                    value: Json::Null,
+                    location: at.location(),
                     ..Variable::default()
                 };
                 self.array_dims(&mut sub, at, element, inner, depth + 1, pointers, path);
@@ -636,34 +644,34 @@ fn dims_suffix(counts: &[Option<u64>]) -> String {
 }
 
 /// The pmodule variable type of a resolved type.
-fn kind_of<'d, 'a>(types: &Types<'d, 'a>, t: &Type<'d, 'a>) -> &'static str {
+fn kind_of<'d, 'a>(types: &Types<'d, 'a>, t: &Type<'d, 'a>) -> Kind {
     match &t.kind {
         TypeKind::Base(e) => match *e {
-            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => "ll",
+            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => Kind::Ll,
             gimli::DW_ATE_float => match t.size {
-                Some(4) => "flt",
-                Some(8) => "dbl",
-                _ => "ldbl",
+                Some(4) => Kind::Flt,
+                Some(8) => Kind::Dbl,
+                _ => Kind::Ldbl,
             },
             gimli::DW_ATE_complex_float => match t.size {
-                Some(8) => "cflt",
-                Some(16) => "cdbl",
-                _ => "cldbl",
+                Some(8) => Kind::Cflt,
+                Some(16) => Kind::Cdbl,
+                _ => Kind::Cldbl,
             },
-            _ => "ull",
+            _ => Kind::Ull,
         },
         TypeKind::Pointer(target) => {
             let to_function =
                 types.resolve(target.as_ref()).is_some_and(|(_, t)| matches!(t.kind, TypeKind::Function { .. }));
-            if to_function { "fn" } else { "reference" }
+            if to_function { Kind::Fn } else { Kind::Reference }
         }
-        TypeKind::Reference { .. } => "reference",
-        TypeKind::PointerToMember(_) => "ll",
-        TypeKind::Composite { .. } => "tuple",
-        TypeKind::Array { .. } => "array",
-        TypeKind::Enum { .. } => "enum",
-        TypeKind::Function { .. } => "fn",
-        TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => "bottom",
+        TypeKind::Reference { .. } => Kind::Reference,
+        TypeKind::PointerToMember(_) => Kind::Ll,
+        TypeKind::Composite { .. } => Kind::Tuple,
+        TypeKind::Array { .. } => Kind::Array,
+        TypeKind::Enum { .. } => Kind::Enum,
+        TypeKind::Function { .. } => Kind::Fn,
+        TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => Kind::Bottom,
     }
 }
 
@@ -692,13 +700,13 @@ fn integer(bytes: &[u8], signed: bool) -> i128 {
 
 /// Integers that fit JSON's safe range of a u64/i64 are numbers; 128-bit
 /// values beyond are decimal strings.
-fn json_integer(v: i128) -> Json {
+fn json_integer(v: i128) -> Value {
     if let Ok(i) = i64::try_from(v) {
-        json!(i)
+        Value::Int(i)
     } else if let Ok(u) = u64::try_from(v) {
-        json!(u)
+        Value::UInt(u)
     } else {
-        Json::String(v.to_string())
+        Value::Text(v.to_string().into())
     }
 }
 
@@ -758,7 +766,7 @@ fn binary128(bytes: &[u8]) -> f64 {
 
 /// JSON has no NaN or infinities: those values are null, named in `symbol`.
 fn float_value(var: &mut Variable, v: f64) {
-    var.value = float_json(v);
+    var.value = Value::float(v);
     if !v.is_finite() {
         var.symbol = Some(if v.is_nan() {
             "nan".into()
@@ -770,8 +778,8 @@ fn float_value(var: &mut Variable, v: f64) {
     }
 }
 
-fn float_json(v: f64) -> Json {
-    serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)
+fn finite(v: f64) -> Option<f64> {
+    v.is_finite().then_some(v)
 }
 
 /// A character as C writes it: `'A'`, `'\n'`, `'\377'`.
