@@ -80,6 +80,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                         return_address: r.pc,
                         function: None,
                         tls_block: None,
+                        frame_base: Default::default(),
                     };
                 };
                 let function = src.last().and_then(|s| s.scope).and_then(|(unit, die)| m.dwarf()?.die(unit, die));
@@ -92,6 +93,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                     return_address: m.svma(r.pc),
                     function,
                     tls_block: *blocks.entry(m.start).or_insert_with(|| self.tls_block(m, fs_base)),
+                    frame_base: Default::default(),
                 }
             })
             .collect();
@@ -205,6 +207,7 @@ fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<u64>) -> FrameC
         return_address: 0,
         function: None,
         tls_block,
+        frame_base: Default::default(),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct FrameContext<'d, 'a> {
     pub function: Option<Die<'d, 'a>>,
     /// The thread's TLS block of the frame's module.
     pub tls_block: Option<u64>,
+    /// `DW_AT_frame_base`, evaluated once for all the frame's variables.
+    pub frame_base: std::cell::OnceCell<Result<u64, String>>,
 }
 
 /// The part of finding a variable that depends only on its DIE and the
@@ -294,10 +296,14 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 
     /// `DW_AT_frame_base` of the frame's function, evaluated at its pc.
     fn frame_base(&self, frame: usize) -> Result<u64, String> {
-        let function = self.frames[frame].function.as_ref().ok_or("no function for the frame base")?;
-        let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
-        let expr = expression_at(&owner, value, Some(self.frames[frame].pc))?.ok_or("no frame base at this pc")?;
-        self.value_at_depth(&owner, expr, Some(frame), None, 0)
+        let ctx = &self.frames[frame];
+        let compute = || {
+            let function = ctx.function.as_ref().ok_or("no function for the frame base")?;
+            let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
+            let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or("no frame base at this pc")?;
+            self.value_at_depth(&owner, expr, Some(frame), None, 0)
+        };
+        ctx.frame_base.get_or_init(compute).clone()
     }
 
     /// Turns an evaluation's pieces into a place.

@@ -15,6 +15,7 @@ use std::rc::Rc;
 use gimli::{AttributeValue, DwAte};
 
 use crate::debuginfo::dwarf::Die;
+use crate::snapshot::Kind;
 use crate::unwind::cfi::Slice;
 
 pub type TypeId<'d, 'a> = Die<'d, 'a>;
@@ -121,6 +122,17 @@ pub struct Types<'d, 'a> {
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
     names: RefCell<HashMap<(usize, usize), Rc<str>>>,
     base_names: RefCell<HashMap<(usize, usize), Rc<str>>>,
+    summaries: RefCell<HashMap<(usize, usize), Rc<Summary<'d, 'a>>>>,
+}
+
+/// What every variable of a type needs, looked up once per type: its
+/// spelling, base name, size and the type under typedefs and qualifiers.
+pub struct Summary<'d, 'a> {
+    pub name: Rc<str>,
+    pub base_name: Rc<str>,
+    pub size: Option<u64>,
+    pub resolved: Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
+    pub kind: Kind,
 }
 
 /// How deep typedef/qualifier/pointer chains are followed before giving up
@@ -136,6 +148,24 @@ impl<'d, 'a> Types<'d, 'a> {
         let t = Rc::new(parse(id));
         self.parsed.borrow_mut().insert(key, t.clone());
         t
+    }
+
+    /// The summary of a type (`void` for none), cached.
+    pub fn summary(&self, id: Option<&TypeId<'d, 'a>>) -> Rc<Summary<'d, 'a>> {
+        let key = id.map_or((0, 0), |i| i.key());
+        if let Some(s) = self.summaries.borrow().get(&key) {
+            return s.clone();
+        }
+        let resolved = self.resolve(id);
+        let summary = Rc::new(Summary {
+            name: self.name(id),
+            base_name: self.base_name(id),
+            size: self.size_of(id),
+            kind: resolved.as_ref().map_or(Kind::Bottom, |(_, t)| kind_of(self, t)),
+            resolved,
+        });
+        self.summaries.borrow_mut().insert(key, summary.clone());
+        summary
     }
 
     /// The type with typedefs and qualifiers peeled off, and its id.
@@ -285,6 +315,38 @@ impl<'d, 'a> Types<'d, 'a> {
             }
             TypeKind::Enum { .. } => join(&tagged(t.c_language, "enum", t.name.as_deref()), &inner),
         }
+    }
+}
+
+/// The pmodule variable type of a resolved type.
+fn kind_of<'d, 'a>(types: &Types<'d, 'a>, t: &Type<'d, 'a>) -> Kind {
+    match &t.kind {
+        TypeKind::Base(e) => match *e {
+            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => Kind::Ll,
+            gimli::DW_ATE_float => match t.size {
+                Some(4) => Kind::Flt,
+                Some(8) => Kind::Dbl,
+                _ => Kind::Ldbl,
+            },
+            gimli::DW_ATE_complex_float => match t.size {
+                Some(8) => Kind::Cflt,
+                Some(16) => Kind::Cdbl,
+                _ => Kind::Cldbl,
+            },
+            _ => Kind::Ull,
+        },
+        TypeKind::Pointer(target) => {
+            let to_function =
+                types.resolve(target.as_ref()).is_some_and(|(_, t)| matches!(t.kind, TypeKind::Function { .. }));
+            if to_function { Kind::Fn } else { Kind::Reference }
+        }
+        TypeKind::Reference { .. } => Kind::Reference,
+        TypeKind::PointerToMember(_) => Kind::Ll,
+        TypeKind::Composite { .. } => Kind::Tuple,
+        TypeKind::Array { .. } => Kind::Array,
+        TypeKind::Enum { .. } => Kind::Enum,
+        TypeKind::Function { .. } => Kind::Fn,
+        TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => Kind::Bottom,
     }
 }
 

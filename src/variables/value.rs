@@ -13,7 +13,7 @@ use std::rc::Rc;
 use gimli::DwAte;
 
 use super::location::{LocationPlan, Locator, Place};
-use super::types::{Bound, CompositeTag, Member, Type, TypeId, TypeKind, Types};
+use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
 use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
@@ -158,8 +158,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         pointers: usize,
         path: &mut Vec<u64>,
     ) -> Variable {
-        let resolved = self.types.resolve(ty);
-        let mut var = self.shell(name, ty, &src, resolved.as_ref());
+        let summary = self.types.summary(ty);
+        let resolved = summary.resolved.as_ref();
+        let mut var = self.shell(name, &summary, &src);
         if let Source::Missing { error, .. } = &src {
             var.error = error.clone();
             return var;
@@ -203,20 +204,14 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     }
 
     /// A variable's name, type, place and kind, before its value is read.
-    fn shell(
-        &self,
-        name: String,
-        ty: Option<&TypeId<'d, 'a>>,
-        src: &Source<'d, 'a>,
-        resolved: Option<&(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
-    ) -> Variable {
+    fn shell(&self, name: String, summary: &Summary<'d, 'a>, src: &Source<'d, 'a>) -> Variable {
         Variable {
             name,
-            type_name: self.types.name(ty),
-            base_type: self.types.base_name(ty),
-            kind: resolved.map_or(Kind::Bottom, |(_, t)| kind_of(self.types, t)),
+            type_name: summary.name.clone(),
+            base_type: summary.base_name.clone(),
+            kind: summary.kind,
             address: src.address().map(Addr),
-            size: self.types.size_of(ty),
+            size: summary.size,
             location: src.location(),
             ..Variable::default()
         }
@@ -501,8 +496,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         src: &Source<'d, 'a>,
         (bit, size): (u64, u64),
     ) -> Variable {
-        let resolved = self.types.resolve(ty);
-        let mut var = self.shell(name, ty, src, resolved.as_ref());
+        let summary = self.types.summary(ty);
+        let resolved = summary.resolved.as_ref();
+        let mut var = self.shell(name, &summary, src);
         // A bit field has no size in bytes of its own.
         var.size = None;
         let Some(bytes) = self.load(&mut var, src, (bit + size).div_ceil(8)) else { return var };
@@ -641,38 +637,6 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
 /// `[3][4]`, with `[]` for an unknown bound.
 fn dims_suffix(counts: &[Option<u64>]) -> String {
     counts.iter().map(|c| c.map_or("[]".to_string(), |c| format!("[{c}]"))).collect()
-}
-
-/// The pmodule variable type of a resolved type.
-fn kind_of<'d, 'a>(types: &Types<'d, 'a>, t: &Type<'d, 'a>) -> Kind {
-    match &t.kind {
-        TypeKind::Base(e) => match *e {
-            gimli::DW_ATE_signed | gimli::DW_ATE_signed_char | gimli::DW_ATE_signed_fixed => Kind::Ll,
-            gimli::DW_ATE_float => match t.size {
-                Some(4) => Kind::Flt,
-                Some(8) => Kind::Dbl,
-                _ => Kind::Ldbl,
-            },
-            gimli::DW_ATE_complex_float => match t.size {
-                Some(8) => Kind::Cflt,
-                Some(16) => Kind::Cdbl,
-                _ => Kind::Cldbl,
-            },
-            _ => Kind::Ull,
-        },
-        TypeKind::Pointer(target) => {
-            let to_function =
-                types.resolve(target.as_ref()).is_some_and(|(_, t)| matches!(t.kind, TypeKind::Function { .. }));
-            if to_function { Kind::Fn } else { Kind::Reference }
-        }
-        TypeKind::Reference { .. } => Kind::Reference,
-        TypeKind::PointerToMember(_) => Kind::Ll,
-        TypeKind::Composite { .. } => Kind::Tuple,
-        TypeKind::Array { .. } => Kind::Array,
-        TypeKind::Enum { .. } => Kind::Enum,
-        TypeKind::Function { .. } => Kind::Fn,
-        TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => Kind::Bottom,
-    }
 }
 
 fn is_char(t: &Type<'_, '_>) -> bool {
