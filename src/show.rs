@@ -160,6 +160,8 @@ pub fn c_value(v: &Variable) -> String {
         }
         Kind::String => format!("{}{more}", c_string(v.symbol.as_deref().unwrap_or(""))),
         Kind::Enum => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
+        // A pointer to a value with no address (DW_OP_implicit_pointer).
+        Kind::Reference if v.value == Value::Null && v.target.is_some() => "<synthetic pointer>".into(),
         Kind::Reference | Kind::Fn => {
             let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
             match (&v.symbol, &*v.base_type) {

@@ -513,3 +513,23 @@ fn gdb_agrees_classes_o2() {
         differential("classes.cpp", "classes-diff-O2", &["-g", "-O2"], &[]);
     }
 }
+
+/// DW_OP_implicit_pointer: at -O2 the struct lives in registers and the
+/// inlined function's pointer to it has no value, only a target.
+#[test]
+fn implicit_pointer() {
+    let _serial = serial();
+    let bin = build("implicit.c", "implicit-O2", &["-g", "-O2"]);
+    let running = start(&bin, &[]);
+    let snap = snapshot(running.pid(), "implicit-O2", &[]);
+    let used = frame(main_thread(&snap), "use");
+    let p = var(used, "p");
+    assert_eq!(
+        (p["type"].as_str(), p["location"].as_str(), &p["value"]),
+        (Some("const struct pair *"), Some("implicit"), &Value::Null)
+    );
+    assert_eq!([&member(&p["target"], "a")["value"], &member(&p["target"], "b")["value"]], [7, 8]);
+    let out = ptsnap(&["show", work_dir().join("implicit-O2.json").to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.contains("in use (p=<synthetic pointer>)")), "{text}");
+}
