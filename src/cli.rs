@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::options::Options;
+use crate::pmodule;
 use crate::variables::Limits;
 
 #[derive(Debug, Parser)]
@@ -113,6 +114,33 @@ pub struct SnapshotArgs {
     /// Bytes of target memory read for variables in the whole snapshot.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_total_bytes)]
     pub max_variable_bytes: u64,
+    /// Load this pmodule (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub module_load: Vec<PathBuf>,
+    /// Load every *.lua under DIR, recursively (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub modules_path: Vec<PathBuf>,
+    /// Do not load the modules of the default paths.
+    #[arg(long)]
+    pub no_default_modules: bool,
+    /// An argument for a module: ID:KEY=VAL or ID:K1,V1,K2,V2 (repeatable).
+    #[arg(long = "module", value_name = "ID:KEY=VAL")]
+    pub module_args: Vec<String>,
+    /// Lua libraries modules may use besides the safe ones: io, os, debug, package.
+    #[arg(long, value_name = "LIB[,LIB]", value_delimiter = ',')]
+    pub sandbox_whitelist: Vec<String>,
+    /// Memory a module may allocate, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = pmodule::sandbox::Limits::default().memory_bytes >> 20)]
+    pub module_memory: usize,
+    /// Lua instructions a module callback may run.
+    #[arg(long, value_name = "N", default_value_t = pmodule::sandbox::Limits::default().instructions)]
+    pub module_instructions: u64,
+    /// Messages of modules shown on stderr from this level: debug, info, warning, error.
+    #[arg(long, value_name = "LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Show modules' debug messages (same as --log-level debug).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
 }
 
 impl SnapshotArgs {
@@ -146,6 +174,30 @@ impl SnapshotArgs {
             }
             globals.push((object, name));
         }
+        let mut module_args = Vec::new();
+        for a in &self.module_args {
+            module_args.extend(pmodule::parse_module_argument(a).map_err(|e| e.to_string())?);
+        }
+        let log_level =
+            if self.verbose {
+                pmodule::LogLevel::Debug
+            } else {
+                pmodule::LOG_LEVELS.iter().find(|(n, _)| *n == self.log_level).map(|(_, l)| *l).ok_or_else(|| {
+                    format!("--log-level must be debug, info, warning or error, got `{}`", self.log_level)
+                })?
+            };
+        let pmodules = pmodule::Options {
+            files: self.module_load,
+            paths: self.modules_path,
+            default_paths: !self.no_default_modules,
+            args: module_args,
+            whitelist: self.sandbox_whitelist,
+            limits: pmodule::sandbox::Limits {
+                memory_bytes: self.module_memory << 20,
+                instructions: self.module_instructions,
+            },
+            log_level,
+        };
         Ok(Options {
             output: self.output,
             output_dir: self.output_dir,
@@ -170,6 +222,7 @@ impl SnapshotArgs {
             globals,
             all_globals: self.globals,
             tls_all: self.tls_all,
+            pmodules,
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod engine;
 pub mod fault;
 pub mod memory;
 pub mod options;
+pub mod pmodule;
 pub mod registers;
 pub mod show;
 pub mod snapshot;

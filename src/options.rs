@@ -29,6 +29,7 @@ pub struct Options {
     pub all_globals: bool,
     /// `--tls-all`: the TLS variables of every module, not just the executable's.
     pub tls_all: bool,
+    pub pmodules: crate::pmodule::Options,
 }
 
 impl Options {
@@ -56,6 +57,7 @@ impl Default for Options {
             globals: Vec::new(),
             all_globals: false,
             tls_all: false,
+            pmodules: crate::pmodule::Options::default(),
         }
     }
 }

@@ -22,7 +22,10 @@ use crate::debuginfo::store::{FileStore, InflatedSections};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::snapshot::{self, Addr, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread, writer};
+use crate::pmodule::{Host, PmoduleError};
+use crate::snapshot::{
+    self, Addr, Annotation, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread, writer,
+};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
@@ -42,6 +45,26 @@ pub enum Error {
     Write { path: PathBuf, source: std::io::Error },
     #[error("thread {tid} given to --fault-thread is not a thread of process {pid}")]
     NoSuchThread { tid: i32, pid: i32 },
+    #[error(transparent)]
+    Pmodule(#[from] PmoduleError),
+}
+
+/// The snapshot as it starts, and the modules that shape it (None when no
+/// module is loaded: the pipeline then pays nothing for them).
+struct Prepared {
+    snap: Snapshot,
+    host: Option<Host>,
+}
+
+/// Loads the pmodules and runs their `preattach` callbacks.
+fn prepare(opts: &Options, info: &ProcessInfo, pid: i32) -> Result<Prepared, Error> {
+    let mut snap = base_snapshot(opts, info, pid);
+    let memory: std::rc::Rc<dyn Memory> = std::rc::Rc::new(ProcessMemory::new(pid));
+    let mut host = Some(Host::load(&opts.pmodules, memory)?).filter(|h| !h.is_empty());
+    if let Some(h) = host.as_mut() {
+        h.preattach(&mut snap);
+    }
+    Ok(Prepared { snap, host })
 }
 
 /// Snapshots a running process and leaves it running.
@@ -49,6 +72,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
     let started = Instant::now();
     let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
     let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
+    let prepared = prepare(opts, &info, tgid)?;
     let inflated = Arc::new(InflatedSections::default());
     let prefetch = Prefetch::start(tgid, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables);
     let stopped = StoppedProcess::stop_all(tgid, Mode::Attach, &[], opts.timeout.map(|t| started + t))?;
@@ -62,7 +86,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<(PathBuf, Snapshot),
         None if opts.faulted => FaultHint::Search,
         None => FaultHint::None,
     };
-    finish(opts, info, stopped, hint, (inflated, Some(prefetch)), started, started)
+    finish(opts, info, prepared, stopped, hint, (inflated, Some(prefetch)), (started, started))
 }
 
 /// Snapshots a traced process stopped at a fatal signal (run mode); the
@@ -72,8 +96,9 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<(PathBuf, Snap
     let mut info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
     // /proc now says "traced"; the process was running when it faulted.
     info.state = 'R';
+    let prepared = prepare(opts, &info, crash.pid)?;
     let inflated = Arc::new(InflatedSections::default());
-    finish(opts, info, crash.stopped, FaultHint::Thread(crash.tid), (inflated, None), crash.seen, started)
+    finish(opts, info, prepared, crash.stopped, FaultHint::Thread(crash.tid), (inflated, None), (crash.seen, started))
 }
 
 /// Where the fault thread comes from.
@@ -92,19 +117,22 @@ struct Walked<'t> {
     stop: Option<StopReason>,
 }
 
+/// `(paused_at, started)`: when the target was stopped, and when ptsnap began.
 fn finish(
     opts: &Options,
     info: ProcessInfo,
+    Prepared { mut snap, mut host }: Prepared,
     stopped: StoppedProcess,
     hint: FaultHint,
     (inflated, prefetch): (Arc<InflatedSections>, Option<Prefetch>),
-    paused_at: Instant,
-    started: Instant,
+    (paused_at, started): (Instant, Instant),
 ) -> Result<(PathBuf, Snapshot), Error> {
     let pid = stopped.pid;
     let deadline = opts.timeout.map(|t| started + t);
     let stop_us = paused_at.elapsed().as_micros() as u64;
-    let mut snap = base_snapshot(opts, &info, pid);
+    if let Some(h) = host.as_mut() {
+        h.attach(&mut snap);
+    }
     for (tid, problem) in &stopped.problems {
         snap.errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
     }
@@ -143,6 +171,7 @@ fn finish(
     let fault = find_fault(&hint, &walked, &memory);
     let exe = info.exe.as_ref().map(|p| p.display().to_string());
     let reader = opts.variables.then(|| VariableReader::new(opts, &modules, &memory, exe.as_deref()));
+    snap.fault = fault.as_ref().map(|f| f.fault.clone());
     let mut symbolizer = Some(Symbolizer::new());
     for (done, w) in walked.iter().enumerate() {
         // Loading debug info can take long for big modules: past the
@@ -158,9 +187,16 @@ fn finish(
         let reader = reader.as_ref().filter(|_| symbolizer.is_some());
         snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), reader, faulted_frame));
         memory.clear_cache();
+        if let Some(h) = host.as_mut() {
+            let index = snap.threads.len() - 1;
+            h.thread_extracted(&mut snap, index);
+        }
     }
     if let Some(reader) = &reader {
         snap.globals = reader.globals(opts, &mut snap.errors);
+        if let Some(h) = host.as_mut() {
+            h.globals_extracted(&mut snap);
+        }
     }
     // Threads that never stopped (in disk wait, say) are listed with
     // their state and no frames; `errors` says why.
@@ -174,7 +210,6 @@ fn finish(
             ..Thread::default()
         });
     }
-    snap.fault = fault.map(|f| f.fault);
     let symbolize_us = symbolize_start.elapsed().as_micros() as u64;
 
     stopped.release();
@@ -194,6 +229,20 @@ fn finish(
             context: "fault".into(),
             message: "--faulted given, but no thread is at a crash signal or in a signal handler".into(),
         });
+    }
+    if let Some(h) = host.as_mut() {
+        h.postattach(&mut snap);
+        snap.pmodules = h.finish();
+        for m in &snap.pmodules {
+            for e in &m.errors {
+                snap.annotations.push(Annotation {
+                    level: "warning".into(),
+                    text: Some(format!("pmodule {} ({}) was stopped: {e}", m.id, m.path)),
+                    source: Some("ptsnap".into()),
+                    ..Annotation::default()
+                });
+            }
+        }
     }
     let path = output_path(opts, &info, pid);
     snap.timings.total_us = started.elapsed().as_micros() as u64;

@@ -1,0 +1,177 @@
+//! The `pmodule` table a module sees: `define`, `register`, `log`,
+//! `config_option`, `match`, `backtrace`, memory reads, and the
+//! enumerations; and `print`, which goes to stderr with the module's id.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mlua::{Function, Lua, MultiValue, Table};
+
+use super::objects::{ANNOTATION_LEVELS, BacktraceUd, Ctx, KINDS, MatchUd, PROCESS_STATES};
+use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
+
+/// `pmodule.pmap_perms` (the pmap objects come later).
+const PMAP_PERMS: &[&str] = &["ex", "rd", "wr", "pr", "sh", "all"];
+
+/// Longest string `address_read_string` reads.
+const MAX_STRING: usize = 1 << 20;
+
+fn enumeration(lua: &Lua, names: &[&str]) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    for (i, name) in names.iter().enumerate() {
+        t.raw_set(*name, i)?;
+    }
+    Ok(t)
+}
+
+/// Writes a module's message to stderr when `level` passes the threshold.
+fn log_line(id: &str, level: LogLevel, threshold: LogLevel, text: &str) {
+    if level >= threshold {
+        let name = LOG_LEVELS.iter().find(|(_, l)| *l == level).map_or("info", |(n, _)| n);
+        eprintln!("[{id}] {name}: {text}");
+    }
+}
+
+pub(super) fn install(
+    lua: &Lua,
+    registry: &Rc<RefCell<Registry>>,
+    id: &Rc<RefCell<String>>,
+    ctx: Ctx,
+    args: &[(String, String, String)],
+    threshold: LogLevel,
+) -> mlua::Result<()> {
+    let pm = lua.create_table()?;
+
+    let reg = registry.clone();
+    pm.raw_set(
+        "define",
+        lua.create_function(move |_, def: Table| {
+            let module_id: String =
+                def.get("id").map_err(|_| mlua::Error::runtime("pmodule.define: `id` (a string) is required"))?;
+            let load: Function =
+                def.get("load").map_err(|_| mlua::Error::runtime("pmodule.define: `load` (a function) is required"))?;
+            let mut r = reg.borrow_mut();
+            if r.id.is_some() {
+                return Err(mlua::Error::runtime("pmodule.define called twice"));
+            }
+            r.id = Some(module_id);
+            r.load = Some(load);
+            r.unload = def.get("unload")?;
+            Ok(())
+        })?,
+    )?;
+
+    let reg = registry.clone();
+    let register =
+        lua.create_function(move |_, (event, func, filter): (usize, Function, Option<mlua::AnyUserData>)| {
+            let (_, event) = EVENTS
+                .get(event)
+                .ok_or_else(|| mlua::Error::runtime(format!("pmodule.register: unknown event {event}")))?;
+            // The filter is copied: a module may reset and reuse its match.
+            let filter = match filter {
+                Some(ud) => Some(ud.borrow::<MatchUd>()?.0.borrow().clone()),
+                None => None,
+            };
+            reg.borrow_mut().callbacks.push(Callback { event: *event, func, filter });
+            Ok(())
+        })?;
+    pm.raw_set("register", register.clone())?;
+    pm.raw_set("event_register", register)?;
+
+    let who = id.clone();
+    pm.raw_set(
+        "log",
+        lua.create_function(move |lua, mut args: MultiValue| {
+            let level = args.pop_front().and_then(|v| v.as_integer()).unwrap_or(1);
+            let level = LOG_LEVELS.get(usize::try_from(level).unwrap_or(1)).map_or(LogLevel::Info, |(_, l)| *l);
+            let string: Table = lua.globals().raw_get("string")?;
+            let text: String = string.raw_get::<Function>("format")?.call(args)?;
+            log_line(&who.borrow(), level, threshold, &text);
+            Ok(())
+        })?,
+    )?;
+
+    let who = id.clone();
+    lua.globals().raw_set(
+        "print",
+        lua.create_function(move |lua, args: MultiValue| {
+            let tostring: Function = lua.globals().raw_get("tostring")?;
+            let parts: Vec<String> = args.into_iter().map(|v| tostring.call(v)).collect::<mlua::Result<_>>()?;
+            log_line(&who.borrow(), LogLevel::Info, threshold, &parts.join("\t"));
+            Ok(())
+        })?,
+    )?;
+
+    let who = id.clone();
+    let options: Vec<(String, String, String)> = args.to_vec();
+    pm.raw_set(
+        "config_option",
+        lua.create_function(move |_, key: String| {
+            let id = who.borrow();
+            Ok(options.iter().rev().find(|(i, k, _)| *i == *id && *k == key).map(|(_, _, v)| v.clone()))
+        })?,
+    )?;
+
+    pm.raw_set("match", lua.create_function(|_, ()| Ok(MatchUd(RefCell::default())))?)?;
+
+    let who = id.clone();
+    let bt_ctx = ctx.clone();
+    pm.raw_set(
+        "backtrace",
+        lua.create_function(move |_, ()| {
+            Ok(BacktraceUd(Ctx { module: Rc::from(who.borrow().as_str()), ..bt_ctx.clone() }))
+        })?,
+    )?;
+
+    let memory = ctx.memory.clone();
+    pm.raw_set(
+        "address_read_raw",
+        lua.create_function(move |lua, (address, size): (i64, usize)| {
+            let mut buf = vec![0u8; size.min(MAX_STRING)];
+            Ok(match memory.read(address as u64, &mut buf) {
+                Ok(()) => Some(lua.create_string(&buf)?),
+                Err(_) => None,
+            })
+        })?,
+    )?;
+    let memory = ctx.memory.clone();
+    pm.raw_set(
+        "address_read_string",
+        lua.create_function(move |lua, (address, max): (i64, usize)| {
+            let max = max.min(MAX_STRING);
+            let mut out = Vec::new();
+            let mut at = address as u64;
+            while out.len() < max {
+                // A page at a time: the string may end just before an
+                // unmapped page.
+                let chunk = ((4096 - at % 4096) as usize).min(max - out.len());
+                let mut buf = vec![0u8; chunk];
+                if memory.read(at, &mut buf).is_err() {
+                    if out.is_empty() {
+                        return Ok(None);
+                    }
+                    break;
+                }
+                if let Some(nul) = buf.iter().position(|&b| b == 0) {
+                    out.extend_from_slice(&buf[..nul]);
+                    break;
+                }
+                out.extend_from_slice(&buf);
+                at += chunk as u64;
+            }
+            Ok(Some(lua.create_string(&out)?))
+        })?,
+    )?;
+
+    let events = enumeration(lua, &EVENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?;
+    pm.raw_set("event", events.clone())?;
+    pm.raw_set("event_type", events)?;
+    pm.raw_set("log_level", enumeration(lua, &LOG_LEVELS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?)?;
+    pm.raw_set("variable_type", enumeration(lua, &KINDS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?)?;
+    pm.raw_set("match_type", enumeration(lua, &["exact", "substr"])?)?;
+    pm.raw_set("annotation", enumeration(lua, ANNOTATION_LEVELS)?)?;
+    pm.raw_set("process_state", enumeration(lua, PROCESS_STATES)?)?;
+    pm.raw_set("pmap_perms", enumeration(lua, PMAP_PERMS)?)?;
+
+    lua.globals().raw_set("pmodule", pm)
+}

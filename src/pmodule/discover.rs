@@ -1,0 +1,75 @@
+//! Which module files to load: `--module-load FILE`s, every `*.lua` under
+//! each `--modules-path DIR` (recursively), then the default paths
+//! (per-user, system-wide, and the `pmodules/` directory shipped beside
+//! the ptsnap binary's source tree or installed with it) unless
+//! `--no-default-modules`.
+
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+/// The default module directories, in the order they are searched.
+pub fn default_paths() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(config) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        out.push(PathBuf::from(config).join("ptsnap/modules"));
+    } else if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        out.push(PathBuf::from(home).join(".config/ptsnap/modules"));
+    }
+    out.push(PathBuf::from("/etc/ptsnap/modules"));
+    // Installed beside the binary (`<prefix>/bin/ptsnap` ->
+    // `<prefix>/share/ptsnap/pmodules`).
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(prefix) = exe.parent().and_then(Path::parent)
+    {
+        out.push(prefix.join("share/ptsnap/pmodules"));
+    }
+    out
+}
+
+/// The module files to load, each once, in a stable order: explicit files
+/// first, then each directory's files sorted by path.
+pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut push = |p: PathBuf| {
+        let canonical = p.canonicalize().unwrap_or_else(|_| p.clone());
+        if !out.iter().any(|o| o.canonicalize().unwrap_or_else(|_| o.clone()) == canonical) {
+            out.push(p);
+        }
+    };
+    for f in files {
+        push(f.clone());
+    }
+    for dir in dirs {
+        let mut found: Vec<PathBuf> = WalkDir::new(dir)
+            .follow_links(true)
+            .into_iter()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "lua"))
+            .map(|e| e.into_path())
+            .collect();
+        found.sort();
+        for f in found {
+            push(f);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::module_files;
+
+    #[test]
+    fn finds_lua_files_recursively_once() {
+        let dir = std::env::temp_dir().join(format!("ptsnap-discover-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["a.lua", "sub/b.lua", "notes.txt"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let files = module_files(&[dir.join("a.lua")], std::slice::from_ref(&dir));
+        let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect();
+        assert_eq!(names, ["a.lua", "sub/b.lua"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

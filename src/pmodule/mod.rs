@@ -1,0 +1,461 @@
+//! pmodules: Lua modules that receive events while a snapshot is taken and
+//! annotate, classify and add key-values to it.
+//!
+//! The [`Host`] loads every module into a sandbox of its own
+//! ([`sandbox`]), runs its `load` function (which registers callbacks with
+//! optional match filters), and fires events as the engine reaches each
+//! phase: `preattach` before the target is stopped, `attach` once it is,
+//! `variable`, `frame` and `thread` as each thread is extracted,
+//! `postattach` once the target runs again and the snapshot is complete.
+//! Callbacks see the snapshot through handles ([`objects`]); the engine
+//! lends the snapshot to the host for each event and takes it back.
+//!
+//! A module that fails (a Lua error, its memory limit, its instruction
+//! budget) is stopped: its error goes to `pmodules[].errors` and to stderr,
+//! and the other modules and the snapshot go on.
+
+mod api;
+pub mod discover;
+pub mod matching;
+pub mod objects;
+pub mod sandbox;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use mlua::{Function, MultiValue};
+use thiserror::Error;
+
+use crate::memory::Memory;
+use crate::snapshot::{PModuleInfo, Snapshot};
+use matching::{FrameRef, Match};
+use objects::{BacktraceUd, Ctx, FrameUd, Shared, ThreadUd, VarAt, VariableUd};
+
+#[derive(Debug, Error)]
+pub enum PmoduleError {
+    #[error("cannot read module {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("two modules define the id `{id}`: {first} and {second}")]
+    DuplicateId { id: String, first: PathBuf, second: PathBuf },
+    #[error("--module {0}: expected ID:KEY=VAL or ID:K1,V1,K2,V2")]
+    BadArgument(String),
+    #[error("--sandbox-whitelist: unknown library `{0}` (known: io, os, debug, package)")]
+    UnknownLibrary(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+pub const LOG_LEVELS: &[(&str, LogLevel)] =
+    &[("debug", LogLevel::Debug), ("info", LogLevel::Info), ("warning", LogLevel::Warning), ("error", LogLevel::Error)];
+
+/// How pmodules are found and run (the command line's view).
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub files: Vec<PathBuf>,
+    pub paths: Vec<PathBuf>,
+    pub default_paths: bool,
+    /// `--module ID:KEY=VAL`: (id, key, value).
+    pub args: Vec<(String, String, String)>,
+    pub whitelist: Vec<String>,
+    pub limits: sandbox::Limits,
+    pub log_level: LogLevel,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            files: Vec::new(),
+            paths: Vec::new(),
+            default_paths: true,
+            args: Vec::new(),
+            whitelist: Vec::new(),
+            limits: sandbox::Limits::default(),
+            log_level: LogLevel::Info,
+        }
+    }
+}
+
+/// Parses `--module ID:KEY=VAL` and `--module ID:K1,V1,K2,V2`.
+pub fn parse_module_argument(text: &str) -> Result<Vec<(String, String, String)>, PmoduleError> {
+    let bad = || PmoduleError::BadArgument(text.to_string());
+    let (id, rest) = text.split_once(':').filter(|(id, _)| !id.is_empty()).ok_or_else(bad)?;
+    if let Some((k, v)) = rest.split_once('=') {
+        return if k.is_empty() { Err(bad()) } else { Ok(vec![(id.into(), k.into(), v.into())]) };
+    }
+    let parts: Vec<&str> = rest.split(',').collect();
+    if !parts.len().is_multiple_of(2) || parts.iter().step_by(2).any(|k| k.is_empty()) {
+        return Err(bad());
+    }
+    Ok(parts.chunks(2).map(|kv| (id.to_string(), kv[0].to_string(), kv[1].to_string())).collect())
+}
+
+/// The events, in `pmodule.event` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    Preattach,
+    Attach,
+    Thread,
+    Frame,
+    Variable,
+    Postattach,
+}
+
+pub const EVENTS: &[(&str, Event)] = &[
+    ("preattach", Event::Preattach),
+    ("attach", Event::Attach),
+    ("thread", Event::Thread),
+    ("frame", Event::Frame),
+    ("variable", Event::Variable),
+    ("postattach", Event::Postattach),
+];
+
+struct Callback {
+    event: Event,
+    func: Function,
+    filter: Option<Match>,
+}
+
+/// What `pmodule.define` and `pmodule.register` record while a module loads.
+#[derive(Default)]
+struct Registry {
+    id: Option<String>,
+    load: Option<Function>,
+    unload: Option<Function>,
+    callbacks: Vec<Callback>,
+}
+
+struct Module {
+    path: PathBuf,
+    id: String,
+    sandbox: sandbox::Sandbox,
+    registry: Rc<RefCell<Registry>>,
+    memory: Rc<dyn Memory>,
+    errors: Vec<String>,
+    /// Stopped after an error.
+    failed: bool,
+}
+
+impl Module {
+    /// A module that could not be loaded: listed with its error.
+    fn broken(path: PathBuf, memory: Rc<dyn Memory>, error: String, level: LogLevel) -> Option<Module> {
+        let sandbox = sandbox::Sandbox::new(&[], &sandbox::Limits::default()).ok()?;
+        let mut m = Module {
+            id: String::new(),
+            path,
+            sandbox,
+            registry: Rc::default(),
+            memory,
+            errors: Vec::new(),
+            failed: false,
+        };
+        m.fail(&error, level);
+        Some(m)
+    }
+
+    fn ctx(&self, shared: &Shared) -> Ctx {
+        Ctx { snap: shared.clone(), module: Rc::from(self.id.as_str()), memory: self.memory.clone() }
+    }
+
+    /// Runs one of the module's functions within its instruction budget;
+    /// an error stops the module.
+    fn call(&mut self, f: &Function, args: MultiValue, level: LogLevel) {
+        self.sandbox.reset_budget();
+        if let Err(e) = f.call::<()>(args) {
+            self.fail(&one_line(&e), level);
+        }
+    }
+
+    fn fail(&mut self, error: &str, level: LogLevel) {
+        self.failed = true;
+        self.errors.push(error.to_string());
+        if level <= LogLevel::Error {
+            let name = if self.id.is_empty() { self.path.display().to_string() } else { self.id.clone() };
+            eprintln!("ptsnap: pmodule {name}: {error}; the module is stopped");
+        }
+    }
+}
+
+pub struct Host {
+    modules: Vec<Module>,
+    shared: Shared,
+    log_level: LogLevel,
+}
+
+impl Host {
+    /// Loads every module; a module that fails to load is recorded and
+    /// skipped, an ambiguous module id ends the run before the target is
+    /// touched.
+    pub fn load(opts: &Options, memory: Rc<dyn Memory>) -> Result<Host, PmoduleError> {
+        for lib in &opts.whitelist {
+            if !sandbox::GRANTABLE.contains(&lib.as_str()) {
+                return Err(PmoduleError::UnknownLibrary(lib.clone()));
+            }
+        }
+        let mut dirs = opts.paths.clone();
+        if opts.default_paths {
+            dirs.extend(discover::default_paths().into_iter().filter(|d| d.is_dir()));
+        }
+        let shared: Shared = Rc::default();
+        let mut host = Host { modules: Vec::new(), shared: shared.clone(), log_level: opts.log_level };
+        for path in discover::module_files(&opts.files, &dirs) {
+            let source =
+                std::fs::read_to_string(&path).map_err(|source| PmoduleError::Read { path: path.clone(), source })?;
+            let mut module = match host.start_module(opts, &path, &source, &memory) {
+                Ok(m) => m,
+                Err(e) => {
+                    host.modules.extend(Module::broken(path, memory.clone(), e, host.log_level));
+                    continue;
+                }
+            };
+            if let Some(other) = host.modules.iter().find(|m| m.id == module.id && !m.id.is_empty()) {
+                return Err(PmoduleError::DuplicateId {
+                    id: module.id.clone(),
+                    first: other.path.clone(),
+                    second: module.path.clone(),
+                });
+            }
+            let load = module.registry.borrow().load.clone();
+            if let Some(load) = load {
+                module.call(&load, MultiValue::new(), host.log_level);
+            }
+            host.modules.push(module);
+        }
+        Ok(host)
+    }
+
+    fn start_module(
+        &self,
+        opts: &Options,
+        path: &Path,
+        source: &str,
+        memory: &Rc<dyn Memory>,
+    ) -> Result<Module, String> {
+        let sandbox = sandbox::Sandbox::new(&opts.whitelist, &opts.limits).map_err(|e| e.to_string())?;
+        let registry = Rc::new(RefCell::new(Registry::default()));
+        let id_cell: Rc<RefCell<String>> = Rc::default();
+        let ctx = Ctx { snap: self.shared.clone(), module: Rc::from(""), memory: memory.clone() };
+        api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
+        sandbox.reset_budget();
+        sandbox
+            .lua
+            .load(source)
+            .set_name(format!("@{}", path.display()))
+            .set_mode(mlua::chunk::ChunkMode::Text)
+            .exec()
+            .map_err(|e| one_line(&e))?;
+        let id = registry.borrow().id.clone().ok_or("the module does not call pmodule.define")?;
+        *id_cell.borrow_mut() = id.clone();
+        Ok(Module {
+            path: path.to_path_buf(),
+            id,
+            sandbox,
+            registry,
+            memory: memory.clone(),
+            errors: Vec::new(),
+            failed: false,
+        })
+    }
+
+    /// Lends `snap` to the modules for one event and takes it back.
+    fn with_snapshot<R>(&mut self, snap: &mut Snapshot, f: impl FnOnce(&mut Self) -> R) -> R {
+        *self.shared.borrow_mut() = std::mem::take(snap);
+        let out = f(self);
+        *snap = std::mem::take(&mut *self.shared.borrow_mut());
+        out
+    }
+
+    fn has(&self, event: Event) -> bool {
+        self.modules.iter().any(|m| !m.failed && m.registry.borrow().callbacks.iter().any(|c| c.event == event))
+    }
+
+    /// Runs the callbacks of `event` whose filter `accept` takes, with the
+    /// arguments `args` builds for each module.
+    fn fire(
+        &mut self,
+        event: Event,
+        accept: &dyn Fn(Option<&Match>) -> bool,
+        args: &dyn Fn(&mlua::Lua, &Ctx) -> mlua::Result<MultiValue>,
+    ) {
+        let level = self.log_level;
+        for module in self.modules.iter_mut().filter(|m| !m.failed) {
+            let calls: Vec<Function> = module
+                .registry
+                .borrow()
+                .callbacks
+                .iter()
+                .filter(|c| c.event == event && accept(c.filter.as_ref()))
+                .map(|c| c.func.clone())
+                .collect();
+            let ctx = module.ctx(&self.shared);
+            for f in calls {
+                if module.failed {
+                    break;
+                }
+                match args(&module.sandbox.lua, &ctx) {
+                    Ok(a) => module.call(&f, a, level),
+                    Err(e) => module.fail(&one_line(&e), level),
+                }
+            }
+        }
+    }
+
+    fn backtrace_event(&mut self, snap: &mut Snapshot, event: Event) {
+        if !self.has(event) {
+            return;
+        }
+        self.with_snapshot(snap, |host| {
+            host.fire(event, &|_| true, &|lua, ctx| one_value(lua, BacktraceUd(ctx.clone())));
+        });
+    }
+
+    /// Before the target is stopped: only process facts are known.
+    pub fn preattach(&mut self, snap: &mut Snapshot) {
+        self.backtrace_event(snap, Event::Preattach);
+    }
+
+    /// The target is stopped; nothing is extracted yet.
+    pub fn attach(&mut self, snap: &mut Snapshot) {
+        self.backtrace_event(snap, Event::Attach);
+    }
+
+    /// Thread `t` of `snap` is fully extracted: its variables' events,
+    /// then each frame's, then the thread's.
+    pub fn thread_extracted(&mut self, snap: &mut Snapshot, t: usize) {
+        if !(self.has(Event::Variable) || self.has(Event::Frame) || self.has(Event::Thread)) {
+            return;
+        }
+        self.with_snapshot(snap, |host| {
+            let n_frames = host.shared.borrow().threads.get(t).map_or(0, |th| th.frames.len());
+            for f in 0..n_frames {
+                let (params, locals) = {
+                    let s = host.shared.borrow();
+                    let fr = &s.threads[t].frames[f];
+                    (fr.parameters.len(), fr.locals.len())
+                };
+                let ats =
+                    (0..params).map(|i| VarAt::Param { t, f, i }).chain((0..locals).map(|i| VarAt::Local { t, f, i }));
+                for at in ats.collect::<Vec<_>>() {
+                    host.variable_event(at);
+                }
+                let shared = host.shared.clone();
+                host.fire(
+                    Event::Frame,
+                    &|m| {
+                        let s = shared.borrow();
+                        let th = &s.threads[t];
+                        m.is_none_or(|m| m.frame(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
+                    },
+                    &|lua, ctx| one_value(lua, FrameUd { ctx: ctx.clone(), t, f }),
+                );
+            }
+            let n_tls = host.shared.borrow().threads.get(t).map_or(0, |th| th.tls.len());
+            for i in 0..n_tls {
+                host.variable_event(VarAt::Tls { t, i });
+            }
+            let shared = host.shared.clone();
+            host.fire(Event::Thread, &|m| m.is_none_or(|m| m.thread(&shared.borrow().threads[t])), &|lua, ctx| {
+                one_value(lua, ThreadUd { ctx: ctx.clone(), t })
+            });
+        });
+    }
+
+    /// The globals asked for are read.
+    pub fn globals_extracted(&mut self, snap: &mut Snapshot) {
+        if !self.has(Event::Variable) {
+            return;
+        }
+        self.with_snapshot(snap, |host| {
+            let n = host.shared.borrow().globals.len();
+            for i in 0..n {
+                host.variable_event(VarAt::Global { i });
+            }
+        });
+    }
+
+    fn variable_event(&mut self, at: VarAt) {
+        let shared = self.shared.clone();
+        self.fire(
+            Event::Variable,
+            &|m| {
+                let Some(m) = m else { return true };
+                let s = shared.borrow();
+                let Some(v) = at.get(&s) else { return false };
+                match at {
+                    VarAt::Param { t, f, .. } | VarAt::Local { t, f, .. } => {
+                        let th = &s.threads[t];
+                        m.variable(v, Some(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
+                    }
+                    _ => m.variable(v, None),
+                }
+            },
+            // The raw bt_variable (typed access to target memory) is not
+            // available yet: modules get nil as the second argument.
+            &|lua, ctx| one_value(lua, VariableUd { ctx: ctx.clone(), at }),
+        );
+    }
+
+    /// The target runs again and the snapshot is complete.
+    pub fn postattach(&mut self, snap: &mut Snapshot) {
+        self.backtrace_event(snap, Event::Postattach);
+    }
+
+    /// Runs `unload` and reports each module and its errors.
+    pub fn finish(&mut self) -> Vec<PModuleInfo> {
+        let level = self.log_level;
+        for module in self.modules.iter_mut().filter(|m| !m.failed) {
+            let unload = module.registry.borrow().unload.clone();
+            if let Some(f) = unload {
+                module.call(&f, MultiValue::new(), level);
+            }
+        }
+        self.report()
+    }
+
+    pub fn report(&self) -> Vec<PModuleInfo> {
+        self.modules
+            .iter()
+            .map(|m| PModuleInfo { id: m.id.clone(), path: m.path.display().to_string(), errors: m.errors.clone() })
+            .collect()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.modules.is_empty()
+    }
+}
+
+fn one_value(lua: &mlua::Lua, ud: impl mlua::UserData + 'static) -> mlua::Result<MultiValue> {
+    Ok(MultiValue::from_vec(vec![mlua::Value::UserData(lua.create_userdata(ud)?)]))
+}
+
+/// A Lua error as one line (tracebacks dropped).
+fn one_line(e: &mlua::Error) -> String {
+    let text = match e {
+        mlua::Error::CallbackError { cause, .. } => return one_line(cause),
+        other => other.to_string(),
+    };
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_module_argument;
+
+    #[test]
+    fn module_arguments_in_both_forms() {
+        let kv = |v: &[(&str, &str, &str)]| {
+            v.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect::<Vec<_>>()
+        };
+        assert_eq!(parse_module_argument("m:k=v=w").unwrap(), kv(&[("m", "k", "v=w")]));
+        assert_eq!(parse_module_argument("m:a,1,b,2").unwrap(), kv(&[("m", "a", "1"), ("m", "b", "2")]));
+        for bad in ["m", ":k=v", "m:=v", "m:a,1,b", "m:,1"] {
+            assert!(parse_module_argument(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! The objects a module sees: backtrace, thread, frame, variable, siginfo
+//! and match, as Lua userdata.
+//!
+//! They are handles (indices) into the snapshot, which the host shares with
+//! every module through [`Shared`] while events run: a module may keep a
+//! handle in a global and use it in a later event, and it always sees the
+//! snapshot as it is then. A handle that no longer points at anything (the
+//! snapshot was taken back for writing) reads as an error, never as another
+//! object's data. No method writes target memory.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
+
+use super::matching::{FrameRef, Match, MatchType};
+use crate::memory::Memory;
+use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
+
+pub type Shared = Rc<RefCell<Snapshot>>;
+
+/// What every object of one module shares: the snapshot, the module's id
+/// (the `source` of its annotations) and the target's memory.
+#[derive(Clone)]
+pub struct Ctx {
+    pub snap: Shared,
+    pub module: Rc<str>,
+    pub memory: Rc<dyn Memory>,
+}
+
+/// The pmodule variable types, in `pmodule.variable_type` order.
+pub const KINDS: &[(&str, Kind)] = &[
+    ("ll", Kind::Ll),
+    ("ull", Kind::Ull),
+    ("flt", Kind::Flt),
+    ("dbl", Kind::Dbl),
+    ("ldbl", Kind::Ldbl),
+    ("cflt", Kind::Cflt),
+    ("cdbl", Kind::Cdbl),
+    ("cldbl", Kind::Cldbl),
+    ("string", Kind::String),
+    ("enum", Kind::Enum),
+    ("tuple", Kind::Tuple),
+    ("array", Kind::Array),
+    ("bottom", Kind::Bottom),
+    ("fn", Kind::Fn),
+    ("reference", Kind::Reference),
+];
+
+/// `pmodule.annotation` levels, in order.
+pub const ANNOTATION_LEVELS: &[&str] = &["comment", "warning", "critical", "json"];
+
+/// `pmodule.process_state`, in order.
+pub const PROCESS_STATES: &[&str] =
+    &["running", "sleeping", "disk", "stopped", "traced", "zombie", "dead", "idle", "blocked", "queued", "unknown"];
+
+fn stale() -> mlua::Error {
+    mlua::Error::runtime("this object is no longer part of the snapshot")
+}
+
+/// `string.format(fmt, ...)` in the module's own state.
+fn format(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
+    let string: mlua::Table = lua.globals().raw_get("string")?;
+    let format: mlua::Function = string.raw_get("format")?;
+    format.call(args)
+}
+
+/// Builds an annotation from `(level, fmt, ...)`; a `json` annotation must
+/// be an object `{"json": {...}}` and is stored as its inner object.
+fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Annotation> {
+    let level = args.pop_front().and_then(|v| v.as_integer()).unwrap_or(0);
+    let level = ANNOTATION_LEVELS
+        .get(usize::try_from(level).unwrap_or(usize::MAX))
+        .ok_or_else(|| mlua::Error::runtime(format!("unknown annotation level {level}")))?;
+    let text = format(lua, args)?;
+    let mut out = Annotation { level: level.to_string(), source: Some(module.to_string()), ..Annotation::default() };
+    if *level == "json" {
+        let parsed: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| mlua::Error::runtime(format!("json annotation is not valid JSON: {e}")))?;
+        match parsed.get("json") {
+            Some(inner @ serde_json::Value::Object(_)) => out.json = Some(inner.clone()),
+            _ => return Err(mlua::Error::runtime(r#"a json annotation must have the form {"json": {...}}"#)),
+        }
+    } else {
+        out.text = Some(text);
+    }
+    Ok(out)
+}
+
+/// Adds `annotate(level, fmt, ...)` to an object whose annotations
+/// `target` finds.
+fn add_annotate<T: 'static>(
+    methods: &mut impl UserDataMethods<T>,
+    ctx: fn(&T) -> &Ctx,
+    target: for<'s> fn(&T, &'s mut Snapshot) -> Option<&'s mut Vec<Annotation>>,
+) {
+    methods.add_method("annotate", move |lua, this, args: MultiValue| {
+        let c = ctx(this);
+        let a = annotation(lua, &c.module, args)?;
+        let mut snap = c.snap.borrow_mut();
+        target(this, &mut snap).ok_or_else(stale)?.push(a);
+        Ok(())
+    });
+}
+
+fn match_of(value: Option<AnyUserData>) -> mlua::Result<Option<Match>> {
+    match value {
+        Some(ud) => Ok(Some(ud.borrow::<MatchUd>()?.0.borrow().clone())),
+        None => Ok(None),
+    }
+}
+
+#[derive(Clone)]
+pub struct BacktraceUd(pub Ctx);
+
+#[derive(Clone)]
+pub struct ThreadUd {
+    pub ctx: Ctx,
+    pub t: usize,
+}
+
+#[derive(Clone)]
+pub struct FrameUd {
+    pub ctx: Ctx,
+    pub t: usize,
+    pub f: usize,
+}
+
+/// Where a variable is in the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarAt {
+    Param { t: usize, f: usize, i: usize },
+    Local { t: usize, f: usize, i: usize },
+    Tls { t: usize, i: usize },
+    Global { i: usize },
+}
+
+#[derive(Clone)]
+pub struct VariableUd {
+    pub ctx: Ctx,
+    pub at: VarAt,
+}
+
+pub struct SiginfoUd(pub SignalInfo);
+
+pub struct MatchUd(pub RefCell<Match>);
+
+fn thread_mut(snap: &mut Snapshot, t: usize) -> Option<&mut Thread> {
+    snap.threads.get_mut(t)
+}
+
+fn frame_mut(snap: &mut Snapshot, t: usize, f: usize) -> Option<&mut Frame> {
+    snap.threads.get_mut(t)?.frames.get_mut(f)
+}
+
+impl VarAt {
+    pub fn get<'s>(&self, snap: &'s Snapshot) -> Option<&'s Variable> {
+        match *self {
+            VarAt::Param { t, f, i } => snap.threads.get(t)?.frames.get(f)?.parameters.get(i),
+            VarAt::Local { t, f, i } => snap.threads.get(t)?.frames.get(f)?.locals.get(i),
+            VarAt::Tls { t, i } => snap.threads.get(t)?.tls.get(i),
+            VarAt::Global { i } => snap.globals.get(i),
+        }
+    }
+
+    fn get_mut<'s>(&self, snap: &'s mut Snapshot) -> Option<&'s mut Variable> {
+        match *self {
+            VarAt::Param { t, f, i } => frame_mut(snap, t, f)?.parameters.get_mut(i),
+            VarAt::Local { t, f, i } => frame_mut(snap, t, f)?.locals.get_mut(i),
+            VarAt::Tls { t, i } => thread_mut(snap, t)?.tls.get_mut(i),
+            VarAt::Global { i } => snap.globals.get_mut(i),
+        }
+    }
+
+    fn frame(&self) -> Option<(usize, usize)> {
+        match *self {
+            VarAt::Param { t, f, .. } | VarAt::Local { t, f, .. } => Some((t, f)),
+            _ => None,
+        }
+    }
+
+    fn thread(&self) -> Option<usize> {
+        match *self {
+            VarAt::Param { t, .. } | VarAt::Local { t, .. } | VarAt::Tls { t, .. } => Some(t),
+            VarAt::Global { .. } => None,
+        }
+    }
+
+    /// The next variable of the same frame: parameters, then locals.
+    fn next_in_frame(&self, frame: &Frame) -> Option<VarAt> {
+        match *self {
+            VarAt::Param { t, f, i } if i + 1 < frame.parameters.len() => Some(VarAt::Param { t, f, i: i + 1 }),
+            VarAt::Param { t, f, .. } if !frame.locals.is_empty() => Some(VarAt::Local { t, f, i: 0 }),
+            VarAt::Local { t, f, i } if i + 1 < frame.locals.len() => Some(VarAt::Local { t, f, i: i + 1 }),
+            _ => None,
+        }
+    }
+}
+
+fn first_in_frame(t: usize, f: usize, frame: &Frame) -> Option<VarAt> {
+    if !frame.parameters.is_empty() {
+        Some(VarAt::Param { t, f, i: 0 })
+    } else if !frame.locals.is_empty() {
+        Some(VarAt::Local { t, f, i: 0 })
+    } else {
+        None
+    }
+}
+
+impl UserData for BacktraceUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("pid", |_, this, ()| Ok(this.0.snap.borrow().process.pid));
+        methods.add_method("application_name", |_, this, ()| Ok(this.0.snap.borrow().application.clone()));
+        methods.add_method("process_state", |_, this, ()| {
+            let snap = this.0.snap.borrow();
+            let state = snap.process.state.as_str();
+            Ok(PROCESS_STATES.iter().position(|s| *s == state).unwrap_or(PROCESS_STATES.len() - 1))
+        });
+        methods.add_method("add_kv_int", |_, this, (k, v): (String, i64)| {
+            this.0.snap.borrow_mut().kv.insert(k, v.into());
+            Ok(())
+        });
+        methods.add_method("add_kv_string", |_, this, (k, v): (String, String)| {
+            this.0.snap.borrow_mut().kv.insert(k, v.into());
+            Ok(())
+        });
+        methods.add_method("add_classifier", |_, this, name: String| {
+            let mut snap = this.0.snap.borrow_mut();
+            if !snap.classifiers.contains(&name) {
+                snap.classifiers.push(name);
+            }
+            Ok(())
+        });
+        methods.add_method("add_tag", |_, this, name: String| {
+            let mut snap = this.0.snap.borrow_mut();
+            if !snap.tags.contains(&name) {
+                snap.tags.push(name);
+            }
+            Ok(())
+        });
+        add_annotate(methods, |this| &this.0, |_, snap| Some(&mut snap.annotations));
+        methods.add_method("variables", |lua, this, ()| {
+            let ctx = this.0.clone();
+            lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
+                let start = match prev {
+                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
+                        VarAt::Global { i } => i + 1,
+                        _ => return Ok((None, None, None)),
+                    },
+                    None => 0,
+                };
+                let snap = ctx.snap.borrow();
+                next_filtered(&ctx, &snap.globals, start, filter.as_ref(), |i| VarAt::Global { i })
+            })
+        });
+        methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
+            let m = match_of(m)?;
+            let start = match prev {
+                Some(ud) => ud.borrow::<ThreadUd>()?.t + 1,
+                None => 0,
+            };
+            let snap = this.0.snap.borrow();
+            let found =
+                snap.threads.iter().enumerate().skip(start).find(|(_, t)| m.as_ref().is_none_or(|m| m.thread(t)));
+            Ok(found.map(|(t, _)| ThreadUd { ctx: this.0.clone(), t }))
+        });
+    }
+}
+
+/// What a global or TLS iteration yields: `(var, object, cu)`, or
+/// nothing at the end.
+type Triple = (Option<VariableUd>, Option<String>, Option<String>);
+
+fn variable_triple(ctx: &Ctx, at: VarAt, v: &Variable) -> Triple {
+    (Some(VariableUd { ctx: ctx.clone(), at }), v.module.clone(), v.cu.clone())
+}
+
+/// Iterates variables `list` (from `start`) with a table filter.
+fn next_filtered(
+    ctx: &Ctx,
+    list: &[Variable],
+    start: usize,
+    filter: Option<&mlua::Table>,
+    at: impl Fn(usize) -> VarAt,
+) -> mlua::Result<Triple> {
+    for (i, v) in list.iter().enumerate().skip(start) {
+        if filter_holds(filter, v)? {
+            return Ok(variable_triple(ctx, at(i), v));
+        }
+    }
+    Ok((None, None, None))
+}
+
+/// The table filter of `variables()`: `object` and `cu` by substring,
+/// `name` exactly.
+fn filter_holds(filter: Option<&mlua::Table>, v: &Variable) -> mlua::Result<bool> {
+    let Some(filter) = filter else { return Ok(true) };
+    let object: Option<String> = filter.get("object")?;
+    let cu: Option<String> = filter.get("cu")?;
+    let name: Option<String> = filter.get("name")?;
+    let contains = |want: &Option<String>, have: &Option<String>| {
+        want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.contains(w.as_str())))
+    };
+    Ok(contains(&object, &v.module) && contains(&cu, &v.cu) && name.is_none_or(|n| n == v.name))
+}
+
+impl FromLua for MatchType {
+    fn from_lua(value: LuaValue, _: &Lua) -> mlua::Result<Self> {
+        Ok(match value.as_integer() {
+            Some(1) => MatchType::Substr,
+            _ => MatchType::Exact,
+        })
+    }
+}
+
+impl UserData for ThreadUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        let with = |this: &ThreadUd, f: &dyn Fn(&Thread) -> LuaValue| -> mlua::Result<LuaValue> {
+            this.ctx.snap.borrow().threads.get(this.t).map(f).ok_or_else(stale)
+        };
+        methods.add_method("tid", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.tid.into())));
+        methods.add_method("fault", move |_, this, ()| with(this, &|t| LuaValue::Boolean(t.faulted)));
+        methods.add_method("n_frames", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.frames.len() as i64)));
+        methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
+        methods.add_method("set_name", |_, this, name: String| {
+            thread_mut(&mut this.ctx.snap.borrow_mut(), this.t).ok_or_else(stale)?.name = name;
+            Ok(())
+        });
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut thread_mut(snap, this.t)?.annotations));
+        methods.add_method("variables", |lua, this, ()| {
+            let (ctx, t) = (this.ctx.clone(), this.t);
+            lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
+                let start = match prev {
+                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
+                        VarAt::Tls { i, .. } => i + 1,
+                        _ => return Ok((None, None, None)),
+                    },
+                    None => 0,
+                };
+                let snap = ctx.snap.borrow();
+                let tls = snap.threads.get(t).map(|th| th.tls.as_slice()).unwrap_or_default();
+                next_filtered(&ctx, tls, start, filter.as_ref(), |i| VarAt::Tls { t, i })
+            })
+        });
+        methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
+            let m = match_of(m)?;
+            let start = match prev {
+                Some(ud) => ud.borrow::<FrameUd>()?.f + 1,
+                None => 0,
+            };
+            let snap = this.ctx.snap.borrow();
+            let thread = snap.threads.get(this.t).ok_or_else(stale)?;
+            let found = thread.frames.iter().enumerate().skip(start).find(|(_, f)| {
+                m.as_ref().is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: thread.faulted }))
+            });
+            Ok(found.map(|(f, _)| FrameUd { ctx: this.ctx.clone(), t: this.t, f }))
+        });
+    }
+}
+
+impl FrameUd {
+    fn read<R>(&self, f: impl FnOnce(&Frame) -> R) -> mlua::Result<R> {
+        let snap = self.ctx.snap.borrow();
+        snap.threads.get(self.t).and_then(|t| t.frames.get(self.f)).map(f).ok_or_else(stale)
+    }
+
+    fn write(&self, f: impl FnOnce(&mut Frame)) -> mlua::Result<()> {
+        frame_mut(&mut self.ctx.snap.borrow_mut(), self.t, self.f).map(f).ok_or_else(stale)
+    }
+}
+
+impl UserData for FrameUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("symbol", |_, this, ()| this.read(|f| f.function.clone()));
+        methods.add_method("path", |_, this, ()| this.read(|f| f.file.clone()));
+        methods.add_method("line", |_, this, ()| this.read(|f| f.line));
+        methods.add_method("line_resolved", |_, this, ()| this.read(|f| f.line.is_some()));
+        methods.add_method("object_file", |_, this, ()| this.read(|f| f.module.clone()));
+        methods.add_method("instruction", |_, this, ()| this.read(|f| f.pc.0 as i64));
+        methods.add_method("thread", |_, this, ()| Ok(ThreadUd { ctx: this.ctx.clone(), t: this.t }));
+        methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
+        methods.add_method("siginfo", |_, this, ()| {
+            let faulted = this.read(|f| f.faulted)?;
+            let snap = this.ctx.snap.borrow();
+            Ok(faulted.then(|| snap.fault.as_ref()?.signal.clone().map(SiginfoUd)).flatten())
+        });
+        methods.add_method("set_symbol", |_, this, s: String| this.write(|f| f.function = Some(s)));
+        methods.add_method("set_path", |_, this, s: String| this.write(|f| f.file = Some(s)));
+        methods.add_method("set_line", |_, this, n: u32| this.write(|f| f.line = Some(n)));
+        methods.add_method("fprm", |lua, this, ()| {
+            let this = this.clone();
+            lua.create_function(move |_, (_, prev): (LuaValue, Option<AnyUserData>)| {
+                let i = match prev {
+                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
+                        VarAt::Param { i, .. } => i + 1,
+                        _ => return Ok((None, None)),
+                    },
+                    None => 0,
+                };
+                let n = this.read(|f| f.parameters.len())?;
+                Ok(if i < n {
+                    (Some(VariableUd { ctx: this.ctx.clone(), at: VarAt::Param { t: this.t, f: this.f, i } }), Some(i))
+                } else {
+                    (None, None)
+                })
+            })
+        });
+        methods.add_method("fprm_at", |_, this, i: usize| {
+            let n = this.read(|f| f.parameters.len())?;
+            Ok((i < n).then(|| VariableUd { ctx: this.ctx.clone(), at: VarAt::Param { t: this.t, f: this.f, i } }))
+        });
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut frame_mut(snap, this.t, this.f)?.annotations));
+        methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
+            let m = match_of(m)?;
+            let snap = this.ctx.snap.borrow();
+            let thread = snap.threads.get(this.t).ok_or_else(stale)?;
+            let frame = thread.frames.get(this.f).ok_or_else(stale)?;
+            let mut at = match prev {
+                Some(ud) => ud.borrow::<VariableUd>()?.at.next_in_frame(frame),
+                None => first_in_frame(this.t, this.f, frame),
+            };
+            let fref = FrameRef { frame, thread_faulted: thread.faulted };
+            while let Some(here) = at {
+                let v = here.get(&snap).ok_or_else(stale)?;
+                if m.as_ref().is_none_or(|m| m.variable(v, Some(&fref))) {
+                    return Ok(Some(VariableUd { ctx: this.ctx.clone(), at: here }));
+                }
+                at = here.next_in_frame(frame);
+            }
+            Ok(None)
+        });
+    }
+}
+
+impl VariableUd {
+    fn read<R>(&self, f: impl FnOnce(&Variable) -> R) -> mlua::Result<R> {
+        self.at.get(&self.ctx.snap.borrow()).map(f).ok_or_else(stale)
+    }
+
+    fn write(&self, f: impl FnOnce(&mut Variable)) -> mlua::Result<()> {
+        self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
+    }
+}
+
+/// `var:value()`: an integer for integers, enums and pointers, a number
+/// for floats, `re, im` for complex numbers, nil for the rest. An integer
+/// kind whose value could not be read gives 0, as the API promises an
+/// integer; `var:resolved()` tells whether the value is real.
+fn lua_value(v: &Variable) -> MultiValue {
+    let one = |x: LuaValue| MultiValue::from_vec(vec![x]);
+    match (&v.kind, &v.value) {
+        (Kind::String | Kind::Tuple | Kind::Array | Kind::Bottom | Kind::Fn, _) => one(LuaValue::Nil),
+        (Kind::Ll | Kind::Ull | Kind::Enum | Kind::Reference, Value::Null) => one(LuaValue::Integer(0)),
+        (_, Value::Int(i)) => one(LuaValue::Integer(*i)),
+        (_, Value::UInt(u)) => one(LuaValue::Integer(*u as i64)),
+        (_, Value::Bool(b)) => one(LuaValue::Integer(*b as i64)),
+        (_, Value::Float(x)) => one(LuaValue::Number(*x)),
+        (_, Value::Complex([re, im])) => MultiValue::from_vec(vec![
+            re.map_or(LuaValue::Nil, LuaValue::Number),
+            im.map_or(LuaValue::Nil, LuaValue::Number),
+        ]),
+        _ => one(LuaValue::Nil),
+    }
+}
+
+impl UserData for VariableUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("name", |_, this, ()| this.read(|v| v.name.clone()));
+        methods.add_method("type", |_, this, ()| {
+            this.read(|v| KINDS.iter().position(|(_, k)| *k == v.kind).unwrap_or(12))
+        });
+        methods.add_method("type_name", |_, this, ()| this.read(|v| v.type_name.to_string()));
+        methods.add_method("base_type", |_, this, ()| this.read(|v| v.base_type.to_string()));
+        methods.add_method("address", |_, this, ()| this.read(|v| v.address.map(|a| a.0 as i64)));
+        methods.add_method("value", |_, this, ()| this.read(lua_value));
+        methods.add_method("symbol", |_, this, ()| this.read(|v| v.symbol.clone()));
+        methods.add_method("is_string", |_, this, ()| {
+            this.read(|v| v.kind == Kind::String || (v.kind == Kind::Reference && &*v.base_type == "char"))
+        });
+        methods.add_method("resolved", |_, this, ()| {
+            this.read(|v| {
+                !matches!(
+                    v.location,
+                    crate::snapshot::ValueLocation::OptimizedOut | crate::snapshot::ValueLocation::Unavailable
+                )
+            })
+        });
+        methods.add_method("fprm_offset", |_, this, ()| {
+            Ok(match this.at {
+                VarAt::Param { i, .. } => Some(i),
+                _ => None,
+            })
+        });
+        methods.add_method("owner", |_, _, ()| Ok(LuaValue::Nil));
+        methods.add_method("frame", |_, this, ()| {
+            Ok(this.at.frame().map(|(t, f)| FrameUd { ctx: this.ctx.clone(), t, f }))
+        });
+        methods.add_method("thread", |_, this, ()| Ok(this.at.thread().map(|t| ThreadUd { ctx: this.ctx.clone(), t })));
+        methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
+        methods.add_method("set_ll", |_, this, n: i64| this.write(|v| v.value = Value::Int(n)));
+        methods.add_method("set_ull", |_, this, n: i64| this.write(|v| v.value = Value::UInt(n as u64)));
+        methods.add_method("set_dbl", |_, this, x: f64| this.write(|v| v.value = Value::float(x)));
+        methods.add_method("set_string", |_, this, s: String| this.write(|v| v.symbol = Some(s)));
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at.get_mut(snap)?.annotations));
+    }
+}
+
+impl UserData for SiginfoUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("num", |_, this, ()| Ok(this.0.num));
+        methods.add_method("code", |_, this, ()| Ok(this.0.code));
+        methods.add_method("address", |_, this, ()| Ok(this.0.address.map_or(0, |a| a.0 as i64)));
+        methods.add_method("address_populated", |_, this, ()| Ok(this.0.address_populated));
+        methods.add_method("reason", |_, this, ()| Ok((this.0.reason.clone(), this.0.sent_by_kill)));
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            let code = this.0.code_name.as_deref().unwrap_or("?");
+            Ok(format!("{} ({code}): {}", this.0.name, this.0.reason))
+        });
+    }
+}
+
+impl UserData for MatchUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("reset", |_, this, ()| {
+            this.0.borrow_mut().reset();
+            Ok(())
+        });
+        methods.add_method("add_object", |_, this, (s, how): (String, MatchType)| {
+            this.0.borrow_mut().add_object(s, how);
+            Ok(())
+        });
+        methods.add_method("add_file", |_, this, (s, how): (String, MatchType)| {
+            this.0.borrow_mut().add_file(s, how);
+            Ok(())
+        });
+        methods.add_method("add_frame_symbol", |_, this, (s, how): (String, MatchType)| {
+            this.0.borrow_mut().add_frame_symbol(s, how);
+            Ok(())
+        });
+        for name in ["add_variable_base_type", "add_base_type"] {
+            methods.add_method(name, |_, this, (s, how): (String, MatchType)| {
+                this.0.borrow_mut().add_base_type(s, how);
+                Ok(())
+            });
+        }
+        methods.add_method("add_variable_name", |_, this, (s, how): (String, MatchType)| {
+            this.0.borrow_mut().add_variable_name(s, how);
+            Ok(())
+        });
+        methods.add_method("add_variable_ptrace_type", |_, this, kind: usize| {
+            let (_, k) =
+                KINDS.get(kind).ok_or_else(|| mlua::Error::runtime(format!("unknown variable type {kind}")))?;
+            this.0.borrow_mut().add_kind(*k);
+            Ok(())
+        });
+        methods.add_method("set_fault", |_, this, whole: Option<bool>| {
+            this.0.borrow_mut().set_fault(whole.unwrap_or(false));
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,381 @@
+//! pmodules: the tutorial's module unmodified; every event with and
+//! without match filters; iteration; annotations, kv, classifiers and
+//! tags; module arguments; the sandbox and its limits; failing modules.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use serde_json::Value;
+
+/// Writes a module file into the work directory.
+fn module(name: &str, source: &str) -> PathBuf {
+    let dir = work_dir().join("pmodules");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, source).unwrap();
+    path
+}
+
+fn repo_module(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pmodules").join(name).display().to_string()
+}
+
+/// Snapshots `pid` with extra arguments; returns the snapshot, stdout and stderr.
+fn snapshot_with(pid: i32, name: &str, extra: &[&str]) -> (Value, String, String) {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let pid_s = pid.to_string();
+    let mut args: Vec<&str> = vec!["-o", out.to_str().unwrap(), "--no-default-modules"];
+    args.extend_from_slice(extra);
+    args.push(&pid_s);
+    let o = ptsnap(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "ptsnap failed: {stderr}");
+    (read_json(&out), String::from_utf8_lossy(&o.stdout).into_owned(), stderr)
+}
+
+fn annotations_text(v: &Value) -> Vec<String> {
+    v["annotations"]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
+}
+
+/// The tutorial's first module, as written there, against a crash.
+#[test]
+fn tutorial_module_runs_unmodified() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash", &["-g", "-O0"]);
+    let module = repo_module("tutorial_annotate.lua");
+    let (snap, code, stderr) =
+        run_crash(&bin, &["3", "main"], "pm-tutorial", &["--no-default-modules", "--module-load", &module]);
+    let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
+    assert_eq!(code, 139);
+    assert_eq!(snap["kv"]["lua_key1"], 42);
+    assert_eq!(snap["kv"]["lua_key2"], "lua_value");
+    assert_eq!(snap["classifiers"], serde_json::json!(["lua"]));
+    let pm = &snap["pmodules"][0];
+    assert_eq!((pm["id"].as_str(), pm["errors"].as_array().map(Vec::len)), (Some("pmodule_lua"), Some(0)), "{pm}");
+    // The signal as a json annotation on the backtrace.
+    let json = snap["annotations"].as_array().unwrap().iter().find(|a| a["level"] == "json").expect("json annotation");
+    assert_eq!(json["source"], "pmodule_lua");
+    assert_eq!(json["json"]["context"], "Signal");
+    assert_eq!(json["json"]["Num"], "11");
+    assert_eq!(json["json"]["Code"], "1");
+    assert!(json["json"]["String"].as_str().unwrap().starts_with("SIGSEGV (SEGV_MAPERR)"));
+    // The faulting frame's parameters, and every reference of the faulting thread.
+    let t = thread(&snap, snap["fault"]["tid"].as_i64().unwrap());
+    let frame0 = &t["frames"][0];
+    assert_eq!(frame0["function"], "recurse");
+    let info = &frame0["parameters"][0];
+    let texts = annotations_text(info);
+    assert!(texts.contains(&"lua: fprm 0".to_string()), "{texts:?}");
+    let address = info["value"].as_u64().unwrap();
+    assert!(texts.contains(&format!("[{address:x}] info - example annotation")), "{texts:?}");
+    assert_eq!(annotations_text(&frame0["parameters"][1]), ["lua: fprm 1"]);
+    assert!(annotations_text(&t["frames"][1]["parameters"][1]).is_empty(), "only the faulting frame's parameters");
+    for line in [
+        "[pmodule_lua] warning: Global variables:",
+        "[pmodule_lua] warning: process state: 0",
+        "[pmodule_lua] warning: pm_unload",
+    ] {
+        assert!(stderr.lines().any(|l| l == line), "no {line:?} in {stderr}");
+    }
+}
+
+const EVENTS_MODULE: &str = r#"
+local function count(bt, key)
+    -- kv values are set in the snapshot; keep counts in the module.
+    counts[key] = (counts[key] or 0) + 1
+end
+counts = {}
+
+local function load()
+    pmodule.register(pmodule.event.preattach, function(bt)
+        bt:add_kv_int("preattach_pid", bt:pid())
+    end)
+    pmodule.event_register(pmodule.event_type.attach, function(bt)
+        bt:add_tag("attached")
+    end)
+    pmodule.register(pmodule.event.thread, function(thr)
+        count(thr:backtrace(), "threads")
+        if thr:n_frames() > 0 then thr:annotate(pmodule.annotation.comment, "thread %d", thr:tid()) end
+    end)
+    local m = pmodule.match()
+    m:add_frame_symbol("walk")
+    pmodule.register(pmodule.event.frame, function(fr)
+        fr:annotate(pmodule.annotation.warning, "frame %s:%d", fr:symbol(), fr:line())
+    end, m)
+    m:reset()
+    m:add_variable_name("corner")
+    m:add_variable_ptrace_type(pmodule.variable_type.tuple)
+    pmodule.register(pmodule.event.variable, function(var)
+        var:annotate(pmodule.annotation.comment, "struct %s %s", var:type_name(), var:base_type())
+    end, m)
+    local globals = pmodule.match()
+    globals:add_object("vars-pm")
+    globals:add_base_type("int", pmodule.match_type.substr)
+    pmodule.register(pmodule.event.variable, function(var)
+        if var:frame() == nil then var:annotate(pmodule.annotation.comment, "global %s", var:name()) end
+    end, globals)
+    pmodule.register(pmodule.event.variable, function(var) count(nil, "variables") end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("threads_seen", counts.threads)
+        bt:add_kv_int("variables_seen", counts.variables)
+        bt:add_kv_string("option", pmodule.config_option("flavour") or "none")
+        bt:add_kv_string("second", pmodule.config_option("k2") or "none")
+        local walk = pmodule.match()
+        walk:add_frame_symbol("walk")
+        for thr in bt, walk do
+            for fr in thr, walk do
+                local names = {}
+                for var in fr do names[#names + 1] = var:name() end
+                bt:add_kv_string("walk_vars", table.concat(names, ","))
+                bt:add_kv_int("walk_line", fr:line())
+                bt:add_kv_string("walk_object", fr:object_file())
+                local p = fr:fprm_at(2)
+                bt:add_kv_int("depth_param", p:value())
+                bt:add_kv_int("depth_offset", p:fprm_offset())
+                for var in fr, pmodule.match() do
+                    if var:name() == "d" then bt:add_kv_string("d", string.format("%.2f", var:value())) end
+                    if var:name() == "buf" then bt:add_kv_string("buf", var:symbol()) end
+                    if var:name() == "color" then bt:add_kv_string("color", var:symbol()) end
+                end
+            end
+            for var, object, cu in thr:variables(), {name = "tls_counter"} do
+                bt:add_kv_int("tls_counter", var:value())
+                bt:add_kv_string("tls_object", object)
+            end
+        end
+        for var, object, cu in bt:variables(), {name = "global_version"} do
+            bt:add_kv_string("version", pmodule.address_read_string(var:value(), 256))
+            bt:add_kv_string("version_cu", cu)
+        end
+        local raw = pmodule.address_read_raw(0, 4)
+        bt:add_kv_string("null_read", tostring(raw))
+        bt:add_classifier("checked")
+        bt:add_classifier("checked")
+    end)
+end
+
+pmodule.define{ id = "events", load = load }
+"#;
+
+/// Every event, with and without match filters; iteration with matches;
+/// module arguments in both forms.
+#[test]
+fn events_matches_and_iteration() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-pm", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let pid = running.pid();
+    let path = module("events.lua", EVENTS_MODULE);
+    let (snap, stdout, stderr) = snapshot_with(
+        pid,
+        "pm-events",
+        &[
+            "--module-load",
+            path.to_str().unwrap(),
+            "--global",
+            "grid",
+            "--global",
+            "global_version",
+            "--global",
+            "global_ratio",
+            "--module",
+            "events:flavour=mint",
+            "--module",
+            "events:k1,v1,k2,v2",
+        ],
+    );
+    assert_eq!(stdout.lines().count(), 1, "stdout carries only the path: {stdout}");
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
+    let kv = &snap["kv"];
+    assert_eq!(kv["preattach_pid"], pid);
+    assert_eq!(snap["tags"], serde_json::json!(["attached"]));
+    assert_eq!(kv["threads_seen"], 2);
+    let total: usize = snap["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            t["tls"].as_array().unwrap().len()
+                + t["frames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["parameters"].as_array().unwrap().len() + f["locals"].as_array().unwrap().len())
+                    .sum::<usize>()
+        })
+        .sum::<usize>()
+        + snap["globals"].as_array().unwrap().len();
+    assert_eq!(kv["variables_seen"], total as i64, "a variable event for every variable");
+    assert_eq!((kv["option"].as_str(), kv["second"].as_str()), (Some("mint"), Some("v2")));
+    let main = thread(&snap, pid as i64);
+    let walk = main["frames"].as_array().unwrap().iter().find(|f| f["function"] == "walk").unwrap();
+    assert_eq!(annotations_text(walk), [format!("frame walk:{}", walk["line"])]);
+    let corner = walk["locals"].as_array().unwrap().iter().find(|v| v["name"] == "corner").unwrap();
+    assert_eq!(annotations_text(corner), ["struct struct point point"]);
+    assert!(annotations_text(main).contains(&format!("thread {pid}")));
+    let grid = snap["globals"].as_array().unwrap().iter().find(|g| g["name"] == "grid").unwrap();
+    assert_eq!(annotations_text(grid), ["global grid"]);
+    let ratio = snap["globals"].as_array().unwrap().iter().find(|g| g["name"] == "global_ratio").unwrap();
+    assert!(annotations_text(ratio).is_empty(), "double does not match base type int");
+    assert!(kv["walk_vars"].as_str().unwrap().starts_with("chain,list,depth,depth,corner"), "{}", kv["walk_vars"]);
+    assert_eq!(kv["walk_line"], walk["line"]);
+    assert_eq!(kv["walk_object"], "vars-pm");
+    assert_eq!((kv["depth_param"].as_i64(), kv["depth_offset"].as_i64()), (Some(3), Some(2)));
+    assert_eq!(
+        (kv["d"].as_str(), kv["buf"].as_str(), kv["color"].as_str()),
+        (Some("-0.25"), Some("hello"), Some("GREEN"))
+    );
+    assert_eq!((kv["tls_counter"].as_i64(), kv["tls_object"].as_str()), (Some(42), Some("vars-pm")));
+    assert_eq!(kv["version"], "ptsnap-fixture 1.0");
+    assert!(kv["version_cu"].as_str().unwrap().ends_with("vars.c"));
+    assert_eq!(kv["null_read"], "nil");
+    assert_eq!(snap["classifiers"], serde_json::json!(["checked"]));
+}
+
+/// The sandbox: no io, os, load, require, dofile, loadfile or
+/// collectgarbage unless whitelisted; no bytecode chunks.
+#[test]
+fn sandbox_withholds_unsafe_libraries() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-sandbox", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let probe = module(
+        "sandbox.lua",
+        r#"
+pmodule.define{ id = "sandbox", load = function()
+    pmodule.register(pmodule.event.postattach, function(bt)
+        local names = {}
+        for _, n in ipairs({"io", "os", "load", "require", "dofile", "loadfile", "collectgarbage", "string", "table", "math", "utf8", "coroutine"}) do
+            if _G[n] ~= nil then names[#names + 1] = n end
+        end
+        bt:add_kv_string("present", table.concat(names, ","))
+    end)
+end }
+"#,
+    );
+    let (snap, _, _) = snapshot_with(running.pid(), "pm-sandbox", &["--module-load", probe.to_str().unwrap()]);
+    assert_eq!(snap["kv"]["present"], "string,table,math,utf8,coroutine");
+    let (snap, _, _) = snapshot_with(
+        running.pid(),
+        "pm-sandbox-io",
+        &["--module-load", probe.to_str().unwrap(), "--sandbox-whitelist", "io,os"],
+    );
+    assert_eq!(snap["kv"]["present"], "io,os,string,table,math,utf8,coroutine");
+    let o = ptsnap(&["--no-default-modules", "--sandbox-whitelist", "net", &running.pid().to_string()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1 && err.contains("unknown library `net`"), "{err}");
+}
+
+/// A module that loops forever, one that allocates without end and one
+/// that raises an error are stopped with their errors recorded; the other
+/// module runs, the snapshot is written and the target keeps running.
+#[test]
+fn failing_modules_are_stopped() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-failing", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let looping = module(
+        "loop.lua",
+        r#"pmodule.define{ id = "loop", load = function()
+            pmodule.register(pmodule.event.attach, function(bt) while true do end end)
+        end }"#,
+    );
+    let bomb = module(
+        "bomb.lua",
+        r#"pmodule.define{ id = "bomb", load = function()
+            pmodule.register(pmodule.event.thread, function(thr)
+                local t = {}
+                for i = 1, 100000000 do t[i] = string.rep("x", 64) .. i end
+            end)
+        end }"#,
+    );
+    let throwing = module(
+        "throw.lua",
+        r#"pmodule.define{ id = "throw", load = function()
+            pmodule.register(pmodule.event.frame, function(fr) error("boom in " .. fr:symbol()) end)
+        end }"#,
+    );
+    let fine = module(
+        "fine.lua",
+        r#"pmodule.define{ id = "fine", load = function()
+            pmodule.register(pmodule.event.postattach, function(bt) bt:add_kv_string("fine", "yes") end)
+        end }"#,
+    );
+    let broken = module("broken.lua", "this is not lua");
+    let started = std::time::Instant::now();
+    let mut args = Vec::new();
+    for m in [&looping, &bomb, &throwing, &fine, &broken] {
+        args.push("--module-load");
+        args.push(m.to_str().unwrap());
+    }
+    args.extend(["--module-instructions", "5000000", "--module-memory", "16"]);
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-failing", &args);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "limits stop the modules in time");
+    assert_eq!(snap["kv"]["fine"], "yes");
+    let errors = |id: &str| -> String {
+        let pm =
+            snap["pmodules"].as_array().unwrap().iter().find(|p| p["id"] == id).unwrap_or_else(|| panic!("no {id}"));
+        pm["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect::<Vec<_>>().join("; ")
+    };
+    assert!(errors("loop").contains("instruction budget"), "{}", errors("loop"));
+    assert!(errors("bomb").contains("memory"), "{}", errors("bomb"));
+    assert!(errors("throw").contains("boom in"), "{}", errors("throw"));
+    assert!(errors("fine").is_empty());
+    let broken_entry = snap["pmodules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"].as_str().unwrap().ends_with("broken.lua"))
+        .unwrap();
+    assert!(!broken_entry["errors"].as_array().unwrap().is_empty());
+    assert!(stderr.contains("pmodule throw:") && stderr.contains("the module is stopped"), "{stderr}");
+    let warnings: Vec<&Value> =
+        snap["annotations"].as_array().unwrap().iter().filter(|a| a["level"] == "warning").collect();
+    assert_eq!(warnings.len(), 4, "one warning per failed module: {warnings:?}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", running.pid())).unwrap();
+    assert!(status.lines().any(|l| l == "TracerPid:\t0"), "the target is released");
+    assert!(!status.lines().any(|l| l.starts_with("State:") && (l.contains("t (") || l.contains("T ("))), "{status}");
+}
+
+/// Two modules with one id: a one-line error naming both files, before
+/// the target is touched; modules found recursively under --modules-path.
+#[test]
+fn module_ids_are_unique_and_paths_are_searched() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-ids", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let dir = work_dir().join("pmodules-tree");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("nested/deeper")).unwrap();
+    let source = |kv: &str| {
+        format!(
+            r#"pmodule.define{{ id = "{kv}", load = function()
+                pmodule.register(pmodule.event.postattach, function(bt) bt:add_kv_int("{kv}", 1) end)
+            end }}"#
+        )
+    };
+    std::fs::write(dir.join("top.lua"), source("top")).unwrap();
+    std::fs::write(dir.join("nested/deeper/inner.lua"), source("inner")).unwrap();
+    std::fs::write(dir.join("nested/readme.txt"), "not a module").unwrap();
+    let (snap, _, _) = snapshot_with(running.pid(), "pm-tree", &["--modules-path", dir.to_str().unwrap()]);
+    assert_eq!((snap["kv"]["top"].as_i64(), snap["kv"]["inner"].as_i64()), (Some(1), Some(1)));
+    let twin = module("twin.lua", &source("top"));
+    let o = ptsnap(&[
+        "--no-default-modules",
+        "--modules-path",
+        dir.to_str().unwrap(),
+        "--module-load",
+        twin.to_str().unwrap(),
+        &running.pid().to_string(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1, "{err}");
+    assert!(err.contains("`top`") && err.contains("top.lua") && err.contains("twin.lua"), "{err}");
+    let status = std::fs::read_to_string(format!("/proc/{}/status", running.pid())).unwrap();
+    assert!(status.lines().any(|l| l == "TracerPid:\t0"));
+}
