@@ -379,3 +379,96 @@ fn module_ids_are_unique_and_paths_are_searched() {
     let status = std::fs::read_to_string(format!("/proc/{}/status", running.pid())).unwrap();
     assert!(status.lines().any(|l| l == "TracerPid:\t0"));
 }
+
+/// Builds the tutorial's program as `crash` (the tutorial's modules match
+/// on that name and on `crash.c`), in a directory of its own.
+fn tutorial_program() -> PathBuf {
+    std::fs::create_dir_all(work_dir().join("tutorial")).unwrap();
+    build("tutorial/crash.c", "tutorial/crash", &["-g", "-O0"])
+}
+
+/// The tutorial's second module, as written there: bt_query in attach,
+/// a STAILQ list walked through bt_variables, and in the variable event of
+/// the global `papa` an array of structs iterated with deref and sizeof.
+#[test]
+fn tutorial_array_module_runs_unmodified() {
+    let _serial = serial();
+    let bin = tutorial_program();
+    let running = start(&bin, &[]);
+    let module = repo_module("tutorial_array_iter.lua");
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-array", &["--module-load", &module, "--global", "papa"]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}", snap["pmodules"]);
+    let lines: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("[array_iter] info: ")).collect();
+    let list: Vec<String> =
+        lines.iter().take(10).map(|l| l.split("] ").nth(1).unwrap_or_default().to_string()).collect();
+    let expected: Vec<String> = (0..10).map(|v| format!("v: {v}")).collect();
+    assert_eq!(list, expected, "{stderr}");
+    let header = lines[10];
+    assert!(header.starts_with("addr: ") && header.ends_with(", len: 10, size: 72"), "{header}");
+    for i in 0..10 {
+        let at = 11 + i * 4;
+        assert!(lines[at].starts_with(&format!("--- iter {i} (")), "{}", lines[at]);
+        assert_eq!(
+            lines[at + 1..at + 4],
+            [format!("a: {}", 9 + i), format!("b: {}.000000", 9 + i), format!("nppp.c: {}", 9 + i)]
+        );
+    }
+}
+
+/// Typed memory and symbols beyond the tutorial: sizeof, deref of a
+/// pointer and its errors, symbol lookups; errors stop the module with
+/// the reason.
+#[test]
+fn typed_memory_and_symbols() {
+    let _serial = serial();
+    let bin = tutorial_program();
+    let running = start(&bin, &[]);
+    let probe = module(
+        "typed.lua",
+        r#"
+pmodule.define{ id = "typed", load = function()
+    pmodule.register(pmodule.event.postattach, function(bt)
+        local g = pmodule.bt_query("some_struct_g")
+        bt:add_kv_int("ptr_size", pmodule.sizeof(g))
+        local s = pmodule.deref(g)
+        bt:add_kv_int("struct_size", pmodule.sizeof(s))
+        bt:add_kv_int("a", pmodule.variable_from_bt(s.a):value())
+        bt:add_kv_string("s", pmodule.variable_from_bt(s.s):symbol())
+        bt:add_kv_int("npp_c", pmodule.variable_from_bt(g.npp.c):value())
+        local v = pmodule.variable_from_bt(g)
+        bt:add_kv_string("temp_type", v:type_name())
+        local addr = pmodule.symbol_address("global_version", "crash")
+        bt:add_kv_string("version", pmodule.address_read_string(pmodule.variable_from_bt(pmodule.bt_query("global_version")):value(), 64))
+        bt:add_kv_string("version_ptr_ok", tostring(addr ~= nil))
+        bt:add_kv_string("main_name", pmodule.address_symbol(pmodule.symbol_address("main", "crash")))
+        bt:add_kv_string("missing", tostring(pmodule.bt_query("no_such_global")))
+        local ok, err = pcall(function() return g.no_such_member end)
+        bt:add_kv_string("member_error", tostring(err))
+        local ok2, err2 = pcall(function() return pmodule.deref(s.a) end)
+        bt:add_kv_string("deref_error", tostring(err2))
+        local last = g.list.stqh_first
+        for _ = 1, 9 do last = last.linkage.stqe_next end
+        local ok3, err3 = pcall(function() return last.linkage.stqe_next.v end)
+        bt:add_kv_string("null_error", tostring(err3))
+    end)
+end }
+"#,
+    );
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-typed", &["--module-load", probe.to_str().unwrap()]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
+    let kv = &snap["kv"];
+    assert_eq!((kv["ptr_size"].as_i64(), kv["struct_size"].as_i64()), (Some(8), Some(72)));
+    assert_eq!((kv["a"].as_i64(), kv["s"].as_str(), kv["npp_c"].as_i64()), (Some(4), Some("kids"), Some(6)));
+    assert_eq!(kv["temp_type"], "struct somestruct *");
+    assert_eq!(kv["version"], "tutorial 1.0");
+    assert_eq!(kv["version_ptr_ok"], "true");
+    assert_eq!(kv["main_name"], "main");
+    assert_eq!(kv["missing"], "nil");
+    assert!(
+        kv["member_error"].as_str().unwrap().contains("no member `no_such_member` in struct somestruct"),
+        "{}",
+        kv["member_error"]
+    );
+    assert!(kv["deref_error"].as_str().unwrap().contains("int is not a pointer"), "{}", kv["deref_error"]);
+    assert!(kv["null_error"].as_str().unwrap().contains("null pointer on the way to `v`"), "{}", kv["null_error"]);
+}

@@ -252,6 +252,11 @@ impl<'a> DwarfInfo<'a> {
         }
     }
 
+    /// The supplementary file's DWARF (dwz), if any.
+    pub fn sup(&self) -> Option<&DwarfInfo<'a>> {
+        self.sup.as_deref()
+    }
+
     pub fn gimli(&self) -> &gimli::Dwarf<R<'a>> {
         &self.dwarf
     }

@@ -22,6 +22,7 @@ use crate::debuginfo::store::{FileStore, InflatedSections};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::options::Options;
+use crate::pmodule::services::Services;
 use crate::pmodule::{Host, PmoduleError};
 use crate::snapshot::{
     self, Addr, Annotation, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread, writer,
@@ -130,9 +131,7 @@ fn finish(
     let pid = stopped.pid;
     let deadline = opts.timeout.map(|t| started + t);
     let stop_us = paused_at.elapsed().as_micros() as u64;
-    if let Some(h) = host.as_mut() {
-        h.attach(&mut snap);
-    }
+
     for (tid, problem) in &stopped.problems {
         snap.errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
     }
@@ -142,6 +141,14 @@ fn finish(
     let memory = ProcessMemory::new(pid);
     let maps = procfs::read_maps(pid).map_err(|_| TargetError::ProcessExited(pid))?;
     let modules = ModuleSet::from_maps(pid, &maps, &store, &dirs, &memory);
+    // Variables, and the typed memory and symbols modules use.
+    let exe = info.exe.as_ref().map(|p| p.display().to_string());
+    let reader =
+        (opts.variables || host.is_some()).then(|| VariableReader::new(opts, &modules, &memory, exe.as_deref()));
+    let services = reader.as_ref().map(|r| r as &dyn Services);
+    if let Some(h) = host.as_mut() {
+        h.attach(&mut snap, services);
+    }
 
     let unwind_start = Instant::now();
     let mut walked = Vec::new();
@@ -169,8 +176,7 @@ fn finish(
     }
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
-    let exe = info.exe.as_ref().map(|p| p.display().to_string());
-    let reader = opts.variables.then(|| VariableReader::new(opts, &modules, &memory, exe.as_deref()));
+
     snap.fault = fault.as_ref().map(|f| f.fault.clone());
     let mut symbolizer = Some(Symbolizer::new());
     for (done, w) in walked.iter().enumerate() {
@@ -184,18 +190,18 @@ fn finish(
             });
         }
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-        let reader = reader.as_ref().filter(|_| symbolizer.is_some());
+        let reader = reader.as_ref().filter(|_| symbolizer.is_some() && opts.variables);
         snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), reader, faulted_frame));
         memory.clear_cache();
         if let Some(h) = host.as_mut() {
             let index = snap.threads.len() - 1;
-            h.thread_extracted(&mut snap, index);
+            h.thread_extracted(&mut snap, index, services);
         }
     }
-    if let Some(reader) = &reader {
+    if let Some(reader) = reader.as_ref().filter(|_| opts.variables) {
         snap.globals = reader.globals(opts, &mut snap.errors);
         if let Some(h) = host.as_mut() {
-            h.globals_extracted(&mut snap);
+            h.globals_extracted(&mut snap, services);
         }
     }
     // Threads that never stopped (in disk wait, say) are listed with
@@ -231,7 +237,7 @@ fn finish(
         });
     }
     if let Some(h) = host.as_mut() {
-        h.postattach(&mut snap);
+        h.postattach(&mut snap, services);
         snap.pmodules = h.finish();
         for m in &snap.pmodules {
             for e in &m.errors {

@@ -11,10 +11,12 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, ValueLocation, Variable};
+use crate::pmodule::services::{BtVar, Services};
+use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::tls::TlsLayout;
+use crate::variables::typed;
 use crate::variables::{Extractor, FrameContext, Functions};
 
 /// What variable extraction needs for the whole snapshot.
@@ -237,5 +239,80 @@ impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
         // Only code: a data address past the last function would otherwise
         // take that function's name.
         CfiLookup::is_code(self.modules, address).then(|| symbol_name(self.modules, address)).flatten()
+    }
+}
+
+impl<'d, 'a> VariableReader<'d, 'a> {
+    /// The type DIE a [`TypeOrigin`] names, in whichever module's DWARF
+    /// (or supplementary file) it is.
+    fn die(&self, origin: TypeOrigin) -> Option<Die<'d, 'a>> {
+        self.modules.iter().find_map(|m| {
+            let dwarf = m.dwarf()?;
+            let at = gimli::DebugInfoOffset(origin.offset);
+            if std::ptr::addr_of!(*dwarf) as usize == origin.dwarf {
+                return dwarf.die_at(at);
+            }
+            let sup = dwarf.sup()?;
+            (std::ptr::addr_of!(*sup) as usize == origin.dwarf).then(|| sup.die_at(at)).flatten()
+        })
+    }
+
+    fn bt(&self, die: &Die<'d, 'a>, address: u64, name: &str) -> BtVar {
+        let (dwarf, offset) = die.key();
+        BtVar { ty: TypeOrigin { dwarf, offset }, address, name: name.to_string() }
+    }
+
+    /// Modules whose file name contains `object` (all without it), the
+    /// executable first.
+    fn modules_named<'s>(&'s self, object: Option<&'s str>) -> impl Iterator<Item = &'d Module<'a>> + 's {
+        self.exe
+            .into_iter()
+            .chain(self.modules.iter().filter(move |m| Some(m.start) != self.exe.map(|e| e.start)))
+            .filter(move |m| object.is_none_or(|o| m.name().contains(o)))
+    }
+}
+
+impl<'d, 'a> Services for VariableReader<'d, 'a> {
+    fn global(&self, name: &str, object: Option<&str>, cu: Option<&str>) -> Option<BtVar> {
+        self.modules_named(object).find_map(|m| {
+            let scan = self.extractor.module_globals(m);
+            let g = scan.iter().find(|g| {
+                !g.tls && g.name == name && cu.is_none_or(|c| g.cu.as_deref().is_some_and(|u| u.contains(c)))
+            })?;
+            let var = self.extractor.global(self.memory, g, m, global_context(m, None), self);
+            Some(BtVar { ty: **var.origin.as_ref()?, address: var.address?.0, name: name.to_string() })
+        })
+    }
+
+    fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String> {
+        let die = self.die(v.ty).ok_or("the type is gone")?;
+        let (ty, address) = typed::member(self.extractor.types(), self.memory, &die, v.address, field)?;
+        Ok(self.bt(&ty, address, field))
+    }
+
+    fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, String> {
+        let die = self.die(v.ty).ok_or("the type is gone")?;
+        let (ty, address) = typed::deref(self.extractor.types(), self.memory, &die, v.address, at)?;
+        Ok(self.bt(&ty, address, &format!("*{}", v.name)))
+    }
+
+    fn size_of(&self, v: &BtVar) -> Option<u64> {
+        self.extractor.types().size_of(Some(&self.die(v.ty)?))
+    }
+
+    fn read(&self, v: &BtVar) -> Result<Variable, String> {
+        let die = self.die(v.ty).ok_or("the type is gone")?;
+        Ok(self.extractor.read_typed(self.memory, &v.name, &die, v.address, self))
+    }
+
+    fn symbol_address(&self, symbol: &str, object: Option<&str>) -> Option<u64> {
+        self.modules_named(object).find_map(|m| {
+            let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
+            files.filter_map(|f| f.symbol(symbol)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
+        })
+    }
+
+    fn address_symbol(&self, address: u64) -> Option<String> {
+        symbol_name(self.modules, address)
     }
 }

@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table};
 
-use super::objects::{ANNOTATION_LEVELS, BacktraceUd, Ctx, KINDS, MatchUd, PROCESS_STATES};
+use super::objects::{ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, KINDS, MatchUd, PROCESS_STATES, VariableUd};
 use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
 
 /// `pmodule.pmap_perms` (the pmap objects come later).
@@ -137,31 +137,10 @@ pub(super) fn install(
     let memory = ctx.memory.clone();
     pm.raw_set(
         "address_read_string",
-        lua.create_function(move |lua, (address, max): (i64, usize)| {
-            let max = max.min(MAX_STRING);
-            let mut out = Vec::new();
-            let mut at = address as u64;
-            while out.len() < max {
-                // A page at a time: the string may end just before an
-                // unmapped page.
-                let chunk = ((4096 - at % 4096) as usize).min(max - out.len());
-                let mut buf = vec![0u8; chunk];
-                if memory.read(at, &mut buf).is_err() {
-                    if out.is_empty() {
-                        return Ok(None);
-                    }
-                    break;
-                }
-                if let Some(nul) = buf.iter().position(|&b| b == 0) {
-                    out.extend_from_slice(&buf[..nul]);
-                    break;
-                }
-                out.extend_from_slice(&buf);
-                at += chunk as u64;
-            }
-            Ok(Some(lua.create_string(&out)?))
-        })?,
+        lua.create_function(move |lua, (address, max): (i64, usize)| read_string(lua, &*memory, address as u64, max))?,
     )?;
+
+    install_typed(lua, &pm, &ctx, id)?;
 
     let events = enumeration(lua, &EVENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?;
     pm.raw_set("event", events.clone())?;
@@ -174,4 +153,114 @@ pub(super) fn install(
     pm.raw_set("pmap_perms", enumeration(lua, PMAP_PERMS)?)?;
 
     lua.globals().raw_set("pmodule", pm)
+}
+
+/// The functions that reach through the engine's services: typed views of
+/// memory (`bt_query`, `deref`, `sizeof`, `variable_from_bt`) and symbols.
+fn install_typed(lua: &Lua, pm: &Table, ctx: &Ctx, id: &Rc<RefCell<String>>) -> mlua::Result<()> {
+    let module_ctx = {
+        let (ctx, id) = (ctx.clone(), id.clone());
+        move || Ctx { module: Rc::from(id.borrow().as_str()), ..ctx.clone() }
+    };
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "bt_query",
+        lua.create_function(move |_, (symbol, object, cu): (String, Option<String>, Option<String>)| {
+            let ctx = c();
+            let found = ctx.services.with(|s| Ok(s.global(&symbol, object.as_deref(), cu.as_deref())))?;
+            Ok(found.map(|var| BtVarUd { ctx, var }))
+        })?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "variable_from_bt",
+        lua.create_function(move |_, bt: mlua::UserDataRef<BtVarUd>| {
+            let ctx = c();
+            let var = ctx.services.with(|s| s.read(&bt.var).map_err(mlua::Error::runtime))?;
+            Ok(VariableUd::temporary(&ctx, var))
+        })?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "deref",
+        lua.create_function(move |_, (bt, at): (mlua::UserDataRef<BtVarUd>, Option<i64>)| {
+            let ctx = c();
+            let var = ctx.services.with(|s| s.deref(&bt.var, at.map(|a| a as u64)).map_err(mlua::Error::runtime))?;
+            Ok(BtVarUd { ctx, var })
+        })?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "sizeof",
+        lua.create_function(move |_, bt: mlua::UserDataRef<BtVarUd>| c().services.with(|s| Ok(s.size_of(&bt.var))))?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "symbol_address",
+        lua.create_function(move |_, (symbol, object): (String, Option<String>)| {
+            c().services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref()).map(|a| a as i64)))
+        })?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "address_symbol",
+        lua.create_function(move |_, address: i64| c().services.with(|s| Ok(s.address_symbol(address as u64))))?,
+    )?;
+    let c = module_ctx.clone();
+    pm.raw_set(
+        "symbol_read_raw",
+        lua.create_function(move |lua, (symbol, object, size): (String, Option<String>, usize)| {
+            let ctx = c();
+            let Some(address) = ctx.services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref())))? else {
+                return Ok(None);
+            };
+            let mut buf = vec![0u8; size.min(MAX_STRING)];
+            Ok(match ctx.memory.read(address, &mut buf) {
+                Ok(()) => Some(lua.create_string(&buf)?),
+                Err(_) => None,
+            })
+        })?,
+    )?;
+    let c = module_ctx;
+    pm.raw_set(
+        "symbol_read_string",
+        lua.create_function(move |lua, (symbol, object, max): (String, Option<String>, usize)| {
+            let ctx = c();
+            let Some(address) = ctx.services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref())))? else {
+                return Ok(None);
+            };
+            read_string(lua, &*ctx.memory, address, max)
+        })?,
+    )
+}
+
+/// A NUL-terminated string of at most `max` bytes at `address`, read a
+/// page at a time (it may end just before an unmapped page); nil when
+/// nothing is readable.
+fn read_string(
+    lua: &Lua,
+    memory: &dyn crate::memory::Memory,
+    address: u64,
+    max: usize,
+) -> mlua::Result<Option<mlua::LuaString>> {
+    let max = max.min(MAX_STRING);
+    let mut out = Vec::new();
+    let mut at = address;
+    while out.len() < max {
+        let chunk = ((4096 - at % 4096) as usize).min(max - out.len());
+        let mut buf = vec![0u8; chunk];
+        if memory.read(at, &mut buf).is_err() {
+            if out.is_empty() {
+                return Ok(None);
+            }
+            break;
+        }
+        if let Some(nul) = buf.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&buf[..nul]);
+            break;
+        }
+        out.extend_from_slice(&buf);
+        at += chunk as u64;
+    }
+    Ok(Some(lua.create_string(&out)?))
 }

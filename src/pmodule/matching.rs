@@ -116,7 +116,7 @@ impl Match {
                 self.fault == Fault::Any
                     && self.symbols.is_empty()
                     && any_or_empty(&self.objects, v.module.as_deref())
-                    && any_or_empty(&self.files, v.cu.as_deref())
+                    && self.files_match(v.cu.as_deref())
             }
         };
         place && self.variable_only(v)
@@ -133,6 +133,10 @@ impl Match {
             && (self.files.is_empty()
                 || f.frame.file.as_deref().is_some_and(|p| self.files.iter().any(|t| file_matches(t, p))))
             && any_or_empty(&self.symbols, f.frame.function.as_deref())
+    }
+
+    fn files_match(&self, path: Option<&str>) -> bool {
+        self.files.iter().all(|t| path.is_some_and(|p| file_matches(t, p)))
     }
 
     fn variable_only(&self, v: &Variable) -> bool {

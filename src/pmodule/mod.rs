@@ -19,6 +19,7 @@ pub mod discover;
 pub mod matching;
 pub mod objects;
 pub mod sandbox;
+pub mod services;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -30,7 +31,8 @@ use thiserror::Error;
 use crate::memory::Memory;
 use crate::snapshot::{PModuleInfo, Snapshot};
 use matching::{FrameRef, Match};
-use objects::{BacktraceUd, Ctx, FrameUd, Shared, ThreadUd, VarAt, VariableUd};
+use objects::{BacktraceUd, BtVarUd, Ctx, FrameUd, Shared, ThreadUd, VarAt, VariableUd};
+use services::{BtVar, Services};
 
 #[derive(Debug, Error)]
 pub enum PmoduleError {
@@ -137,6 +139,7 @@ struct Module {
     sandbox: sandbox::Sandbox,
     registry: Rc<RefCell<Registry>>,
     memory: Rc<dyn Memory>,
+    services: services::Current,
     errors: Vec<String>,
     /// Stopped after an error.
     failed: bool,
@@ -145,6 +148,7 @@ struct Module {
 impl Module {
     /// A module that could not be loaded: listed with its error.
     fn broken(path: PathBuf, memory: Rc<dyn Memory>, error: String, level: LogLevel) -> Option<Module> {
+        let services = services::Current::default();
         let sandbox = sandbox::Sandbox::new(&[], &sandbox::Limits::default()).ok()?;
         let mut m = Module {
             id: String::new(),
@@ -152,6 +156,7 @@ impl Module {
             sandbox,
             registry: Rc::default(),
             memory,
+            services,
             errors: Vec::new(),
             failed: false,
         };
@@ -160,7 +165,12 @@ impl Module {
     }
 
     fn ctx(&self, shared: &Shared) -> Ctx {
-        Ctx { snap: shared.clone(), module: Rc::from(self.id.as_str()), memory: self.memory.clone() }
+        Ctx {
+            snap: shared.clone(),
+            module: Rc::from(self.id.as_str()),
+            memory: self.memory.clone(),
+            services: self.services.clone(),
+        }
     }
 
     /// Runs one of the module's functions within its instruction budget;
@@ -185,6 +195,8 @@ impl Module {
 pub struct Host {
     modules: Vec<Module>,
     shared: Shared,
+    /// The engine's services during the event running now.
+    services: services::Current,
     log_level: LogLevel,
 }
 
@@ -203,7 +215,12 @@ impl Host {
             dirs.extend(discover::default_paths().into_iter().filter(|d| d.is_dir()));
         }
         let shared: Shared = Rc::default();
-        let mut host = Host { modules: Vec::new(), shared: shared.clone(), log_level: opts.log_level };
+        let mut host = Host {
+            modules: Vec::new(),
+            shared: shared.clone(),
+            services: Default::default(),
+            log_level: opts.log_level,
+        };
         for path in discover::module_files(&opts.files, &dirs) {
             let source =
                 std::fs::read_to_string(&path).map_err(|source| PmoduleError::Read { path: path.clone(), source })?;
@@ -240,7 +257,12 @@ impl Host {
         let sandbox = sandbox::Sandbox::new(&opts.whitelist, &opts.limits).map_err(|e| e.to_string())?;
         let registry = Rc::new(RefCell::new(Registry::default()));
         let id_cell: Rc<RefCell<String>> = Rc::default();
-        let ctx = Ctx { snap: self.shared.clone(), module: Rc::from(""), memory: memory.clone() };
+        let ctx = Ctx {
+            snap: self.shared.clone(),
+            module: Rc::from(""),
+            memory: memory.clone(),
+            services: self.services.clone(),
+        };
         api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
         sandbox.reset_budget();
         sandbox
@@ -258,15 +280,23 @@ impl Host {
             sandbox,
             registry,
             memory: memory.clone(),
+            services: self.services.clone(),
             errors: Vec::new(),
             failed: false,
         })
     }
 
-    /// Lends `snap` to the modules for one event and takes it back.
-    fn with_snapshot<R>(&mut self, snap: &mut Snapshot, f: impl FnOnce(&mut Self) -> R) -> R {
+    /// Lends `snap` (and the engine's services) to the modules for one
+    /// event and takes it back.
+    fn with_snapshot<R>(
+        &mut self,
+        snap: &mut Snapshot,
+        services: Option<&dyn Services>,
+        f: impl FnOnce(&mut Self) -> R,
+    ) -> R {
         *self.shared.borrow_mut() = std::mem::take(snap);
-        let out = f(self);
+        let current = self.services.clone();
+        let out = current.provide(services, || f(self));
         *snap = std::mem::take(&mut *self.shared.borrow_mut());
         out
     }
@@ -306,32 +336,32 @@ impl Host {
         }
     }
 
-    fn backtrace_event(&mut self, snap: &mut Snapshot, event: Event) {
+    fn backtrace_event(&mut self, snap: &mut Snapshot, event: Event, services: Option<&dyn Services>) {
         if !self.has(event) {
             return;
         }
-        self.with_snapshot(snap, |host| {
+        self.with_snapshot(snap, services, |host| {
             host.fire(event, &|_| true, &|lua, ctx| one_value(lua, BacktraceUd(ctx.clone())));
         });
     }
 
     /// Before the target is stopped: only process facts are known.
     pub fn preattach(&mut self, snap: &mut Snapshot) {
-        self.backtrace_event(snap, Event::Preattach);
+        self.backtrace_event(snap, Event::Preattach, None);
     }
 
     /// The target is stopped; nothing is extracted yet.
-    pub fn attach(&mut self, snap: &mut Snapshot) {
-        self.backtrace_event(snap, Event::Attach);
+    pub fn attach(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
+        self.backtrace_event(snap, Event::Attach, services);
     }
 
     /// Thread `t` of `snap` is fully extracted: its variables' events,
     /// then each frame's, then the thread's.
-    pub fn thread_extracted(&mut self, snap: &mut Snapshot, t: usize) {
+    pub fn thread_extracted(&mut self, snap: &mut Snapshot, t: usize, services: Option<&dyn Services>) {
         if !(self.has(Event::Variable) || self.has(Event::Frame) || self.has(Event::Thread)) {
             return;
         }
-        self.with_snapshot(snap, |host| {
+        self.with_snapshot(snap, services, |host| {
             let n_frames = host.shared.borrow().threads.get(t).map_or(0, |th| th.frames.len());
             for f in 0..n_frames {
                 let (params, locals) = {
@@ -367,11 +397,11 @@ impl Host {
     }
 
     /// The globals asked for are read.
-    pub fn globals_extracted(&mut self, snap: &mut Snapshot) {
+    pub fn globals_extracted(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
         if !self.has(Event::Variable) {
             return;
         }
-        self.with_snapshot(snap, |host| {
+        self.with_snapshot(snap, services, |host| {
             let n = host.shared.borrow().globals.len();
             for i in 0..n {
                 host.variable_event(VarAt::Global { i });
@@ -395,15 +425,27 @@ impl Host {
                     _ => m.variable(v, None),
                 }
             },
-            // The raw bt_variable (typed access to target memory) is not
-            // available yet: modules get nil as the second argument.
-            &|lua, ctx| one_value(lua, VariableUd { ctx: ctx.clone(), at }),
+            // With the variable, its raw bt_variable: its type at its
+            // address (nil for a value that is not in memory).
+            &|lua, ctx| {
+                let bt = at.get(&ctx.snap.borrow()).and_then(|v| {
+                    let ty = **v.origin.as_ref()?;
+                    Some(BtVarUd { ctx: ctx.clone(), var: BtVar { ty, address: v.address?.0, name: v.name.clone() } })
+                });
+                Ok(MultiValue::from_vec(vec![
+                    mlua::Value::UserData(lua.create_userdata(VariableUd::new(ctx, at))?),
+                    match bt {
+                        Some(bt) => mlua::Value::UserData(lua.create_userdata(bt)?),
+                        None => mlua::Value::Nil,
+                    },
+                ]))
+            },
         );
     }
 
     /// The target runs again and the snapshot is complete.
-    pub fn postattach(&mut self, snap: &mut Snapshot) {
-        self.backtrace_event(snap, Event::Postattach);
+    pub fn postattach(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
+        self.backtrace_event(snap, Event::Postattach, services);
     }
 
     /// Runs `unload` and reports each module and its errors.

@@ -14,6 +14,7 @@ use std::rc::Rc;
 use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
 
 use super::matching::{FrameRef, Match, MatchType};
+use super::services::{BtVar, Current};
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 
@@ -26,6 +27,7 @@ pub struct Ctx {
     pub snap: Shared,
     pub module: Rc<str>,
     pub memory: Rc<dyn Memory>,
+    pub services: Current,
 }
 
 /// The pmodule variable types, in `pmodule.variable_type` order.
@@ -129,16 +131,44 @@ pub struct FrameUd {
 /// Where a variable is in the snapshot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VarAt {
-    Param { t: usize, f: usize, i: usize },
-    Local { t: usize, f: usize, i: usize },
-    Tls { t: usize, i: usize },
-    Global { i: usize },
+    Param {
+        t: usize,
+        f: usize,
+        i: usize,
+    },
+    Local {
+        t: usize,
+        f: usize,
+        i: usize,
+    },
+    Tls {
+        t: usize,
+        i: usize,
+    },
+    Global {
+        i: usize,
+    },
+    /// A variable read for a module (`variable_from_bt`), not in the
+    /// snapshot: held by the handle itself.
+    Temp,
 }
 
 #[derive(Clone)]
 pub struct VariableUd {
     pub ctx: Ctx,
     pub at: VarAt,
+    /// The value of a `Temp` variable.
+    pub temp: Option<Rc<RefCell<Variable>>>,
+}
+
+impl VariableUd {
+    pub fn new(ctx: &Ctx, at: VarAt) -> Self {
+        VariableUd { ctx: ctx.clone(), at, temp: None }
+    }
+
+    pub fn temporary(ctx: &Ctx, v: Variable) -> Self {
+        VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some(Rc::new(RefCell::new(v))) }
+    }
 }
 
 pub struct SiginfoUd(pub SignalInfo);
@@ -160,6 +190,7 @@ impl VarAt {
             VarAt::Local { t, f, i } => snap.threads.get(t)?.frames.get(f)?.locals.get(i),
             VarAt::Tls { t, i } => snap.threads.get(t)?.tls.get(i),
             VarAt::Global { i } => snap.globals.get(i),
+            VarAt::Temp => None,
         }
     }
 
@@ -169,6 +200,7 @@ impl VarAt {
             VarAt::Local { t, f, i } => frame_mut(snap, t, f)?.locals.get_mut(i),
             VarAt::Tls { t, i } => thread_mut(snap, t)?.tls.get_mut(i),
             VarAt::Global { i } => snap.globals.get_mut(i),
+            VarAt::Temp => None,
         }
     }
 
@@ -182,7 +214,7 @@ impl VarAt {
     fn thread(&self) -> Option<usize> {
         match *self {
             VarAt::Param { t, .. } | VarAt::Local { t, .. } | VarAt::Tls { t, .. } => Some(t),
-            VarAt::Global { .. } => None,
+            VarAt::Global { .. } | VarAt::Temp => None,
         }
     }
 
@@ -272,7 +304,7 @@ impl UserData for BacktraceUd {
 type Triple = (Option<VariableUd>, Option<String>, Option<String>);
 
 fn variable_triple(ctx: &Ctx, at: VarAt, v: &Variable) -> Triple {
-    (Some(VariableUd { ctx: ctx.clone(), at }), v.module.clone(), v.cu.clone())
+    (Some(VariableUd::new(ctx, at)), v.module.clone(), v.cu.clone())
 }
 
 /// Iterates variables `list` (from `start`) with a table filter.
@@ -399,7 +431,7 @@ impl UserData for FrameUd {
                 };
                 let n = this.read(|f| f.parameters.len())?;
                 Ok(if i < n {
-                    (Some(VariableUd { ctx: this.ctx.clone(), at: VarAt::Param { t: this.t, f: this.f, i } }), Some(i))
+                    (Some(VariableUd::new(&this.ctx, VarAt::Param { t: this.t, f: this.f, i })), Some(i))
                 } else {
                     (None, None)
                 })
@@ -407,7 +439,7 @@ impl UserData for FrameUd {
         });
         methods.add_method("fprm_at", |_, this, i: usize| {
             let n = this.read(|f| f.parameters.len())?;
-            Ok((i < n).then(|| VariableUd { ctx: this.ctx.clone(), at: VarAt::Param { t: this.t, f: this.f, i } }))
+            Ok((i < n).then(|| VariableUd::new(&this.ctx, VarAt::Param { t: this.t, f: this.f, i })))
         });
         add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut frame_mut(snap, this.t, this.f)?.annotations));
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
@@ -423,7 +455,7 @@ impl UserData for FrameUd {
             while let Some(here) = at {
                 let v = here.get(&snap).ok_or_else(stale)?;
                 if m.as_ref().is_none_or(|m| m.variable(v, Some(&fref))) {
-                    return Ok(Some(VariableUd { ctx: this.ctx.clone(), at: here }));
+                    return Ok(Some(VariableUd::new(&this.ctx, here)));
                 }
                 at = here.next_in_frame(frame);
             }
@@ -434,10 +466,17 @@ impl UserData for FrameUd {
 
 impl VariableUd {
     fn read<R>(&self, f: impl FnOnce(&Variable) -> R) -> mlua::Result<R> {
+        if let Some(v) = &self.temp {
+            return Ok(f(&v.borrow()));
+        }
         self.at.get(&self.ctx.snap.borrow()).map(f).ok_or_else(stale)
     }
 
     fn write(&self, f: impl FnOnce(&mut Variable)) -> mlua::Result<()> {
+        if let Some(v) = &self.temp {
+            f(&mut v.borrow_mut());
+            return Ok(());
+        }
         self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
     }
 }
@@ -501,6 +540,8 @@ impl UserData for VariableUd {
         methods.add_method("set_ull", |_, this, n: i64| this.write(|v| v.value = Value::UInt(n as u64)));
         methods.add_method("set_dbl", |_, this, x: f64| this.write(|v| v.value = Value::float(x)));
         methods.add_method("set_string", |_, this, s: String| this.write(|v| v.symbol = Some(s)));
+        // A temporary variable is not in the snapshot: annotating it is
+        // an error, like reading a stale handle.
         add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at.get_mut(snap)?.annotations));
     }
 }
@@ -556,6 +597,26 @@ impl UserData for MatchUd {
         methods.add_method("set_fault", |_, this, whole: Option<bool>| {
             this.0.borrow_mut().set_fault(whole.unwrap_or(false));
             Ok(())
+        });
+    }
+}
+
+/// `bt_variable`: a typed view of target memory; `btvar.field` is the
+/// member (through pointers), read with `pmodule.variable_from_bt`.
+#[derive(Clone)]
+pub struct BtVarUd {
+    pub ctx: Ctx,
+    pub var: BtVar,
+}
+
+impl UserData for BtVarUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::Index, |_, this, field: String| {
+            let var = this.ctx.services.with(|s| s.member(&this.var, &field).map_err(mlua::Error::runtime))?;
+            Ok(BtVarUd { ctx: this.ctx.clone(), var })
+        });
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
+            Ok(format!("bt_variable {} at {:#x}", this.var.name, this.var.address))
         });
     }
 }

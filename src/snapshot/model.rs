@@ -174,6 +174,19 @@ pub struct Variable {
     pub module: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cu: Option<String>,
+    /// During the run only (never written): the variable's type, for
+    /// modules that read the target through it (`bt_variable`).
+    #[serde(skip)]
+    pub origin: Option<Box<TypeOrigin>>,
+}
+
+/// Identifies a type DIE for the duration of a run: the DWARF it is in
+/// (an address, meaningful only while that DWARF is loaded) and its
+/// section offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TypeOrigin {
+    pub dwarf: usize,
+    pub offset: usize,
 }
 
 /// The pmodule variable type of a value.

@@ -47,6 +47,8 @@ pub struct FrameContext<'d, 'a> {
 #[derive(Clone)]
 pub enum LocationPlan<'d, 'a> {
     Expression(Die<'d, 'a>, gimli::Expression<R<'a>>),
+    /// A known address (a module's typed view of memory).
+    Memory(u64),
     Constant(Die<'d, 'a>, AttributeValue<R<'a>>),
     OptimizedOut,
     Error(String),
@@ -164,6 +166,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         match plan {
             LocationPlan::Expression(owner, expr) => self.evaluate_location(owner, *expr, frame, size),
             LocationPlan::Constant(owner, value) => const_value(owner, *value, size),
+            LocationPlan::Memory(address) => Place::Memory(*address),
             LocationPlan::OptimizedOut => Place::OptimizedOut,
             LocationPlan::Error(e) => Place::Unavailable(e.clone()),
         }

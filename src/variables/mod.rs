@@ -13,6 +13,7 @@ pub mod globals;
 pub mod location;
 pub mod scope;
 pub mod tls;
+pub mod typed;
 pub mod types;
 pub mod value;
 
@@ -124,6 +125,27 @@ impl<'d, 'a> Extractor<'d, 'a> {
         var.module = Some(module.name().to_string());
         var.cu = global.cu.clone();
         var
+    }
+
+    /// The type summary of a DIE (for modules' typed views).
+    pub fn types(&self) -> &Types<'d, 'a> {
+        &self.types
+    }
+
+    /// A value of type `ty` at `address`, read like a global's (for
+    /// modules' `variable_from_bt`).
+    pub fn read_typed(
+        &self,
+        memory: &dyn Memory,
+        name: &str,
+        ty: &Die<'d, 'a>,
+        address: u64,
+        functions: &dyn Functions<'d, 'a>,
+    ) -> Variable {
+        let frames = [];
+        let locator = Locator { memory, frames: &frames, functions, cache: &self.call_sites };
+        let planned = PlannedVariable::at_address(&self.types, name, ty, address);
+        self.renderer(&locator, None).variable(&planned)
     }
 
     fn renderer<'x>(&'x self, locator: &'x Locator<'x, 'd, 'a>, frame: Option<usize>) -> Renderer<'x, 'd, 'a> {

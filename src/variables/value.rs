@@ -16,7 +16,7 @@ use super::location::{LocationPlan, Locator, Place};
 use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
-use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
+use crate::snapshot::{Addr, Annotation, Kind, TypeOrigin, Value, ValueLocation, Variable};
 
 /// Rendering limits (the command line sets them).
 #[derive(Clone, Debug)]
@@ -142,11 +142,28 @@ impl<'d, 'a> PlannedVariable<'d, 'a> {
     }
 }
 
+impl<'d, 'a> PlannedVariable<'d, 'a> {
+    /// A value of type `ty` at a known address.
+    pub fn at_address(types: &Types<'d, 'a>, name: &str, ty: &Die<'d, 'a>, address: u64) -> Self {
+        PlannedVariable {
+            name: name.to_string(),
+            size: types.size_of(Some(ty)),
+            ty: Some(ty.clone()),
+            location: LocationPlan::Memory(address),
+        }
+    }
+}
+
 impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     /// A variable's value in the renderer's frame.
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, v.size);
-        self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new())
+        let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new());
+        var.origin = v.ty.as_ref().map(|t| {
+            let (dwarf, offset) = t.key();
+            Box::new(TypeOrigin { dwarf, offset })
+        });
+        var
     }
 
     fn render(
