@@ -7,6 +7,9 @@ Cases:
   frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep: the same
   variables-1000 the 1,001 threads with every frame's parameters and locals:
                  ptsnap (variables on, its default) against gdb `bt full`
+  pmodules-1000  the 1,001 threads with variables: ptsnap with no module
+                 against ptsnap with one module whose variable callback has a
+                 match that matches nothing (the plugin layer's cost)
 
 For each case every tool snapshots the same live process RUNS times; the
 median wall time and the peak RSS (measured by GNU time, /usr/bin/time, from
@@ -96,6 +99,26 @@ def variable_tools(ptsnap, pid, out_json):
     return tools
 
 
+IDLE_MODULE = """
+pmodule.define{ id = "idle", load = function()
+    local m = pmodule.match()
+    m:add_variable_name("no_variable_has_this_name")
+    pmodule.register(pmodule.event.variable, function(var) error("matched") end, m)
+end }
+"""
+
+
+def pmodule_tools(ptsnap, pid, out_json):
+    module = os.path.join(os.path.dirname(out_json), "idle.lua")
+    with open(module, "w") as f:
+        f.write(IDLE_MODULE)
+    base = [ptsnap, "--no-default-modules", "-o", out_json]
+    return [
+        ("ptsnap", base + [pid]),
+        ("ptsnap + module", base + ["--module-load", module, pid]),
+    ]
+
+
 def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     proc = start(target_argv)
     pid = str(proc.pid)
@@ -123,7 +146,7 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--case", choices=["threads-1000", "frames-10000", "variables-1000"])
+    ap.add_argument("--case", choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000"])
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
         ptsnap, bins = build(work)
@@ -132,6 +155,7 @@ def main():
             "threads-1000": ([bins["hang"], "998"], frame_tools),
             "frames-10000": ([bins["deep"], "10000"], frame_tools),
             "variables-1000": ([bins["hang"], "998"], variable_tools),
+            "pmodules-1000": ([bins["hang"], "998"], pmodule_tools),
         }
         for name, (argv, tools_for) in cases.items():
             if args.case in (None, name):
