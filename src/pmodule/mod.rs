@@ -501,3 +501,84 @@ mod tests {
         }
     }
 }
+
+/// docs/pmodules.md is checked against the code: every method it lists
+/// for an object and every `pmodule.` function it names exists, and every
+/// name it lists as not implemented yet does not.
+#[cfg(test)]
+mod api_reference {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use mlua::{AnyUserData, Lua, ObjectLike, Value};
+
+    use super::objects::{BacktraceUd, Ctx, FrameUd, SiginfoUd, ThreadUd, VarAt, VariableUd};
+    use super::{Registry, api, sandbox};
+    use crate::memory::BufferMemory;
+    use crate::snapshot::SignalInfo;
+
+    const DOC: &str = include_str!("../../docs/pmodules.md");
+
+    /// Names written as `` `name(`` in the doc's bullet for `object`.
+    fn listed(object: &str) -> Vec<String> {
+        let start = DOC.find(&format!("\n- {object}")).unwrap_or_else(|| panic!("no bullet for {object}"));
+        let rest = &DOC[start + 3..];
+        let end = rest.find("\n- ").into_iter().chain(rest.find("\n\n")).min().unwrap_or(rest.len());
+        method_names(&rest[..end], "`")
+    }
+
+    fn method_names(text: &str, prefix: &str) -> Vec<String> {
+        text.match_indices(prefix)
+            .filter_map(|(i, _)| {
+                let name: String = text[i + prefix.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                (!name.is_empty() && text[i + prefix.len() + name.len()..].starts_with('(')).then_some(name)
+            })
+            .filter(|n| n != "pmodule" && n != "tostring")
+            .collect()
+    }
+
+    fn has(ud: &AnyUserData, name: &str) -> bool {
+        matches!(ud.get::<Value>(name), Ok(Value::Function(_)))
+    }
+
+    #[test]
+    fn documented_methods_exist_and_missing_ones_do_not() {
+        let box_ = sandbox::Sandbox::new(&[], &sandbox::Limits::default()).unwrap();
+        let lua: &Lua = &box_.lua;
+        let ctx = Ctx {
+            snap: Rc::default(),
+            module: Rc::from("doc"),
+            memory: Rc::new(BufferMemory::new()),
+            services: Default::default(),
+        };
+        let registry = Rc::new(RefCell::new(Registry::default()));
+        api::install(lua, &registry, &Rc::default(), ctx.clone(), &[], super::LogLevel::Error).unwrap();
+        let objects: Vec<(&str, AnyUserData)> = vec![
+            ("backtrace", lua.create_userdata(BacktraceUd(ctx.clone())).unwrap()),
+            ("thread:", lua.create_userdata(ThreadUd { ctx: ctx.clone(), t: 0 }).unwrap()),
+            ("frame:", lua.create_userdata(FrameUd { ctx: ctx.clone(), t: 0, f: 0 }).unwrap()),
+            ("variable:", lua.create_userdata(VariableUd::new(&ctx, VarAt::Global { i: 0 })).unwrap()),
+            ("siginfo:", lua.create_userdata(SiginfoUd(SignalInfo::default())).unwrap()),
+        ];
+        let mut checked = 0;
+        for (object, ud) in &objects {
+            for name in listed(object) {
+                assert!(has(ud, &name), "docs/pmodules.md lists {object} {name}() but it does not exist");
+                checked += 1;
+            }
+        }
+        let pm: mlua::Table = lua.globals().get("pmodule").unwrap();
+        for name in method_names(DOC, "pmodule.") {
+            assert!(matches!(pm.get::<Value>(name.as_str()), Ok(Value::Function(_))), "pmodule.{name} is documented");
+            checked += 1;
+        }
+        assert!(checked > 60, "{checked} names checked");
+        let missing = &DOC[DOC.find("## Not yet implemented").unwrap()..];
+        let names = missing.split('`').skip(1).step_by(2).map(|t| t.rsplit([':', '.']).next().unwrap_or(t).to_string());
+        for name in names {
+            let present = pm.get::<Value>(name.as_str()).is_ok_and(|v| matches!(v, Value::Function(_)))
+                || objects.iter().any(|(_, ud)| has(ud, &name));
+            assert!(!present, "docs/pmodules.md says {name} is not implemented, but it exists");
+        }
+    }
+}
