@@ -33,6 +33,8 @@ pub struct SourceFrame {
     pub file: Option<String>,
     pub line: Option<u32>,
     pub column: Option<u32>,
+    /// The line declaring the function.
+    pub decl_line: Option<u32>,
     /// This level was inlined into the next one.
     pub inlined: bool,
     /// Distance from the start of the function symbol (physical level only).
@@ -72,6 +74,10 @@ fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
         .into_iter()
         .map(|f| SourceFrame {
             function: f.name.as_deref().map(|n| demangle(n, f.language)),
+            decl_line: f
+                .die
+                .and_then(|die| dwarf.die(f.unit, die)?.inherited(gimli::DW_AT_decl_line)?.1.udata_value())
+                .map(|l| l as u32),
             file: f.file,
             line: f.line,
             column: f.column,

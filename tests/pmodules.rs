@@ -472,3 +472,71 @@ end }
     assert!(kv["deref_error"].as_str().unwrap().contains("int is not a pointer"), "{}", kv["deref_error"]);
     assert!(kv["null_error"].as_str().unwrap().contains("null pointer on the way to `v`"), "{}", kv["null_error"]);
 }
+
+/// A pretty printer: a variable made from a struct's fields, added to
+/// its frame after the struct; a made frame added to the thread; the
+/// frame setters.
+#[test]
+fn pretty_printer_adds_variables_and_frames() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-pretty", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let printer = module(
+        "pretty.lua",
+        r#"
+pmodule.define{ id = "pretty", load = function()
+    local m = pmodule.match()
+    m:add_variable_name("corner")
+    pmodule.register(pmodule.event.variable, function(var, raw)
+        local view = pmodule.create_variable(pmodule.variable_type.tuple, "corner_view", var:address(), 0)
+        local x = pmodule.create_variable(pmodule.variable_type.ll, "x", var:address(), 0, view)
+        x:set_ll(pmodule.variable_from_bt(raw.x):value())
+        local area = pmodule.create_variable(pmodule.variable_type.ll, "area", nil, nil, view)
+        area:set_ll(pmodule.variable_from_bt(raw.x):value() * pmodule.variable_from_bt(raw.y):value())
+        local label = pmodule.create_variable(pmodule.variable_type.string, "label", nil, nil, view)
+        label:set_string(string.format("(%d, %d)", pmodule.variable_from_bt(raw.x):value(), pmodule.variable_from_bt(raw.y):value()))
+        var:frame():add_variable(view, var)
+    end, m)
+    local f = pmodule.match()
+    f:add_frame_symbol("walk")
+    pmodule.register(pmodule.event.frame, function(fr)
+        fr:set_decl_line(fr:decl_line() + 1000)
+        local made = pmodule.create_frame()
+        made:set_symbol("queue_summary")
+        made:set_path("/virtual/queue.c")
+        made:set_basename("summary.c")
+        made:set_line(7)
+        local n = pmodule.create_variable(pmodule.variable_type.ull, "pending", nil, nil)
+        n:set_ull(3)
+        made:add_variable(n)
+        fr:thread():add_frame(made, true)
+    end, f)
+end }
+"#,
+    );
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-pretty", &["--module-load", printer.to_str().unwrap()]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
+    let main = thread(&snap, running.pid() as i64);
+    let frames = main["frames"].as_array().unwrap();
+    let top = &frames[0];
+    assert_eq!(
+        (top["function"].as_str(), top["file"].as_str(), top["line"].as_u64()),
+        (Some("queue_summary"), Some("/virtual/summary.c"), Some(7))
+    );
+    assert_eq!((top["locals"][0]["name"].as_str(), top["locals"][0]["value"].as_u64()), (Some("pending"), Some(3)));
+    assert!(frames.iter().enumerate().all(|(i, f)| f["index"] == i), "frames renumbered");
+    let walk = frames.iter().find(|f| f["function"] == "walk").unwrap();
+    let decl = line_of("vars.c", "walk_decl") + 1000;
+    assert_eq!(walk["decl_line"], decl);
+    let locals = walk["locals"].as_array().unwrap();
+    let at = locals.iter().position(|v| v["name"] == "corner").unwrap();
+    let view = &locals[at + 1];
+    assert_eq!((view["name"].as_str(), view["kind"].as_str()), (Some("corner_view"), Some("tuple")));
+    let members: Vec<(&str, &Value)> =
+        view["members"].as_array().unwrap().iter().map(|m| (m["name"].as_str().unwrap(), &m["value"])).collect();
+    assert_eq!(members[..2], [("x", &Value::from(3)), ("area", &Value::from(12))]);
+    assert_eq!(view["members"][2]["symbol"], "(3, 4)");
+    assert_eq!(view["members"][2]["kind"], "string");
+    assert_eq!(view["annotations"][0]["text"], "made by pmodule pretty");
+    assert_eq!(view["address"], locals[at]["address"]);
+}

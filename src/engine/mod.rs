@@ -380,6 +380,7 @@ fn render_thread<'d, 'a>(
                 file: src.file.clone(),
                 line: src.line,
                 column: src.column,
+                decl_line: src.decl_line,
                 inlined: src.inlined,
                 faulted: faulted_frame == Some(i) && j == 0,
                 unwind: raw.method.as_str().to_string(),

@@ -7,8 +7,11 @@ use std::rc::Rc;
 
 use mlua::{Function, Lua, MultiValue, Table};
 
-use super::objects::{ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, KINDS, MatchUd, PROCESS_STATES, VariableUd};
+use super::objects::{
+    ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, FrameUd, KINDS, MatchUd, PROCESS_STATES, VariableUd,
+};
 use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
+use crate::snapshot::{Addr, Annotation, ValueLocation, Variable};
 
 /// `pmodule.pmap_perms` (the pmap objects come later).
 const PMAP_PERMS: &[&str] = &["ex", "rd", "wr", "pr", "sh", "all"];
@@ -113,6 +116,54 @@ pub(super) fn install(
     )?;
 
     pm.raw_set("match", lua.create_function(|_, ()| Ok(MatchUd(RefCell::default())))?)?;
+
+    // Synthesized variables and frames (pretty printers): made here, given
+    // values with the setters, added with frame:add_variable and
+    // thread:add_frame.
+    let (who, made_ctx) = (id.clone(), ctx.clone());
+    pm.raw_set(
+        "create_variable",
+        lua.create_function(
+            move |_,
+                  (kind, name, address, offset, owner): (
+                usize,
+                String,
+                Option<i64>,
+                Option<i64>,
+                Option<mlua::UserDataRef<VariableUd>>,
+            )| {
+                let (_, kind) =
+                    KINDS.get(kind).ok_or_else(|| mlua::Error::runtime(format!("unknown variable type {kind}")))?;
+                let address = address.filter(|&a| a != 0).map(|a| a.wrapping_add(offset.unwrap_or(0)) as u64);
+                let var = Variable {
+                    name,
+                    kind: *kind,
+                    address: address.map(Addr),
+                    location: if address.is_some() { ValueLocation::Memory } else { ValueLocation::Implicit },
+                    annotations: vec![Annotation {
+                        level: "comment".into(),
+                        text: Some(format!("made by pmodule {}", who.borrow())),
+                        source: Some(who.borrow().clone()),
+                        ..Annotation::default()
+                    }],
+                    made: true,
+                    ..Variable::default()
+                };
+                let ctx = Ctx { module: Rc::from(who.borrow().as_str()), ..made_ctx.clone() };
+                match owner {
+                    Some(owner) => owner.adopt(var),
+                    None => Ok(VariableUd::temporary(&ctx, var)),
+                }
+            },
+        )?,
+    )?;
+    let (who, made_ctx) = (id.clone(), ctx.clone());
+    pm.raw_set(
+        "create_frame",
+        lua.create_function(move |_, ()| {
+            Ok(FrameUd::temporary(&Ctx { module: Rc::from(who.borrow().as_str()), ..made_ctx.clone() }))
+        })?,
+    )?;
 
     let who = id.clone();
     let bt_ctx = ctx.clone();

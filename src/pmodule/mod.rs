@@ -362,18 +362,16 @@ impl Host {
             return;
         }
         self.with_snapshot(snap, services, |host| {
-            let n_frames = host.shared.borrow().threads.get(t).map_or(0, |th| th.frames.len());
-            for f in 0..n_frames {
-                let (params, locals) = {
-                    let s = host.shared.borrow();
-                    let fr = &s.threads[t].frames[f];
-                    (fr.parameters.len(), fr.locals.len())
-                };
-                let ats =
-                    (0..params).map(|i| VarAt::Param { t, f, i }).chain((0..locals).map(|i| VarAt::Local { t, f, i }));
-                for at in ats.collect::<Vec<_>>() {
+            // Callbacks may add frames and variables; events follow the
+            // extracted ones by their rank among those not made by modules.
+            let mut k = 0;
+            while let Some(f) = host.extracted_frame(t, k) {
+                let mut j = 0;
+                while let Some(at) = host.extracted_variable(t, f, j) {
                     host.variable_event(at);
+                    j += 1;
                 }
+                let f = host.extracted_frame(t, k).unwrap_or(f);
                 let shared = host.shared.clone();
                 host.fire(
                     Event::Frame,
@@ -382,8 +380,9 @@ impl Host {
                         let th = &s.threads[t];
                         m.is_none_or(|m| m.frame(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
                     },
-                    &|lua, ctx| one_value(lua, FrameUd { ctx: ctx.clone(), t, f }),
+                    &|lua, ctx| one_value(lua, FrameUd::new(ctx, t, f)),
                 );
+                k += 1;
             }
             let n_tls = host.shared.borrow().threads.get(t).map_or(0, |th| th.tls.len());
             for i in 0..n_tls {
@@ -394,6 +393,23 @@ impl Host {
                 one_value(lua, ThreadUd { ctx: ctx.clone(), t })
             });
         });
+    }
+
+    /// The index of thread `t`'s `k`-th frame that was extracted (not made
+    /// by a module).
+    fn extracted_frame(&self, t: usize, k: usize) -> Option<usize> {
+        let s = self.shared.borrow();
+        let thread = s.threads.get(t)?;
+        thread.frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).nth(k).map(|(i, _)| i)
+    }
+
+    /// The `j`-th extracted parameter or local of frame `f` of thread `t`.
+    fn extracted_variable(&self, t: usize, f: usize, j: usize) -> Option<VarAt> {
+        let s = self.shared.borrow();
+        let frame = s.threads.get(t)?.frames.get(f)?;
+        let params = frame.parameters.iter().enumerate().map(|(i, v)| (VarAt::Param { t, f, i }, v));
+        let locals = frame.locals.iter().enumerate().map(|(i, v)| (VarAt::Local { t, f, i }, v));
+        params.chain(locals).filter(|(_, v)| !v.made).nth(j).map(|(at, _)| at)
     }
 
     /// The globals asked for are read.
@@ -530,7 +546,8 @@ mod api_reference {
     fn method_names(text: &str, prefix: &str) -> Vec<String> {
         text.match_indices(prefix)
             .filter_map(|(i, _)| {
-                let name: String = text[i + prefix.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+                let name: String =
+                    text[i + prefix.len()..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
                 (!name.is_empty() && text[i + prefix.len() + name.len()..].starts_with('(')).then_some(name)
             })
             .filter(|n| n != "pmodule" && n != "tostring")
@@ -556,7 +573,7 @@ mod api_reference {
         let objects: Vec<(&str, AnyUserData)> = vec![
             ("backtrace", lua.create_userdata(BacktraceUd(ctx.clone())).unwrap()),
             ("thread:", lua.create_userdata(ThreadUd { ctx: ctx.clone(), t: 0 }).unwrap()),
-            ("frame:", lua.create_userdata(FrameUd { ctx: ctx.clone(), t: 0, f: 0 }).unwrap()),
+            ("frame:", lua.create_userdata(FrameUd::new(&ctx, 0, 0)).unwrap()),
             ("variable:", lua.create_userdata(VariableUd::new(&ctx, VarAt::Global { i: 0 })).unwrap()),
             ("siginfo:", lua.create_userdata(SiginfoUd(SignalInfo::default())).unwrap()),
         ];

@@ -20,6 +20,9 @@ use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Val
 
 pub type Shared = Rc<RefCell<Snapshot>>;
 
+/// The `unwind` of a frame made by a module (`pmodule.create_frame`).
+pub const MADE_FRAME: &str = "synthesized";
+
 /// What every object of one module shares: the snapshot, the module's id
 /// (the `source` of its annotations) and the target's memory.
 #[derive(Clone)]
@@ -126,6 +129,19 @@ pub struct FrameUd {
     pub ctx: Ctx,
     pub t: usize,
     pub f: usize,
+    /// A frame made by `pmodule.create_frame`, not in the snapshot (yet).
+    pub temp: Option<Rc<RefCell<Frame>>>,
+}
+
+impl FrameUd {
+    pub fn new(ctx: &Ctx, t: usize, f: usize) -> Self {
+        FrameUd { ctx: ctx.clone(), t, f, temp: None }
+    }
+
+    pub fn temporary(ctx: &Ctx) -> Self {
+        let frame = Frame { unwind: MADE_FRAME.into(), ..Frame::default() };
+        FrameUd { ctx: ctx.clone(), t: usize::MAX, f: usize::MAX, temp: Some(Rc::new(RefCell::new(frame))) }
+    }
 }
 
 /// Where a variable is in the snapshot.
@@ -157,8 +173,9 @@ pub enum VarAt {
 pub struct VariableUd {
     pub ctx: Ctx,
     pub at: VarAt,
-    /// The value of a `Temp` variable.
-    pub temp: Option<Rc<RefCell<Variable>>>,
+    /// The value of a `Temp` variable: the variable it was made in (its
+    /// root), and the member path from there.
+    pub temp: Option<(Rc<RefCell<Variable>>, Vec<usize>)>,
 }
 
 impl VariableUd {
@@ -167,7 +184,19 @@ impl VariableUd {
     }
 
     pub fn temporary(ctx: &Ctx, v: Variable) -> Self {
-        VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some(Rc::new(RefCell::new(v))) }
+        VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some((Rc::new(RefCell::new(v)), Vec::new())) }
+    }
+
+    /// A copy to add to the snapshot (a variable made by the module).
+    fn snapshot_copy(&self) -> mlua::Result<Variable> {
+        self.read(Variable::clone)
+    }
+}
+
+fn member_at<'v>(v: &'v mut Variable, path: &[usize]) -> Option<&'v mut Variable> {
+    match path.split_first() {
+        None => Some(v),
+        Some((i, rest)) => member_at(v.members.get_mut(*i)?, rest),
     }
 }
 
@@ -358,6 +387,18 @@ impl UserData for ThreadUd {
             thread_mut(&mut this.ctx.snap.borrow_mut(), this.t).ok_or_else(stale)?.name = name;
             Ok(())
         });
+        methods.add_method("add_frame", |_, this, (frame, first): (mlua::UserDataRef<FrameUd>, Option<bool>)| {
+            let new = frame.read(Frame::clone)?;
+            let mut snap = this.ctx.snap.borrow_mut();
+            let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
+            if first.unwrap_or(false) {
+                thread.frames.insert(0, new);
+            } else {
+                thread.frames.push(new);
+            }
+            renumber(thread);
+            Ok(())
+        });
         add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut thread_mut(snap, this.t)?.annotations));
         methods.add_method("variables", |lua, this, ()| {
             let (ctx, t) = (this.ctx.clone(), this.t);
@@ -385,19 +426,32 @@ impl UserData for ThreadUd {
             let found = thread.frames.iter().enumerate().skip(start).find(|(_, f)| {
                 m.as_ref().is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: thread.faulted }))
             });
-            Ok(found.map(|(f, _)| FrameUd { ctx: this.ctx.clone(), t: this.t, f }))
+            Ok(found.map(|(f, _)| FrameUd::new(&this.ctx, this.t, f)))
         });
     }
 }
 
 impl FrameUd {
     fn read<R>(&self, f: impl FnOnce(&Frame) -> R) -> mlua::Result<R> {
+        if let Some(frame) = &self.temp {
+            return Ok(f(&frame.borrow()));
+        }
         let snap = self.ctx.snap.borrow();
         snap.threads.get(self.t).and_then(|t| t.frames.get(self.f)).map(f).ok_or_else(stale)
     }
 
-    fn write(&self, f: impl FnOnce(&mut Frame)) -> mlua::Result<()> {
+    fn write<R>(&self, f: impl FnOnce(&mut Frame) -> R) -> mlua::Result<R> {
+        if let Some(frame) = &self.temp {
+            return Ok(f(&mut frame.borrow_mut()));
+        }
         frame_mut(&mut self.ctx.snap.borrow_mut(), self.t, self.f).map(f).ok_or_else(stale)
+    }
+}
+
+/// Numbers a thread's frames again after one was added.
+fn renumber(thread: &mut Thread) {
+    for (i, f) in thread.frames.iter_mut().enumerate() {
+        f.index = i;
     }
 }
 
@@ -416,9 +470,49 @@ impl UserData for FrameUd {
             let snap = this.ctx.snap.borrow();
             Ok(faulted.then(|| snap.fault.as_ref()?.signal.clone().map(SiginfoUd)).flatten())
         });
+        methods.add_method("decl_line", |_, this, ()| this.read(|f| f.decl_line));
         methods.add_method("set_symbol", |_, this, s: String| this.write(|f| f.function = Some(s)));
         methods.add_method("set_path", |_, this, s: String| this.write(|f| f.file = Some(s)));
+        methods.add_method("set_basename", |_, this, name: String| {
+            this.write(|f| {
+                let dir = f.file.as_deref().and_then(|p| p.rsplit_once('/')).map(|(d, _)| d.to_string());
+                f.file = Some(match dir {
+                    Some(d) => format!("{d}/{name}"),
+                    None => name,
+                });
+            })
+        });
+        methods.add_method("set_directory", |_, this, dir: String| {
+            this.write(|f| {
+                let base = f.file.as_deref().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
+                f.file = Some(format!("{}/{base}", dir.trim_end_matches('/')));
+            })
+        });
         methods.add_method("set_line", |_, this, n: u32| this.write(|f| f.line = Some(n)));
+        methods.add_method("set_decl_line", |_, this, n: u32| this.write(|f| f.decl_line = Some(n)));
+        methods.add_method(
+            "add_variable",
+            |_, this, (var, after): (mlua::UserDataRef<VariableUd>, Option<mlua::UserDataRef<VariableUd>>)| {
+                let v = var.snapshot_copy()?;
+                let after = after.map(|a| a.at);
+                this.write(|f| {
+                    let at = match after {
+                        Some(VarAt::Local { i, .. }) if i < f.locals.len() => i + 1,
+                        _ => f.locals.len(),
+                    };
+                    f.locals.insert(at, v);
+                })
+            },
+        );
+        methods.add_method("add_frame", |_, this, frame: mlua::UserDataRef<FrameUd>| {
+            let new = frame.read(Frame::clone)?;
+            let mut snap = this.ctx.snap.borrow_mut();
+            let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
+            let at = (this.f + 1).min(thread.frames.len());
+            thread.frames.insert(at, new);
+            renumber(thread);
+            Ok(())
+        });
         methods.add_method("fprm", |lua, this, ()| {
             let this = this.clone();
             lua.create_function(move |_, (_, prev): (LuaValue, Option<AnyUserData>)| {
@@ -466,18 +560,31 @@ impl UserData for FrameUd {
 
 impl VariableUd {
     fn read<R>(&self, f: impl FnOnce(&Variable) -> R) -> mlua::Result<R> {
-        if let Some(v) = &self.temp {
-            return Ok(f(&v.borrow()));
+        if let Some((root, path)) = &self.temp {
+            return member_at(&mut root.borrow_mut(), path).map(|v| f(v)).ok_or_else(stale);
         }
         self.at.get(&self.ctx.snap.borrow()).map(f).ok_or_else(stale)
     }
 
-    fn write(&self, f: impl FnOnce(&mut Variable)) -> mlua::Result<()> {
-        if let Some(v) = &self.temp {
-            f(&mut v.borrow_mut());
-            return Ok(());
+    fn write<R>(&self, f: impl FnOnce(&mut Variable) -> R) -> mlua::Result<R> {
+        if let Some((root, path)) = &self.temp {
+            return member_at(&mut root.borrow_mut(), path).map(f).ok_or_else(stale);
         }
         self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
+    }
+
+    /// Adds `child` as the last member of this (temporary) variable;
+    /// returns the handle of the member.
+    pub fn adopt(&self, child: Variable) -> mlua::Result<VariableUd> {
+        let (root, path) =
+            self.temp.as_ref().ok_or_else(|| mlua::Error::runtime("only a created variable can own another"))?;
+        let index = self.write(|v| {
+            v.members.push(child);
+            v.members.len() - 1
+        })?;
+        let mut child_path = path.clone();
+        child_path.push(index);
+        Ok(VariableUd { ctx: self.ctx.clone(), at: VarAt::Temp, temp: Some((root.clone(), child_path)) })
     }
 }
 
@@ -531,15 +638,55 @@ impl UserData for VariableUd {
             })
         });
         methods.add_method("owner", |_, _, ()| Ok(LuaValue::Nil));
-        methods.add_method("frame", |_, this, ()| {
-            Ok(this.at.frame().map(|(t, f)| FrameUd { ctx: this.ctx.clone(), t, f }))
-        });
+        methods.add_method("frame", |_, this, ()| Ok(this.at.frame().map(|(t, f)| FrameUd::new(&this.ctx, t, f))));
         methods.add_method("thread", |_, this, ()| Ok(this.at.thread().map(|t| ThreadUd { ctx: this.ctx.clone(), t })));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
-        methods.add_method("set_ll", |_, this, n: i64| this.write(|v| v.value = Value::Int(n)));
-        methods.add_method("set_ull", |_, this, n: i64| this.write(|v| v.value = Value::UInt(n as u64)));
-        methods.add_method("set_dbl", |_, this, x: f64| this.write(|v| v.value = Value::float(x)));
-        methods.add_method("set_string", |_, this, s: String| this.write(|v| v.symbol = Some(s)));
+        methods.add_method("set_ll", |_, this, n: i64| {
+            this.write(|v| {
+                v.kind = Kind::Ll;
+                v.value = Value::Int(n);
+            })
+        });
+        methods.add_method("set_ull", |_, this, n: i64| {
+            this.write(|v| {
+                v.kind = Kind::Ull;
+                v.value = Value::UInt(n as u64);
+            })
+        });
+        methods.add_method("set_dbl", |_, this, x: f64| {
+            this.write(|v| {
+                v.kind = Kind::Dbl;
+                v.value = Value::float(x);
+            })
+        });
+        methods.add_method("set_string", |_, this, s: String| {
+            this.write(|v| {
+                v.kind = Kind::String;
+                v.symbol = Some(s);
+            })
+        });
+        methods.add_method("set_cdbl", |_, this, (re, im): (f64, f64)| {
+            this.write(|v| {
+                v.kind = Kind::Cdbl;
+                v.value = Value::Complex([Some(re).filter(|x| x.is_finite()), Some(im).filter(|x| x.is_finite())]);
+            })
+        });
+        methods.add_method("set_ref", |_, this, address: i64| {
+            this.write(|v| {
+                v.kind = Kind::Reference;
+                v.value = Value::UInt(address as u64);
+            })
+        });
+        methods.add_method("set_struct", |_, this, ()| this.write(|v| v.kind = Kind::Tuple));
+        methods.add_method("set_array", |_, this, ()| this.write(|v| v.kind = Kind::Array));
+        methods.add_method("set_function", |_, this, name: Option<String>| {
+            this.write(|v| {
+                v.kind = Kind::Fn;
+                if name.is_some() {
+                    v.symbol = name;
+                }
+            })
+        });
         // A temporary variable is not in the snapshot: annotating it is
         // an error, like reading a stale handle.
         add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at.get_mut(snap)?.annotations));

@@ -133,6 +133,8 @@ pub struct Frame {
     pub file: Option<String>,
     pub line: Option<u32>,
     pub column: Option<u32>,
+    /// The line where the function is declared (`DW_AT_decl_line`).
+    pub decl_line: Option<u32>,
     pub inlined: bool,
     pub faulted: bool,
     pub unwind: String,
@@ -178,6 +180,10 @@ pub struct Variable {
     /// modules that read the target through it (`bt_variable`).
     #[serde(skip)]
     pub origin: Option<Box<TypeOrigin>>,
+    /// Made by a module (`pmodule.create_variable`), not extracted; during
+    /// the run only (the JSON shows it by the module's annotation).
+    #[serde(skip)]
+    pub made: bool,
 }
 
 /// Identifies a type DIE for the duration of a run: the DWARF it is in
