@@ -450,6 +450,13 @@ pmodule.define{ id = "typed", load = function()
         for _ = 1, 9 do last = last.linkage.stqe_next end
         local ok3, err3 = pcall(function() return last.linkage.stqe_next.v end)
         bt:add_kv_string("null_error", tostring(err3))
+        local code = bt:pmap_entry(pmodule.symbol_address("main", "crash"))
+        local perms = pmodule.pmap_perms
+        bt:add_kv_string("code_map", string.format("%s %s %s %s %s", tostring(code:permissions(perms.rd, perms.ex)),
+            tostring(code:permissions(perms.wr)), tostring(code:permissions(perms.pr)), tostring(code:guard()), code:path()))
+        local heap = bt:pmap_entry(pmodule.variable_from_bt(g):value())
+        bt:add_kv_string("heap_map", string.format("%s %s", tostring(heap:permissions(perms.rd, perms.wr)), tostring(heap:permissions(perms.ex))))
+        bt:add_kv_string("unmapped", tostring(bt:pmap_entry(0)))
     end)
 end }
 "#,
@@ -471,6 +478,9 @@ end }
     );
     assert!(kv["deref_error"].as_str().unwrap().contains("int is not a pointer"), "{}", kv["deref_error"]);
     assert!(kv["null_error"].as_str().unwrap().contains("null pointer on the way to `v`"), "{}", kv["null_error"]);
+    assert_eq!(kv["code_map"], format!("true false true false {}", bin.display()));
+    assert_eq!(kv["heap_map"], "true false");
+    assert_eq!(kv["unmapped"], "nil");
 }
 
 /// A pretty printer: a variable made from a struct's fields, added to
@@ -539,4 +549,55 @@ end }
     assert_eq!(view["members"][2]["kind"], "string");
     assert_eq!(view["annotations"][0]["text"], "made by pmodule pretty");
     assert_eq!(view["address"], locals[at]["address"]);
+}
+
+/// The example modules (examples/pmodules) on the tutorial's program, as
+/// examples/pmodules.sh runs them.
+#[test]
+fn example_modules() {
+    let _serial = serial();
+    let bin = tutorial_program();
+    let running = start(&bin, &[]);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/pmodules");
+    let (snap, _, stderr) = snapshot_with(
+        running.pid(),
+        "pm-examples",
+        &["--modules-path", dir.to_str().unwrap(), "--module", "triage:team=storage"],
+    );
+    let ids: Vec<&str> = snap["pmodules"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["list_printer", "memory_map", "triage"]);
+    for p in snap["pmodules"].as_array().unwrap() {
+        assert!(p["errors"].as_array().unwrap().is_empty(), "{p}\n{stderr}");
+    }
+    let kv = &snap["kv"];
+    assert_eq!(
+        (kv["team"].as_str(), kv["threads_waiting"].as_i64(), kv["list_element_size"].as_i64()),
+        (Some("storage"), Some(1), Some(16))
+    );
+    assert_eq!(
+        (snap["classifiers"].clone(), snap["tags"].clone()),
+        (serde_json::json!(["hang"]), serde_json::json!(["triaged"]))
+    );
+    let main = thread(&snap, running.pid() as i64);
+    let main_frame = main["frames"].as_array().unwrap().iter().find(|f| f["function"] == "main").unwrap();
+    let list = main_frame["locals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "some_struct_g->list")
+        .expect("the made list");
+    assert_eq!(list["members"][0]["value"], 10);
+    let values: Vec<i64> =
+        list["members"][1]["elements"].as_array().unwrap().iter().map(|e| e["value"].as_i64().unwrap()).collect();
+    assert_eq!(values, (0..10).collect::<Vec<_>>());
+    let annotated: Vec<String> = main["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|f| f["parameters"].as_array().unwrap().iter().chain(f["locals"].as_array().unwrap()))
+        .flat_map(annotations_text)
+        .collect();
+    assert!(annotated.contains(&"calls main".to_string()), "{annotated:?}");
+    assert!(annotated.contains(&"writable data in [stack]".to_string()), "{annotated:?}");
+    assert!(stderr.contains(&format!("[triage] info: triage done for pid {} (storage)", running.pid())), "{stderr}");
 }

@@ -11,9 +11,10 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::pmodule::services::{BtVar, Services};
+use crate::pmodule::services::{BtVar, MapEntry, Services};
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
+use crate::target::procfs::Mapping;
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::tls::TlsLayout;
 use crate::variables::typed;
@@ -28,6 +29,8 @@ pub struct VariableReader<'d, 'a> {
     /// The main executable's module.
     exe: Option<&'d Module<'a>>,
     tls_all: bool,
+    /// The target's memory map.
+    maps: &'d [Mapping],
     /// Function addresses by linkage name, looked up once.
     addresses: RefCell<HashMap<String, Option<u64>>>,
     /// The C library and `errno`'s offset in its TLS block.
@@ -35,7 +38,12 @@ pub struct VariableReader<'d, 'a> {
 }
 
 impl<'d, 'a> VariableReader<'d, 'a> {
-    pub fn new(opts: &Options, modules: &'d ModuleSet<'a>, memory: &'d dyn Memory, exe: Option<&str>) -> Self {
+    pub fn new(
+        opts: &Options,
+        (modules, maps): (&'d ModuleSet<'a>, &'d [Mapping]),
+        memory: &'d dyn Memory,
+        exe: Option<&str>,
+    ) -> Self {
         VariableReader {
             extractor: Extractor::new(opts.limits.clone()),
             modules,
@@ -43,6 +51,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             tls: TlsLayout::read(modules, memory),
             exe: exe.and_then(|path| modules.iter().find(|m| m.path == path)),
             tls_all: opts.tls_all,
+            maps,
             addresses: RefCell::default(),
             errno: modules.iter().find(|m| m.name().starts_with("libc.so")).and_then(|libc| {
                 let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
@@ -314,5 +323,18 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
 
     fn address_symbol(&self, address: u64) -> Option<String> {
         symbol_name(self.modules, address)
+    }
+
+    fn mapping(&self, address: u64) -> Option<MapEntry> {
+        let m = self.maps.iter().find(|m| m.start <= address && address < m.end)?;
+        Some(MapEntry {
+            start: m.start,
+            end: m.end,
+            readable: m.readable,
+            writable: m.writable,
+            executable: m.executable,
+            shared: m.shared,
+            path: m.path.clone(),
+        })
     }
 }

@@ -8,13 +8,10 @@ use std::rc::Rc;
 use mlua::{Function, Lua, MultiValue, Table};
 
 use super::objects::{
-    ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, FrameUd, KINDS, MatchUd, PROCESS_STATES, VariableUd,
+    ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, FrameUd, KINDS, MatchUd, PMAP_PERMS, PROCESS_STATES, VariableUd,
 };
 use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
 use crate::snapshot::{Addr, Annotation, ValueLocation, Variable};
-
-/// `pmodule.pmap_perms` (the pmap objects come later).
-const PMAP_PERMS: &[&str] = &["ex", "rd", "wr", "pr", "sh", "all"];
 
 /// Longest string `address_read_string` reads.
 const MAX_STRING: usize = 1 << 20;
@@ -60,6 +57,9 @@ pub(super) fn install(
             r.id = Some(module_id);
             r.load = Some(load);
             r.unload = def.get("unload")?;
+            // `reset` prepares a module for another snapshot; ptsnap takes
+            // one snapshot per run, so it is checked but never called.
+            let _reset: Option<Function> = def.get("reset")?;
             Ok(())
         })?,
     )?;

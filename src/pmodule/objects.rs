@@ -14,7 +14,7 @@ use std::rc::Rc;
 use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
 
 use super::matching::{FrameRef, Match, MatchType};
-use super::services::{BtVar, Current};
+use super::services::{BtVar, Current, MapEntry};
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 
@@ -193,10 +193,15 @@ impl VariableUd {
     }
 }
 
+/// The children of a made variable: an array's elements, else members.
+fn children_mut(v: &mut Variable) -> &mut Vec<Variable> {
+    if v.kind == Kind::Array { &mut v.elements } else { &mut v.members }
+}
+
 fn member_at<'v>(v: &'v mut Variable, path: &[usize]) -> Option<&'v mut Variable> {
     match path.split_first() {
         None => Some(v),
-        Some((i, rest)) => member_at(v.members.get_mut(*i)?, rest),
+        Some((i, rest)) => member_at(children_mut(v).get_mut(*i)?, rest),
     }
 }
 
@@ -300,6 +305,9 @@ impl UserData for BacktraceUd {
             Ok(())
         });
         add_annotate(methods, |this| &this.0, |_, snap| Some(&mut snap.annotations));
+        methods.add_method("pmap_entry", |_, this, address: i64| {
+            this.0.services.with(|s| Ok(s.mapping(address as u64).map(PmapUd)))
+        });
         methods.add_method("variables", |lua, this, ()| {
             let ctx = this.0.clone();
             lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
@@ -573,14 +581,15 @@ impl VariableUd {
         self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
     }
 
-    /// Adds `child` as the last member of this (temporary) variable;
-    /// returns the handle of the member.
+    /// Adds `child` as the last member (element, for an array) of this
+    /// made variable; returns the handle of the child.
     pub fn adopt(&self, child: Variable) -> mlua::Result<VariableUd> {
         let (root, path) =
             self.temp.as_ref().ok_or_else(|| mlua::Error::runtime("only a created variable can own another"))?;
         let index = self.write(|v| {
-            v.members.push(child);
-            v.members.len() - 1
+            let children = children_mut(v);
+            children.push(child);
+            children.len() - 1
         })?;
         let mut child_path = path.clone();
         child_path.push(index);
@@ -764,6 +773,36 @@ impl UserData for BtVarUd {
         });
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
             Ok(format!("bt_variable {} at {:#x}", this.var.name, this.var.address))
+        });
+    }
+}
+
+/// `pmap`: a mapping of the target's address space.
+pub struct PmapUd(pub MapEntry);
+
+/// `pmodule.pmap_perms`, in order.
+pub const PMAP_PERMS: &[&str] = &["ex", "rd", "wr", "pr", "sh", "all"];
+
+impl UserData for PmapUd {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method("start", |_, this, ()| Ok(this.0.start as i64));
+        methods.add_method("end_address", |_, this, ()| Ok(this.0.end as i64));
+        methods.add_method("path", |_, this, ()| Ok(this.0.path.clone()));
+        // A guard page: mapped without any access (between thread stacks,
+        // below a stack).
+        methods.add_method("guard", |_, this, ()| Ok(!(this.0.readable || this.0.writable || this.0.executable)));
+        methods.add_method("permissions", |_, this, flags: mlua::Variadic<usize>| {
+            let e = &this.0;
+            let has = |flag: usize| match PMAP_PERMS.get(flag) {
+                Some(&"ex") => Ok(e.executable),
+                Some(&"rd") => Ok(e.readable),
+                Some(&"wr") => Ok(e.writable),
+                Some(&"pr") => Ok(!e.shared),
+                Some(&"sh") => Ok(e.shared),
+                Some(&"all") => Ok(e.readable && e.writable && e.executable),
+                _ => Err(mlua::Error::runtime(format!("unknown pmap permission {flag}"))),
+            };
+            flags.iter().try_fold(true, |all, f| Ok(all && has(*f)?))
         });
     }
 }

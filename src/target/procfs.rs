@@ -16,6 +16,8 @@ pub struct Mapping {
     pub readable: bool,
     pub writable: bool,
     pub executable: bool,
+    /// Shared (`s`) rather than private (`p`).
+    pub shared: bool,
     pub offset: u64,
     pub dev_major: u32,
     pub dev_minor: u32,
@@ -68,6 +70,7 @@ fn parse_maps_line(line: &str) -> Option<Mapping> {
         readable: perms[0] == b'r',
         writable: perms[1] == b'w',
         executable: perms[2] == b'x',
+        shared: perms.get(3) == Some(&b's'),
         offset: u64::from_str_radix(offset, 16).ok()?,
         dev_major: u32::from_str_radix(major, 16).ok()?,
         dev_minor: u32::from_str_radix(minor, 16).ok()?,
