@@ -601,3 +601,89 @@ fn example_modules() {
     assert!(annotated.contains(&"writable data in [stack]".to_string()), "{annotated:?}");
     assert!(stderr.contains(&format!("[triage] info: triage done for pid {} (storage)", running.pid())), "{stderr}");
 }
+
+/// The remaining methods, each used once against a crash: thread and frame
+/// setters, frame queries, variable setters and queries, siginfo in the
+/// attach phase (run mode), symbol reads, a frame added after another.
+#[test]
+fn remaining_methods() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash-methods", &["-g", "-O0"]);
+    let probe = module(
+        "methods.lua",
+        r#"
+local seen = {}
+pmodule.define{ id = "methods", reset = function() end, load = function()
+    local fault = pmodule.match()
+    fault:set_fault(true)
+    pmodule.register(pmodule.event.thread, function(thr)
+        thr:set_name("renamed")
+        seen.thread_fault = thr:fault()
+    end, fault)
+    local top = pmodule.match()
+    top:set_fault()
+    pmodule.register(pmodule.event.frame, function(fr)
+        local sig = fr:siginfo()
+        seen.sig = string.format("%d %d %x %s %s", sig:num(), sig:code(), sig:address(), tostring(sig:address_populated()), (sig:reason()))
+        seen.frame = string.format("%s %s %x %s", tostring(fr:line_resolved()), fr:object_file(), fr:instruction(), fr:thread():backtrace():application_name())
+        fr:set_path("/elsewhere/crash.c")
+        fr:set_directory("/moved")
+        local info = fr:fprm_at(0)
+        seen.info = string.format("%s %s %s %s %s", info:type_name(), info:base_type(), tostring(info:is_string()), tostring(info:owner()), tostring(info:frame():symbol()))
+        local extra = pmodule.create_frame()
+        extra:set_symbol("after_recurse")
+        fr:add_frame(extra)
+        -- The target is stopped here; in run mode it is gone by postattach.
+        seen.version = pmodule.symbol_read_string("main", "crash-methods", 1) ~= nil and "readable" or "nil"
+        seen.raw_len = #pmodule.symbol_read_raw("main", "crash-methods", 4)
+    end, top)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        for k, v in pairs(seen) do bt:add_kv_string(k, tostring(v)) end
+        local v = pmodule.create_variable(pmodule.variable_type.bottom, "made")
+        v:set_cdbl(1.5, -2)
+        local re, im = v:value()
+        bt:add_kv_string("cdbl", string.format("%s %s %d", re, im, v:type()))
+        v:set_ref(4096); bt:add_kv_int("ref", v:value())
+        v:set_struct(); bt:add_kv_int("struct_type", v:type())
+        v:set_function("handler"); bt:add_kv_string("fn", v:symbol())
+        v:set_array(); bt:add_kv_int("array_type", v:type())
+    end)
+end }
+"#,
+    );
+    let (snap, code, stderr) = run_crash(
+        &bin,
+        &["3", "main"],
+        "pm-methods",
+        &["--no-default-modules", "--module-load", probe.to_str().unwrap()],
+    );
+    let snap = snap.unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(code, 139);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}", snap["pmodules"]);
+    let kv = &snap["kv"];
+    assert_eq!(kv["thread_fault"], "true");
+    assert_eq!(kv["sig"], "11 1 0 true invalid memory access: address not mapped at 0x0");
+    let t = thread(&snap, snap["fault"]["tid"].as_i64().unwrap());
+    assert_eq!(t["name"], "renamed");
+    let frame0 = &t["frames"][0];
+    assert_eq!(
+        kv["frame"],
+        format!(
+            "true crash-methods {:x} crash-methods",
+            u64::from_str_radix(&frame0["pc"].as_str().unwrap()[2..], 16).unwrap()
+        )
+    );
+    assert_eq!(frame0["file"], "/moved/crash.c");
+    assert_eq!(kv["info"], "struct crash_info * crash_info false nil recurse");
+    assert_eq!(
+        (t["frames"][1]["function"].as_str(), t["frames"][1]["unwind"].as_str()),
+        (Some("after_recurse"), Some("synthesized"))
+    );
+    assert_eq!(t["frames"][2]["function"], "recurse");
+    assert_eq!((kv["version"].as_str(), kv["raw_len"].as_str()), (Some("readable"), Some("4")));
+    assert_eq!(kv["cdbl"], "1.5 -2.0 6");
+    assert_eq!(
+        (kv["ref"].as_i64(), kv["struct_type"].as_i64(), kv["fn"].as_str(), kv["array_type"].as_i64()),
+        (Some(4096), Some(10), Some("handler"), Some(11))
+    );
+}
