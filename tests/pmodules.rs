@@ -687,3 +687,26 @@ end }
         (Some(4096), Some(10), Some("handler"), Some(11))
     );
 }
+
+/// The bundled module (pmodules/fault_summary.lua) runs by default and
+/// records the fault; --no-default-modules leaves it out.
+#[test]
+fn bundled_fault_summary() {
+    let _serial = serial();
+    let bin = build("crash.c", "crash-bundled", &["-g", "-O0"]);
+    let (snap, _, stderr) = run_crash(&bin, &["3", "main"], "pm-bundled", &[]);
+    let snap = snap.unwrap_or_else(|| panic!("{stderr}"));
+    let pm = &snap["pmodules"][0];
+    assert_eq!(
+        (pm["id"].as_str(), pm["path"].as_str()),
+        (Some("fault_summary"), Some("<bundled>/pmodules/fault_summary.lua"))
+    );
+    let kv = &snap["kv"];
+    assert_eq!((kv["fault.signal"].as_str(), kv["fault.code"].as_i64()), (Some("SIGSEGV"), Some(1)));
+    assert_eq!((kv["fault.function"].as_str(), kv["fault.file"].as_str()), (Some("recurse"), Some("crash.c")));
+    assert_eq!(kv["fault.line"], line_of("crash.c", "crash_write"));
+    assert_eq!(kv["fault.module"], "crash-bundled");
+    let (snap, _, _) = run_crash(&bin, &["3", "main"], "pm-unbundled", &["--no-default-modules"]);
+    let snap = snap.unwrap();
+    assert!(snap["pmodules"].as_array().unwrap().is_empty() && snap["kv"].as_object().unwrap().is_empty());
+}

@@ -1,12 +1,16 @@
 //! Which module files to load: `--module-load FILE`s, every `*.lua` under
-//! each `--modules-path DIR` (recursively), then the default paths
-//! (per-user, system-wide, and the `pmodules/` directory shipped beside
-//! the ptsnap binary's source tree or installed with it) unless
-//! `--no-default-modules`.
+//! each `--modules-path DIR` (recursively), then, unless
+//! `--no-default-modules`, the modules bundled in the binary (the
+//! repository's `pmodules/` directory) and the default paths (per-user,
+//! system-wide, and beside an installed binary).
 
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
+
+/// The modules of the repository's `pmodules/` directory, built into the
+/// binary: (name, source).
+pub const BUNDLED: &[(&str, &str)] = &[("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua"))];
 
 /// The default module directories, in the order they are searched.
 pub fn default_paths() -> Vec<PathBuf> {

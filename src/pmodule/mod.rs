@@ -221,9 +221,18 @@ impl Host {
             services: Default::default(),
             log_level: opts.log_level,
         };
+        let mut sources: Vec<(PathBuf, String)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
             let source =
                 std::fs::read_to_string(&path).map_err(|source| PmoduleError::Read { path: path.clone(), source })?;
+            sources.push((path, source));
+        }
+        if opts.default_paths {
+            for (name, source) in discover::BUNDLED {
+                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), source.to_string()));
+            }
+        }
+        for (path, source) in sources {
             let mut module = match host.start_module(opts, &path, &source, &memory) {
                 Ok(m) => m,
                 Err(e) => {
@@ -364,14 +373,25 @@ impl Host {
         self.with_snapshot(snap, services, |host| {
             // Callbacks may add frames and variables; events follow the
             // extracted ones by their rank among those not made by modules.
+            let variables = host.has(Event::Variable);
+            // Callbacks may add frames and variables; events follow the
+            // extracted ones, re-found only when a count changed.
+            let mut frames = host.extracted_frames(t);
             let mut k = 0;
-            while let Some(f) = host.extracted_frame(t, k) {
+            while k < frames.len() {
                 let mut j = 0;
-                while let Some(at) = host.extracted_variable(t, f, j) {
-                    host.variable_event(at);
+                let mut vars = if variables { host.extracted_variables(t, frames[k]) } else { Vec::new() };
+                while j < vars.len() {
+                    let (before_frames, before_vars) = host.counts(t, frames[k]);
+                    host.variable_event(vars[j]);
+                    if host.counts(t, frames[k]) != (before_frames, before_vars) {
+                        frames = host.extracted_frames(t);
+                        vars = host.extracted_variables(t, frames[k]);
+                    }
                     j += 1;
                 }
-                let f = host.extracted_frame(t, k).unwrap_or(f);
+                let f = frames[k];
+                let before = host.counts(t, f).0;
                 let shared = host.shared.clone();
                 host.fire(
                     Event::Frame,
@@ -382,9 +402,12 @@ impl Host {
                     },
                     &|lua, ctx| one_value(lua, FrameUd::new(ctx, t, f)),
                 );
+                if host.counts(t, f).0 != before {
+                    frames = host.extracted_frames(t);
+                }
                 k += 1;
             }
-            let n_tls = host.shared.borrow().threads.get(t).map_or(0, |th| th.tls.len());
+            let n_tls = if variables { host.shared.borrow().threads.get(t).map_or(0, |th| th.tls.len()) } else { 0 };
             for i in 0..n_tls {
                 host.variable_event(VarAt::Tls { t, i });
             }
@@ -395,21 +418,29 @@ impl Host {
         });
     }
 
-    /// The index of thread `t`'s `k`-th frame that was extracted (not made
-    /// by a module).
-    fn extracted_frame(&self, t: usize, k: usize) -> Option<usize> {
+    /// The indices of thread `t`'s frames that were extracted (not made by
+    /// a module).
+    fn extracted_frames(&self, t: usize) -> Vec<usize> {
         let s = self.shared.borrow();
-        let thread = s.threads.get(t)?;
-        thread.frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).nth(k).map(|(i, _)| i)
+        let frames = s.threads.get(t).map_or(&[][..], |th| th.frames.as_slice());
+        frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).map(|(i, _)| i).collect()
     }
 
-    /// The `j`-th extracted parameter or local of frame `f` of thread `t`.
-    fn extracted_variable(&self, t: usize, f: usize, j: usize) -> Option<VarAt> {
+    /// The extracted parameters and locals of frame `f` of thread `t`.
+    fn extracted_variables(&self, t: usize, f: usize) -> Vec<VarAt> {
         let s = self.shared.borrow();
-        let frame = s.threads.get(t)?.frames.get(f)?;
+        let Some(frame) = s.threads.get(t).and_then(|th| th.frames.get(f)) else { return Vec::new() };
         let params = frame.parameters.iter().enumerate().map(|(i, v)| (VarAt::Param { t, f, i }, v));
         let locals = frame.locals.iter().enumerate().map(|(i, v)| (VarAt::Local { t, f, i }, v));
-        params.chain(locals).filter(|(_, v)| !v.made).nth(j).map(|(at, _)| at)
+        params.chain(locals).filter(|(_, v)| !v.made).map(|(at, _)| at).collect()
+    }
+
+    /// (frames of thread `t`, variables of its frame `f`): what a callback
+    /// may have added to.
+    fn counts(&self, t: usize, f: usize) -> (usize, usize) {
+        let s = self.shared.borrow();
+        let Some(th) = s.threads.get(t) else { return (0, 0) };
+        (th.frames.len(), th.frames.get(f).map_or(0, |fr| fr.parameters.len() + fr.locals.len()))
     }
 
     /// The globals asked for are read.
