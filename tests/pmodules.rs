@@ -156,6 +156,9 @@ local function load()
         bt:add_kv_string("null_read", tostring(raw))
         bt:add_classifier("checked")
         bt:add_classifier("checked")
+        bt:annotate(pmodule.annotation.json, '{"json": not json}')
+        bt:annotate(pmodule.annotation.json, '{"other": {}}')
+        bt:add_kv_string("after_bad_json", "still running")
     end)
 end
 
@@ -235,6 +238,10 @@ fn events_matches_and_iteration() {
     assert!(kv["version_cu"].as_str().unwrap().ends_with("vars.c"));
     assert_eq!(kv["null_read"], "nil");
     assert_eq!(snap["classifiers"], serde_json::json!(["checked"]));
+    // Invalid json annotations are dropped with an error; the module goes on.
+    assert_eq!(kv["after_bad_json"], "still running");
+    assert!(snap["annotations"].as_array().unwrap().iter().all(|a| a["level"] != "json"));
+    assert_eq!(stderr.matches("[events] error: json annotation dropped").count(), 2, "{stderr}");
 }
 
 /// The sandbox: no io, os, load, require, dofile, loadfile or

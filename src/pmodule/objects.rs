@@ -71,8 +71,9 @@ fn format(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
 }
 
 /// Builds an annotation from `(level, fmt, ...)`; a `json` annotation must
-/// be an object `{"json": {...}}` and is stored as its inner object.
-fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Annotation> {
+/// be an object `{"json": {...}}` and is stored as its inner object. An
+/// invalid one is dropped with an error on stderr (the module goes on).
+fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Option<Annotation>> {
     let level = args.pop_front().and_then(|v| v.as_integer()).unwrap_or(0);
     let level = ANNOTATION_LEVELS
         .get(usize::try_from(level).unwrap_or(usize::MAX))
@@ -80,16 +81,25 @@ fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Ann
     let text = format(lua, args)?;
     let mut out = Annotation { level: level.to_string(), source: Some(module.to_string()), ..Annotation::default() };
     if *level == "json" {
-        let parsed: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| mlua::Error::runtime(format!("json annotation is not valid JSON: {e}")))?;
-        match parsed.get("json") {
-            Some(inner @ serde_json::Value::Object(_)) => out.json = Some(inner.clone()),
-            _ => return Err(mlua::Error::runtime(r#"a json annotation must have the form {"json": {...}}"#)),
+        let inner = match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(mut o)) => match o.remove("json") {
+                Some(inner @ serde_json::Value::Object(_)) => Ok(inner),
+                _ => Err(r#"it must have the form {"json": {...}}"#.to_string()),
+            },
+            Ok(_) => Err(r#"it must have the form {"json": {...}}"#.to_string()),
+            Err(e) => Err(format!("it is not valid JSON: {e}")),
+        };
+        match inner {
+            Ok(inner) => out.json = Some(inner),
+            Err(why) => {
+                eprintln!("[{module}] error: json annotation dropped: {why}");
+                return Ok(None);
+            }
         }
     } else {
         out.text = Some(text);
     }
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// Adds `annotate(level, fmt, ...)` to an object whose annotations
@@ -101,7 +111,7 @@ fn add_annotate<T: 'static>(
 ) {
     methods.add_method("annotate", move |lua, this, args: MultiValue| {
         let c = ctx(this);
-        let a = annotation(lua, &c.module, args)?;
+        let Some(a) = annotation(lua, &c.module, args)? else { return Ok(()) };
         let mut snap = c.snap.borrow_mut();
         target(this, &mut snap).ok_or_else(stale)?.push(a);
         Ok(())
