@@ -255,20 +255,21 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     /// The type DIE a [`TypeOrigin`] names, in whichever module's DWARF
     /// (or supplementary file) it is.
     fn die(&self, origin: TypeOrigin) -> Option<Die<'d, 'a>> {
+        let (key, offset) = self.extractor.types().origin_key(origin)?;
+        let at = gimli::DebugInfoOffset(offset);
         self.modules.iter().find_map(|m| {
             let dwarf = m.dwarf()?;
-            let at = gimli::DebugInfoOffset(origin.offset);
-            if std::ptr::addr_of!(*dwarf) as usize == origin.dwarf {
+            if std::ptr::addr_of!(*dwarf) as usize == key {
                 return dwarf.die_at(at);
             }
             let sup = dwarf.sup()?;
-            (std::ptr::addr_of!(*sup) as usize == origin.dwarf).then(|| sup.die_at(at)).flatten()
+            (std::ptr::addr_of!(*sup) as usize == key).then(|| sup.die_at(at)).flatten()
         })
     }
 
-    fn bt(&self, die: &Die<'d, 'a>, address: u64, name: &str) -> BtVar {
-        let (dwarf, offset) = die.key();
-        BtVar { ty: TypeOrigin { dwarf, offset }, address, name: name.to_string() }
+    fn bt(&self, die: &Die<'d, 'a>, address: u64, name: &str) -> Result<BtVar, String> {
+        let ty = self.extractor.types().origin(die).ok_or("the type cannot be named")?;
+        Ok(BtVar { ty, address, name: name.to_string() })
     }
 
     /// Modules whose file name contains `object` (all without it), the
@@ -289,20 +290,20 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
                 !g.tls && g.name == name && cu.is_none_or(|c| g.cu.as_deref().is_some_and(|u| u.contains(c)))
             })?;
             let var = self.extractor.global(self.memory, g, m, global_context(m, None), self);
-            Some(BtVar { ty: **var.origin.as_ref()?, address: var.address?.0, name: name.to_string() })
+            Some(BtVar { ty: var.origin?, address: var.address?.0, name: name.to_string() })
         })
     }
 
     fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String> {
         let die = self.die(v.ty).ok_or("the type is gone")?;
         let (ty, address) = typed::member(self.extractor.types(), self.memory, &die, v.address, field)?;
-        Ok(self.bt(&ty, address, field))
+        self.bt(&ty, address, field)
     }
 
     fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, String> {
         let die = self.die(v.ty).ok_or("the type is gone")?;
         let (ty, address) = typed::deref(self.extractor.types(), self.memory, &die, v.address, at)?;
-        Ok(self.bt(&ty, address, &format!("*{}", v.name)))
+        self.bt(&ty, address, &format!("*{}", v.name))
     }
 
     fn size_of(&self, v: &BtVar) -> Option<u64> {

@@ -476,7 +476,7 @@ impl Host {
             // address (nil for a value that is not in memory).
             &|lua, ctx| {
                 let bt = at.get(&ctx.snap.borrow()).and_then(|v| {
-                    let ty = **v.origin.as_ref()?;
+                    let ty = v.origin?;
                     Some(BtVarUd { ctx: ctx.clone(), var: BtVar { ty, address: v.address?.0, name: v.name.clone() } })
                 });
                 Ok(MultiValue::from_vec(vec![

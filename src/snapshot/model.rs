@@ -179,7 +179,7 @@ pub struct Variable {
     /// During the run only (never written): the variable's type, for
     /// modules that read the target through it (`bt_variable`).
     #[serde(skip)]
-    pub origin: Option<Box<TypeOrigin>>,
+    pub origin: Option<TypeOrigin>,
     /// Made by a module (`pmodule.create_variable`), not extracted; during
     /// the run only (the JSON shows it by the module's annotation).
     #[serde(skip)]
@@ -187,12 +187,13 @@ pub struct Variable {
 }
 
 /// Identifies a type DIE for the duration of a run: the DWARF it is in
-/// (an address, meaningful only while that DWARF is loaded) and its
-/// section offset.
+/// (a number the variable reader gives each DWARF it reads types from)
+/// and its `.debug_info` offset. Eight bytes, no allocation: every
+/// top-level variable carries one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TypeOrigin {
-    pub dwarf: usize,
-    pub offset: usize,
+    pub dwarf: u32,
+    pub offset: std::num::NonZeroU32,
 }
 
 /// The pmodule variable type of a value.

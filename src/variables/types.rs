@@ -15,7 +15,7 @@ use std::rc::Rc;
 use gimli::{AttributeValue, DwAte};
 
 use crate::debuginfo::dwarf::Die;
-use crate::snapshot::Kind;
+use crate::snapshot::{Kind, TypeOrigin};
 use crate::unwind::cfi::Slice;
 
 pub type TypeId<'d, 'a> = Die<'d, 'a>;
@@ -123,6 +123,8 @@ pub struct Types<'d, 'a> {
     names: RefCell<HashMap<(usize, usize), Rc<str>>>,
     base_names: RefCell<HashMap<(usize, usize), Rc<str>>>,
     summaries: RefCell<HashMap<(usize, usize), Rc<Summary<'d, 'a>>>>,
+    /// The DWARFs types were read from, numbered for [`TypeOrigin`].
+    dwarfs: RefCell<Vec<usize>>,
 }
 
 /// What every variable of a type needs, looked up once per type: its
@@ -148,6 +150,28 @@ impl<'d, 'a> Types<'d, 'a> {
         let t = Rc::new(parse(id));
         self.parsed.borrow_mut().insert(key, t.clone());
         t
+    }
+
+    /// A compact name for a type DIE, valid for this run.
+    pub fn origin(&self, id: &TypeId<'d, 'a>) -> Option<TypeOrigin> {
+        let (dwarf, offset) = id.key();
+        let offset = std::num::NonZeroU32::new(u32::try_from(offset).ok()?)?;
+        let mut dwarfs = self.dwarfs.borrow_mut();
+        let index = match dwarfs.iter().position(|&d| d == dwarf) {
+            Some(i) => i,
+            None => {
+                dwarfs.push(dwarf);
+                dwarfs.len() - 1
+            }
+        };
+        Some(TypeOrigin { dwarf: u32::try_from(index).ok()?, offset })
+    }
+
+    /// The DWARF (as [`Die::key`] identifies it) and `.debug_info` offset
+    /// an origin names.
+    pub fn origin_key(&self, origin: TypeOrigin) -> Option<(usize, usize)> {
+        let dwarf = *self.dwarfs.borrow().get(origin.dwarf as usize)?;
+        Some((dwarf, origin.offset.get() as usize))
     }
 
     /// The summary of a type (`void` for none), cached.

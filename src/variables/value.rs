@@ -16,7 +16,7 @@ use super::location::{LocationPlan, Locator, Place};
 use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
-use crate::snapshot::{Addr, Annotation, Kind, TypeOrigin, Value, ValueLocation, Variable};
+use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
 
 /// Rendering limits (the command line sets them).
 #[derive(Clone, Debug)]
@@ -159,10 +159,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, v.size);
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new());
-        var.origin = v.ty.as_ref().map(|t| {
-            let (dwarf, offset) = t.key();
-            Box::new(TypeOrigin { dwarf, offset })
-        });
+        var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));
         var
     }
 
