@@ -11,7 +11,7 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::pmodule::services::{BtVar, MapEntry, Services};
+use crate::pmodule::services::{BtVar, Services};
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::target::procfs::Mapping;
@@ -326,16 +326,7 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
         symbol_name(self.modules, address)
     }
 
-    fn mapping(&self, address: u64) -> Option<MapEntry> {
-        let m = self.maps.iter().find(|m| m.start <= address && address < m.end)?;
-        Some(MapEntry {
-            start: m.start,
-            end: m.end,
-            readable: m.readable,
-            writable: m.writable,
-            executable: m.executable,
-            shared: m.shared,
-            path: m.path.clone(),
-        })
+    fn mapping(&self, address: u64) -> Option<Mapping> {
+        self.maps.iter().find(|m| m.start <= address && address < m.end).cloned()
     }
 }

@@ -560,10 +560,10 @@ mod api_reference {
     use mlua::{AnyUserData, Lua, ObjectLike, Value};
 
     use super::objects::{BacktraceUd, Ctx, FrameUd, PmapUd, SiginfoUd, ThreadUd, VarAt, VariableUd};
-    use super::services::MapEntry;
     use super::{Registry, api, sandbox};
     use crate::memory::BufferMemory;
     use crate::snapshot::SignalInfo;
+    use crate::target::procfs::Mapping;
 
     const DOC: &str = include_str!("../../docs/pmodules.md");
 
@@ -608,7 +608,7 @@ mod api_reference {
             ("frame:", lua.create_userdata(FrameUd::new(&ctx, 0, 0)).unwrap()),
             ("variable:", lua.create_userdata(VariableUd::new(&ctx, VarAt::Global { i: 0 })).unwrap()),
             ("siginfo:", lua.create_userdata(SiginfoUd(SignalInfo::default())).unwrap()),
-            ("pmap (", lua.create_userdata(PmapUd(MapEntry::default())).unwrap()),
+            ("pmap (", lua.create_userdata(PmapUd(Mapping::default())).unwrap()),
         ];
         let mut checked = 0;
         for (object, ud) in &objects {

@@ -14,9 +14,10 @@ use std::rc::Rc;
 use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
 
 use super::matching::{FrameRef, Match, MatchType};
-use super::services::{BtVar, Current, MapEntry};
+use super::services::{BtVar, Current};
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
+use crate::target::procfs::Mapping;
 
 pub type Shared = Rc<RefCell<Snapshot>>;
 
@@ -591,6 +592,14 @@ impl VariableUd {
         self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
     }
 
+    /// Gives the variable a value of a kind (the `set_*` methods).
+    fn set(&self, kind: Kind, value: Value) -> mlua::Result<()> {
+        self.write(|v| {
+            v.kind = kind;
+            v.value = value;
+        })
+    }
+
     /// Adds `child` as the last member (element, for an array) of this
     /// made variable; returns the handle of the child.
     pub fn adopt(&self, child: Variable) -> mlua::Result<VariableUd> {
@@ -660,24 +669,9 @@ impl UserData for VariableUd {
         methods.add_method("frame", |_, this, ()| Ok(this.at.frame().map(|(t, f)| FrameUd::new(&this.ctx, t, f))));
         methods.add_method("thread", |_, this, ()| Ok(this.at.thread().map(|t| ThreadUd { ctx: this.ctx.clone(), t })));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
-        methods.add_method("set_ll", |_, this, n: i64| {
-            this.write(|v| {
-                v.kind = Kind::Ll;
-                v.value = Value::Int(n);
-            })
-        });
-        methods.add_method("set_ull", |_, this, n: i64| {
-            this.write(|v| {
-                v.kind = Kind::Ull;
-                v.value = Value::UInt(n as u64);
-            })
-        });
-        methods.add_method("set_dbl", |_, this, x: f64| {
-            this.write(|v| {
-                v.kind = Kind::Dbl;
-                v.value = Value::float(x);
-            })
-        });
+        methods.add_method("set_ll", |_, this, n: i64| this.set(Kind::Ll, Value::Int(n)));
+        methods.add_method("set_ull", |_, this, n: i64| this.set(Kind::Ull, Value::UInt(n as u64)));
+        methods.add_method("set_dbl", |_, this, x: f64| this.set(Kind::Dbl, Value::float(x)));
         methods.add_method("set_string", |_, this, s: String| {
             this.write(|v| {
                 v.kind = Kind::String;
@@ -685,17 +679,12 @@ impl UserData for VariableUd {
             })
         });
         methods.add_method("set_cdbl", |_, this, (re, im): (f64, f64)| {
-            this.write(|v| {
-                v.kind = Kind::Cdbl;
-                v.value = Value::Complex([Some(re).filter(|x| x.is_finite()), Some(im).filter(|x| x.is_finite())]);
-            })
+            this.set(
+                Kind::Cdbl,
+                Value::Complex([Some(re).filter(|x| x.is_finite()), Some(im).filter(|x| x.is_finite())]),
+            )
         });
-        methods.add_method("set_ref", |_, this, address: i64| {
-            this.write(|v| {
-                v.kind = Kind::Reference;
-                v.value = Value::UInt(address as u64);
-            })
-        });
+        methods.add_method("set_ref", |_, this, address: i64| this.set(Kind::Reference, Value::UInt(address as u64)));
         methods.add_method("set_struct", |_, this, ()| this.write(|v| v.kind = Kind::Tuple));
         methods.add_method("set_array", |_, this, ()| this.write(|v| v.kind = Kind::Array));
         methods.add_method("set_function", |_, this, name: Option<String>| {
@@ -788,7 +777,7 @@ impl UserData for BtVarUd {
 }
 
 /// `pmap`: a mapping of the target's address space.
-pub struct PmapUd(pub MapEntry);
+pub struct PmapUd(pub Mapping);
 
 /// `pmodule.pmap_perms`, in order.
 pub const PMAP_PERMS: &[&str] = &["ex", "rd", "wr", "pr", "sh", "all"];

@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::snapshot::{TypeOrigin, Variable};
+use crate::target::procfs::Mapping;
 
 /// A typed view of target memory: `bt_variable`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,19 +31,7 @@ pub trait Services {
     fn symbol_address(&self, symbol: &str, object: Option<&str>) -> Option<u64>;
     fn address_symbol(&self, address: u64) -> Option<String>;
     /// The memory mapping holding `address` (`pmap`).
-    fn mapping(&self, address: u64) -> Option<MapEntry>;
-}
-
-/// A mapping of the target's address space, as `bt:pmap_entry` gives it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MapEntry {
-    pub start: u64,
-    pub end: u64,
-    pub readable: bool,
-    pub writable: bool,
-    pub executable: bool,
-    pub shared: bool,
-    pub path: String,
+    fn mapping(&self, address: u64) -> Option<Mapping>;
 }
 
 /// The services of the event running now, shared with the Lua functions.

@@ -9,7 +9,7 @@ use std::io;
 use std::path::PathBuf;
 
 /// One line of `/proc/PID/maps`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Mapping {
     pub start: u64,
     pub end: u64,
