@@ -24,6 +24,34 @@ pub trait Memory {
     }
 }
 
+/// Reads a NUL-terminated string of at most `max` bytes at `address`, a
+/// page at a time (a string may end just before an unmapped page), with
+/// `read` filling a buffer from an address or failing. Returns the bytes
+/// before the NUL (None when nothing at `address` is readable) and whether
+/// `max` cut the string.
+pub fn read_c_string(
+    address: u64,
+    max: usize,
+    mut read: impl FnMut(u64, &mut [u8]) -> bool,
+) -> (Option<Vec<u8>>, bool) {
+    const PAGE: u64 = 4096;
+    let mut out = Vec::new();
+    let mut at = address;
+    while out.len() < max {
+        let mut chunk = vec![0u8; ((PAGE - at % PAGE) as usize).min(max - out.len())];
+        if !read(at, &mut chunk) {
+            return (if out.is_empty() { None } else { Some(out) }, false);
+        }
+        if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+            out.extend_from_slice(&chunk[..nul]);
+            return (Some(out), false);
+        }
+        at += chunk.len() as u64;
+        out.extend_from_slice(&chunk);
+    }
+    (Some(out), true)
+}
+
 /// Memory backed by byte ranges held in the process: tests, and small
 /// regions copied out of a target (such as the vdso image).
 #[derive(Default, Clone)]
@@ -54,5 +82,24 @@ impl Memory for BufferMemory {
             }
         }
         Err(err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BufferMemory, Memory, read_c_string};
+
+    #[test]
+    fn c_strings_end_at_nul_limit_or_unmapped_page() {
+        let mut mem = BufferMemory::new();
+        // "hi\0" at 0x1000; 8 bytes without NUL ending at a page end.
+        let mut page = vec![b'x'; 4096];
+        page[..3].copy_from_slice(b"hi\0");
+        mem.add(0x1000, page);
+        let read = |at: u64, buf: &mut [u8]| mem.read(at, buf).is_ok();
+        assert_eq!(read_c_string(0x1000, 256, read), (Some(b"hi".to_vec()), false));
+        assert_eq!(read_c_string(0x1ff8, 256, read), (Some(b"xxxxxxxx".to_vec()), false));
+        assert_eq!(read_c_string(0x1003, 4, read), (Some(b"xxxx".to_vec()), true));
+        assert_eq!(read_c_string(0x9000, 4, read), (None, false));
     }
 }

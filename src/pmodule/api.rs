@@ -11,6 +11,7 @@ use super::objects::{
     ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, FrameUd, KINDS, MatchUd, PMAP_PERMS, PROCESS_STATES, VariableUd,
 };
 use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
+use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{Addr, Annotation, ValueLocation, Variable};
 
 /// Longest string `address_read_string` reads.
@@ -177,13 +178,7 @@ pub(super) fn install(
     let memory = ctx.memory.clone();
     pm.raw_set(
         "address_read_raw",
-        lua.create_function(move |lua, (address, size): (i64, usize)| {
-            let mut buf = vec![0u8; size.min(MAX_STRING)];
-            Ok(match memory.read(address as u64, &mut buf) {
-                Ok(()) => Some(lua.create_string(&buf)?),
-                Err(_) => None,
-            })
-        })?,
+        lua.create_function(move |lua, (address, size): (i64, usize)| read_raw(lua, &*memory, address as u64, size))?,
     )?;
     let memory = ctx.memory.clone();
     pm.raw_set(
@@ -257,61 +252,37 @@ fn install_typed(lua: &Lua, pm: &Table, ctx: &Ctx, id: &Rc<RefCell<String>>) -> 
         "address_symbol",
         lua.create_function(move |_, address: i64| c().services.with(|s| Ok(s.address_symbol(address as u64))))?,
     )?;
-    let c = module_ctx.clone();
-    pm.raw_set(
-        "symbol_read_raw",
-        lua.create_function(move |lua, (symbol, object, size): (String, Option<String>, usize)| {
-            let ctx = c();
-            let Some(address) = ctx.services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref())))? else {
-                return Ok(None);
-            };
-            let mut buf = vec![0u8; size.min(MAX_STRING)];
-            Ok(match ctx.memory.read(address, &mut buf) {
-                Ok(()) => Some(lua.create_string(&buf)?),
-                Err(_) => None,
-            })
-        })?,
-    )?;
-    let c = module_ctx;
-    pm.raw_set(
-        "symbol_read_string",
-        lua.create_function(move |lua, (symbol, object, max): (String, Option<String>, usize)| {
-            let ctx = c();
-            let Some(address) = ctx.services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref())))? else {
-                return Ok(None);
-            };
-            read_string(lua, &*ctx.memory, address, max)
-        })?,
-    )
+    // `symbol_read_raw(symbol, object, size)` and
+    // `symbol_read_string(symbol, object, maxlen)`: a read at a symbol.
+    type Reader = fn(&Lua, &dyn Memory, u64, usize) -> mlua::Result<Option<mlua::LuaString>>;
+    for (name, reader) in [("symbol_read_raw", read_raw as Reader), ("symbol_read_string", read_string as Reader)] {
+        let c = module_ctx.clone();
+        pm.raw_set(
+            name,
+            lua.create_function(move |lua, (symbol, object, n): (String, Option<String>, usize)| {
+                let ctx = c();
+                match ctx.services.with(|s| Ok(s.symbol_address(&symbol, object.as_deref())))? {
+                    Some(address) => reader(lua, &*ctx.memory, address, n),
+                    None => Ok(None),
+                }
+            })?,
+        )?;
+    }
+    Ok(())
 }
 
-/// A NUL-terminated string of at most `max` bytes at `address`, read a
-/// page at a time (it may end just before an unmapped page); nil when
-/// nothing is readable.
-fn read_string(
-    lua: &Lua,
-    memory: &dyn crate::memory::Memory,
-    address: u64,
-    max: usize,
-) -> mlua::Result<Option<mlua::LuaString>> {
-    let max = max.min(MAX_STRING);
-    let mut out = Vec::new();
-    let mut at = address;
-    while out.len() < max {
-        let chunk = ((4096 - at % 4096) as usize).min(max - out.len());
-        let mut buf = vec![0u8; chunk];
-        if memory.read(at, &mut buf).is_err() {
-            if out.is_empty() {
-                return Ok(None);
-            }
-            break;
-        }
-        if let Some(nul) = buf.iter().position(|&b| b == 0) {
-            out.extend_from_slice(&buf[..nul]);
-            break;
-        }
-        out.extend_from_slice(&buf);
-        at += chunk as u64;
+/// A NUL-terminated string of at most `max` bytes at `address`; nil when
+/// nothing there is readable.
+fn read_string(lua: &Lua, memory: &dyn Memory, address: u64, max: usize) -> mlua::Result<Option<mlua::LuaString>> {
+    let (bytes, _) = read_c_string(address, max.min(MAX_STRING), |at, buf| memory.read(at, buf).is_ok());
+    bytes.map(|b| lua.create_string(&b)).transpose()
+}
+
+/// `size` bytes at `address`; nil when they are not all readable.
+fn read_raw(lua: &Lua, memory: &dyn Memory, address: u64, size: usize) -> mlua::Result<Option<mlua::LuaString>> {
+    let mut buf = vec![0u8; size.min(MAX_STRING)];
+    match memory.read(address, &mut buf) {
+        Ok(()) => lua.create_string(&buf).map(Some),
+        Err(_) => Ok(None),
     }
-    Ok(Some(lua.create_string(&out)?))
 }

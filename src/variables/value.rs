@@ -15,7 +15,7 @@ use gimli::DwAte;
 use super::location::{LocationPlan, Locator, Place};
 use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
-use crate::memory::Memory;
+use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
 
 /// Rendering limits (the command line sets them).
@@ -441,25 +441,14 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         var.target = Some(Box::new(self.render(name, target, src, depth + 1, pointers, path)));
     }
 
-    /// A NUL-terminated string at `address`, read a page at a time up to
-    /// the string limit; whether the limit cut it.
+    /// A NUL-terminated string at `address`, up to the string limit;
+    /// whether the limit cut it.
     fn string_at(&self, address: u64) -> (Option<String>, bool) {
-        let mut out = Vec::new();
-        let mut at = address;
-        while out.len() < self.limits.max_string {
-            let to_page_end = 4096 - (at % 4096);
-            let want = to_page_end.min((self.limits.max_string - out.len()) as u64);
-            let Ok(chunk) = self.read(&Source::Memory(at), want) else {
-                return (if out.is_empty() { None } else { Some(lossy(&out)) }, false);
-            };
-            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
-                out.extend_from_slice(&chunk[..nul]);
-                return (Some(lossy(&out)), false);
-            }
-            out.extend_from_slice(&chunk);
-            at += want;
-        }
-        (Some(lossy(&out)), true)
+        let (bytes, cut) = read_c_string(address, self.limits.max_string, |at, buf| {
+            let read = self.read(&Source::Memory(at), buf.len() as u64);
+            read.map(|bytes| buf.copy_from_slice(&bytes)).is_ok()
+        });
+        (bytes.map(|b| lossy(&b)), cut)
     }
 
     #[allow(clippy::too_many_arguments)]
