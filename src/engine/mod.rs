@@ -241,12 +241,8 @@ fn finish(
         snap.pmodules = h.finish();
         for m in &snap.pmodules {
             for e in &m.errors {
-                snap.annotations.push(Annotation {
-                    level: "warning".into(),
-                    text: Some(format!("pmodule {} ({}) was stopped: {e}", m.id, m.path)),
-                    source: Some("ptsnap".into()),
-                    ..Annotation::default()
-                });
+                let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
+                snap.annotations.push(Annotation::text("warning", text, "ptsnap"));
             }
         }
     }

@@ -141,12 +141,11 @@ pub(super) fn install(
                     kind: *kind,
                     address: address.map(Addr),
                     location: if address.is_some() { ValueLocation::Memory } else { ValueLocation::Implicit },
-                    annotations: vec![Annotation {
-                        level: "comment".into(),
-                        text: Some(format!("made by pmodule {}", who.borrow())),
-                        source: Some(who.borrow().clone()),
-                        ..Annotation::default()
-                    }],
+                    annotations: vec![Annotation::text(
+                        "comment",
+                        format!("made by pmodule {}", who.borrow()),
+                        &who.borrow(),
+                    )],
                     made: true,
                     ..Variable::default()
                 };

@@ -80,7 +80,6 @@ fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Opt
         .get(usize::try_from(level).unwrap_or(usize::MAX))
         .ok_or_else(|| mlua::Error::runtime(format!("unknown annotation level {level}")))?;
     let text = format(lua, args)?;
-    let mut out = Annotation { level: level.to_string(), source: Some(module.to_string()), ..Annotation::default() };
     if *level == "json" {
         let inner = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(mut o)) => match o.remove("json") {
@@ -90,17 +89,20 @@ fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Opt
             Ok(_) => Err(r#"it must have the form {"json": {...}}"#.to_string()),
             Err(e) => Err(format!("it is not valid JSON: {e}")),
         };
-        match inner {
-            Ok(inner) => out.json = Some(inner),
+        return Ok(match inner {
+            Ok(inner) => Some(Annotation {
+                level: level.to_string(),
+                text: None,
+                json: Some(inner),
+                source: Some(module.to_string()),
+            }),
             Err(why) => {
                 eprintln!("[{module}] error: json annotation dropped: {why}");
-                return Ok(None);
+                None
             }
-        }
-    } else {
-        out.text = Some(text);
+        });
     }
-    Ok(Some(out))
+    Ok(Some(Annotation::text(level, text, module)))
 }
 
 /// Adds `annotate(level, fmt, ...)` to an object whose annotations

@@ -312,6 +312,14 @@ pub struct Annotation {
     pub source: Option<String>,
 }
 
+impl Annotation {
+    /// A text annotation (`comment`, `warning` or `critical`) by `source`
+    /// (a pmodule's id, or `ptsnap`).
+    pub fn text(level: &str, text: impl Into<String>, source: &str) -> Self {
+        Annotation { level: level.to_string(), text: Some(text.into()), json: None, source: Some(source.to_string()) }
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ModuleInfo {

@@ -407,12 +407,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             return;
         }
         if path.contains(&address) {
-            var.annotations.push(Annotation {
-                level: "comment".into(),
-                text: Some("cycle: points back to a value already shown above".into()),
-                source: Some("ptsnap".into()),
-                ..Annotation::default()
-            });
+            let text = "cycle: points back to a value already shown above";
+            var.annotations.push(Annotation::text("comment", text, "ptsnap"));
             return;
         }
         path.push(address);
@@ -482,12 +478,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Some(bits) => self.bit_field(name, m.ty.as_ref(), &member_src, bits),
                 None => self.render(name, m.ty.as_ref(), member_src, depth + 1, pointers, path),
             };
-            member.annotations.extend(m.base_class.then(|| Annotation {
-                level: "comment".into(),
-                text: Some("base class".into()),
-                source: Some("ptsnap".into()),
-                ..Annotation::default()
-            }));
+            member.annotations.extend(m.base_class.then(|| Annotation::text("comment", "base class", "ptsnap")));
             var.members.push(member);
         }
     }
