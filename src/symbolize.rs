@@ -3,6 +3,8 @@
 //! first, the physical function last), with the symbol table as fallback
 //! for code without DWARF. Names are demangled (C++ and Rust).
 
+use std::rc::Rc;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use crate::debuginfo::Module;
@@ -12,7 +14,7 @@ use crate::debuginfo::Module;
 /// pc is looked up once per run.
 #[derive(Default)]
 pub struct Symbolizer {
-    cache: HashMap<(u64, u64), Vec<SourceFrame>>,
+    cache: HashMap<(u64, u64), Rc<[SourceFrame]>>,
 }
 
 impl Symbolizer {
@@ -20,9 +22,10 @@ impl Symbolizer {
         Self::default()
     }
 
-    /// As [`symbolize`], cached by (`pc`, `lookup_pc`).
-    pub fn frames(&mut self, module: &Module<'_>, pc: u64, lookup_pc: u64) -> &[SourceFrame] {
-        self.cache.entry((pc, lookup_pc)).or_insert_with(|| symbolize(module, pc, lookup_pc))
+    /// As [`symbolize`], cached by (`pc`, `lookup_pc`); shared, since the
+    /// threads of a process stand at the same pcs.
+    pub fn frames(&mut self, module: &Module<'_>, pc: u64, lookup_pc: u64) -> Rc<[SourceFrame]> {
+        self.cache.entry((pc, lookup_pc)).or_insert_with(|| symbolize(module, pc, lookup_pc).into()).clone()
     }
 }
 

@@ -10,6 +10,7 @@
 mod variables;
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -60,7 +61,7 @@ struct Prepared {
 /// Loads the pmodules and runs their `preattach` callbacks.
 fn prepare(opts: &Options, info: &ProcessInfo, pid: i32) -> Result<Prepared, Error> {
     let mut snap = base_snapshot(opts, info, pid);
-    let memory: std::rc::Rc<dyn Memory> = std::rc::Rc::new(ProcessMemory::new(pid));
+    let memory: Rc<dyn Memory> = Rc::new(ProcessMemory::new(pid));
     let mut host = Some(Host::load(&opts.pmodules, memory)?).filter(|h| !h.is_empty());
     if let Some(h) = host.as_mut() {
         h.preattach(&mut snap);
@@ -360,8 +361,8 @@ fn render_thread<'d, 'a>(
         let lookup = raw.lookup_pc();
         let module = modules.find(lookup);
         let sources = match (module, symbolizer.as_deref_mut()) {
-            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup).to_vec(),
-            _ => vec![SourceFrame::default()],
+            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup),
+            _ => Rc::from([SourceFrame::default()]),
         };
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {

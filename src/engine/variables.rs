@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
@@ -64,13 +65,13 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         self.tls.as_ref()?.block(module, fs_base?, self.memory)
     }
 
-    /// Fills in `parameters` and `locals` of a thread's frames. `frames`
-    /// holds, per physical frame, its source frames in `out` from
-    /// `first` on.
+    /// Fills in `parameters` and `locals` of a thread's frames: `out` holds
+    /// the source frames of every physical frame in `raw`, in order, and
+    /// `sources` says, per physical frame, its module and source frames.
     pub fn fill_frames(
         &self,
         raw: &[RawFrame],
-        sources: &[(Option<&'d Module<'a>>, Vec<SourceFrame>)],
+        sources: &[(Option<&'d Module<'a>>, Rc<[SourceFrame]>)],
         vector_regs: Option<Vec<u8>>,
         fs_base: Option<u64>,
         out: &mut [Frame],
@@ -110,7 +111,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             .collect();
         let mut at = 0;
         for (i, (module, src)) in sources.iter().enumerate() {
-            for s in src {
+            for s in src.iter() {
                 let frame = &mut out[at];
                 at += 1;
                 let (Some(m), Some((unit, die))) = (module, s.scope) else { continue };
