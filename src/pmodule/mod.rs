@@ -146,24 +146,6 @@ struct Module {
 }
 
 impl Module {
-    /// A module that could not be loaded: listed with its error.
-    fn broken(path: PathBuf, memory: Rc<dyn Memory>, error: String, level: LogLevel) -> Option<Module> {
-        let services = services::Current::default();
-        let sandbox = sandbox::Sandbox::new(&[], &sandbox::Limits::default()).ok()?;
-        let mut m = Module {
-            id: String::new(),
-            path,
-            sandbox,
-            registry: Rc::default(),
-            memory,
-            services,
-            errors: Vec::new(),
-            failed: false,
-        };
-        m.fail(&error, level);
-        Some(m)
-    }
-
     fn ctx(&self, shared: &Shared) -> Ctx {
         Ctx {
             snap: shared.clone(),
@@ -175,25 +157,25 @@ impl Module {
 
     /// Runs one of the module's functions within its instruction budget;
     /// an error stops the module.
-    fn call(&mut self, f: &Function, args: MultiValue, level: LogLevel) {
+    fn call(&mut self, f: &Function, args: MultiValue) {
         self.sandbox.reset_budget();
         if let Err(e) = f.call::<()>(args) {
-            self.fail(&one_line(&e), level);
+            self.fail(&one_line(&e));
         }
     }
 
-    fn fail(&mut self, error: &str, level: LogLevel) {
+    /// Stops the module; errors are shown whatever the log level.
+    fn fail(&mut self, error: &str) {
         self.failed = true;
         self.errors.push(error.to_string());
-        if level <= LogLevel::Error {
-            let name = if self.id.is_empty() { self.path.display().to_string() } else { self.id.clone() };
-            eprintln!("ptsnap: pmodule {name}: {error}; the module is stopped");
-        }
+        eprintln!("ptsnap: pmodule {}: {error}; the module is stopped", self.id);
     }
 }
 
 pub struct Host {
     modules: Vec<Module>,
+    /// Files that could not be loaded as modules, with why.
+    unloadable: Vec<PModuleInfo>,
     shared: Shared,
     /// The engine's services during the event running now.
     services: services::Current,
@@ -217,6 +199,7 @@ impl Host {
         let shared: Shared = Rc::default();
         let mut host = Host {
             modules: Vec::new(),
+            unloadable: Vec::new(),
             shared: shared.clone(),
             services: Default::default(),
             log_level: opts.log_level,
@@ -236,7 +219,9 @@ impl Host {
             let mut module = match host.start_module(opts, &path, &source, &memory) {
                 Ok(m) => m,
                 Err(e) => {
-                    host.modules.extend(Module::broken(path, memory.clone(), e, host.log_level));
+                    eprintln!("ptsnap: pmodule {}: {e}; the module is not loaded", path.display());
+                    let path = path.display().to_string();
+                    host.unloadable.push(PModuleInfo { id: String::new(), path, errors: vec![e] });
                     continue;
                 }
             };
@@ -249,7 +234,7 @@ impl Host {
             }
             let load = module.registry.borrow().load.clone();
             if let Some(load) = load {
-                module.call(&load, MultiValue::new(), host.log_level);
+                module.call(&load, MultiValue::new());
             }
             host.modules.push(module);
         }
@@ -322,7 +307,6 @@ impl Host {
         accept: &dyn Fn(Option<&Match>) -> bool,
         args: &dyn Fn(&mlua::Lua, &Ctx) -> mlua::Result<MultiValue>,
     ) {
-        let level = self.log_level;
         for module in self.modules.iter_mut().filter(|m| !m.failed) {
             let calls: Vec<Function> = module
                 .registry
@@ -338,8 +322,8 @@ impl Host {
                     break;
                 }
                 match args(&module.sandbox.lua, &ctx) {
-                    Ok(a) => module.call(&f, a, level),
-                    Err(e) => module.fail(&one_line(&e), level),
+                    Ok(a) => module.call(&f, a),
+                    Err(e) => module.fail(&one_line(&e)),
                 }
             }
         }
@@ -371,11 +355,10 @@ impl Host {
             return;
         }
         self.with_snapshot(snap, services, |host| {
-            // Callbacks may add frames and variables; events follow the
-            // extracted ones by their rank among those not made by modules.
             let variables = host.has(Event::Variable);
             // Callbacks may add frames and variables; events follow the
-            // extracted ones, re-found only when a count changed.
+            // extracted ones (not made by modules), re-found only when a
+            // count changed.
             let mut frames = host.extracted_frames(t);
             let mut k = 0;
             while k < frames.len() {
@@ -497,25 +480,27 @@ impl Host {
 
     /// Runs `unload` and reports each module and its errors.
     pub fn finish(&mut self) -> Vec<PModuleInfo> {
-        let level = self.log_level;
         for module in self.modules.iter_mut().filter(|m| !m.failed) {
             let unload = module.registry.borrow().unload.clone();
             if let Some(f) = unload {
-                module.call(&f, MultiValue::new(), level);
+                module.call(&f, MultiValue::new());
             }
         }
         self.report()
     }
 
+    /// The modules loaded, then the files that could not be.
     pub fn report(&self) -> Vec<PModuleInfo> {
-        self.modules
-            .iter()
-            .map(|m| PModuleInfo { id: m.id.clone(), path: m.path.display().to_string(), errors: m.errors.clone() })
-            .collect()
+        let loaded = self.modules.iter().map(|m| PModuleInfo {
+            id: m.id.clone(),
+            path: m.path.display().to_string(),
+            errors: m.errors.clone(),
+        });
+        loaded.chain(self.unloadable.iter().cloned()).collect()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.modules.is_empty()
+        self.modules.is_empty() && self.unloadable.is_empty()
     }
 }
 
