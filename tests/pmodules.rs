@@ -508,6 +508,7 @@ pmodule.define{ id = "pretty", load = function()
         local view = pmodule.create_variable(pmodule.variable_type.tuple, "corner_view", var:address(), 0)
         local x = pmodule.create_variable(pmodule.variable_type.ll, "x", var:address(), 0, view)
         x:set_ll(pmodule.variable_from_bt(raw.x):value())
+        if x:owner():name() ~= "corner_view" or view:owner() ~= nil or var:owner() ~= nil then error("owner") end
         local area = pmodule.create_variable(pmodule.variable_type.ll, "area", nil, nil, view)
         area:set_ll(pmodule.variable_from_bt(raw.x):value() * pmodule.variable_from_bt(raw.y):value())
         local label = pmodule.create_variable(pmodule.variable_type.string, "label", nil, nil, view)

@@ -667,7 +667,14 @@ impl UserData for VariableUd {
                 _ => None,
             })
         });
-        methods.add_method("owner", |_, _, ()| Ok(LuaValue::Nil));
+        // The made variable this one was made in (`create_variable`'s
+        // owner); variables of the snapshot are top-level and have none.
+        methods.add_method("owner", |_, this, ()| {
+            Ok(this.temp.as_ref().and_then(|(root, path)| {
+                let (_, parent) = path.split_last()?;
+                Some(VariableUd { ctx: this.ctx.clone(), at: VarAt::Temp, temp: Some((root.clone(), parent.to_vec())) })
+            }))
+        });
         methods.add_method("frame", |_, this, ()| Ok(this.at.frame().map(|(t, f)| FrameUd::new(&this.ctx, t, f))));
         methods.add_method("thread", |_, this, ()| Ok(this.at.thread().map(|t| ThreadUd { ctx: this.ctx.clone(), t })));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
