@@ -182,7 +182,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             }
         }
         for (object, name) in &opts.globals {
-            let candidates = self.exe.into_iter().chain(self.modules.iter()).filter(|m| match object {
+            let candidates = self.by_preference().filter(|m| match object {
                 Some(o) => m.name() == o || m.name().starts_with(&format!("{o}.")) || m.path == *o,
                 None => true,
             });
@@ -207,6 +207,13 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     }
 }
 
+/// The run-time address of symbol `name` in a module: the binary's
+/// symbols, then its debug file's full table.
+fn symbol_in(m: &Module<'_>, name: &str) -> Option<u64> {
+    let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
+    files.filter_map(|f| f.symbol(name)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
+}
+
 /// The frame context a global is read in: no registers, the module's bias
 /// and the thread's TLS block of the module.
 fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<u64>) -> FrameContext<'d, 'a> {
@@ -228,12 +235,8 @@ impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
         if let Some(known) = self.addresses.borrow().get(name) {
             return *known;
         }
-        // The executable first (it may interpose), then the libraries; in
-        // each the binary's symbols, then its debug file's full table.
-        let found = self.exe.into_iter().chain(self.modules.iter()).find_map(|m| {
-            let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
-            files.filter_map(|f| f.symbol(name)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
-        });
+        // The executable first: it may interpose.
+        let found = self.by_preference().find_map(|m| symbol_in(m, name));
         self.addresses.borrow_mut().insert(name.to_string(), found);
         found
     }
@@ -273,13 +276,16 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         Ok(BtVar { ty, address, name: name.to_string() })
     }
 
+    /// Every module, the executable first.
+    fn by_preference(&self) -> impl Iterator<Item = &'d Module<'a>> + '_ {
+        let exe_start = self.exe.map(|e| e.start);
+        self.exe.into_iter().chain(self.modules.iter().filter(move |m| Some(m.start) != exe_start))
+    }
+
     /// Modules whose file name contains `object` (all without it), the
     /// executable first.
     fn modules_named<'s>(&'s self, object: Option<&'s str>) -> impl Iterator<Item = &'d Module<'a>> + 's {
-        self.exe
-            .into_iter()
-            .chain(self.modules.iter().filter(move |m| Some(m.start) != self.exe.map(|e| e.start)))
-            .filter(move |m| object.is_none_or(|o| m.name().contains(o)))
+        self.by_preference().filter(move |m| object.is_none_or(|o| m.name().contains(o)))
     }
 }
 
@@ -317,10 +323,10 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
     }
 
     fn symbol_address(&self, symbol: &str, object: Option<&str>) -> Option<u64> {
-        self.modules_named(object).find_map(|m| {
-            let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
-            files.filter_map(|f| f.symbol(symbol)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
-        })
+        match object {
+            None => self.address_of(symbol),
+            Some(_) => self.modules_named(object).find_map(|m| symbol_in(m, symbol)),
+        }
     }
 
     fn address_symbol(&self, address: u64) -> Option<String> {

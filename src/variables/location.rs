@@ -155,7 +155,8 @@ pub(super) struct Virtual<'d, 'a> {
 
 impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// The place of `die`'s value (`DW_AT_location`, else
-    /// `DW_AT_const_value`) in frame `frame` (None for a global).
+    /// `DW_AT_const_value`) in frame `frame` (globals are read in a frame
+    /// context of their own, with their module's bias and TLS block).
     pub fn place_of(&self, die: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
         let pc = frame.and_then(|f| self.frames.get(f)).map(|f| f.pc);
         self.place(&LocationPlan::new(die, pc), frame, size)
