@@ -42,6 +42,12 @@ pub(super) fn install(
     threshold: LogLevel,
 ) -> mlua::Result<()> {
     let pm = lua.create_table()?;
+    // The context objects get: with the module's id, known once its chunk
+    // has called `define`.
+    let module_ctx = {
+        let (ctx, id) = (ctx.clone(), id.clone());
+        move || Ctx { module: Rc::from(id.borrow().as_str()), ..ctx.clone() }
+    };
 
     let reg = registry.clone();
     pm.raw_set(
@@ -121,7 +127,7 @@ pub(super) fn install(
     // Synthesized variables and frames (pretty printers): made here, given
     // values with the setters, added with frame:add_variable and
     // thread:add_frame.
-    let (who, made_ctx) = (id.clone(), ctx.clone());
+    let c = module_ctx.clone();
     pm.raw_set(
         "create_variable",
         lua.create_function(
@@ -136,6 +142,7 @@ pub(super) fn install(
                 let (_, kind) =
                     KINDS.get(kind).ok_or_else(|| mlua::Error::runtime(format!("unknown variable type {kind}")))?;
                 let address = address.filter(|&a| a != 0).map(|a| a.wrapping_add(offset.unwrap_or(0)) as u64);
+                let ctx = c();
                 let var = Variable {
                     name,
                     kind: *kind,
@@ -143,13 +150,12 @@ pub(super) fn install(
                     location: if address.is_some() { ValueLocation::Memory } else { ValueLocation::Implicit },
                     annotations: vec![Annotation::text(
                         "comment",
-                        format!("made by pmodule {}", who.borrow()),
-                        &who.borrow(),
+                        format!("made by pmodule {}", ctx.module),
+                        &ctx.module,
                     )],
                     made: true,
                     ..Variable::default()
                 };
-                let ctx = Ctx { module: Rc::from(who.borrow().as_str()), ..made_ctx.clone() };
                 match owner {
                     Some(owner) => owner.adopt(var),
                     None => Ok(VariableUd::temporary(&ctx, var)),
@@ -157,22 +163,10 @@ pub(super) fn install(
             },
         )?,
     )?;
-    let (who, made_ctx) = (id.clone(), ctx.clone());
-    pm.raw_set(
-        "create_frame",
-        lua.create_function(move |_, ()| {
-            Ok(FrameUd::temporary(&Ctx { module: Rc::from(who.borrow().as_str()), ..made_ctx.clone() }))
-        })?,
-    )?;
-
-    let who = id.clone();
-    let bt_ctx = ctx.clone();
-    pm.raw_set(
-        "backtrace",
-        lua.create_function(move |_, ()| {
-            Ok(BacktraceUd(Ctx { module: Rc::from(who.borrow().as_str()), ..bt_ctx.clone() }))
-        })?,
-    )?;
+    let c = module_ctx.clone();
+    pm.raw_set("create_frame", lua.create_function(move |_, ()| Ok(FrameUd::temporary(&c())))?)?;
+    let c = module_ctx.clone();
+    pm.raw_set("backtrace", lua.create_function(move |_, ()| Ok(BacktraceUd(c())))?)?;
 
     let memory = ctx.memory.clone();
     pm.raw_set(
@@ -185,7 +179,7 @@ pub(super) fn install(
         lua.create_function(move |lua, (address, max): (i64, usize)| read_string(lua, &*memory, address as u64, max))?,
     )?;
 
-    install_typed(lua, &pm, &ctx, id)?;
+    install_typed(lua, &pm, module_ctx)?;
 
     let events = enumeration(lua, &EVENTS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?;
     pm.raw_set("event", events.clone())?;
@@ -202,11 +196,7 @@ pub(super) fn install(
 
 /// The functions that reach through the engine's services: typed views of
 /// memory (`bt_query`, `deref`, `sizeof`, `variable_from_bt`) and symbols.
-fn install_typed(lua: &Lua, pm: &Table, ctx: &Ctx, id: &Rc<RefCell<String>>) -> mlua::Result<()> {
-    let module_ctx = {
-        let (ctx, id) = (ctx.clone(), id.clone());
-        move || Ctx { module: Rc::from(id.borrow().as_str()), ..ctx.clone() }
-    };
+fn install_typed(lua: &Lua, pm: &Table, module_ctx: impl Fn() -> Ctx + Clone + 'static) -> mlua::Result<()> {
     let c = module_ctx.clone();
     pm.raw_set(
         "bt_query",
