@@ -307,12 +307,7 @@ fn failing_modules_are_stopped() {
             pmodule.register(pmodule.event.frame, function(fr) error("boom in " .. fr:symbol()) end)
         end }"#,
     );
-    let fine = module(
-        "fine.lua",
-        r#"pmodule.define{ id = "fine", load = function()
-            pmodule.register(pmodule.event.postattach, function(bt) bt:add_kv_string("fine", "yes") end)
-        end }"#,
-    );
+    let fine = fine_module();
     let broken = module("broken.lua", "this is not lua");
     let started = std::time::Instant::now();
     let mut args = Vec::new();
@@ -717,4 +712,65 @@ fn bundled_fault_summary() {
     let (snap, _, _) = run_crash(&bin, &["3", "main"], "pm-unbundled", &["--no-default-modules"]);
     let snap = snap.unwrap();
     assert!(snap["pmodules"].as_array().unwrap().is_empty() && snap["kv"].as_object().unwrap().is_empty());
+}
+
+/// A module that sets the kv `fine` to "yes" in postattach: the bystander
+/// that must run whatever the other modules do.
+fn fine_module() -> PathBuf {
+    module(
+        "fine.lua",
+        r#"pmodule.define{ id = "fine", load = function()
+            pmodule.register(pmodule.event.postattach, function(bt) bt:add_kv_string("fine", "yes") end)
+        end }"#,
+    )
+}
+
+/// A module of tests/pmodules/hostile.
+fn hostile(name: &str) -> String {
+    repo_module(&format!("hostile/{name}"))
+}
+
+/// The errors of the module `id` in `pmodules[]`, joined with "; ".
+fn errors_of(snap: &Value, id: &str) -> String {
+    let pm = snap["pmodules"].as_array().unwrap().iter().find(|p| p["id"] == id);
+    let pm = pm.unwrap_or_else(|| panic!("no module {id} in {}", snap["pmodules"]));
+    pm["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// The target runs again, traced by no one.
+fn assert_released(pid: i32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.lines().any(|l| l == "TracerPid:\t0"), "the target is released: {status}");
+    assert!(!status.lines().any(|l| l.starts_with("State:") && (l.contains("t (") || l.contains("T ("))), "{status}");
+}
+
+/// Snapshots `running` with the bystander module and `extra`; the
+/// bystander ran and the target is released.
+fn snapshot_beside_fine(running: &Running, name: &str, extra: &[&str]) -> (Value, String) {
+    let fine = fine_module();
+    let mut args = vec!["--module-load", fine.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let (snap, _, stderr) = snapshot_with(running.pid(), name, &args);
+    assert_eq!(errors_of(&snap, "fine"), "", "{stderr}");
+    assert_eq!(snap["kv"]["fine"], "yes", "{stderr}");
+    assert_released(running.pid());
+    (snap, stderr)
+}
+
+/// Issue #8: a module that calls back into ptsnap from a metamethod that
+/// ptsnap runs (a filter table's `__index`, a `__tostring` in annotate,
+/// the definition table's `__index`) is served; it used to panic ptsnap.
+#[test]
+fn reentering_ptsnap_from_a_metamethod_is_served() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-reenter", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let (snap, stderr) = snapshot_beside_fine(&running, "pm-reenter", &["--module-load", &hostile("reenter.lua")]);
+    assert_eq!(errors_of(&snap, "reenter"), "", "{stderr}");
+    let kv = &snap["kv"];
+    for key in ["reentered_object", "reentered_cu", "reentered_name", "define_unload", "define_reset"] {
+        assert_eq!(kv[key], "yes", "{key}: {kv}");
+    }
+    assert_eq!(kv["reenter"], "done");
+    assert_eq!(snap["tags"], serde_json::json!(["from_tostring"]));
 }

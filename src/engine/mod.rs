@@ -12,6 +12,7 @@ mod variables;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use thiserror::Error;
@@ -24,7 +25,7 @@ use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::options::Options;
 use crate::pmodule::services::Services;
-use crate::pmodule::{Host, PmoduleError};
+use crate::pmodule::{Host, PmoduleError, Shared};
 use crate::snapshot::{
     self, Addr, Annotation, ErrorEntry, Fault, Frame, ModuleInfo, Registers, Snapshot, Thread, writer,
 };
@@ -54,19 +55,20 @@ pub enum Error {
 /// The snapshot as it starts, and the modules that shape it (None when no
 /// module is loaded: the pipeline then pays nothing for them).
 struct Prepared {
-    snap: Snapshot,
+    shared: Shared,
     host: Option<Host>,
 }
 
 /// Loads the pmodules and runs their `preattach` callbacks.
 fn prepare(opts: &Options, info: &ProcessInfo, pid: i32) -> Result<Prepared, Error> {
-    let mut snap = base_snapshot(opts, info, pid);
+    let shared = Shared::new(base_snapshot(opts, info, pid));
     let memory: Rc<dyn Memory> = Rc::new(ProcessMemory::new(pid));
-    let mut host = Some(Host::load(&opts.pmodules, memory)?).filter(|h| !h.is_empty());
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let mut host = Some(Host::load(&opts.pmodules, memory, shared.clone(), interrupt)?).filter(|h| !h.is_empty());
     if let Some(h) = host.as_mut() {
-        h.preattach(&mut snap);
+        h.preattach();
     }
-    Ok(Prepared { snap, host })
+    Ok(Prepared { shared, host })
 }
 
 /// Snapshots a running process and leaves it running.
@@ -123,7 +125,7 @@ struct Walked<'t> {
 fn finish(
     opts: &Options,
     info: ProcessInfo,
-    Prepared { mut snap, mut host }: Prepared,
+    Prepared { shared, mut host }: Prepared,
     stopped: StoppedProcess,
     hint: FaultHint,
     (inflated, prefetch): (Arc<InflatedSections>, Option<Prefetch>),
@@ -134,7 +136,7 @@ fn finish(
     let stop_us = paused_at.elapsed().as_micros() as u64;
 
     for (tid, problem) in &stopped.problems {
-        snap.errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
+        shared.lock().errors.push(ErrorEntry { context: format!("thread {tid}"), message: problem.clone() });
     }
 
     let store = FileStore::sharing(inflated);
@@ -148,7 +150,7 @@ fn finish(
         .then(|| VariableReader::new(opts, (&modules, &maps), &memory, exe.as_deref()));
     let services = reader.as_ref().map(|r| r as &dyn Services);
     if let Some(h) = host.as_mut() {
-        h.attach(&mut snap, services);
+        h.attach(services);
     }
 
     let unwind_start = Instant::now();
@@ -158,7 +160,7 @@ fn finish(
             return Err(TargetError::Interrupted(sig).into());
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
-            snap.errors.push(ErrorEntry {
+            shared.lock().errors.push(ErrorEntry {
                 context: "timeout".into(),
                 message: format!(
                     "--timeout reached: {} of {} threads extracted; the process was released",
@@ -178,37 +180,47 @@ fn finish(
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, &memory);
 
-    snap.fault = fault.as_ref().map(|f| f.fault.clone());
+    shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
     let mut symbolizer = Some(Symbolizer::new());
     for (done, w) in walked.iter().enumerate() {
         // Loading debug info can take long for big modules: past the
         // deadline, the remaining threads keep module and offset only.
         if symbolizer.is_some() && deadline.is_some_and(|d| Instant::now() >= d) {
             symbolizer = None;
-            snap.errors.push(ErrorEntry {
+            shared.lock().errors.push(ErrorEntry {
                 context: "timeout".into(),
                 message: format!("--timeout reached: {} of {} threads symbolized", done, walked.len()),
             });
         }
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
         let reader = reader.as_ref().filter(|_| symbolizer.is_some() && opts.variables);
-        snap.threads.push(render_thread(w, &modules, symbolizer.as_mut(), reader, faulted_frame));
+        let thread = render_thread(w, &modules, symbolizer.as_mut(), reader, faulted_frame);
+        let index = {
+            let mut snap = shared.lock();
+            snap.threads.push(thread);
+            snap.threads.len() - 1
+        };
         memory.clear_cache();
         if let Some(h) = host.as_mut() {
-            let index = snap.threads.len() - 1;
-            h.thread_extracted(&mut snap, index, services);
+            h.thread_extracted(index, services);
         }
     }
     if let Some(reader) = reader.as_ref().filter(|_| opts.variables) {
-        snap.globals = reader.globals(opts, &mut snap.errors);
+        let mut errors = Vec::new();
+        let globals = reader.globals(opts, &mut errors);
+        {
+            let mut snap = shared.lock();
+            snap.globals = globals;
+            snap.errors.append(&mut errors);
+        }
         if let Some(h) = host.as_mut() {
-            h.globals_extracted(&mut snap, services);
+            h.globals_extracted(services);
         }
     }
     // Threads that never stopped (in disk wait, say) are listed with
     // their state and no frames; `errors` says why.
     for late in stopped.late.iter().filter(|l| opts.wants_thread(l.tid)) {
-        snap.threads.push(Thread {
+        shared.lock().threads.push(Thread {
             tid: late.tid,
             name: late.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
             state: procfs::state_name(late.stat.as_ref().map_or('?', |s| s.state)).into(),
@@ -220,6 +232,7 @@ fn finish(
     let symbolize_us = symbolize_start.elapsed().as_micros() as u64;
 
     stopped.release();
+    let mut snap = shared.lock();
     snap.timings.paused_us = paused_at.elapsed().as_micros() as u64;
     snap.timings.stop_us = stop_us;
     snap.timings.unwind_us = unwind_us;
@@ -237,17 +250,21 @@ fn finish(
             message: "--faulted given, but no thread is at a crash signal or in a signal handler".into(),
         });
     }
+    drop(snap);
     if let Some(h) = host.as_mut() {
-        h.postattach(&mut snap, services);
-        snap.pmodules = h.finish();
-        for m in &snap.pmodules {
+        h.postattach(services);
+        let pmodules = h.finish();
+        let mut snap = shared.lock();
+        for m in &pmodules {
             for e in &m.errors {
                 let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
                 snap.annotations.push(Annotation::text("warning", text, "ptsnap"));
             }
         }
+        snap.pmodules = pmodules;
     }
     let path = output_path(opts, &info, pid);
+    let mut snap = std::mem::take(&mut *shared.lock());
     snap.timings.total_us = started.elapsed().as_micros() as u64;
     writer::write_atomic(&snap, &path).map_err(|source| Error::Write { path: path.clone(), source })?;
     Ok((path, snap))

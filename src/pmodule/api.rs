@@ -53,20 +53,24 @@ pub(super) fn install(
     pm.raw_set(
         "define",
         lua.create_function(move |_, def: Table| {
+            // Every field is read before the registry is borrowed: reading
+            // the table can run its `__index`, which may call `define` or
+            // `register` again.
             let module_id: String =
                 def.get("id").map_err(|_| mlua::Error::runtime("pmodule.define: `id` (a string) is required"))?;
             let load: Function =
                 def.get("load").map_err(|_| mlua::Error::runtime("pmodule.define: `load` (a function) is required"))?;
+            let unload: Option<Function> = def.get("unload")?;
+            // `reset` prepares a module for another snapshot; ptsnap takes
+            // one snapshot per run, so it is checked but never called.
+            let _reset: Option<Function> = def.get("reset")?;
             let mut r = reg.borrow_mut();
             if r.id.is_some() {
                 return Err(mlua::Error::runtime("pmodule.define called twice"));
             }
             r.id = Some(module_id);
             r.load = Some(load);
-            r.unload = def.get("unload")?;
-            // `reset` prepares a module for another snapshot; ptsnap takes
-            // one snapshot per run, so it is checked but never called.
-            let _reset: Option<Function> = def.get("reset")?;
+            r.unload = unload;
             Ok(())
         })?,
     )?;

@@ -7,12 +7,14 @@
 //! phase: `preattach` before the target is stopped, `attach` once it is,
 //! `variable`, `frame` and `thread` as each thread is extracted,
 //! `postattach` once the target runs again and the snapshot is complete.
-//! Callbacks see the snapshot through handles ([`objects`]); the engine
-//! lends the snapshot to the host for each event and takes it back.
+//! Callbacks see the snapshot through handles ([`objects`]) into the
+//! snapshot the engine shares with the host ([`Shared`]); the engine never
+//! holds it while it calls the host.
 //!
 //! A module that fails (a Lua error, its memory limit, its instruction
-//! budget) is stopped: its error goes to `pmodules[].errors` and to stderr,
-//! and the other modules and the snapshot go on.
+//! budget, the engine's interrupt) is stopped: its error goes to
+//! `pmodules[].errors` and to stderr, and the other modules and the
+//! snapshot go on.
 
 mod api;
 pub mod discover;
@@ -20,19 +22,23 @@ pub mod matching;
 pub mod objects;
 pub mod sandbox;
 pub mod services;
+mod shared;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use mlua::{Function, MultiValue};
 use thiserror::Error;
 
 use crate::memory::Memory;
-use crate::snapshot::{PModuleInfo, Snapshot};
+use crate::snapshot::PModuleInfo;
 use matching::{FrameRef, Match};
-use objects::{BacktraceUd, BtVarUd, Ctx, FrameUd, Shared, ThreadUd, VarAt, VariableUd};
+use objects::{BacktraceUd, BtVarUd, Ctx, FrameUd, ThreadUd, VarAt, VariableUd};
 use services::{BtVar, Services};
+pub use shared::Shared;
 
 #[derive(Debug, Error)]
 pub enum PmoduleError {
@@ -158,8 +164,7 @@ impl Module {
     /// Runs one of the module's functions within its instruction budget;
     /// an error stops the module.
     fn call(&mut self, f: &Function, args: MultiValue) {
-        self.sandbox.reset_budget();
-        if let Err(e) = f.call::<()>(args) {
+        if let Err(e) = self.sandbox.start_callback().and_then(|()| f.call::<()>(args)) {
             self.fail(&one_line(&e));
         }
     }
@@ -177,6 +182,8 @@ pub struct Host {
     /// Files that could not be loaded as modules, with why.
     unloadable: Vec<PModuleInfo>,
     shared: Shared,
+    /// Set by the engine while it cuts the pause short.
+    interrupt: Arc<AtomicBool>,
     /// The engine's services during the event running now.
     services: services::Current,
     log_level: LogLevel,
@@ -185,8 +192,15 @@ pub struct Host {
 impl Host {
     /// Loads every module; a module that fails to load is recorded and
     /// skipped, an ambiguous module id ends the run before the target is
-    /// touched.
-    pub fn load(opts: &Options, memory: Rc<dyn Memory>) -> Result<Host, PmoduleError> {
+    /// touched. Modules read and change the snapshot through `shared`;
+    /// while `interrupt` is set, running callbacks fail at their next hook
+    /// check and new ones at once (the module is stopped).
+    pub fn load(
+        opts: &Options,
+        memory: Rc<dyn Memory>,
+        shared: Shared,
+        interrupt: Arc<AtomicBool>,
+    ) -> Result<Host, PmoduleError> {
         for lib in &opts.whitelist {
             if !sandbox::GRANTABLE.contains(&lib.as_str()) {
                 return Err(PmoduleError::UnknownLibrary(lib.clone()));
@@ -196,11 +210,11 @@ impl Host {
         if opts.default_paths {
             dirs.extend(discover::default_paths().into_iter().filter(|d| d.is_dir()));
         }
-        let shared: Shared = Rc::default();
         let mut host = Host {
             modules: Vec::new(),
             unloadable: Vec::new(),
-            shared: shared.clone(),
+            shared,
+            interrupt,
             services: Default::default(),
             log_level: opts.log_level,
         };
@@ -248,7 +262,8 @@ impl Host {
         source: &str,
         memory: &Rc<dyn Memory>,
     ) -> Result<Module, String> {
-        let sandbox = sandbox::Sandbox::new(&opts.whitelist, &opts.limits).map_err(|e| e.to_string())?;
+        let sandbox =
+            sandbox::Sandbox::new(&opts.whitelist, &opts.limits, self.interrupt.clone()).map_err(|e| e.to_string())?;
         let registry = Rc::new(RefCell::new(Registry::default()));
         let id_cell: Rc<RefCell<String>> = Rc::default();
         let ctx = Ctx {
@@ -258,13 +273,16 @@ impl Host {
             services: self.services.clone(),
         };
         api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
-        sandbox.reset_budget();
         sandbox
-            .lua
-            .load(source)
-            .set_name(format!("@{}", path.display()))
-            .set_mode(mlua::chunk::ChunkMode::Text)
-            .exec()
+            .start_callback()
+            .and_then(|()| {
+                sandbox
+                    .lua
+                    .load(source)
+                    .set_name(format!("@{}", path.display()))
+                    .set_mode(mlua::chunk::ChunkMode::Text)
+                    .exec()
+            })
             .map_err(|e| one_line(&e))?;
         let id = registry.borrow().id.clone().ok_or("the module does not call pmodule.define")?;
         *id_cell.borrow_mut() = id.clone();
@@ -280,19 +298,10 @@ impl Host {
         })
     }
 
-    /// Lends `snap` (and the engine's services) to the modules for one
-    /// event and takes it back.
-    fn with_snapshot<R>(
-        &mut self,
-        snap: &mut Snapshot,
-        services: Option<&dyn Services>,
-        f: impl FnOnce(&mut Self) -> R,
-    ) -> R {
-        *self.shared.borrow_mut() = std::mem::take(snap);
+    /// Lends the engine's services to the modules for one event.
+    fn with_services<R>(&mut self, services: Option<&dyn Services>, f: impl FnOnce(&mut Self) -> R) -> R {
         let current = self.services.clone();
-        let out = current.provide(services, || f(self));
-        *snap = std::mem::take(&mut *self.shared.borrow_mut());
-        out
+        current.provide(services, || f(self))
     }
 
     fn has(&self, event: Event) -> bool {
@@ -329,32 +338,32 @@ impl Host {
         }
     }
 
-    fn backtrace_event(&mut self, snap: &mut Snapshot, event: Event, services: Option<&dyn Services>) {
+    fn backtrace_event(&mut self, event: Event, services: Option<&dyn Services>) {
         if !self.has(event) {
             return;
         }
-        self.with_snapshot(snap, services, |host| {
+        self.with_services(services, |host| {
             host.fire(event, &|_| true, &|lua, ctx| one_value(lua, BacktraceUd(ctx.clone())));
         });
     }
 
     /// Before the target is stopped: only process facts are known.
-    pub fn preattach(&mut self, snap: &mut Snapshot) {
-        self.backtrace_event(snap, Event::Preattach, None);
+    pub fn preattach(&mut self) {
+        self.backtrace_event(Event::Preattach, None);
     }
 
     /// The target is stopped; nothing is extracted yet.
-    pub fn attach(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
-        self.backtrace_event(snap, Event::Attach, services);
+    pub fn attach(&mut self, services: Option<&dyn Services>) {
+        self.backtrace_event(Event::Attach, services);
     }
 
-    /// Thread `t` of `snap` is fully extracted: its variables' events,
-    /// then each frame's, then the thread's.
-    pub fn thread_extracted(&mut self, snap: &mut Snapshot, t: usize, services: Option<&dyn Services>) {
+    /// Thread `t` of the snapshot is fully extracted: its variables'
+    /// events, then each frame's, then the thread's.
+    pub fn thread_extracted(&mut self, t: usize, services: Option<&dyn Services>) {
         if !(self.has(Event::Variable) || self.has(Event::Frame) || self.has(Event::Thread)) {
             return;
         }
-        self.with_snapshot(snap, services, |host| {
+        self.with_services(services, |host| {
             let variables = host.has(Event::Variable);
             // Callbacks may add frames and variables; events follow the
             // extracted ones (not made by modules), re-found only when a
@@ -379,7 +388,7 @@ impl Host {
                 host.fire(
                     Event::Frame,
                     &|m| {
-                        let s = shared.borrow();
+                        let s = shared.lock();
                         let th = &s.threads[t];
                         m.is_none_or(|m| m.frame(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
                     },
@@ -390,12 +399,12 @@ impl Host {
                 }
                 k += 1;
             }
-            let n_tls = if variables { host.shared.borrow().threads.get(t).map_or(0, |th| th.tls.len()) } else { 0 };
+            let n_tls = if variables { host.shared.lock().threads.get(t).map_or(0, |th| th.tls.len()) } else { 0 };
             for i in 0..n_tls {
                 host.variable_event(VarAt::Tls { t, i });
             }
             let shared = host.shared.clone();
-            host.fire(Event::Thread, &|m| m.is_none_or(|m| m.thread(&shared.borrow().threads[t])), &|lua, ctx| {
+            host.fire(Event::Thread, &|m| m.is_none_or(|m| m.thread(&shared.lock().threads[t])), &|lua, ctx| {
                 one_value(lua, ThreadUd { ctx: ctx.clone(), t })
             });
         });
@@ -404,14 +413,14 @@ impl Host {
     /// The indices of thread `t`'s frames that were extracted (not made by
     /// a module).
     fn extracted_frames(&self, t: usize) -> Vec<usize> {
-        let s = self.shared.borrow();
+        let s = self.shared.lock();
         let frames = s.threads.get(t).map_or(&[][..], |th| th.frames.as_slice());
         frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).map(|(i, _)| i).collect()
     }
 
     /// The extracted parameters and locals of frame `f` of thread `t`.
     fn extracted_variables(&self, t: usize, f: usize) -> Vec<VarAt> {
-        let s = self.shared.borrow();
+        let s = self.shared.lock();
         let Some(frame) = s.threads.get(t).and_then(|th| th.frames.get(f)) else { return Vec::new() };
         let params = frame.parameters.iter().enumerate().map(|(i, v)| (VarAt::Param { t, f, i }, v));
         let locals = frame.locals.iter().enumerate().map(|(i, v)| (VarAt::Local { t, f, i }, v));
@@ -421,18 +430,18 @@ impl Host {
     /// (frames of thread `t`, variables of its frame `f`): what a callback
     /// may have added to.
     fn counts(&self, t: usize, f: usize) -> (usize, usize) {
-        let s = self.shared.borrow();
+        let s = self.shared.lock();
         let Some(th) = s.threads.get(t) else { return (0, 0) };
         (th.frames.len(), th.frames.get(f).map_or(0, |fr| fr.parameters.len() + fr.locals.len()))
     }
 
     /// The globals asked for are read.
-    pub fn globals_extracted(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
+    pub fn globals_extracted(&mut self, services: Option<&dyn Services>) {
         if !self.has(Event::Variable) {
             return;
         }
-        self.with_snapshot(snap, services, |host| {
-            let n = host.shared.borrow().globals.len();
+        self.with_services(services, |host| {
+            let n = host.shared.lock().globals.len();
             for i in 0..n {
                 host.variable_event(VarAt::Global { i });
             }
@@ -445,7 +454,7 @@ impl Host {
             Event::Variable,
             &|m| {
                 let Some(m) = m else { return true };
-                let s = shared.borrow();
+                let s = shared.lock();
                 let Some(v) = at.get(&s) else { return false };
                 match at {
                     VarAt::Param { t, f, .. } | VarAt::Local { t, f, .. } => {
@@ -458,7 +467,7 @@ impl Host {
             // With the variable, its raw bt_variable: its type at its
             // address (nil for a value that is not in memory).
             &|lua, ctx| {
-                let bt = at.get(&ctx.snap.borrow()).and_then(|v| {
+                let bt = at.get(&ctx.snap.lock()).and_then(|v| {
                     let ty = v.origin?;
                     Some(BtVarUd { ctx: ctx.clone(), var: BtVar { ty, address: v.address?.0, name: v.name.clone() } })
                 });
@@ -474,8 +483,8 @@ impl Host {
     }
 
     /// The target runs again and the snapshot is complete.
-    pub fn postattach(&mut self, snap: &mut Snapshot, services: Option<&dyn Services>) {
-        self.backtrace_event(snap, Event::Postattach, services);
+    pub fn postattach(&mut self, services: Option<&dyn Services>) {
+        self.backtrace_event(Event::Postattach, services);
     }
 
     /// Runs `unload` and reports each module and its errors.
@@ -577,10 +586,10 @@ mod api_reference {
 
     #[test]
     fn documented_methods_exist_and_unprovided_ones_do_not() {
-        let box_ = sandbox::Sandbox::new(&[], &sandbox::Limits::default()).unwrap();
+        let box_ = sandbox::Sandbox::new(&[], &sandbox::Limits::default(), Default::default()).unwrap();
         let lua: &Lua = &box_.lua;
         let ctx = Ctx {
-            snap: Rc::default(),
+            snap: Default::default(),
             module: Rc::from("doc"),
             memory: Rc::new(BufferMemory::new()),
             services: Default::default(),

@@ -1,12 +1,15 @@
 //! The objects a module sees: backtrace, thread, frame, variable, siginfo
 //! and match, as Lua userdata.
 //!
-//! They are handles (indices) into the snapshot, which the host shares with
-//! every module through [`Shared`] while events run: a module may keep a
-//! handle in a global and use it in a later event, and it always sees the
-//! snapshot as it is then. A handle that no longer points at anything (the
-//! snapshot was taken back for writing) reads as an error, never as another
-//! object's data. No method writes target memory.
+//! They are handles (indices) into the snapshot, which the engine shares
+//! with every module through [`Shared`]: a module may keep a handle in a
+//! global and use it in a later event, and it always sees the snapshot as
+//! it is then. A handle that no longer points at anything reads as an
+//! error, never as another object's data. A method locks the snapshot only
+//! for its own Rust code, after it has read every Lua value it needs
+//! (reading a table, `tostring` or iterating can run a module's
+//! metamethods), so no Lua code ever runs while the lock is held. No
+//! method writes target memory.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,11 +18,10 @@ use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserData
 
 use super::matching::{FrameRef, Match, MatchType};
 use super::services::{BtVar, Current};
+pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 use crate::target::procfs::Mapping;
-
-pub type Shared = Rc<RefCell<Snapshot>>;
 
 /// The `unwind` of a frame made by a module (`pmodule.create_frame`).
 pub const MADE_FRAME: &str = "synthesized";
@@ -115,7 +117,7 @@ fn add_annotate<T: 'static>(
     methods.add_method("annotate", move |lua, this, args: MultiValue| {
         let c = ctx(this);
         let Some(a) = annotation(lua, &c.module, args)? else { return Ok(()) };
-        let mut snap = c.snap.borrow_mut();
+        let mut snap = c.snap.borrow_mut()?;
         target(this, &mut snap).ok_or_else(stale)?.push(a);
         Ok(())
     });
@@ -288,30 +290,30 @@ fn first_in_frame(t: usize, f: usize, frame: &Frame) -> Option<VarAt> {
 
 impl UserData for BacktraceUd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("pid", |_, this, ()| Ok(this.0.snap.borrow().process.pid));
-        methods.add_method("application_name", |_, this, ()| Ok(this.0.snap.borrow().application.clone()));
+        methods.add_method("pid", |_, this, ()| Ok(this.0.snap.borrow()?.process.pid));
+        methods.add_method("application_name", |_, this, ()| Ok(this.0.snap.borrow()?.application.clone()));
         methods.add_method("process_state", |_, this, ()| {
-            let snap = this.0.snap.borrow();
+            let snap = this.0.snap.borrow()?;
             let state = snap.process.state.as_str();
             Ok(PROCESS_STATES.iter().position(|s| *s == state).unwrap_or(PROCESS_STATES.len() - 1))
         });
         methods.add_method("add_kv_int", |_, this, (k, v): (String, i64)| {
-            this.0.snap.borrow_mut().kv.insert(k, v.into());
+            this.0.snap.borrow_mut()?.kv.insert(k, v.into());
             Ok(())
         });
         methods.add_method("add_kv_string", |_, this, (k, v): (String, String)| {
-            this.0.snap.borrow_mut().kv.insert(k, v.into());
+            this.0.snap.borrow_mut()?.kv.insert(k, v.into());
             Ok(())
         });
         methods.add_method("add_classifier", |_, this, name: String| {
-            let mut snap = this.0.snap.borrow_mut();
+            let mut snap = this.0.snap.borrow_mut()?;
             if !snap.classifiers.contains(&name) {
                 snap.classifiers.push(name);
             }
             Ok(())
         });
         methods.add_method("add_tag", |_, this, name: String| {
-            let mut snap = this.0.snap.borrow_mut();
+            let mut snap = this.0.snap.borrow_mut()?;
             if !snap.tags.contains(&name) {
                 snap.tags.push(name);
             }
@@ -331,8 +333,9 @@ impl UserData for BacktraceUd {
                     },
                     None => 0,
                 };
-                let snap = ctx.snap.borrow();
-                next_filtered(&ctx, &snap.globals, start, filter.as_ref(), |i| VarAt::Global { i })
+                let filter = VarFilter::read(filter.as_ref())?;
+                let snap = ctx.snap.borrow()?;
+                Ok(next_filtered(&ctx, &snap.globals, start, &filter, |i| VarAt::Global { i }))
             })
         });
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
@@ -341,7 +344,7 @@ impl UserData for BacktraceUd {
                 Some(ud) => ud.borrow::<ThreadUd>()?.t + 1,
                 None => 0,
             };
-            let snap = this.0.snap.borrow();
+            let snap = this.0.snap.borrow()?;
             let found =
                 snap.threads.iter().enumerate().skip(start).find(|(_, t)| m.as_ref().is_none_or(|m| m.thread(t)));
             Ok(found.map(|(t, _)| ThreadUd { ctx: this.0.clone(), t }))
@@ -362,28 +365,41 @@ fn next_filtered(
     ctx: &Ctx,
     list: &[Variable],
     start: usize,
-    filter: Option<&mlua::Table>,
+    filter: &VarFilter,
     at: impl Fn(usize) -> VarAt,
-) -> mlua::Result<Triple> {
-    for (i, v) in list.iter().enumerate().skip(start) {
-        if filter_holds(filter, v)? {
-            return Ok(variable_triple(ctx, at(i), v));
-        }
+) -> Triple {
+    match list.iter().enumerate().skip(start).find(|(_, v)| filter.holds(v)) {
+        Some((i, v)) => variable_triple(ctx, at(i), v),
+        None => (None, None, None),
     }
-    Ok((None, None, None))
 }
 
 /// The table filter of `variables()`: `object` and `cu` by substring,
 /// `name` exactly.
-fn filter_holds(filter: Option<&mlua::Table>, v: &Variable) -> mlua::Result<bool> {
-    let Some(filter) = filter else { return Ok(true) };
-    let object: Option<String> = filter.get("object")?;
-    let cu: Option<String> = filter.get("cu")?;
-    let name: Option<String> = filter.get("name")?;
-    let contains = |want: &Option<String>, have: &Option<String>| {
-        want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.contains(w.as_str())))
-    };
-    Ok(contains(&object, &v.module) && contains(&cu, &v.cu) && name.is_none_or(|n| n == v.name))
+///
+/// Read into Rust before the snapshot is locked: reading a Lua table can
+/// run its `__index`, which may call back into ptsnap.
+#[derive(Default)]
+struct VarFilter {
+    object: Option<String>,
+    cu: Option<String>,
+    name: Option<String>,
+}
+
+impl VarFilter {
+    fn read(table: Option<&mlua::Table>) -> mlua::Result<VarFilter> {
+        let Some(t) = table else { return Ok(VarFilter::default()) };
+        Ok(VarFilter { object: t.get("object")?, cu: t.get("cu")?, name: t.get("name")? })
+    }
+
+    fn holds(&self, v: &Variable) -> bool {
+        let contains = |want: &Option<String>, have: &Option<String>| {
+            want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.contains(w.as_str())))
+        };
+        contains(&self.object, &v.module)
+            && contains(&self.cu, &v.cu)
+            && self.name.as_ref().is_none_or(|n| *n == v.name)
+    }
 }
 
 impl FromLua for MatchType {
@@ -398,19 +414,19 @@ impl FromLua for MatchType {
 impl UserData for ThreadUd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         let with = |this: &ThreadUd, f: &dyn Fn(&Thread) -> LuaValue| -> mlua::Result<LuaValue> {
-            this.ctx.snap.borrow().threads.get(this.t).map(f).ok_or_else(stale)
+            this.ctx.snap.borrow()?.threads.get(this.t).map(f).ok_or_else(stale)
         };
         methods.add_method("tid", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.tid.into())));
         methods.add_method("fault", move |_, this, ()| with(this, &|t| LuaValue::Boolean(t.faulted)));
         methods.add_method("n_frames", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.frames.len() as i64)));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("set_name", |_, this, name: String| {
-            thread_mut(&mut this.ctx.snap.borrow_mut(), this.t).ok_or_else(stale)?.name = name;
+            thread_mut(&mut *this.ctx.snap.borrow_mut()?, this.t).ok_or_else(stale)?.name = name;
             Ok(())
         });
         methods.add_method("add_frame", |_, this, (frame, first): (mlua::UserDataRef<FrameUd>, Option<bool>)| {
             let new = frame.read(Frame::clone)?;
-            let mut snap = this.ctx.snap.borrow_mut();
+            let mut snap = this.ctx.snap.borrow_mut()?;
             let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
             if first.unwrap_or(false) {
                 thread.frames.insert(0, new);
@@ -431,9 +447,10 @@ impl UserData for ThreadUd {
                     },
                     None => 0,
                 };
-                let snap = ctx.snap.borrow();
+                let filter = VarFilter::read(filter.as_ref())?;
+                let snap = ctx.snap.borrow()?;
                 let tls = snap.threads.get(t).map(|th| th.tls.as_slice()).unwrap_or_default();
-                next_filtered(&ctx, tls, start, filter.as_ref(), |i| VarAt::Tls { t, i })
+                Ok(next_filtered(&ctx, tls, start, &filter, |i| VarAt::Tls { t, i }))
             })
         });
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
@@ -442,7 +459,7 @@ impl UserData for ThreadUd {
                 Some(ud) => ud.borrow::<FrameUd>()?.f + 1,
                 None => 0,
             };
-            let snap = this.ctx.snap.borrow();
+            let snap = this.ctx.snap.borrow()?;
             let thread = snap.threads.get(this.t).ok_or_else(stale)?;
             let found = thread.frames.iter().enumerate().skip(start).find(|(_, f)| {
                 m.as_ref().is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: thread.faulted }))
@@ -457,7 +474,7 @@ impl FrameUd {
         if let Some(frame) = &self.temp {
             return Ok(f(&frame.borrow()));
         }
-        let snap = self.ctx.snap.borrow();
+        let snap = self.ctx.snap.borrow()?;
         snap.threads.get(self.t).and_then(|t| t.frames.get(self.f)).map(f).ok_or_else(stale)
     }
 
@@ -465,7 +482,7 @@ impl FrameUd {
         if let Some(frame) = &self.temp {
             return Ok(f(&mut frame.borrow_mut()));
         }
-        frame_mut(&mut self.ctx.snap.borrow_mut(), self.t, self.f).map(f).ok_or_else(stale)
+        frame_mut(&mut *self.ctx.snap.borrow_mut()?, self.t, self.f).map(f).ok_or_else(stale)
     }
 }
 
@@ -488,7 +505,7 @@ impl UserData for FrameUd {
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("siginfo", |_, this, ()| {
             let faulted = this.read(|f| f.faulted)?;
-            let snap = this.ctx.snap.borrow();
+            let snap = this.ctx.snap.borrow()?;
             Ok(faulted.then(|| snap.fault.as_ref()?.signal.clone().map(SiginfoUd)).flatten())
         });
         methods.add_method("decl_line", |_, this, ()| this.read(|f| f.decl_line));
@@ -527,7 +544,7 @@ impl UserData for FrameUd {
         );
         methods.add_method("add_frame", |_, this, frame: mlua::UserDataRef<FrameUd>| {
             let new = frame.read(Frame::clone)?;
-            let mut snap = this.ctx.snap.borrow_mut();
+            let mut snap = this.ctx.snap.borrow_mut()?;
             let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
             let at = (this.f + 1).min(thread.frames.len());
             thread.frames.insert(at, new);
@@ -559,11 +576,12 @@ impl UserData for FrameUd {
         add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut frame_mut(snap, this.t, this.f)?.annotations));
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
             let m = match_of(m)?;
-            let snap = this.ctx.snap.borrow();
+            let prev = prev.map(|ud| ud.borrow::<VariableUd>().map(|v| v.at)).transpose()?;
+            let snap = this.ctx.snap.borrow()?;
             let thread = snap.threads.get(this.t).ok_or_else(stale)?;
             let frame = thread.frames.get(this.f).ok_or_else(stale)?;
             let mut at = match prev {
-                Some(ud) => ud.borrow::<VariableUd>()?.at.next_in_frame(frame),
+                Some(at) => at.next_in_frame(frame),
                 None => first_in_frame(this.t, this.f, frame),
             };
             let fref = FrameRef { frame, thread_faulted: thread.faulted };
@@ -584,14 +602,14 @@ impl VariableUd {
         if let Some((root, path)) = &self.temp {
             return member_at(&mut root.borrow_mut(), path).map(|v| f(v)).ok_or_else(stale);
         }
-        self.at.get(&self.ctx.snap.borrow()).map(f).ok_or_else(stale)
+        self.at.get(&*self.ctx.snap.borrow()?).map(f).ok_or_else(stale)
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut Variable) -> R) -> mlua::Result<R> {
         if let Some((root, path)) = &self.temp {
             return member_at(&mut root.borrow_mut(), path).map(f).ok_or_else(stale);
         }
-        self.at.get_mut(&mut self.ctx.snap.borrow_mut()).map(f).ok_or_else(stale)
+        self.at.get_mut(&mut *self.ctx.snap.borrow_mut()?).map(f).ok_or_else(stale)
     }
 
     /// Gives the variable a value of a kind (the `set_*` methods).

@@ -4,10 +4,13 @@
 //! Each module gets a state of its own, so modules cannot see or break each
 //! other's globals, and the memory limit is per module. The budget is
 //! enforced by a count hook: when a callback has run more instructions than
-//! allowed, the hook raises an error that unwinds out of the module.
+//! allowed, or the engine has cut the pause short (`interrupt`), the hook
+//! raises an error that unwinds out of the module.
 
 use std::cell::Cell;
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
 
@@ -19,8 +22,12 @@ pub const GRANTABLE: &[&str] = &["io", "os", "debug", "package"];
 /// collector (`collectgarbage`).
 const WITHHELD: &[&str] = &["dofile", "loadfile", "load", "require", "collectgarbage"];
 
-/// How often the hook counts, in VM instructions.
+/// How often the hook counts, in VM instructions: a few microseconds of
+/// Lua, so a module sees the interrupt flag well within 10 ms.
 const HOOK_EVERY: u32 = 1000;
+
+/// Why a callback was cut when the engine set the interrupt flag.
+pub const INTERRUPTED: &str = "interrupted: the pause limit was reached";
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -38,10 +45,12 @@ pub struct Sandbox {
     pub lua: Lua,
     /// Instructions run by the current callback.
     spent: Rc<Cell<u64>>,
+    /// Set by the engine when it cuts the pause: callbacks fail.
+    interrupt: Arc<AtomicBool>,
 }
 
 impl Sandbox {
-    pub fn new(whitelist: &[String], limits: &Limits) -> mlua::Result<Self> {
+    pub fn new(whitelist: &[String], limits: &Limits, interrupt: Arc<AtomicBool>) -> mlua::Result<Self> {
         let mut libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
         for lib in whitelist {
             libs |= match lib.as_str() {
@@ -68,18 +77,27 @@ impl Sandbox {
         let spent = Rc::new(Cell::new(0u64));
         let counter = spent.clone();
         let budget = limits.instructions;
+        let flag = interrupt.clone();
         lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
             counter.set(counter.get() + u64::from(HOOK_EVERY));
+            if flag.load(Ordering::Relaxed) {
+                return Err(mlua::Error::runtime(INTERRUPTED));
+            }
             if counter.get() > budget {
                 return Err(mlua::Error::runtime(format!("instruction budget of {budget} exceeded")));
             }
             Ok(VmState::Continue)
         })?;
-        Ok(Sandbox { lua, spent })
+        Ok(Sandbox { lua, spent, interrupt })
     }
 
-    /// Starts a callback with a fresh instruction budget.
-    pub fn reset_budget(&self) {
+    /// Starts a callback with a fresh instruction budget; one started while
+    /// the engine cuts the pause fails at once.
+    pub fn start_callback(&self) -> mlua::Result<()> {
         self.spent.set(0);
+        if self.interrupt.load(Ordering::Relaxed) {
+            return Err(mlua::Error::runtime(INTERRUPTED));
+        }
+        Ok(())
     }
 }
