@@ -77,10 +77,14 @@ pub struct SnapshotArgs {
     /// Also look for separate debug files under DIR (repeatable).
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Vec<PathBuf>,
-    /// Stop extracting and detach after SECS seconds; the snapshot records
-    /// what was done.
+    /// Release the target, write what was gathered and exit after SECS
+    /// seconds; the snapshot records what was done.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
+    /// The longest the target stays stopped: at SECS the target is released
+    /// whatever is still running, and the snapshot records what was done.
+    #[arg(long, value_name = "SECS", default_value_t = crate::options::DEFAULT_MAX_PAUSE.as_secs_f64())]
+    pub max_pause: f64,
     /// Frames per thread at most.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_frames: usize,
@@ -153,12 +157,8 @@ impl SnapshotArgs {
             }
             kv.push((k.to_string(), v.to_string()));
         }
-        let timeout = match self.timeout {
-            Some(t) if !(t > 0.0 && t.is_finite()) => {
-                return Err(format!("--timeout must be a positive number, got {t}"));
-            }
-            t => t.map(Duration::from_secs_f64),
-        };
+        let timeout = self.timeout.map(|t| seconds("--timeout", t)).transpose()?;
+        let max_pause = seconds("--max-pause", self.max_pause)?;
         if self.max_frames == 0 {
             return Err("--max-frames must be at least 1".into());
         }
@@ -193,8 +193,14 @@ impl SnapshotArgs {
             args: module_args,
             whitelist: self.sandbox_whitelist,
             limits: pmodule::sandbox::Limits {
-                memory_bytes: self.module_memory << 20,
-                instructions: self.module_instructions,
+                memory_bytes: self
+                    .module_memory
+                    .checked_mul(1 << 20)
+                    .filter(|&b| b > 0)
+                    .ok_or_else(|| format!("--module-memory must be from 1 to {} MiB", usize::MAX >> 20))?,
+                instructions: Some(self.module_instructions)
+                    .filter(|&n| n > 0)
+                    .ok_or("--module-instructions must be at least 1")?,
             },
             log_level,
         };
@@ -209,6 +215,7 @@ impl SnapshotArgs {
             threads: self.threads,
             debug_dirs: self.debug_dir,
             timeout,
+            max_pause,
             max_frames: self.max_frames,
             variables: !self.no_variables,
             limits: Limits {
@@ -225,4 +232,13 @@ impl SnapshotArgs {
             pmodules,
         })
     }
+}
+
+/// A number of seconds from the command line: positive, finite and small
+/// enough for a deadline (`Duration` holds up to 2^64 s).
+fn seconds(option: &str, secs: f64) -> Result<Duration, String> {
+    Some(secs)
+        .filter(|s| *s > 0.0)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("{option} must be a positive number of seconds, got {secs}"))
 }

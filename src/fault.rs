@@ -27,12 +27,6 @@ impl RawSigInfo {
         }
     }
 
-    pub fn from_libc(info: &libc::siginfo_t) -> Self {
-        // SAFETY: siginfo_t is 128 bytes of plain data on Linux.
-        let bytes: [u8; Self::SIZE] = unsafe { std::mem::transmute_copy(info) };
-        Self::from_bytes(&bytes)
-    }
-
     pub fn describe(&self, source: &str) -> SignalInfo {
         let address_populated = signals::has_fault_address(self.signo, self.code);
         let address = address_populated.then_some(self.union_word);

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use ptsnap::cli::{Cli, Command};
+use ptsnap::engine::{Cut, Written};
+use ptsnap::options::Options;
 use ptsnap::target::{run, signals};
 use ptsnap::{engine, show, snapshot};
 
@@ -52,15 +54,17 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let mut on_crash = |crash: run::CrashStop| {
                 let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
                 match engine::snapshot_crash(&opts, crash) {
-                    Ok((path, _)) => eprintln!(
-                        "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}",
+                    Ok(written) => eprintln!(
+                        "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}{}",
                         signals::name(sig),
-                        path.display()
+                        written.path.display(),
+                        partial(&opts, &written)
                     ),
                     Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
                 }
             };
-            let end = run::run(&command, opts.timeout, &mut on_crash).map_err(|e| e.to_string())?;
+            let stop_within = opts.timeout.map_or(opts.max_pause, |t| t.min(opts.max_pause));
+            let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
             Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
         }
         None => {
@@ -73,9 +77,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             }
             let opts = cli.snapshot.into_options()?;
             signals::install_handlers();
-            let (path, _) = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
-            println!("{}", path.display());
-            Ok(ExitCode::SUCCESS)
+            let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
+            println!("{}", written.path.display());
+            Ok(match written.cut {
+                Some(Cut::Signal(sig)) => {
+                    eprintln!("ptsnap: {}", partial(&opts, &written).trim_start_matches("; "));
+                    ExitCode::from((128 + sig).clamp(0, 255) as u8)
+                }
+                Some(Cut::Internal) => ExitCode::from(EXIT_INTERNAL),
+                _ => ExitCode::SUCCESS,
+            })
         }
+    }
+}
+
+/// What a person needs to know of a partial snapshot ("" for a whole one).
+fn partial(opts: &Options, written: &Written) -> String {
+    match &written.cut {
+        Some(cut) => format!(
+            "; {}: the target was released and the snapshot has what was gathered",
+            cut.describe(opts.max_pause.as_secs_f64())
+        ),
+        None => String::new(),
     }
 }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use crate::variables::Limits;
 
+/// How long the target may stay stopped when `--max-pause` is not given.
+pub const DEFAULT_MAX_PAUSE: Duration = Duration::from_secs(5);
+
 #[derive(Clone, Debug)]
 pub struct Options {
     pub output: Option<PathBuf>,
@@ -18,7 +21,11 @@ pub struct Options {
     /// Only these threads are extracted (all are stopped); empty means all.
     pub threads: Vec<i32>,
     pub debug_dirs: Vec<PathBuf>,
+    /// Stop working, release the target and write what was gathered this
+    /// long after ptsnap started.
     pub timeout: Option<Duration>,
+    /// The longest the target stays stopped, whatever runs meanwhile.
+    pub max_pause: Duration,
     pub max_frames: usize,
     /// Read parameters, locals and TLS variables (`--no-variables` clears it).
     pub variables: bool,
@@ -51,6 +58,7 @@ impl Default for Options {
             threads: Vec::new(),
             debug_dirs: Vec::new(),
             timeout: None,
+            max_pause: DEFAULT_MAX_PAUSE,
             max_frames: 1024,
             variables: true,
             limits: Limits::default(),

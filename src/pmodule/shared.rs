@@ -31,11 +31,6 @@ const POLL: Duration = Duration::from_millis(1);
 pub struct Shared(Arc<Mutex<Snapshot>>);
 
 impl Shared {
-    #[expect(
-        clippy::arc_with_non_send_sync,
-        reason = "the snapshot's type names are Rc<str> (snapshot::model); they must become Arc<str> before \
-                  a supervisor thread can hold a Shared"
-    )]
     pub fn new(snap: Snapshot) -> Shared {
         Shared(Arc::new(Mutex::new(snap)))
     }

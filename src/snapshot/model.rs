@@ -5,7 +5,7 @@
 //! Deserialization is lenient (every field defaults) so that `show` reads
 //! snapshots written by older or newer versions.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -149,9 +149,9 @@ pub struct Variable {
     pub name: String,
     /// Type names are shared between the many variables of one type.
     #[serde(rename = "type")]
-    pub type_name: Rc<str>,
+    pub type_name: Arc<str>,
     pub kind: Kind,
-    pub base_type: Rc<str>,
+    pub base_type: Arc<str>,
     pub address: Option<Addr>,
     pub size: Option<u64>,
     pub location: ValueLocation,

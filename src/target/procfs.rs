@@ -136,6 +136,12 @@ pub fn read_thread_stat(pid: i32, tid: i32) -> Option<Stat> {
 }
 
 /// The kernel functions a thread is in, innermost first, from
+/// The first thread of the process that has not exited: the main thread
+/// unless it called `pthread_exit` while others run on.
+pub fn live_task(pid: i32) -> Option<i32> {
+    list_tasks(pid).ok()?.into_iter().find(|&tid| read_thread_stat(pid, tid).is_some_and(|s| s.state != 'Z'))
+}
+
 /// `/proc/PID/task/TID/stack` (readable by root only): where a thread that
 /// cannot be stopped is stuck.
 pub fn kernel_stack(pid: i32, tid: i32) -> Vec<String> {

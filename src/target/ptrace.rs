@@ -57,6 +57,14 @@ pub fn get_siginfo(tid: i32) -> io::Result<libc::siginfo_t> {
     Ok(info)
 }
 
+/// The siginfo as the kernel's 128 bytes.
+pub fn get_siginfo_bytes(tid: i32) -> io::Result<[u8; 128]> {
+    const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
+    let mut bytes = [0u8; 128];
+    request(libc::PTRACE_GETSIGINFO, tid, 0, bytes.as_mut_ptr() as usize)?;
+    Ok(bytes)
+}
+
 pub fn event_message(tid: i32) -> io::Result<u64> {
     let mut msg: libc::c_ulong = 0;
     request(libc::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut _ as usize)?;

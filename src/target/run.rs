@@ -51,16 +51,22 @@ impl ProgramEnd {
 }
 
 /// Runs `argv` to completion under ptrace, calling `on_crash` with the
-/// whole process stopped at each fatal signal. `deadline_after` bounds the
-/// time spent stopping that process's threads.
+/// whole process stopped at each fatal signal. `stop_within` bounds the
+/// time spent stopping that process's threads. SIGINT, SIGTERM and SIGHUP
+/// sent to ptsnap by a process are forwarded to the program.
 pub fn run(
     argv: &[std::ffi::OsString],
-    deadline_after: Option<Duration>,
+    stop_within: Duration,
     on_crash: &mut dyn FnMut(CrashStop),
 ) -> Result<ProgramEnd, TargetError> {
     let child = spawn_seized(argv)?;
+    signals::forward_to(child);
     let mut end = None;
     loop {
+        // A termination signal has been forwarded by the handler and has
+        // cut the snapshot in progress, if any; later crashes are
+        // snapshotted as usual.
+        signals::take_termination();
         let (tid, event) = match ptrace::wait(-1) {
             Ok(r) => r,
             Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
@@ -73,10 +79,11 @@ pub fn run(
             WaitEvent::Signal(sig) if is_fatal(tid, sig) => {
                 let seen = Instant::now();
                 let pid = procfs::ProcessInfo::read(tid).map_or(tid, |p| p.tgid);
-                let deadline = deadline_after.map(|d| seen + d);
                 // If stopping fails, the faulting thread was released by
                 // the failed stop (or is gone): the signal takes its course.
-                if let Ok(stopped) = StoppedProcess::stop_all(pid, Mode::Traced, &[(tid, event)], deadline) {
+                if let Ok(stopped) =
+                    StoppedProcess::stop_all(pid, Mode::Traced, &[(tid, event)], Some(seen + stop_within))
+                {
                     on_crash(CrashStop { pid, tid, signal: sig, stopped, seen });
                 }
             }

@@ -1,11 +1,15 @@
 //! Signals: names, `si_code` names, the description of a fault, and
 //! ptsnap's own handling of SIGINT/SIGTERM/SIGHUP/SIGALRM.
 //!
-//! ptsnap's handlers only record the signal, and are installed without
-//! SA_RESTART so that a blocking `waitpid` returns EINTR: the code holding
-//! the stopped target then notices, stops its work and detaches in order.
+//! ptsnap's handlers only record the signal (and, in `ptsnap run`, forward
+//! one sent by a process to the program), and are installed without
+//! SA_RESTART so that a blocking `waitpid` returns EINTR: the thread holding
+//! the stopped target then notices, releases it at once and writes what was
+//! gathered. Other threads block these signals so that they reach it.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction};
 
 pub fn name(sig: i32) -> String {
     let n = match sig {
@@ -149,32 +153,97 @@ pub fn reason(sig: i32, code: i32, address: Option<u64>) -> String {
     }
 }
 
+/// The termination signal received and not yet taken (0: none).
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
+/// Whether that signal was sent by a process (kill, sigqueue) rather than
+/// by the kernel for the terminal (Ctrl-C) or a hang-up.
+static FROM_PROCESS: AtomicBool = AtomicBool::new(false);
+/// `ptsnap run`'s program, to which termination signals sent by a process
+/// are forwarded (0: none).
+static FORWARD_TO: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn record(sig: libc::c_int) {
+extern "C" fn record(sig: libc::c_int, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
+    if sig == libc::SIGALRM {
+        // Only there to interrupt a blocking wait; it must not overwrite
+        // a termination request that has not been taken yet.
+        return;
+    }
+    // SAFETY: with SA_SIGINFO the kernel passes a valid siginfo_t (or
+    // null, which is checked); reading one field is async-signal-safe.
+    let code = unsafe { info.as_ref() }.map_or(0, |i| i.si_code);
+    let from_process = sent_by_kill(code);
+    let child = FORWARD_TO.load(Ordering::SeqCst);
+    if from_process && child > 0 {
+        // SAFETY: kill is async-signal-safe. Forwarding here, not in the
+        // wait loop, leaves no window in which the signal is not acted on.
+        unsafe { libc::kill(child, sig) };
+    }
+    FROM_PROCESS.store(from_process, Ordering::SeqCst);
     RECEIVED.store(sig, Ordering::SeqCst);
 }
 
+/// From now on, SIGINT, SIGTERM and SIGHUP sent to ptsnap by a process are
+/// forwarded to `pid` (as `timeout` and `tini` do); the terminal's own
+/// signals reach the program directly, so they are not sent twice.
+pub fn forward_to(pid: i32) {
+    FORWARD_TO.store(pid, Ordering::SeqCst);
+}
+
+/// Blocks ptsnap's handled signals in the calling thread while `f` runs
+/// (typically `std::thread::spawn`), so threads started there inherit the
+/// block and the signals reach the thread that holds the target: a
+/// process-directed signal goes to any thread that does not block it, and
+/// only the holder's blocking waits must be interrupted by it.
+pub fn with_handled_blocked<T>(f: impl FnOnce() -> T) -> T {
+    let mut set = SigSet::empty();
+    for sig in HANDLED {
+        set.add(sig);
+    }
+    let old = set.thread_swap_mask(SigmaskHow::SIG_BLOCK).ok();
+    let result = f();
+    if let Some(old) = old {
+        let _ = old.thread_set_mask();
+    }
+    result
+}
+
+const HANDLED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGALRM];
+
 /// Installs ptsnap's handlers for SIGINT, SIGTERM, SIGHUP and SIGALRM.
 pub fn install_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGALRM] {
-        // SAFETY: the handler only stores to an atomic, which is
+    let action = SigAction::new(SigHandler::SigAction(record), SaFlags::SA_SIGINFO, SigSet::empty());
+    for sig in HANDLED {
+        // SAFETY: the handler only stores to atomics, which is
         // async-signal-safe; no SA_RESTART so blocking calls see EINTR.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = record as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            sa.sa_flags = 0;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
+        let _ = unsafe { sigaction(sig, &action) };
     }
 }
 
-/// The terminating signal (SIGINT, SIGTERM, SIGHUP) ptsnap received, if any.
+/// The terminating signal (SIGINT, SIGTERM, SIGHUP) ptsnap received and
+/// has not taken yet, if any.
 pub fn termination_requested() -> Option<i32> {
     match RECEIVED.load(Ordering::SeqCst) {
-        0 | libc::SIGALRM => None,
+        0 => None,
         s => Some(s),
+    }
+}
+
+/// A termination signal ptsnap received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Termination {
+    pub signal: i32,
+    /// Sent by a process (`kill`), not by the terminal: `ptsnap run`
+    /// forwards it to the program, which did not get it itself.
+    pub from_process: bool,
+}
+
+/// Takes the pending termination signal, so that it is acted on once
+/// (`ptsnap run` forwards it and goes on).
+pub fn take_termination() -> Option<Termination> {
+    let from_process = FROM_PROCESS.load(Ordering::SeqCst);
+    match RECEIVED.swap(0, Ordering::SeqCst) {
+        0 => None,
+        signal => Some(Termination { signal, from_process }),
     }
 }
 

@@ -27,6 +27,7 @@ pub enum Mode {
     Traced,
 }
 
+#[derive(Clone)]
 pub struct StoppedThread {
     pub tid: i32,
     pub name: String,
@@ -35,19 +36,29 @@ pub struct StoppedThread {
     /// Signal to deliver on release (from a signal-delivery-stop).
     pub pending_signal: i32,
     pub stop: WaitEvent,
-    /// The signal's siginfo, for a thread in signal-delivery-stop.
-    pub siginfo: Option<libc::siginfo_t>,
+    /// The signal's `siginfo_t` as bytes (plain data that can be sent to
+    /// the worker thread), for a thread in signal-delivery-stop.
+    pub siginfo: Option<[u8; 128]>,
     pub regs: Option<libc::user_regs_struct>,
     pub fpregs: Option<libc::user_fpregs_struct>,
 }
 
 /// A thread that did not stop in time, with its stat as read when ptsnap
-/// gave up on it (a thread in disk wait shows state 'D').
+/// gave up on it (a thread in disk wait shows state 'D'), or a thread that
+/// has exited and cannot be stopped at all (state 'Z': a main thread that
+/// called `pthread_exit` while the others run on).
+#[derive(Clone)]
 pub struct LateThread {
     pub tid: i32,
     pub stat: Option<procfs::Stat>,
     /// Where in the kernel it is (empty unless ptsnap runs as root).
     pub kernel_stack: Vec<String>,
+}
+
+impl LateThread {
+    pub fn is_zombie(&self) -> bool {
+        self.stat.as_ref().is_some_and(|s| s.state == 'Z')
+    }
 }
 
 /// How long one batch of threads may take to stop when no --timeout is
@@ -92,6 +103,11 @@ impl StoppedProcess {
             let mut pending = Vec::new();
             for tid in new {
                 let before = procfs::read_thread_stat(pid, tid);
+                if before.as_ref().is_some_and(|s| s.state == 'Z') {
+                    stopped.problems.push((tid, "the thread has exited (zombie)".into()));
+                    stopped.late.push(LateThread { tid, stat: before, kernel_stack: Vec::new() });
+                    continue;
+                }
                 match stopped.request_stop(tid) {
                     Ok(()) => pending.push((tid, before)),
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => continue,
@@ -124,8 +140,11 @@ impl StoppedProcess {
                 }
             }
         }
-        if stopped.threads.is_empty() && stopped.late.is_empty() {
-            return Err(TargetError::ProcessExited(pid));
+        if stopped.threads.is_empty() {
+            let zombie = !stopped.late.is_empty() && stopped.late.iter().all(LateThread::is_zombie);
+            if zombie || stopped.late.is_empty() {
+                return Err(if zombie { TargetError::Zombie(pid) } else { TargetError::ProcessExited(pid) });
+            }
         }
         stopped.threads.sort_by_key(|t| (t.tid != pid, t.tid));
         stopped.read_registers();
@@ -151,7 +170,7 @@ impl StoppedProcess {
             state: stat.map_or('?', |s| s.state),
             pending_signal,
             stop,
-            siginfo: (pending_signal != 0).then(|| ptrace::get_siginfo(tid).ok()).flatten(),
+            siginfo: (pending_signal != 0).then(|| ptrace::get_siginfo_bytes(tid).ok()).flatten(),
             regs: None,
             fpregs: None,
         });
@@ -165,6 +184,10 @@ impl StoppedProcess {
             }
             t.fpregs = ptrace::get_fpregs(t.tid).ok();
         }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
     }
 
     pub fn thread(&self, tid: i32) -> Option<&StoppedThread> {

@@ -11,6 +11,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use gimli::{AttributeValue, DwAte};
 
@@ -120,8 +121,8 @@ pub struct Type<'d, 'a> {
 #[derive(Default)]
 pub struct Types<'d, 'a> {
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
-    names: RefCell<HashMap<(usize, usize), Rc<str>>>,
-    base_names: RefCell<HashMap<(usize, usize), Rc<str>>>,
+    names: RefCell<HashMap<(usize, usize), Arc<str>>>,
+    base_names: RefCell<HashMap<(usize, usize), Arc<str>>>,
     summaries: RefCell<HashMap<(usize, usize), Rc<Summary<'d, 'a>>>>,
     /// The DWARFs types were read from, numbered for [`TypeOrigin`].
     dwarfs: RefCell<Vec<usize>>,
@@ -130,8 +131,8 @@ pub struct Types<'d, 'a> {
 /// What every variable of a type needs, looked up once per type: its
 /// spelling, base name, size and the type under typedefs and qualifiers.
 pub struct Summary<'d, 'a> {
-    pub name: Rc<str>,
-    pub base_name: Rc<str>,
+    pub name: Arc<str>,
+    pub base_name: Arc<str>,
     pub size: Option<u64>,
     pub resolved: Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
     pub kind: Kind,
@@ -230,26 +231,26 @@ impl<'d, 'a> Types<'d, 'a> {
     }
 
     /// The C/C++ spelling of a type (`void` for none).
-    pub fn name(&self, id: Option<&TypeId<'d, 'a>>) -> Rc<str> {
+    pub fn name(&self, id: Option<&TypeId<'d, 'a>>) -> Arc<str> {
         let Some(id) = id else { return "void".into() };
         let key = id.key();
         if let Some(n) = self.names.borrow().get(&key) {
             return n.clone();
         }
-        let name: Rc<str> = self.spell(Some(id), String::new(), 0).into();
+        let name: Arc<str> = self.spell(Some(id), String::new(), 0).into();
         self.names.borrow_mut().insert(key, name.clone());
         name
     }
 
     /// `base_type`: the name without qualifiers, pointers, references and
     /// array dimensions, and without the `struct` keyword (`crash_info`).
-    pub fn base_name(&self, id: Option<&TypeId<'d, 'a>>) -> Rc<str> {
+    pub fn base_name(&self, id: Option<&TypeId<'d, 'a>>) -> Arc<str> {
         let Some(id) = id else { return "void".into() };
         let key = id.key();
         if let Some(n) = self.base_names.borrow().get(&key) {
             return n.clone();
         }
-        let name: Rc<str> = self.strip_to_base(id).into();
+        let name: Arc<str> = self.strip_to_base(id).into();
         self.base_names.borrow_mut().insert(key, name.clone());
         name
     }

@@ -1,0 +1,371 @@
+//! The supervisor: the thread that owns the ptrace stops. It stops the
+//! process, lets the [`Worker`] extract, and releases the target at the
+//! first of: the worker is done with the stopped process, `--max-pause`
+//! after the stop, `--timeout` after the start, or a SIGINT/SIGTERM/SIGHUP
+//! to ptsnap. Nothing the worker does can delay that: the supervisor waits
+//! on a channel in short slices, and only it touches ptrace.
+//!
+//! After the release the worker finishes the snapshot (module list,
+//! `postattach`) within the time left to `--timeout`, or [`AFTER_RELEASE`]
+//! without one, or [`WRAP_UP`] after a cut; past that it is abandoned and
+//! the supervisor writes what the shared snapshot holds. Threads that were
+//! stopped but not extracted are listed with their registers and the
+//! reason, so a cut snapshot says exactly what it lacks.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::options::Options;
+use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
+use crate::target::TargetError;
+use crate::target::procfs::{self, ProcessInfo};
+use crate::target::run::CrashStop;
+use crate::target::signals;
+use crate::target::stopper::{Mode, StoppedProcess};
+
+use super::extract::FaultHint;
+use super::worker::{Assignment, FromWorker, ToWorker, Worker};
+use super::{Cut, Error, Written};
+
+/// How long the worker may take after the release when there is no
+/// `--timeout` (modules' `postattach`, the module list).
+pub const AFTER_RELEASE: Duration = Duration::from_secs(10);
+/// How long a cut worker gets to wrap up before the snapshot is written
+/// without it.
+pub const WRAP_UP: Duration = Duration::from_millis(500);
+/// How often the supervisor looks at ptsnap's signals while it waits.
+const POLL: Duration = Duration::from_millis(5);
+/// How long the supervisor waits for the snapshot's lock, held by the
+/// worker only for a push or a module's API call.
+const LOCK_WAIT: Duration = Duration::from_millis(200);
+
+/// Snapshots a running process and leaves it running.
+pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
+    let started = Instant::now();
+    let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
+    let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
+    let clock = Clock::new(opts, started);
+    let hint = match opts.fault_thread {
+        Some(tid) => FaultHint::Thread(tid),
+        None if opts.faulted => FaultHint::Search,
+        None => FaultHint::None,
+    };
+    let via = procfs::live_task(tgid).unwrap_or(tgid);
+    let was_zombie = info.state == 'Z';
+    let task = Assignment { opts: opts.clone(), info, pid: tgid, via, hint, prefetch: true, modules: true };
+    let (worker, notes) = start_prepared(task.clone(), clock.pause_deadline(started))?;
+    let paused_at = Instant::now();
+    let stopped = match StoppedProcess::stop_all(tgid, Mode::Attach, &[], Some(clock.pause_deadline(paused_at))) {
+        // It was alive when ptsnap looked first (main thread apart).
+        Err(TargetError::Zombie(_)) if !was_zombie || via != tgid => Err(TargetError::ProcessExited(tgid)),
+        other => other,
+    }?;
+    if let Some(tid) = opts.fault_thread
+        && stopped.thread(tid).is_none()
+    {
+        return Err(Error::NoSuchThread { tid, pid: tgid });
+    }
+    supervise(&task, worker, stopped, notes, paused_at, &clock)
+}
+
+/// Snapshots a traced process stopped at a fatal signal (run mode); the
+/// signal is delivered when this returns.
+pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<Written, Error> {
+    let started = Instant::now();
+    let mut info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
+    // /proc now says "traced"; the process was running when it faulted.
+    info.state = 'R';
+    let clock = Clock::new(opts, started);
+    let hint = FaultHint::Thread(crash.tid);
+    let via = procfs::live_task(crash.pid).unwrap_or(crash.tid);
+    let task = Assignment { opts: opts.clone(), info, pid: crash.pid, via, hint, prefetch: false, modules: true };
+    let (worker, notes) = start_prepared(task.clone(), clock.pause_deadline(crash.seen))?;
+    supervise(&task, worker, crash.stopped, notes, crash.seen, &clock)
+}
+
+/// The deadlines of one snapshot.
+struct Clock {
+    started: Instant,
+    max_pause: Duration,
+    /// `--timeout` after the start (None: none, or too far to represent).
+    end: Option<Instant>,
+}
+
+impl Clock {
+    fn new(opts: &Options, started: Instant) -> Self {
+        Clock { started, max_pause: opts.max_pause, end: opts.timeout.and_then(|t| started.checked_add(t)) }
+    }
+
+    /// When a pause that began at `paused_at` must end.
+    fn pause_deadline(&self, paused_at: Instant) -> Instant {
+        let limit = paused_at.checked_add(self.max_pause).unwrap_or(paused_at + Duration::from_secs(86400));
+        self.end.map_or(limit, |end| end.min(limit))
+    }
+
+    /// Why a pause that began at `paused_at` was cut at its deadline.
+    fn pause_cut(&self, paused_at: Instant) -> Cut {
+        match self.end {
+            Some(end) if end <= self.pause_deadline(paused_at) => Cut::Timeout,
+            _ => Cut::PauseLimit,
+        }
+    }
+
+    /// Until when the worker may finish after a release at `released_at`.
+    fn finish_deadline(&self, released_at: Instant, cut: bool) -> Instant {
+        let floor = released_at + if cut { WRAP_UP } else { Duration::ZERO };
+        match self.end {
+            Some(end) => end.max(floor),
+            None => released_at + if cut { WRAP_UP } else { AFTER_RELEASE },
+        }
+    }
+}
+
+/// Why a wait for the worker ended without the report it waited for.
+enum Stall {
+    Deadline,
+    Signal(i32),
+    Failed(Error),
+    Panicked(String),
+}
+
+/// Waits for the worker's next report until `deadline`, looking at
+/// ptsnap's signals every few milliseconds.
+fn wait_for(worker: &Worker, deadline: Instant) -> Result<FromWorker, Stall> {
+    loop {
+        if let Some(sig) = signals::termination_requested() {
+            return Err(Stall::Signal(sig));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Stall::Deadline);
+        }
+        match worker.next(left.min(POLL)) {
+            Ok(FromWorker::Failed(e)) => return Err(Stall::Failed(e)),
+            Ok(FromWorker::Panicked(msg)) => return Err(Stall::Panicked(msg)),
+            Ok(report) => return Ok(report),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Stall::Panicked("the worker ended without a report".into()));
+            }
+        }
+    }
+}
+
+/// Starts a worker and waits until its modules are loaded and their
+/// `preattach` has run. A `preattach` that does not return by `deadline`
+/// is abandoned with its worker, and the snapshot is taken without
+/// modules by a new one (recorded in `errors`).
+fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<ErrorEntry>), Error> {
+    let base = base_snapshot(&task.opts, &task.info, task.pid);
+    let worker = Worker::start(task.clone(), base.clone())?;
+    let why = match wait_for(&worker, deadline) {
+        Ok(_) => return Ok((worker, Vec::new())),
+        Err(Stall::Signal(sig)) => return Err(TargetError::Interrupted(sig).into()),
+        Err(Stall::Failed(e)) => return Err(e),
+        Err(Stall::Deadline) => "the pmodules' preattach did not return in time".to_string(),
+        Err(Stall::Panicked(msg)) => format!("ptsnap's worker failed while loading the pmodules: {msg}"),
+    };
+    worker.cut.store(true, Ordering::SeqCst);
+    let plain = Worker::start(Assignment { modules: false, ..task }, base)?;
+    match wait_for(&plain, Instant::now() + AFTER_RELEASE) {
+        Ok(_) => {}
+        Err(Stall::Signal(sig)) => return Err(TargetError::Interrupted(sig).into()),
+        Err(Stall::Failed(e)) => return Err(e),
+        Err(Stall::Deadline | Stall::Panicked(_)) => {
+            return Err(TargetError::Io {
+                context: "starting the snapshot".into(),
+                source: std::io::Error::other(why),
+            }
+            .into());
+        }
+    }
+    let note =
+        ErrorEntry { context: "pmodules".into(), message: format!("{why}; the snapshot was taken without modules") };
+    Ok((plain, vec![note]))
+}
+
+/// From the stopped process to the written snapshot.
+fn supervise(
+    task: &Assignment,
+    worker: Worker,
+    stopped: StoppedProcess,
+    mut notes: Vec<ErrorEntry>,
+    paused_at: Instant,
+    clock: &Clock,
+) -> Result<Written, Error> {
+    let (opts, pid) = (&task.opts, stopped.pid);
+    let stop_us = paused_at.elapsed().as_micros() as u64;
+    check_threads(opts, &stopped, &mut notes)?;
+    worker.send(ToWorker::Stopped(stopped.threads.clone()));
+    let mut cut = match wait_for(&worker, clock.pause_deadline(paused_at)) {
+        Ok(_) => None,
+        Err(Stall::Deadline) => Some(clock.pause_cut(paused_at)),
+        Err(Stall::Signal(sig)) => Some(Cut::Signal(sig)),
+        // `stopped` releases the target as it is dropped.
+        Err(Stall::Failed(e)) => return Err(e),
+        Err(Stall::Panicked(msg)) => {
+            notes.push(internal_error(&msg));
+            Some(Cut::Internal)
+        }
+    };
+    if cut.is_some() {
+        worker.cut.store(true, Ordering::SeqCst);
+    }
+    let mode = stopped.mode();
+    let shown: Vec<(i32, Registers, String, String)> = stopped
+        .threads
+        .iter()
+        .filter(|t| opts.wants_thread(t.tid))
+        .map(|t| {
+            let regs = Registers::from_thread(t.regs.as_ref(), t.fpregs.as_ref());
+            (t.tid, regs, t.name.clone(), procfs::state_name(t.state).to_string())
+        })
+        .collect();
+    let late = stopped.late.clone();
+    notes.extend(
+        stopped.problems.iter().map(|(tid, p)| ErrorEntry { context: format!("thread {tid}"), message: p.clone() }),
+    );
+    stopped.release();
+    let released_at = Instant::now();
+    worker.send(ToWorker::Released);
+
+    let finished = match wait_for(&worker, clock.finish_deadline(released_at, cut.is_some())) {
+        Ok(_) => true,
+        Err(Stall::Failed(e)) if cut.is_none() => return Err(e),
+        Err(Stall::Signal(sig)) if cut.is_none() => {
+            cut = Some(Cut::Signal(sig));
+            false
+        }
+        Err(Stall::Panicked(msg)) => {
+            notes.push(internal_error(&msg));
+            cut = cut.or(Some(Cut::Internal));
+            false
+        }
+        Err(_) => false,
+    };
+    let mut snap = take_snapshot(&worker, task);
+    if !finished {
+        notes.push(ErrorEntry {
+            context: "worker".into(),
+            message: "ptsnap's worker (a module or the debug info it was reading) did not finish in time after \
+                      the release; the snapshot has what was gathered"
+                .into(),
+        });
+    }
+    if let Some(c) = &cut {
+        let done = snap.threads.len();
+        let message = format!(
+            "{}: {done} of {} threads extracted; the process was released",
+            c.describe(opts.max_pause.as_secs_f64()),
+            shown.len()
+        );
+        snap.errors.push(ErrorEntry { context: "cut".into(), message });
+        let reason = format!("not extracted: {}", c.describe(opts.max_pause.as_secs_f64()));
+        let extracted: Vec<i32> = snap.threads.iter().map(|t| t.tid).collect();
+        for (tid, registers, name, state) in shown.into_iter().filter(|s| !extracted.contains(&s.0)) {
+            snap.threads.push(Thread {
+                tid,
+                name,
+                state,
+                registers,
+                unwind_stop: Some(reason.clone()),
+                ..Thread::default()
+            });
+        }
+    }
+    // Threads that never stopped (in disk wait, say, or exited) are listed
+    // with their state and no frames; `errors` says why.
+    for l in late.iter().filter(|l| opts.wants_thread(l.tid)) {
+        snap.threads.push(Thread {
+            tid: l.tid,
+            name: l.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
+            state: procfs::state_name(l.stat.as_ref().map_or('?', |s| s.state)).into(),
+            unwind_stop: Some("error: the thread did not stop".into()),
+            kernel_stack: l.kernel_stack.clone(),
+            ..Thread::default()
+        });
+    }
+    if mode == Mode::Attach && snap.threads.iter().all(|t| t.frames.is_empty()) && procfs::live_task(pid).is_none() {
+        return Err(TargetError::ProcessExited(pid).into());
+    }
+    snap.errors.splice(0..0, notes);
+    snap.timings.stop_us = stop_us;
+    snap.timings.paused_us = (released_at - paused_at).as_micros() as u64;
+    // In run mode the pause began at the fault, before ptsnap's start.
+    snap.timings.total_us = clock.started.min(paused_at).elapsed().as_micros() as u64;
+    let path = output_path(opts, &task.info, pid);
+    writer::write_atomic(&snap, &path).map_err(|source| Error::Write { path: path.clone(), source })?;
+    Ok(Written { path, cut })
+}
+
+/// `--thread` names threads of the process: an error when none is, an
+/// `errors` entry for each that is not.
+fn check_threads(opts: &Options, stopped: &StoppedProcess, notes: &mut Vec<ErrorEntry>) -> Result<(), Error> {
+    let known = |tid: i32| stopped.thread(tid).is_some() || stopped.late.iter().any(|l| l.tid == tid);
+    let missing: Vec<i32> = opts.threads.iter().copied().filter(|&t| !known(t)).collect();
+    if !missing.is_empty() && missing.len() == opts.threads.len() {
+        return Err(Error::NoSuchThreads { tids: missing, pid: stopped.pid });
+    }
+    for tid in missing {
+        notes.push(ErrorEntry {
+            context: "--thread".into(),
+            message: format!("thread {tid} is not a thread of process {}", stopped.pid),
+        });
+    }
+    Ok(())
+}
+
+/// The snapshot the worker built, taken out of the shared cell; if the
+/// worker holds the lock and does not let go (it is stuck inside a call),
+/// a snapshot with the process facts only.
+fn take_snapshot(worker: &Worker, task: &Assignment) -> Snapshot {
+    match worker.shared.try_lock_for(LOCK_WAIT) {
+        Some(mut guard) => std::mem::take(&mut *guard),
+        None => base_snapshot(&task.opts, &task.info, task.pid),
+    }
+}
+
+fn internal_error(msg: &str) -> ErrorEntry {
+    ErrorEntry { context: "internal".into(), message: format!("ptsnap internal error (please report it): {msg}") }
+}
+
+fn base_snapshot(opts: &Options, info: &ProcessInfo, pid: i32) -> Snapshot {
+    let mut snap = Snapshot {
+        format: snapshot::FORMAT.into(),
+        version: snapshot::VERSION,
+        uuid: writer::new_uuid(),
+        timestamp: writer::rfc3339(writer::unix_now()),
+        generator: snapshot::Generator { name: "ptsnap".into(), version: env!("CARGO_PKG_VERSION").into() },
+        application: opts.application.clone().or_else(|| exe_name(info)),
+        process: snapshot::Process {
+            pid,
+            exe: info.exe.as_ref().map(|p| p.display().to_string()),
+            cmdline: info.cmdline.clone(),
+            cwd: info.cwd.as_ref().map(|p| p.display().to_string()),
+            state: procfs::state_name(info.state).into(),
+            ppid: info.ppid,
+            uid: info.uid,
+        },
+        classifiers: opts.classifiers.clone(),
+        ..Snapshot::default()
+    };
+    for (k, v) in &opts.kv {
+        snap.kv.insert(k.clone(), serde_json::Value::String(v.clone()));
+    }
+    snap
+}
+
+fn exe_name(info: &ProcessInfo) -> Option<String> {
+    let exe = info.exe.as_ref()?;
+    let name = exe.file_name()?.to_string_lossy();
+    Some(name.strip_suffix(" (deleted)").unwrap_or(&name).to_string())
+}
+
+fn output_path(opts: &Options, info: &ProcessInfo, pid: i32) -> PathBuf {
+    if let Some(p) = &opts.output {
+        return p.clone();
+    }
+    let name = format!("{}.{pid}.{}.json", exe_name(info).unwrap_or_else(|| "process".into()), writer::unix_now());
+    opts.output_dir.as_deref().unwrap_or(Path::new(".")).join(name)
+}

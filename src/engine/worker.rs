@@ -1,0 +1,280 @@
+//! The worker: the part of a snapshot that reads the target but never
+//! stops or releases it, on a thread of its own.
+//!
+//! It loads the pmodules and runs `preattach`, waits for the supervisor's
+//! stopped threads, walks, symbolizes and reads the variables of each one
+//! into the [`Shared`] snapshot (a thread is added whole, under the lock
+//! for no longer than a push), raises the modules' events, and after the
+//! release finishes the snapshot (module list, `postattach`). It reads
+//! memory with process_vm_readv, which needs no ptrace stop, so the
+//! supervisor can release the target while the worker is still busy.
+//!
+//! When the supervisor cuts the pause it sets the `cut` flag: the worker
+//! stops extracting at the next thread, gives the threads it has walked
+//! their raw frames only, and module callbacks running then are
+//! interrupted by the host. Anything that never returns (a C call inside
+//! Lua, a parser bug) is abandoned with the thread at `--timeout`.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::time::{Duration, Instant};
+
+use crate::debuginfo::ModuleSet;
+use crate::debuginfo::locate::DebugDirs;
+use crate::debuginfo::prefetch::Prefetch;
+use crate::debuginfo::store::{FileStore, InflatedSections};
+use crate::memory::Memory;
+use crate::options::Options;
+use crate::pmodule::Host;
+use crate::pmodule::Shared;
+use crate::pmodule::services::Services;
+use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
+use crate::symbolize::Symbolizer;
+use crate::target::TargetError;
+use crate::target::memory::ProcessMemory;
+use crate::target::procfs::{self, ProcessInfo};
+use crate::target::signals;
+use crate::target::stopper::StoppedThread;
+
+use super::Error;
+use super::extract::{FaultHint, find_fault, module_info, render_thread, walk_thread};
+use super::variables::VariableReader;
+
+/// The worker's stack: deep enough that recursion over hostile debug info
+/// hits the parsers' own depth limits long before it (virtual memory only).
+const STACK_SIZE: usize = 256 << 20;
+
+/// What the worker is asked to do.
+#[derive(Clone)]
+pub struct Assignment {
+    pub opts: Options,
+    pub info: ProcessInfo,
+    pub pid: i32,
+    /// The thread whose /proc entries and memory the worker reads: the
+    /// main thread, unless it has exited (a zombie leader has no maps and
+    /// no memory, while the process lives on in its other threads).
+    pub via: i32,
+    pub hint: FaultHint,
+    /// Inflate debug sections on the second core while the threads are
+    /// being stopped (attach mode; in run mode they are stopped already).
+    pub prefetch: bool,
+    /// Load the pmodules (off when a module's `preattach` did not return).
+    pub modules: bool,
+}
+
+/// The supervisor's messages.
+pub enum ToWorker {
+    /// The process is stopped; these threads are to be extracted.
+    Stopped(Vec<StoppedThread>),
+    /// The process runs again (or, in run mode, is dying of its signal).
+    Released,
+}
+
+/// The worker's reports, in this order.
+pub enum FromWorker {
+    /// Modules loaded, `preattach` done: the process may be stopped.
+    Prepared,
+    /// Everything that needs the stopped process is done.
+    Extracted,
+    /// The snapshot in `shared` is complete.
+    Done,
+    /// The snapshot cannot be taken (the process is gone, a module setup
+    /// error); nothing follows.
+    Failed(Error),
+    /// The worker panicked: a bug in ptsnap, with its message.
+    Panicked(String),
+}
+
+/// The supervisor's handle on a running worker.
+pub struct Worker {
+    to: Sender<ToWorker>,
+    from: Receiver<FromWorker>,
+    pub shared: Shared,
+    /// Set by the supervisor when it cuts the pause; read by the worker
+    /// between threads and by the module host between Lua instructions.
+    pub cut: Arc<AtomicBool>,
+}
+
+impl Worker {
+    /// Starts a worker on `snap`, with ptsnap's signals blocked in it so
+    /// that they reach the supervisor.
+    pub fn start(task: Assignment, snap: Snapshot) -> Result<Worker, Error> {
+        let shared = Shared::new(snap);
+        let cut = Arc::new(AtomicBool::new(false));
+        let (to, inbox) = channel();
+        let (outbox, from) = channel();
+        let (s, c) = (shared.clone(), cut.clone());
+        let spawned = signals::with_handled_blocked(|| {
+            std::thread::Builder::new()
+                .name("ptsnap-worker".into())
+                .stack_size(STACK_SIZE)
+                .spawn(move || run(task, &s, &c, &inbox, &outbox))
+        });
+        spawned.map_err(Error::Thread)?;
+        Ok(Worker { to, from, shared, cut })
+    }
+
+    pub fn send(&self, message: ToWorker) {
+        // A worker that has ended has nothing left to do with it.
+        let _ = self.to.send(message);
+    }
+
+    /// The worker's next report, waiting at most `wait`.
+    pub fn next(&self, wait: Duration) -> Result<FromWorker, RecvTimeoutError> {
+        self.from.recv_timeout(wait)
+    }
+}
+
+fn run(
+    task: Assignment,
+    shared: &Shared,
+    cut: &Arc<AtomicBool>,
+    inbox: &Receiver<ToWorker>,
+    outbox: &Sender<FromWorker>,
+) {
+    let report = match catch_unwind(AssertUnwindSafe(|| pipeline(task, shared, cut, inbox, outbox))) {
+        Ok(Ok(())) => FromWorker::Done,
+        Ok(Err(e)) => FromWorker::Failed(e),
+        Err(payload) => FromWorker::Panicked(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        ),
+    };
+    let _ = outbox.send(report);
+}
+
+/// The worker's whole job; returns early (Ok) when the supervisor has
+/// given up on it.
+fn pipeline(
+    task: Assignment,
+    shared: &Shared,
+    cut: &Arc<AtomicBool>,
+    inbox: &Receiver<ToWorker>,
+    outbox: &Sender<FromWorker>,
+) -> Result<(), Error> {
+    let Assignment { opts, info, pid: task_pid, via, hint, prefetch, modules } = task;
+    let opts = &opts;
+    let module_memory: Rc<dyn Memory> = Rc::new(ProcessMemory::new(via));
+    let mut host = match modules {
+        true => Some(Host::load(&opts.pmodules, module_memory, shared.clone(), cut.clone())?).filter(|h| !h.is_empty()),
+        false => None,
+    };
+    if let Some(h) = host.as_mut() {
+        h.preattach();
+    }
+    let inflated = Arc::new(InflatedSections::default());
+    let prefetch =
+        prefetch.then(|| Prefetch::start(via, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables));
+    let _ = outbox.send(FromWorker::Prepared);
+    let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
+        return Ok(());
+    };
+
+    let store = FileStore::sharing(inflated);
+    let dirs = DebugDirs::new(&opts.debug_dirs);
+    let memory = ProcessMemory::new(via);
+    let maps = procfs::read_maps(via).map_err(|_| TargetError::ProcessExited(task_pid))?;
+    let modules = ModuleSet::from_maps(via, &maps, &store, &dirs, &memory);
+    // Variables, and the typed memory and symbols modules use.
+    let exe = info.exe.as_ref().map(|p| p.display().to_string());
+    let reader = (opts.variables || host.is_some())
+        .then(|| VariableReader::new(opts, (&modules, &maps), &memory, exe.as_deref()));
+    let services = reader.as_ref().map(|r| r as &dyn Services);
+    if let Some(h) = host.as_mut() {
+        h.attach(services);
+    }
+    let is_cut = || cut.load(Ordering::SeqCst);
+
+    let unwind_start = Instant::now();
+    let mut walked = Vec::new();
+    for thread in threads.iter().filter(|t| opts.wants_thread(t.tid)) {
+        if is_cut() {
+            break;
+        }
+        walked.push(walk_thread(thread, &memory, &modules, opts.max_frames));
+        memory.clear_cache();
+    }
+    let unwind_us = unwind_start.elapsed().as_micros() as u64;
+    if let Some(p) = &prefetch {
+        p.stop();
+    }
+    let symbolize_start = Instant::now();
+    let fault = find_fault(&hint, &walked, &memory);
+    shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
+    let mut symbolizer = Symbolizer::new();
+    for w in &walked {
+        // After a cut, the walked threads keep their raw frames (module
+        // and offset): that costs no debug info and no module callback.
+        let full = !is_cut();
+        let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
+        let reader = reader.as_ref().filter(|_| full && opts.variables);
+        let thread = render_thread(w, &modules, full.then_some(&mut symbolizer), reader, faulted_frame);
+        memory.clear_cache();
+        let index = {
+            let mut snap = shared.lock();
+            snap.threads.push(thread);
+            snap.threads.len() - 1
+        };
+        if let Some(h) = host.as_mut().filter(|_| full) {
+            h.thread_extracted(index, services);
+        }
+    }
+    if let Some(reader) = reader.as_ref().filter(|_| opts.variables && !is_cut()) {
+        let mut errors = Vec::new();
+        let globals = reader.globals(opts, &mut errors);
+        {
+            let mut snap = shared.lock();
+            snap.globals = globals;
+            snap.errors.extend(errors);
+        }
+        if let Some(h) = host.as_mut() {
+            h.globals_extracted(services);
+        }
+    }
+    {
+        let mut snap = shared.lock();
+        snap.timings.unwind_us = unwind_us;
+        snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
+    }
+    let _ = outbox.send(FromWorker::Extracted);
+    let Ok(ToWorker::Released) = inbox.recv() else {
+        return Ok(());
+    };
+
+    // The pause is over: modules run normally again.
+    cut.store(false, Ordering::SeqCst);
+    {
+        let mut snap = shared.lock();
+        snap.modules = modules.iter().map(module_info).collect();
+        for m in modules.iter() {
+            if let Some(e) = &m.error {
+                snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message: e.clone() });
+            }
+        }
+        if matches!(hint, FaultHint::Search) && snap.fault.is_none() {
+            snap.errors.push(ErrorEntry {
+                context: "fault".into(),
+                message: "--faulted given, but no thread is at a crash signal or in a signal handler".into(),
+            });
+        }
+    }
+    if let Some(h) = host.as_mut() {
+        h.postattach(services);
+        let report = h.finish();
+        let mut snap = shared.lock();
+        for m in &report {
+            for e in &m.errors {
+                let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
+                snap.annotations.push(Annotation::text("warning", text, "ptsnap"));
+            }
+        }
+        snap.pmodules = report;
+    }
+    Ok(())
+}
