@@ -342,8 +342,8 @@ fn option_edges() {
 }
 
 /// The target SIGKILLed in the first milliseconds: a snapshot with frames
-/// taken before it died, or "exited during the snapshot"; never an empty
-/// snapshot of a zombie, never a panic.
+/// taken before it died, or one line saying it exited (or was a zombie
+/// when ptsnap looked); never an empty snapshot of a zombie, never a panic.
 #[test]
 fn a_target_killed_during_the_snapshot() {
     let _serial = serial();
@@ -373,7 +373,9 @@ fn a_target_killed_during_the_snapshot() {
                 snap["threads"].as_array().unwrap().iter().any(|t| !t["frames"].as_array().unwrap().is_empty());
             assert!(framed, "a snapshot without any frame: {snap}");
         } else {
-            assert!(err.contains("exited during the snapshot") || err.contains("no process"), "{err}");
+            // Killed before ptsnap looked, it is a zombie already.
+            let said = ["exited during the snapshot", "no process", "is a zombie"];
+            assert!(said.iter().any(|s| err.contains(s)) && err.lines().count() == 1, "{err}");
         }
     }
 }

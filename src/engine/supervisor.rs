@@ -5,9 +5,9 @@
 //! to ptsnap. Nothing the worker does can delay that: the supervisor waits
 //! on a channel in short slices, and only it touches ptrace.
 //!
-//! After the release the worker finishes the snapshot (module list,
-//! `postattach`) within the time left to `--timeout`, or [`AFTER_RELEASE`]
-//! without one, or [`WRAP_UP`] after a cut; past that it is abandoned and
+//! After the release the worker finishes (the modules' `unload`) within
+//! the time left to `--timeout`, or [`AFTER_RELEASE`] without one, or
+//! [`WRAP_UP`] after a cut; past that it is abandoned and
 //! the supervisor writes what the shared snapshot holds. Threads that were
 //! stopped but not extracted are listed with their registers and the
 //! reason, so a cut snapshot says exactly what it lacks.

@@ -4,8 +4,8 @@
 //! It loads the pmodules and runs `preattach`, waits for the supervisor's
 //! stopped threads, walks, symbolizes and reads the variables of each one
 //! into the [`Shared`] snapshot (a thread is added whole, under the lock
-//! for no longer than a push), raises the modules' events, and after the
-//! release finishes the snapshot (module list, `postattach`). It reads
+//! for no longer than a push), raises the modules' events up to
+//! `postattach`, and after the release runs the modules' `unload`. It reads
 //! memory with process_vm_readv, which needs no ptrace stop, so the
 //! supervisor can release the target while the worker is still busy.
 //!
@@ -26,7 +26,6 @@ use crate::debuginfo::ModuleSet;
 use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::prefetch::Prefetch;
 use crate::debuginfo::store::{FileStore, InflatedSections};
-use crate::memory::Memory;
 use crate::options::Options;
 use crate::pmodule::Host;
 use crate::pmodule::Shared;
@@ -160,9 +159,15 @@ fn pipeline(
 ) -> Result<(), Error> {
     let Assignment { opts, info, pid: task_pid, via, hint, prefetch, modules } = task;
     let opts = &opts;
-    let module_memory: Rc<dyn Memory> = Rc::new(ProcessMemory::new(via));
+    // One page cache for the engine and the modules, emptied when the
+    // process stops and when it runs again, so no page read before the
+    // stop is served while it is stopped, and none read while it is
+    // stopped after it runs on.
+    let memory = Rc::new(ProcessMemory::new(via));
     let mut host = match modules {
-        true => Some(Host::load(&opts.pmodules, module_memory, shared.clone(), cut.clone())?).filter(|h| !h.is_empty()),
+        true => {
+            Some(Host::load(&opts.pmodules, memory.clone(), shared.clone(), cut.clone())?).filter(|h| !h.is_empty())
+        }
         false => None,
     };
     if let Some(h) = host.as_mut() {
@@ -175,16 +180,17 @@ fn pipeline(
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
         return Ok(());
     };
+    memory.clear_cache();
+    let memory = &*memory;
 
     let store = FileStore::sharing(inflated);
     let dirs = DebugDirs::new(&opts.debug_dirs);
-    let memory = ProcessMemory::new(via);
     let maps = procfs::read_maps(via).map_err(|_| TargetError::ProcessExited(task_pid))?;
-    let modules = ModuleSet::from_maps(via, &maps, &store, &dirs, &memory);
+    let modules = ModuleSet::from_maps(via, &maps, &store, &dirs, memory);
     // Variables, and the typed memory and symbols modules use.
     let exe = info.exe.as_ref().map(|p| p.display().to_string());
     let reader = (opts.variables || host.is_some())
-        .then(|| VariableReader::new(opts, (&modules, &maps), &memory, exe.as_deref()));
+        .then(|| VariableReader::new(opts, (&modules, &maps), memory, exe.as_deref()));
     let services = reader.as_ref().map(|r| r as &dyn Services);
     if let Some(h) = host.as_mut() {
         h.attach(services);
@@ -197,7 +203,7 @@ fn pipeline(
         if is_cut() {
             break;
         }
-        walked.push(walk_thread(thread, &memory, &modules, opts.max_frames));
+        walked.push(walk_thread(thread, memory, &modules, opts.max_frames));
         memory.clear_cache();
     }
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
@@ -205,7 +211,7 @@ fn pipeline(
         p.stop();
     }
     let symbolize_start = Instant::now();
-    let fault = find_fault(&hint, &walked, &memory);
+    let fault = find_fault(&hint, &walked, memory);
     shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
     let mut symbolizer = Symbolizer::new();
     for w in &walked {
@@ -241,16 +247,6 @@ fn pipeline(
         let mut snap = shared.lock();
         snap.timings.unwind_us = unwind_us;
         snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
-    }
-    let _ = outbox.send(FromWorker::Extracted);
-    let Ok(ToWorker::Released) = inbox.recv() else {
-        return Ok(());
-    };
-
-    // The pause is over: modules run normally again.
-    cut.store(false, Ordering::SeqCst);
-    {
-        let mut snap = shared.lock();
         snap.modules = modules.iter().map(module_info).collect();
         for m in modules.iter() {
             if let Some(e) = &m.error {
@@ -264,8 +260,21 @@ fn pipeline(
             });
         }
     }
-    if let Some(h) = host.as_mut() {
+    // `postattach` sees the snapshot complete and reads the memory it was
+    // taken from: the process is still stopped (in run mode, not yet
+    // dead of its signal). A module that registers it lengthens the pause
+    // by what it does there, within --max-pause like the rest.
+    if let Some(h) = host.as_mut().filter(|_| !is_cut()) {
         h.postattach(services);
+    }
+    let _ = outbox.send(FromWorker::Extracted);
+    let Ok(ToWorker::Released) = inbox.recv() else {
+        return Ok(());
+    };
+    memory.clear_cache();
+    // The pause is over: modules run normally again (their `unload`).
+    cut.store(false, Ordering::SeqCst);
+    if let Some(h) = host.as_mut() {
         let report = h.finish();
         let mut snap = shared.lock();
         for m in &report {
