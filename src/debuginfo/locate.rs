@@ -2,10 +2,12 @@
 //! elfutils do: first by build id under `<dir>/.build-id/xx/rest.debug`,
 //! then by the `.gnu_debuglink` name next to the binary, in its `.debug/`
 //! directory and under each debug directory, accepting a debuglink
-//! candidate only when its CRC-32 matches.
+//! candidate only when its CRC-32 matches; last, in the debuginfod client
+//! cache.
 
 use std::path::{Path, PathBuf};
 
+use super::debuginfod;
 use super::elf::ElfObject;
 use super::store::FileStore;
 
@@ -14,6 +16,8 @@ use super::store::FileStore;
 pub enum DebugSource {
     BuildId,
     DebugLink,
+    /// Fetched from a debuginfod server (or found in its client cache).
+    Debuginfod,
 }
 
 /// The directories searched for separate debug files, in order.
@@ -36,9 +40,22 @@ impl DebugDirs {
         {
             return Some((found, DebugSource::BuildId));
         }
-        let (name, crc) = binary.debuglink()?;
-        let name = std::str::from_utf8(name).ok()?;
-        self.by_debuglink(store, &binary.path, name, crc).map(|f| (f, DebugSource::DebugLink))
+        let local = binary.debuglink().and_then(|(name, crc)| {
+            let name = std::str::from_utf8(name).ok()?;
+            self.by_debuglink(store, &binary.path, name, crc)
+        });
+        local
+            .map(|f| (f, DebugSource::DebugLink))
+            .or_else(|| Some((self.in_debuginfod_cache(store, binary)?, DebugSource::Debuginfod)))
+    }
+
+    /// The file a debuginfod client (ptsnap's, gdb's) has cached for the
+    /// binary's build id.
+    fn in_debuginfod_cache<'a>(&self, store: &'a FileStore, binary: &ElfObject<'a>) -> Option<ElfObject<'a>> {
+        let id = binary.build_id()?;
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let path = debuginfod::cached(&hex)?;
+        ElfObject::open(store, &path, &path).ok().filter(|elf| elf.build_id() == Some(id))
     }
 
     /// The supplementary DWARF file (dwz's common file) that `file` names in

@@ -6,6 +6,7 @@
 //! first needs them; DWARF units are then parsed lazily, only those
 //! covering the pcs asked about. Everything is cached for the whole run.
 
+pub mod debuginfod;
 pub mod dwarf;
 pub mod elf;
 pub mod locate;

@@ -172,6 +172,7 @@ pub fn module_info(m: &crate::debuginfo::Module<'_>) -> ModuleInfo {
             match how {
                 DebugSource::BuildId => "build-id",
                 DebugSource::DebugLink => "debuglink",
+                DebugSource::Debuginfod => "debuginfod",
             }
             .to_string()
         }),

@@ -16,9 +16,14 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use crate::debuginfo::ModuleSet;
+use crate::debuginfo::debuginfod::{self, FetchError};
+use crate::debuginfo::locate::DebugDirs;
+use crate::debuginfo::store::FileStore;
 use crate::options::Options;
 use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
 use crate::target::TargetError;
+use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
 use crate::target::run::CrashStop;
 use crate::target::signals;
@@ -34,6 +39,10 @@ pub const AFTER_RELEASE: Duration = Duration::from_secs(10);
 /// How long a cut worker gets to wrap up before the snapshot is written
 /// without it.
 pub const WRAP_UP: Duration = Duration::from_millis(500);
+/// How long debug files may be fetched from debuginfod servers before the
+/// target is stopped (attach mode, and at most half of `--timeout`; in run
+/// mode the pause bounds it).
+pub const DEBUGINFOD_LIMIT: Duration = Duration::from_secs(30);
 /// How often the supervisor looks at ptsnap's signals while it waits.
 const POLL: Duration = Duration::from_millis(5);
 /// How long the supervisor waits for the snapshot's lock, held by the
@@ -54,7 +63,9 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     let via = procfs::live_task(tgid).unwrap_or(tgid);
     let was_zombie = info.state == 'Z';
     let task = Assignment { opts: opts.clone(), info, pid: tgid, via, hint, prefetch: true, modules: true };
-    let (worker, notes) = start_prepared(task.clone(), clock.pause_deadline(started))?;
+    let mut notes = fetch_debug_files(&task, clock.debuginfod_deadline(started))?;
+    let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(Instant::now()))?;
+    notes.extend(more);
     let paused_at = Instant::now();
     let stopped = match StoppedProcess::stop_all(tgid, Mode::Attach, &[], Some(clock.pause_deadline(paused_at))) {
         // It was alive when ptsnap looked first (main thread apart).
@@ -80,7 +91,10 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<Written, Error
     let hint = FaultHint::Thread(crash.tid);
     let via = procfs::live_task(crash.pid).unwrap_or(crash.tid);
     let task = Assignment { opts: opts.clone(), info, pid: crash.pid, via, hint, prefetch: false, modules: true };
-    let (worker, notes) = start_prepared(task.clone(), clock.pause_deadline(crash.seen))?;
+    // The process is stopped already: fetching counts towards the pause.
+    let mut notes = fetch_debug_files(&task, clock.pause_deadline(crash.seen))?;
+    let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(crash.seen))?;
+    notes.extend(more);
     supervise(&task, worker, crash.stopped, notes, crash.seen, &clock)
 }
 
@@ -101,6 +115,13 @@ impl Clock {
     fn pause_deadline(&self, paused_at: Instant) -> Instant {
         let limit = paused_at.checked_add(self.max_pause).unwrap_or(paused_at + Duration::from_secs(86400));
         self.end.map_or(limit, |end| end.min(limit))
+    }
+
+    /// Until when debug files may be fetched before the stop: at most half
+    /// of `--timeout`, so that the snapshot gets the other half.
+    fn debuginfod_deadline(&self, started: Instant) -> Instant {
+        let limit = started + DEBUGINFOD_LIMIT;
+        self.end.map_or(limit, |end| limit.min(started + (end - started) / 2))
     }
 
     /// Why a pause that began at `paused_at` was cut at its deadline.
@@ -183,6 +204,60 @@ fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<Er
     let note =
         ErrorEntry { context: "pmodules".into(), message: format!("{why}; the snapshot was taken without modules") };
     Ok((plain, vec![note]))
+}
+
+/// Fetches from debuginfod servers (when `DEBUGINFOD_URLS` is set) the
+/// debug files of mapped modules that have none locally, on a thread of
+/// its own, until `deadline`; they land in the client cache, where the
+/// worker's lookup finds them. Failures become `errors` entries; a module
+/// the servers do not have is not an error.
+fn fetch_debug_files(task: &Assignment, deadline: Instant) -> Result<Vec<ErrorEntry>, Error> {
+    if !debuginfod::configured() {
+        return Ok(Vec::new());
+    }
+    let wanted = {
+        let (store, dirs) = (FileStore::new(), DebugDirs::new(&task.opts.debug_dirs));
+        let maps = procfs::read_maps(task.via).unwrap_or_default();
+        let modules = ModuleSet::from_maps(task.via, &maps, &store, &dirs, &ProcessMemory::new(task.via));
+        debuginfod::wanted(&modules)
+    };
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (to, from) = std::sync::mpsc::channel();
+    let spawned = signals::with_handled_blocked(|| {
+        std::thread::Builder::new().name("ptsnap-debuginfod".into()).spawn(move || {
+            let _ = to.send(debuginfod::fetch(wanted, deadline));
+        })
+    });
+    spawned.map_err(Error::Thread)?;
+    let note = |message: String| ErrorEntry { context: "debuginfod".into(), message };
+    loop {
+        if let Some(sig) = signals::termination_requested() {
+            return Err(TargetError::Interrupted(sig).into());
+        }
+        // The transfer is cancelled at the deadline; give the library a
+        // moment to return before it is abandoned.
+        if Instant::now() >= deadline + POLL * 20 {
+            return Ok(vec![note("the debuginfod servers did not answer in time".into())]);
+        }
+        match from.recv_timeout(POLL) {
+            Ok(Err(e)) => return Ok(vec![note(e)]),
+            Ok(Ok(fetched)) => {
+                return Ok(fetched
+                    .into_iter()
+                    .filter_map(|(w, result)| match result {
+                        Err(FetchError::Failed(why)) => {
+                            Some(note(format!("{} (build id {}): {why}", w.path, w.build_id)))
+                        }
+                        _ => None,
+                    })
+                    .collect());
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(Vec::new()),
+        }
+    }
 }
 
 /// From the stopped process to the written snapshot.
