@@ -179,6 +179,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             var.error = error.clone();
             return var;
         }
+        if let Some(e) = summary.error {
+            var.error = Some(e.to_string());
+            return var;
+        }
         let Some((_, t)) = resolved else { return var };
         match &t.kind {
             TypeKind::Base(encoding) => self.scalar(&mut var, &src, *encoding, t.size.unwrap_or(0), t.name.as_deref()),
@@ -553,7 +557,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         path: &mut Vec<u64>,
     ) {
         let Some((&count, inner)) = counts.split_first() else { return };
-        let element_size = self.types.size_of(element).unwrap_or(0);
+        let Some(element_size) = self.types.size_of(element) else {
+            var.error = Some("the size of the array's elements is unknown".into());
+            return;
+        };
         let stride = inner.iter().try_fold(element_size, |acc, c| c.and_then(|c| acc.checked_mul(c)));
         if var.size.is_none() {
             var.size = count.zip(stride).and_then(|(c, s)| c.checked_mul(s));
