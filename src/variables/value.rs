@@ -49,6 +49,17 @@ impl Default for Limits {
 /// members are read one by one (and most are cut by the limits anyway).
 const MAX_BLOCK: u64 = 1 << 16;
 
+/// Nesting below a variable followed at most, whatever `--max-depth`
+/// says: a type that contains itself (corrupt DWARF) must not overflow
+/// the stack, and the snapshot must stay within the nesting JSON readers
+/// accept (serde_json's 128 levels: each level here takes two).
+const MAX_NESTING: usize = 32;
+
+/// Members and elements shown per variable at most: the per-level limits
+/// multiply with depth (100 members of 100 members ...), so a type built
+/// to fan out would otherwise take exponential time and memory.
+const MAX_NODES: usize = 1 << 14;
+
 /// Where a value's bytes come from.
 #[derive(Clone)]
 enum Source<'d, 'a> {
@@ -111,6 +122,9 @@ pub struct Renderer<'x, 'd, 'a> {
     pub limits: &'x Limits,
     /// Bytes still allowed to be read for variables in this snapshot.
     pub budget: &'x Cell<u64>,
+    /// Members and elements the current variable may still show
+    /// ([`MAX_NODES`]).
+    pub nodes: Cell<usize>,
 }
 
 /// Why a read gave no bytes.
@@ -158,6 +172,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     /// A variable's value in the renderer's frame.
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, v.size);
+        self.nodes.set(MAX_NODES);
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new());
         var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));
         var
@@ -205,7 +220,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             TypeKind::Composite { tag, members, declaration } => {
                 if *declaration {
                     var.symbol = Some("<incomplete type>".into());
-                } else if depth >= self.limits.max_depth {
+                } else if self.too_deep(depth) {
                     var.truncated = true;
                 } else {
                     let src = self.hold(&mut var, src, t.size);
@@ -406,7 +421,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         pointers: usize,
         path: &mut Vec<u64>,
     ) {
-        if depth >= self.limits.max_depth {
+        if self.too_deep(depth) {
             var.truncated = true;
             return;
         }
@@ -434,6 +449,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         pointers: usize,
         path: &mut Vec<u64>,
     ) {
+        // An implicit pointer may point at itself (corrupt DWARF).
+        if self.too_deep(depth) {
+            var.truncated = true;
+            return;
+        }
         let size = self.types.size_of(target);
         let place = self.locator.place_of(die, self.frame, size.map(|s| s + offset.max(0) as u64));
         let src = Source::from_place(place).at(offset as u64);
@@ -467,7 +487,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         var.members.reserve_exact(members.len().min(self.limits.max_members));
         for (i, m) in members.iter().enumerate() {
-            if i >= self.limits.max_members {
+            if i >= self.limits.max_members || !self.spend_node() {
                 var.truncated = true;
                 break;
             }
@@ -580,7 +600,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             }
             return;
         }
-        if depth >= self.limits.max_depth {
+        if self.too_deep(depth) {
             var.truncated = count > 0;
             return;
         }
@@ -594,6 +614,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let element_name = self.types.name(element);
         var.elements.reserve_exact(shown as usize);
         for i in 0..shown {
+            if !self.spend_node() {
+                var.truncated = true;
+                break;
+            }
             let name = format!("[{i}]");
             let at = src.at(i * stride);
             let item = if inner.is_empty() {
@@ -613,6 +637,20 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             };
             var.elements.push(item);
         }
+    }
+
+    /// Whether `depth` is past the nesting limit (`--max-depth`, at most
+    /// [`MAX_NESTING`]).
+    fn too_deep(&self, depth: usize) -> bool {
+        depth >= self.limits.max_depth.min(MAX_NESTING)
+    }
+
+    /// Takes one member or element from the variable's [`MAX_NODES`];
+    /// false when none is left.
+    fn spend_node(&self) -> bool {
+        let left = self.nodes.get();
+        self.nodes.set(left.saturating_sub(1));
+        left > 0
     }
 
     /// An array dimension's element count, evaluating run-time bounds.
