@@ -115,6 +115,10 @@ pub const ENCODING: gimli::Encoding = gimli::Encoding { address_size: 8, format:
 const MAX_ITERATIONS: u32 = 10_000;
 /// Nested entry values (a caller's parameter defined by its own entry value).
 pub(super) const MAX_ENTRY_DEPTH: usize = 4;
+/// Bytes a location may hold outside memory (a composite of pieces, a
+/// constant widened to its type's size): DWARF gives those sizes, and
+/// corrupt DWARF gives any.
+const MAX_HELD_BYTES: u64 = 1 << 16;
 
 /// Finds functions across the process's modules: for call sites whose
 /// callee is named (a declaration) or computed (an address), and to name
@@ -337,33 +341,35 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 },
             };
         }
-        let total_bits: u64 = pieces.iter().map(|p| p.size_in_bits.unwrap_or(0)).sum();
-        let len = total_bits.div_ceil(8) as usize;
-        if len > 1 << 16 {
+        let total_bits = pieces.iter().try_fold(0u64, |n, p| n.checked_add(p.size_in_bits.unwrap_or(0)));
+        let Some(len) = total_bits.map(|bits| bits.div_ceil(8)).filter(|&len| len <= MAX_HELD_BYTES) else {
             return Place::Unavailable("composite location too large".into());
-        }
+        };
+        let len = len as usize;
         let mut data = vec![0u8; len];
         let mut known = vec![false; len];
         let mut at = 0u64;
         let mut any_register = false;
         for piece in &pieces {
+            // Bits within the total, so bounded by it.
             let bits = piece.size_in_bits.unwrap_or(0);
             let skip = piece.bit_offset.unwrap_or(0);
-            let source: Option<Vec<u8>> = match piece.location {
+            let source: Option<(Vec<u8>, u64)> = match piece.location {
                 Location::Empty => None,
                 Location::Address { address } => {
-                    let mut buf = vec![0u8; (skip + bits).div_ceil(8) as usize];
-                    self.memory.read(address, &mut buf).ok().map(|_| buf)
+                    // Only the bytes the piece takes, however far its offset reaches.
+                    let mut buf = vec![0u8; (skip % 8 + bits).div_ceil(8) as usize];
+                    self.memory.read(address.wrapping_add(skip / 8), &mut buf).ok().map(|_| (buf, skip % 8))
                 }
                 Location::Register { register } => {
                     any_register = true;
-                    ctx.and_then(|c| register_bytes(c, register.0))
+                    ctx.and_then(|c| register_bytes(c, register.0)).map(|b| (b, skip))
                 }
-                Location::Value { value } => Some(value_bytes(value, None)),
-                Location::Bytes { value } => Some(value.slice().to_vec()),
+                Location::Value { value } => Some((value_bytes(value, None), skip)),
+                Location::Bytes { value } => Some((value.slice().to_vec(), skip)),
                 Location::ImplicitPointer { .. } => None,
             };
-            if let Some(src) = source {
+            if let Some((src, skip)) = source {
                 copy_bits(&src, skip, &mut data, &mut known, at, bits);
             }
             at += bits;
@@ -466,9 +472,10 @@ fn const_value<'d, 'a>(die: &Die<'d, 'a>, value: AttributeValue<R<'a>>, size: Op
         _ => return Place::Unavailable("unsupported constant form".into()),
     };
     let mut data = data;
-    if let Some(size) = size {
-        // Sign- or zero-extension of a short constant does not matter for
-        // the bytes a value reader takes (the low `size` bytes).
+    // Sign- or zero-extension of a short constant does not matter for the
+    // bytes a value reader takes (the low `size` bytes). A type larger
+    // than any held value is not worth the memory: reading it fails.
+    if let Some(size) = size.filter(|&s| s <= MAX_HELD_BYTES) {
         data.resize(data.len().max(size as usize), 0);
     }
     bytes(data, BytesKind::Implicit)
@@ -519,7 +526,8 @@ fn value_bytes(value: Value, size: Option<u64>) -> Vec<u8> {
 /// `at`, marking the bytes touched as known.
 fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [bool], at: u64, bits: u64) {
     for i in 0..bits {
-        let (s, d) = (skip + i, at + i);
+        let Some(s) = skip.checked_add(i) else { break };
+        let d = at + i;
         let Some(&byte) = src.get((s / 8) as usize) else { break };
         let bit = (byte >> (s % 8)) & 1;
         let Some(slot) = dst.get_mut((d / 8) as usize) else { break };
@@ -540,5 +548,16 @@ mod tests {
         copy_bits(&[0xf0], 4, &mut dst, &mut known, 8, 4);
         assert_eq!(dst, [0xab, 0x0f]);
         assert_eq!(known, [true, true]);
+    }
+
+    #[test]
+    fn a_piece_offset_past_its_source_copies_nothing() {
+        // DW_OP_bit_piece offsets come from DWARF: near 2^64 they must
+        // neither overflow nor reach past the source.
+        let mut dst = [0u8; 1];
+        let mut known = [false; 1];
+        copy_bits(&[0xff], u64::MAX, &mut dst, &mut known, 0, 8);
+        copy_bits(&[0xff], 1 << 60, &mut dst, &mut known, 0, 8);
+        assert_eq!((dst, known), ([0], [false]));
     }
 }

@@ -60,6 +60,10 @@ const MAX_NESTING: usize = 32;
 /// to fan out would otherwise take exponential time and memory.
 const MAX_NODES: usize = 1 << 14;
 
+/// Bits of a bit field at most, so that it fits the 128-bit integer it is
+/// decoded into.
+const MAX_BIT_FIELD: u64 = 128;
+
 /// Where a value's bytes come from.
 #[derive(Clone)]
 enum Source<'d, 'a> {
@@ -82,14 +86,16 @@ impl<'d, 'a> Source<'d, 'a> {
         }
     }
 
+    /// The bytes `offset` further on. Addresses wrap like the machine's;
+    /// an offset past the held bytes stays past them (and reads fail).
     fn at(&self, offset: u64) -> Self {
         match self {
             Source::Memory(a) => Source::Memory(a.wrapping_add(offset)),
             Source::Held { data, known, start, address, kind } => Source::Held {
                 data: data.clone(),
                 known: known.clone(),
-                start: start + offset as usize,
-                address: address.map(|a| a + offset),
+                start: usize::try_from(offset).map_or(usize::MAX, |o| start.saturating_add(o)),
+                address: address.map(|a| a.wrapping_add(offset)),
                 kind: *kind,
             },
             other => other.clone(),
@@ -266,6 +272,15 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     fn read(&self, src: &Source<'d, 'a>, len: u64) -> Result<Vec<u8>, Unread> {
         match src {
             Source::Memory(address) => {
+                // No value reads more than a block or a string at once;
+                // a larger size comes from corrupt DWARF.
+                if len > MAX_BLOCK.max(self.limits.max_string as u64) {
+                    return Err(Unread {
+                        location: ValueLocation::Unavailable,
+                        error: Some(format!("{len} bytes are too many to read for one value")),
+                        truncated: true,
+                    });
+                }
                 let remaining = self.budget.get();
                 if len > remaining {
                     return Err(Unread {
@@ -284,7 +299,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Ok(buf)
             }
             Source::Held { data, known, start, .. } => {
-                let range = *start..start + len as usize;
+                let end = usize::try_from(len).ok().and_then(|len| start.checked_add(len)).unwrap_or(usize::MAX);
+                let range = *start..end;
                 match (data.get(range.clone()), known.get(range)) {
                     (Some(bytes), Some(k)) if k.iter().all(|&k| k) => Ok(bytes.to_vec()),
                     (Some(_), Some(_)) => {
@@ -455,7 +471,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             return;
         }
         let size = self.types.size_of(target);
-        let place = self.locator.place_of(die, self.frame, size.map(|s| s + offset.max(0) as u64));
+        let end = size.and_then(|s| s.checked_add(offset.max(0).unsigned_abs()));
+        let place = self.locator.place_of(die, self.frame, end);
+        // A negative offset wraps like an address; on held bytes it reads nothing.
         let src = Source::from_place(place).at(offset as u64);
         let name = format!("*{}", var.name);
         var.target = Some(Box::new(self.render(name, target, src, depth + 1, pointers, path)));
@@ -519,16 +537,20 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let mut var = self.shell(name, &summary, src);
         // A bit field has no size in bytes of its own.
         var.size = None;
-        let Some(bytes) = self.load(&mut var, src, (bit + size).div_ceil(8)) else { return var };
+        let Some(end) = bit.checked_add(size).filter(|&end| end <= MAX_BIT_FIELD) else {
+            var.error = Some(format!("a bit field of {size} bits at bit {bit} is not supported (corrupt DWARF?)"));
+            return var;
+        };
+        let Some(bytes) = self.load(&mut var, src, end.div_ceil(8)) else { return var };
         let raw = integer(&bytes, false) as u128;
-        let mut v = (raw >> bit) & ((1u128 << size) - 1);
+        let mut v = (raw >> bit) & 1u128.checked_shl(size as u32).map_or(!0, |m| m - 1);
         let signed = resolved.as_ref().is_some_and(|(_, t)| match &t.kind {
             TypeKind::Base(e) => matches!(*e, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char),
             TypeKind::Enum { signed, .. } => *signed,
             _ => false,
         });
         if signed && size > 0 && v >> (size - 1) & 1 == 1 {
-            v |= !0u128 << size;
+            v |= (!0u128).checked_shl(size as u32).unwrap_or(0);
         }
         let value = v as i128;
         var.value = if matches!(resolved.as_ref().map(|(_, t)| &t.kind), Some(TypeKind::Base(gimli::DW_ATE_boolean))) {
@@ -607,7 +629,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let Some(stride) = stride else { return };
         let shown = count.min(self.limits.max_elements as u64);
         var.truncated |= count > shown;
-        let src = self.hold(var, src, Some(shown * stride));
+        let Some(span) = shown.checked_mul(stride) else {
+            var.error = Some("the array's size overflows (corrupt DWARF?)".into());
+            return;
+        };
+        let src = self.hold(var, src, Some(span));
         if matches!(src, Source::Missing { .. }) {
             return;
         }
@@ -663,7 +689,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 (self.locator.value_of(&die, *expr, self.frame).ok()?, *upper)
             }
             Bound::Variable(die, upper) => {
-                let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).unwrap_or(8);
+                // A bound is an integer: a larger "size" is corrupt.
+                let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).filter(|&s| s <= 16).unwrap_or(8);
                 let src = Source::from_place(self.locator.place_of(die, self.frame, Some(size)));
                 (integer(&self.read(&src, size).ok()?, true) as u64, *upper)
             }
