@@ -120,6 +120,24 @@ pub(super) const MAX_ENTRY_DEPTH: usize = 4;
 /// corrupt DWARF gives any.
 const MAX_HELD_BYTES: u64 = 1 << 16;
 
+/// How an evaluation nests in others: the entry values it is computing
+/// (each one in a caller's frame), and whether it computes its frame's
+/// frame base, so that a frame base defined by itself (`DW_OP_fbreg` in
+/// `DW_AT_frame_base`, directly or through `DW_OP_call`) is an error, not
+/// an endless recursion.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Nesting {
+    pub entry: usize,
+    pub frame_base: bool,
+}
+
+impl Nesting {
+    /// The nesting of an entry value's evaluation, in the caller's frame.
+    pub(super) fn entry_value(self) -> Self {
+        Nesting { entry: self.entry + 1, frame_base: false }
+    }
+}
+
 /// Finds functions across the process's modules: for call sites whose
 /// callee is named (a declaration) or computed (an address), and to name
 /// function pointers.
@@ -184,7 +202,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
     ) -> Result<u64, String> {
-        self.value_at_depth(die, expr, frame, None, 0)
+        self.value_at_depth(die, expr, frame, None, Nesting::default())
     }
 
     pub(super) fn value_at_depth(
@@ -193,9 +211,9 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
-        entry_depth: usize,
+        nesting: Nesting,
     ) -> Result<u64, String> {
-        let pieces = self.evaluate(die, expr, frame, virt, entry_depth)?;
+        let pieces = self.evaluate(die, expr, frame, virt, nesting)?;
         match pieces.first().map(|p| p.location) {
             Some(Location::Address { address }) => Ok(address),
             Some(Location::Value { value }) => value.to_u64(!0).map_err(|e| e.to_string()),
@@ -214,7 +232,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: Option<usize>,
         size: Option<u64>,
     ) -> Place<'d, 'a> {
-        match self.evaluate(die, expr, frame, None, 0) {
+        match self.evaluate(die, expr, frame, None, Nesting::default()) {
             Ok(pieces) => self.assemble(die, pieces, frame, size),
             Err(e) => Place::Unavailable(e),
         }
@@ -228,7 +246,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
-        entry_depth: usize,
+        nesting: Nesting,
     ) -> Result<Vec<Piece<R<'a>>>, String> {
         let unit = &die.unit.unit;
         let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f));
@@ -258,7 +276,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_register(typed(die, base_type, u64::from_le_bytes(low))?)
                 }
                 EvaluationResult::RequiresFrameBase => {
-                    let base = self.frame_base(frame.filter(|_| virt.is_none()).ok_or_else(no_frame)?)?;
+                    let base = self.frame_base(frame.filter(|_| virt.is_none()).ok_or_else(no_frame)?, nesting)?;
                     eval.resume_with_frame_base(base)
                 }
                 EvaluationResult::RequiresTls(offset) => {
@@ -281,11 +299,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_at_location(bytes)
                 }
                 EvaluationResult::RequiresEntryValue(inner) => {
-                    let value = self.entry_value(frame.ok_or_else(no_frame)?, virt, &inner, entry_depth)?;
+                    let value = self.entry_value(frame.ok_or_else(no_frame)?, virt, &inner, nesting)?;
                     eval.resume_with_entry_value(Value::Generic(value))
                 }
                 EvaluationResult::RequiresParameterRef(offset) => {
-                    let value = self.parameter_ref(frame.ok_or_else(no_frame)?, virt, die, offset, entry_depth)?;
+                    let value = self.parameter_ref(frame.ok_or_else(no_frame)?, virt, die, offset, nesting)?;
                     eval.resume_with_parameter_ref(value)
                 }
                 EvaluationResult::RequiresRelocatedAddress(address) => {
@@ -302,16 +320,29 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         }
     }
 
-    /// `DW_AT_frame_base` of the frame's function, evaluated at its pc.
-    fn frame_base(&self, frame: usize) -> Result<u64, String> {
-        let ctx = &self.frames[frame];
+    /// `DW_AT_frame_base` of the frame's function, evaluated at its pc
+    /// once for the frame.
+    fn frame_base(&self, frame: usize, nesting: Nesting) -> Result<u64, String> {
+        if nesting.frame_base {
+            return Err("the frame base is defined by itself".into());
+        }
+        let ctx = self.frames.get(frame).ok_or("no such frame")?;
+        if let Some(known) = ctx.frame_base.get() {
+            return known.clone();
+        }
         let compute = || {
             let function = ctx.function.as_ref().ok_or("no function for the frame base")?;
             let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
             let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or("no frame base at this pc")?;
-            self.value_at_depth(&owner, expr, Some(frame), None, 0)
+            self.value_at_depth(&owner, expr, Some(frame), None, Nesting { frame_base: true, ..nesting })
         };
-        ctx.frame_base.get_or_init(compute).clone()
+        let base = compute();
+        // A failure under nested entry values may come from their limit,
+        // not from the frame: the frame's own variables try again.
+        if base.is_ok() || nesting.entry == 0 {
+            let _ = ctx.frame_base.set(base.clone());
+        }
+        base
     }
 
     /// Turns an evaluation's pieces into a place.
