@@ -46,7 +46,8 @@ pub fn read_c_string(
             out.extend_from_slice(&chunk[..nul]);
             return (Some(out), false);
         }
-        at += chunk.len() as u64;
+        // The next page; an address at the top of the space wraps.
+        at = at.wrapping_add(chunk.len() as u64);
         out.extend_from_slice(&chunk);
     }
     (Some(out), true)
@@ -101,5 +102,15 @@ mod tests {
         assert_eq!(read_c_string(0x1ff8, 256, read), (Some(b"xxxxxxxx".to_vec()), false));
         assert_eq!(read_c_string(0x1003, 4, read), (Some(b"xxxx".to_vec()), true));
         assert_eq!(read_c_string(0x9000, 4, read), (None, false));
+    }
+
+    #[test]
+    fn c_strings_at_the_top_of_the_address_space_end_there() {
+        // A target's pointer may point anywhere: the address after the
+        // last byte wraps to 0, which is not mapped.
+        let mut mem = BufferMemory::new();
+        mem.add(u64::MAX - 3, b"abcd".to_vec());
+        let read = |at: u64, buf: &mut [u8]| mem.read(at, buf).is_ok();
+        assert_eq!(read_c_string(u64::MAX - 3, 256, read), (Some(b"abcd".to_vec()), false));
     }
 }

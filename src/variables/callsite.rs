@@ -14,7 +14,7 @@
 
 use gimli::AttributeValue;
 
-use super::location::{Locator, MAX_ENTRY_DEPTH, Virtual, single_register};
+use super::location::{Locator, MAX_ENTRY_DEPTH, Nesting, Virtual, single_register};
 use super::types::children;
 use crate::debuginfo::dwarf::Die;
 use crate::unwind::cfi::Slice;
@@ -22,6 +22,10 @@ use crate::unwind::regs;
 
 /// Tail calls followed between a call site and the function on the stack.
 const MAX_TAIL_CALLS: usize = 4;
+/// Tail-call sites examined in one search at most: each function may hold
+/// many, and the depth limit alone would let them multiply (corrupt or
+/// hostile DWARF: a function full of tail calls to itself).
+const MAX_TAIL_SITES: usize = 256;
 
 /// A chain of call sites with the bias of the module holding each.
 type Chain<'d, 'a> = Vec<(Die<'d, 'a>, u64)>;
@@ -34,15 +38,15 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: usize,
         virt: Option<&Virtual<'d, 'a>>,
         inner: &gimli::Expression<Slice<'a>>,
-        depth: usize,
+        nesting: Nesting,
     ) -> Result<u64, String> {
         let reg = single_register(inner).ok_or("unsupported DW_OP_entry_value expression")?;
-        let (chain, caller) = self.entry_chain(frame, virt, depth)?;
+        let (chain, caller) = self.entry_chain(frame, virt, nesting)?;
         let matches = |param: &Die<'d, 'a>| match param.attr(gimli::DW_AT_location) {
             Some(AttributeValue::Exprloc(e)) => single_register(&e) == Some(reg),
             _ => false,
         };
-        self.chain_value(&chain, caller, matches, depth).ok_or_else(|| {
+        self.chain_value(&chain, caller, matches, nesting).ok_or_else(|| {
             format!("the call site does not record {}", regs::NAMES.get(reg as usize).unwrap_or(&"the register"))
         })?
     }
@@ -55,16 +59,16 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         virt: Option<&Virtual<'d, 'a>>,
         die: &Die<'d, 'a>,
         offset: gimli::UnitOffset,
-        depth: usize,
+        nesting: Nesting,
     ) -> Result<u64, String> {
         let wanted = die.reference(AttributeValue::UnitRef(offset)).map(|d| d.key());
-        let (chain, caller) = self.entry_chain(frame, virt, depth)?;
+        let (chain, caller) = self.entry_chain(frame, virt, nesting)?;
         let matches = |param: &Die<'d, 'a>| {
             [gimli::DW_AT_call_parameter, gimli::DW_AT_abstract_origin]
                 .into_iter()
                 .any(|a| param.follow(a).map(|d| d.key()) == wanted)
         };
-        self.chain_value(&chain, caller, matches, depth).ok_or("the call site does not record this parameter")?
+        self.chain_value(&chain, caller, matches, nesting).ok_or("the call site does not record this parameter")?
     }
 
     /// The call sites leading to the function being evaluated: for a real
@@ -74,9 +78,9 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         &self,
         frame: usize,
         virt: Option<&Virtual<'d, 'a>>,
-        depth: usize,
+        nesting: Nesting,
     ) -> Result<(Chain<'d, 'a>, usize), String> {
-        if depth >= MAX_ENTRY_DEPTH {
+        if nesting.entry >= MAX_ENTRY_DEPTH {
             return Err("entry values nest too deep".into());
         }
         match virt {
@@ -93,7 +97,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         chain: &Chain<'d, 'a>,
         caller: usize,
         matches: impl Fn(&Die<'d, 'a>) -> bool,
-        depth: usize,
+        nesting: Nesting,
     ) -> Option<Result<u64, String>> {
         let (site, _) = chain.last()?;
         let param = children(site)
@@ -108,10 +112,10 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             return Some(Err("the call site has no value for it".into()));
         };
         Some(if chain.len() == 1 {
-            self.value_at_depth(&param, expr, Some(caller), None, depth + 1)
+            self.value_at_depth(&param, expr, Some(caller), None, nesting.entry_value())
         } else {
             let virt = Virtual { chain: chain.clone(), caller };
-            self.value_at_depth(&param, expr, Some(caller), Some(&virt), depth + 1)
+            self.value_at_depth(&param, expr, Some(caller), Some(&virt), nesting.entry_value())
         })
     }
 
@@ -135,8 +139,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let direct = !has_computed_target(&site);
         let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
         let mut paths = Vec::new();
-        self.tail_paths(vec![(site, ctx.bias)], target, entry, &mut paths);
+        let sites_left = std::cell::Cell::new(MAX_TAIL_SITES);
+        self.tail_paths(vec![(site, ctx.bias)], target, entry, &sites_left, &mut paths);
         let chain = match paths.len() {
+            // The search was cut: a path it found may not be the only one.
+            _ if sites_left.get() == 0 => Err("too many tail calls to follow".to_string()),
             1 => Ok(paths.remove(0)),
             0 => Err("the call site does not lead to this function".to_string()),
             _ => Err("ambiguous tail calls lead to this function".to_string()),
@@ -149,8 +156,15 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 
     /// Collects the chains from `chain`'s last site (calling `target`)
     /// through tail calls to the function entered at `entry`; stops once
-    /// two are found (ambiguous).
-    fn tail_paths(&self, chain: Chain<'d, 'a>, target: u64, entry: u64, paths: &mut Vec<Chain<'d, 'a>>) {
+    /// two are found (ambiguous) or `sites_left` runs out.
+    fn tail_paths(
+        &self,
+        chain: Chain<'d, 'a>,
+        target: u64,
+        entry: u64,
+        sites_left: &std::cell::Cell<usize>,
+        paths: &mut Vec<Chain<'d, 'a>>,
+    ) {
         if target == entry {
             paths.push(chain);
             return;
@@ -162,10 +176,14 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let mut tail_sites = Vec::new();
         collect_sites(&function, 0, &|site| is_tail_call(site), &mut tail_sites);
         for site in tail_sites {
+            if sites_left.get() == 0 {
+                return;
+            }
+            sites_left.set(sites_left.get() - 1);
             let Some(next) = self.site_target(&site, None, bias) else { continue };
             let mut longer = chain.clone();
             longer.push((site, bias));
-            self.tail_paths(longer, next, entry, paths);
+            self.tail_paths(longer, next, entry, sites_left, paths);
         }
     }
 
@@ -187,7 +205,8 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let target =
             [gimli::DW_AT_call_target, gimli::DW_AT_GNU_call_site_target].into_iter().find_map(|a| site.attr(a));
         let (Some(AttributeValue::Exprloc(expr)), Some(frame)) = (target, frame) else { return None };
-        self.value_at_depth(site, expr, Some(frame), None, MAX_ENTRY_DEPTH - 1).ok()
+        let nesting = Nesting { entry: MAX_ENTRY_DEPTH - 1, frame_base: false };
+        self.value_at_depth(site, expr, Some(frame), None, nesting).ok()
     }
 }
 

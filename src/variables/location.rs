@@ -115,6 +115,28 @@ pub const ENCODING: gimli::Encoding = gimli::Encoding { address_size: 8, format:
 const MAX_ITERATIONS: u32 = 10_000;
 /// Nested entry values (a caller's parameter defined by its own entry value).
 pub(super) const MAX_ENTRY_DEPTH: usize = 4;
+/// Bytes a location may hold outside memory (a composite of pieces, a
+/// constant widened to its type's size): DWARF gives those sizes, and
+/// corrupt DWARF gives any.
+const MAX_HELD_BYTES: u64 = 1 << 16;
+
+/// How an evaluation nests in others: the entry values it is computing
+/// (each one in a caller's frame), and whether it computes its frame's
+/// frame base, so that a frame base defined by itself (`DW_OP_fbreg` in
+/// `DW_AT_frame_base`, directly or through `DW_OP_call`) is an error, not
+/// an endless recursion.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Nesting {
+    pub entry: usize,
+    pub frame_base: bool,
+}
+
+impl Nesting {
+    /// The nesting of an entry value's evaluation, in the caller's frame.
+    pub(super) fn entry_value(self) -> Self {
+        Nesting { entry: self.entry + 1, frame_base: false }
+    }
+}
 
 /// Finds functions across the process's modules: for call sites whose
 /// callee is named (a declaration) or computed (an address), and to name
@@ -180,7 +202,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
     ) -> Result<u64, String> {
-        self.value_at_depth(die, expr, frame, None, 0)
+        self.value_at_depth(die, expr, frame, None, Nesting::default())
     }
 
     pub(super) fn value_at_depth(
@@ -189,9 +211,9 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
-        entry_depth: usize,
+        nesting: Nesting,
     ) -> Result<u64, String> {
-        let pieces = self.evaluate(die, expr, frame, virt, entry_depth)?;
+        let pieces = self.evaluate(die, expr, frame, virt, nesting)?;
         match pieces.first().map(|p| p.location) {
             Some(Location::Address { address }) => Ok(address),
             Some(Location::Value { value }) => value.to_u64(!0).map_err(|e| e.to_string()),
@@ -210,7 +232,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: Option<usize>,
         size: Option<u64>,
     ) -> Place<'d, 'a> {
-        match self.evaluate(die, expr, frame, None, 0) {
+        match self.evaluate(die, expr, frame, None, Nesting::default()) {
             Ok(pieces) => self.assemble(die, pieces, frame, size),
             Err(e) => Place::Unavailable(e),
         }
@@ -224,7 +246,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
-        entry_depth: usize,
+        nesting: Nesting,
     ) -> Result<Vec<Piece<R<'a>>>, String> {
         let unit = &die.unit.unit;
         let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f));
@@ -254,7 +276,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_register(typed(die, base_type, u64::from_le_bytes(low))?)
                 }
                 EvaluationResult::RequiresFrameBase => {
-                    let base = self.frame_base(frame.filter(|_| virt.is_none()).ok_or_else(no_frame)?)?;
+                    let base = self.frame_base(frame.filter(|_| virt.is_none()).ok_or_else(no_frame)?, nesting)?;
                     eval.resume_with_frame_base(base)
                 }
                 EvaluationResult::RequiresTls(offset) => {
@@ -277,11 +299,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_at_location(bytes)
                 }
                 EvaluationResult::RequiresEntryValue(inner) => {
-                    let value = self.entry_value(frame.ok_or_else(no_frame)?, virt, &inner, entry_depth)?;
+                    let value = self.entry_value(frame.ok_or_else(no_frame)?, virt, &inner, nesting)?;
                     eval.resume_with_entry_value(Value::Generic(value))
                 }
                 EvaluationResult::RequiresParameterRef(offset) => {
-                    let value = self.parameter_ref(frame.ok_or_else(no_frame)?, virt, die, offset, entry_depth)?;
+                    let value = self.parameter_ref(frame.ok_or_else(no_frame)?, virt, die, offset, nesting)?;
                     eval.resume_with_parameter_ref(value)
                 }
                 EvaluationResult::RequiresRelocatedAddress(address) => {
@@ -298,16 +320,29 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         }
     }
 
-    /// `DW_AT_frame_base` of the frame's function, evaluated at its pc.
-    fn frame_base(&self, frame: usize) -> Result<u64, String> {
-        let ctx = &self.frames[frame];
+    /// `DW_AT_frame_base` of the frame's function, evaluated at its pc
+    /// once for the frame.
+    fn frame_base(&self, frame: usize, nesting: Nesting) -> Result<u64, String> {
+        if nesting.frame_base {
+            return Err("the frame base is defined by itself".into());
+        }
+        let ctx = self.frames.get(frame).ok_or("no such frame")?;
+        if let Some(known) = ctx.frame_base.get() {
+            return known.clone();
+        }
         let compute = || {
             let function = ctx.function.as_ref().ok_or("no function for the frame base")?;
             let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
             let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or("no frame base at this pc")?;
-            self.value_at_depth(&owner, expr, Some(frame), None, 0)
+            self.value_at_depth(&owner, expr, Some(frame), None, Nesting { frame_base: true, ..nesting })
         };
-        ctx.frame_base.get_or_init(compute).clone()
+        let base = compute();
+        // A failure under nested entry values may come from their limit,
+        // not from the frame: the frame's own variables try again.
+        if base.is_ok() || nesting.entry == 0 {
+            let _ = ctx.frame_base.set(base.clone());
+        }
+        base
     }
 
     /// Turns an evaluation's pieces into a place.
@@ -337,33 +372,35 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 },
             };
         }
-        let total_bits: u64 = pieces.iter().map(|p| p.size_in_bits.unwrap_or(0)).sum();
-        let len = total_bits.div_ceil(8) as usize;
-        if len > 1 << 16 {
+        let total_bits = pieces.iter().try_fold(0u64, |n, p| n.checked_add(p.size_in_bits.unwrap_or(0)));
+        let Some(len) = total_bits.map(|bits| bits.div_ceil(8)).filter(|&len| len <= MAX_HELD_BYTES) else {
             return Place::Unavailable("composite location too large".into());
-        }
+        };
+        let len = len as usize;
         let mut data = vec![0u8; len];
         let mut known = vec![false; len];
         let mut at = 0u64;
         let mut any_register = false;
         for piece in &pieces {
+            // Bits within the total, so bounded by it.
             let bits = piece.size_in_bits.unwrap_or(0);
             let skip = piece.bit_offset.unwrap_or(0);
-            let source: Option<Vec<u8>> = match piece.location {
+            let source: Option<(Vec<u8>, u64)> = match piece.location {
                 Location::Empty => None,
                 Location::Address { address } => {
-                    let mut buf = vec![0u8; (skip + bits).div_ceil(8) as usize];
-                    self.memory.read(address, &mut buf).ok().map(|_| buf)
+                    // Only the bytes the piece takes, however far its offset reaches.
+                    let mut buf = vec![0u8; (skip % 8 + bits).div_ceil(8) as usize];
+                    self.memory.read(address.wrapping_add(skip / 8), &mut buf).ok().map(|_| (buf, skip % 8))
                 }
                 Location::Register { register } => {
                     any_register = true;
-                    ctx.and_then(|c| register_bytes(c, register.0))
+                    ctx.and_then(|c| register_bytes(c, register.0)).map(|b| (b, skip))
                 }
-                Location::Value { value } => Some(value_bytes(value, None)),
-                Location::Bytes { value } => Some(value.slice().to_vec()),
+                Location::Value { value } => Some((value_bytes(value, None), skip)),
+                Location::Bytes { value } => Some((value.slice().to_vec(), skip)),
                 Location::ImplicitPointer { .. } => None,
             };
-            if let Some(src) = source {
+            if let Some((src, skip)) = source {
                 copy_bits(&src, skip, &mut data, &mut known, at, bits);
             }
             at += bits;
@@ -466,9 +503,10 @@ fn const_value<'d, 'a>(die: &Die<'d, 'a>, value: AttributeValue<R<'a>>, size: Op
         _ => return Place::Unavailable("unsupported constant form".into()),
     };
     let mut data = data;
-    if let Some(size) = size {
-        // Sign- or zero-extension of a short constant does not matter for
-        // the bytes a value reader takes (the low `size` bytes).
+    // Sign- or zero-extension of a short constant does not matter for the
+    // bytes a value reader takes (the low `size` bytes). A type larger
+    // than any held value is not worth the memory: reading it fails.
+    if let Some(size) = size.filter(|&s| s <= MAX_HELD_BYTES) {
         data.resize(data.len().max(size as usize), 0);
     }
     bytes(data, BytesKind::Implicit)
@@ -519,7 +557,8 @@ fn value_bytes(value: Value, size: Option<u64>) -> Vec<u8> {
 /// `at`, marking the bytes touched as known.
 fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [bool], at: u64, bits: u64) {
     for i in 0..bits {
-        let (s, d) = (skip + i, at + i);
+        let Some(s) = skip.checked_add(i) else { break };
+        let d = at + i;
         let Some(&byte) = src.get((s / 8) as usize) else { break };
         let bit = (byte >> (s % 8)) & 1;
         let Some(slot) = dst.get_mut((d / 8) as usize) else { break };
@@ -540,5 +579,16 @@ mod tests {
         copy_bits(&[0xf0], 4, &mut dst, &mut known, 8, 4);
         assert_eq!(dst, [0xab, 0x0f]);
         assert_eq!(known, [true, true]);
+    }
+
+    #[test]
+    fn a_piece_offset_past_its_source_copies_nothing() {
+        // DW_OP_bit_piece offsets come from DWARF: near 2^64 they must
+        // neither overflow nor reach past the source.
+        let mut dst = [0u8; 1];
+        let mut known = [false; 1];
+        copy_bits(&[0xff], u64::MAX, &mut dst, &mut known, 0, 8);
+        copy_bits(&[0xff], 1 << 60, &mut dst, &mut known, 0, 8);
+        assert_eq!((dst, known), ([0], [false]));
     }
 }

@@ -156,6 +156,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
             frame,
             limits: &self.limits,
             budget: &self.budget,
+            nodes: Default::default(),
         }
     }
 }

@@ -64,16 +64,17 @@ impl TlsLayout {
             if map == 0 {
                 break;
             }
-            let l_ld = memory.read_u64(map + 16).ok()?;
+            // Addresses read from the target wrap like the machine's.
+            let l_ld = memory.read_u64(map.wrapping_add(16)).ok()?;
             if let Some(m) = modules.find(l_ld) {
-                let id = read_sized(memory, map + modid.offset, modid.size)?;
-                let off = read_sized(memory, map + offset.offset, offset.size)?;
+                let id = read_sized(memory, map.wrapping_add(modid.offset), modid.size)?;
+                let off = read_sized(memory, map.wrapping_add(offset.offset), offset.size)?;
                 if id != 0 {
                     let static_offset = (off != NO_TLS_OFFSET && off != FORCED_DYNAMIC_TLS_OFFSET).then_some(off);
                     out.push(ModuleTls { start: m.start, modid: id, static_offset });
                 }
             }
-            map = memory.read_u64(map + 24).ok()?;
+            map = memory.read_u64(map.wrapping_add(24)).ok()?;
         }
         Some(TlsLayout { modules: out, dtv, dtv_pointer })
     }
@@ -86,9 +87,9 @@ impl TlsLayout {
         if let Some(offset) = tls.static_offset {
             return Some(tp.wrapping_sub(offset));
         }
-        let dtv = read_sized(memory, tp + self.dtv.offset, self.dtv.size)?;
-        let entry = dtv + tls.modid * DTV_ENTRY_SIZE;
-        let block = read_sized(memory, entry + self.dtv_pointer.offset, self.dtv_pointer.size)?;
+        let dtv = read_sized(memory, tp.wrapping_add(self.dtv.offset), self.dtv.size)?;
+        let entry = dtv.wrapping_add(tls.modid.wrapping_mul(DTV_ENTRY_SIZE));
+        let block = read_sized(memory, entry.wrapping_add(self.dtv_pointer.offset), self.dtv_pointer.size)?;
         (block != TLS_DTV_UNALLOCATED && block != 0).then_some(block)
     }
 }
@@ -116,18 +117,19 @@ fn first_link_map(modules: &ModuleSet<'_>, memory: &dyn Memory) -> Option<u64> {
         let ld = modules.iter().find(|m| m.name().starts_with("ld-linux"))?;
         Some(ld.elf.as_ref()?.symbol("_r_debug")?.0.wrapping_add(ld.bias))
     })?;
-    memory.read_u64(r_debug + 8).ok()
+    memory.read_u64(r_debug.wrapping_add(8)).ok()
 }
 
 /// The run-time `DT_DEBUG` value of a module's dynamic section (set by the
 /// loader in the executable's only).
 fn dt_debug(module: &Module<'_>, memory: &dyn Memory) -> Option<u64> {
     let dynamic = module.elf.as_ref()?.section_address(".dynamic")?.wrapping_add(module.bias);
-    for i in 0..512 {
-        let tag = memory.read_u64(dynamic + i * 16).ok()?;
+    for i in 0..512u64 {
+        let entry = dynamic.wrapping_add(i * 16);
+        let tag = memory.read_u64(entry).ok()?;
         match tag {
             0 => return None,
-            DT_DEBUG => return Some(memory.read_u64(dynamic + i * 16 + 8).ok()?).filter(|&v| v != 0),
+            DT_DEBUG => return Some(memory.read_u64(entry.wrapping_add(8)).ok()?).filter(|&v| v != 0),
             _ => {}
         }
     }

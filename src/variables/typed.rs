@@ -52,7 +52,8 @@ fn find_member<'d, 'a>(
     field: &str,
     depth: usize,
 ) -> Option<(TypeId<'d, 'a>, u64)> {
-    let at = |m: &Member<'d, 'a>| address + if tag == CompositeTag::Union { 0 } else { m.offset };
+    // Offsets come from DWARF and the address from the target: they wrap.
+    let at = |m: &Member<'d, 'a>| address.wrapping_add(if tag == CompositeTag::Union { 0 } else { m.offset });
     if let Some(m) = members.iter().find(|m| m.name.as_deref() == Some(field) && m.bits.is_none()) {
         return Some((m.ty.clone()?, at(m)));
     }

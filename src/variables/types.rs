@@ -9,7 +9,7 @@
 //! `int (*)(int, char)`, `struct node *`.
 
 use rustc_hash::FxHashMap as HashMap;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -136,11 +136,31 @@ pub struct Summary<'d, 'a> {
     pub size: Option<u64>,
     pub resolved: Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
     pub kind: Kind,
+    /// Why the type cannot be used for a value (corrupt DWARF).
+    pub error: Option<TypeError>,
 }
 
-/// How deep typedef/qualifier/pointer chains are followed before giving up
-/// (corrupt DWARF can make them cycle).
+/// A type that corrupt or hostile DWARF makes unusable: every walk over
+/// type references is bounded, and one that hits its bound says so
+/// instead of looping or overflowing the stack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TypeError {
+    #[error("the type's typedef and qualifier chain does not end (corrupt DWARF)")]
+    EndlessChain,
+    #[error("the type nests too deep to size (corrupt DWARF)")]
+    TooDeep,
+}
+
+/// How deep typedef/qualifier/pointer chains and nested types are followed
+/// before giving up (corrupt DWARF can make them cycle).
 const MAX_CHAIN: usize = 32;
+
+/// Type DIEs visited to spell one name at most: a function type's
+/// parameters fan out, so depth alone would allow exponential work.
+const MAX_SPELL_STEPS: usize = 512;
+
+/// What a spelling cut by [`MAX_CHAIN`] or [`MAX_SPELL_STEPS`] shows.
+const TOO_DEEP: &str = "<too deep>";
 
 impl<'d, 'a> Types<'d, 'a> {
     pub fn get(&self, id: &TypeId<'d, 'a>) -> Rc<Type<'d, 'a>> {
@@ -181,13 +201,17 @@ impl<'d, 'a> Types<'d, 'a> {
         if let Some(s) = self.summaries.borrow().get(&key) {
             return s.clone();
         }
-        let resolved = self.resolve(id);
+        let ((resolved, size), error) = match (self.resolve_chain(id), self.size_within(id, 0)) {
+            (Ok(resolved), Ok(size)) => ((resolved, size), None),
+            (Err(e), _) | (_, Err(e)) => ((None, None), Some(e)),
+        };
         let summary = Rc::new(Summary {
             name: self.name(id),
             base_name: self.base_name(id),
-            size: self.size_of(id),
+            size,
             kind: resolved.as_ref().map_or(Kind::Bottom, |(_, t)| kind_of(self, t)),
             resolved,
+            error,
         });
         self.summaries.borrow_mut().insert(key, summary.clone());
         summary
@@ -195,39 +219,51 @@ impl<'d, 'a> Types<'d, 'a> {
 
     /// The type with typedefs and qualifiers peeled off, and its id.
     pub fn resolve(&self, id: Option<&TypeId<'d, 'a>>) -> Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)> {
-        let mut id = id?.clone();
+        self.resolve_chain(id).ok().flatten()
+    }
+
+    /// [`Self::resolve`], telling a chain that does not end (a cycle of
+    /// qualifiers, say) from one that ends in `void`.
+    fn resolve_chain(
+        &self,
+        id: Option<&TypeId<'d, 'a>>,
+    ) -> Result<Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>, TypeError> {
+        let Some(mut id) = id.cloned() else { return Ok(None) };
         for _ in 0..MAX_CHAIN {
             let t = self.get(&id);
             match &t.kind {
                 TypeKind::Typedef(Some(next)) | TypeKind::Qualified(_, Some(next)) => id = next.clone(),
-                TypeKind::Typedef(None) | TypeKind::Qualified(_, None) => return None,
-                _ => return Some((id, t)),
+                TypeKind::Typedef(None) | TypeKind::Qualified(_, None) => return Ok(None),
+                _ => return Ok(Some((id, t))),
             }
         }
-        None
+        Err(TypeError::EndlessChain)
     }
 
     /// The size in bytes of a type, through typedefs and qualifiers, and
     /// for arrays with constant bounds.
     pub fn size_of(&self, id: Option<&TypeId<'d, 'a>>) -> Option<u64> {
-        let (_, t) = self.resolve(id)?;
-        if let Some(size) = t.size {
-            return Some(size);
+        self.size_within(id, 0).ok().flatten()
+    }
+
+    /// [`Self::size_of`] for a type `depth` array levels down: an array
+    /// whose element is itself must end in an error, not a stack overflow.
+    fn size_within(&self, id: Option<&TypeId<'d, 'a>>, depth: usize) -> Result<Option<u64>, TypeError> {
+        if depth > MAX_CHAIN {
+            return Err(TypeError::TooDeep);
         }
-        match &t.kind {
+        let Some((_, t)) = self.resolve_chain(id)? else { return Ok(None) };
+        if let Some(size) = t.size {
+            return Ok(Some(size));
+        }
+        Ok(match &t.kind {
             TypeKind::Pointer(_) | TypeKind::Reference { .. } => Some(8),
             TypeKind::Array { element, dims } => {
-                let mut n = self.size_of(element.as_ref())?;
-                for d in dims {
-                    match d {
-                        Bound::Count(c) => n = n.checked_mul(*c)?,
-                        _ => return None,
-                    }
-                }
-                Some(n)
+                let element = self.size_within(element.as_ref(), depth + 1)?;
+                element.and_then(|size| constant_count(dims).and_then(|n| size.checked_mul(n)))
             }
             _ => None,
-        }
+        })
     }
 
     /// The C/C++ spelling of a type (`void` for none).
@@ -237,7 +273,7 @@ impl<'d, 'a> Types<'d, 'a> {
         if let Some(n) = self.names.borrow().get(&key) {
             return n.clone();
         }
-        let name: Arc<str> = self.spell(Some(id), String::new(), 0).into();
+        let name: Arc<str> = self.spell(Some(id), String::new(), 0, &Cell::new(MAX_SPELL_STEPS)).into();
         self.names.borrow_mut().insert(key, name.clone());
         name
     }
@@ -267,18 +303,21 @@ impl<'d, 'a> Types<'d, 'a> {
                 _ => return t.name.clone().unwrap_or_else(|| self.name(Some(&current)).to_string()),
             };
         }
-        String::new()
+        TOO_DEEP.into()
     }
 
     /// Spells `id` around the declarator text `inner` (what has been
-    /// wrapped so far: `*`, `[3]`, `(*)(int)`).
-    fn spell(&self, id: Option<&TypeId<'d, 'a>>, inner: String, depth: usize) -> String {
+    /// wrapped so far: `*`, `[3]`, `(*)(int)`), `depth` types down, with
+    /// `steps` type DIEs left to visit for the whole name.
+    fn spell(&self, id: Option<&TypeId<'d, 'a>>, inner: String, depth: usize, steps: &Cell<usize>) -> String {
         let Some(id) = id else { return join("void", &inner) };
-        if depth > MAX_CHAIN {
-            return join("?", &inner);
+        if depth > MAX_CHAIN || steps.get() == 0 {
+            return join(TOO_DEEP, &inner);
         }
+        steps.set(steps.get() - 1);
         let t = self.get(id);
-        let next = |target: &Option<TypeId<'d, 'a>>, inner: String| self.spell(target.as_ref(), inner, depth + 1);
+        let next =
+            |target: &Option<TypeId<'d, 'a>>, inner: String| self.spell(target.as_ref(), inner, depth + 1, steps);
         match &t.kind {
             TypeKind::Pointer(target) => next(target, wrap_if_suffixed(self, target, format!("*{inner}"))),
             TypeKind::Reference { target, rvalue } => {
@@ -296,16 +335,15 @@ impl<'d, 'a> Types<'d, 'a> {
                 } else {
                     // Qualifiers of one type in C's usual order, whatever
                     // order DWARF nests them in: `const volatile int`.
-                    let mut quals = vec![*q];
-                    let mut base = target.clone();
-                    while let Some(TypeKind::Qualified(q, next)) = base.as_ref().map(|b| self.get(b).kind.clone()) {
-                        quals.push(q);
-                        base = next;
-                    }
+                    let (mut quals, base) = self.qualifiers(*q, target.clone());
                     quals.sort_by_key(|q| *q as u8);
                     quals.dedup();
                     let words: Vec<&str> = quals.iter().map(|q| q.as_str()).collect();
-                    format!("{} {}", words.join(" "), next(&base, inner))
+                    let base_text = match base {
+                        Some(base) => next(&base, inner),
+                        None => join(TOO_DEEP, &inner),
+                    };
+                    format!("{} {base_text}", words.join(" "))
                 }
             }
             TypeKind::Array { element, dims } => {
@@ -319,7 +357,7 @@ impl<'d, 'a> Types<'d, 'a> {
                 next(element, text)
             }
             TypeKind::Function { ret, params, varargs } => {
-                let mut list: Vec<String> = params.iter().map(|p| self.name(p.as_ref()).to_string()).collect();
+                let mut list: Vec<String> = params.iter().map(|p| next(p, String::new())).collect();
                 if *varargs {
                     list.push("...".into());
                 }
@@ -341,6 +379,36 @@ impl<'d, 'a> Types<'d, 'a> {
             TypeKind::Enum { .. } => join(&tagged(t.c_language, "enum", t.name.as_deref()), &inner),
         }
     }
+
+    /// The qualifiers nested directly under `first` (`const` over
+    /// `volatile` over a type) and the type under them: None for that type
+    /// when the nesting does not end (a `const`/`volatile` cycle).
+    fn qualifiers(
+        &self,
+        first: Qualifier,
+        mut base: Option<TypeId<'d, 'a>>,
+    ) -> (Vec<Qualifier>, Option<Option<TypeId<'d, 'a>>>) {
+        let mut quals = vec![first];
+        for _ in 0..MAX_CHAIN {
+            match base.as_ref().map(|b| self.get(b).kind.clone()) {
+                Some(TypeKind::Qualified(q, next)) => {
+                    quals.push(q);
+                    base = next;
+                }
+                _ => return (quals, Some(base)),
+            }
+        }
+        (quals, None)
+    }
+}
+
+/// The element count of an array with constant bounds (the product of
+/// its dimensions), None for a run-time bound or an overflow.
+fn constant_count(dims: &[Bound<'_, '_>]) -> Option<u64> {
+    dims.iter().try_fold(1u64, |n, d| match d {
+        Bound::Count(c) => n.checked_mul(*c),
+        _ => None,
+    })
 }
 
 /// The pmodule variable type of a resolved type.
@@ -505,7 +573,7 @@ fn members<'d, 'a>(id: &TypeId<'d, 'a>) -> Vec<Member<'d, 'a>> {
                 // DWARF 2/3 big-endian-style numbering from the storage unit's top.
                 let storage = udata(entry.attr_value(gimli::DW_AT_byte_size)).unwrap_or(4);
                 let from_top = udata(entry.attr_value(gimli::DW_AT_bit_offset)).unwrap_or(0);
-                ((storage * 8).saturating_sub(from_top + size), size)
+                (storage.saturating_mul(8).saturating_sub(from_top.saturating_add(size)), size)
             }
         });
         let base_class = tag == gimli::DW_TAG_inheritance;

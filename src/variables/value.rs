@@ -49,6 +49,21 @@ impl Default for Limits {
 /// members are read one by one (and most are cut by the limits anyway).
 const MAX_BLOCK: u64 = 1 << 16;
 
+/// Nesting below a variable followed at most, whatever `--max-depth`
+/// says: a type that contains itself (corrupt DWARF) must not overflow
+/// the stack, and the snapshot must stay within the nesting JSON readers
+/// accept (serde_json's 128 levels: each level here takes two).
+const MAX_NESTING: usize = 32;
+
+/// Members and elements shown per variable at most: the per-level limits
+/// multiply with depth (100 members of 100 members ...), so a type built
+/// to fan out would otherwise take exponential time and memory.
+const MAX_NODES: usize = 1 << 14;
+
+/// Bits of a bit field at most, so that it fits the 128-bit integer it is
+/// decoded into.
+const MAX_BIT_FIELD: u64 = 128;
+
 /// Where a value's bytes come from.
 #[derive(Clone)]
 enum Source<'d, 'a> {
@@ -71,14 +86,16 @@ impl<'d, 'a> Source<'d, 'a> {
         }
     }
 
+    /// The bytes `offset` further on. Addresses wrap like the machine's;
+    /// an offset past the held bytes stays past them (and reads fail).
     fn at(&self, offset: u64) -> Self {
         match self {
             Source::Memory(a) => Source::Memory(a.wrapping_add(offset)),
             Source::Held { data, known, start, address, kind } => Source::Held {
                 data: data.clone(),
                 known: known.clone(),
-                start: start + offset as usize,
-                address: address.map(|a| a + offset),
+                start: usize::try_from(offset).map_or(usize::MAX, |o| start.saturating_add(o)),
+                address: address.map(|a| a.wrapping_add(offset)),
                 kind: *kind,
             },
             other => other.clone(),
@@ -111,6 +128,9 @@ pub struct Renderer<'x, 'd, 'a> {
     pub limits: &'x Limits,
     /// Bytes still allowed to be read for variables in this snapshot.
     pub budget: &'x Cell<u64>,
+    /// Members and elements the current variable may still show
+    /// ([`MAX_NODES`]).
+    pub nodes: Cell<usize>,
 }
 
 /// Why a read gave no bytes.
@@ -158,6 +178,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     /// A variable's value in the renderer's frame.
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, v.size);
+        self.nodes.set(MAX_NODES);
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new());
         var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));
         var
@@ -177,6 +198,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let mut var = self.shell(name, &summary, &src);
         if let Source::Missing { error, .. } = &src {
             var.error = error.clone();
+            return var;
+        }
+        if let Some(e) = summary.error {
+            var.error = Some(e.to_string());
             return var;
         }
         let Some((_, t)) = resolved else { return var };
@@ -201,7 +226,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             TypeKind::Composite { tag, members, declaration } => {
                 if *declaration {
                     var.symbol = Some("<incomplete type>".into());
-                } else if depth >= self.limits.max_depth {
+                } else if self.too_deep(depth) {
                     var.truncated = true;
                 } else {
                     let src = self.hold(&mut var, src, t.size);
@@ -247,6 +272,15 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     fn read(&self, src: &Source<'d, 'a>, len: u64) -> Result<Vec<u8>, Unread> {
         match src {
             Source::Memory(address) => {
+                // No value reads more than a block or a string at once;
+                // a larger size comes from corrupt DWARF.
+                if len > MAX_BLOCK.max(self.limits.max_string as u64) {
+                    return Err(Unread {
+                        location: ValueLocation::Unavailable,
+                        error: Some(format!("{len} bytes are too many to read for one value")),
+                        truncated: true,
+                    });
+                }
                 let remaining = self.budget.get();
                 if len > remaining {
                     return Err(Unread {
@@ -265,7 +299,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Ok(buf)
             }
             Source::Held { data, known, start, .. } => {
-                let range = *start..start + len as usize;
+                let end = usize::try_from(len).ok().and_then(|len| start.checked_add(len)).unwrap_or(usize::MAX);
+                let range = *start..end;
                 match (data.get(range.clone()), known.get(range)) {
                     (Some(bytes), Some(k)) if k.iter().all(|&k| k) => Ok(bytes.to_vec()),
                     (Some(_), Some(_)) => {
@@ -402,7 +437,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         pointers: usize,
         path: &mut Vec<u64>,
     ) {
-        if depth >= self.limits.max_depth {
+        if self.too_deep(depth) {
             var.truncated = true;
             return;
         }
@@ -430,8 +465,15 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         pointers: usize,
         path: &mut Vec<u64>,
     ) {
+        // An implicit pointer may point at itself (corrupt DWARF).
+        if self.too_deep(depth) {
+            var.truncated = true;
+            return;
+        }
         let size = self.types.size_of(target);
-        let place = self.locator.place_of(die, self.frame, size.map(|s| s + offset.max(0) as u64));
+        let end = size.and_then(|s| s.checked_add(offset.max(0).unsigned_abs()));
+        let place = self.locator.place_of(die, self.frame, end);
+        // A negative offset wraps like an address; on held bytes it reads nothing.
         let src = Source::from_place(place).at(offset as u64);
         let name = format!("*{}", var.name);
         var.target = Some(Box::new(self.render(name, target, src, depth + 1, pointers, path)));
@@ -463,7 +505,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         var.members.reserve_exact(members.len().min(self.limits.max_members));
         for (i, m) in members.iter().enumerate() {
-            if i >= self.limits.max_members {
+            if i >= self.limits.max_members || !self.spend_node() {
                 var.truncated = true;
                 break;
             }
@@ -495,16 +537,20 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let mut var = self.shell(name, &summary, src);
         // A bit field has no size in bytes of its own.
         var.size = None;
-        let Some(bytes) = self.load(&mut var, src, (bit + size).div_ceil(8)) else { return var };
+        let Some(end) = bit.checked_add(size).filter(|&end| end <= MAX_BIT_FIELD) else {
+            var.error = Some(format!("a bit field of {size} bits at bit {bit} is not supported (corrupt DWARF?)"));
+            return var;
+        };
+        let Some(bytes) = self.load(&mut var, src, end.div_ceil(8)) else { return var };
         let raw = integer(&bytes, false) as u128;
-        let mut v = (raw >> bit) & ((1u128 << size) - 1);
+        let mut v = (raw >> bit) & 1u128.checked_shl(size as u32).map_or(!0, |m| m - 1);
         let signed = resolved.as_ref().is_some_and(|(_, t)| match &t.kind {
             TypeKind::Base(e) => matches!(*e, gimli::DW_ATE_signed | gimli::DW_ATE_signed_char),
             TypeKind::Enum { signed, .. } => *signed,
             _ => false,
         });
         if signed && size > 0 && v >> (size - 1) & 1 == 1 {
-            v |= !0u128 << size;
+            v |= (!0u128).checked_shl(size as u32).unwrap_or(0);
         }
         let value = v as i128;
         var.value = if matches!(resolved.as_ref().map(|(_, t)| &t.kind), Some(TypeKind::Base(gimli::DW_ATE_boolean))) {
@@ -553,7 +599,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         path: &mut Vec<u64>,
     ) {
         let Some((&count, inner)) = counts.split_first() else { return };
-        let element_size = self.types.size_of(element).unwrap_or(0);
+        let Some(element_size) = self.types.size_of(element) else {
+            var.error = Some("the size of the array's elements is unknown".into());
+            return;
+        };
         let stride = inner.iter().try_fold(element_size, |acc, c| c.and_then(|c| acc.checked_mul(c)));
         if var.size.is_none() {
             var.size = count.zip(stride).and_then(|(c, s)| c.checked_mul(s));
@@ -573,20 +622,28 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             }
             return;
         }
-        if depth >= self.limits.max_depth {
+        if self.too_deep(depth) {
             var.truncated = count > 0;
             return;
         }
         let Some(stride) = stride else { return };
         let shown = count.min(self.limits.max_elements as u64);
         var.truncated |= count > shown;
-        let src = self.hold(var, src, Some(shown * stride));
+        let Some(span) = shown.checked_mul(stride) else {
+            var.error = Some("the array's size overflows (corrupt DWARF?)".into());
+            return;
+        };
+        let src = self.hold(var, src, Some(span));
         if matches!(src, Source::Missing { .. }) {
             return;
         }
         let element_name = self.types.name(element);
         var.elements.reserve_exact(shown as usize);
         for i in 0..shown {
+            if !self.spend_node() {
+                var.truncated = true;
+                break;
+            }
             let name = format!("[{i}]");
             let at = src.at(i * stride);
             let item = if inner.is_empty() {
@@ -608,6 +665,20 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
     }
 
+    /// Whether `depth` is past the nesting limit (`--max-depth`, at most
+    /// [`MAX_NESTING`]).
+    fn too_deep(&self, depth: usize) -> bool {
+        depth >= self.limits.max_depth.min(MAX_NESTING)
+    }
+
+    /// Takes one member or element from the variable's [`MAX_NODES`];
+    /// false when none is left.
+    fn spend_node(&self) -> bool {
+        let left = self.nodes.get();
+        self.nodes.set(left.saturating_sub(1));
+        left > 0
+    }
+
     /// An array dimension's element count, evaluating run-time bounds.
     fn bound(&self, bound: &Bound<'d, 'a>) -> Option<u64> {
         let (value, upper) = match bound {
@@ -618,7 +689,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 (self.locator.value_of(&die, *expr, self.frame).ok()?, *upper)
             }
             Bound::Variable(die, upper) => {
-                let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).unwrap_or(8);
+                // A bound is an integer: a larger "size" is corrupt.
+                let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).filter(|&s| s <= 16).unwrap_or(8);
                 let src = Source::from_place(self.locator.place_of(die, self.frame, Some(size)));
                 (integer(&self.read(&src, size).ok()?, true) as u64, *upper)
             }
