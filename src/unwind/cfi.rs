@@ -250,6 +250,12 @@ fn read_u64(memory: &dyn Memory, addr: u64) -> Result<u64, CfiError> {
     memory.read_u64(addr).map_err(|_| CfiError::Memory(addr))
 }
 
+/// Operations one CFI expression may execute. Real ones are straight-line
+/// and short (a PLT entry's CFA takes 11); a branch in corrupt or hostile
+/// CFI can jump back on itself, and the target stays stopped while this
+/// runs, so evaluation ends with an error past this count.
+const MAX_EXPRESSION_OPS: u32 = 1000;
+
 /// Evaluates a CFI expression to an address or value. `initial` is pushed
 /// first (the CFA, for register rules).
 fn evaluate(
@@ -260,6 +266,7 @@ fn evaluate(
 ) -> Result<u64, CfiError> {
     let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 8 };
     let mut eval: Evaluation<Slice<'_>> = expr.evaluation(encoding);
+    eval.set_max_iterations(MAX_EXPRESSION_OPS);
     if let Some(v) = initial {
         eval.set_initial_value(v);
     }
@@ -293,10 +300,13 @@ mod tests {
     use super::*;
     use crate::memory::BufferMemory;
 
+    /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0): a PLT entry's CFA.
+    const PLT_CFA: [u8; 11] = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
+
     /// An .eh_frame (absolute pointers, no header) with one FDE for
-    /// 0x1000..0x1100 whose CFA is the PLT expression:
-    /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0), return address at CFA-8.
-    fn plt_eh_frame() -> Vec<u8> {
+    /// 0x1000..0x1100 whose CFA is the expression `expr`, return address
+    /// at CFA-8.
+    fn eh_frame_with_cfa(expr: &[u8]) -> Vec<u8> {
         let mut cie = vec![0, 0, 0, 0, 1]; // CIE id 0, version 1
         cie.extend(b"zR\0");
         cie.extend([1, 0x78, 16, 1, 0x00]); // code 1, data -8, RA r16, aug len 1, absptr
@@ -306,7 +316,6 @@ mod tests {
         }
         let mut out = (cie.len() as u32).to_le_bytes().to_vec();
         out.extend(&cie);
-        let expr = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
         let mut fde = Vec::new();
         let fde_start = out.len();
         fde.extend(((fde_start + 4) as u32).to_le_bytes()); // back to the CIE
@@ -324,8 +333,8 @@ mod tests {
         out
     }
 
-    fn step_at(rip: u64) -> CfiStep {
-        let data = plt_eh_frame();
+    fn step_at(expr: &[u8], rip: u64) -> Result<CfiStep, CfiError> {
+        let data = eh_frame_with_cfa(expr);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
         let sp = 0x7000_0000u64;
         let mut stack = vec![0u8; 64];
@@ -339,18 +348,18 @@ mod tests {
         regs.set(regs::RBX, Some(3));
         regs.set(regs::RAX, Some(4));
         let mut ctx = UnwindContext::new();
-        cfi.step(rip, &regs, &memory, &mut ctx).expect("an FDE covers the pc").expect("the row applies")
+        cfi.step(rip, &regs, &memory, &mut ctx).expect("an FDE covers the pc")
     }
 
     #[test]
     fn plt_cfa_expression() {
         // First instructions of a PLT entry: nothing pushed yet.
-        let s = step_at(0x1005);
+        let s = step_at(&PLT_CFA, 0x1005).unwrap();
         assert_eq!(s.cfa, 0x7000_0008);
         assert_eq!(s.caller.pc(), Some(0xaaaa));
         assert_eq!(s.caller.sp(), Some(0x7000_0008));
         // After the entry's push (rip & 15 >= 11): one more word.
-        let s = step_at(0x100c);
+        let s = step_at(&PLT_CFA, 0x100c).unwrap();
         assert_eq!(s.cfa, 0x7000_0010);
         assert_eq!(s.caller.pc(), Some(0xbbbb));
         assert_eq!(s.caller.get(regs::RBX), Some(3), "callee-saved registers without a rule keep their value");
@@ -360,9 +369,18 @@ mod tests {
 
     #[test]
     fn no_fde_outside_the_range() {
-        let data = plt_eh_frame();
+        let data = eh_frame_with_cfa(&PLT_CFA);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
         let mut ctx = UnwindContext::new();
         assert!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx).is_none());
+    }
+
+    #[test]
+    fn a_looping_expression_is_cut_off() {
+        // DW_OP_skip -3: a jump back onto itself (`.cfi_escape 0x0f,3,0x2f,0xfd,0xff`).
+        let start = std::time::Instant::now();
+        let err = step_at(&[0x2f, 0xfd, 0xff], 0x1005).unwrap_err();
+        assert!(matches!(err, CfiError::Gimli(gimli::Error::TooManyIterations)), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 }
