@@ -155,6 +155,18 @@ impl<'a> Module<'a> {
         })
     }
 
+    /// `len` bytes of the file mapped executable at run-time address `pc`,
+    /// when they are all inside one executable mapping and the file.
+    fn code_bytes(&self, pc: u64, len: usize) -> Option<&'a [u8]> {
+        let elf = self.elf.as_ref()?;
+        let &(start, end, offset) = self.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e)?;
+        if pc.checked_add(len as u64)? > end {
+            return None;
+        }
+        let at = usize::try_from((pc - start).checked_add(offset)?).ok()?;
+        elf.data.get(at..at.checked_add(len)?)
+    }
+
     /// The link-time address of a run-time address in this module.
     pub fn svma(&self, addr: u64) -> u64 {
         addr.wrapping_sub(self.bias)
@@ -257,17 +269,7 @@ impl CfiLookup for ModuleSet<'_> {
     }
 
     fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
-        let Some(m) = self.find(pc) else { return false };
-        let (Some(elf), Some(&(start, end, offset))) =
-            (m.elf.as_ref(), m.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e))
-        else {
-            return false;
-        };
-        if pc + buf.len() as u64 > end {
-            return false;
-        }
-        let at = (pc - start + offset) as usize;
-        match elf.data.get(at..at + buf.len()) {
+        match self.find(pc).and_then(|m| m.code_bytes(pc, buf.len())) {
             Some(bytes) => {
                 buf.copy_from_slice(bytes);
                 true
