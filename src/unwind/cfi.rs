@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{
-    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult, Expression,
-    Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext, UnwindSection, UnwindTableRow, Value,
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EhFrameOffset, EndianSlice, Evaluation, EvaluationResult,
+    Expression, FrameDescriptionEntry, Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext,
+    UnwindSection, UnwindTableRow, Value,
 };
 
 use super::regs::{self, Regs};
@@ -99,7 +100,7 @@ impl<'a> Cfi<'a> {
         });
         let eh_frame_hdr = sections.eh_frame_hdr.and_then(|(data, addr)| {
             bases = bases.clone().set_eh_frame_hdr(addr);
-            EhFrameHdr::new(data, endian).parse(&bases, 8).ok()
+            EhFrameHdr::new(data, endian).parse(&bases, 8).ok().filter(|hdr| plausible_table(hdr, &bases, data.len()))
         });
         let debug_frame = sections.debug_frame.map(|data| {
             let mut f = DebugFrame::new(data, endian);
@@ -138,8 +139,8 @@ impl<'a> Cfi<'a> {
 
     /// Finds the FDE covering `lookup` and runs its instructions up to it.
     fn find_row(&self, lookup: u64, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
-        if let (Some(eh), Some(table)) = (&self.eh_frame, self.eh_frame_hdr.as_ref().and_then(|h| h.table()))
-            && let Ok(fde) = table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset)
+        if let (Some(eh), Some(hdr)) = (&self.eh_frame, &self.eh_frame_hdr)
+            && let Some(fde) = self.fde_from_table(eh, hdr, lookup)
         {
             return Some(row_of(eh, &self.bases, &fde, lookup, ctx, true));
         }
@@ -159,6 +160,23 @@ impl<'a> Cfi<'a> {
         })
     }
 
+    /// The FDE that `.eh_frame_hdr`'s search table gives for `lookup`, as
+    /// gimli's `fde_for_address` finds it but with the table's FDE pointer
+    /// checked: subtracting `.eh_frame`'s address from a corrupt one below
+    /// it overflows there.
+    fn fde_from_table(
+        &self,
+        eh: &EhFrame<Slice<'a>>,
+        hdr: &ParsedEhFrameHdr<Slice<'a>>,
+        lookup: u64,
+    ) -> Option<FrameDescriptionEntry<Slice<'a>>> {
+        let pointer = hdr.table()?.lookup(lookup, &self.bases).ok()?.direct().ok()?;
+        let offset = pointer.checked_sub(hdr.eh_frame_ptr().direct().ok()?)?;
+        let offset = EhFrameOffset(usize::try_from(offset).ok()?);
+        let fde = eh.fde_from_offset(&self.bases, offset, EhFrame::cie_from_offset).ok()?;
+        fde.contains(lookup).then_some(fde)
+    }
+
     fn build_index(&self) -> Vec<IndexedFde> {
         let mut index = Vec::new();
         if let Some(eh) = &self.eh_frame
@@ -172,6 +190,14 @@ impl<'a> Cfi<'a> {
         index.sort_by_key(|e| e.start);
         index
     }
+}
+
+/// Whether a search table's row count fits its section (a row takes 4
+/// bytes at least): gimli's binary search multiplies the count from the
+/// header by the row size unchecked. An implausible header is dropped and
+/// `.eh_frame` is indexed instead.
+fn plausible_table(hdr: &ParsedEhFrameHdr<Slice<'_>>, bases: &BaseAddresses, section_len: usize) -> bool {
+    hdr.table().is_none_or(|table| table.iter(bases).size_hint().1.is_some_and(|rows| rows <= section_len / 4))
 }
 
 fn index_section<'a, S: UnwindSection<Slice<'a>>>(
@@ -336,6 +362,11 @@ mod tests {
     fn step_at(expr: &[u8], rip: u64) -> Result<CfiStep, CfiError> {
         let data = eh_frame_with_cfa(expr);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        step(&cfi, rip).expect("an FDE covers the pc")
+    }
+
+    /// One step from `rip` with a stack holding 0xaaaa and 0xbbbb.
+    fn step(cfi: &Cfi<'_>, rip: u64) -> Option<Result<CfiStep, CfiError>> {
         let sp = 0x7000_0000u64;
         let mut stack = vec![0u8; 64];
         stack[0..8].copy_from_slice(&0xaaaau64.to_le_bytes());
@@ -348,7 +379,34 @@ mod tests {
         regs.set(regs::RBX, Some(3));
         regs.set(regs::RAX, Some(4));
         let mut ctx = UnwindContext::new();
-        cfi.step(rip, &regs, &memory, &mut ctx).expect("an FDE covers the pc")
+        cfi.step(rip, &regs, &memory, &mut ctx)
+    }
+
+    /// An .eh_frame_hdr (absolute udata4 pointers) for .eh_frame at 0x2000
+    /// claiming `rows` rows, with one: 0x1000 -> `fde`.
+    fn eh_frame_hdr(rows: u32, fde: u32) -> Vec<u8> {
+        let mut out = vec![1, 0x03, 0x03, 0x03];
+        for word in [0x2000, rows, 0x1000, fde] {
+            out.extend(u32::to_le_bytes(word));
+        }
+        out
+    }
+
+    #[test]
+    fn a_corrupt_search_table_is_not_trusted() {
+        let data = eh_frame_with_cfa(&PLT_CFA);
+        let with_hdr = |hdr: &[u8]| {
+            let sections = CfiSections {
+                eh_frame: Some((&data, 0x2000)),
+                eh_frame_hdr: Some((hdr, 0x3000)),
+                ..CfiSections::default()
+            };
+            step(&Cfi::new(sections), 0x1005).map(|r| r.is_ok())
+        };
+        let fde = u32::from_le_bytes(data[..4].try_into().unwrap()) + 4; // after the CIE
+        assert_eq!(with_hdr(&eh_frame_hdr(1, 0x2000 + fde)), Some(true), "an intact table finds the FDE");
+        assert_eq!(with_hdr(&eh_frame_hdr(1, 0x10)), None, "a row pointing below .eh_frame finds nothing");
+        assert_eq!(with_hdr(&eh_frame_hdr(u32::MAX, 0x10)), Some(true), "a table too big for its section is dropped");
     }
 
     #[test]
