@@ -246,6 +246,22 @@ impl<'d, 'a> Die<'d, 'a> {
     }
 }
 
+/// The address ranges of a DIE, from [`DwarfInfo::die_ranges`].
+pub enum DieRanges<'a> {
+    Single(Option<gimli::Range>),
+    List(gimli::RngListIter<R<'a>>),
+}
+
+impl DieRanges<'_> {
+    /// The next range, as gimli's `RangeIter::next` gives it.
+    pub fn next_range(&mut self) -> gimli::Result<Option<gimli::Range>> {
+        match self {
+            DieRanges::Single(range) => Ok(range.take()),
+            DieRanges::List(list) => list.next(),
+        }
+    }
+}
+
 /// A unit's line table as sorted rows, with resolved file names.
 struct Lines {
     files: Vec<Option<String>>,
@@ -497,8 +513,9 @@ impl<'a> DwarfInfo<'a> {
                 continue;
             }
             let Some(data) = self.unit(offset) else { continue };
-            if let Ok(mut ranges) = self.dwarf.unit_ranges(&data.unit) {
-                while let Ok(Some(r)) = ranges.next() {
+            let root = data.unit.entry(data.unit.root_offset());
+            if let Ok(mut ranges) = root.and_then(|root| self.die_ranges(&data.unit, &root)) {
+                while let Ok(Some(r)) = ranges.next_range() {
                     if r.end > r.begin {
                         out.push(UnitRange { begin: r.begin, end: r.end, unit: offset });
                     }
@@ -583,9 +600,40 @@ impl<'a> DwarfInfo<'a> {
         Ok(false)
     }
 
+    /// A DIE's address ranges (`DW_AT_low_pc` with `DW_AT_high_pc`, or
+    /// `DW_AT_ranges`) as gimli's `Dwarf::die_ranges` reads them, except
+    /// that a `DW_AT_high_pc` length is added to `DW_AT_low_pc` wrapping,
+    /// like an address: gimli adds it unchecked, which panics in debug
+    /// builds on a corrupt length.
+    pub fn die_ranges(
+        &self,
+        unit: &Unit<R<'a>>,
+        entry: &gimli::DebuggingInformationEntry<R<'a>>,
+    ) -> gimli::Result<DieRanges<'a>> {
+        let (mut low, mut high, mut length) = (None, None, None);
+        for attr in entry.attrs() {
+            match (attr.name(), attr.value()) {
+                (gimli::DW_AT_low_pc, value) => low = self.dwarf.attr_address(unit, value)?,
+                (gimli::DW_AT_high_pc, AttributeValue::Udata(n)) => length = Some(n),
+                (gimli::DW_AT_high_pc, value) => high = self.dwarf.attr_address(unit, value)?,
+                (gimli::DW_AT_ranges, value) => {
+                    if let Some(list) = self.dwarf.attr_ranges(unit, value)? {
+                        return Ok(DieRanges::List(list));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let range = low.and_then(|begin| {
+            let end = length.map(|n| begin.wrapping_add(n)).or(high)?;
+            Some(gimli::Range { begin, end })
+        });
+        Ok(DieRanges::Single(range))
+    }
+
     fn contains(&self, data: &UnitData<'a>, entry: &gimli::DebuggingInformationEntry<R<'a>>, pc: u64) -> bool {
-        let Ok(mut ranges) = self.dwarf.die_ranges(&data.unit, entry) else { return false };
-        while let Ok(Some(r)) = ranges.next() {
+        let Ok(mut ranges) = self.die_ranges(&data.unit, entry) else { return false };
+        while let Ok(Some(r)) = ranges.next_range() {
             if r.begin <= pc && pc < r.end {
                 return true;
             }
@@ -776,6 +824,7 @@ mod tests {
         out
     }
 
+    /// A FUNCTION DIE; its children, and the 0 ending them, follow.
     fn function(name: &str, low: u64, len: u64) -> Vec<u8> {
         let mut out = vec![FUNCTION];
         out.extend(name.as_bytes());
@@ -836,8 +885,15 @@ mod tests {
     }
 
     #[test]
+    fn a_length_past_the_address_space_wraps() {
+        // DW_AT_high_pc as a length: low_pc + length overflows.
+        let dwarf = dwarf_info(unit(&[function("f", u64::MAX - 0x10, 0x100), vec![0]].concat()));
+        assert!(dwarf.frames(0x1010).is_empty(), "the range wraps to nothing");
+    }
+
+    #[test]
     fn a_corrupt_unit_header_is_the_problem() {
-        let mut info = unit(&function("f", 0x1000, 0x100));
+        let mut info = unit(&[function("f", 0x1000, 0x100), vec![0]].concat());
         info[4] = 0x77; // version 0x0077
         let dwarf = dwarf_info(info);
         assert!(dwarf.frames(0x1010).is_empty());
