@@ -101,10 +101,19 @@ pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: u64) -> O
     Some(if svma == sym.address { name } else { format!("{name}+{}", svma - sym.address) })
 }
 
-/// Demangles C++ (Itanium) and Rust names; others are returned as they are.
-/// C++ names drop their parameter list and return type, as a debugger's
-/// backtrace shows them (`ns::Class<int>::method`).
+/// The longest name demangled. Names come from the target's symbol table
+/// and DWARF strings, and a demangler's work and output grow with the
+/// name's back-references; real mangled names stay well below this.
+const MAX_DEMANGLED_INPUT: usize = 16 * 1024;
+
+/// Demangles C++ (Itanium) and Rust names; others (and names longer than
+/// [`MAX_DEMANGLED_INPUT`]) are returned as they are. C++ names drop their
+/// parameter list and return type, as a debugger's backtrace shows them
+/// (`ns::Class<int>::method`).
 pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
+    if name.len() > MAX_DEMANGLED_INPUT {
+        return name.to_string();
+    }
     let rust = language == Some(gimli::DW_LANG_Rust) || name.starts_with("_R") || has_legacy_rust_hash(name);
     if rust && let Ok(d) = rustc_demangle::try_demangle(name) {
         return format!("{d:#}");

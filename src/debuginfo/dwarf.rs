@@ -14,16 +14,52 @@
 //! DIE offsets for later readers, and [`Die`] lets them (the variable
 //! reader) follow references between DIEs, units and the supplementary
 //! file without knowing how units are cached.
+//!
+//! The DWARF is the target's, so it may be corrupt or hostile: the DIE
+//! tree is walked to a fixed depth, chains of `DW_AT_abstract_origin` and
+//! `DW_AT_specification` are followed a fixed number of steps and stop at
+//! a DIE seen before, and the first thing that cannot be parsed (a unit
+//! header, a DIE tree, a line table) is kept as the module's [`DwarfError`]
+//! so that a snapshot says why frames lack lines and variables.
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{AttributeValue, DebugInfoOffset, DwLang, DwTag, Unit, UnitOffset};
+use thiserror::Error;
 
 use crate::unwind::cfi::Slice;
 
 type R<'a> = Slice<'a>;
+
+/// How deep the scope walk descends into the DIE tree. Real code nests
+/// namespaces, classes, blocks and inlined calls a few dozen deep; the
+/// walk recurses once per level, so corrupt DWARF (a child flag on every
+/// DIE) must not set the depth.
+const MAX_SCOPE_DEPTH: usize = 256;
+
+/// How many `DW_AT_abstract_origin`/`DW_AT_specification` references are
+/// followed from one DIE (a concrete inlined copy of a definition of a
+/// declaration takes two).
+const MAX_ORIGIN_CHAIN: usize = 8;
+
+/// The first part of a module's DWARF that could not be read.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum DwarfError {
+    #[error("corrupt .debug_info: unit at {offset:#x}: {source}")]
+    Unit { offset: usize, source: gimli::Error },
+    #[error("corrupt .debug_info: unit header at {offset:#x}: {source}")]
+    UnitHeader { offset: usize, source: gimli::Error },
+    #[error("corrupt .debug_info: DIE tree of the unit at {offset:#x}: {source}")]
+    Tree { offset: usize, source: gimli::Error },
+    #[error("DIE tree of the unit at {offset:#x} nests deeper than {MAX_SCOPE_DEPTH} scopes")]
+    TooDeep { offset: usize },
+    #[error("corrupt .debug_aranges: {0}")]
+    Aranges(gimli::Error),
+    #[error("corrupt .debug_line: line table of the unit at {offset:#x}: {source}")]
+    Lines { offset: usize, source: gimli::Error },
+}
 
 /// A range of link-time addresses belonging to one unit.
 #[derive(Clone, Copy, Debug)]
@@ -139,18 +175,30 @@ impl<'d, 'a> Die<'d, 'a> {
     /// concrete instance (`DW_AT_abstract_origin`) or definition
     /// (`DW_AT_specification`) of; with the DIE that has it.
     pub fn inherited(&self, attr: gimli::DwAt) -> Option<(Die<'d, 'a>, AttributeValue<R<'a>>)> {
+        self.inherited_any(&[attr])
+    }
+
+    /// The first of `attrs` (in order) that this DIE has or, failing all,
+    /// the DIE it is an instance or definition of; at most
+    /// [`MAX_ORIGIN_CHAIN`] references away, and never through a DIE twice
+    /// (corrupt references can form a cycle, also across units).
+    fn inherited_any(&self, attrs: &[gimli::DwAt]) -> Option<(Die<'d, 'a>, AttributeValue<R<'a>>)> {
         let mut die = self.clone();
-        for _ in 0..8 {
+        let mut seen = Vec::with_capacity(MAX_ORIGIN_CHAIN);
+        loop {
             let entry = die.entry()?;
-            if let Some(value) = entry.attr_value(attr) {
+            if let Some(value) = attrs.iter().find_map(|&a| entry.attr_value(a)) {
                 return Some((die, value));
             }
+            if seen.len() == MAX_ORIGIN_CHAIN || seen.contains(&die.key()) {
+                return None;
+            }
+            seen.push(die.key());
             let next = [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification]
                 .into_iter()
                 .find_map(|a| entry.attr_value(a))?;
             die = die.reference(next)?;
         }
-        None
     }
 
     pub fn string(&self, value: AttributeValue<R<'a>>) -> Option<String> {
@@ -162,6 +210,15 @@ impl<'d, 'a> Die<'d, 'a> {
     pub fn name(&self) -> Option<String> {
         let (die, value) = self.inherited(gimli::DW_AT_name)?;
         die.string(value)
+    }
+
+    /// The name a frame shows (the linkage name preferred, as it may be
+    /// demangled into a qualified one), with the language of the unit that
+    /// names it, through abstract origins and specifications.
+    fn frame_name(&self) -> Option<(String, Option<DwLang>)> {
+        let attrs = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name, gimli::DW_AT_name];
+        let (die, value) = self.inherited_any(&attrs)?;
+        Some((die.string(value)?, die.unit.language))
     }
 
     /// The `A::B::` prefix of the namespaces and classes around this DIE
@@ -189,6 +246,22 @@ impl<'d, 'a> Die<'d, 'a> {
     }
 }
 
+/// The address ranges of a DIE, from [`DwarfInfo::die_ranges`].
+pub enum DieRanges<'a> {
+    Single(Option<gimli::Range>),
+    List(gimli::RngListIter<R<'a>>),
+}
+
+impl DieRanges<'_> {
+    /// The next range, as gimli's `RangeIter::next` gives it.
+    pub fn next_range(&mut self) -> gimli::Result<Option<gimli::Range>> {
+        match self {
+            DieRanges::Single(range) => Ok(range.take()),
+            DieRanges::List(list) => list.next(),
+        }
+    }
+}
+
 /// A unit's line table as sorted rows, with resolved file names.
 struct Lines {
     files: Vec<Option<String>>,
@@ -211,6 +284,8 @@ pub struct DwarfInfo<'a> {
     /// inflated) on its first request.
     locations: OnceCell<gimli::LocationLists<R<'a>>>,
     load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
+    /// The first part of this DWARF that could not be read.
+    problem: RefCell<Option<DwarfError>>,
 }
 
 /// Scope tags whose PC ranges are searched for the pc.
@@ -249,7 +324,19 @@ impl<'a> DwarfInfo<'a> {
             sup: sup.map(Box::new),
             locations: OnceCell::new(),
             load_locations,
+            problem: RefCell::default(),
         }
+    }
+
+    /// The first part of this DWARF (or the supplementary file's) found
+    /// unreadable so far: lookups in that part found nothing.
+    pub fn problem(&self) -> Option<DwarfError> {
+        self.problem.borrow().clone().or_else(|| self.sup()?.problem())
+    }
+
+    /// Keeps the first problem: later ones are usually its consequences.
+    fn record(&self, problem: DwarfError) {
+        self.problem.borrow_mut().get_or_insert(problem);
     }
 
     /// The supplementary file's DWARF (dwz), if any.
@@ -343,14 +430,15 @@ impl<'a> DwarfInfo<'a> {
     pub fn frames(&self, pc: u64) -> Vec<DwarfFrame> {
         let Some(offset) = self.unit_for(pc) else { return Vec::new() };
         let Some(data) = self.unit(offset) else { return Vec::new() };
-        let chain = self.scope_chain(&data, pc).unwrap_or_default();
+        let chain = self.scope_chain(&data, pc);
         let mut frames = Vec::new();
         // Innermost scope's location is the pc's line; each inlined
         // subroutine's call site is the location in the scope around it.
         let mut location = self.line_at(&data, pc);
         for die in chain.iter().rev() {
             let Ok(entry) = data.unit.entry(*die) else { continue };
-            let (name, language) = self.name_of(&data, &entry, 0).unwrap_or((None, None));
+            let named = Die { dwarf: self, unit: data.clone(), offset: *die }.frame_name();
+            let (name, language) = named.map_or((None, None), |(n, l)| (Some(n), l));
             let (file, line, column) = location.clone().unwrap_or_default();
             frames.push(DwarfFrame {
                 name,
@@ -391,18 +479,26 @@ impl<'a> DwarfInfo<'a> {
 
     fn read_aranges(&self) -> RangeIndex {
         let mut out = Vec::new();
+        if let Err(e) = self.collect_aranges(&mut out) {
+            self.record(DwarfError::Aranges(e));
+        }
+        RangeIndex::new(out)
+    }
+
+    /// The ranges of `.debug_aranges` up to the first error.
+    fn collect_aranges(&self, out: &mut Vec<UnitRange>) -> gimli::Result<()> {
         let mut headers = self.dwarf.debug_aranges.headers();
-        while let Ok(Some(header)) = headers.next() {
+        while let Some(header) = headers.next()? {
             let unit = header.debug_info_offset();
             let mut entries = header.entries();
-            while let Ok(Some(entry)) = entries.next() {
+            while let Some(entry) = entries.next()? {
                 let range = entry.range();
                 if range.end > range.begin {
                     out.push(UnitRange { begin: range.begin, end: range.end, unit });
                 }
             }
         }
-        RangeIndex::new(out)
+        Ok(())
     }
 
     /// Ranges, from their root DIEs, of the units `.debug_aranges` leaves
@@ -412,15 +508,14 @@ impl<'a> DwarfInfo<'a> {
     fn scan_units(&self, aranges: &RangeIndex) -> RangeIndex {
         let described: std::collections::HashSet<DebugInfoOffset> = aranges.ranges.iter().map(|r| r.unit).collect();
         let mut out = Vec::new();
-        let mut headers = self.dwarf.units();
-        while let Ok(Some(header)) = headers.next() {
-            let Some(offset) = header.debug_info_offset() else { continue };
+        for &offset in self.starts() {
             if described.contains(&offset) {
                 continue;
             }
             let Some(data) = self.unit(offset) else { continue };
-            if let Ok(mut ranges) = self.dwarf.unit_ranges(&data.unit) {
-                while let Ok(Some(r)) = ranges.next() {
+            let root = data.unit.entry(data.unit.root_offset());
+            if let Ok(mut ranges) = root.and_then(|root| self.die_ranges(&data.unit, &root)) {
+                while let Ok(Some(r)) = ranges.next_range() {
                     if r.end > r.begin {
                         out.push(UnitRange { begin: r.begin, end: r.end, unit: offset });
                     }
@@ -434,8 +529,13 @@ impl<'a> DwarfInfo<'a> {
         if let Some(u) = self.units.borrow().get(&offset) {
             return Some(u.clone());
         }
-        let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
-        let unit = self.dwarf.unit(header).ok()?;
+        let unit = match self.dwarf.debug_info.header_from_offset(offset).and_then(|h| self.dwarf.unit(h)) {
+            Ok(unit) => unit,
+            Err(source) => {
+                self.record(DwarfError::Unit { offset: offset.0, source });
+                return None;
+            }
+        };
         let language =
             unit.entry(unit.root_offset()).ok().and_then(|root| match root.attr_value(gimli::DW_AT_language) {
                 Some(AttributeValue::Language(l)) => Some(l),
@@ -449,23 +549,31 @@ impl<'a> DwarfInfo<'a> {
     /// The DIE offsets of the scopes holding `pc`, outermost first: the
     /// subprogram, then inlined subroutines (lexical blocks are walked
     /// through but not returned).
-    fn scope_chain(&self, data: &UnitData<'a>, pc: u64) -> gimli::Result<Vec<UnitOffset>> {
-        let mut tree = data.unit.entries_tree(None)?;
+    fn scope_chain(&self, data: &UnitData<'a>, pc: u64) -> Vec<UnitOffset> {
         let mut chain = Vec::new();
-        self.walk(data, tree.root()?, pc, &mut chain)?;
-        Ok(chain)
+        let walked = data.unit.entries_tree(None).and_then(|mut tree| self.walk(data, tree.root()?, pc, &mut chain, 0));
+        if let Err(source) = walked {
+            self.record(DwarfError::Tree { offset: unit_offset(&data.unit), source });
+        }
+        chain
     }
 
     /// Searches the children of `node` for the scope holding `pc`. Only
     /// scopes whose ranges hold the pc, and containers without code of
-    /// their own (namespaces, classes, blocks without ranges), are entered.
+    /// their own (namespaces, classes, blocks without ranges), are entered,
+    /// down to [`MAX_SCOPE_DEPTH`] (`depth` is `node`'s).
     fn walk(
         &self,
         data: &UnitData<'a>,
         node: gimli::EntriesTreeNode<'_, '_, R<'a>>,
         pc: u64,
         chain: &mut Vec<UnitOffset>,
+        depth: usize,
     ) -> gimli::Result<bool> {
+        if depth >= MAX_SCOPE_DEPTH {
+            self.record(DwarfError::TooDeep { offset: unit_offset(&data.unit) });
+            return Ok(false);
+        }
         let mut children = node.children();
         while let Some(child) = children.next()? {
             let entry = child.entry();
@@ -478,12 +586,12 @@ impl<'a> DwarfInfo<'a> {
                 if tag != gimli::DW_TAG_lexical_block {
                     chain.push(entry.offset());
                 }
-                self.walk(data, child, pc, chain)?;
+                self.walk(data, child, pc, chain, depth + 1)?;
                 return Ok(true);
             }
             if is_container(tag) || tag == gimli::DW_TAG_lexical_block {
                 let before = chain.len();
-                if self.walk(data, child, pc, chain)? {
+                if self.walk(data, child, pc, chain, depth + 1)? {
                     return Ok(true);
                 }
                 chain.truncate(before);
@@ -492,51 +600,45 @@ impl<'a> DwarfInfo<'a> {
         Ok(false)
     }
 
+    /// A DIE's address ranges (`DW_AT_low_pc` with `DW_AT_high_pc`, or
+    /// `DW_AT_ranges`) as gimli's `Dwarf::die_ranges` reads them, except
+    /// that a `DW_AT_high_pc` length is added to `DW_AT_low_pc` wrapping,
+    /// like an address: gimli adds it unchecked, which panics in debug
+    /// builds on a corrupt length.
+    pub fn die_ranges(
+        &self,
+        unit: &Unit<R<'a>>,
+        entry: &gimli::DebuggingInformationEntry<R<'a>>,
+    ) -> gimli::Result<DieRanges<'a>> {
+        let (mut low, mut high, mut length) = (None, None, None);
+        for attr in entry.attrs() {
+            match (attr.name(), attr.value()) {
+                (gimli::DW_AT_low_pc, value) => low = self.dwarf.attr_address(unit, value)?,
+                (gimli::DW_AT_high_pc, AttributeValue::Udata(n)) => length = Some(n),
+                (gimli::DW_AT_high_pc, value) => high = self.dwarf.attr_address(unit, value)?,
+                (gimli::DW_AT_ranges, value) => {
+                    if let Some(list) = self.dwarf.attr_ranges(unit, value)? {
+                        return Ok(DieRanges::List(list));
+                    }
+                }
+                _ => {}
+            }
+        }
+        let range = low.and_then(|begin| {
+            let end = length.map(|n| begin.wrapping_add(n)).or(high)?;
+            Some(gimli::Range { begin, end })
+        });
+        Ok(DieRanges::Single(range))
+    }
+
     fn contains(&self, data: &UnitData<'a>, entry: &gimli::DebuggingInformationEntry<R<'a>>, pc: u64) -> bool {
-        let Ok(mut ranges) = self.dwarf.die_ranges(&data.unit, entry) else { return false };
-        while let Ok(Some(r)) = ranges.next() {
+        let Ok(mut ranges) = self.die_ranges(&data.unit, entry) else { return false };
+        while let Ok(Some(r)) = ranges.next_range() {
             if r.begin <= pc && pc < r.end {
                 return true;
             }
         }
         false
-    }
-
-    /// A DIE's name, following abstract origins and specifications (also
-    /// into other units), with the language of the unit that named it.
-    fn name_of(
-        &self,
-        data: &UnitData<'a>,
-        entry: &gimli::DebuggingInformationEntry<R<'a>>,
-        depth: u32,
-    ) -> Option<(Option<String>, Option<DwLang>)> {
-        for attr in [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name, gimli::DW_AT_name] {
-            if let Some(value) = entry.attr_value(attr) {
-                let s = self.dwarf.attr_string(&data.unit, value).ok()?;
-                return Some((Some(s.to_string_lossy().into_owned()), data.language));
-            }
-        }
-        if depth > 8 {
-            return None;
-        }
-        for attr in [gimli::DW_AT_abstract_origin, gimli::DW_AT_specification] {
-            match entry.attr_value(attr) {
-                Some(AttributeValue::UnitRef(offset)) => {
-                    let target = data.unit.entry(offset).ok()?;
-                    return self.name_of(data, &target, depth + 1);
-                }
-                Some(AttributeValue::DebugInfoRef(offset)) => return self.name_at(offset, depth + 1),
-                Some(AttributeValue::DebugInfoRefSup(offset)) => return self.sup.as_ref()?.name_at(offset, depth + 1),
-                _ => {}
-            }
-        }
-        None
-    }
-
-    /// The name of the DIE at a section offset, in whichever unit holds it.
-    fn name_at(&self, offset: DebugInfoOffset, depth: u32) -> Option<(Option<String>, Option<DwLang>)> {
-        let die = self.die_at(offset)?;
-        self.name_of(&die.unit, &die.entry()?, depth)
     }
 
     fn unit_containing(&self, offset: DebugInfoOffset) -> Option<DebugInfoOffset> {
@@ -549,8 +651,20 @@ impl<'a> DwarfInfo<'a> {
         self.unit_starts.get_or_init(|| {
             let mut starts = Vec::new();
             let mut headers = self.dwarf.units();
-            while let Ok(Some(h)) = headers.next() {
-                starts.extend(h.debug_info_offset());
+            let mut next = 0;
+            loop {
+                match headers.next() {
+                    Ok(Some(h)) => {
+                        let start = h.debug_info_offset();
+                        next = start.map_or(next, |s| s.0.saturating_add(h.length_including_self()));
+                        starts.extend(start);
+                    }
+                    Ok(None) => break,
+                    Err(source) => {
+                        self.record(DwarfError::UnitHeader { offset: next, source });
+                        break;
+                    }
+                }
             }
             starts
         })
@@ -589,11 +703,17 @@ impl<'a> DwarfInfo<'a> {
     }
 
     fn lines<'d>(&self, data: &'d UnitData<'a>) -> Option<&'d Lines> {
-        data.lines.get_or_init(|| self.parse_lines(&data.unit).ok()).as_ref()
+        // A unit without a line table (no DW_AT_stmt_list) is no error.
+        let parse = || {
+            let program = data.unit.line_program.clone()?;
+            self.parse_lines(&data.unit, program)
+                .map_err(|source| self.record(DwarfError::Lines { offset: unit_offset(&data.unit), source }))
+                .ok()
+        };
+        data.lines.get_or_init(parse).as_ref()
     }
 
-    fn parse_lines(&self, unit: &Unit<R<'a>>) -> gimli::Result<Lines> {
-        let program = unit.line_program.clone().ok_or(gimli::Error::MissingUnitDie)?;
+    fn parse_lines(&self, unit: &Unit<R<'a>>, program: gimli::IncompleteLineProgram<R<'a>>) -> gimli::Result<Lines> {
         let header = program.header().clone();
         let comp_dir = unit.comp_dir.map(|d| d.to_string_lossy().into_owned());
         // File numbering: DWARF 5 counts from 0, earlier versions from 1.
@@ -642,6 +762,11 @@ impl<'a> DwarfInfo<'a> {
     }
 }
 
+/// A unit's offset in `.debug_info`, for messages.
+fn unit_offset(unit: &Unit<R<'_>>) -> usize {
+    unit.header.offset().0
+}
+
 fn path_push(path: &mut String, part: &str) {
     if part.starts_with('/') {
         *path = part.to_string();
@@ -650,5 +775,129 @@ fn path_push(path: &mut String, part: &str) {
             path.push('/');
         }
         path.push_str(part);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gimli::{EndianSlice, RunTimeEndian};
+
+    /// Abbreviation codes of the hand-made units below.
+    /// A unit with children, low_pc and high_pc (length).
+    const CU: u8 = 1;
+    /// A subprogram with children, a name, low_pc and high_pc (length).
+    const FUNCTION: u8 = 2;
+    /// A lexical block with children and no ranges.
+    const BLOCK: u8 = 3;
+    /// A subprogram without children or name, with low_pc, high_pc and
+    /// an abstract origin (ref4).
+    const INSTANCE: u8 = 4;
+    /// A subprogram without children with only an abstract origin.
+    const ORIGIN: u8 = 5;
+
+    fn abbrev() -> Vec<u8> {
+        use gimli::constants::*;
+        let (addr, data8, ref4, string) = (DW_FORM_addr.0 as u8, DW_FORM_data8.0 as u8, DW_FORM_ref4.0 as u8, 0x08);
+        let (name, low, high, origin) =
+            (DW_AT_name.0 as u8, DW_AT_low_pc.0 as u8, DW_AT_high_pc.0 as u8, DW_AT_abstract_origin.0 as u8);
+        let mut out = vec![CU, DW_TAG_compile_unit.0 as u8, 1, low, addr, high, data8, 0, 0];
+        out.extend([FUNCTION, DW_TAG_subprogram.0 as u8, 1, name, string, low, addr, high, data8, 0, 0]);
+        out.extend([BLOCK, DW_TAG_lexical_block.0 as u8, 1, 0, 0]);
+        out.extend([INSTANCE, DW_TAG_subprogram.0 as u8, 0, low, addr, high, data8, origin, ref4, 0, 0]);
+        out.extend([ORIGIN, DW_TAG_subprogram.0 as u8, 0, origin, ref4, 0, 0]);
+        out.push(0);
+        out
+    }
+
+    /// A DWARF 4 unit for 0x1000..0x1100 around `dies`, which start at
+    /// unit offset 28 (an 11-byte header, the unit's DIE).
+    fn unit(dies: &[u8]) -> Vec<u8> {
+        let mut body = vec![4, 0, 0, 0, 0, 0, 8]; // version 4, abbrev offset 0, address size 8
+        body.push(CU);
+        body.extend(0x1000u64.to_le_bytes());
+        body.extend(0x100u64.to_le_bytes());
+        body.extend(dies);
+        body.push(0); // end of the unit DIE's children
+        let mut out = (body.len() as u32).to_le_bytes().to_vec();
+        out.extend(body);
+        out
+    }
+
+    /// A FUNCTION DIE; its children, and the 0 ending them, follow.
+    fn function(name: &str, low: u64, len: u64) -> Vec<u8> {
+        let mut out = vec![FUNCTION];
+        out.extend(name.as_bytes());
+        out.push(0);
+        out.extend(low.to_le_bytes());
+        out.extend(len.to_le_bytes());
+        out
+    }
+
+    fn dwarf_info(info: Vec<u8>) -> DwarfInfo<'static> {
+        let (info, abbrev): (&'static [u8], &'static [u8]) = (info.leak(), abbrev().leak());
+        let dwarf = gimli::Dwarf::load(|id| -> Result<_, ()> {
+            let data: &[u8] = match id {
+                gimli::SectionId::DebugInfo => info,
+                gimli::SectionId::DebugAbbrev => abbrev,
+                _ => &[],
+            };
+            Ok(EndianSlice::new(data, RunTimeEndian::Little))
+        })
+        .unwrap();
+        let no_locations = Box::new(|| {
+            let empty = EndianSlice::new(&[][..], RunTimeEndian::Little);
+            gimli::LocationLists::new(empty.into(), empty.into())
+        });
+        DwarfInfo::new(dwarf, None, no_locations)
+    }
+
+    #[test]
+    fn deep_nesting_is_cut_at_the_depth_limit() {
+        // A million nested blocks inside `f`: one byte each, and one level
+        // of recursion each without the limit.
+        let nesting = 1_000_000;
+        let mut dies = function("f", 0x1000, 0x100);
+        dies.extend(std::iter::repeat_n(BLOCK, nesting));
+        dies.extend(std::iter::repeat_n(0, nesting + 1));
+        let dwarf = dwarf_info(unit(&dies));
+        let frames = dwarf.frames(0x1010);
+        assert_eq!(frames.iter().map(|f| f.name.as_deref()).collect::<Vec<_>>(), [Some("f")]);
+        assert_eq!(dwarf.problem(), Some(DwarfError::TooDeep { offset: 0 }));
+    }
+
+    #[test]
+    fn a_cycle_of_abstract_origins_ends() {
+        // INSTANCE, at unit offset 28, takes 21 bytes: ORIGIN is at 49 and
+        // points back.
+        let mut dies = vec![INSTANCE];
+        dies.extend(0x1000u64.to_le_bytes());
+        dies.extend(0x100u64.to_le_bytes());
+        dies.extend(49u32.to_le_bytes());
+        dies.push(ORIGIN);
+        dies.extend(28u32.to_le_bytes());
+        let dwarf = dwarf_info(unit(&dies));
+        let frames = dwarf.frames(0x1010);
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].name, None, "no DIE in the cycle has a name");
+        let die = dwarf.die(DebugInfoOffset(0), UnitOffset(28)).unwrap();
+        assert!(die.inherited(gimli::DW_AT_decl_line).is_none());
+    }
+
+    #[test]
+    fn a_length_past_the_address_space_wraps() {
+        // DW_AT_high_pc as a length: low_pc + length overflows.
+        let dwarf = dwarf_info(unit(&[function("f", u64::MAX - 0x10, 0x100), vec![0]].concat()));
+        assert!(dwarf.frames(0x1010).is_empty(), "the range wraps to nothing");
+    }
+
+    #[test]
+    fn a_corrupt_unit_header_is_the_problem() {
+        let mut info = unit(&[function("f", 0x1000, 0x100), vec![0]].concat());
+        info[4] = 0x77; // version 0x0077
+        let dwarf = dwarf_info(info);
+        assert!(dwarf.frames(0x1010).is_empty());
+        let problem = dwarf.problem().expect("the corrupt header is recorded");
+        assert!(problem.to_string().starts_with("corrupt .debug_info: unit header at 0x0"), "{problem}");
     }
 }

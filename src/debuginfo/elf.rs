@@ -2,14 +2,46 @@
 //! identity (build id, debuglink), its load segments, and access to its
 //! sections with transparent decompression (SHF_COMPRESSED zlib and zstd,
 //! and GNU `.zdebug_*`).
+//!
+//! Everything in the file is untrusted: a compressed section's header
+//! declares the inflated size, and that much is reserved before inflating,
+//! so a declared size is checked against what the compressed bytes can
+//! possibly inflate to before any allocation; segment offsets and sizes
+//! are added with overflow checks.
 
 use std::path::{Path, PathBuf};
 
 use object::read::elf::ElfFile64;
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 
+use thiserror::Error;
+
 use super::DebugInfoError;
 use super::store::FileStore;
+
+/// Why a section's contents cannot be had.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SectionError {
+    #[error("section {name} has a malformed compression header")]
+    Header { name: String },
+    #[error("section {name} claims {declared} inflated bytes from {compressed}, more than {limit} are possible")]
+    ImplausibleSize { name: String, declared: u64, compressed: u64, limit: u64 },
+    #[error("section {name} cannot be inflated")]
+    Inflate { name: String },
+}
+
+/// The most a section may inflate to, whatever its header says: larger
+/// than any real debug section, small enough to reserve.
+const MAX_INFLATED: u64 = 4 << 30;
+
+/// The most one compressed byte can inflate to: deflate's limit is 1032:1;
+/// zstd's RLE blocks reach 128 KiB from 4 bytes.
+fn max_inflation_ratio(format: object::CompressionFormat) -> u64 {
+    match format {
+        object::CompressionFormat::Zlib => 1032,
+        _ => 32 * 1024,
+    }
+}
 
 pub struct ElfObject<'a> {
     pub path: PathBuf,
@@ -45,17 +77,25 @@ impl<'a> ElfObject<'a> {
     /// section is absent, has no bytes in this file (NOBITS, as in debug
     /// files' copies of `.eh_frame`), or cannot be decompressed.
     pub fn section(&self, name: &str) -> Option<&'a [u8]> {
-        let section = self.file.section_by_name(name)?;
+        self.try_section(name).ok().flatten()
+    }
+
+    /// As [`Self::section`], saying why a present section has no contents.
+    pub fn try_section(&self, name: &str) -> Result<Option<&'a [u8]>, SectionError> {
+        let Some(section) = self.file.section_by_name(name) else { return Ok(None) };
         if section.kind() == object::SectionKind::UninitializedData {
-            return None;
+            return Ok(None);
         }
-        let compressed = section.compressed_data().ok()?;
+        let compressed = section.compressed_data().map_err(|_| SectionError::Header { name: name.into() })?;
         let data = if compressed.format == object::CompressionFormat::None {
             compressed.data
         } else {
-            self.store.inflated(&self.path, name, || compressed.decompress().ok().map(|d| d.into_owned()))?
+            check_inflated_size(name, &compressed)?;
+            self.store
+                .inflated(&self.path, name, || compressed.decompress().ok().map(|d| d.into_owned()))
+                .ok_or_else(|| SectionError::Inflate { name: name.into() })?
         };
-        (!data.is_empty()).then_some(data)
+        Ok((!data.is_empty()).then_some(data))
     }
 
     /// A copy that reads sections later (it re-parses the headers, which
@@ -94,10 +134,48 @@ impl<'a> ElfObject<'a> {
         self.file.segments().find_map(|seg| {
             let (seg_off, seg_size) = seg.file_range();
             let page_off = seg_off & !0xfff;
-            (file_offset >= page_off && file_offset < seg_off + seg_size.max(1)).then(|| {
+            let seg_end = seg_off.checked_add(seg_size.max(1))?;
+            (file_offset >= page_off && file_offset < seg_end).then(|| {
                 let vaddr_at_offset = seg.address().wrapping_add(file_offset).wrapping_sub(seg_off);
                 map_start.wrapping_sub(vaddr_at_offset)
             })
         })
+    }
+}
+
+/// Refuses a declared inflated size that the compressed bytes cannot
+/// produce (a corrupt header claiming terabytes would otherwise be
+/// reserved up front).
+fn check_inflated_size(name: &str, compressed: &object::CompressedData<'_>) -> Result<(), SectionError> {
+    let len = compressed.data.len() as u64;
+    let limit = len.saturating_mul(max_inflation_ratio(compressed.format)).min(MAX_INFLATED);
+    if compressed.uncompressed_size > limit {
+        return Err(SectionError::ImplausibleSize {
+            name: name.into(),
+            declared: compressed.uncompressed_size,
+            compressed: len,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zlib(data: &[u8], uncompressed_size: u64) -> object::CompressedData<'_> {
+        object::CompressedData { format: object::CompressionFormat::Zlib, data, uncompressed_size }
+    }
+
+    #[test]
+    fn implausible_inflated_sizes_are_refused() {
+        let bytes: &[u8] = &[0x78, 0x9c, 0x03, 0x00, 0, 0, 0, 1];
+        assert_eq!(check_inflated_size(".debug_info", &zlib(bytes, 8 * 1032)), Ok(()));
+        let err = check_inflated_size(".debug_info", &zlib(bytes, 1 << 40)).unwrap_err();
+        assert!(matches!(err, SectionError::ImplausibleSize { limit: 8256, .. }), "{err}");
+        let huge = vec![0u8; 8 << 20];
+        let err = check_inflated_size(".debug_info", &zlib(&huge, 1 << 40)).unwrap_err();
+        assert!(matches!(err, SectionError::ImplausibleSize { limit: MAX_INFLATED, .. }), "{err}");
     }
 }

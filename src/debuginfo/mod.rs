@@ -25,7 +25,7 @@ use crate::target::procfs::Mapping;
 use crate::unwind::CfiLookup;
 use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use dwarf::DwarfInfo;
-use elf::ElfObject;
+use elf::{ElfObject, SectionError};
 use locate::{DebugDirs, DebugSource};
 use store::FileStore;
 use symbols::SymbolTable;
@@ -48,13 +48,16 @@ pub struct Module<'a> {
     /// Executable mappings: start, end, file offset.
     executable: Vec<(u64, u64, u64)>,
     pub elf: Option<ElfObject<'a>>,
-    /// Why the file could not be read, when it could not.
+    /// Why the file could not be read, when it could not. Problems found
+    /// later, in its debug information, are in [`Module::problem`].
     pub error: Option<String>,
     store: &'a FileStore,
     dirs: &'a DebugDirs,
     debug: OnceCell<Option<(ElfObject<'a>, DebugSource)>>,
     symbols: OnceCell<SymbolTable<'a>>,
     dwarf: OnceCell<Option<DwarfInfo<'a>>>,
+    /// A DWARF section that was present but could not be had.
+    dwarf_section_error: OnceCell<SectionError>,
     cfi: OnceCell<Cfi<'a>>,
 }
 
@@ -128,16 +131,49 @@ impl<'a> Module<'a> {
                 if !file.has_section(".debug_info") {
                     return None;
                 }
-                let mut dwarf = load_dwarf(file)?;
+                let mut dwarf = self.load_dwarf(file)?;
                 // dwz moves shared DIEs and strings into a supplementary file.
                 let alt = self.dirs.find_alt(self.store, file);
                 let sup = alt.as_ref().and_then(|alt| {
-                    dwarf.set_sup(load_dwarf(alt)?);
-                    load_dwarf(alt).map(|d| DwarfInfo::new(d, None, location_loader(None)))
+                    dwarf.set_sup(self.load_dwarf(alt)?);
+                    self.load_dwarf(alt).map(|d| DwarfInfo::new(d, None, location_loader(None)))
                 });
                 Some(DwarfInfo::new(dwarf, sup, location_loader(file.reopened())))
             })
             .as_ref()
+    }
+
+    /// The DWARF sections symbolization reads, from one file; a section
+    /// that cannot be had reads as empty, and the first such is kept for
+    /// [`Self::problem`].
+    fn load_dwarf(&self, file: &ElfObject<'a>) -> Option<gimli::Dwarf<Slice<'a>>> {
+        let endian = RunTimeEndian::Little;
+        gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
+            let data = if SYMBOLIZATION_SECTIONS.contains(&id) {
+                file.try_section(id.name()).unwrap_or_else(|e| {
+                    let _ = self.dwarf_section_error.set(e);
+                    None
+                })
+            } else {
+                None
+            };
+            Ok(Slice::new(data.unwrap_or(&[]), endian))
+        })
+        .ok()
+    }
+
+    /// What is wrong with this module's files, for the snapshot: why the
+    /// file could not be read ([`Self::error`]), a debug section that
+    /// could not be had, or the first corrupt part of its DWARF found so
+    /// far (frames there lack lines and variables). Call it after the
+    /// frames are symbolized.
+    pub fn problem(&self) -> Option<String> {
+        let dwarf = self.dwarf.get().and_then(|d| d.as_ref()?.problem());
+        let found: Vec<String> = (self.error.iter().cloned())
+            .chain(self.dwarf_section_error.get().map(ToString::to_string))
+            .chain(dwarf.map(|e| e.to_string()))
+            .collect();
+        (!found.is_empty()).then(|| found.join("; "))
     }
 
     pub fn cfi(&self) -> &Cfi<'a> {
@@ -154,6 +190,18 @@ impl<'a> Module<'a> {
                 got_address: elf.section_address(".got"),
             })
         })
+    }
+
+    /// `len` bytes of the file mapped executable at run-time address `pc`,
+    /// when they are all inside one executable mapping and the file.
+    fn code_bytes(&self, pc: u64, len: usize) -> Option<&'a [u8]> {
+        let elf = self.elf.as_ref()?;
+        let &(start, end, offset) = self.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e)?;
+        if pc.checked_add(len as u64)? > end {
+            return None;
+        }
+        let at = usize::try_from((pc - start).checked_add(offset)?).ok()?;
+        elf.data.get(at..at.checked_add(len)?)
     }
 
     /// The link-time address of a run-time address in this module.
@@ -229,6 +277,7 @@ impl<'a> ModuleSet<'a> {
                 debug: OnceCell::new(),
                 symbols: OnceCell::new(),
                 dwarf: OnceCell::new(),
+                dwarf_section_error: OnceCell::new(),
                 cfi: OnceCell::new(),
             });
         }
@@ -258,17 +307,7 @@ impl CfiLookup for ModuleSet<'_> {
     }
 
     fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
-        let Some(m) = self.find(pc) else { return false };
-        let (Some(elf), Some(&(start, end, offset))) =
-            (m.elf.as_ref(), m.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e))
-        else {
-            return false;
-        };
-        if pc + buf.len() as u64 > end {
-            return false;
-        }
-        let at = (pc - start + offset) as usize;
-        match elf.data.get(at..at + buf.len()) {
+        match self.find(pc).and_then(|m| m.code_bytes(pc, buf.len())) {
             Some(bytes) => {
                 buf.copy_from_slice(bytes);
                 true
@@ -276,16 +315,6 @@ impl CfiLookup for ModuleSet<'_> {
             None => false,
         }
     }
-}
-
-/// The DWARF sections symbolization reads, from one file.
-fn load_dwarf<'a>(file: &ElfObject<'a>) -> Option<gimli::Dwarf<Slice<'a>>> {
-    let endian = RunTimeEndian::Little;
-    gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
-        let data = if SYMBOLIZATION_SECTIONS.contains(&id) { file.section(id.name()) } else { None };
-        Ok(Slice::new(data.unwrap_or(&[]), endian))
-    })
-    .ok()
 }
 
 /// Loads a file's location lists on first use (variables need them,

@@ -54,9 +54,15 @@ impl FileStore {
         FileStore { inflated, ..Self::default() }
     }
 
-    /// Maps a whole file read-only.
+    /// Maps a whole regular file read-only. Paths come from the target's
+    /// files too (`.gnu_debuglink`, `.gnu_debugaltlink`), so a FIFO or
+    /// device named there is refused, and opened without blocking.
     pub fn map_file(&self, path: &Path) -> io::Result<&[u8]> {
-        let file = File::open(path)?;
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+        }
         // SAFETY: the mapping is private and read-only. A file truncated
         // underneath us could fault; ELF files of a running process are in
         // use (ETXTBSY protects executables) and debug files are not written

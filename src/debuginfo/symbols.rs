@@ -67,11 +67,27 @@ impl<'a> SymbolTable<'a> {
     pub fn lookup(&self, address: u64) -> Option<Symbol<'a>> {
         let idx = self.symbols.partition_point(|s| s.address <= address).checked_sub(1)?;
         let sym = self.symbols[idx];
+        // `address - sym.address` cannot underflow (the symbol starts at or
+        // below it); `sym.address + sym.size` could overflow for a corrupt size.
         let within = if sym.size > 0 {
-            address < sym.address + sym.size
+            address - sym.address < sym.size
         } else {
             self.symbols.get(idx + 1).is_none_or(|next| address < next.address)
         };
         within.then_some(sym)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_size_reaching_past_the_address_space_does_not_overflow() {
+        let sym = |address, size, name| Symbol { address, size, name, rank: (0, 0) };
+        let table = SymbolTable { symbols: vec![sym(0x1000, 0x10, "small"), sym(u64::MAX - 4, u64::MAX, "huge")] };
+        assert_eq!(table.lookup(0x1008).map(|s| s.name), Some("small"));
+        assert_eq!(table.lookup(0x1010).map(|s| s.name), None);
+        assert_eq!(table.lookup(u64::MAX).map(|s| s.name), Some("huge"));
     }
 }

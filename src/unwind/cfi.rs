@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{
-    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EndianSlice, Evaluation, EvaluationResult, Expression,
-    Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext, UnwindSection, UnwindTableRow, Value,
+    BaseAddresses, CfaRule, DebugFrame, EhFrame, EhFrameHdr, EhFrameOffset, EndianSlice, Evaluation, EvaluationResult,
+    Expression, FrameDescriptionEntry, Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext,
+    UnwindSection, UnwindTableRow, Value,
 };
 
 use super::regs::{self, Regs};
@@ -99,7 +100,7 @@ impl<'a> Cfi<'a> {
         });
         let eh_frame_hdr = sections.eh_frame_hdr.and_then(|(data, addr)| {
             bases = bases.clone().set_eh_frame_hdr(addr);
-            EhFrameHdr::new(data, endian).parse(&bases, 8).ok()
+            EhFrameHdr::new(data, endian).parse(&bases, 8).ok().filter(|hdr| plausible_table(hdr, &bases, data.len()))
         });
         let debug_frame = sections.debug_frame.map(|data| {
             let mut f = DebugFrame::new(data, endian);
@@ -138,8 +139,8 @@ impl<'a> Cfi<'a> {
 
     /// Finds the FDE covering `lookup` and runs its instructions up to it.
     fn find_row(&self, lookup: u64, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
-        if let (Some(eh), Some(table)) = (&self.eh_frame, self.eh_frame_hdr.as_ref().and_then(|h| h.table()))
-            && let Ok(fde) = table.fde_for_address(eh, &self.bases, lookup, EhFrame::cie_from_offset)
+        if let (Some(eh), Some(hdr)) = (&self.eh_frame, &self.eh_frame_hdr)
+            && let Some(fde) = self.fde_from_table(eh, hdr, lookup)
         {
             return Some(row_of(eh, &self.bases, &fde, lookup, ctx, true));
         }
@@ -159,6 +160,23 @@ impl<'a> Cfi<'a> {
         })
     }
 
+    /// The FDE that `.eh_frame_hdr`'s search table gives for `lookup`, as
+    /// gimli's `fde_for_address` finds it but with the table's FDE pointer
+    /// checked: subtracting `.eh_frame`'s address from a corrupt one below
+    /// it overflows there.
+    fn fde_from_table(
+        &self,
+        eh: &EhFrame<Slice<'a>>,
+        hdr: &ParsedEhFrameHdr<Slice<'a>>,
+        lookup: u64,
+    ) -> Option<FrameDescriptionEntry<Slice<'a>>> {
+        let pointer = hdr.table()?.lookup(lookup, &self.bases).ok()?.direct().ok()?;
+        let offset = pointer.checked_sub(hdr.eh_frame_ptr().direct().ok()?)?;
+        let offset = EhFrameOffset(usize::try_from(offset).ok()?);
+        let fde = eh.fde_from_offset(&self.bases, offset, EhFrame::cie_from_offset).ok()?;
+        fde.contains(lookup).then_some(fde)
+    }
+
     fn build_index(&self) -> Vec<IndexedFde> {
         let mut index = Vec::new();
         if let Some(eh) = &self.eh_frame
@@ -172,6 +190,14 @@ impl<'a> Cfi<'a> {
         index.sort_by_key(|e| e.start);
         index
     }
+}
+
+/// Whether a search table's row count fits its section (a row takes 4
+/// bytes at least): gimli's binary search multiplies the count from the
+/// header by the row size unchecked. An implausible header is dropped and
+/// `.eh_frame` is indexed instead.
+fn plausible_table(hdr: &ParsedEhFrameHdr<Slice<'_>>, bases: &BaseAddresses, section_len: usize) -> bool {
+    hdr.table().is_none_or(|table| table.iter(bases).size_hint().1.is_some_and(|rows| rows <= section_len / 4))
 }
 
 fn index_section<'a, S: UnwindSection<Slice<'a>>>(
@@ -250,6 +276,12 @@ fn read_u64(memory: &dyn Memory, addr: u64) -> Result<u64, CfiError> {
     memory.read_u64(addr).map_err(|_| CfiError::Memory(addr))
 }
 
+/// Operations one CFI expression may execute. Real ones are straight-line
+/// and short (a PLT entry's CFA takes 11); a branch in corrupt or hostile
+/// CFI can jump back on itself, and the target stays stopped while this
+/// runs, so evaluation ends with an error past this count.
+const MAX_EXPRESSION_OPS: u32 = 1000;
+
 /// Evaluates a CFI expression to an address or value. `initial` is pushed
 /// first (the CFA, for register rules).
 fn evaluate(
@@ -260,6 +292,7 @@ fn evaluate(
 ) -> Result<u64, CfiError> {
     let encoding = gimli::Encoding { format: gimli::Format::Dwarf32, version: 4, address_size: 8 };
     let mut eval: Evaluation<Slice<'_>> = expr.evaluation(encoding);
+    eval.set_max_iterations(MAX_EXPRESSION_OPS);
     if let Some(v) = initial {
         eval.set_initial_value(v);
     }
@@ -293,10 +326,13 @@ mod tests {
     use super::*;
     use crate::memory::BufferMemory;
 
+    /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0): a PLT entry's CFA.
+    const PLT_CFA: [u8; 11] = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
+
     /// An .eh_frame (absolute pointers, no header) with one FDE for
-    /// 0x1000..0x1100 whose CFA is the PLT expression:
-    /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0), return address at CFA-8.
-    fn plt_eh_frame() -> Vec<u8> {
+    /// 0x1000..0x1100 whose CFA is the expression `expr`, return address
+    /// at CFA-8.
+    fn eh_frame_with_cfa(expr: &[u8]) -> Vec<u8> {
         let mut cie = vec![0, 0, 0, 0, 1]; // CIE id 0, version 1
         cie.extend(b"zR\0");
         cie.extend([1, 0x78, 16, 1, 0x00]); // code 1, data -8, RA r16, aug len 1, absptr
@@ -306,7 +342,6 @@ mod tests {
         }
         let mut out = (cie.len() as u32).to_le_bytes().to_vec();
         out.extend(&cie);
-        let expr = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
         let mut fde = Vec::new();
         let fde_start = out.len();
         fde.extend(((fde_start + 4) as u32).to_le_bytes()); // back to the CIE
@@ -324,9 +359,14 @@ mod tests {
         out
     }
 
-    fn step_at(rip: u64) -> CfiStep {
-        let data = plt_eh_frame();
+    fn step_at(expr: &[u8], rip: u64) -> Result<CfiStep, CfiError> {
+        let data = eh_frame_with_cfa(expr);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        step(&cfi, rip).expect("an FDE covers the pc")
+    }
+
+    /// One step from `rip` with a stack holding 0xaaaa and 0xbbbb.
+    fn step(cfi: &Cfi<'_>, rip: u64) -> Option<Result<CfiStep, CfiError>> {
         let sp = 0x7000_0000u64;
         let mut stack = vec![0u8; 64];
         stack[0..8].copy_from_slice(&0xaaaau64.to_le_bytes());
@@ -339,18 +379,45 @@ mod tests {
         regs.set(regs::RBX, Some(3));
         regs.set(regs::RAX, Some(4));
         let mut ctx = UnwindContext::new();
-        cfi.step(rip, &regs, &memory, &mut ctx).expect("an FDE covers the pc").expect("the row applies")
+        cfi.step(rip, &regs, &memory, &mut ctx)
+    }
+
+    /// An .eh_frame_hdr (absolute udata4 pointers) for .eh_frame at 0x2000
+    /// claiming `rows` rows, with one: 0x1000 -> `fde`.
+    fn eh_frame_hdr(rows: u32, fde: u32) -> Vec<u8> {
+        let mut out = vec![1, 0x03, 0x03, 0x03];
+        for word in [0x2000, rows, 0x1000, fde] {
+            out.extend(u32::to_le_bytes(word));
+        }
+        out
+    }
+
+    #[test]
+    fn a_corrupt_search_table_is_not_trusted() {
+        let data = eh_frame_with_cfa(&PLT_CFA);
+        let with_hdr = |hdr: &[u8]| {
+            let sections = CfiSections {
+                eh_frame: Some((&data, 0x2000)),
+                eh_frame_hdr: Some((hdr, 0x3000)),
+                ..CfiSections::default()
+            };
+            step(&Cfi::new(sections), 0x1005).map(|r| r.is_ok())
+        };
+        let fde = u32::from_le_bytes(data[..4].try_into().unwrap()) + 4; // after the CIE
+        assert_eq!(with_hdr(&eh_frame_hdr(1, 0x2000 + fde)), Some(true), "an intact table finds the FDE");
+        assert_eq!(with_hdr(&eh_frame_hdr(1, 0x10)), None, "a row pointing below .eh_frame finds nothing");
+        assert_eq!(with_hdr(&eh_frame_hdr(u32::MAX, 0x10)), Some(true), "a table too big for its section is dropped");
     }
 
     #[test]
     fn plt_cfa_expression() {
         // First instructions of a PLT entry: nothing pushed yet.
-        let s = step_at(0x1005);
+        let s = step_at(&PLT_CFA, 0x1005).unwrap();
         assert_eq!(s.cfa, 0x7000_0008);
         assert_eq!(s.caller.pc(), Some(0xaaaa));
         assert_eq!(s.caller.sp(), Some(0x7000_0008));
         // After the entry's push (rip & 15 >= 11): one more word.
-        let s = step_at(0x100c);
+        let s = step_at(&PLT_CFA, 0x100c).unwrap();
         assert_eq!(s.cfa, 0x7000_0010);
         assert_eq!(s.caller.pc(), Some(0xbbbb));
         assert_eq!(s.caller.get(regs::RBX), Some(3), "callee-saved registers without a rule keep their value");
@@ -360,9 +427,18 @@ mod tests {
 
     #[test]
     fn no_fde_outside_the_range() {
-        let data = plt_eh_frame();
+        let data = eh_frame_with_cfa(&PLT_CFA);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
         let mut ctx = UnwindContext::new();
         assert!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx).is_none());
+    }
+
+    #[test]
+    fn a_looping_expression_is_cut_off() {
+        // DW_OP_skip -3: a jump back onto itself (`.cfi_escape 0x0f,3,0x2f,0xfd,0xff`).
+        let start = std::time::Instant::now();
+        let err = step_at(&[0x2f, 0xfd, 0xff], 0x1005).unwrap_err();
+        assert!(matches!(err, CfiError::Gimli(gimli::Error::TooManyIterations)), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
     }
 }

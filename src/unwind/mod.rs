@@ -13,6 +13,12 @@
 //! address is undefined or zero (the outermost frame), when the stack does
 //! not move upward (a loop or garbage), at the frame limit, or when no
 //! method applies; the reason is recorded.
+//!
+//! Registers, stack words and CFI all come from the target, so nothing
+//! they hold is trusted: addresses computed from them wrap like the
+//! machine's (a garbage frame pointer at the top of the address space
+//! must end the walk, not panic), and CFI expressions run under an
+//! operation budget (see [`cfi`]).
 
 pub mod cfi;
 pub mod regs;
@@ -226,12 +232,13 @@ impl<'m> StackWalk<'m> {
             return Err(StopReason::Error(format!("frame pointer {rbp:#x} is misaligned")));
         }
         let saved_rbp = self.memory.read_u64(rbp).map_err(|_| StopReason::NoUnwindInfo)?;
-        let ra = self.memory.read_u64(rbp + 8).map_err(|_| StopReason::NoUnwindInfo)?;
+        let ra = self.memory.read_u64(rbp.wrapping_add(8)).map_err(|_| StopReason::NoUnwindInfo)?;
+        let cfa = rbp.wrapping_add(16);
         let mut caller = Regs::default();
         caller.set(regs::RBP, Some(saved_rbp));
-        caller.set(regs::RSP, Some(rbp + 16));
+        caller.set(regs::RSP, Some(cfa));
         caller.set(regs::RIP, Some(ra));
-        self.caller(rbp + 16, caller, UnwindMethod::FramePointer, false)
+        self.caller(cfa, caller, UnwindMethod::FramePointer, false)
     }
 
     /// Frame 0's pc is not code: it jumped or called through a bad pointer.
@@ -245,9 +252,10 @@ impl<'m> StackWalk<'m> {
                 caller.set(reg, frame.regs.get(reg));
             }
         }
-        caller.set(regs::RSP, Some(frame.sp + 8));
+        let cfa = frame.sp.wrapping_add(8);
+        caller.set(regs::RSP, Some(cfa));
         caller.set(regs::RIP, Some(ra));
-        self.caller(frame.sp + 8, caller, UnwindMethod::StackTop, false)
+        self.caller(cfa, caller, UnwindMethod::StackTop, false)
     }
 }
 
@@ -326,6 +334,23 @@ mod tests {
         let lookup = NoCfi { code: BufferMemory::new() };
         let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
         assert_eq!(frames.len(), 2);
+        assert_eq!(stop, StopReason::NoProgress);
+    }
+
+    #[test]
+    fn addresses_wrap_at_the_top_of_memory() {
+        // Registers and saved words are the target's: a frame pointer or
+        // stack pointer at the very top of the address space makes the
+        // next CFA wrap to 0, which ends the walk instead of overflowing.
+        let top = u64::MAX - 15;
+        let mut mem = BufferMemory::new();
+        mem.add(top, [top.to_le_bytes(), 0x2000u64.to_le_bytes()].concat());
+        let lookup = NoCfi { code: BufferMemory::new() };
+        let (frames, stop) = walk(&mem, &lookup, regs(0x1000, top - 0x100, top));
+        assert_eq!(frames.len(), 1);
+        assert_eq!(stop, StopReason::NoProgress, "the caller's stack would be at 0");
+        let (frames, stop) = walk(&mem, &lookup, regs(0, u64::MAX - 7, 0));
+        assert_eq!(frames.len(), 1);
         assert_eq!(stop, StopReason::NoProgress);
     }
 

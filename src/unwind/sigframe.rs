@@ -50,7 +50,7 @@ pub fn is_trampoline(code: &dyn CfiLookup, memory: &dyn Memory, pc: u64) -> bool
 /// whose trampoline frame has stack pointer `sp`.
 pub fn interrupted_regs(memory: &dyn Memory, sp: u64) -> Option<Regs> {
     let mut raw = [0u8; 17 * 8];
-    memory.read(sp + MCONTEXT_OFFSET, &mut raw).ok()?;
+    memory.read(sp.wrapping_add(MCONTEXT_OFFSET), &mut raw).ok()?;
     let mut out = Regs::default();
     for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
         let bytes: [u8; 8] = raw[i * 8..i * 8 + 8].try_into().ok()?;
@@ -61,5 +61,5 @@ pub fn interrupted_regs(memory: &dyn Memory, sp: u64) -> Option<Regs> {
 
 /// Address of the `siginfo_t` saved with the signal frame.
 pub fn siginfo_address(sp: u64) -> u64 {
-    sp + UCONTEXT_SIZE
+    sp.wrapping_add(UCONTEXT_SIZE)
 }
