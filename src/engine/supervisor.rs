@@ -275,6 +275,8 @@ fn supervise(
     worker.send(ToWorker::Stopped(stopped.threads.clone()));
     let mut cut = match wait_for(&worker, clock.pause_deadline(paused_at)) {
         Ok(_) => None,
+        // The report may have come in as the time ran out.
+        Err(Stall::Deadline) if matches!(worker.next(Duration::ZERO), Ok(FromWorker::Extracted)) => None,
         Err(Stall::Deadline) => Some(clock.pause_cut(paused_at)),
         Err(Stall::Signal(sig)) => Some(Cut::Signal(sig)),
         // `stopped` releases the target as it is dropped.
