@@ -296,7 +296,7 @@ fn gdb_backtraces(pid: i32) -> std::collections::HashMap<i64, Vec<(String, Strin
 
 /// gdb as the oracle: per thread, the same functions in the same order,
 /// at the same files and lines (the C library's frames included).
-fn check_against_gdb(source: &str, name: &str, flags: &[&str], args: &[&str]) {
+fn check_against_gdb(source: &str, name: &str, flags: &[&str], args: &[&str]) -> Value {
     let _serial = serial();
     let bin = build(source, name, flags);
     let proc_ = start(&bin, args);
@@ -304,29 +304,29 @@ fn check_against_gdb(source: &str, name: &str, flags: &[&str], args: &[&str]) {
     let snap = snapshot(pid, &format!("{name}-gdb"), &[]);
     let gdb = gdb_backtraces(pid);
     assert_eq!(gdb.len(), snap["threads"].as_array().unwrap().len(), "gdb saw the same threads");
-    let mut compared = 0;
+    let (mut compared, mut tail_calls) = (0, 0);
     for t in snap["threads"].as_array().unwrap() {
         let ours = frames(t);
         let theirs = &gdb[&t["tid"].as_i64().unwrap()];
-        // gdb also synthesizes frames for tail calls from DW_TAG_call_site
-        // data (they are not on the stack; eu-stack does not show them
-        // either), so ours must be an in-order subsequence of gdb's from
-        // frame 0 to main or start_thread, each at gdb's file and line.
-        let n = ours.iter().position(|f| f.0 == "main" || f.0 == "start_thread").unwrap() + 1;
-        let mut rest = theirs.iter();
-        for f in &ours[..n] {
-            let g = rest.find(|g| g.0 == f.0);
-            let g = g.unwrap_or_else(|| {
-                panic!("thread {}: {f:?} not in gdb's order\nours {ours:?}\ngdb  {theirs:?}", t["tid"])
-            });
+        // From frame 0 to main or start_thread, the same frames as gdb's,
+        // tail-call frames included, each at gdb's file and line.
+        let upto = |fs: &[(String, String, u64)]| {
+            fs.iter().position(|f| f.0 == "main" || f.0 == "start_thread").map_or(fs.len(), |i| i + 1)
+        };
+        let (mine, gdbs) = (&ours[..upto(&ours)], &theirs[..upto(theirs)]);
+        let names = |fs: &[(String, String, u64)]| fs.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+        assert_eq!(names(mine), names(gdbs), "thread {}: frames differ from gdb's", t["tid"]);
+        for (f, g) in mine.iter().zip(gdbs) {
             if !g.1.is_empty() {
                 assert_eq!((&f.1, f.2), (&g.1, g.2), "thread {}: {} at another place than gdb says", t["tid"], f.0);
                 compared += 1;
             }
         }
+        tail_calls += t["frames"].as_array().unwrap().iter().filter(|f| f["unwind"] == "tailcall").count();
     }
-    eprintln!("{name}: {compared} frames compared with gdb, all equal");
+    eprintln!("{name}: {compared} frames compared with gdb, all equal, {tail_calls} of them tail-call frames");
     assert!(compared >= snap["threads"].as_array().unwrap().len(), "only {compared} frames compared");
+    snap
 }
 
 #[test]
@@ -348,6 +348,39 @@ fn inline_frames_match_gdb() {
     if has_program("gdb") {
         check_against_gdb("inline.c", "inline-O2", &["-g", "-O2"], &[]);
     }
+}
+
+/// Functions that tail-called on get frames, as gdb shows them (`leaf`
+/// and `middle` at -O2), with the parameters entry values give; where two
+/// tail-call paths lead to the same place, none is invented.
+#[test]
+fn tail_call_frames_match_gdb() {
+    if !has_program("gdb") {
+        return;
+    }
+    let snap = check_against_gdb("tailcall.c", "tailcall-O2", &["-g", "-O2"], &[]);
+    let main = &snap["threads"][0];
+    let tail: Vec<&Value> = main["frames"].as_array().unwrap().iter().filter(|f| f["unwind"] == "tailcall").collect();
+    let names: Vec<&str> = tail.iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert_eq!(names, ["leaf", "middle"]);
+    assert_eq!(
+        (tail[0]["parameters"][0]["name"].as_str(), tail[0]["parameters"][0]["value"].as_i64()),
+        (Some("x"), Some(42))
+    );
+    assert_eq!(
+        (tail[1]["parameters"][0]["name"].as_str(), tail[1]["parameters"][0]["value"].as_i64()),
+        (Some("y"), Some(21))
+    );
+    assert_eq!(tail[0]["line"].as_u64(), Some(line_of("tailcall.c", "leaf_tail")));
+    let second = &snap["threads"][1];
+    assert!(second["frames"].as_array().unwrap().iter().all(|f| f["unwind"] != "tailcall"), "an ambiguous path");
+    assert_eq!(functions(second)[1..3], ["wait_here", "second"]);
+
+    // At -O0 every call is a real call.
+    let snap = check_against_gdb("tailcall.c", "tailcall-O0", &["-g", "-O0"], &[]);
+    let frames = snap["threads"][0]["frames"].as_array().unwrap();
+    assert!(frames.iter().all(|f| f["unwind"] != "tailcall"));
+    assert!(functions(&snap["threads"][0]).starts_with(&["__libc_pause".into(), "wait_here".into(), "leaf".into()]));
 }
 
 /// A binary deleted, or replaced by another file, after it was started is

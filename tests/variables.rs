@@ -331,8 +331,8 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
         let ours = thread(&snap, gt["tid"].as_i64().unwrap());
         let our_frames = ours["frames"].as_array().unwrap();
         let gdb_frames = gt["frames"].as_array().unwrap();
-        // Frames pair up in order (tail-call frames gdb synthesizes are
-        // left out by the script); a function name must agree.
+        // Frames pair up in order, tail-call frames included; a function
+        // name must agree.
         let mut j = 0;
         for gf in gdb_frames {
             let Some(k) = our_frames[j..].iter().position(|f| f["function"] == gf["function"]) else { continue };

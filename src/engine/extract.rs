@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
-use crate::debuginfo::ModuleSet;
 use crate::debuginfo::locate::DebugSource;
+use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::snapshot::{Addr, Fault, Frame, ModuleInfo, Registers, Thread};
@@ -18,6 +18,7 @@ use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, sigframe};
 
 use super::variables::VariableReader;
+use crate::variables::TailCall;
 
 /// Where the fault thread comes from.
 #[derive(Clone, Copy, Debug)]
@@ -118,21 +119,10 @@ pub fn render_thread<'d, 'a>(
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
                 index: frames.len(),
-                pc: Addr(raw.pc),
-                sp: Addr(raw.sp),
                 cfa: raw.cfa.map(Addr),
-                module: module.map(|m| m.name().to_string()),
-                module_offset: module.map(|m| Addr(raw.pc - m.start)),
-                function: src.function.clone(),
-                function_offset: src.function_offset,
-                file: src.file.clone(),
-                line: src.line,
-                column: src.column,
-                decl_line: src.decl_line,
-                inlined: src.inlined,
                 faulted: faulted_frame == Some(i) && j == 0,
                 unwind: raw.method.as_str().to_string(),
-                ..Frame::default()
+                ..source_frame(module, raw.pc, raw.sp, src)
             });
         }
         all_sources.push((module, sources));
@@ -141,7 +131,10 @@ pub fn render_thread<'d, 'a>(
     let mut tls = Vec::new();
     if let Some(reader) = reader {
         let vector_regs = w.thread.fpregs.as_ref().map(|f| f.xmm_space.iter().flat_map(|w| w.to_le_bytes()).collect());
-        reader.fill_frames(&w.frames, &all_sources, vector_regs, fs_base, &mut frames);
+        let tail_calls = reader.fill_frames(&w.frames, &all_sources, vector_regs, fs_base, &mut frames);
+        if let Some(s) = symbolizer {
+            insert_tail_calls(&mut frames, &all_sources, &w.frames, tail_calls, modules, s);
+        }
         tls = reader.thread_tls(fs_base);
     }
     let stop = w.stop.as_ref().map(StopReason::to_string);
@@ -156,6 +149,65 @@ pub fn render_thread<'d, 'a>(
         truncated: w.stop == Some(StopReason::MaxFrames),
         unwind_stop: stop,
         ..Thread::default()
+    }
+}
+
+/// The `unwind` of a frame for a function that tail-called on.
+pub const TAIL_CALL: &str = "tailcall";
+
+/// A frame at `pc` with its module and source position.
+fn source_frame(module: Option<&Module<'_>>, pc: u64, sp: u64, src: &SourceFrame) -> Frame {
+    Frame {
+        pc: Addr(pc),
+        sp: Addr(sp),
+        module: module.map(|m| m.name().to_string()),
+        module_offset: module.map(|m| Addr(pc.wrapping_sub(m.start))),
+        function: src.function.clone(),
+        function_offset: src.function_offset,
+        file: src.file.clone(),
+        line: src.line,
+        column: src.column,
+        decl_line: src.decl_line,
+        inlined: src.inlined,
+        ..Frame::default()
+    }
+}
+
+/// Inserts a frame for each function that tail-called on, after the
+/// source frames of the physical frame it called (gdb's tail-call
+/// frames): its source position is that of its jump, its values what
+/// entry values and memory give. Frames are numbered again.
+fn insert_tail_calls(
+    frames: &mut Vec<Frame>,
+    sources: &[(Option<&Module<'_>>, Rc<[SourceFrame]>)],
+    raw: &[RawFrame],
+    tail_calls: Vec<(usize, Vec<TailCall>)>,
+    modules: &ModuleSet<'_>,
+    symbolizer: &mut Symbolizer,
+) {
+    // Insert from the outermost so that earlier positions stay valid.
+    for (physical, calls) in tail_calls.into_iter().rev() {
+        let mut at: usize = sources[..=physical].iter().map(|(_, s)| s.len()).sum();
+        for call in calls {
+            let pc = call.return_address;
+            let Some(module) = modules.find(pc.wrapping_sub(1)) else { continue };
+            let positions = symbolizer.frames(module, pc, pc.wrapping_sub(1));
+            let outermost = positions.len().saturating_sub(1);
+            let (mut parameters, mut locals) = (Some(call.parameters), Some(call.locals));
+            for (j, src) in positions.iter().enumerate() {
+                let mut frame = source_frame(Some(module), pc, raw[physical + 1].sp, src);
+                frame.unwind = TAIL_CALL.to_string();
+                if j == outermost {
+                    frame.parameters = parameters.take().unwrap_or_default();
+                    frame.locals = locals.take().unwrap_or_default();
+                }
+                frames.insert(at, frame);
+                at += 1;
+            }
+        }
+    }
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.index = i;
     }
 }
 

@@ -19,7 +19,7 @@ use crate::target::procfs::Mapping;
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::tls::TlsLayout;
 use crate::variables::typed;
-use crate::variables::{Extractor, FrameContext, Functions};
+use crate::variables::{Extractor, FrameContext, Functions, TailCall};
 
 /// What variable extraction needs for the whole snapshot.
 pub struct VariableReader<'d, 'a> {
@@ -68,6 +68,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     /// Fills in `parameters` and `locals` of a thread's frames: `out` holds
     /// the source frames of every physical frame in `raw`, in order, and
     /// `sources` says, per physical frame, its module and source frames.
+    /// Returns, for each physical frame that has them, the functions that
+    /// ran between it and its caller and tail-called on.
     pub fn fill_frames(
         &self,
         raw: &[RawFrame],
@@ -75,7 +77,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         vector_regs: Option<Vec<u8>>,
         fs_base: Option<u64>,
         out: &mut [Frame],
-    ) {
+    ) -> Vec<(usize, Vec<TailCall>)> {
         let mut blocks: HashMap<u64, Option<u64>> = HashMap::new();
         let contexts: Vec<FrameContext<'d, 'a>> = raw
             .iter()
@@ -121,6 +123,11 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                 frame.locals = locals;
             }
         }
+        (0..contexts.len().saturating_sub(1))
+            .filter(|&i| contexts[i].function.is_some() && contexts[i + 1].function.is_some())
+            .map(|i| (i, self.extractor.tail_calls(self.memory, &contexts, i, self)))
+            .filter(|(_, calls)| !calls.is_empty())
+            .collect()
     }
 
     /// The TLS variables of a thread: the executable's (every module's

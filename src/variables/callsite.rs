@@ -114,9 +114,28 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         Some(if chain.len() == 1 {
             self.value_at_depth(&param, expr, Some(caller), None, nesting.entry_value())
         } else {
-            let virt = Virtual { chain: chain.clone(), caller };
+            let virt = Virtual::new(chain.clone(), caller);
             self.value_at_depth(&param, expr, Some(caller), Some(&virt), nesting.entry_value())
         })
+    }
+
+    /// The functions that ran between `frame` and its caller and
+    /// tail-called on, innermost first, each as the [`Virtual`] frame its
+    /// values are read in, with its DIE: the tail-call frames gdb shows,
+    /// when exactly one chain of tail calls leads from the caller's call
+    /// to `frame`'s function.
+    pub(super) fn tail_calls(&self, frame: usize) -> Vec<(Die<'d, 'a>, Virtual<'d, 'a>)> {
+        let Ok((chain, caller)) = self.call_chain(frame) else { return Vec::new() };
+        let mut out = Vec::new();
+        for k in 1..chain.len() {
+            let (site, bias) = &chain[k - 1];
+            let computed_in = (k == 1).then_some(caller);
+            let Some(target) = self.site_target(site, computed_in, *bias) else { return Vec::new() };
+            let Some((function, _)) = self.functions.function_at(target) else { return Vec::new() };
+            out.push((function, Virtual::new(chain[..=k].to_vec(), caller)));
+        }
+        out.reverse();
+        out
     }
 
     /// The call site in the caller of `frame` for the call on the stack,
@@ -224,7 +243,7 @@ fn is_tail_call(site: &Die<'_, '_>) -> bool {
         .any(|a| matches!(site.attr(a), Some(AttributeValue::Flag(true))))
 }
 
-fn site_return_pc(site: &Die<'_, '_>) -> Option<u64> {
+pub(super) fn site_return_pc(site: &Die<'_, '_>) -> Option<u64> {
     let value = [gimli::DW_AT_call_return_pc, gimli::DW_AT_low_pc].into_iter().find_map(|a| site.attr(a))?;
     address_value(site, value)
 }

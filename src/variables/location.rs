@@ -173,21 +173,47 @@ pub type CallSiteCache<'d, 'a> =
 pub(super) struct Virtual<'d, 'a> {
     pub chain: Vec<(Die<'d, 'a>, u64)>,
     pub caller: usize,
+    /// Where location lists are looked up in the function: inside its
+    /// tail call (the site's return address - 1), link-time.
+    pub pc: Option<u64>,
+}
+
+impl<'d, 'a> Virtual<'d, 'a> {
+    pub fn new(chain: Vec<(Die<'d, 'a>, u64)>, caller: usize) -> Self {
+        let pc = chain.last().and_then(|(site, _)| super::callsite::site_return_pc(site)).map(|pc| pc.wrapping_sub(1));
+        Virtual { chain, caller, pc }
+    }
 }
 
 impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// The place of `die`'s value (`DW_AT_location`, else
     /// `DW_AT_const_value`) in frame `frame` (globals are read in a frame
     /// context of their own, with their module's bias and TLS block).
-    pub fn place_of(&self, die: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
-        let pc = frame.and_then(|f| self.frames.get(f)).map(|f| f.pc);
-        self.place(&LocationPlan::new(die, pc), frame, size)
+    pub(super) fn place_of(
+        &self,
+        die: &Die<'d, 'a>,
+        frame: Option<usize>,
+        virt: Option<&Virtual<'d, 'a>>,
+        size: Option<u64>,
+    ) -> Place<'d, 'a> {
+        let pc = match virt {
+            Some(v) => v.pc,
+            None => frame.and_then(|f| self.frames.get(f)).map(|f| f.pc),
+        };
+        self.place(&LocationPlan::new(die, pc), frame, virt, size)
     }
 
-    /// Where a planned location is in this frame.
-    pub fn place(&self, plan: &LocationPlan<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Place<'d, 'a> {
+    /// Where a planned location is in this frame (or, with `virt`, in a
+    /// function that tail-called on).
+    pub(super) fn place(
+        &self,
+        plan: &LocationPlan<'d, 'a>,
+        frame: Option<usize>,
+        virt: Option<&Virtual<'d, 'a>>,
+        size: Option<u64>,
+    ) -> Place<'d, 'a> {
         match plan {
-            LocationPlan::Expression(owner, expr) => self.evaluate_location(owner, *expr, frame, size),
+            LocationPlan::Expression(owner, expr) => self.evaluate_location(owner, *expr, frame, virt, size),
             LocationPlan::Constant(owner, value) => const_value(owner, *value, size),
             LocationPlan::Memory(address) => Place::Memory(*address),
             LocationPlan::OptimizedOut => Place::OptimizedOut,
@@ -230,10 +256,12 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         die: &Die<'d, 'a>,
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
+        virt: Option<&Virtual<'d, 'a>>,
         size: Option<u64>,
     ) -> Place<'d, 'a> {
-        match self.evaluate(die, expr, frame, None, Nesting::default()) {
-            Ok(pieces) => self.assemble(die, pieces, frame, size),
+        match self.evaluate(die, expr, frame, virt, Nesting::default()) {
+            // A function without a frame has no registers.
+            Ok(pieces) => self.assemble(die, pieces, frame.filter(|_| virt.is_none()), size),
             Err(e) => Place::Unavailable(e),
         }
     }

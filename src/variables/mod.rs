@@ -43,6 +43,16 @@ pub struct Extractor<'d, 'a> {
     plans: FramePlans<'d, 'a>,
 }
 
+/// A function that ran and tail-called on: it has no frame on the stack,
+/// but gdb shows one for it, and so does the snapshot.
+pub struct TailCall {
+    /// The run-time address after its tail call (the jump), as gdb shows
+    /// it; its source position is that of `return_address - 1`.
+    pub return_address: u64,
+    pub parameters: Vec<Variable>,
+    pub locals: Vec<Variable>,
+}
+
 /// The planned parameters and locals per (scope DIE, pc).
 type FramePlans<'d, 'a> = RefCell<HashMap<((usize, usize), u64), Rc<FramePlan<'d, 'a>>>>;
 
@@ -79,6 +89,33 @@ impl<'d, 'a> Extractor<'d, 'a> {
         let plan = self.plan(scope, frames[index].pc);
         let render = |vars: &[PlannedVariable<'d, 'a>]| vars.iter().map(|v| renderer.variable(v)).collect();
         (render(&plan.parameters), render(&plan.locals))
+    }
+
+    /// The functions that ran between physical frame `index` and its
+    /// caller and tail-called on (innermost first), with their parameters
+    /// and locals: what entry values and memory give, since they have no
+    /// registers of their own.
+    pub fn tail_calls(
+        &self,
+        memory: &dyn Memory,
+        frames: &[FrameContext<'d, 'a>],
+        index: usize,
+        functions: &dyn Functions<'d, 'a>,
+    ) -> Vec<TailCall> {
+        let locator = Locator { memory, frames, functions, cache: &self.call_sites };
+        let mut out = Vec::new();
+        for (function, virt) in locator.tail_calls(index) {
+            let (Some(pc), Some((_, bias))) = (virt.pc, virt.chain.last()) else { continue };
+            let renderer = Renderer { virt: Some(&virt), ..self.renderer(&locator, Some(virt.caller)) };
+            let plan = self.plan(&function, pc);
+            let render = |vars: &[PlannedVariable<'d, 'a>]| vars.iter().map(|v| renderer.variable(v)).collect();
+            out.push(TailCall {
+                return_address: pc.wrapping_add(1).wrapping_add(*bias),
+                parameters: render(&plan.parameters),
+                locals: render(&plan.locals),
+            });
+        }
+        out
     }
 
     /// The variables of a scope at a pc with their locations, planned once
@@ -154,6 +191,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
             memory: locator.memory,
             locator,
             frame,
+            virt: None,
             limits: &self.limits,
             budget: &self.budget,
             nodes: Default::default(),

@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use gimli::DwAte;
 
-use super::location::{LocationPlan, Locator, Place};
+use super::location::{LocationPlan, Locator, Place, Virtual};
 use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::{Memory, read_c_string};
@@ -125,6 +125,8 @@ pub struct Renderer<'x, 'd, 'a> {
     pub memory: &'x dyn Memory,
     pub locator: &'x Locator<'x, 'd, 'a>,
     pub frame: Option<usize>,
+    /// Set for a function that tail-called on (no frame of its own).
+    pub(super) virt: Option<&'x Virtual<'d, 'a>>,
     pub limits: &'x Limits,
     /// Bytes still allowed to be read for variables in this snapshot.
     pub budget: &'x Cell<u64>,
@@ -177,7 +179,7 @@ impl<'d, 'a> PlannedVariable<'d, 'a> {
 impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     /// A variable's value in the renderer's frame.
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
-        let place = self.locator.place(&v.location, self.frame, v.size);
+        let place = self.locator.place(&v.location, self.frame, self.virt, v.size);
         self.nodes.set(MAX_NODES);
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), 0, 0, &mut Vec::new());
         var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));
@@ -472,7 +474,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         let size = self.types.size_of(target);
         let end = size.and_then(|s| s.checked_add(offset.max(0).unsigned_abs()));
-        let place = self.locator.place_of(die, self.frame, end);
+        let place = self.locator.place_of(die, self.frame, self.virt, end);
         // A negative offset wraps like an address; on held bytes it reads nothing.
         let src = Source::from_place(place).at(offset as u64);
         let name = format!("*{}", var.name);
@@ -685,13 +687,13 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             Bound::Count(n) => return Some(*n),
             Bound::Unknown => return None,
             Bound::Expr(expr, upper) => {
-                let die = self.locator.frames.get(self.frame?)?.function.clone()?;
+                let die = self.locator.frames.get(self.frame.filter(|_| self.virt.is_none())?)?.function.clone()?;
                 (self.locator.value_of(&die, *expr, self.frame).ok()?, *upper)
             }
             Bound::Variable(die, upper) => {
                 // A bound is an integer: a larger "size" is corrupt.
                 let size = self.types.size_of(die.follow(gimli::DW_AT_type).as_ref()).filter(|&s| s <= 16).unwrap_or(8);
-                let src = Source::from_place(self.locator.place_of(die, self.frame, Some(size)));
+                let src = Source::from_place(self.locator.place_of(die, self.frame, self.virt, Some(size)));
                 (integer(&self.read(&src, size).ok()?, true) as u64, *upper)
             }
         };

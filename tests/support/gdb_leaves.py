@@ -88,8 +88,7 @@ for inferior in gdb.inferiors():
         frames = []
         frame = gdb.newest_frame()
         while frame is not None:
-            if frame.type() != gdb.TAILCALL_FRAME:
-                frames.append({"function": frame.name(), "vars": frame_variables(frame)})
+            frames.append({"function": frame.name(), "vars": frame_variables(frame)})
             try:
                 frame = frame.older()
             except gdb.error:
