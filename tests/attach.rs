@@ -82,7 +82,7 @@ fn check_hang(opt: &str) {
     let main = thread(&snap, pid as i64);
     assert_eq!(fixture_frames(main, "main"), vec![("main".into(), "hang.c".into(), line_of("hang.c", "main_join"))]);
 
-    if libc_has_debug_info() {
+    if libc_debug_info_available() {
         // Above take_second: the C library's mutex lock, with source lines.
         let t = threads.iter().find(|t| functions(t).contains(&"take_second".to_string())).unwrap();
         let frames = t["frames"].as_array().unwrap();
@@ -257,7 +257,7 @@ fn show_prints_frames_like_a_debugger() {
         "{re_line}"
     );
     assert_eq!(text.matches("\nthread ").count(), 4);
-    if libc_has_debug_info() {
+    if libc_debug_info_available() {
         assert!(text.contains("(inlined)"));
     }
 }
@@ -331,21 +331,21 @@ fn check_against_gdb(source: &str, name: &str, flags: &[&str], args: &[&str]) ->
 
 #[test]
 fn frames_match_gdb_o0() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         check_against_gdb("hang.c", "hang-O0", &["-g", "-O0"], &["2"]);
     }
 }
 
 #[test]
 fn frames_match_gdb_o2() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         check_against_gdb("hang.c", "hang-O2", &["-g", "-O2"], &["2"]);
     }
 }
 
 #[test]
 fn inline_frames_match_gdb() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         check_against_gdb("inline.c", "inline-O2", &["-g", "-O2"], &[]);
     }
 }
@@ -355,7 +355,7 @@ fn inline_frames_match_gdb() {
 /// tail-call paths lead to the same place, none is invented.
 #[test]
 fn tail_call_frames_match_gdb() {
-    if !has_program("gdb") {
+    if !tool_available("gdb") {
         return;
     }
     let snap = check_against_gdb("tailcall.c", "tailcall-O2", &["-g", "-O2"], &[]);

@@ -24,7 +24,7 @@ fn no_such_process() {
 
 #[test]
 fn permission_denied_says_what_to_do() {
-    if !has_program("setpriv") {
+    if !tool_available("setpriv") {
         eprintln!("setpriv not installed; skipping");
         return;
     }

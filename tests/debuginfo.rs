@@ -271,7 +271,7 @@ fn corrupt_dwarf_never_panics() {
 /// named by `.gnu_debugaltlink`: names of inline functions come from it.
 #[test]
 fn dwz_supplementary_file() {
-    if !has_program("dwz") {
+    if !tool_available("dwz") {
         eprintln!("dwz not installed; skipping");
         return;
     }

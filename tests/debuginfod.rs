@@ -58,16 +58,6 @@ fn http_status(port: u16, path: &str) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-/// Whether debuginfod is installed; under CI it must be.
-fn have_debuginfod() -> bool {
-    let have = has_program("debuginfod");
-    assert!(
-        have || std::env::var("CI").as_deref() != Ok("true"),
-        "debuginfod is not installed (apt install debuginfod)"
-    );
-    have
-}
-
 /// The deep fixture built with debug info, then stripped of it (no
 /// debuglink either), and its debug file in a directory of its own.
 fn stripped_with_debug_file(name: &str) -> (PathBuf, PathBuf, String) {
@@ -103,7 +93,7 @@ fn snapshot_with_urls(pid: i32, name: &str, urls: &str, cache: &Path, extra: &[&
 
 #[test]
 fn debug_file_fetched_from_a_debuginfod_server() {
-    if !have_debuginfod() {
+    if !tool_available("debuginfod") {
         return;
     }
     let _serial = serial();
@@ -132,7 +122,7 @@ fn debug_file_fetched_from_a_debuginfod_server() {
 
 #[test]
 fn a_server_that_is_down_or_silent_is_an_error_entry() {
-    if !have_debuginfod() {
+    if !tool_available("debuginfod") {
         return;
     }
     let _serial = serial();

@@ -103,7 +103,7 @@ fn abort_from_assert() {
     let libc_frames: Vec<String> = functions(t).into_iter().take_while(|f| f != "check_balance").collect();
     assert!(libc_frames.iter().any(|f| f.contains("abort")), "{libc_frames:?}");
     assert!(libc_frames.iter().any(|f| f.contains("assert_fail")), "{libc_frames:?}");
-    if libc_has_debug_info() {
+    if libc_debug_info_available() {
         assert!(t["frames"][0]["file"].is_string(), "libc frame 0 has a source file");
     }
 }

@@ -368,21 +368,21 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
 
 #[test]
 fn gdb_agrees_vars_o0() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         differential("vars.c", "vars-diff-O0", &["-g", "-O0"], &[]);
     }
 }
 
 #[test]
 fn gdb_agrees_vars_o2() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         differential("vars.c", "vars-diff-O2", &["-g", "-O2"], &[]);
     }
 }
 
 #[test]
 fn gdb_agrees_vars_o2_dwarf4() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         differential("vars.c", "vars-diff-O2-d4", &["-gdwarf-4", "-O2"], &[]);
     }
 }
@@ -391,7 +391,7 @@ fn gdb_agrees_vars_o2_dwarf4() {
 /// location lists and entry values.
 #[test]
 fn gdb_agrees_hang_o2() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         differential("hang.c", "hang-diff-O2", &["-g", "-O2"], &[]);
     }
 }
@@ -509,7 +509,7 @@ fn tls_in_shared_libraries() {
 
 #[test]
 fn gdb_agrees_classes_o2() {
-    if has_program("gdb") {
+    if tool_available("gdb") {
         differential("classes.cpp", "classes-diff-O2", &["-g", "-O2"], &[]);
     }
 }

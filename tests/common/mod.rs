@@ -191,6 +191,22 @@ pub fn libc_has_debug_info() -> bool {
     id.len() > 2 && Path::new(&format!("/usr/lib/debug/.build-id/{}/{}.debug", &id[..2], &id[2..])).exists()
 }
 
+/// Whether a tool a test needs is installed. Under CI (`CI=true`), where
+/// `.ci/run` installs every one, a missing tool fails the test instead of
+/// letting it pass without checking anything.
+pub fn tool_available(name: &str) -> bool {
+    let have = has_program(name);
+    assert!(have || std::env::var("CI").as_deref() != Ok("true"), "{name} is not installed; .ci/run installs it");
+    have
+}
+
+/// Whether the C library's debug info is installed; under CI it must be.
+pub fn libc_debug_info_available() -> bool {
+    let have = libc_has_debug_info();
+    assert!(have || std::env::var("CI").as_deref() != Ok("true"), "libc6-dbg is not installed; .ci/run installs it");
+    have
+}
+
 pub fn has_program(name: &str) -> bool {
     Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success())
 }
