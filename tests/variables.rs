@@ -396,6 +396,34 @@ fn gdb_agrees_hang_o2() {
     }
 }
 
+/// A function split into hot and cold parts (DW_AT_ranges, no low_pc):
+/// its entry values come from its first range's start, as gdb takes it.
+#[test]
+fn entry_values_in_a_split_function() {
+    for (name, flags) in [("hotcold-O2", ["-g", "-O2"]), ("hotcold-O0", ["-g", "-O0"])] {
+        let bin = build("hotcold.c", name, &flags);
+        let split = std::process::Command::new("nm").arg(&bin).output().unwrap();
+        let split = String::from_utf8_lossy(&split.stdout).contains("wait_with.cold");
+        assert_eq!(split, flags[1] == "-O2", "{name}: the fixture must (only at -O2) split the function");
+        let snap = {
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            snapshot(running.pid(), name, &["--no-default-modules"])
+        };
+        let frame =
+            snap["threads"][0]["frames"].as_array().unwrap().iter().find(|f| f["function"] == "wait_with").unwrap();
+        let params: Vec<(&str, Option<i64>)> = frame["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["name"].as_str().unwrap(), p["value"].as_i64()))
+            .collect();
+        // gdb prints tag=<optimized out> here: it does not follow main's
+        // caller for main's own entry value; 41 is argc + 40.
+        assert_eq!(params[1..], [("n", Some(5)), ("tag", Some(41))], "{name}: {}", frame["parameters"]);
+    }
+}
+
 /// `ptsnap show` prints parameters in the frame line and locals under it,
 /// in C syntax, like gdb's `bt full`.
 #[test]

@@ -276,10 +276,16 @@ fn collect_sites<'d, 'a>(
     }
 }
 
-/// A function's link-time entry address.
+/// A function's link-time entry address: `DW_AT_entry_pc`, else
+/// `DW_AT_low_pc`, else (a function gcc split into hot and cold parts has
+/// only `DW_AT_ranges`) the start of its first range, as gdb takes it.
 fn function_entry(function: &Die<'_, '_>) -> Option<u64> {
     let entry = function.entry()?;
-    address_value(function, entry.attr_value(gimli::DW_AT_entry_pc).or_else(|| entry.attr_value(gimli::DW_AT_low_pc))?)
+    if let Some(value) = entry.attr_value(gimli::DW_AT_entry_pc).or_else(|| entry.attr_value(gimli::DW_AT_low_pc)) {
+        return address_value(function, value);
+    }
+    let mut ranges = function.dwarf.die_ranges(&function.unit.unit, &entry).ok()?;
+    ranges.next_range().ok()?.map(|r| r.begin)
 }
 
 fn address_value(die: &Die<'_, '_>, value: AttributeValue<Slice<'_>>) -> Option<u64> {
