@@ -396,6 +396,41 @@ fn gdb_agrees_hang_o2() {
     }
 }
 
+/// Bounds written with one- and two-byte forms whose top bit is set are
+/// unsigned: `char [256]` (data1 0xff), `int [200]`, `char [40000]`.
+#[test]
+fn array_bounds_are_unsigned() {
+    for (name, flags) in [("bounds-O0", ["-g", "-O0"]), ("bounds-O2", ["-g", "-O2"])] {
+        let bin = build("bounds.c", name, &flags);
+        let snap = {
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            snapshot(running.pid(), name, &["--no-default-modules", "--global", "big", "--global", "global_name"])
+        };
+        let main = snap["threads"][0]["frames"].as_array().unwrap().iter().find(|f| f["function"] == "main").unwrap();
+        let local = |n: &str| main["locals"].as_array().unwrap().iter().find(|v| v["name"] == n).cloned();
+        let global = |n: &str| snap["globals"].as_array().unwrap().iter().find(|v| v["name"] == n).unwrap().clone();
+        assert_eq!(global("big")["type"], "char [40000]", "{name}");
+        assert_eq!(global("big")["size"], 40000, "{name}");
+        assert_eq!(
+            (global("global_name")["type"].as_str(), global("global_name")["symbol"].as_str()),
+            (Some("char [256]"), Some("global"))
+        );
+        // At -O2 gcc may keep the locals in registers or drop them.
+        if let Some(name_var) = local("name").filter(|v| v["location"] == "memory") {
+            assert_eq!((name_var["type"].as_str(), name_var["symbol"].as_str()), (Some("char [256]"), Some("hello")));
+        }
+        if let Some(small) = local("small").filter(|v| v["location"] == "memory") {
+            assert_eq!(small["type"], "int [200]");
+            let elements = small["elements"].as_array().unwrap();
+            assert_eq!((elements.len(), elements[99]["value"].as_i64()), (100, Some(99)), "cut at --max-elements");
+            assert_eq!(small["truncated"], true);
+        } else {
+            assert_eq!(flags[1], "-O2", "at -O0 `small` is in memory");
+        }
+    }
+}
+
 /// A function split into hot and cold parts (DW_AT_ranges, no low_pc):
 /// its entry values come from its first range's start, as gdb takes it.
 #[test]

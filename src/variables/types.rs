@@ -604,7 +604,10 @@ fn dims<'d, 'a>(id: &TypeId<'d, 'a>) -> Vec<Bound<'d, 'a>> {
             Some(v @ (AttributeValue::UnitRef(_) | AttributeValue::DebugInfoRef(_))) => {
                 child.reference(v).map(|d| Bound::Variable(d, attr == gimli::DW_AT_upper_bound))
             }
-            Some(v) => v.sdata_value().or_else(|| v.udata_value().map(|u| u as i64)).map(|n| Bound::Count(n as u64)),
+            // A bound or count is unsigned unless its form says otherwise:
+            // gcc writes `char name[256]`'s upper bound as data1 0xff.
+            Some(AttributeValue::Sdata(n)) => Some(Bound::Count(n as u64)),
+            Some(v) => v.udata_value().map(Bound::Count),
             None => None,
         };
         let dim = match (bound(gimli::DW_AT_count), bound(gimli::DW_AT_upper_bound)) {
