@@ -212,13 +212,18 @@ impl<'d, 'a> Die<'d, 'a> {
         die.string(value)
     }
 
-    /// The name a frame shows (the linkage name preferred, as it may be
-    /// demangled into a qualified one), with the language of the unit that
-    /// names it, through abstract origins and specifications.
+    /// The name a frame shows, with the language of the unit that names
+    /// it, through abstract origins and specifications: the linkage name,
+    /// demangled later into a qualified one; else (C++ functions with
+    /// internal linkage, such as members of a class in an anonymous
+    /// namespace, have none) `DW_AT_name` qualified by the namespaces and
+    /// classes around the DIE that holds it, as gdb does.
     fn frame_name(&self) -> Option<(String, Option<DwLang>)> {
-        let attrs = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name, gimli::DW_AT_name];
-        let (die, value) = self.inherited_any(&attrs)?;
-        Some((die.string(value)?, die.unit.language))
+        if let Some((die, value)) = self.inherited_any(&[gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]) {
+            return Some((die.string(value)?, die.unit.language));
+        }
+        let (die, value) = self.inherited(gimli::DW_AT_name)?;
+        Some((format!("{}{}", die.scope_prefix(), die.string(value)?), die.unit.language))
     }
 
     /// The `A::B::` prefix of the namespaces and classes around this DIE
