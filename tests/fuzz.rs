@@ -338,7 +338,9 @@ fn corrupt(fx: &Fixture, rng: &mut Rng) -> (Vec<u8>, Vec<String>) {
     for _ in 0..1 + rng.below(4) {
         let region = rng.pick(&fx.regions);
         let (start, len) = (region.start, region.len.max(1));
-        let at = start + rng.below(len);
+        // A third of the corruptions hit the first bytes of a region,
+        // where sections keep their headers (unit, CIE, line program).
+        let at = start + if rng.below(3) == 0 { rng.below(len.min(32)) } else { rng.below(len) };
         if at >= bytes.len() {
             continue; // the file was truncated before this region
         }
