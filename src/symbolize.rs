@@ -151,6 +151,12 @@ mod tests {
     }
 
     #[test]
+    fn overlong_names_stay_mangled() {
+        let name = format!("_ZN{}E", "3abc".repeat(5000));
+        assert_eq!(demangle(&name, None), name);
+    }
+
+    #[test]
     fn demangles_rust() {
         assert_eq!(demangle("_ZN4core9panicking5panic17h1234567890abcdefE", None), "core::panicking::panic");
     }

@@ -282,7 +282,9 @@ pub struct DwarfInfo<'a> {
     scanned: OnceCell<RangeIndex>,
     /// Unit start offsets, for references into other units.
     unit_starts: OnceCell<Vec<DebugInfoOffset>>,
-    units: RefCell<HashMap<DebugInfoOffset, Rc<UnitData<'a>>>>,
+    /// Parsed units by offset; `None` for a unit that does not parse (it
+    /// is not tried again).
+    units: RefCell<HashMap<DebugInfoOffset, Option<Rc<UnitData<'a>>>>>,
     /// The supplementary file's DWARF (dwz), for DIEs referenced from it.
     sup: Option<Box<DwarfInfo<'a>>>,
     /// Location lists, which only the variable reader needs: loaded (and
@@ -532,8 +534,14 @@ impl<'a> DwarfInfo<'a> {
 
     fn unit(&self, offset: DebugInfoOffset) -> Option<Rc<UnitData<'a>>> {
         if let Some(u) = self.units.borrow().get(&offset) {
-            return Some(u.clone());
+            return u.clone();
         }
+        let data = self.parse_unit(offset).map(Rc::new);
+        self.units.borrow_mut().insert(offset, data.clone());
+        data
+    }
+
+    fn parse_unit(&self, offset: DebugInfoOffset) -> Option<UnitData<'a>> {
         let unit = match self.dwarf.debug_info.header_from_offset(offset).and_then(|h| self.dwarf.unit(h)) {
             Ok(unit) => unit,
             Err(source) => {
@@ -546,9 +554,7 @@ impl<'a> DwarfInfo<'a> {
                 Some(AttributeValue::Language(l)) => Some(l),
                 _ => None,
             });
-        let data = Rc::new(UnitData { unit, language, lines: OnceCell::new(), containers: OnceCell::new() });
-        self.units.borrow_mut().insert(offset, data.clone());
-        Some(data)
+        Some(UnitData { unit, language, lines: OnceCell::new(), containers: OnceCell::new() })
     }
 
     /// The DIE offsets of the scopes holding `pc`, outermost first: the
