@@ -714,13 +714,14 @@ fn looping_cfa_expression_ends_the_walk() {
 
 /// vars.c built with -g, and a copy whose `.debug_info` starts with 16
 /// bytes of garbage.
-fn vars_with_bad_debug_info() -> (Fixture, PathBuf) {
+fn vars_with_bad_debug_info(name: &str) -> (Fixture, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
     let fx = Fixture::build("vars.c", "vars-bad-header", &["-g", "-O0"]);
     let info = fx.regions.iter().find(|r| r.name == ".debug_info").unwrap();
     let mut bytes = fx.bytes.clone();
     bytes[info.start..info.start + 16].fill(0xab);
-    let path = work_dir().join("fuzz-vars-bad-header-corrupt");
+    // One copy per test: one test runs its copy while the other writes.
+    let path = work_dir().join(format!("fuzz-vars-bad-header-{name}"));
     std::fs::write(&path, &bytes).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     (fx, path)
@@ -730,7 +731,7 @@ fn vars_with_bad_debug_info() -> (Fixture, PathBuf) {
 /// DWARF: its problem says so, and functions keep their symbol names.
 #[test]
 fn corrupt_debug_info_header_is_the_module_problem() {
-    let (fx, path) = vars_with_bad_debug_info();
+    let (fx, path) = vars_with_bad_debug_info("module");
 
     let store = FileStore::new();
     let dirs = DebugDirs::new(&[]);
@@ -751,10 +752,9 @@ fn corrupt_debug_info_header_is_the_module_problem() {
 /// As above, through a snapshot: `modules[].error` and `errors` name the
 /// corrupt unit, and frames keep their symbol-table names.
 #[test]
-#[ignore = "needs the engine to report Module::problem (module_info and the module-error loop copy the error field)"]
 fn corrupt_debug_info_header_in_a_snapshot() {
     let _serial = serial();
-    let (_, path) = vars_with_bad_debug_info();
+    let (_, path) = vars_with_bad_debug_info("snapshot");
     let running = start(&path, &[]);
     let snap = snapshot(running.pid(), "fuzz-vars-bad-header", &[]);
     let path = path.to_str().unwrap();
@@ -767,7 +767,7 @@ fn corrupt_debug_info_header_in_a_snapshot() {
     );
     let main = thread(&snap, running.pid() as i64);
     let own: Vec<&serde_json::Value> =
-        main["frames"].as_array().unwrap().iter().filter(|f| f["module"] == "fuzz-vars-bad-header-corrupt").collect();
+        main["frames"].as_array().unwrap().iter().filter(|f| f["module"] == "fuzz-vars-bad-header-snapshot").collect();
     let names: Vec<&str> = own.iter().filter_map(|f| f["function"].as_str()).collect();
     assert!(names.contains(&"block_here") && names.contains(&"main"), "{names:?}");
     assert!(own.iter().all(|f| f["line"].is_null()), "no lines without DWARF");

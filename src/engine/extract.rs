@@ -229,6 +229,6 @@ pub fn module_info(m: &crate::debuginfo::Module<'_>) -> ModuleInfo {
             .to_string()
         }),
         symbols: m.symbol_kinds(),
-        error: m.error.clone(),
+        error: m.problem(),
     }
 }

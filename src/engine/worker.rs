@@ -249,8 +249,8 @@ fn pipeline(
         snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
         snap.modules = modules.iter().map(module_info).collect();
         for m in modules.iter() {
-            if let Some(e) = &m.error {
-                snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message: e.clone() });
+            if let Some(message) = m.problem() {
+                snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message });
             }
         }
         if matches!(hint, FaultHint::Search) && snap.fault.is_none() {
