@@ -396,6 +396,33 @@ fn gdb_agrees_hang_o2() {
     }
 }
 
+/// A `char *` behind a typedef is a string with the pointee's base type,
+/// printed as gdb prints it (`0x… "/dev/null"`, `""`).
+#[test]
+fn strings_behind_typedefs() {
+    let bin = build("strings.c", "strings-O0", &["-g", "-O0"]);
+    let (snap, shown) = {
+        let _serial = serial();
+        let running = start(&bin, &[]);
+        let snap = snapshot(running.pid(), "strings-O0", &["--no-default-modules"]);
+        let out = work_dir().join("strings-O0.json");
+        let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
+        (snap, shown)
+    };
+    let hold = snap["threads"][0]["frames"].as_array().unwrap().iter().find(|f| f["function"] == "hold").unwrap();
+    let h = &hold["parameters"][0]["target"];
+    let member = |n: &str| h["members"].as_array().unwrap().iter().find(|m| m["name"] == n).unwrap().clone();
+    assert_eq!(
+        (member("path")["type"].as_str(), member("path")["base_type"].as_str()),
+        (Some("pointer"), Some("char"))
+    );
+    assert_eq!(member("path")["symbol"], "/dev/null");
+    assert_eq!(member("empty")["symbol"], "");
+    assert_eq!(member("raw")["base_type"], "byte");
+    assert!(shown.contains(r#" "/dev/null", empty = 0x"#) && shown.contains(r#" "", raw = 0x"#), "{shown}");
+    assert!(shown.lines().any(|l| l.trim().starts_with("alias = 0x") && l.ends_with(r#" "/dev/null""#)), "{shown}");
+}
+
 /// Bounds written with one- and two-byte forms whose top bit is set are
 /// unsigned: `char [256]` (data1 0xff), `int [200]`, `char [40000]`.
 #[test]

@@ -300,10 +300,22 @@ impl<'d, 'a> Types<'d, 'a> {
                 TypeKind::Qualified(_, next) | TypeKind::Pointer(next) => next.clone(),
                 TypeKind::Reference { target, .. } => target.clone(),
                 TypeKind::Array { element, .. } => element.clone(),
+                // A typedef of a pointer, reference or array (`typedef
+                // char *pointer`) has the base type of what it points to,
+                // like the declarator it stands for; others keep their name.
+                TypeKind::Typedef(next) if self.names_a_declarator(next.as_ref()) => next.clone(),
                 _ => return t.name.clone().unwrap_or_else(|| self.name(Some(&current)).to_string()),
             };
         }
         TOO_DEEP.into()
+    }
+
+    /// Whether a type is, under typedefs and qualifiers, a pointer, a
+    /// reference or an array.
+    fn names_a_declarator(&self, id: Option<&TypeId<'d, 'a>>) -> bool {
+        self.resolve(id).is_some_and(|(_, t)| {
+            matches!(t.kind, TypeKind::Pointer(_) | TypeKind::Reference { .. } | TypeKind::Array { .. })
+        })
     }
 
     /// Spells `id` around the declarator text `inner` (what has been
