@@ -11,6 +11,8 @@
 //! to their own inline frames and are not listed here.
 
 use gimli::AttributeValue;
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::VecDeque;
 
 use super::types::children;
 use crate::debuginfo::dwarf::Die;
@@ -93,14 +95,20 @@ fn in_declaration_order<'d, 'a>(scope: &Die<'d, 'a>, concrete: Vec<Die<'d, 'a>>)
     if declared.is_empty() {
         return concrete;
     }
+    // The concrete parameters by origin, each origin's in order, found in
+    // one pass: a search per declared parameter would be quadratic in a
+    // count that DWARF gives.
+    let mut by_origin: HashMap<(usize, usize), VecDeque<usize>> = HashMap::default();
+    for (i, c) in concrete.iter().enumerate() {
+        if let Some(origin) = c.follow(gimli::DW_AT_abstract_origin) {
+            by_origin.entry(origin.key()).or_default().push_back(i);
+        }
+    }
     let mut remaining: Vec<Option<Die<'d, 'a>>> = concrete.into_iter().map(Some).collect();
     let mut out = Vec::new();
     for abstract_param in declared {
-        let key = abstract_param.key();
-        let found = remaining
-            .iter_mut()
-            .find(|c| c.as_ref().and_then(|c| c.follow(gimli::DW_AT_abstract_origin)).is_some_and(|o| o.key() == key));
-        out.push(found.and_then(Option::take).unwrap_or(abstract_param));
+        let found = by_origin.get_mut(&abstract_param.key()).and_then(VecDeque::pop_front);
+        out.push(found.and_then(|i| remaining[i].take()).unwrap_or(abstract_param));
     }
     out.extend(remaining.into_iter().flatten());
     out
