@@ -73,8 +73,8 @@ fn block_contains(block: &Die<'_, '_>, pc: u64) -> bool {
     if entry.attr(gimli::DW_AT_low_pc).is_none() && entry.attr(gimli::DW_AT_ranges).is_none() {
         return true;
     }
-    let Ok(mut ranges) = block.dwarf.gimli().die_ranges(&block.unit.unit, &entry) else { return false };
-    while let Ok(Some(r)) = ranges.next() {
+    let Ok(mut ranges) = block.dwarf.die_ranges(&block.unit.unit, &entry) else { return false };
+    while let Ok(Some(r)) = ranges.next_range() {
         if r.begin <= pc && pc < r.end {
             return true;
         }
