@@ -396,6 +396,35 @@ fn gdb_agrees_hang_o2() {
     }
 }
 
+/// A function-scope local the compiler dropped from an inlined copy
+/// (`__PRETTY_FUNCTION__`) is listed as optimized out, once; at -O0 it has
+/// its value.
+#[test]
+fn locals_dropped_from_an_inlined_copy() {
+    for (name, flags) in [("inlined-locals-O2", ["-g", "-O2"]), ("inlined-locals-O0", ["-g", "-O0"])] {
+        let bin = build("inlined_locals.cpp", name, &flags);
+        let snap = {
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            snapshot(running.pid(), name, &["--no-default-modules"])
+        };
+        let frames = snap["threads"][0]["frames"].as_array().unwrap();
+        let method = frames.iter().find(|f| f["function"] == "Box::wait_and_log").unwrap();
+        let locals = method["locals"].as_array().unwrap();
+        let names: Vec<&str> = locals.iter().map(|v| v["name"].as_str().unwrap()).collect();
+        for local in ["who", "doubled", "__PRETTY_FUNCTION__"] {
+            assert_eq!(names.iter().filter(|n| **n == local).count(), 1, "{name}: {names:?}");
+        }
+        let pretty = locals.iter().find(|v| v["name"] == "__PRETTY_FUNCTION__").unwrap();
+        if flags[1] == "-O2" {
+            assert_eq!(method["inlined"], true, "{name}: the method is inlined");
+            assert_eq!(pretty["location"], "optimized-out", "{pretty}");
+        } else {
+            assert!(pretty["symbol"].as_str().is_some_and(|s| s.contains("wait_and_log")), "{pretty}");
+        }
+    }
+}
+
 /// A `char *` behind a typedef is a string with the pointee's base type,
 /// printed as gdb prints it (`0x… "/dev/null"`, `""`).
 #[test]

@@ -5,7 +5,8 @@
 //! Parameters come in declaration order. For a concrete instance (an
 //! inlined copy or an out-of-line instance of an inline function) the
 //! order and the full list come from the abstract origin, so a parameter
-//! the compiler dropped from the copy is still listed, as optimized out.
+//! or function-scope local the compiler dropped from the copy is still
+//! listed, as optimized out.
 //! Locals come innermost block first; a name shadowed by an inner block
 //! keeps both entries. Variables of functions inlined into this one belong
 //! to their own inline frames and are not listed here.
@@ -32,6 +33,10 @@ pub fn variables_at<'d, 'a>(scope: &Die<'d, 'a>, pc: u64) -> ScopeVariables<'d, 
     let mut blocks: Vec<Vec<Die<'d, 'a>>> = Vec::new();
     collect(scope, pc, 0, &mut parameters, &mut blocks);
     let parameters = in_declaration_order(scope, parameters);
+    let dropped = dropped_locals(scope, &blocks);
+    if let Some(function_scope) = blocks.first_mut() {
+        function_scope.extend(dropped);
+    }
     let locals = blocks.into_iter().rev().flatten().collect();
     ScopeVariables { parameters, locals }
 }
@@ -80,6 +85,22 @@ fn block_contains(block: &Die<'_, '_>, pc: u64) -> bool {
         }
     }
     false
+}
+
+/// The function-scope locals a concrete instance's abstract origin
+/// declares and no local of the instance (in any of its blocks) stands
+/// for: the compiler dropped them from the copy (`__PRETTY_FUNCTION__` in
+/// an inlined method, say). They have no location, so they read as
+/// optimized out, as gdb lists them.
+fn dropped_locals<'d, 'a>(scope: &Die<'d, 'a>, blocks: &[Vec<Die<'d, 'a>>]) -> Vec<Die<'d, 'a>> {
+    let Some(origin) = scope.follow(gimli::DW_AT_abstract_origin) else { return Vec::new() };
+    let present: std::collections::HashSet<(usize, usize)> =
+        blocks.iter().flatten().filter_map(|d| d.follow(gimli::DW_AT_abstract_origin)).map(|o| o.key()).collect();
+    children(&origin)
+        .into_iter()
+        .filter(|(tag, d)| *tag == gimli::DW_TAG_variable && !is_declaration(d) && !present.contains(&d.key()))
+        .map(|(_, d)| d)
+        .collect()
 }
 
 /// Orders a concrete instance's parameters as its abstract origin declares
