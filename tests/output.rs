@@ -208,3 +208,61 @@ fn a_file_size_limit_is_an_error() {
     assert_eq!(names(&dir), ["x.json"]);
     assert_released(proc_.pid());
 }
+
+/// A real snapshot of `hang`, edited by `edit`, written to `name` in a
+/// test directory; `ptsnap show` on it.
+fn show_edited(name: &str, edit: impl FnOnce(&mut serde_json::Value) -> String) -> Output {
+    let _serial = serial();
+    let proc_ = hang();
+    let mut snap = snapshot(proc_.pid(), &format!("output-{name}"), &[]);
+    let text = edit(&mut snap);
+    let path = test_dir(name).join("edited.json");
+    fs::write(&path, text).unwrap();
+    ptsnap(&["show", path.to_str().unwrap()])
+}
+
+/// Function and thread names with a terminal escape and a newline print
+/// as visible escapes: no forged frame line, no escape reaches the terminal.
+#[test]
+fn show_escapes_names_from_the_snapshot() {
+    let o = show_edited("show-escapes", |snap| {
+        let thread = &mut snap["threads"][0];
+        thread["name"] = "evil\x1b[31m\nthread 1 \"fake\" sleeping".into();
+        thread["frames"][0]["function"] = "f\x1b]0;title\x07\n#1   0x0000000000000000 in fake ()".into();
+        snap.to_string()
+    });
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains(r#""evil\x1b[31m\nthread 1 "fake" sleeping" "#), "{text}");
+    assert!(text.contains(r"in f\x1b]0;title\x07\n#1   0x0000000000000000 in fake ()"), "{text}");
+    assert!(!text.contains(['\x1b', '\x07']), "{text}");
+    assert!(!text.lines().any(|l| l.starts_with("#1   0x0000000000000000") || l.starts_with("thread 1 ")), "{text}");
+}
+
+/// A global nested 1,000 levels deep, both through pointer targets (as
+/// `--deref-depth` on a long list writes them) and through members (which
+/// `show` prints), is read and shown: serde_json alone stops at 128.
+#[test]
+fn show_reads_and_prints_deep_nesting() {
+    const DEPTH: usize = 1000;
+    let o = show_edited("show-deep", |snap| {
+        assert_eq!(snap["globals"], serde_json::json!([]));
+        let targets = format!(
+            "{}{{\"name\":\"bottom\"}}{}",
+            r#"{"name":"p","kind":"reference","location":"memory","value":16,"target":"#.repeat(DEPTH),
+            "}".repeat(DEPTH)
+        );
+        let members = format!(
+            "{}{{\"name\":\"x\",\"kind\":\"ll\",\"location\":\"memory\",\"value\":7}}{}",
+            r#"{"name":"s","kind":"tuple","location":"memory","members":["#.repeat(DEPTH),
+            "]}".repeat(DEPTH)
+        );
+        let text = snap.to_string();
+        text.replacen(r#""globals":[]"#, &format!(r#""globals":[{targets},{members}]"#), 1)
+    });
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(text.contains("\n  p = 0x10\n"), "{text}");
+    let nested = format!("\n  s = {}x = 7{}\n", "{s = ".repeat(DEPTH - 1) + "{", "}".repeat(DEPTH));
+    assert!(text.contains(&nested), "members printed to the bottom");
+}
