@@ -5,69 +5,116 @@
 //! in C syntax like gdb's `bt full`. The output depends only on the
 //! snapshot, so two renderings of one snapshot are identical and can be
 //! diffed.
+//!
+//! Everything in a snapshot may come from the target (function, file and
+//! thread names, strings, module annotations), so every line is written
+//! through one escaping writer (`outln!`): control characters and text
+//! direction overrides print as visible escapes (`\x1b`, `\n`,
+//! `\u{202e}`), so a name can neither forge a line nor send the terminal
+//! an escape sequence. The renderer itself writes only line breaks.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 use std::path::Path;
 
 use crate::snapshot::{Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
 
+/// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
+macro_rules! outln {
+    ($out:expr, $($arg:tt)*) => {
+        write_line($out, format_args!($($arg)*))
+    };
+}
+
 pub fn render(s: &Snapshot) -> String {
-    let mut out = String::new();
+    let mut text = String::new();
+    let out = &mut text;
     let p = &s.process;
     let exe = p.exe.as_deref().unwrap_or("?");
-    let _ = writeln!(out, "process {} ({}) {}", p.pid, s.application.as_deref().unwrap_or("?"), exe);
+    outln!(out, "process {} ({}) {}", p.pid, s.application.as_deref().unwrap_or("?"), exe);
     if !p.cmdline.is_empty() {
-        let _ = writeln!(out, "command: {}", p.cmdline.join(" "));
+        outln!(out, "command: {}", p.cmdline.join(" "));
     }
-    let _ = writeln!(
-        out,
-        "state: {}, {} thread{}, taken {}",
-        p.state,
-        s.threads.len(),
-        plural(s.threads.len()),
-        s.timestamp
-    );
+    outln!(out, "state: {}, {} thread{}, taken {}", p.state, s.threads.len(), plural(s.threads.len()), s.timestamp);
     match &s.fault {
         Some(f) => match &f.signal {
             Some(sig) => {
                 let code = sig.code_name.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
-                let _ = writeln!(out, "fault: {}{code} in thread {}: {}", sig.name, f.tid, sig.reason);
+                outln!(out, "fault: {}{code} in thread {}: {}", sig.name, f.tid, sig.reason);
             }
             None => {
-                let _ = writeln!(out, "fault: thread {} (no signal information)", f.tid);
+                outln!(out, "fault: thread {} (no signal information)", f.tid);
             }
         },
         None => {
-            let _ = writeln!(out, "fault: none");
+            outln!(out, "fault: none");
         }
     }
     if !s.kv.is_empty() {
         let kv: Vec<String> =
             s.kv.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string))).collect();
-        let _ = writeln!(out, "kv: {}", kv.join(", "));
+        outln!(out, "kv: {}", kv.join(", "));
     }
     if !s.classifiers.is_empty() {
-        let _ = writeln!(out, "classifiers: {}", s.classifiers.join(", "));
+        outln!(out, "classifiers: {}", s.classifiers.join(", "));
     }
     let mut threads: Vec<&Thread> = s.threads.iter().collect();
     threads.sort_by_key(|t| (!t.faulted, t.tid));
     for t in threads {
         out.push('\n');
-        render_thread(&mut out, t);
+        render_thread(out, t);
     }
     if !s.globals.is_empty() {
         out.push_str("\nglobals:\n");
         for v in &s.globals {
-            let _ = writeln!(out, "  {} = {}", v.name, c_value(v));
+            outln!(out, "  {} = {}", v.name, c_value(v));
         }
     }
     if !s.errors.is_empty() {
         out.push_str("\nerrors:\n");
         for e in &s.errors {
-            let _ = writeln!(out, "  {}: {}", e.context, e.message);
+            outln!(out, "  {}: {}", e.context, e.message);
         }
     }
-    out
+    text
+}
+
+/// Writes `args` and a line break, every character of `args` that could
+/// break the line or drive the terminal escaped.
+fn write_line(out: &mut String, args: fmt::Arguments) {
+    let _ = Escaping(out).write_fmt(args);
+    out.push('\n');
+}
+
+/// A writer that escapes what [`escape`] says must be.
+struct Escaping<'a>(&'a mut String);
+
+impl Write for Escaping<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        for c in s.chars() {
+            match escape(c) {
+                Some(e) => self.0.push_str(&e),
+                None => self.0.push(c),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The visible escape for a character a terminal would act on rather than
+/// show: C0 and C1 controls and DEL (`\n`, `\x1b`, `\x9b`), line and
+/// paragraph separators and bidirectional overrides (`\u{202e}`), which
+/// make text read other than it is.
+fn escape(c: char) -> Option<String> {
+    match c {
+        '\n' => Some("\\n".into()),
+        '\r' => Some("\\r".into()),
+        '\t' => Some("\\t".into()),
+        c if c.is_control() => Some(format!("\\x{:02x}", c as u32)),
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+            Some(format!("\\u{{{:04x}}}", c as u32))
+        }
+        _ => None,
+    }
 }
 
 fn plural(n: usize) -> &'static str {
@@ -76,30 +123,30 @@ fn plural(n: usize) -> &'static str {
 
 fn render_thread(out: &mut String, t: &Thread) {
     let faulted = if t.faulted { " (faulted)" } else { "" };
-    let _ = writeln!(out, "thread {} \"{}\" {}{faulted}", t.tid, t.name, t.state);
+    outln!(out, "thread {} \"{}\" {}{faulted}", t.tid, t.name, t.state);
     for (i, f) in t.frames.iter().enumerate() {
         // The frame whose caller was found in the kernel's signal frame is
         // the sigreturn trampoline: a signal handler ran above it.
         let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == "signal-frame");
         let marker = if trampoline { " <signal handler called>" } else { "" };
-        let _ = writeln!(out, "{}{marker}", frame_line(f));
+        outln!(out, "{}{marker}", frame_line(f));
         for v in &f.locals {
-            let _ = writeln!(out, "        {} = {}", v.name, c_value(v));
+            outln!(out, "        {} = {}", v.name, c_value(v));
         }
     }
     for v in &t.tls {
-        let _ = writeln!(out, "    tls {} = {}", v.name, c_value(v));
+        outln!(out, "    tls {} = {}", v.name, c_value(v));
     }
     for k in &t.kernel_stack {
-        let _ = writeln!(out, "     [kernel] {k}");
+        outln!(out, "     [kernel] {k}");
     }
     match t.unwind_stop.as_deref() {
         Some("outermost") | None => {}
         Some("max-frames") => {
-            let _ = writeln!(out, "    (more frames not shown: --max-frames)");
+            outln!(out, "    (more frames not shown: --max-frames)");
         }
         Some(reason) => {
-            let _ = writeln!(out, "    (unwinding stopped: {reason})");
+            outln!(out, "    (unwinding stopped: {reason})");
         }
     }
 }
@@ -139,6 +186,14 @@ pub fn frame_line(f: &Frame) -> String {
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
 /// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
 pub fn c_value(v: &Variable) -> String {
+    // Members and elements nest as deep as the snapshot does, which is any
+    // depth `writer::read` accepts: the stack grows rather than overflows.
+    const RED_ZONE: usize = 64 * 1024;
+    const GROWTH: usize = 1024 * 1024;
+    stacker::maybe_grow(RED_ZONE, GROWTH, || c_value_of(v))
+}
+
+fn c_value_of(v: &Variable) -> String {
     match v.location {
         ValueLocation::OptimizedOut => return "<optimized out>".into(),
         ValueLocation::Unavailable => return "<unavailable>".into(),
@@ -197,4 +252,49 @@ fn c_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_acts_on() {
+        assert_eq!(escape('\n').as_deref(), Some("\\n"));
+        assert_eq!(escape('\x1b').as_deref(), Some("\\x1b"));
+        assert_eq!(escape('\x7f').as_deref(), Some("\\x7f"));
+        assert_eq!(escape('\u{9b}').as_deref(), Some("\\x9b"), "the C1 control sequence introducer");
+        assert_eq!(escape('\u{202e}').as_deref(), Some("\\u{202e}"));
+        for plain in ['a', ' ', '"', '\\', 'é', '→'] {
+            assert_eq!(escape(plain), None, "{plain}");
+        }
+    }
+
+    #[test]
+    fn names_from_the_snapshot_cannot_forge_lines_or_escapes() {
+        let frame = Frame { function: Some("f\x1b[31m\n#1   0x0 in fake frame".into()), ..Frame::default() };
+        let thread = Thread { tid: 7, name: "t\r\u{202e}x".into(), frames: vec![frame], ..Thread::default() };
+        let snap = Snapshot { threads: vec![thread], ..Snapshot::default() };
+        let text = render(&snap);
+        assert!(text.contains(r"in f\x1b[31m\n#1   0x0 in fake frame"), "{text}");
+        assert!(text.contains(r#"thread 7 "t\r\u{202e}x" "#), "{text}");
+        assert!(!text.contains(['\x1b', '\r', '\u{202e}']), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with('#')).count(), 1, "{text}");
+    }
+
+    /// Deeper than a test thread's 2 MiB stack holds without growing it.
+    #[test]
+    fn deeply_nested_members() {
+        let mut v =
+            Variable { kind: Kind::Ll, value: Value::Int(1), location: ValueLocation::Memory, ..Variable::default() };
+        for _ in 0..3000 {
+            v = Variable {
+                kind: Kind::Tuple,
+                members: vec![v],
+                location: ValueLocation::Memory,
+                ..Variable::default()
+            };
+        }
+        assert_eq!(c_value(&v), format!("{}1{}", "{".repeat(3000), "}".repeat(3000)));
+    }
 }

@@ -6,19 +6,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// The process is running again and nobody traces it.
-fn assert_released(pid: i32) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field =
-        |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap().split_whitespace().nth(1).unwrap().to_string();
-    assert_eq!(field("TracerPid:"), "0", "still traced");
-    for tid in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
-        let state = stat.rsplit(')').next().unwrap().split_whitespace().next().unwrap().to_string();
-        assert!(state != "t" && state != "T", "a thread was left stopped: {stat}");
-    }
-}
-
 fn fixture_frames(t: &Value, first: &str) -> Vec<(String, String, u64)> {
     frames_from(t, first).into_iter().filter(|f| f.1 == "hang.c").collect()
 }

@@ -661,13 +661,6 @@ fn fuzz_modules() {
 // ---------------------------------------------------------------------
 // Regressions for hostile input.
 
-/// The process runs again and nobody traces it.
-fn assert_released(pid: i32) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    assert!(status.lines().any(|l| l == "TracerPid:\t0"), "still traced: {status}");
-    assert!(!status.lines().any(|l| l.starts_with("State:\tt")), "left stopped: {status}");
-}
-
 /// Snapshots `pid`, failing (and killing ptsnap) if it takes longer than
 /// `limit`: a regression here is a hang.
 fn snapshot_within(pid: i32, name: &str, limit: Duration) -> serde_json::Value {

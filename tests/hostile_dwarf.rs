@@ -59,17 +59,6 @@ fn snapshot_of_fixture(name: &str, extra: &[&str]) -> Value {
     read_json(&out)
 }
 
-/// The process is neither traced nor stopped.
-fn assert_released(pid: i32) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim).unwrap_or_else(|| panic!("no {name}"))
-    };
-    assert_eq!(field("TracerPid:"), "0", "the target is still traced");
-    let state = field("State:");
-    assert!(!state.starts_with('T') && !state.starts_with('t'), "the target is left stopped: {state}");
-}
-
 fn global<'v>(snap: &'v Value, name: &str) -> &'v Value {
     let all = snap["globals"].as_array().expect("globals");
     all.iter().find(|v| v["name"] == name).unwrap_or_else(|| panic!("no global {name}"))

@@ -84,13 +84,6 @@ fn any_thread_stopped(pid: i32) -> bool {
     tasks.filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok()).any(|s| s.contains(") t "))
 }
 
-/// The target is released: no tracer, no thread stopped.
-fn assert_released(pid: i32) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    assert!(status.lines().any(|l| l.split_whitespace().eq(["TracerPid:", "0"])), "still traced: {status}");
-    assert!(!any_thread_stopped(pid), "a thread was left stopped");
-}
-
 /// Runs ptsnap on `pid` with `args`, watching the target; returns
 /// (exit code, stderr, snapshot if written, longest stop, ptsnap's time).
 fn watched(pid: i32, name: &str, args: &[&str]) -> (Option<i32>, String, Option<Value>, Duration, Duration) {

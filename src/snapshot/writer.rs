@@ -1,170 +1,295 @@
-//! Writing a snapshot safely, and the identity stamps (uuid, timestamp) a
-//! snapshot carries.
+//! Writing a snapshot safely and reading it back; the identity stamps
+//! (uuid, timestamp) a snapshot carries.
 //!
-//! A snapshot holds the target's memory (keys, passwords), and ptsnap runs
-//! as root, often from `core_pattern`. So the file is created 0600 (as the
-//! kernel creates core dumps), whatever the umask and whatever mode a file
-//! it replaces had; it is written as an unnamed file (`O_TMPFILE`) in the
-//! destination's directory, given a fresh random name with `linkat` (which
-//! creates a link and never follows one planted there) and renamed over the
-//! destination, so a reader never sees half a snapshot and a crash
-//! mid-write leaves no temporary file behind. Where the filesystem has no
-//! `O_TMPFILE`, the temporary file is created with `O_EXCL|O_NOFOLLOW`.
-//! A destination that is a symbolic link is replaced, never written
-//! through; one that is a device, FIFO or socket (`-o /dev/null`, a pipe)
-//! is written into, never replaced by a regular file. Write errors
-//! (`/dev/full`, a full disk, `ulimit -f`, which would otherwise kill
-//! ptsnap with SIGXFSZ) are returned, and no temporary file is left.
+//! A snapshot holds the target's memory (variables, strings, registers), so
+//! its file is created mode 0600, as the kernel creates core dumps, whatever
+//! the umask, and a file it replaces never lends it a wider mode. A reader
+//! never sees half a snapshot: it is written into an unnamed file
+//! (`O_TMPFILE`) in the destination's directory, synced, and only then given
+//! its name (`linkat`, and `rename` over an existing file). An unnamed file
+//! has no name an attacker could plant a symlink at, and it vanishes by
+//! itself when the write fails (full disk, `ulimit -f`) or ptsnap is killed.
+//! A filesystem without `O_TMPFILE` gets a randomly named file created with
+//! `O_EXCL|O_NOFOLLOW`, removed on every error.
+//!
+//! Destinations that are not regular files:
+//! - a character device, FIFO or socket (`/dev/null`, a pipe) is a stream
+//!   to write into, not a file to replace;
+//! - a symbolic link is followed only to such a stream (`/dev/stdout` on a
+//!   pipe or terminal). A link to anything else is refused: writing through
+//!   it would write a file elsewhere, and renaming over it would replace the
+//!   link itself (`/dev/stdout`, when the output is redirected to a file);
+//! - a directory or a block device is refused.
+//!
+//! Every write, flush and sync error is returned (`/dev/full` fails), and
+//! SIGXFSZ is ignored while writing, so that exceeding `RLIMIT_FSIZE` is the
+//! error EFBIG rather than a silent death.
 
-use std::fs;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::ffi::OsStr;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
 use nix::fcntl::{AT_FDCWD, AtFlags, OFlag, openat, renameat};
-use nix::sys::signal::{SigHandler, Signal, signal};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::stat::{Mode, fchmod};
 use nix::unistd::{UnlinkatFlags, linkat, unlinkat};
+use serde::{Deserialize, Serialize};
 
 use super::model::Snapshot;
 
-/// The mode of every snapshot file ptsnap creates.
-const FILE_MODE: u32 = 0o600;
+/// Why a destination is not written.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("it is a directory")]
+    Directory,
+    #[error("it is a block device")]
+    BlockDevice,
+    #[error("it is a symbolic link, followed only to a character device, FIFO or socket")]
+    Symlink,
+    #[error("it was replaced by something else while being opened")]
+    Changed,
+    #[error("it has no file name")]
+    NoFileName,
+}
 
-pub fn write_atomic(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
-    // Past RLIMIT_FSIZE a write fails with EFBIG instead of killing ptsnap.
-    // SAFETY: ignoring a signal installs no handler code.
-    unsafe { signal(Signal::SIGXFSZ, SigHandler::SigIgn) }.map_err(io::Error::from)?;
-    match fs::symlink_metadata(path) {
-        Ok(md) if md.is_dir() => Err(io::Error::new(io::ErrorKind::IsADirectory, "it is a directory")),
-        Ok(md) if is_special(&md.file_type()) => write_into(snapshot, path),
-        Ok(_) => write_replacing(snapshot, path),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => write_replacing(snapshot, path),
-        Err(e) => Err(e),
+impl From<Refused> for io::Error {
+    fn from(r: Refused) -> Self {
+        let kind = match r {
+            Refused::Directory => io::ErrorKind::IsADirectory,
+            _ => io::ErrorKind::InvalidInput,
+        };
+        io::Error::new(kind, r)
     }
 }
 
-/// A device, FIFO or socket: written into, as a shell's `>` would.
-fn is_special(t: &fs::FileType) -> bool {
-    t.is_char_device() || t.is_block_device() || t.is_fifo() || t.is_socket()
+/// Writes `snapshot` to `path`: atomically replacing a regular file (or
+/// creating one), or into a stream (see the module's documentation).
+pub fn write_atomic(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
+    let _sigxfsz = SigxfszIgnored::new()?;
+    match destination(path)? {
+        Destination::File => replace(snapshot, path),
+        Destination::Stream { follow } => write_stream(snapshot, path, follow),
+    }
 }
 
-fn write_into(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
-    let file = fs::OpenOptions::new().write(true).custom_flags(libc::O_NOCTTY).open(path)?;
-    serialize(snapshot, &file)
+enum Destination {
+    /// A regular file, or nothing yet.
+    File,
+    /// A character device, FIFO or socket; `follow`: reached through a symlink.
+    Stream { follow: bool },
 }
 
-fn serialize(snapshot: &Snapshot, mut file: &fs::File) -> io::Result<()> {
-    let mut out = io::BufWriter::with_capacity(1 << 20, &mut file);
-    serde_json::to_writer(&mut out, snapshot)?;
+fn destination(path: &Path) -> io::Result<Destination> {
+    let kind = match fs::symlink_metadata(path) {
+        Ok(meta) => meta.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Destination::File),
+        Err(e) => return Err(e),
+    };
+    if kind.is_symlink() {
+        return match fs::metadata(path) {
+            Ok(meta) if is_stream(meta.file_type()) => Ok(Destination::Stream { follow: true }),
+            _ => Err(Refused::Symlink.into()),
+        };
+    }
+    if kind.is_file() {
+        Ok(Destination::File)
+    } else if is_stream(kind) {
+        Ok(Destination::Stream { follow: false })
+    } else if kind.is_dir() {
+        Err(Refused::Directory.into())
+    } else {
+        Err(Refused::BlockDevice.into())
+    }
+}
+
+fn is_stream(kind: fs::FileType) -> bool {
+    kind.is_char_device() || kind.is_fifo() || kind.is_socket()
+}
+
+/// Writes into an existing stream: no creation, no truncation, no sync (a
+/// device cannot be synced), and no following of a symlink put there since
+/// `destination` looked, unless it was one already.
+fn write_stream(snapshot: &Snapshot, path: &Path, follow: bool) -> io::Result<()> {
+    let mut flags = OFlag::O_WRONLY | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+    if !follow {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let file = File::from(openat(AT_FDCWD, path, flags, Mode::empty())?);
+    if !is_stream(file.metadata()?.file_type()) {
+        return Err(Refused::Changed.into());
+    }
+    write_json(snapshot, &file)
+}
+
+/// Writes the snapshot into a new 0600 file in the destination's directory
+/// and, once it is synced, gives it the destination's name.
+fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or(Refused::NoFileName)?;
+    let dir = openat(AT_FDCWD, dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let temp = TempFile::create(&dir)?;
+    write_json(snapshot, &temp.file)?;
+    temp.file.sync_all()?;
+    temp.persist(name)
+}
+
+/// The snapshot as one line of JSON, every error returned.
+fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut json = serde_json::Serializer::new(&mut out);
+    snapshot.serialize(serde_stacker::Serializer::new(&mut json))?;
     out.write_all(b"\n")?;
     out.flush()
 }
 
-/// Writes an unnamed file in `path`'s directory and renames it over `path`.
-fn write_replacing(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
-    let dir_path = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| io::Error::other("the output path has no file name"))?;
-    let dir = openat(AT_FDCWD, dir_path, OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
-    let mode = Mode::from_bits_truncate(FILE_MODE);
-    let (file, named) = match openat(&dir, ".", OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC, mode) {
-        Ok(fd) => (fd, None),
-        // No O_TMPFILE on this filesystem: a named file only ptsnap made.
-        Err(Errno::EOPNOTSUPP | Errno::EISDIR | Errno::EINVAL) => {
-            let (fd, temp) = create_exclusive(&dir, name)?;
-            (fd, Some(temp))
+const FILE_MODE: Mode = Mode::S_IRUSR.union(Mode::S_IWUSR);
+
+/// The snapshot's file before it has its name: unnamed (`O_TMPFILE`), or
+/// named at random where the filesystem cannot do that; removed when
+/// dropped unless it was persisted.
+struct TempFile<'d> {
+    dir: &'d OwnedFd,
+    file: File,
+    /// The random name it has in `dir`, if any.
+    name: Option<String>,
+}
+
+impl<'d> TempFile<'d> {
+    fn create(dir: &'d OwnedFd) -> io::Result<Self> {
+        let unnamed = OFlag::O_TMPFILE | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+        match openat(dir, ".", unnamed, FILE_MODE) {
+            Ok(fd) => Self::new(dir, fd, None),
+            // EISDIR: a kernel that does not know O_TMPFILE (it includes O_DIRECTORY).
+            Err(Errno::EOPNOTSUPP | Errno::EISDIR) => Self::create_named(dir),
+            Err(e) => Err(e.into()),
         }
-        Err(e) => return Err(e.into()),
-    };
-    let result = fill(snapshot, file).and_then(|file| {
-        let temp = match &named {
-            Some(temp) => temp.clone(),
-            None => link_unnamed(&file, &dir, name)?,
-        };
-        renameat(&dir, &temp, &dir, name).map_err(|e| {
-            let _ = unlinkat(&dir, &temp, UnlinkatFlags::NoRemoveDir);
-            io::Error::from(e)
-        })
-    });
-    match (&result, &named) {
-        (Err(_), Some(temp)) => {
-            let _ = unlinkat(&dir, temp, UnlinkatFlags::NoRemoveDir);
-        }
-        // The new name is durable once the directory is.
-        (Ok(()), _) => {
-            let _ = nix::unistd::fsync(&dir);
-        }
-        _ => {}
     }
-    result
+
+    fn create_named(dir: &'d OwnedFd) -> io::Result<Self> {
+        let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
+        let (fd, name) = with_random_name(|name| openat(dir, name, flags, FILE_MODE))?;
+        Self::new(dir, fd, Some(name))
+    }
+
+    fn new(dir: &'d OwnedFd, fd: OwnedFd, name: Option<String>) -> io::Result<Self> {
+        let temp = TempFile { dir, file: fd.into(), name };
+        // The umask may have taken bits from 0600; nothing else can add any.
+        fchmod(&temp.file, FILE_MODE)?;
+        Ok(temp)
+    }
+
+    /// Gives the file the name `name` in its directory, replacing what is
+    /// there. An unnamed file is linked straight to a name that is free,
+    /// else under a random name first, since `linkat` does not replace.
+    fn persist(mut self, name: &OsStr) -> io::Result<()> {
+        if self.name.is_none() {
+            match self.link(name) {
+                Ok(()) => return Ok(()),
+                Err(Errno::EEXIST) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.name = Some(with_random_name(|temp| self.link(OsStr::new(temp)))?.1);
+        }
+        if let Some(temp_name) = &self.name {
+            renameat(self.dir, temp_name.as_str(), self.dir, name)?;
+            self.name = None;
+        }
+        Ok(())
+    }
+
+    /// Links the unnamed file as `name` in its directory.
+    fn link(&self, name: &OsStr) -> nix::Result<()> {
+        let proc_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
+        linkat(AT_FDCWD, proc_path.as_str(), self.dir, name, AtFlags::AT_SYMLINK_FOLLOW)
+    }
 }
 
-/// Writes the snapshot into `file`, 0600 whatever the umask, and syncs it.
-fn fill(snapshot: &Snapshot, file: OwnedFd) -> io::Result<OwnedFd> {
-    fchmod(&file, Mode::from_bits_truncate(FILE_MODE))?;
-    let file = fs::File::from(file);
-    serialize(snapshot, &file)?;
-    file.sync_all()?;
-    Ok(OwnedFd::from(file))
+impl Drop for TempFile<'_> {
+    fn drop(&mut self) {
+        if let Some(name) = &self.name {
+            let _ = unlinkat(self.dir, name.as_str(), UnlinkatFlags::NoRemoveDir);
+        }
+    }
 }
 
-/// Gives the unnamed file a fresh name beside the destination; `linkat`
-/// creates the name, so a link planted there makes it fail (and another
-/// name is tried) rather than be followed.
-fn link_unnamed(file: &OwnedFd, dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<PathBuf> {
-    let proc_path = format!("/proc/self/fd/{}", file.as_fd().as_raw_fd());
-    for _ in 0..16 {
-        let temp = temp_name(name);
-        match linkat(AT_FDCWD, proc_path.as_str(), dir, &temp, AtFlags::AT_SYMLINK_FOLLOW) {
-            Ok(()) => return Ok(temp),
+/// Calls `f` with random hidden file names until one is not taken.
+fn with_random_name<T>(mut f: impl FnMut(&str) -> nix::Result<T>) -> io::Result<(T, String)> {
+    const ATTEMPTS: usize = 16;
+    for _ in 0..ATTEMPTS {
+        let name = format!(".ptsnap-{}.tmp", hex(&random_bytes::<8>()));
+        match f(&name) {
+            Ok(value) => return Ok((value, name)),
             Err(Errno::EEXIST) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(io::Error::other("no free temporary name beside the output file"))
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary file name"))
 }
 
-/// Creates a fresh temporary file beside the destination, exclusively and
-/// without following a link.
-fn create_exclusive(dir: &OwnedFd, name: &std::ffi::OsStr) -> io::Result<(OwnedFd, PathBuf)> {
-    let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_WRONLY | OFlag::O_CLOEXEC;
-    for _ in 0..16 {
-        let temp = temp_name(name);
-        match openat(dir, &temp, flags, Mode::from_bits_truncate(FILE_MODE)) {
-            Ok(fd) => return Ok((fd, temp)),
-            Err(Errno::EEXIST) => continue,
-            Err(e) => return Err(e.into()),
-        }
+/// SIGXFSZ ignored while it lives (the previous action restored after), so
+/// that a write past `RLIMIT_FSIZE` fails with EFBIG instead of killing
+/// ptsnap without a word. Restoring keeps the disposition programs started
+/// later inherit.
+struct SigxfszIgnored(SigAction);
+
+impl SigxfszIgnored {
+    fn new() -> io::Result<Self> {
+        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+        // SAFETY: installs no handler function.
+        let previous = unsafe { sigaction(Signal::SIGXFSZ, &ignore) }?;
+        Ok(SigxfszIgnored(previous))
     }
-    Err(io::Error::other("no free temporary name beside the output file"))
 }
 
-/// `.<name>.<random>.tmp`: hidden, and not guessable in advance.
-fn temp_name(name: &std::ffi::OsStr) -> PathBuf {
-    let mut random = [0u8; 8];
-    let _ = fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut random));
-    let tag: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    PathBuf::from(format!(".{}.{tag}.tmp", name.to_string_lossy()))
+impl Drop for SigxfszIgnored {
+    fn drop(&mut self) {
+        // SAFETY: the action that was installed before.
+        let _ = unsafe { sigaction(Signal::SIGXFSZ, &self.0) };
+    }
 }
 
+/// Reads a snapshot of any nesting depth: serde_json's recursion limit
+/// (128) is lifted, and the stack grows on the heap as deep values need.
 pub fn read(path: &Path) -> io::Result<Snapshot> {
     let text = fs::read_to_string(path)?;
-    serde_json::from_str(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+fn parse(text: &str) -> serde_json::Result<Snapshot> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    json.disable_recursion_limit();
+    let snapshot = Snapshot::deserialize(serde_stacker::Deserializer::new(&mut json))?;
+    json.end()?;
+    Ok(snapshot)
+}
+
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    if File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
+        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let seed = (t ^ (std::process::id() as u128) << 64).to_le_bytes();
+        for (i, x) in b.iter_mut().enumerate() {
+            *x = seed[i % seed.len()];
+        }
+    }
+    b
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// A random (version 4) UUID.
 pub fn new_uuid() -> String {
-    let mut b = [0u8; 16];
-    if fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut b)).is_err() {
-        let t = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_nanos();
-        b = (t ^ (std::process::id() as u128) << 64).to_le_bytes();
-    }
+    let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    let h = hex(&b);
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
@@ -191,7 +316,80 @@ pub fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
+
+    /// A fresh directory for one test, and the directory opened.
+    fn test_dir(name: &str) -> (std::path::PathBuf, OwnedFd) {
+        let dir = std::env::temp_dir().join(format!("ptsnap-writer-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir(&dir).unwrap();
+        let fd = openat(AT_FDCWD, &dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        (dir, fd)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        names.sort();
+        names
+    }
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// Both kinds of temporary file replace a wider-moded file with a 0600
+    /// one and leave no other name behind.
+    #[test]
+    fn temporary_files_replace_with_mode_0600() {
+        for named in [false, true] {
+            let (dir, fd) = test_dir(&format!("replace-{named}"));
+            let dest = dir.join("x.json");
+            fs::write(&dest, "old").unwrap();
+            fs::set_permissions(&dest, fs::Permissions::from_mode(0o644)).unwrap();
+            let mut temp = if named { TempFile::create_named(&fd).unwrap() } else { TempFile::create(&fd).unwrap() };
+            assert_eq!(temp.name.is_some(), named);
+            temp.file.write_all(b"new").unwrap();
+            temp.persist(OsStr::new("x.json")).unwrap();
+            assert_eq!(fs::read_to_string(&dest).unwrap(), "new");
+            assert_eq!(mode(&dest), 0o600, "named: {named}");
+            assert_eq!(names(&dir), ["x.json"]);
+            fs::remove_dir_all(&dir).unwrap();
+        }
+    }
+
+    /// A named temporary file that is not persisted (an error on the way)
+    /// is removed.
+    #[test]
+    fn unpersisted_named_file_is_removed() {
+        let (dir, fd) = test_dir("dropped");
+        let temp = TempFile::create_named(&fd).unwrap();
+        assert_eq!(names(&dir).len(), 1);
+        drop(temp);
+        assert!(names(&dir).is_empty());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Far deeper than serde_json's limit of 128 and than a test thread's
+    /// 2 MiB stack holds without growing it.
+    #[test]
+    fn reads_any_depth() {
+        const DEPTH: usize = 5000;
+        let variable =
+            format!("{}{{\"name\":\"bottom\"}}{}", r#"{"name":"p","target":"#.repeat(DEPTH), "}".repeat(DEPTH));
+        let text = format!(r#"{{"format":"ptsnap-snapshot","globals":[{variable}]}}"#);
+        let snap = parse(&text).unwrap();
+        let mut v = &snap.globals[0];
+        let mut depth = 0;
+        while let Some(t) = &v.target {
+            v = t;
+            depth += 1;
+        }
+        assert_eq!((depth, v.name.as_str()), (DEPTH, "bottom"));
+        assert!(parse(&(text + "x")).is_err(), "trailing characters");
+    }
 
     #[test]
     fn timestamps() {

@@ -210,3 +210,27 @@ pub fn libc_debug_info_available() -> bool {
 pub fn has_program(name: &str) -> bool {
     Command::new("sh").arg("-c").arg(format!("command -v {name}")).output().is_ok_and(|o| o.status.success())
 }
+
+/// The process is running again and nobody traces it.
+pub fn assert_released(pid: i32) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field =
+        |k: &str| status.lines().find(|l| l.starts_with(k)).unwrap().split_whitespace().nth(1).unwrap().to_string();
+    assert_eq!(field("TracerPid:"), "0", "still traced");
+    for tid in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let stat = std::fs::read_to_string(tid.unwrap().path().join("stat")).unwrap();
+        let state = stat.rsplit(')').next().unwrap().split_whitespace().next().unwrap().to_string();
+        assert!(state != "t" && state != "T", "a thread was left stopped: {stat}");
+    }
+}
+
+/// ptsnap failed with exit status 1 and one line `ptsnap: error: ...`,
+/// which is returned.
+pub fn one_line_error(o: &Output) -> String {
+    assert_eq!(o.status.code(), Some(1), "exit status; stderr: {}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8(o.stderr.clone()).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("ptsnap: error: "), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
+    err
+}
