@@ -45,7 +45,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             if snap.format != snapshot::FORMAT {
                 return Err(format!("{} is not a ptsnap snapshot", path.display()));
             }
-            print!("{}", show::render(&snap));
+            print_out(&show::render(&snap));
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { snapshot: args, command }) => {
@@ -78,7 +78,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let opts = cli.snapshot.into_options()?;
             signals::install_handlers();
             let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
-            println!("{}", written.path.display());
+            print_out(&format!("{}\n", written.path.display()));
             Ok(match written.cut {
                 Some(Cut::Signal(sig)) => {
                     eprintln!("ptsnap: {}", partial(&opts, &written).trim_start_matches("; "));
@@ -100,4 +100,12 @@ fn partial(opts: &Options, written: &Written) -> String {
         ),
         None => String::new(),
     }
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error of
+/// ptsnap's (`print!` would panic on the broken pipe).
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
