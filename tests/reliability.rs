@@ -99,6 +99,7 @@ fn watched(pid: i32, name: &str, args: &[&str]) -> (Option<i32>, String, Option<
         .unwrap();
     let took = started.elapsed();
     let longest = watch.finish();
+    eprintln!("{name}: the target was stopped for {longest:?} at most; ptsnap took {took:?}");
     let snap = out.exists().then(|| read_json(&out));
     (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned(), snap, longest, took)
 }
