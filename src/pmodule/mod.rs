@@ -17,6 +17,7 @@
 //! snapshot go on.
 
 mod api;
+mod budget;
 pub mod discover;
 pub mod matching;
 pub mod objects;
@@ -158,14 +159,15 @@ impl Module {
             module: Rc::from(self.id.as_str()),
             memory: self.memory.clone(),
             services: self.services.clone(),
+            budget: self.sandbox.budget.clone(),
         }
     }
 
-    /// Runs one of the module's functions within its instruction budget;
-    /// an error stops the module.
+    /// Runs one of the module's functions within its budget; an error
+    /// stops the module.
     fn call(&mut self, f: &Function, args: MultiValue) {
-        if let Err(e) = self.sandbox.start_callback().and_then(|()| f.call::<()>(args)) {
-            self.fail(&one_line(&e));
+        if let Err(e) = run_within(&self.sandbox, || f.call::<()>(args)) {
+            self.fail(&e);
         }
     }
 
@@ -271,19 +273,17 @@ impl Host {
             module: Rc::from(""),
             memory: memory.clone(),
             services: self.services.clone(),
+            budget: sandbox.budget.clone(),
         };
         api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
-        sandbox
-            .start_callback()
-            .and_then(|()| {
-                sandbox
-                    .lua
-                    .load(source)
-                    .set_name(format!("@{}", path.display()))
-                    .set_mode(mlua::chunk::ChunkMode::Text)
-                    .exec()
-            })
-            .map_err(|e| one_line(&e))?;
+        run_within(&sandbox, || {
+            sandbox
+                .lua
+                .load(source)
+                .set_name(format!("@{}", path.display()))
+                .set_mode(mlua::chunk::ChunkMode::Text)
+                .exec()
+        })?;
         let id = registry.borrow().id.clone().ok_or("the module does not call pmodule.define")?;
         *id_cell.borrow_mut() = id.clone();
         Ok(Module {
@@ -513,6 +513,19 @@ impl Host {
     }
 }
 
+/// Runs `f` as one callback of the module of `sandbox`: its error as one
+/// line, the reason the module is dead when it is (what the module's own
+/// error handling may have made of that error does not matter).
+fn run_within(sandbox: &sandbox::Sandbox, f: impl FnOnce() -> mlua::Result<()>) -> Result<(), String> {
+    let budget = &sandbox.budget;
+    let e = match budget.start().and_then(|()| f()) {
+        Ok(()) => return Ok(()),
+        Err(e) if budget::is_memory_error(&e) => budget.out_of_memory(),
+        Err(e) => e,
+    };
+    Err(budget.death().unwrap_or_else(|| one_line(&e)))
+}
+
 fn one_value(lua: &mlua::Lua, ud: impl mlua::UserData + 'static) -> mlua::Result<MultiValue> {
     Ok(MultiValue::from_vec(vec![mlua::Value::UserData(lua.create_userdata(ud)?)]))
 }
@@ -593,6 +606,7 @@ mod api_reference {
             module: Rc::from("doc"),
             memory: Rc::new(BufferMemory::new()),
             services: Default::default(),
+            budget: box_.budget.clone(),
         };
         let registry = Rc::new(RefCell::new(Registry::default()));
         api::install(lua, &registry, &Rc::default(), ctx.clone(), &[], super::LogLevel::Error).unwrap();
