@@ -276,6 +276,11 @@ end }
     let o = ptsnap(&["--no-default-modules", "--sandbox-whitelist", "net", &running.pid().to_string()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.lines().count() == 1 && err.contains("unknown library `net`"), "{err}");
+    // debug.sethook would remove the instruction budget.
+    let o = ptsnap(&["--no-default-modules", "--sandbox-whitelist", "debug", &running.pid().to_string()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1 && err.contains("`debug` is refused"), "{err}");
+    assert_released(running.pid());
 }
 
 /// A module that loops forever, one that allocates without end and one

@@ -49,8 +49,13 @@ pub enum PmoduleError {
     DuplicateId { id: String, first: PathBuf, second: PathBuf },
     #[error("--module {0}: expected ID:KEY=VAL or ID:K1,V1,K2,V2")]
     BadArgument(String),
-    #[error("--sandbox-whitelist: unknown library `{0}` (known: io, os, debug, package)")]
+    #[error("--sandbox-whitelist: unknown library `{0}` (known: io, os, package)")]
     UnknownLibrary(String),
+    #[error(
+        "--sandbox-whitelist: `debug` is refused: debug.sethook would let a module remove its instruction budget \
+         and the interrupt that releases the target on time"
+    )]
+    DebugRefused,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -204,6 +209,9 @@ impl Host {
         interrupt: Arc<AtomicBool>,
     ) -> Result<Host, PmoduleError> {
         for lib in &opts.whitelist {
+            if lib == "debug" {
+                return Err(PmoduleError::DebugRefused);
+            }
             if !sandbox::GRANTABLE.contains(&lib.as_str()) {
                 return Err(PmoduleError::UnknownLibrary(lib.clone()));
             }

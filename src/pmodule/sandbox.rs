@@ -21,7 +21,8 @@ use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, VmState};
 pub use super::budget::Budget;
 
 /// Libraries a module may be granted with `--sandbox-whitelist`.
-pub const GRANTABLE: &[&str] = &["io", "os", "debug", "package"];
+/// (`debug` is refused: `debug.sethook` removes the budget's hook.)
+pub const GRANTABLE: &[&str] = &["io", "os", "package"];
 
 /// Base functions withheld: they read files or code from outside the
 /// module (`dofile`, `loadfile`, `load`, `require`) or reach into the
@@ -84,17 +85,11 @@ impl Sandbox {
             libs |= match lib.as_str() {
                 "io" => StdLib::IO,
                 "os" => StdLib::OS,
-                "debug" => StdLib::DEBUG,
                 "package" => StdLib::PACKAGE,
                 _ => StdLib::NONE,
             };
         }
-        let lua = if libs.contains(StdLib::DEBUG) {
-            // SAFETY: the debug library was granted explicitly by the user.
-            unsafe { Lua::unsafe_new_with(libs, LuaOptions::default()) }
-        } else {
-            Lua::new_with(libs, LuaOptions::default())?
-        };
+        let lua = Lua::new_with(libs, LuaOptions::default())?;
         let globals = lua.globals();
         for name in WITHHELD {
             if !(*name == "require" && whitelist.iter().any(|w| w == "package")) {
