@@ -826,3 +826,28 @@ fn what_a_module_makes_ptsnap_store_is_bounded() {
     assert!(errors_of(&snap, "hoard").contains("made variables nest at most 32 levels"), "{stderr}");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// A module file that is not UTF-8, a dangling link and a FIFO under
+/// --modules-path are each one entry with its error; the other modules
+/// load and the snapshot is taken (the FIFO is never opened).
+#[test]
+fn unreadable_module_files_are_report_entries() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-unreadable", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let dir = work_dir().join("pmodules-unreadable");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bytes.lua"), b"\xff\xfe").unwrap();
+    std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling.lua")).unwrap();
+    tool("mkfifo", &[dir.join("fifo.lua").to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let (snap, stderr) = snapshot_beside_fine(&running, "pm-unreadable", &["--modules-path", dir.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    for (name, why) in [("bytes.lua", "near"), ("dangling.lua", "No such file"), ("fifo.lua", "not a regular file")] {
+        let entry = snap["pmodules"].as_array().unwrap().iter().find(|p| p["path"].as_str().unwrap().ends_with(name));
+        let entry = entry.unwrap_or_else(|| panic!("no entry for {name}: {}\n{stderr}", snap["pmodules"]));
+        let errors = entry["errors"].to_string();
+        assert!(errors.contains(why), "{name}: {errors}");
+    }
+}

@@ -43,8 +43,6 @@ pub use shared::Shared;
 
 #[derive(Debug, Error)]
 pub enum PmoduleError {
-    #[error("cannot read module {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
     #[error("two modules define the id `{id}`: {first} and {second}")]
     DuplicateId { id: String, first: PathBuf, second: PathBuf },
     #[error("--module {0}: expected ID:KEY=VAL or ID:K1,V1,K2,V2")]
@@ -228,19 +226,18 @@ impl Host {
             services: Default::default(),
             log_level: opts.log_level,
         };
-        let mut sources: Vec<(PathBuf, String)> = Vec::new();
+        let mut sources: Vec<(PathBuf, Result<Vec<u8>, String>)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
-            let source =
-                std::fs::read_to_string(&path).map_err(|source| PmoduleError::Read { path: path.clone(), source })?;
+            let source = discover::read_module(&path);
             sources.push((path, source));
         }
         if opts.default_paths {
             for (name, source) in discover::BUNDLED {
-                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), source.to_string()));
+                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), Ok(source.as_bytes().to_vec())));
             }
         }
         for (path, source) in sources {
-            let mut module = match host.start_module(opts, &path, &source, &memory) {
+            let mut module = match source.and_then(|s| host.start_module(opts, &path, &s, &memory)) {
                 Ok(m) => m,
                 Err(e) => {
                     eprintln!("ptsnap: pmodule {}: {e}; the module is not loaded", path.display());
@@ -269,7 +266,7 @@ impl Host {
         &self,
         opts: &Options,
         path: &Path,
-        source: &str,
+        source: &[u8],
         memory: &Rc<dyn Memory>,
     ) -> Result<Module, String> {
         let sandbox =
