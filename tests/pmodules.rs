@@ -276,6 +276,11 @@ end }
     let o = ptsnap(&["--no-default-modules", "--sandbox-whitelist", "net", &running.pid().to_string()]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.lines().count() == 1 && err.contains("unknown library `net`"), "{err}");
+    // debug.sethook would remove the instruction budget.
+    let o = ptsnap(&["--no-default-modules", "--sandbox-whitelist", "debug", &running.pid().to_string()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.lines().count() == 1 && err.contains("`debug` is refused"), "{err}");
+    assert_released(running.pid());
 }
 
 /// A module that loops forever, one that allocates without end and one
@@ -773,4 +778,76 @@ fn reentering_ptsnap_from_a_metamethod_is_served() {
     }
     assert_eq!(kv["reenter"], "done");
     assert_eq!(snap["tags"], serde_json::json!(["from_tostring"]));
+}
+
+/// A module that catches its budget's error (pcall, xpcall, a coroutine,
+/// or its memory limit) is stopped anyway, with the budget's error; the
+/// bystander runs and the target is released.
+#[test]
+fn a_module_cannot_catch_the_end_of_its_budget() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-pcall", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let module = hostile("pcall_loop.lua");
+    for (via, expected) in [
+        ("pcall", "instruction budget of 2000000 exceeded"),
+        ("xpcall", "instruction budget of 2000000 exceeded"),
+        ("resume", "instruction budget of 2000000 exceeded"),
+        ("wrap", "instruction budget of 2000000 exceeded"),
+        ("memory", "memory limit of 8 MiB exceeded"),
+    ] {
+        let option = format!("pcall_loop:via={via}");
+        let extra = ["--module-load", &module, "--module", &option];
+        let limits = ["--module-instructions", "2000000", "--module-memory", "8"];
+        let started = std::time::Instant::now();
+        let (snap, stderr) =
+            snapshot_beside_fine(&running, &format!("pm-pcall-{via}"), &[&extra[..], &limits].concat());
+        assert_eq!(errors_of(&snap, "pcall_loop"), expected, "{via}: {stderr}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{via}");
+    }
+}
+
+/// What a module makes ptsnap store counts against its memory limit (40
+/// kv strings of 16 MiB under 64 MiB); a chain of 40,000 owners stops at
+/// the nesting bound, at once.
+#[test]
+fn what_a_module_makes_ptsnap_store_is_bounded() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-hoard", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let module = hostile("hoard.lua");
+    let (snap, stderr) = snapshot_beside_fine(&running, "pm-hoard-kv", &["--module-load", &module]);
+    let errors = errors_of(&snap, "hoard");
+    assert!(errors.starts_with("memory limit of 64 MiB exceeded by what the module asked"), "{errors}\n{stderr}");
+    assert!(snap["kv"]["big"].as_str().is_some_and(|s| s.len() == 16 << 20), "stored before the limit");
+    let started = std::time::Instant::now();
+    let (snap, stderr) =
+        snapshot_beside_fine(&running, "pm-hoard-chain", &["--module-load", &module, "--module", "hoard:what=chain"]);
+    assert!(errors_of(&snap, "hoard").contains("made variables nest at most 32 levels"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// A module file that is not UTF-8, a dangling link and a FIFO under
+/// --modules-path are each one entry with its error; the other modules
+/// load and the snapshot is taken (the FIFO is never opened).
+#[test]
+fn unreadable_module_files_are_report_entries() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-unreadable", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let dir = work_dir().join("pmodules-unreadable");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("bytes.lua"), b"\xff\xfe").unwrap();
+    std::os::unix::fs::symlink(dir.join("nowhere"), dir.join("dangling.lua")).unwrap();
+    tool("mkfifo", &[dir.join("fifo.lua").to_str().unwrap()]);
+    let started = std::time::Instant::now();
+    let (snap, stderr) = snapshot_beside_fine(&running, "pm-unreadable", &["--modules-path", dir.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    for (name, why) in [("bytes.lua", "near"), ("dangling.lua", "No such file"), ("fifo.lua", "not a regular file")] {
+        let entry = snap["pmodules"].as_array().unwrap().iter().find(|p| p["path"].as_str().unwrap().ends_with(name));
+        let entry = entry.unwrap_or_else(|| panic!("no entry for {name}: {}\n{stderr}", snap["pmodules"]));
+        let errors = entry["errors"].to_string();
+        assert!(errors.contains(why), "{name}: {errors}");
+    }
 }

@@ -162,13 +162,13 @@ pub(super) fn install(
                 };
                 match owner {
                     Some(owner) => owner.adopt(var),
-                    None => Ok(VariableUd::temporary(&ctx, var)),
+                    None => VariableUd::temporary(&ctx, var),
                 }
             },
         )?,
     )?;
     let c = module_ctx.clone();
-    pm.raw_set("create_frame", lua.create_function(move |_, ()| Ok(FrameUd::temporary(&c())))?)?;
+    pm.raw_set("create_frame", lua.create_function(move |_, ()| FrameUd::temporary(&c()))?)?;
     let c = module_ctx.clone();
     pm.raw_set("backtrace", lua.create_function(move |_, ()| Ok(BacktraceUd(c())))?)?;
 
@@ -216,7 +216,7 @@ fn install_typed(lua: &Lua, pm: &Table, module_ctx: impl Fn() -> Ctx + Clone + '
         lua.create_function(move |_, bt: mlua::UserDataRef<BtVarUd>| {
             let ctx = c();
             let var = ctx.services.with(|s| s.read(&bt.var).map_err(mlua::Error::runtime))?;
-            Ok(VariableUd::temporary(&ctx, var))
+            VariableUd::temporary(&ctx, var)
         })?,
     )?;
     let c = module_ctx.clone();

@@ -45,12 +45,16 @@ pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
         push(f.clone());
     }
     for dir in dirs {
+        // Every `*.lua` entry but directories, those that cannot be read
+        // (a dangling link, a FIFO) too: each is a report entry of its own.
         let mut found: Vec<PathBuf> = WalkDir::new(dir)
             .follow_links(true)
             .into_iter()
-            .filter_map(Result::ok)
-            .filter(|e| e.file_type().is_file() && e.path().extension().is_some_and(|x| x == "lua"))
-            .map(|e| e.into_path())
+            .filter_map(|e| match e {
+                Ok(e) => (!e.file_type().is_dir()).then(|| e.into_path()),
+                Err(e) => e.path().map(Path::to_path_buf),
+            })
+            .filter(|p| p.extension().is_some_and(|x| x == "lua"))
             .collect();
         found.sort();
         for f in found {
@@ -58,6 +62,18 @@ pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A module file's text, or why it cannot be loaded. It is read as bytes
+/// (Lua does not need UTF-8; Lua itself reports what it cannot parse);
+/// anything but a regular file is refused before it is opened, so a FIFO
+/// cannot block the load.
+pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
+    let unreadable = |e: std::io::Error| format!("cannot read the module: {e}");
+    if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+        return Err("cannot read the module: not a regular file".into());
+    }
+    std::fs::read(path).map_err(unreadable)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! snapshot go on.
 
 mod api;
+mod budget;
 pub mod discover;
 pub mod matching;
 pub mod objects;
@@ -42,14 +43,17 @@ pub use shared::Shared;
 
 #[derive(Debug, Error)]
 pub enum PmoduleError {
-    #[error("cannot read module {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
     #[error("two modules define the id `{id}`: {first} and {second}")]
     DuplicateId { id: String, first: PathBuf, second: PathBuf },
     #[error("--module {0}: expected ID:KEY=VAL or ID:K1,V1,K2,V2")]
     BadArgument(String),
-    #[error("--sandbox-whitelist: unknown library `{0}` (known: io, os, debug, package)")]
+    #[error("--sandbox-whitelist: unknown library `{0}` (known: io, os, package)")]
     UnknownLibrary(String),
+    #[error(
+        "--sandbox-whitelist: `debug` is refused: debug.sethook would let a module remove its instruction budget \
+         and the interrupt that releases the target on time"
+    )]
+    DebugRefused,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -158,14 +162,15 @@ impl Module {
             module: Rc::from(self.id.as_str()),
             memory: self.memory.clone(),
             services: self.services.clone(),
+            budget: self.sandbox.budget.clone(),
         }
     }
 
-    /// Runs one of the module's functions within its instruction budget;
-    /// an error stops the module.
+    /// Runs one of the module's functions within its budget; an error
+    /// stops the module.
     fn call(&mut self, f: &Function, args: MultiValue) {
-        if let Err(e) = self.sandbox.start_callback().and_then(|()| f.call::<()>(args)) {
-            self.fail(&one_line(&e));
+        if let Err(e) = run_within(&self.sandbox, || f.call::<()>(args)) {
+            self.fail(&e);
         }
     }
 
@@ -202,6 +207,9 @@ impl Host {
         interrupt: Arc<AtomicBool>,
     ) -> Result<Host, PmoduleError> {
         for lib in &opts.whitelist {
+            if lib == "debug" {
+                return Err(PmoduleError::DebugRefused);
+            }
             if !sandbox::GRANTABLE.contains(&lib.as_str()) {
                 return Err(PmoduleError::UnknownLibrary(lib.clone()));
             }
@@ -218,19 +226,18 @@ impl Host {
             services: Default::default(),
             log_level: opts.log_level,
         };
-        let mut sources: Vec<(PathBuf, String)> = Vec::new();
+        let mut sources: Vec<(PathBuf, Result<Vec<u8>, String>)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
-            let source =
-                std::fs::read_to_string(&path).map_err(|source| PmoduleError::Read { path: path.clone(), source })?;
+            let source = discover::read_module(&path);
             sources.push((path, source));
         }
         if opts.default_paths {
             for (name, source) in discover::BUNDLED {
-                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), source.to_string()));
+                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), Ok(source.as_bytes().to_vec())));
             }
         }
         for (path, source) in sources {
-            let mut module = match host.start_module(opts, &path, &source, &memory) {
+            let mut module = match source.and_then(|s| host.start_module(opts, &path, &s, &memory)) {
                 Ok(m) => m,
                 Err(e) => {
                     eprintln!("ptsnap: pmodule {}: {e}; the module is not loaded", path.display());
@@ -259,7 +266,7 @@ impl Host {
         &self,
         opts: &Options,
         path: &Path,
-        source: &str,
+        source: &[u8],
         memory: &Rc<dyn Memory>,
     ) -> Result<Module, String> {
         let sandbox =
@@ -271,19 +278,17 @@ impl Host {
             module: Rc::from(""),
             memory: memory.clone(),
             services: self.services.clone(),
+            budget: sandbox.budget.clone(),
         };
         api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
-        sandbox
-            .start_callback()
-            .and_then(|()| {
-                sandbox
-                    .lua
-                    .load(source)
-                    .set_name(format!("@{}", path.display()))
-                    .set_mode(mlua::chunk::ChunkMode::Text)
-                    .exec()
-            })
-            .map_err(|e| one_line(&e))?;
+        run_within(&sandbox, || {
+            sandbox
+                .lua
+                .load(source)
+                .set_name(format!("@{}", path.display()))
+                .set_mode(mlua::chunk::ChunkMode::Text)
+                .exec()
+        })?;
         let id = registry.borrow().id.clone().ok_or("the module does not call pmodule.define")?;
         *id_cell.borrow_mut() = id.clone();
         Ok(Module {
@@ -513,6 +518,19 @@ impl Host {
     }
 }
 
+/// Runs `f` as one callback of the module of `sandbox`: its error as one
+/// line, the reason the module is dead when it is (what the module's own
+/// error handling may have made of that error does not matter).
+fn run_within(sandbox: &sandbox::Sandbox, f: impl FnOnce() -> mlua::Result<()>) -> Result<(), String> {
+    let budget = &sandbox.budget;
+    let e = match budget.start().and_then(|()| f()) {
+        Ok(()) => return Ok(()),
+        Err(e) if budget::is_memory_error(&e) => budget.out_of_memory(),
+        Err(e) => e,
+    };
+    Err(budget.death().unwrap_or_else(|| one_line(&e)))
+}
+
 fn one_value(lua: &mlua::Lua, ud: impl mlua::UserData + 'static) -> mlua::Result<MultiValue> {
     Ok(MultiValue::from_vec(vec![mlua::Value::UserData(lua.create_userdata(ud)?)]))
 }
@@ -593,6 +611,7 @@ mod api_reference {
             module: Rc::from("doc"),
             memory: Rc::new(BufferMemory::new()),
             services: Default::default(),
+            budget: box_.budget.clone(),
         };
         let registry = Rc::new(RefCell::new(Registry::default()));
         api::install(lua, &registry, &Rc::default(), ctx.clone(), &[], super::LogLevel::Error).unwrap();

@@ -17,23 +17,39 @@ use std::rc::Rc;
 use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
 
 use super::matching::{FrameRef, Match, MatchType};
+use super::sandbox::Budget;
 use super::services::{BtVar, Current};
 pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 use crate::target::procfs::Mapping;
 
+/// How deep made variables nest below the one made without an owner: JSON
+/// readers stop at 128 levels of nesting (`serde_json`, and so `ptsnap
+/// show`), and a variable level is two (the object and its `members`).
+pub const MAX_MADE_DEPTH: usize = 32;
+
 /// The `unwind` of a frame made by a module (`pmodule.create_frame`).
 pub const MADE_FRAME: &str = "synthesized";
 
 /// What every object of one module shares: the snapshot, the module's id
-/// (the `source` of its annotations) and the target's memory.
+/// (the `source` of its annotations), the target's memory and the
+/// module's budget (what it makes ptsnap store counts against it).
 #[derive(Clone)]
 pub struct Ctx {
     pub snap: Shared,
     pub module: Rc<str>,
     pub memory: Rc<dyn Memory>,
     pub services: Current,
+    pub budget: Rc<Budget>,
+}
+
+impl Ctx {
+    /// Counts `bytes` the module makes ptsnap store against its memory
+    /// limit; past it, the module is dead.
+    fn store(&self, bytes: usize) -> mlua::Result<()> {
+        self.budget.store(bytes)
+    }
 }
 
 /// The pmodule variable types, in `pmodule.variable_type` order.
@@ -66,6 +82,39 @@ fn stale() -> mlua::Error {
     mlua::Error::runtime("this object is no longer part of the snapshot")
 }
 
+/// What a parsed JSON value may take in memory per byte of its text: the
+/// shortest value (`0,` in an array) is two bytes.
+const JSON_BYTES_PER_TEXT_BYTE: usize = size_of::<serde_json::Value>() / 2;
+
+/// What one key-value takes besides its key and text.
+const KV_ENTRY: usize = size_of::<String>() + size_of::<serde_json::Value>();
+
+/// Roughly what `v` takes in ptsnap's memory: what made and copied
+/// variables count against a module's memory limit.
+fn variable_weight(v: &Variable) -> usize {
+    let children = v.members.iter().chain(&v.elements).chain(v.target.as_deref());
+    size_of::<Variable>()
+        + v.name.len()
+        + v.symbol.as_ref().map_or(0, String::len)
+        + v.annotations.iter().map(annotation_weight).sum::<usize>()
+        + children.map(variable_weight).sum::<usize>()
+}
+
+/// Roughly what `f` takes in ptsnap's memory (as [`variable_weight`]).
+fn frame_weight(f: &Frame) -> usize {
+    let texts = [&f.function, &f.file, &f.module].into_iter().flatten();
+    size_of::<Frame>()
+        + texts.map(String::len).sum::<usize>()
+        + f.annotations.iter().map(annotation_weight).sum::<usize>()
+        + f.parameters.iter().chain(&f.locals).map(variable_weight).sum::<usize>()
+}
+
+/// A made object's annotations are text (modules cannot annotate made
+/// objects; JSON was counted when it was annotated).
+fn annotation_weight(a: &Annotation) -> usize {
+    size_of::<Annotation>() + a.text.as_ref().map_or(0, String::len)
+}
+
 /// `string.format(fmt, ...)` in the module's own state.
 fn format(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
     let string: mlua::Table = lua.globals().raw_get("string")?;
@@ -76,12 +125,17 @@ fn format(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
 /// Builds an annotation from `(level, fmt, ...)`; a `json` annotation must
 /// be an object `{"json": {...}}` and is stored as its inner object. An
 /// invalid one is dropped with an error on stderr (the module goes on).
-fn annotation(lua: &Lua, module: &str, mut args: MultiValue) -> mlua::Result<Option<Annotation>> {
+/// The text counts against the module's memory limit before it is parsed;
+/// JSON counts as what its parsed values may take.
+fn annotation(lua: &Lua, ctx: &Ctx, mut args: MultiValue) -> mlua::Result<Option<Annotation>> {
+    let module = &*ctx.module;
     let level = args.pop_front().and_then(|v| v.as_integer()).unwrap_or(0);
     let level = ANNOTATION_LEVELS
         .get(usize::try_from(level).unwrap_or(usize::MAX))
         .ok_or_else(|| mlua::Error::runtime(format!("unknown annotation level {level}")))?;
     let text = format(lua, args)?;
+    let per_byte = if *level == "json" { JSON_BYTES_PER_TEXT_BYTE } else { 1 };
+    ctx.store(size_of::<Annotation>() + text.len().saturating_mul(per_byte))?;
     if *level == "json" {
         let inner = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(mut o)) => match o.remove("json") {
@@ -116,7 +170,7 @@ fn add_annotate<T: 'static>(
 ) {
     methods.add_method("annotate", move |lua, this, args: MultiValue| {
         let c = ctx(this);
-        let Some(a) = annotation(lua, &c.module, args)? else { return Ok(()) };
+        let Some(a) = annotation(lua, c, args)? else { return Ok(()) };
         let mut snap = c.snap.borrow_mut()?;
         target(this, &mut snap).ok_or_else(stale)?.push(a);
         Ok(())
@@ -153,9 +207,10 @@ impl FrameUd {
         FrameUd { ctx: ctx.clone(), t, f, temp: None }
     }
 
-    pub fn temporary(ctx: &Ctx) -> Self {
+    pub fn temporary(ctx: &Ctx) -> mlua::Result<Self> {
         let frame = Frame { unwind: MADE_FRAME.into(), ..Frame::default() };
-        FrameUd { ctx: ctx.clone(), t: usize::MAX, f: usize::MAX, temp: Some(Rc::new(RefCell::new(frame))) }
+        ctx.store(frame_weight(&frame))?;
+        Ok(FrameUd { ctx: ctx.clone(), t: usize::MAX, f: usize::MAX, temp: Some(Rc::new(RefCell::new(frame))) })
     }
 }
 
@@ -198,8 +253,11 @@ impl VariableUd {
         VariableUd { ctx: ctx.clone(), at, temp: None }
     }
 
-    pub fn temporary(ctx: &Ctx, v: Variable) -> Self {
-        VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some((Rc::new(RefCell::new(v)), Vec::new())) }
+    /// A variable the module made or read, held by its handle; it counts
+    /// against the module's memory limit.
+    pub fn temporary(ctx: &Ctx, v: Variable) -> mlua::Result<Self> {
+        ctx.store(variable_weight(&v))?;
+        Ok(VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some((Rc::new(RefCell::new(v)), Vec::new())) })
     }
 
     /// A copy to add to the snapshot (a variable made by the module).
@@ -298,27 +356,19 @@ impl UserData for BacktraceUd {
             Ok(PROCESS_STATES.iter().position(|s| *s == state).unwrap_or(PROCESS_STATES.len() - 1))
         });
         methods.add_method("add_kv_int", |_, this, (k, v): (String, i64)| {
+            this.0.store(KV_ENTRY + k.len())?;
             this.0.snap.borrow_mut()?.kv.insert(k, v.into());
             Ok(())
         });
         methods.add_method("add_kv_string", |_, this, (k, v): (String, String)| {
+            this.0.store(KV_ENTRY + k.len() + v.len())?;
             this.0.snap.borrow_mut()?.kv.insert(k, v.into());
             Ok(())
         });
         methods.add_method("add_classifier", |_, this, name: String| {
-            let mut snap = this.0.snap.borrow_mut()?;
-            if !snap.classifiers.contains(&name) {
-                snap.classifiers.push(name);
-            }
-            Ok(())
+            add_once(&this.0, name, |snap| &mut snap.classifiers)
         });
-        methods.add_method("add_tag", |_, this, name: String| {
-            let mut snap = this.0.snap.borrow_mut()?;
-            if !snap.tags.contains(&name) {
-                snap.tags.push(name);
-            }
-            Ok(())
-        });
+        methods.add_method("add_tag", |_, this, name: String| add_once(&this.0, name, |snap| &mut snap.tags));
         add_annotate(methods, |this| &this.0, |_, snap| Some(&mut snap.annotations));
         methods.add_method("pmap_entry", |_, this, address: i64| {
             this.0.services.with(|s| Ok(s.mapping(address as u64).map(PmapUd)))
@@ -350,6 +400,18 @@ impl UserData for BacktraceUd {
             Ok(found.map(|(t, _)| ThreadUd { ctx: this.0.clone(), t }))
         });
     }
+}
+
+/// Adds `name` to the list `list` finds unless it is there (classifiers,
+/// tags).
+fn add_once(ctx: &Ctx, name: String, list: fn(&mut Snapshot) -> &mut Vec<String>) -> mlua::Result<()> {
+    let mut snap = ctx.snap.borrow_mut()?;
+    let list = list(&mut snap);
+    if !list.contains(&name) {
+        ctx.store(size_of::<String>() + name.len())?;
+        list.push(name);
+    }
+    Ok(())
 }
 
 /// What a global or TLS iteration yields: `(var, object, cu)`, or
@@ -421,11 +483,13 @@ impl UserData for ThreadUd {
         methods.add_method("n_frames", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.frames.len() as i64)));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("set_name", |_, this, name: String| {
+            this.ctx.store(name.len())?;
             thread_mut(&mut *this.ctx.snap.borrow_mut()?, this.t).ok_or_else(stale)?.name = name;
             Ok(())
         });
         methods.add_method("add_frame", |_, this, (frame, first): (mlua::UserDataRef<FrameUd>, Option<bool>)| {
             let new = frame.read(Frame::clone)?;
+            this.ctx.store(frame_weight(&new))?;
             let mut snap = this.ctx.snap.borrow_mut()?;
             let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
             if first.unwrap_or(false) {
@@ -509,9 +573,16 @@ impl UserData for FrameUd {
             Ok(faulted.then(|| snap.fault.as_ref()?.signal.clone().map(SiginfoUd)).flatten())
         });
         methods.add_method("decl_line", |_, this, ()| this.read(|f| f.decl_line));
-        methods.add_method("set_symbol", |_, this, s: String| this.write(|f| f.function = Some(s)));
-        methods.add_method("set_path", |_, this, s: String| this.write(|f| f.file = Some(s)));
+        methods.add_method("set_symbol", |_, this, s: String| {
+            this.ctx.store(s.len())?;
+            this.write(|f| f.function = Some(s))
+        });
+        methods.add_method("set_path", |_, this, s: String| {
+            this.ctx.store(s.len())?;
+            this.write(|f| f.file = Some(s))
+        });
         methods.add_method("set_basename", |_, this, name: String| {
+            this.ctx.store(name.len())?;
             this.write(|f| {
                 let dir = f.file.as_deref().and_then(|p| p.rsplit_once('/')).map(|(d, _)| d.to_string());
                 f.file = Some(match dir {
@@ -521,6 +592,7 @@ impl UserData for FrameUd {
             })
         });
         methods.add_method("set_directory", |_, this, dir: String| {
+            this.ctx.store(dir.len())?;
             this.write(|f| {
                 let base = f.file.as_deref().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
                 f.file = Some(format!("{}/{base}", dir.trim_end_matches('/')));
@@ -532,6 +604,7 @@ impl UserData for FrameUd {
             "add_variable",
             |_, this, (var, after): (mlua::UserDataRef<VariableUd>, Option<mlua::UserDataRef<VariableUd>>)| {
                 let v = var.snapshot_copy()?;
+                this.ctx.store(variable_weight(&v))?;
                 let after = after.map(|a| a.at);
                 this.write(|f| {
                     let at = match after {
@@ -544,6 +617,7 @@ impl UserData for FrameUd {
         );
         methods.add_method("add_frame", |_, this, frame: mlua::UserDataRef<FrameUd>| {
             let new = frame.read(Frame::clone)?;
+            this.ctx.store(frame_weight(&new))?;
             let mut snap = this.ctx.snap.borrow_mut()?;
             let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
             let at = (this.f + 1).min(thread.frames.len());
@@ -621,10 +695,18 @@ impl VariableUd {
     }
 
     /// Adds `child` as the last member (element, for an array) of this
-    /// made variable; returns the handle of the child.
+    /// made variable; returns the handle of the child. A handle holds the
+    /// path from its root, so the depth is bounded ([`MAX_MADE_DEPTH`]):
+    /// a chain of owners costs each variable at most that much.
     pub fn adopt(&self, child: Variable) -> mlua::Result<VariableUd> {
         let (root, path) =
             self.temp.as_ref().ok_or_else(|| mlua::Error::runtime("only a created variable can own another"))?;
+        if path.len() >= MAX_MADE_DEPTH {
+            return Err(mlua::Error::runtime(format!(
+                "create_variable: made variables nest at most {MAX_MADE_DEPTH} levels below the first"
+            )));
+        }
+        self.ctx.store(variable_weight(&child))?;
         let index = self.write(|v| {
             let children = children_mut(v);
             children.push(child);
@@ -700,6 +782,7 @@ impl UserData for VariableUd {
         methods.add_method("set_ull", |_, this, n: i64| this.set(Kind::Ull, Value::UInt(n as u64)));
         methods.add_method("set_dbl", |_, this, x: f64| this.set(Kind::Dbl, Value::float(x)));
         methods.add_method("set_string", |_, this, s: String| {
+            this.ctx.store(s.len())?;
             this.write(|v| {
                 v.kind = Kind::String;
                 v.symbol = Some(s);
@@ -715,6 +798,7 @@ impl UserData for VariableUd {
         methods.add_method("set_struct", |_, this, ()| this.write(|v| v.kind = Kind::Tuple));
         methods.add_method("set_array", |_, this, ()| this.write(|v| v.kind = Kind::Array));
         methods.add_method("set_function", |_, this, name: Option<String>| {
+            this.ctx.store(name.as_ref().map_or(0, String::len))?;
             this.write(|v| {
                 v.kind = Kind::Fn;
                 if name.is_some() {

@@ -2,20 +2,27 @@
 //! only, a memory limit, and an instruction budget per callback.
 //!
 //! Each module gets a state of its own, so modules cannot see or break each
-//! other's globals, and the memory limit is per module. The budget is
-//! enforced by a count hook: when a callback has run more instructions than
-//! allowed, or the engine has cut the pause short (`interrupt`), the hook
+//! other's globals, and the memory limit is per module. The [`Budget`] is
+//! enforced by a count hook: when a callback has run more instructions or
+//! longer than allowed, or the engine has cut the pause short, the hook
 //! raises an error that unwinds out of the module.
+//!
+//! The standard functions that catch errors are wrapped ([`PRELUDE`]) so
+//! that they raise them again once the module is dead, and finalizers
+//! (`__gc`) are refused: Lua runs them with hooks off, so a finalizer that
+//! loops could never be stopped.
 
-use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
-use mlua::{HookTriggers, Lua, LuaOptions, StdLib, VmState};
+use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, VmState};
+
+pub use super::budget::Budget;
 
 /// Libraries a module may be granted with `--sandbox-whitelist`.
-pub const GRANTABLE: &[&str] = &["io", "os", "debug", "package"];
+/// (`debug` is refused: `debug.sethook` removes the budget's hook.)
+pub const GRANTABLE: &[&str] = &["io", "os", "package"];
 
 /// Base functions withheld: they read files or code from outside the
 /// module (`dofile`, `loadfile`, `load`, `require`) or reach into the
@@ -26,8 +33,32 @@ const WITHHELD: &[&str] = &["dofile", "loadfile", "load", "require", "collectgar
 /// Lua, so a module sees the interrupt flag well within 10 ms.
 const HOOK_EVERY: u32 = 1000;
 
-/// Why a callback was cut when the engine set the interrupt flag.
-pub const INTERRUPTED: &str = "interrupted: the pause limit was reached";
+/// Run in each new state with the budget's `settle` and the originals:
+/// `pcall`, `xpcall`, `coroutine.resume` and `coroutine.close` catch
+/// errors, so their results go through `settle`, which raises again when
+/// the module is dead. (`coroutine.wrap` passes errors on: it needs no
+/// wrapper.) `xpcall` calls its message handler after the error is caught,
+/// not while it is raised: Lua runs a handler with hooks off when the
+/// error came from a hook (the budget's own), so a handler that loops
+/// could never be stopped. An error in the handler is raised, where Lua's
+/// xpcall would return it. `setmetatable` refuses a metatable with `__gc`.
+const PRELUDE: &str = r#"
+local settle, pcall, resume, close, setmetatable, rawget, type, error = ...
+_G.pcall = function(...) return settle(pcall(...)) end
+local function handled(handler, ok, ...)
+    if ok then return true, ... end
+    return false, handler((...))
+end
+_G.xpcall = function(f, handler, ...) return handled(handler, settle(pcall(f, ...))) end
+coroutine.resume = function(...) return settle(resume(...)) end
+coroutine.close = function(...) return settle(close(...)) end
+_G.setmetatable = function(t, mt)
+    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+        error("setmetatable: __gc is not allowed in a pmodule (finalizers run outside the instruction budget)", 2)
+    end
+    return setmetatable(t, mt)
+end
+"#;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -43,61 +74,141 @@ impl Default for Limits {
 
 pub struct Sandbox {
     pub lua: Lua,
-    /// Instructions run by the current callback.
-    spent: Rc<Cell<u64>>,
-    /// Set by the engine when it cuts the pause: callbacks fail.
-    interrupt: Arc<AtomicBool>,
+    pub budget: Rc<Budget>,
 }
 
 impl Sandbox {
+    /// A state for one module; while `interrupt` is set its callbacks fail.
     pub fn new(whitelist: &[String], limits: &Limits, interrupt: Arc<AtomicBool>) -> mlua::Result<Self> {
         let mut libs = StdLib::STRING | StdLib::TABLE | StdLib::MATH | StdLib::UTF8 | StdLib::COROUTINE;
         for lib in whitelist {
             libs |= match lib.as_str() {
                 "io" => StdLib::IO,
                 "os" => StdLib::OS,
-                "debug" => StdLib::DEBUG,
                 "package" => StdLib::PACKAGE,
                 _ => StdLib::NONE,
             };
         }
-        let lua = if libs.contains(StdLib::DEBUG) {
-            // SAFETY: the debug library was granted explicitly by the user.
-            unsafe { Lua::unsafe_new_with(libs, LuaOptions::default()) }
-        } else {
-            Lua::new_with(libs, LuaOptions::default())?
-        };
+        let lua = Lua::new_with(libs, LuaOptions::default())?;
         let globals = lua.globals();
         for name in WITHHELD {
             if !(*name == "require" && whitelist.iter().any(|w| w == "package")) {
                 globals.raw_set(*name, mlua::Value::Nil)?;
             }
         }
+        let budget = Rc::new(Budget::new(limits, interrupt));
+        install_prelude(&lua, &budget)?;
         lua.set_memory_limit(limits.memory_bytes)?;
-        let spent = Rc::new(Cell::new(0u64));
-        let counter = spent.clone();
-        let budget = limits.instructions;
-        let flag = interrupt.clone();
+        let counter = budget.clone();
         lua.set_global_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, _| {
-            counter.set(counter.get() + u64::from(HOOK_EVERY));
-            if flag.load(Ordering::Relaxed) {
-                return Err(mlua::Error::runtime(INTERRUPTED));
-            }
-            if counter.get() > budget {
-                return Err(mlua::Error::runtime(format!("instruction budget of {budget} exceeded")));
-            }
-            Ok(VmState::Continue)
+            counter.tick(u64::from(HOOK_EVERY)).map(|()| VmState::Continue)
         })?;
-        Ok(Sandbox { lua, spent, interrupt })
+        Ok(Sandbox { lua, budget })
+    }
+}
+
+fn install_prelude(lua: &Lua, budget: &Rc<Budget>) -> mlua::Result<()> {
+    let b = budget.clone();
+    let settle = lua.create_function(move |_, results: MultiValue| b.settle(results))?;
+    let globals = lua.globals();
+    let coroutine: mlua::Table = globals.raw_get("coroutine")?;
+    let original = |t: &mlua::Table, name: &str| t.raw_get::<mlua::Function>(name);
+    lua.load(PRELUDE).set_name("=ptsnap sandbox").call::<()>((
+        settle,
+        original(&globals, "pcall")?,
+        original(&coroutine, "resume")?,
+        original(&coroutine, "close")?,
+        original(&globals, "setmetatable")?,
+        original(&globals, "rawget")?,
+        original(&globals, "type")?,
+        original(&globals, "error")?,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    fn sandbox(instructions: u64, memory_mib: usize) -> (Sandbox, Arc<AtomicBool>) {
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let limits = Limits { memory_bytes: memory_mib << 20, instructions };
+        (Sandbox::new(&[], &limits, interrupt.clone()).unwrap(), interrupt)
     }
 
-    /// Starts a callback with a fresh instruction budget; one started while
-    /// the engine cuts the pause fails at once.
-    pub fn start_callback(&self) -> mlua::Result<()> {
-        self.spent.set(0);
-        if self.interrupt.load(Ordering::Relaxed) {
-            return Err(mlua::Error::runtime(INTERRUPTED));
+    /// Runs `code` as one callback; the module's death, or the error.
+    fn run(s: &Sandbox, code: &str) -> String {
+        let result = s.budget.start().and_then(|()| s.lua.load(code).exec());
+        let error = result.expect_err("the callback must fail").to_string();
+        s.budget.death().unwrap_or(error)
+    }
+
+    #[test]
+    fn the_functions_that_catch_errors_raise_them_again_once_the_module_is_dead() {
+        let escapes = [
+            "while true do pcall(function() while true do end end) end",
+            "while true do xpcall(function() while true do end end, function(e) while true do end end) end",
+            "while true do coroutine.resume(coroutine.create(function() while true do end end)) end",
+            "while true do pcall(coroutine.wrap(function() while true do end end)) end",
+            "while true do
+                local co = coroutine.create(function()
+                    local x <close> = setmetatable({}, { __close = function() while true do end end })
+                    coroutine.yield()
+                end)
+                coroutine.resume(co)
+                coroutine.close(co)
+            end",
+        ];
+        for code in escapes {
+            let (s, _) = sandbox(1_000_000, 16);
+            assert_eq!(run(&s, code), "instruction budget of 1000000 exceeded", "{code}");
+            // Dead for good: the next callback fails at once.
+            assert!(s.budget.start().is_err());
         }
-        Ok(())
+    }
+
+    #[test]
+    fn a_memory_error_caught_by_pcall_ends_the_module() {
+        let (s, _) = sandbox(u64::MAX, 4);
+        let code = "while true do pcall(function() local t = {} while true do t[#t + 1] = {} end end) end";
+        assert_eq!(run(&s, code), "memory limit of 4 MiB exceeded");
+    }
+
+    #[test]
+    fn the_interrupt_stops_a_running_loop_within_milliseconds_and_new_callbacks_at_once() {
+        let (s, interrupt) = sandbox(u64::MAX, 16);
+        let flag = interrupt.clone();
+        let setter = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            flag.store(true, Ordering::Relaxed);
+            Instant::now()
+        });
+        let error = run(&s, "while true do pcall(function() while true do end end) end");
+        let late = setter.join().unwrap().elapsed();
+        assert_eq!(error, "interrupted: the pause limit was reached");
+        // The hook fires every few microseconds; the margin is for a
+        // machine busy with other tests (alone it is well under 10 ms).
+        assert!(late < Duration::from_millis(50), "seen {late:?} after the flag was set");
+        let (fresh, interrupt) = sandbox(u64::MAX, 16);
+        interrupt.store(true, Ordering::Relaxed);
+        assert!(fresh.budget.start().is_err() && fresh.budget.death().is_some());
+    }
+
+    #[test]
+    fn a_callback_is_bounded_in_wall_clock_time() {
+        let (s, _) = sandbox(u64::MAX, 16);
+        let started = Instant::now();
+        assert_eq!(run(&s, "while true do end"), "the callback ran longer than 2 s");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn finalizers_are_refused() {
+        let (s, _) = sandbox(1_000_000, 16);
+        let error = run(&s, "setmetatable({}, { __gc = function() while true do end end })");
+        assert!(error.contains("__gc is not allowed"), "{error}");
+        assert!(s.budget.death().is_none(), "a module error, not the end of the module");
     }
 }
