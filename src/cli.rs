@@ -130,7 +130,7 @@ pub struct SnapshotArgs {
     /// An argument for a module: ID:KEY=VAL or ID:K1,V1,K2,V2 (repeatable).
     #[arg(long = "module", value_name = "ID:KEY=VAL")]
     pub module_args: Vec<String>,
-    /// Lua libraries modules may use besides the safe ones: io, os, debug, package.
+    /// Lua libraries modules may use besides the safe ones: io, os, package (debug is refused: it would let a module lift its own limits).
     #[arg(long, value_name = "LIB[,LIB]", value_delimiter = ',')]
     pub sandbox_whitelist: Vec<String>,
     /// Memory a module may allocate, in MiB.

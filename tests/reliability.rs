@@ -33,6 +33,11 @@ fn stuck_module(id: &str, event: &str) -> PathBuf {
     )
 }
 
+/// A module of tests/pmodules/hostile/.
+fn hostile_module(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pmodules/hostile").join(name)
+}
+
 fn lua_module(id: &str, source: &str) -> PathBuf {
     let dir = work_dir().join("reliability");
     std::fs::create_dir_all(&dir).unwrap();
@@ -148,23 +153,9 @@ fn a_slow_module_is_cut_at_the_timeout() {
     let _serial = serial();
     let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
     let target = start(&bin, &["2"]);
-    let module = lua_module(
-        "burn",
-        r#"local function burn()
-            -- About 0.2 s of Lua on this machine, well within the budget.
-            local x = 0
-            for i = 1, 4000000 do x = x + i % 7 end
-            return x
-        end
-        pmodule.define{ id = "burn", load = function()
-            pmodule.register(pmodule.event.frame, function() burn() end)
-        end }"#,
-    );
-    let (code, stderr, snap, longest, took) = watched(
-        target.pid(),
-        "burn",
-        &["--module-load", module.to_str().unwrap(), "--timeout", "1", "--module-instructions", "1000000000"],
-    );
+    let module = hostile_module("burn.lua");
+    let (code, stderr, snap, longest, took) =
+        watched(target.pid(), "burn", &["--module-load", module.to_str().unwrap(), "--timeout", "1"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(longest < Duration::from_millis(1300), "the target was stopped for {longest:?}");
     assert!(took < Duration::from_millis(2500), "ptsnap took {took:?}");
@@ -181,7 +172,7 @@ fn sigterm_releases_at_once_and_writes_what_was_gathered() {
     let _serial = serial();
     let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
     let target = start(&bin, &[]);
-    let module = stuck_module("stuck_thread", "thread");
+    let module = hostile_module("string_find.lua");
     let out = work_dir().join("sigterm-stuck.json");
     let _ = std::fs::remove_file(&out);
     let child = Command::new(ptsnap_bin())
