@@ -401,10 +401,7 @@ impl<'d, 'a> Functions<'d, 'a> for ModuleFunctions<'d, 'a> {
     }
 
     fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)> {
-        let module = self.modules.find(address)?;
-        let dwarf = module.dwarf()?;
-        let outer = dwarf.frames(module.svma(address)).pop()?;
-        Some((dwarf.die(outer.unit, outer.die?)?, module.bias))
+        self.modules.function_at(address)
     }
 
     fn name_at(&self, address: u64) -> Option<String> {

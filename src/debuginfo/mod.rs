@@ -285,6 +285,15 @@ impl<'a> ModuleSet<'a> {
         ModuleSet { modules }
     }
 
+    /// The function (the outermost, not an inlined one) whose code holds
+    /// `address`, with its module's load bias.
+    pub fn function_at(&self, address: u64) -> Option<(dwarf::Die<'_, 'a>, u64)> {
+        let module = self.find(address)?;
+        let dwarf = module.dwarf()?;
+        let outer = dwarf.frames(module.svma(address)).pop()?;
+        Some((dwarf.die(outer.unit, outer.die?)?, module.bias))
+    }
+
     pub fn find(&self, addr: u64) -> Option<&Module<'a>> {
         let i = self.modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
         let m = &self.modules[i];
