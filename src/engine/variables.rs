@@ -34,6 +34,9 @@ pub struct VariableReader<'d, 'a> {
     maps: &'d [Mapping],
     /// Function addresses by linkage name, looked up once.
     addresses: RefCell<HashMap<String, Option<u64>>>,
+    /// The function at an address (call-site targets), looked up once:
+    /// every thread's tail calls ask for the same few.
+    functions: RefCell<HashMap<u64, Option<(Die<'d, 'a>, u64)>>>,
     /// The C library and `errno`'s offset in its TLS block.
     errno: Option<(&'d Module<'a>, u64)>,
 }
@@ -54,6 +57,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             tls_all: opts.tls_all,
             maps,
             addresses: RefCell::default(),
+            functions: RefCell::default(),
             errno: modules.iter().find(|m| m.name().starts_with("libc.so")).and_then(|libc| {
                 let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
                 Some((libc, offset))
@@ -249,7 +253,12 @@ impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
     }
 
     fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)> {
-        self.modules.function_at(address)
+        if let Some(known) = self.functions.borrow().get(&address) {
+            return known.clone();
+        }
+        let found = self.modules.function_at(address);
+        self.functions.borrow_mut().insert(address, found.clone());
+        found
     }
 
     fn name_at(&self, address: u64) -> Option<String> {

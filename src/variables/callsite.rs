@@ -147,16 +147,21 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let callee = &self.frames[frame];
         let entry = callee.function.as_ref().and_then(function_entry).ok_or("the function's entry is unknown")?;
         let entry = entry.wrapping_add(callee.bias);
-        let key = (function.key().0, function.key().1, ctx.return_address, entry);
-        if let Some(known) = self.cache.borrow().get(&key) {
+        let site_key = (function.key().0, function.key().1, ctx.return_address);
+        let known_site = self.cache.sites.borrow().get(&site_key).cloned();
+        let site = known_site
+            .unwrap_or_else(|| {
+                let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address));
+                self.cache.sites.borrow_mut().insert(site_key, site.clone());
+                site
+            })
+            .ok_or("no call site at the return address")?;
+        // An indirect call's target is computed from this frame's state.
+        let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
+        let key = (site.key(), target, entry);
+        if let Some(known) = self.cache.chains.borrow().get(&key) {
             return known.clone().map(|chain| (chain, caller));
         }
-        let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address))
-            .ok_or("no call site at the return address")?;
-        // An indirect call's target is computed from this frame's state,
-        // so only direct calls' chains are the same in every thread.
-        let direct = !has_computed_target(&site);
-        let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
         let mut paths = Vec::new();
         let sites_left = std::cell::Cell::new(MAX_TAIL_SITES);
         self.tail_paths(vec![(site, ctx.bias)], target, entry, &sites_left, &mut paths);
@@ -167,9 +172,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             0 => Err("the call site does not lead to this function".to_string()),
             _ => Err("ambiguous tail calls lead to this function".to_string()),
         };
-        if direct {
-            self.cache.borrow_mut().insert(key, chain.clone());
-        }
+        self.cache.chains.borrow_mut().insert(key, chain.clone());
         chain.map(|chain| (chain, caller))
     }
 
@@ -231,10 +234,6 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 
 fn is_call_site(tag: gimli::DwTag) -> bool {
     tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site
-}
-
-fn has_computed_target(site: &Die<'_, '_>) -> bool {
-    [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin].into_iter().all(|a| site.attr(a).is_none())
 }
 
 fn is_tail_call(site: &Die<'_, '_>) -> bool {

@@ -160,11 +160,25 @@ pub struct Locator<'x, 'd, 'a> {
     pub cache: &'x CallSiteCache<'d, 'a>,
 }
 
-/// Call-site chains found for (caller function, return address, callee
-/// entry), shared by all threads: the threads of a process stand at the
-/// same few calls, and finding a call site walks the caller's DIEs.
-pub type CallSiteCache<'d, 'a> =
-    std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize, u64, u64), Result<Vec<(Die<'d, 'a>, u64)>, String>>>;
+/// Call sites and call-site chains, shared by all threads: the threads of
+/// a process stand at the same few calls, finding a call site walks the
+/// caller's DIEs, and following tail calls walks the callees'.
+#[derive(Default)]
+pub struct CallSiteCache<'d, 'a> {
+    /// The call site at (caller function DIE, return address).
+    pub(super) sites: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize, u64), Option<Die<'d, 'a>>>>,
+    /// The chain from a call site (its DIE) calling a target to the
+    /// function entered at an entry: computed once for every thread, an
+    /// indirect call's included (its target is computed per thread, the
+    /// search from there is not).
+    pub(super) chains: std::cell::RefCell<rustc_hash::FxHashMap<ChainKey, ChainResult<'d, 'a>>>,
+}
+
+/// (the call site's DIE, its target, the callee's entry).
+type ChainKey = ((usize, usize), u64, u64);
+
+/// A chain of call sites with their modules' biases, or why there is none.
+type ChainResult<'d, 'a> = Result<Vec<(Die<'d, 'a>, u64)>, String>;
 
 /// A function that ran and tail-called on, so has no frame: the chain of
 /// call sites from the caller frame's call (first) to the tail call
