@@ -16,7 +16,7 @@
 use std::fmt::{self, Write};
 use std::path::Path;
 
-use crate::snapshot::{Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
+use crate::snapshot::{BASE_CLASS, Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {
@@ -202,12 +202,12 @@ fn c_value_of(v: &Variable) -> String {
     let more = if v.truncated { "..." } else { "" };
     match v.kind {
         Kind::Tuple if !v.members.is_empty() => {
-            let members: Vec<String> = v
-                .members
-                .iter()
-                .map(|m| if m.name.is_empty() { c_value(m) } else { format!("{} = {}", m.name, c_value(m)) })
-                .collect();
+            let members: Vec<String> = v.members.iter().map(member).collect();
             format!("{{{}{more}}}", members.join(", "))
+        }
+        // A struct or class without members (an empty base class, say).
+        Kind::Tuple if v.location == ValueLocation::Memory && v.error.is_none() && !v.truncated => {
+            "{<No data fields>}".into()
         }
         Kind::Array => {
             let elements: Vec<String> = v.elements.iter().map(c_value).collect();
@@ -231,6 +231,18 @@ fn c_value_of(v: &Variable) -> String {
             (value, Some(s)) if s.starts_with('\'') => format!("{value} {s}"),
             (value, _) => value.to_string(),
         },
+    }
+}
+
+/// `name = value` of a member; a base class is `<Base> = {...}`, as gdb
+/// writes it.
+fn member(m: &Variable) -> String {
+    let base =
+        m.annotations.iter().any(|a| a.source.as_deref() == Some("ptsnap") && a.text.as_deref() == Some(BASE_CLASS));
+    match (&*m.name, base) {
+        ("", _) => c_value(m),
+        (name, true) => format!("<{name}> = {}", c_value(m)),
+        (name, false) => format!("{name} = {}", c_value(m)),
     }
 }
 

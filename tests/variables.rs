@@ -396,6 +396,28 @@ fn gdb_agrees_hang_o2() {
     }
 }
 
+/// Base classes print as gdb prints them, `<Base> = {...}`, and a class
+/// without members as `{<No data fields>}` (it printed `?`).
+#[test]
+fn empty_base_classes_print_like_gdb() {
+    let bin = build("empty_base.cpp", "empty-base-O0", &["-g", "-O0"]);
+    let _serial = serial();
+    let running = start(&bin, &[]);
+    snapshot(running.pid(), "empty-base-O0", &["--no-default-modules"]);
+    let out = work_dir().join("empty-base-O0.json");
+    let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
+    let ours = shown.lines().map(str::trim).find(|l| l.starts_with("it = ")).unwrap().to_string();
+    assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}");
+    if tool_available("gdb") {
+        let o = std::process::Command::new("gdb")
+            .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", "frame function main", "-ex", "info locals"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.lines().any(|l| l.trim() == ours), "gdb says:\n{text}");
+    }
+}
+
 /// A function-scope local the compiler dropped from an inlined copy
 /// (`__PRETTY_FUNCTION__`) is listed as optimized out, once; at -O0 it has
 /// its value.

@@ -303,6 +303,10 @@ impl From<u64> for Value {
     }
 }
 
+/// The text of the comment annotation ptsnap puts on a member that is a
+/// base class (C++), which `show` prints `<Base> = {...}` as gdb does.
+pub const BASE_CLASS: &str = "base class";
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Annotation {

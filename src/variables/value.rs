@@ -16,7 +16,7 @@ use super::location::{LocationPlan, Locator, Place, Virtual};
 use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::{Memory, read_c_string};
-use crate::snapshot::{Addr, Annotation, Kind, Value, ValueLocation, Variable};
+use crate::snapshot::{Addr, Annotation, BASE_CLASS, Kind, Value, ValueLocation, Variable};
 
 /// Rendering limits (the command line sets them).
 #[derive(Clone, Debug)]
@@ -522,7 +522,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Some(bits) => self.bit_field(name, m.ty.as_ref(), &member_src, bits),
                 None => self.render(name, m.ty.as_ref(), member_src, depth + 1, pointers, path),
             };
-            member.annotations.extend(m.base_class.then(|| Annotation::text("comment", "base class", "ptsnap")));
+            member.annotations.extend(m.base_class.then(|| Annotation::text("comment", BASE_CLASS, "ptsnap")));
             var.members.push(member);
         }
     }
