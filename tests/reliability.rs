@@ -424,7 +424,14 @@ impl TracedRun {
         unsafe { libc::kill(self.child.as_ref().unwrap().id() as i32, sig) };
     }
 
+    /// ptsnap's output once it has exited; a watchdog fails the test (and
+    /// the guard kills both) if that takes over 60 s.
     fn wait(mut self) -> std::process::Output {
+        let started = Instant::now();
+        while self.child.as_mut().unwrap().try_wait().unwrap().is_none() {
+            assert!(started.elapsed() < Duration::from_secs(60), "ptsnap run did not end");
+            std::thread::sleep(Duration::from_millis(10));
+        }
         self.child.take().unwrap().wait_with_output().unwrap()
     }
 }

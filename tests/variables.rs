@@ -410,7 +410,16 @@ fn empty_base_classes_print_like_gdb() {
     assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}");
     if tool_available("gdb") {
         let o = std::process::Command::new("gdb")
-            .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", "frame function main", "-ex", "info locals"])
+            .args([
+                "-batch",
+                "-nx",
+                "-p",
+                &running.pid().to_string(),
+                "-ex",
+                "frame function main",
+                "-ex",
+                "info locals",
+            ])
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&o.stdout);
