@@ -13,7 +13,9 @@
 //! stops extracting at the next thread, gives the threads it has walked
 //! their raw frames only, and module callbacks running then are
 //! interrupted by the host. Anything that never returns (a C call inside
-//! Lua, a parser bug) is abandoned with the thread at `--timeout`.
+//! Lua, a parser bug) is abandoned with the thread when the supervisor's
+//! time for the worker runs out (`--timeout`, else the bounds in
+//! [`super::supervisor`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
