@@ -559,6 +559,74 @@ end }
     assert_eq!(view["address"], locals[at]["address"]);
 }
 
+/// A module keeps handles to a frame, a parameter and a local, then adds
+/// frames before and after the frame and a local before the kept one:
+/// the kept handles still read and annotate their own objects.
+#[test]
+fn handles_stay_valid_across_added_frames_and_variables() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-handles", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let keeper = module(
+        "keeper.lua",
+        r#"
+local kept = {}
+local function check(what, got, want)
+    if got ~= want then error(string.format("%s: %s, expected %s", what, tostring(got), tostring(want))) end
+end
+pmodule.define{ id = "keeper", load = function()
+    local m = pmodule.match()
+    m:add_frame_symbol("walk")
+    pmodule.register(pmodule.event.frame, function(fr)
+        kept.frame, kept.thread = fr, fr:thread()
+        kept.param = fr:fprm_at(1)
+        for v in fr do
+            if v:name() == "bits" then kept.bits = v end
+            if v:name() == "corner" then kept.corner = v end
+        end
+        local made = pmodule.create_frame()
+        made:set_symbol("made_frame")
+        fr:thread():add_frame(made, true)
+        fr:add_frame(made)
+        local x = pmodule.create_variable(pmodule.variable_type.ll, "inserted", nil, nil)
+        x:set_ll(1)
+        fr:add_variable(x, kept.corner)
+        fr:add_variable(x, kept.corner)
+        check("frame after adding", kept.frame:symbol(), "walk")
+    end, m)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        check("frame", kept.frame:symbol(), "walk")
+        check("frame's thread", kept.frame:thread():tid(), kept.thread:tid())
+        check("param", kept.param:name(), "list")
+        check("param offset", kept.param:fprm_offset(), 1)
+        check("local", kept.bits:name(), "bits")
+        check("local's frame", kept.bits:frame():symbol(), "walk")
+        local after = {}
+        for v in kept.frame do after[#after + 1] = v:name() end
+        check("variables after corner", table.concat(after, ",", 5, 8), "corner,inserted,inserted,alias")
+        kept.frame:annotate(pmodule.annotation.comment, "kept frame")
+        kept.bits:annotate(pmodule.annotation.comment, "kept local")
+        kept.param:annotate(pmodule.annotation.comment, "kept param")
+    end)
+end }
+"#,
+    );
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-handles", &["--module-load", keeper.to_str().unwrap()]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
+    let main = thread(&snap, running.pid() as i64);
+    let frames = main["frames"].as_array().unwrap();
+    let names: Vec<&str> = frames.iter().map(|f| f["function"].as_str().unwrap_or("?")).collect();
+    let walk = names.iter().position(|n| *n == "walk").unwrap();
+    assert_eq!((names[0], names[walk + 1]), ("made_frame", "made_frame"), "{names:?}");
+    let walk = &frames[walk];
+    assert_eq!(annotations_text(walk), ["kept frame"]);
+    assert_eq!(annotations_text(&walk["parameters"][1]), ["kept param"]);
+    let bits = walk["locals"].as_array().unwrap().iter().find(|v| v["name"] == "bits").unwrap();
+    assert_eq!(annotations_text(bits), ["kept local"]);
+    let annotated = frames.iter().map(|f| annotations_text(f).len()).sum::<usize>();
+    assert_eq!(annotated, 1, "only the kept frame is annotated");
+}
+
 /// The example modules (examples/pmodules) on the tutorial's program, as
 /// examples/pmodules.sh runs them.
 #[test]
