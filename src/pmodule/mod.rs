@@ -436,6 +436,7 @@ impl Host {
             return;
         }
         self.with_services(services, |host| {
+            host.look_up_matched_globals();
             let globals: Vec<VarAt> = {
                 let mut s = host.shared.lock();
                 (0..s.globals.len()).filter_map(|i| VarAt::global(&mut s, i)).collect()
@@ -444,6 +445,38 @@ impl Host {
                 host.variable_event(at);
             }
         });
+    }
+
+    /// Adds the globals that variable callbacks' filters name
+    /// ([`Match::selects_globals`]) to the snapshot, so that their events
+    /// fire without `--global`.
+    fn look_up_matched_globals(&mut self) {
+        for module in self.modules.iter_mut().filter(|m| !m.failed) {
+            let filters: Vec<Match> = module
+                .registry
+                .borrow()
+                .callbacks
+                .iter()
+                .filter(|c| c.event == Event::Variable)
+                .filter_map(|c| c.filter.clone().filter(Match::selects_globals))
+                .collect();
+            let ctx = module.ctx(&self.shared);
+            for m in filters {
+                let query = services::GlobalQuery {
+                    module: &|name| m.module(name),
+                    executable_only: !m.names_modules(),
+                    global: &|module, cu, name| m.global(module, cu, name),
+                    known: &|_, _, _| false,
+                    first_module_only: false,
+                    cap: objects::GLOBALS_PER_FILTER,
+                };
+                let keep = |v: &crate::snapshot::Variable| m.variable(v, None);
+                if let Err(e) = objects::look_up_globals(&ctx, "variable callback filter", &query, &keep) {
+                    module.fail(&one_line(&e));
+                    break;
+                }
+            }
+        }
     }
 
     fn variable_event(&mut self, at: VarAt) {

@@ -21,7 +21,7 @@ use super::handles::renew;
 pub use super::handles::{FrameAt, ThreadAt, VarAt, VarList};
 use super::matching::{FrameRef, Match, MatchType};
 use super::sandbox::Budget;
-use super::services::{BtVar, Current};
+use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
@@ -311,7 +311,10 @@ impl UserData for BacktraceUd {
         methods.add_method("variables", |lua, this, ()| {
             let ctx = this.0.clone();
             lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
-                let filter = VarFilter::read(filter.as_ref())?;
+                let filter = read_filter(filter.as_ref())?;
+                if prev.is_none() && !filter.is_empty() {
+                    look_up_filtered(&ctx, &filter)?;
+                }
                 next_filtered(&ctx, prev, VarList::Globals, &filter, |snap| VarAt::global(snap, 0))
             })
         });
@@ -376,32 +379,64 @@ fn next_filtered(
     Ok((None, None, None))
 }
 
-/// The table filter of `variables()`: `object` and `cu` by substring,
-/// `name` exactly.
-///
-/// Read into Rust before the snapshot is locked: reading a Lua table can
-/// run its `__index`, which may call back into ptsnap.
-#[derive(Default)]
-struct VarFilter {
-    object: Option<String>,
-    cu: Option<String>,
-    name: Option<String>,
+/// Reads the table filter of `variables()` into Rust before the snapshot
+/// is locked: reading a Lua table can run its `__index`, which may call
+/// back into ptsnap.
+fn read_filter(table: Option<&mlua::Table>) -> mlua::Result<VarFilter> {
+    let Some(t) = table else { return Ok(VarFilter::default()) };
+    Ok(VarFilter { object: t.get("object")?, cu: t.get("cu")?, name: t.get("name")? })
 }
 
-impl VarFilter {
-    fn read(table: Option<&mlua::Table>) -> mlua::Result<VarFilter> {
-        let Some(t) = table else { return Ok(VarFilter::default()) };
-        Ok(VarFilter { object: t.get("object")?, cu: t.get("cu")?, name: t.get("name")? })
-    }
+/// Globals one filter reads at most (a `bt:variables()` table filter, a
+/// variable callback's match): a module asking for every global of the C
+/// library must not hold the target stopped for it.
+pub const GLOBALS_PER_FILTER: usize = 256;
 
-    fn holds(&self, v: &Variable) -> bool {
-        let contains = |want: &Option<String>, have: &Option<String>| {
-            want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.contains(w.as_str())))
-        };
-        contains(&self.object, &v.module)
-            && contains(&self.cu, &v.cu)
-            && self.name.as_ref().is_none_or(|n| *n == v.name)
+/// Adds to the snapshot's globals those `query` selects in the DWARF of
+/// the target that the snapshot does not have yet and `keep` takes (the
+/// caller's `query.known` is replaced by the snapshot's), read
+/// from the memory the snapshot is taken from (when the engine's services
+/// are there: not in `preattach`). What they take counts against the
+/// module's memory limit; a query cut by its cap says so on stderr.
+pub fn look_up_globals(
+    ctx: &Ctx,
+    what: &str,
+    query: &GlobalQuery<'_>,
+    keep: &dyn Fn(&Variable) -> bool,
+) -> mlua::Result<()> {
+    type Key = (Option<String>, Option<String>, String);
+    let known: std::collections::HashSet<Key> =
+        ctx.snap.borrow()?.globals.iter().map(|v| (v.module.clone(), v.cu.clone(), v.name.clone())).collect();
+    let is_known = |module: &str, cu: Option<&str>, name: &str| {
+        known.contains(&(Some(module.to_string()), cu.map(str::to_string), name.to_string()))
+    };
+    let query = GlobalQuery { known: &is_known, ..*query };
+    let Ok(found) = ctx.services.with(|s| Ok(s.globals(&query))) else { return Ok(()) };
+    if found.left > 0 {
+        eprintln!(
+            "[{}] warning: {what}: {} more globals match; at most {} are read per filter",
+            ctx.module, found.left, query.cap
+        );
     }
+    let kept: Vec<Variable> = found.variables.into_iter().filter(|v| keep(v)).collect();
+    ctx.store(kept.iter().map(variable_weight).sum())?;
+    ctx.snap.borrow_mut()?.globals.extend(kept);
+    Ok(())
+}
+
+/// `bt:variables()` with a table filter: the globals it names are looked
+/// up, not only those extracted.
+fn look_up_filtered(ctx: &Ctx, filter: &VarFilter) -> mlua::Result<()> {
+    let module = |m: &str| filter.object.as_ref().is_none_or(|o| m.contains(o.as_str()));
+    let query = GlobalQuery {
+        module: &module,
+        executable_only: false,
+        global: &|m, cu, name| filter.takes(Some(m), cu, name),
+        known: &|_, _, _| false,
+        first_module_only: filter.name.is_some() && filter.object.is_none(),
+        cap: GLOBALS_PER_FILTER,
+    };
+    look_up_globals(ctx, &format!("bt:variables(), {filter}"), &query, &|_| true)
 }
 
 impl FromLua for MatchType {
@@ -435,7 +470,7 @@ impl UserData for ThreadUd {
         methods.add_method("variables", |lua, this, ()| {
             let (ctx, thread) = (this.ctx.clone(), this.at);
             lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
-                let filter = VarFilter::read(filter.as_ref())?;
+                let filter = read_filter(filter.as_ref())?;
                 next_filtered(&ctx, prev, VarList::Tls(thread), &filter, |snap| thread.tls(snap, 0))
             })
         });
