@@ -163,6 +163,11 @@ pub struct Variable {
     pub location: ValueLocation,
     pub value: Value,
     pub symbol: Option<String>,
+    /// A string `symbol` does not hold exactly (bytes that are not UTF-8;
+    /// in a `char` array, bytes after the first NUL that are not all NUL):
+    /// every byte read, as lower-case hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Variable>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
