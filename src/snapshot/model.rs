@@ -1,5 +1,5 @@
-//! The snapshot data model: the JSON contract of ../shared/design.md as
-//! serde types. Field names here are relied on by tests, `ptsnap show` and
+//! The snapshot data model: the JSON contract of docs/snapshot-format.md
+//! (and docs/snapshot.schema.json) as serde types. Field names here are relied on by tests, `ptsnap show` and
 //! crash servers; fields may be added, never renamed.
 //!
 //! Deserialization is lenient (every field defaults) so that `show` reads
