@@ -310,6 +310,9 @@ pub struct DwarfInfo<'a> {
     /// In a split file's DWARF: the skeleton unit, whose relocated
     /// attributes (address base, ...) its split unit takes.
     skeleton: Option<Rc<UnitData<'a>>>,
+    /// The module's TLS segment (link-time address, size), for
+    /// [`Self::tls_offset`].
+    tls_segment: Option<(u64, u64)>,
 }
 
 /// The split part of a skeleton unit.
@@ -360,6 +363,29 @@ impl<'a> DwarfInfo<'a> {
             split_files: None,
             splits: OnceCell::new(),
             skeleton: None,
+            tls_segment: None,
+        }
+    }
+
+    /// The module's TLS segment (`PT_TLS`: link-time address, size).
+    pub fn with_tls_segment(mut self, segment: Option<(u64, u64)>) -> Self {
+        self.tls_segment = segment;
+        self
+    }
+
+    /// The offset in its module's TLS block of a thread-local variable
+    /// whose location expression gave `value` for `DW_OP_form_tls_address`.
+    /// In split DWARF, gcc (12 at least) puts the variable's link-time
+    /// address in `.debug_addr` for `DW_OP_constx` (an absolute relocation
+    /// where a TLS-relative one belongs): a value inside the TLS segment,
+    /// which no offset in it can be, is taken back to its offset.
+    pub fn tls_offset(&self, value: u64) -> u64 {
+        match self.tls_segment {
+            Some((start, size)) if self.dwarf.file_type == gimli::DwarfFileType::Dwo && value >= size => {
+                let offset = value.wrapping_sub(start);
+                if offset < size { offset } else { value }
+            }
+            _ => value,
         }
     }
 
@@ -452,9 +478,10 @@ impl<'a> DwarfInfo<'a> {
             .get(i)?
             .get_or_init(|| match files.load(&self.dwarf, &data.unit) {
                 Ok(found) => found.map(|s| {
-                    let lists = s.dwarf.locations.clone();
-                    let mut info = DwarfInfo::new(s.dwarf, None, Box::new(move || lists.clone()));
+                    let lists = s.dwarf.locations;
+                    let mut info = DwarfInfo::new(s.dwarf, None, Box::new(move || lists));
                     info.skeleton = Some(data.clone());
+                    info.tls_segment = self.tls_segment;
                     Split { info, unit: s.unit, path: s.path }
                 }),
                 Err(e) => {

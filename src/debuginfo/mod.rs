@@ -145,7 +145,9 @@ impl<'a> Module<'a> {
                 let owners =
                     std::iter::once(PathBuf::from(&self.path)).chain(self.debug_file().map(|(d, _)| d.path.clone()));
                 let split = SplitFiles::new(self.store, self.dirs, owners.collect());
-                Some(DwarfInfo::new(dwarf, sup, location_loader(file.reopened())).with_split_files(split))
+                let tls = self.elf.as_ref().and_then(ElfObject::tls_segment);
+                let info = DwarfInfo::new(dwarf, sup, location_loader(file.reopened()));
+                Some(info.with_split_files(split).with_tls_segment(tls))
             })
             .as_ref()
     }

@@ -323,7 +323,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 }
                 EvaluationResult::RequiresTls(offset) => {
                     let block = ctx.and_then(|c| c.tls_block).ok_or("the TLS block of this module is unknown")?;
-                    eval.resume_with_tls(block.wrapping_add(offset))
+                    eval.resume_with_tls(block.wrapping_add(die.dwarf.tls_offset(offset)))
                 }
                 EvaluationResult::RequiresCallFrameCfa => {
                     let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or("the frame's CFA is unknown")?;
