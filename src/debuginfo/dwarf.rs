@@ -15,6 +15,13 @@
 //! reader) follow references between DIEs, units and the supplementary
 //! file without knowing how units are cached.
 //!
+//! With split DWARF (`-gsplit-dwarf`) a unit is a skeleton: its ranges,
+//! line table and `.debug_addr` stay here, its DIEs are in a `.dwo` file
+//! or `.dwp` package ([`super::split`]), read by a `DwarfInfo` of their
+//! own, opened the first time the unit is looked into. [`DwarfInfo::die`]
+//! and the scope walk go there for a skeleton's DIEs, so that readers of
+//! DIEs never see the skeleton.
+//!
 //! The DWARF is the target's, so it may be corrupt or hostile: the DIE
 //! tree is walked to a fixed depth, chains of `DW_AT_abstract_origin` and
 //! `DW_AT_specification` are followed a fixed number of steps and stop at
@@ -1034,6 +1041,16 @@ mod tests {
         // DW_AT_high_pc as a length: low_pc + length overflows.
         let dwarf = dwarf_info(unit(&[function("f", u64::MAX - 0x10, 0x100), vec![0]].concat()));
         assert!(dwarf.frames(0x1010).is_empty(), "the range wraps to nothing");
+    }
+
+    #[test]
+    fn tls_addresses_of_split_units_become_offsets() {
+        let mut info = dwarf_info(unit(&[])).with_tls_segment(Some((0x3dc0, 0x10)));
+        assert_eq!(info.tls_offset(0x3dc8), 0x3dc8, "a main file's offsets are left alone");
+        info.dwarf.file_type = gimli::DwarfFileType::Dwo;
+        assert_eq!(info.tls_offset(0x3dc8), 8);
+        assert_eq!(info.tls_offset(8), 8);
+        assert_eq!(info.tls_offset(0x5000), 0x5000);
     }
 
     #[test]
