@@ -128,9 +128,25 @@ pub fn ptsnap(args: &[&str]) -> Output {
     Command::new(ptsnap_bin()).args(args).output().expect("cannot run ptsnap")
 }
 
+/// Reads a snapshot a test made and checks it against
+/// docs/snapshot.schema.json: every snapshot the tests write is validated.
 pub fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).expect("snapshot is JSON")
+    let snap = serde_json::from_str(&text).expect("snapshot is JSON");
+    assert_schema_valid(&snap, &path.display().to_string());
+    snap
+}
+
+/// Asserts that `snap` is valid under docs/snapshot.schema.json.
+pub fn assert_schema_valid(snap: &Value, what: &str) {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        let schema = serde_json::from_str(include_str!("../../docs/snapshot.schema.json")).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
+    });
+    let errors: Vec<String> =
+        validator.iter_errors(snap).take(5).map(|e| format!("{e} (at {})", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{what} does not match docs/snapshot.schema.json:\n{}", errors.join("\n"));
 }
 
 /// Snapshots a live process with extra options; returns the snapshot.
