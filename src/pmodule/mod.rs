@@ -576,7 +576,7 @@ fn start_native(sandbox: &sandbox::Sandbox, state: &Rc<native::State>, path: &Pa
         let rc = state.enter(true, || native::guard::run_native(|| unsafe { init(&native::abi::API) }));
         match rc {
             0 => Ok(()),
-            rc => Err(mlua::Error::runtime(format!("its entry point returned {rc}"))),
+            rc => Err(mlua::Error::external(format!("its entry point returned {rc}"))),
         }
     })
 }

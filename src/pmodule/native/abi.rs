@@ -73,7 +73,11 @@ fn fail(code: c_int, text: impl Into<String>) -> Fail {
 
 /// An error of the Lua layer: the module is stopped if it is dead.
 fn lua_fail(s: &State, e: mlua::Error) -> Fail {
-    let text = e.to_string();
+    let text = match e {
+        mlua::Error::RuntimeError(text) => text,
+        mlua::Error::CallbackError { cause, .. } => return lua_fail(s, (*cause).clone()),
+        e => e.to_string(),
+    };
     match s.budget.death() {
         Some(why) => fail(ERR_STOPPED, why),
         None => fail(ERR_FAILED, text.lines().next().unwrap_or_default()),

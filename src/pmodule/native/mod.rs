@@ -193,5 +193,5 @@ pub fn invoke(state: &Rc<State>, f: NativeFn, args: MultiValue) -> mlua::Result<
     }
     let why = state.last_error.borrow().to_string_lossy().into_owned();
     let why = if why.is_empty() { String::new() } else { format!(" (last error: {why})") };
-    Err(mlua::Error::runtime(format!("the C callback returned {rc}{why}")))
+    Err(mlua::Error::external(format!("the C callback returned {rc}{why}")))
 }
