@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Runs the example pmodules (examples/pmodules/*.lua) on the tutorial's
-# program (tests/fixtures/tutorial/crash.c), which hangs after setting up
+# program (tests/fixtures/tutorial/*.c), which hangs after setting up
 # its lists, and prints what they added to the snapshot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 mkdir -p target/examples/tutorial
-cc -g -O0 -o target/examples/tutorial/crash tests/fixtures/tutorial/crash.c
+cc -g -O0 -o target/examples/tutorial/crash tests/fixtures/tutorial/*.c
 target/examples/tutorial/crash > target/examples/tutorial/out &
 pid=$!
 trap 'kill $pid' EXIT

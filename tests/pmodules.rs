@@ -42,48 +42,6 @@ fn annotations_text(v: &Value) -> Vec<String> {
         .map_or(Vec::new(), |a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
 }
 
-/// The tutorial's first module, as written there, against a crash.
-#[test]
-fn tutorial_module_runs_unmodified() {
-    let _serial = serial();
-    let bin = build("crash.c", "crash", &["-g", "-O0"]);
-    let module = repo_module("tutorial_annotate.lua");
-    let (snap, code, stderr) =
-        run_crash(&bin, &["3", "main"], "pm-tutorial", &["--no-default-modules", "--module-load", &module]);
-    let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
-    assert_eq!(code, 139);
-    assert_eq!(snap["kv"]["lua_key1"], 42);
-    assert_eq!(snap["kv"]["lua_key2"], "lua_value");
-    assert_eq!(snap["classifiers"], serde_json::json!(["lua"]));
-    let pm = &snap["pmodules"][0];
-    assert_eq!((pm["id"].as_str(), pm["errors"].as_array().map(Vec::len)), (Some("pmodule_lua"), Some(0)), "{pm}");
-    // The signal as a json annotation on the backtrace.
-    let json = snap["annotations"].as_array().unwrap().iter().find(|a| a["level"] == "json").expect("json annotation");
-    assert_eq!(json["source"], "pmodule_lua");
-    assert_eq!(json["json"]["context"], "Signal");
-    assert_eq!(json["json"]["Num"], "11");
-    assert_eq!(json["json"]["Code"], "1");
-    assert!(json["json"]["String"].as_str().unwrap().starts_with("SIGSEGV (SEGV_MAPERR)"));
-    // The faulting frame's parameters, and every reference of the faulting thread.
-    let t = thread(&snap, snap["fault"]["tid"].as_i64().unwrap());
-    let frame0 = &t["frames"][0];
-    assert_eq!(frame0["function"], "recurse");
-    let info = &frame0["parameters"][0];
-    let texts = annotations_text(info);
-    assert!(texts.contains(&"lua: fprm 0".to_string()), "{texts:?}");
-    let address = info["value"].as_u64().unwrap();
-    assert!(texts.contains(&format!("[{address:x}] info - example annotation")), "{texts:?}");
-    assert_eq!(annotations_text(&frame0["parameters"][1]), ["lua: fprm 1"]);
-    assert!(annotations_text(&t["frames"][1]["parameters"][1]).is_empty(), "only the faulting frame's parameters");
-    for line in [
-        "[pmodule_lua] warning: Global variables:",
-        "[pmodule_lua] warning: process state: 0",
-        "[pmodule_lua] warning: pm_unload",
-    ] {
-        assert!(stderr.lines().any(|l| l == line), "no {line:?} in {stderr}");
-    }
-}
-
 const EVENTS_MODULE: &str = r#"
 local function count(bt, key)
     -- kv values are set in the snapshot; keep counts in the module.
@@ -388,38 +346,167 @@ fn module_ids_are_unique_and_paths_are_searched() {
 }
 
 /// Builds the tutorial's program as `crash` (the tutorial's modules match
-/// on that name and on `crash.c`), in a directory of its own.
+/// on that name and on its units crash.c, invalid_write.c and hang.c), in
+/// a directory of its own.
 fn tutorial_program() -> PathBuf {
     std::fs::create_dir_all(work_dir().join("tutorial")).unwrap();
-    build("tutorial/crash.c", "tutorial/crash", &["-g", "-O0"])
+    let units = ["tutorial/crash.c", "tutorial/invalid_write.c", "tutorial/hang.c"];
+    build_program(&units, "tutorial/crash", &["-g", "-O0"])
 }
 
-/// The tutorial's second module, as written there: bt_query in attach,
-/// a STAILQ list walked through bt_variables, and in the variable event of
-/// the global `papa` an array of structs iterated with deref and sizeof.
-#[test]
-fn tutorial_array_module_runs_unmodified() {
-    let _serial = serial();
-    let bin = tutorial_program();
-    let running = start(&bin, &[]);
-    let module = repo_module("tutorial_array_iter.lua");
-    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-array", &["--module-load", &module, "--global", "papa"]);
-    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}", snap["pmodules"]);
-    let lines: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("[array_iter] info: ")).collect();
+/// The tutorial's two modules, verbatim, with no flag but `--module-load`.
+fn tutorial_modules() -> Vec<String> {
+    let mut args = Vec::new();
+    for file in ["tutorial_annotate.lua", "tutorial_array_iter.lua"] {
+        args.extend(["--module-load".to_string(), repo_module(file)]);
+    }
+    args
+}
+
+/// What the tutorial's modules print in either mode: the first module's
+/// globals of invalid_write.c, TLS of hang.c, global_version's string,
+/// the process state and unload; the second's list and array walk.
+fn check_tutorial_lines(stderr: &str) {
+    let first: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("[pmodule_lua] warning: ")).collect();
+    let at = |line: &str| first.iter().position(|l| *l == line).unwrap_or_else(|| panic!("no {line:?} in {stderr}"));
+    let globals = at("Global variables:");
+    let unit = format!("{}/tutorial/invalid_write.c", fixtures_dir().display());
+    let mut listed: Vec<&str> = first[globals + 1..].iter().take_while(|l| l.starts_with("name: ")).copied().collect();
+    listed.sort();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    let pointer = |l: &str| l.split(", ").nth(1).and_then(|v| v.strip_prefix("value: ")?.parse::<u64>().ok());
+    assert!(listed[0].starts_with("name: global_version, value: ") && pointer(listed[0]).unwrap() > 0);
+    assert!(listed[1].starts_with("name: invalid_writes, value: ") && listed[1].ends_with(&unit), "{listed:?}");
+    assert!(listed[0].ends_with(&format!(", object: crash, cu: {unit}")), "{listed:?}");
+    assert!(listed[2].starts_with("name: last_writer, value: ") && listed[2].ends_with(&unit), "{listed:?}");
+    let tls = at("TLS variables:");
+    let hang = format!("{}/tutorial/hang.c", fixtures_dir().display());
+    assert!(first[tls + 1].starts_with("name: hang_tls, value: 1"), "{stderr}");
+    assert!(first[tls + 1].ends_with(&format!(", object: crash, cu: {hang}")), "{stderr}");
+    let version = pointer(listed[0]).unwrap();
+    at(&format!("[{version:x}] string: tutorial 1.0"));
+    let state = first.iter().find(|l| l.starts_with("process state: ")).expect("process state");
+    assert!(state["process state: ".len()..].parse::<u32>().is_ok(), "{state}");
+    assert_eq!(first.last(), Some(&"pm_unload"));
+    let second: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("[array_iter] info: ")).collect();
     let list: Vec<String> =
-        lines.iter().take(10).map(|l| l.split("] ").nth(1).unwrap_or_default().to_string()).collect();
+        second.iter().take(10).map(|l| l.split("] ").nth(1).unwrap_or_default().to_string()).collect();
     let expected: Vec<String> = (0..10).map(|v| format!("v: {v}")).collect();
     assert_eq!(list, expected, "{stderr}");
-    let header = lines[10];
+    let header = second.get(10).unwrap_or_else(|| panic!("no array walk in {stderr}"));
     assert!(header.starts_with("addr: ") && header.ends_with(", len: 10, size: 72"), "{header}");
     for i in 0..10 {
         let at = 11 + i * 4;
-        assert!(lines[at].starts_with(&format!("--- iter {i} (")), "{}", lines[at]);
+        assert!(second[at].starts_with(&format!("--- iter {i} (")), "{}", second[at]);
         assert_eq!(
-            lines[at + 1..at + 4],
+            second[at + 1..at + 4],
             [format!("a: {}", 9 + i), format!("b: {}.000000", 9 + i), format!("nppp.c: {}", 9 + i)]
         );
     }
+}
+
+/// The tutorial's modules against its program crashing under `ptsnap
+/// run`: every line the tutorial shows, and the annotations, kv and
+/// classifier the first module makes at the fault.
+#[test]
+fn tutorial_modules_in_run_mode() {
+    let _serial = serial();
+    let bin = tutorial_program();
+    let mut extra = vec!["--no-default-modules".to_string()];
+    extra.extend(tutorial_modules());
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let (snap, code, stderr) = run_crash(&bin, &["crash"], "pm-tutorial-run", &extra);
+    let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
+    assert_eq!(code, 139, "{stderr}");
+    for p in snap["pmodules"].as_array().unwrap() {
+        assert!(p["errors"].as_array().unwrap().is_empty(), "{p}\n{stderr}");
+    }
+    check_tutorial_lines(&stderr);
+    assert_eq!((snap["kv"]["lua_key1"].as_i64(), snap["kv"]["lua_key2"].as_str()), (Some(42), Some("lua_value")));
+    assert_eq!(snap["classifiers"], serde_json::json!(["lua"]));
+    // The signal as a json annotation on the backtrace.
+    let json = snap["annotations"].as_array().unwrap().iter().find(|a| a["level"] == "json").expect("json annotation");
+    assert_eq!((json["source"].as_str(), json["json"]["context"].as_str()), (Some("pmodule_lua"), Some("Signal")));
+    assert_eq!((json["json"]["Num"].as_str(), json["json"]["Code"].as_str()), (Some("11"), Some("1")));
+    assert!(json["json"]["String"].as_str().unwrap().starts_with("SIGSEGV (SEGV_MAPERR)"));
+    // The faulting frame's parameters; the struct parameters of the
+    // recurse frames; every reference of the faulting thread.
+    let t = thread(&snap, snap["fault"]["tid"].as_i64().unwrap());
+    let frames = t["frames"].as_array().unwrap();
+    assert_eq!(frames[0]["function"], "invalid_write");
+    let texts = annotations_text(&frames[0]["parameters"][0]);
+    assert!(texts.contains(&"lua: fprm 0".to_string()), "{texts:?}");
+    assert!(texts.contains(&"[0] where - example annotation".to_string()), "{texts:?}");
+    assert_eq!(annotations_text(&frames[0]["parameters"][1]), ["lua: fprm 1"]);
+    let recurse: Vec<&Value> = frames.iter().filter(|f| f["function"] == "recurse").collect();
+    assert_eq!(recurse.len(), 4);
+    for f in recurse {
+        assert_eq!(annotations_text(&f["parameters"][0]), ["lua: struct var"], "{f}");
+        assert!(annotations_text(&f["parameters"][1]).is_empty(), "only the faulting frame's parameters");
+    }
+}
+
+/// The same modules against the same program hung, `ptsnap PID`: every
+/// line the tutorial shows (the fault's annotations aside: nothing
+/// faulted).
+#[test]
+fn tutorial_modules_in_attach_mode() {
+    let _serial = serial();
+    let bin = tutorial_program();
+    let running = start(&bin, &[]);
+    let modules = tutorial_modules();
+    let modules: Vec<&str> = modules.iter().map(String::as_str).collect();
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-tutorial-attach", &modules);
+    for p in snap["pmodules"].as_array().unwrap() {
+        assert!(p["errors"].as_array().unwrap().is_empty(), "{p}\n{stderr}");
+    }
+    check_tutorial_lines(&stderr);
+    assert_eq!(snap["classifiers"], serde_json::json!(["lua"]));
+    // What the modules looked at is in the snapshot for its readers.
+    let globals: Vec<&str> = snap["globals"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
+    for name in ["global_version", "invalid_writes", "last_writer", "papa"] {
+        assert!(globals.contains(&name), "{globals:?}");
+    }
+    let version = snap["globals"].as_array().unwrap().iter().find(|g| g["name"] == "global_version").unwrap();
+    assert_eq!(version["target"]["value"].as_str().or(version["symbol"].as_str()), Some("tutorial 1.0"), "{version}");
+}
+
+/// A filter that takes more globals than a filter may read (every global
+/// of the C library) reads the first 256, says so, and takes the same
+/// ones when asked again.
+#[test]
+fn global_lookups_are_bounded() {
+    let _serial = serial();
+    if !libc_debug_info_available() {
+        return;
+    }
+    let bin = tutorial_program();
+    let running = start(&bin, &[]);
+    let counter = module(
+        "libc_globals.lua",
+        r#"
+pmodule.define{ id = "libc_globals", load = function()
+    pmodule.register(pmodule.event.postattach, function(bt)
+        for _, key in ipairs({"first", "again"}) do
+            local n = 0
+            for var, object in bt:variables(), {object = "libc.so"} do
+                if not object:find("libc.so", 1, true) then error("object " .. object) end
+                n = n + 1
+            end
+            bt:add_kv_int(key, n)
+        end
+    end)
+end }
+"#,
+    );
+    let (snap, _, stderr) =
+        snapshot_with(running.pid(), "pm-libc-globals", &["--module-load", counter.to_str().unwrap()]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}", snap["pmodules"]);
+    assert_eq!((snap["kv"]["first"].as_i64(), snap["kv"]["again"].as_i64()), (Some(256), Some(256)), "{stderr}");
+    assert_eq!(snap["globals"].as_array().unwrap().len(), 256);
+    let warning = "[libc_globals] warning: bt:variables(), {object = \"libc.so\"}: ";
+    let warned = stderr.lines().filter(|l| l.starts_with(warning) && l.ends_with("at most 256 are read per filter"));
+    assert_eq!(warned.count(), 2, "{stderr}");
 }
 
 /// Typed memory and symbols beyond the tutorial: sizeof, deref of a
@@ -557,6 +644,74 @@ end }
     assert_eq!(view["members"][2]["kind"], "string");
     assert_eq!(view["annotations"][0]["text"], "made by pmodule pretty");
     assert_eq!(view["address"], locals[at]["address"]);
+}
+
+/// A module keeps handles to a frame, a parameter and a local, then adds
+/// frames before and after the frame and a local before the kept one:
+/// the kept handles still read and annotate their own objects.
+#[test]
+fn handles_stay_valid_across_added_frames_and_variables() {
+    let _serial = serial();
+    let bin = build("vars.c", "vars-handles", &["-g", "-O0"]);
+    let running = start(&bin, &[]);
+    let keeper = module(
+        "keeper.lua",
+        r#"
+local kept = {}
+local function check(what, got, want)
+    if got ~= want then error(string.format("%s: %s, expected %s", what, tostring(got), tostring(want))) end
+end
+pmodule.define{ id = "keeper", load = function()
+    local m = pmodule.match()
+    m:add_frame_symbol("walk")
+    pmodule.register(pmodule.event.frame, function(fr)
+        kept.frame, kept.thread = fr, fr:thread()
+        kept.param = fr:fprm_at(1)
+        for v in fr do
+            if v:name() == "bits" then kept.bits = v end
+            if v:name() == "corner" then kept.corner = v end
+        end
+        local made = pmodule.create_frame()
+        made:set_symbol("made_frame")
+        fr:thread():add_frame(made, true)
+        fr:add_frame(made)
+        local x = pmodule.create_variable(pmodule.variable_type.ll, "inserted", nil, nil)
+        x:set_ll(1)
+        fr:add_variable(x, kept.corner)
+        fr:add_variable(x, kept.corner)
+        check("frame after adding", kept.frame:symbol(), "walk")
+    end, m)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        check("frame", kept.frame:symbol(), "walk")
+        check("frame's thread", kept.frame:thread():tid(), kept.thread:tid())
+        check("param", kept.param:name(), "list")
+        check("param offset", kept.param:fprm_offset(), 1)
+        check("local", kept.bits:name(), "bits")
+        check("local's frame", kept.bits:frame():symbol(), "walk")
+        local after = {}
+        for v in kept.frame do after[#after + 1] = v:name() end
+        check("variables after corner", table.concat(after, ",", 5, 8), "corner,inserted,inserted,alias")
+        kept.frame:annotate(pmodule.annotation.comment, "kept frame")
+        kept.bits:annotate(pmodule.annotation.comment, "kept local")
+        kept.param:annotate(pmodule.annotation.comment, "kept param")
+    end)
+end }
+"#,
+    );
+    let (snap, _, stderr) = snapshot_with(running.pid(), "pm-handles", &["--module-load", keeper.to_str().unwrap()]);
+    assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
+    let main = thread(&snap, running.pid() as i64);
+    let frames = main["frames"].as_array().unwrap();
+    let names: Vec<&str> = frames.iter().map(|f| f["function"].as_str().unwrap_or("?")).collect();
+    let walk = names.iter().position(|n| *n == "walk").unwrap();
+    assert_eq!((names[0], names[walk + 1]), ("made_frame", "made_frame"), "{names:?}");
+    let walk = &frames[walk];
+    assert_eq!(annotations_text(walk), ["kept frame"]);
+    assert_eq!(annotations_text(&walk["parameters"][1]), ["kept param"]);
+    let bits = walk["locals"].as_array().unwrap().iter().find(|v| v["name"] == "bits").unwrap();
+    assert_eq!(annotations_text(bits), ["kept local"]);
+    let annotated = frames.iter().map(|f| annotations_text(f).len()).sum::<usize>();
+    assert_eq!(annotated, 1, "only the kept frame is annotated");
 }
 
 /// The example modules (examples/pmodules) on the tutorial's program, as

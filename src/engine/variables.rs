@@ -12,7 +12,7 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::pmodule::services::{BtVar, Services};
+use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services};
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::target::procfs::Mapping;
@@ -312,6 +312,32 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
             let var = self.extractor.global(self.memory, g, m, global_context(m, None), self);
             Some(BtVar { ty: var.origin?, address: var.address?.0, name: name.to_string() })
         })
+    }
+
+    fn globals(&self, query: &GlobalQuery<'_>) -> FoundGlobals {
+        let mut found = FoundGlobals::default();
+        let mut taken = 0;
+        let limit = if query.executable_only { usize::from(self.exe.is_some()) } else { usize::MAX };
+        let modules = self.by_preference().take(limit);
+        for m in modules.filter(|m| (query.module)(m.name())) {
+            let scan = self.extractor.module_globals(m);
+            let mut here = false;
+            for g in scan.iter().filter(|g| !g.tls && (query.global)(m.name(), g.cu.as_deref(), &g.name)) {
+                here = true;
+                if taken == query.cap {
+                    found.left += 1;
+                    continue;
+                }
+                taken += 1;
+                if !(query.known)(m.name(), g.cu.as_deref(), &g.name) {
+                    found.variables.push(self.extractor.global(self.memory, g, m, global_context(m, None), self));
+                }
+            }
+            if here && query.first_module_only {
+                break;
+            }
+        }
+        found
     }
 
     fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String> {

@@ -122,6 +122,29 @@ impl Match {
         place && self.variable_only(v)
     }
 
+    /// Whether a variable callback with this filter also gets globals
+    /// looked up for it: the filter can match a global (no frame symbol,
+    /// no fault) and names the variables (by name) or a unit (by file).
+    pub fn selects_globals(&self) -> bool {
+        self.fault == Fault::Any && self.symbols.is_empty() && !(self.names.is_empty() && self.files.is_empty())
+    }
+
+    /// Whether the filter names the modules (else globals are looked up in
+    /// the executable only).
+    pub fn names_modules(&self) -> bool {
+        !self.objects.is_empty()
+    }
+
+    pub fn module(&self, module: &str) -> bool {
+        any_or_empty(&self.objects, Some(module))
+    }
+
+    /// Whether a global of `module`, unit `cu`, named `name` may match
+    /// (its type is checked once it is read, by [`Match::variable`]).
+    pub fn global(&self, module: &str, cu: Option<&str>, name: &str) -> bool {
+        self.module(module) && self.files_match(cu) && self.names.iter().all(|t| t.matches(name))
+    }
+
     fn frame_only(&self, f: &FrameRef<'_>) -> bool {
         let fault = match self.fault {
             Fault::Any => true,

@@ -19,6 +19,7 @@
 mod api;
 mod budget;
 pub mod discover;
+pub mod handles;
 pub mod matching;
 pub mod native;
 pub mod objects;
@@ -38,7 +39,7 @@ use thiserror::Error;
 use crate::memory::Memory;
 use crate::snapshot::PModuleInfo;
 use matching::{FrameRef, Match};
-use objects::{BacktraceUd, BtVarUd, Ctx, FrameUd, ThreadUd, VarAt, VariableUd};
+use objects::{BacktraceUd, BtVarUd, Ctx, FrameAt, FrameUd, ThreadAt, ThreadUd, VarAt, VariableUd};
 use services::{BtVar, Services};
 pub use shared::Shared;
 
@@ -417,74 +418,63 @@ impl Host {
         }
         self.with_services(services, |host| {
             let variables = host.has(Event::Variable);
-            // Callbacks may add frames and variables; events follow the
-            // extracted ones (not made by modules), re-found only when a
-            // count changed.
-            let mut frames = host.extracted_frames(t);
-            let mut k = 0;
-            while k < frames.len() {
-                let mut j = 0;
-                let mut vars = if variables { host.extracted_variables(t, frames[k]) } else { Vec::new() };
-                while j < vars.len() {
-                    let (before_frames, before_vars) = host.counts(t, frames[k]);
-                    host.variable_event(vars[j]);
-                    if host.counts(t, frames[k]) != (before_frames, before_vars) {
-                        frames = host.extracted_frames(t);
-                        vars = host.extracted_variables(t, frames[k]);
-                    }
-                    j += 1;
+            // Events go to the extracted frames and variables, not to those
+            // callbacks add meanwhile; handles stay valid across additions.
+            for frame in host.extracted_frames(t) {
+                let vars = if variables { host.extracted_variables(frame) } else { Vec::new() };
+                for at in vars {
+                    host.variable_event(at);
                 }
-                let f = frames[k];
-                let before = host.counts(t, f).0;
                 let shared = host.shared.clone();
                 host.fire(
                     Event::Frame,
                     &|m| {
                         let s = shared.lock();
-                        let th = &s.threads[t];
-                        m.is_none_or(|m| m.frame(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
+                        let Some((th, f)) = frame.get(&s) else { return false };
+                        m.is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: th.faulted }))
                     },
-                    &|lua, ctx| one_value(lua, FrameUd::new(ctx, t, f)),
+                    &|lua, ctx| one_value(lua, FrameUd::new(ctx, frame)),
                 );
-                if host.counts(t, f).0 != before {
-                    frames = host.extracted_frames(t);
-                }
-                k += 1;
             }
-            let n_tls = if variables { host.shared.lock().threads.get(t).map_or(0, |th| th.tls.len()) } else { 0 };
-            for i in 0..n_tls {
-                host.variable_event(VarAt::Tls { t, i });
+            let (thread, tls) = {
+                let mut s = host.shared.lock();
+                let Some(thread) = ThreadAt::of(&mut s, t) else { return };
+                let n = if variables { s.threads[t].tls.len() } else { 0 };
+                (thread, (0..n).filter_map(|i| thread.tls(&mut s, i)).collect::<Vec<_>>())
+            };
+            for at in tls {
+                host.variable_event(at);
             }
             let shared = host.shared.clone();
-            host.fire(Event::Thread, &|m| m.is_none_or(|m| m.thread(&shared.lock().threads[t])), &|lua, ctx| {
-                one_value(lua, ThreadUd { ctx: ctx.clone(), t })
-            });
+            host.fire(
+                Event::Thread,
+                &|m| m.is_none_or(|m| thread.get(&shared.lock()).is_some_and(|th| m.thread(th))),
+                &|lua, ctx| one_value(lua, ThreadUd { ctx: ctx.clone(), at: thread }),
+            );
         });
     }
 
-    /// The indices of thread `t`'s frames that were extracted (not made by
-    /// a module).
-    fn extracted_frames(&self, t: usize) -> Vec<usize> {
-        let s = self.shared.lock();
+    /// Thread `t`'s frames that were extracted (not made by a module).
+    fn extracted_frames(&self, t: usize) -> Vec<FrameAt> {
+        let mut s = self.shared.lock();
         let frames = s.threads.get(t).map_or(&[][..], |th| th.frames.as_slice());
-        frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).map(|(i, _)| i).collect()
+        let extracted: Vec<usize> =
+            frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).map(|(i, _)| i).collect();
+        extracted.into_iter().filter_map(|f| FrameAt::of(&mut s, t, f)).collect()
     }
 
-    /// The extracted parameters and locals of frame `f` of thread `t`.
-    fn extracted_variables(&self, t: usize, f: usize) -> Vec<VarAt> {
-        let s = self.shared.lock();
-        let Some(frame) = s.threads.get(t).and_then(|th| th.frames.get(f)) else { return Vec::new() };
-        let params = frame.parameters.iter().enumerate().map(|(i, v)| (VarAt::Param { t, f, i }, v));
-        let locals = frame.locals.iter().enumerate().map(|(i, v)| (VarAt::Local { t, f, i }, v));
-        params.chain(locals).filter(|(_, v)| !v.made).map(|(at, _)| at).collect()
-    }
-
-    /// (frames of thread `t`, variables of its frame `f`): what a callback
-    /// may have added to.
-    fn counts(&self, t: usize, f: usize) -> (usize, usize) {
-        let s = self.shared.lock();
-        let Some(th) = s.threads.get(t) else { return (0, 0) };
-        (th.frames.len(), th.frames.get(f).map_or(0, |fr| fr.parameters.len() + fr.locals.len()))
+    /// The extracted parameters and locals of `frame`.
+    fn extracted_variables(&self, frame: FrameAt) -> Vec<VarAt> {
+        let mut s = self.shared.lock();
+        let mut out = Vec::new();
+        let mut at = frame.first_variable(&mut s);
+        while let Some(here) = at {
+            if here.get(&s).is_some_and(|v| !v.made) {
+                out.push(here);
+            }
+            at = here.next(&mut s);
+        }
+        out
     }
 
     /// The globals asked for are read.
@@ -493,11 +483,47 @@ impl Host {
             return;
         }
         self.with_services(services, |host| {
-            let n = host.shared.lock().globals.len();
-            for i in 0..n {
-                host.variable_event(VarAt::Global { i });
+            host.look_up_matched_globals();
+            let globals: Vec<VarAt> = {
+                let mut s = host.shared.lock();
+                (0..s.globals.len()).filter_map(|i| VarAt::global(&mut s, i)).collect()
+            };
+            for at in globals {
+                host.variable_event(at);
             }
         });
+    }
+
+    /// Adds the globals that variable callbacks' filters name
+    /// ([`Match::selects_globals`]) to the snapshot, so that their events
+    /// fire without `--global`.
+    fn look_up_matched_globals(&mut self) {
+        for module in self.modules.iter_mut().filter(|m| !m.failed) {
+            let filters: Vec<Match> = module
+                .registry
+                .borrow()
+                .callbacks
+                .iter()
+                .filter(|c| c.event == Event::Variable)
+                .filter_map(|c| c.filter.clone().filter(Match::selects_globals))
+                .collect();
+            let ctx = module.ctx(&self.shared);
+            for m in filters {
+                let query = services::GlobalQuery {
+                    module: &|name| m.module(name),
+                    executable_only: !m.names_modules(),
+                    global: &|module, cu, name| m.global(module, cu, name),
+                    known: &|_, _, _| false,
+                    first_module_only: false,
+                    cap: objects::GLOBALS_PER_FILTER,
+                };
+                let keep = |v: &crate::snapshot::Variable| m.variable(v, None);
+                if let Err(e) = objects::look_up_globals(&ctx, "variable callback filter", &query, &keep) {
+                    module.fail(&one_line(&e));
+                    break;
+                }
+            }
+        }
     }
 
     fn variable_event(&mut self, at: VarAt) {
@@ -508,12 +534,9 @@ impl Host {
                 let Some(m) = m else { return true };
                 let s = shared.lock();
                 let Some(v) = at.get(&s) else { return false };
-                match at {
-                    VarAt::Param { t, f, .. } | VarAt::Local { t, f, .. } => {
-                        let th = &s.threads[t];
-                        m.variable(v, Some(&FrameRef { frame: &th.frames[f], thread_faulted: th.faulted }))
-                    }
-                    _ => m.variable(v, None),
+                match at.frame().and_then(|f| f.get(&s)) {
+                    Some((th, f)) => m.variable(v, Some(&FrameRef { frame: f, thread_faulted: th.faulted })),
+                    None => m.variable(v, None),
                 }
             },
             // With the variable, its raw bt_variable: its type at its
@@ -634,10 +657,12 @@ mod api_reference {
 
     use mlua::{AnyUserData, Lua, ObjectLike, Value};
 
-    use super::objects::{BacktraceUd, Ctx, FrameUd, PmapUd, SiginfoUd, ThreadUd, VarAt, VariableUd};
+    use super::objects::{
+        BacktraceUd, Ctx, FrameAt, FrameUd, PmapUd, Shared, SiginfoUd, ThreadAt, ThreadUd, VarAt, VariableUd,
+    };
     use super::{Registry, api, sandbox};
     use crate::memory::BufferMemory;
-    use crate::snapshot::SignalInfo;
+    use crate::snapshot::{Frame, SignalInfo, Snapshot, Thread, Variable};
     use crate::target::procfs::Mapping;
 
     const DOC: &str = include_str!("../../docs/pmodules.md");
@@ -669,8 +694,18 @@ mod api_reference {
     fn documented_methods_exist_and_unprovided_ones_do_not() {
         let box_ = sandbox::Sandbox::new(&[], &sandbox::Limits::default(), Default::default()).unwrap();
         let lua: &Lua = &box_.lua;
+        let mut snap = Snapshot {
+            threads: vec![Thread { frames: vec![Frame::default()], ..Thread::default() }],
+            globals: vec![Variable::default()],
+            ..Snapshot::default()
+        };
+        let (thread, frame, global) = (
+            ThreadAt::of(&mut snap, 0).unwrap(),
+            FrameAt::of(&mut snap, 0, 0).unwrap(),
+            VarAt::global(&mut snap, 0).unwrap(),
+        );
         let ctx = Ctx {
-            snap: Default::default(),
+            snap: Shared::new(snap),
             module: Rc::from("doc"),
             memory: Rc::new(BufferMemory::new()),
             services: Default::default(),
@@ -680,9 +715,9 @@ mod api_reference {
         api::install(lua, &registry, &Rc::default(), ctx.clone(), &[], super::LogLevel::Error).unwrap();
         let objects: Vec<(&str, AnyUserData)> = vec![
             ("backtrace", lua.create_userdata(BacktraceUd(ctx.clone())).unwrap()),
-            ("thread:", lua.create_userdata(ThreadUd { ctx: ctx.clone(), t: 0 }).unwrap()),
-            ("frame:", lua.create_userdata(FrameUd::new(&ctx, 0, 0)).unwrap()),
-            ("variable:", lua.create_userdata(VariableUd::new(&ctx, VarAt::Global { i: 0 })).unwrap()),
+            ("thread:", lua.create_userdata(ThreadUd { ctx: ctx.clone(), at: thread }).unwrap()),
+            ("frame:", lua.create_userdata(FrameUd::new(&ctx, frame)).unwrap()),
+            ("variable:", lua.create_userdata(VariableUd::new(&ctx, global)).unwrap()),
             ("siginfo:", lua.create_userdata(SiginfoUd(SignalInfo::default())).unwrap()),
             ("pmap (", lua.create_userdata(PmapUd(Mapping::default())).unwrap()),
         ];

@@ -1,10 +1,11 @@
 //! The objects a module sees: backtrace, thread, frame, variable, siginfo
 //! and match, as Lua userdata.
 //!
-//! They are handles (indices) into the snapshot, which the engine shares
-//! with every module through [`Shared`]: a module may keep a handle in a
-//! global and use it in a later event, and it always sees the snapshot as
-//! it is then. A handle that no longer points at anything reads as an
+//! They are handles ([`handles`](super::handles)) into the snapshot, which
+//! the engine shares with every module through [`Shared`]: a module may
+//! keep a handle in a global and use it in a later event, after it added
+//! frames or variables before its object, and it always sees its object
+//! as it is then. A handle that no longer points at anything reads as an
 //! error, never as another object's data. A method locks the snapshot only
 //! for its own Rust code, after it has read every Lua value it needs
 //! (reading a table, `tostring` or iterating can run a module's
@@ -16,9 +17,11 @@ use std::rc::Rc;
 
 use mlua::{AnyUserData, FromLua, Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value as LuaValue};
 
+use super::handles::renew;
+pub use super::handles::{FrameAt, ThreadAt, VarAt, VarList};
 use super::matching::{FrameRef, Match, MatchType};
 use super::sandbox::Budget;
-use super::services::{BtVar, Current};
+use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
@@ -190,79 +193,75 @@ pub struct BacktraceUd(pub Ctx);
 #[derive(Clone)]
 pub struct ThreadUd {
     pub ctx: Ctx,
-    pub t: usize,
+    pub at: ThreadAt,
+}
+
+impl ThreadUd {
+    fn read<R>(&self, f: impl FnOnce(&Thread) -> R) -> mlua::Result<R> {
+        self.at.get(&*self.ctx.snap.borrow()?).map(f).ok_or_else(stale)
+    }
+
+    fn write<R>(&self, f: impl FnOnce(&mut Thread) -> R) -> mlua::Result<R> {
+        self.at.get_mut(&mut *self.ctx.snap.borrow_mut()?).map(f).ok_or_else(stale)
+    }
 }
 
 #[derive(Clone)]
 pub struct FrameUd {
     pub ctx: Ctx,
-    pub t: usize,
-    pub f: usize,
-    /// A frame made by `pmodule.create_frame`, not in the snapshot (yet).
+    /// The frame in the snapshot; `None` for a frame made by
+    /// `pmodule.create_frame` (held in `temp`, not in the snapshot).
+    pub at: Option<FrameAt>,
     pub temp: Option<Rc<RefCell<Frame>>>,
 }
 
 impl FrameUd {
-    pub fn new(ctx: &Ctx, t: usize, f: usize) -> Self {
-        FrameUd { ctx: ctx.clone(), t, f, temp: None }
+    pub fn new(ctx: &Ctx, at: FrameAt) -> Self {
+        FrameUd { ctx: ctx.clone(), at: Some(at), temp: None }
     }
 
     pub fn temporary(ctx: &Ctx) -> mlua::Result<Self> {
         let frame = Frame { unwind: MADE_FRAME.into(), ..Frame::default() };
         ctx.store(frame_weight(&frame))?;
-        Ok(FrameUd { ctx: ctx.clone(), t: usize::MAX, f: usize::MAX, temp: Some(Rc::new(RefCell::new(frame))) })
+        Ok(FrameUd { ctx: ctx.clone(), at: None, temp: Some(Rc::new(RefCell::new(frame))) })
     }
-}
 
-/// Where a variable is in the snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VarAt {
-    Param {
-        t: usize,
-        f: usize,
-        i: usize,
-    },
-    Local {
-        t: usize,
-        f: usize,
-        i: usize,
-    },
-    Tls {
-        t: usize,
-        i: usize,
-    },
-    Global {
-        i: usize,
-    },
-    /// A variable read for a module (`variable_from_bt`), not in the
-    /// snapshot: held by the handle itself.
-    Temp,
+    /// The frame in the snapshot (a made frame is in none).
+    fn at(&self) -> mlua::Result<FrameAt> {
+        self.at.ok_or_else(|| mlua::Error::runtime("this frame is not part of the snapshot (add it with add_frame)"))
+    }
 }
 
 #[derive(Clone)]
 pub struct VariableUd {
     pub ctx: Ctx,
-    pub at: VarAt,
-    /// The value of a `Temp` variable: the variable it was made in (its
+    /// The variable in the snapshot; `None` for a variable made or read
+    /// for the module (`create_variable`, `variable_from_bt`), held in
+    /// `temp`.
+    pub at: Option<VarAt>,
+    /// The value of a made variable: the variable it was made in (its
     /// root), and the member path from there.
     pub temp: Option<(Rc<RefCell<Variable>>, Vec<usize>)>,
 }
 
 impl VariableUd {
     pub fn new(ctx: &Ctx, at: VarAt) -> Self {
-        VariableUd { ctx: ctx.clone(), at, temp: None }
+        VariableUd { ctx: ctx.clone(), at: Some(at), temp: None }
     }
 
     /// A variable the module made or read, held by its handle; it counts
     /// against the module's memory limit.
     pub fn temporary(ctx: &Ctx, v: Variable) -> mlua::Result<Self> {
         ctx.store(variable_weight(&v))?;
-        Ok(VariableUd { ctx: ctx.clone(), at: VarAt::Temp, temp: Some((Rc::new(RefCell::new(v)), Vec::new())) })
+        Ok(VariableUd { ctx: ctx.clone(), at: None, temp: Some((Rc::new(RefCell::new(v)), Vec::new())) })
     }
 
-    /// A copy to add to the snapshot (a variable made by the module).
+    /// A copy to add to the snapshot (a variable made by the module), with
+    /// a handle identity of its own.
     fn snapshot_copy(&self) -> mlua::Result<Variable> {
-        self.read(Variable::clone)
+        let mut copy = self.read(Variable::clone)?;
+        renew(&mut copy);
+        Ok(copy)
     }
 }
 
@@ -281,70 +280,6 @@ fn member_at<'v>(v: &'v mut Variable, path: &[usize]) -> Option<&'v mut Variable
 pub struct SiginfoUd(pub SignalInfo);
 
 pub struct MatchUd(pub RefCell<Match>);
-
-fn thread_mut(snap: &mut Snapshot, t: usize) -> Option<&mut Thread> {
-    snap.threads.get_mut(t)
-}
-
-fn frame_mut(snap: &mut Snapshot, t: usize, f: usize) -> Option<&mut Frame> {
-    snap.threads.get_mut(t)?.frames.get_mut(f)
-}
-
-impl VarAt {
-    pub fn get<'s>(&self, snap: &'s Snapshot) -> Option<&'s Variable> {
-        match *self {
-            VarAt::Param { t, f, i } => snap.threads.get(t)?.frames.get(f)?.parameters.get(i),
-            VarAt::Local { t, f, i } => snap.threads.get(t)?.frames.get(f)?.locals.get(i),
-            VarAt::Tls { t, i } => snap.threads.get(t)?.tls.get(i),
-            VarAt::Global { i } => snap.globals.get(i),
-            VarAt::Temp => None,
-        }
-    }
-
-    fn get_mut<'s>(&self, snap: &'s mut Snapshot) -> Option<&'s mut Variable> {
-        match *self {
-            VarAt::Param { t, f, i } => frame_mut(snap, t, f)?.parameters.get_mut(i),
-            VarAt::Local { t, f, i } => frame_mut(snap, t, f)?.locals.get_mut(i),
-            VarAt::Tls { t, i } => thread_mut(snap, t)?.tls.get_mut(i),
-            VarAt::Global { i } => snap.globals.get_mut(i),
-            VarAt::Temp => None,
-        }
-    }
-
-    fn frame(&self) -> Option<(usize, usize)> {
-        match *self {
-            VarAt::Param { t, f, .. } | VarAt::Local { t, f, .. } => Some((t, f)),
-            _ => None,
-        }
-    }
-
-    fn thread(&self) -> Option<usize> {
-        match *self {
-            VarAt::Param { t, .. } | VarAt::Local { t, .. } | VarAt::Tls { t, .. } => Some(t),
-            VarAt::Global { .. } | VarAt::Temp => None,
-        }
-    }
-
-    /// The next variable of the same frame: parameters, then locals.
-    fn next_in_frame(&self, frame: &Frame) -> Option<VarAt> {
-        match *self {
-            VarAt::Param { t, f, i } if i + 1 < frame.parameters.len() => Some(VarAt::Param { t, f, i: i + 1 }),
-            VarAt::Param { t, f, .. } if !frame.locals.is_empty() => Some(VarAt::Local { t, f, i: 0 }),
-            VarAt::Local { t, f, i } if i + 1 < frame.locals.len() => Some(VarAt::Local { t, f, i: i + 1 }),
-            _ => None,
-        }
-    }
-}
-
-fn first_in_frame(t: usize, f: usize, frame: &Frame) -> Option<VarAt> {
-    if !frame.parameters.is_empty() {
-        Some(VarAt::Param { t, f, i: 0 })
-    } else if !frame.locals.is_empty() {
-        Some(VarAt::Local { t, f, i: 0 })
-    } else {
-        None
-    }
-}
 
 impl UserData for BacktraceUd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
@@ -376,28 +311,23 @@ impl UserData for BacktraceUd {
         methods.add_method("variables", |lua, this, ()| {
             let ctx = this.0.clone();
             lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
-                let start = match prev {
-                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
-                        VarAt::Global { i } => i + 1,
-                        _ => return Ok((None, None, None)),
-                    },
-                    None => 0,
-                };
-                let filter = VarFilter::read(filter.as_ref())?;
-                let snap = ctx.snap.borrow()?;
-                Ok(next_filtered(&ctx, &snap.globals, start, &filter, |i| VarAt::Global { i }))
+                let filter = read_filter(filter.as_ref())?;
+                if prev.is_none() && !filter.is_empty() {
+                    look_up_filtered(&ctx, &filter)?;
+                }
+                next_filtered(&ctx, prev, VarList::Globals, &filter, |snap| VarAt::global(snap, 0))
             })
         });
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
             let m = match_of(m)?;
+            let prev = prev.map(|ud| ud.borrow::<ThreadUd>().map(|t| t.at)).transpose()?;
+            let mut snap = this.0.snap.borrow_mut()?;
             let start = match prev {
-                Some(ud) => ud.borrow::<ThreadUd>()?.t + 1,
+                Some(at) => at.index(&snap).ok_or_else(stale)? + 1,
                 None => 0,
             };
-            let snap = this.0.snap.borrow()?;
-            let found =
-                snap.threads.iter().enumerate().skip(start).find(|(_, t)| m.as_ref().is_none_or(|m| m.thread(t)));
-            Ok(found.map(|(t, _)| ThreadUd { ctx: this.0.clone(), t }))
+            let found = (start..snap.threads.len()).find(|&t| m.as_ref().is_none_or(|m| m.thread(&snap.threads[t])));
+            Ok(found.and_then(|t| ThreadAt::of(&mut snap, t)).map(|at| ThreadUd { ctx: this.0.clone(), at }))
         });
     }
 }
@@ -418,50 +348,95 @@ fn add_once(ctx: &Ctx, name: String, list: fn(&mut Snapshot) -> &mut Vec<String>
 /// nothing at the end.
 type Triple = (Option<VariableUd>, Option<String>, Option<String>);
 
-fn variable_triple(ctx: &Ctx, at: VarAt, v: &Variable) -> Triple {
-    (Some(VariableUd::new(ctx, at)), v.module.clone(), v.cu.clone())
-}
-
-/// Iterates variables `list` (from `start`) with a table filter.
+/// The variable after `prev` (a variable of `list`; the first one,
+/// `first`, when there is none) that `filter` takes.
 fn next_filtered(
     ctx: &Ctx,
-    list: &[Variable],
-    start: usize,
+    prev: Option<AnyUserData>,
+    list: VarList,
     filter: &VarFilter,
-    at: impl Fn(usize) -> VarAt,
-) -> Triple {
-    match list.iter().enumerate().skip(start).find(|(_, v)| filter.holds(v)) {
-        Some((i, v)) => variable_triple(ctx, at(i), v),
-        None => (None, None, None),
+    first: impl FnOnce(&mut Snapshot) -> Option<VarAt>,
+) -> mlua::Result<Triple> {
+    let prev = match prev {
+        Some(ud) => match ud.borrow::<VariableUd>()?.at {
+            Some(at) if at.list() == list => Some(at),
+            _ => return Ok((None, None, None)),
+        },
+        None => None,
+    };
+    let mut snap = ctx.snap.borrow_mut()?;
+    let mut at = match prev {
+        Some(prev) => prev.next(&mut snap),
+        None => first(&mut snap),
+    };
+    while let Some(here) = at {
+        let v = here.get(&snap).ok_or_else(stale)?;
+        if filter.holds(v) {
+            return Ok((Some(VariableUd::new(ctx, here)), v.module.clone(), v.cu.clone()));
+        }
+        at = here.next(&mut snap);
     }
+    Ok((None, None, None))
 }
 
-/// The table filter of `variables()`: `object` and `cu` by substring,
-/// `name` exactly.
-///
-/// Read into Rust before the snapshot is locked: reading a Lua table can
-/// run its `__index`, which may call back into ptsnap.
-#[derive(Default)]
-struct VarFilter {
-    object: Option<String>,
-    cu: Option<String>,
-    name: Option<String>,
+/// Reads the table filter of `variables()` into Rust before the snapshot
+/// is locked: reading a Lua table can run its `__index`, which may call
+/// back into ptsnap.
+fn read_filter(table: Option<&mlua::Table>) -> mlua::Result<VarFilter> {
+    let Some(t) = table else { return Ok(VarFilter::default()) };
+    Ok(VarFilter { object: t.get("object")?, cu: t.get("cu")?, name: t.get("name")? })
 }
 
-impl VarFilter {
-    fn read(table: Option<&mlua::Table>) -> mlua::Result<VarFilter> {
-        let Some(t) = table else { return Ok(VarFilter::default()) };
-        Ok(VarFilter { object: t.get("object")?, cu: t.get("cu")?, name: t.get("name")? })
-    }
+/// Globals one filter reads at most (a `bt:variables()` table filter, a
+/// variable callback's match): a module asking for every global of the C
+/// library must not hold the target stopped for it.
+pub const GLOBALS_PER_FILTER: usize = 256;
 
-    fn holds(&self, v: &Variable) -> bool {
-        let contains = |want: &Option<String>, have: &Option<String>| {
-            want.as_ref().is_none_or(|w| have.as_ref().is_some_and(|h| h.contains(w.as_str())))
-        };
-        contains(&self.object, &v.module)
-            && contains(&self.cu, &v.cu)
-            && self.name.as_ref().is_none_or(|n| *n == v.name)
+/// Adds to the snapshot's globals those `query` selects in the DWARF of
+/// the target that the snapshot does not have yet and `keep` takes (the
+/// caller's `query.known` is replaced by the snapshot's), read
+/// from the memory the snapshot is taken from (when the engine's services
+/// are there: not in `preattach`). What they take counts against the
+/// module's memory limit; a query cut by its cap says so on stderr.
+pub fn look_up_globals(
+    ctx: &Ctx,
+    what: &str,
+    query: &GlobalQuery<'_>,
+    keep: &dyn Fn(&Variable) -> bool,
+) -> mlua::Result<()> {
+    type Key = (Option<String>, Option<String>, String);
+    let known: std::collections::HashSet<Key> =
+        ctx.snap.borrow()?.globals.iter().map(|v| (v.module.clone(), v.cu.clone(), v.name.clone())).collect();
+    let is_known = |module: &str, cu: Option<&str>, name: &str| {
+        known.contains(&(Some(module.to_string()), cu.map(str::to_string), name.to_string()))
+    };
+    let query = GlobalQuery { known: &is_known, ..*query };
+    let Ok(found) = ctx.services.with(|s| Ok(s.globals(&query))) else { return Ok(()) };
+    if found.left > 0 {
+        eprintln!(
+            "[{}] warning: {what}: {} more globals match; at most {} are read per filter",
+            ctx.module, found.left, query.cap
+        );
     }
+    let kept: Vec<Variable> = found.variables.into_iter().filter(|v| keep(v)).collect();
+    ctx.store(kept.iter().map(variable_weight).sum())?;
+    ctx.snap.borrow_mut()?.globals.extend(kept);
+    Ok(())
+}
+
+/// `bt:variables()` with a table filter: the globals it names are looked
+/// up, not only those extracted.
+fn look_up_filtered(ctx: &Ctx, filter: &VarFilter) -> mlua::Result<()> {
+    let module = |m: &str| filter.object.as_ref().is_none_or(|o| m.contains(o.as_str()));
+    let query = GlobalQuery {
+        module: &module,
+        executable_only: false,
+        global: &|m, cu, name| filter.takes(Some(m), cu, name),
+        known: &|_, _, _| false,
+        first_module_only: filter.name.is_some() && filter.object.is_none(),
+        cap: GLOBALS_PER_FILTER,
+    };
+    look_up_globals(ctx, &format!("bt:variables(), {filter}"), &query, &|_| true)
 }
 
 impl FromLua for MatchType {
@@ -475,60 +450,44 @@ impl FromLua for MatchType {
 
 impl UserData for ThreadUd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        let with = |this: &ThreadUd, f: &dyn Fn(&Thread) -> LuaValue| -> mlua::Result<LuaValue> {
-            this.ctx.snap.borrow()?.threads.get(this.t).map(f).ok_or_else(stale)
-        };
-        methods.add_method("tid", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.tid.into())));
-        methods.add_method("fault", move |_, this, ()| with(this, &|t| LuaValue::Boolean(t.faulted)));
-        methods.add_method("n_frames", move |_, this, ()| with(this, &|t| LuaValue::Integer(t.frames.len() as i64)));
+        methods.add_method("tid", |_, this, ()| this.read(|t| t.tid));
+        methods.add_method("fault", |_, this, ()| this.read(|t| t.faulted));
+        methods.add_method("n_frames", |_, this, ()| this.read(|t| t.frames.len()));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("set_name", |_, this, name: String| {
             this.ctx.store(name.len())?;
-            thread_mut(&mut *this.ctx.snap.borrow_mut()?, this.t).ok_or_else(stale)?.name = name;
-            Ok(())
+            this.write(|t| t.name = name)
         });
         methods.add_method("add_frame", |_, this, (frame, first): (mlua::UserDataRef<FrameUd>, Option<bool>)| {
             let new = frame.read(Frame::clone)?;
             this.ctx.store(frame_weight(&new))?;
-            let mut snap = this.ctx.snap.borrow_mut()?;
-            let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
-            if first.unwrap_or(false) {
-                thread.frames.insert(0, new);
-            } else {
-                thread.frames.push(new);
-            }
-            renumber(thread);
-            Ok(())
+            this.write(|thread| {
+                let at = if first.unwrap_or(false) { 0 } else { thread.frames.len() };
+                insert_frame(thread, at, new);
+            })
         });
-        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut thread_mut(snap, this.t)?.annotations));
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at.get_mut(snap)?.annotations));
         methods.add_method("variables", |lua, this, ()| {
-            let (ctx, t) = (this.ctx.clone(), this.t);
+            let (ctx, thread) = (this.ctx.clone(), this.at);
             lua.create_function(move |_, (filter, prev): (Option<mlua::Table>, Option<AnyUserData>)| {
-                let start = match prev {
-                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
-                        VarAt::Tls { i, .. } => i + 1,
-                        _ => return Ok((None, None, None)),
-                    },
-                    None => 0,
-                };
-                let filter = VarFilter::read(filter.as_ref())?;
-                let snap = ctx.snap.borrow()?;
-                let tls = snap.threads.get(t).map(|th| th.tls.as_slice()).unwrap_or_default();
-                Ok(next_filtered(&ctx, tls, start, &filter, |i| VarAt::Tls { t, i }))
+                let filter = read_filter(filter.as_ref())?;
+                next_filtered(&ctx, prev, VarList::Tls(thread), &filter, |snap| thread.tls(snap, 0))
             })
         });
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
             let m = match_of(m)?;
+            let prev = prev.map(|ud| ud.borrow::<FrameUd>().map(|f| f.at)).transpose()?;
+            let mut snap = this.ctx.snap.borrow_mut()?;
             let start = match prev {
-                Some(ud) => ud.borrow::<FrameUd>()?.f + 1,
+                Some(at) => at.and_then(|at| at.index(&snap)).ok_or_else(stale)?.1 + 1,
                 None => 0,
             };
-            let snap = this.ctx.snap.borrow()?;
-            let thread = snap.threads.get(this.t).ok_or_else(stale)?;
-            let found = thread.frames.iter().enumerate().skip(start).find(|(_, f)| {
-                m.as_ref().is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: thread.faulted }))
+            let thread = this.at.get(&snap).ok_or_else(stale)?;
+            let found = (start..thread.frames.len()).find(|&f| {
+                m.as_ref()
+                    .is_none_or(|m| m.frame(&FrameRef { frame: &thread.frames[f], thread_faulted: thread.faulted }))
             });
-            Ok(found.map(|(f, _)| FrameUd::new(&this.ctx, this.t, f)))
+            Ok(found.and_then(|f| this.at.frame(&mut snap, f)).map(|at| FrameUd::new(&this.ctx, at)))
         });
     }
 }
@@ -539,19 +498,22 @@ impl FrameUd {
             return Ok(f(&frame.borrow()));
         }
         let snap = self.ctx.snap.borrow()?;
-        snap.threads.get(self.t).and_then(|t| t.frames.get(self.f)).map(f).ok_or_else(stale)
+        self.at()?.get(&snap).map(|(_, frame)| f(frame)).ok_or_else(stale)
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut Frame) -> R) -> mlua::Result<R> {
         if let Some(frame) = &self.temp {
             return Ok(f(&mut frame.borrow_mut()));
         }
-        frame_mut(&mut *self.ctx.snap.borrow_mut()?, self.t, self.f).map(f).ok_or_else(stale)
+        self.at()?.get_mut(&mut *self.ctx.snap.borrow_mut()?).map(f).ok_or_else(stale)
     }
 }
 
-/// Numbers a thread's frames again after one was added.
-fn renumber(thread: &mut Thread) {
+/// Inserts a copy of a module's frame at `at` (with a handle identity of
+/// its own) and numbers the thread's frames again.
+fn insert_frame(thread: &mut Thread, at: usize, mut frame: Frame) {
+    renew(&mut frame);
+    thread.frames.insert(at.min(thread.frames.len()), frame);
     for (i, f) in thread.frames.iter_mut().enumerate() {
         f.index = i;
     }
@@ -565,7 +527,7 @@ impl UserData for FrameUd {
         methods.add_method("line_resolved", |_, this, ()| this.read(|f| f.line.is_some()));
         methods.add_method("object_file", |_, this, ()| this.read(|f| f.module.clone()));
         methods.add_method("instruction", |_, this, ()| this.read(|f| f.pc.0 as i64));
-        methods.add_method("thread", |_, this, ()| Ok(ThreadUd { ctx: this.ctx.clone(), t: this.t }));
+        methods.add_method("thread", |_, this, ()| Ok(ThreadUd { ctx: this.ctx.clone(), at: this.at()?.thread() }));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("siginfo", |_, this, ()| {
             let faulted = this.read(|f| f.faulted)?;
@@ -605,12 +567,15 @@ impl UserData for FrameUd {
             |_, this, (var, after): (mlua::UserDataRef<VariableUd>, Option<mlua::UserDataRef<VariableUd>>)| {
                 let v = var.snapshot_copy()?;
                 this.ctx.store(variable_weight(&v))?;
-                let after = after.map(|a| a.at);
+                // After `after` when it is a local of this frame, else last.
+                let after = match after.and_then(|a| a.at) {
+                    Some(a) if this.at.is_some_and(|f| a.list() == VarList::Locals(f)) => {
+                        a.index(&*this.ctx.snap.borrow()?)
+                    }
+                    _ => None,
+                };
                 this.write(|f| {
-                    let at = match after {
-                        Some(VarAt::Local { i, .. }) if i < f.locals.len() => i + 1,
-                        _ => f.locals.len(),
-                    };
+                    let at = after.map_or(f.locals.len(), |i| (i + 1).min(f.locals.len()));
                     f.locals.insert(at, v);
                 })
             },
@@ -618,53 +583,53 @@ impl UserData for FrameUd {
         methods.add_method("add_frame", |_, this, frame: mlua::UserDataRef<FrameUd>| {
             let new = frame.read(Frame::clone)?;
             this.ctx.store(frame_weight(&new))?;
+            let at = this.at()?;
             let mut snap = this.ctx.snap.borrow_mut()?;
-            let thread = thread_mut(&mut snap, this.t).ok_or_else(stale)?;
-            let at = (this.f + 1).min(thread.frames.len());
-            thread.frames.insert(at, new);
-            renumber(thread);
+            let (_, f) = at.index(&snap).ok_or_else(stale)?;
+            insert_frame(at.thread().get_mut(&mut snap).ok_or_else(stale)?, f + 1, new);
             Ok(())
         });
         methods.add_method("fprm", |lua, this, ()| {
             let this = this.clone();
             lua.create_function(move |_, (_, prev): (LuaValue, Option<AnyUserData>)| {
+                let frame = this.at()?;
+                let prev = prev.map(|ud| ud.borrow::<VariableUd>().map(|v| v.at)).transpose()?;
+                let mut snap = this.ctx.snap.borrow_mut()?;
                 let i = match prev {
-                    Some(ud) => match ud.borrow::<VariableUd>()?.at {
-                        VarAt::Param { i, .. } => i + 1,
-                        _ => return Ok((None, None)),
-                    },
                     None => 0,
+                    Some(Some(at)) if at.list() == VarList::Parameters(frame) => at.index(&snap).ok_or_else(stale)? + 1,
+                    Some(_) => return Ok((None, None)),
                 };
-                let n = this.read(|f| f.parameters.len())?;
-                Ok(if i < n {
-                    (Some(VariableUd::new(&this.ctx, VarAt::Param { t: this.t, f: this.f, i })), Some(i))
-                } else {
-                    (None, None)
+                Ok(match frame.parameter(&mut snap, i) {
+                    Some(at) => (Some(VariableUd::new(&this.ctx, at)), Some(i)),
+                    None => (None, None),
                 })
             })
         });
         methods.add_method("fprm_at", |_, this, i: usize| {
-            let n = this.read(|f| f.parameters.len())?;
-            Ok((i < n).then(|| VariableUd::new(&this.ctx, VarAt::Param { t: this.t, f: this.f, i })))
+            let at = this.at()?.parameter(&mut *this.ctx.snap.borrow_mut()?, i);
+            Ok(at.map(|at| VariableUd::new(&this.ctx, at)))
         });
-        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut frame_mut(snap, this.t, this.f)?.annotations));
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at?.get_mut(snap)?.annotations));
         methods.add_meta_method(MetaMethod::Call, |_, this, (m, prev): (Option<AnyUserData>, Option<AnyUserData>)| {
             let m = match_of(m)?;
+            let frame = this.at()?;
             let prev = prev.map(|ud| ud.borrow::<VariableUd>().map(|v| v.at)).transpose()?;
-            let snap = this.ctx.snap.borrow()?;
-            let thread = snap.threads.get(this.t).ok_or_else(stale)?;
-            let frame = thread.frames.get(this.f).ok_or_else(stale)?;
+            let mut snap = this.ctx.snap.borrow_mut()?;
             let mut at = match prev {
-                Some(at) => at.next_in_frame(frame),
-                None => first_in_frame(this.t, this.f, frame),
+                Some(Some(at)) if at.frame() == Some(frame) => at.next(&mut snap),
+                Some(_) => None,
+                None => frame.first_variable(&mut snap),
             };
-            let fref = FrameRef { frame, thread_faulted: thread.faulted };
             while let Some(here) = at {
+                let (thread, f) = frame.get(&snap).ok_or_else(stale)?;
                 let v = here.get(&snap).ok_or_else(stale)?;
-                if m.as_ref().is_none_or(|m| m.variable(v, Some(&fref))) {
+                if m.as_ref()
+                    .is_none_or(|m| m.variable(v, Some(&FrameRef { frame: f, thread_faulted: thread.faulted })))
+                {
                     return Ok(Some(VariableUd::new(&this.ctx, here)));
                 }
-                at = here.next_in_frame(frame);
+                at = here.next(&mut snap);
             }
             Ok(None)
         });
@@ -676,14 +641,16 @@ impl VariableUd {
         if let Some((root, path)) = &self.temp {
             return member_at(&mut root.borrow_mut(), path).map(|v| f(v)).ok_or_else(stale);
         }
-        self.at.get(&*self.ctx.snap.borrow()?).map(f).ok_or_else(stale)
+        let at = self.at.ok_or_else(stale)?;
+        at.get(&*self.ctx.snap.borrow()?).map(f).ok_or_else(stale)
     }
 
     fn write<R>(&self, f: impl FnOnce(&mut Variable) -> R) -> mlua::Result<R> {
         if let Some((root, path)) = &self.temp {
             return member_at(&mut root.borrow_mut(), path).map(f).ok_or_else(stale);
         }
-        self.at.get_mut(&mut *self.ctx.snap.borrow_mut()?).map(f).ok_or_else(stale)
+        let at = self.at.ok_or_else(stale)?;
+        at.get_mut(&mut *self.ctx.snap.borrow_mut()?).map(f).ok_or_else(stale)
     }
 
     /// Gives the variable a value of a kind (the `set_*` methods).
@@ -714,7 +681,7 @@ impl VariableUd {
         })?;
         let mut child_path = path.clone();
         child_path.push(index);
-        Ok(VariableUd { ctx: self.ctx.clone(), at: VarAt::Temp, temp: Some((root.clone(), child_path)) })
+        Ok(VariableUd { ctx: self.ctx.clone(), at: None, temp: Some((root.clone(), child_path)) })
     }
 }
 
@@ -761,22 +728,23 @@ impl UserData for VariableUd {
                 )
             })
         });
-        methods.add_method("fprm_offset", |_, this, ()| {
-            Ok(match this.at {
-                VarAt::Param { i, .. } => Some(i),
-                _ => None,
-            })
+        methods.add_method("fprm_offset", |_, this, ()| match this.at {
+            Some(at) if matches!(at.list(), VarList::Parameters(_)) => Ok(at.index(&*this.ctx.snap.borrow()?)),
+            _ => Ok(None),
         });
         // The made variable this one was made in (`create_variable`'s
         // owner); variables of the snapshot are top-level and have none.
         methods.add_method("owner", |_, this, ()| {
             Ok(this.temp.as_ref().and_then(|(root, path)| {
                 let (_, parent) = path.split_last()?;
-                Some(VariableUd { ctx: this.ctx.clone(), at: VarAt::Temp, temp: Some((root.clone(), parent.to_vec())) })
+                Some(VariableUd { ctx: this.ctx.clone(), at: None, temp: Some((root.clone(), parent.to_vec())) })
             }))
         });
-        methods.add_method("frame", |_, this, ()| Ok(this.at.frame().map(|(t, f)| FrameUd::new(&this.ctx, t, f))));
-        methods.add_method("thread", |_, this, ()| Ok(this.at.thread().map(|t| ThreadUd { ctx: this.ctx.clone(), t })));
+        methods
+            .add_method("frame", |_, this, ()| Ok(this.at.and_then(|a| a.frame()).map(|f| FrameUd::new(&this.ctx, f))));
+        methods.add_method("thread", |_, this, ()| {
+            Ok(this.at.and_then(|a| a.thread()).map(|at| ThreadUd { ctx: this.ctx.clone(), at }))
+        });
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("set_ll", |_, this, n: i64| this.set(Kind::Ll, Value::Int(n)));
         methods.add_method("set_ull", |_, this, n: i64| this.set(Kind::Ull, Value::UInt(n as u64)));
@@ -808,7 +776,7 @@ impl UserData for VariableUd {
         });
         // A temporary variable is not in the snapshot: annotating it is
         // an error, like reading a stale handle.
-        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at.get_mut(snap)?.annotations));
+        add_annotate(methods, |this| &this.ctx, |this, snap| Some(&mut this.at?.get_mut(snap)?.annotations));
     }
 }
 

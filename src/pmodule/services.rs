@@ -1,5 +1,5 @@
 //! What modules reach beyond the snapshot: typed views of target memory
-//! (`bt_variable`), globals by name, symbols. The engine provides them
+//! (`bt_variable`), globals by name or by unit, symbols. The engine provides them
 //! ([`Services`]) for the duration of each event; outside events (and in
 //! `preattach`, before debug information is loaded) the functions that
 //! need them raise an error.
@@ -18,9 +18,76 @@ pub struct BtVar {
     pub name: String,
 }
 
+/// The table filter of `variables()`: `object` (the module's file name)
+/// and `cu` (the compilation unit's name) by substring, `name` exactly.
+#[derive(Clone, Debug, Default)]
+pub struct VarFilter {
+    pub object: Option<String>,
+    pub cu: Option<String>,
+    pub name: Option<String>,
+}
+
+impl VarFilter {
+    pub fn is_empty(&self) -> bool {
+        self.object.is_none() && self.cu.is_none() && self.name.is_none()
+    }
+
+    /// Whether a global of module `module`, unit `cu`, named `name`
+    /// passes.
+    pub fn takes(&self, module: Option<&str>, cu: Option<&str>, name: &str) -> bool {
+        let contains = |want: &Option<String>, have: Option<&str>| {
+            want.as_ref().is_none_or(|w| have.is_some_and(|h| h.contains(w.as_str())))
+        };
+        contains(&self.object, module) && contains(&self.cu, cu) && self.name.as_ref().is_none_or(|n| n == name)
+    }
+
+    pub fn holds(&self, v: &Variable) -> bool {
+        self.takes(v.module.as_deref(), v.cu.as_deref(), &v.name)
+    }
+}
+
+/// Which globals to read on demand, for a module's filter.
+pub struct GlobalQuery<'q> {
+    /// The modules to look in, by file name.
+    pub module: &'q dyn Fn(&str) -> bool,
+    /// Only the executable (when the filter names no module).
+    pub executable_only: bool,
+    /// The globals it takes, by (module, unit, name).
+    pub global: &'q dyn Fn(&str, Option<&str>, &str) -> bool,
+    /// Those of them the snapshot has already: not read again, but
+    /// counted against the cap (the same query takes the same globals).
+    pub known: &'q dyn Fn(&str, Option<&str>, &str) -> bool,
+    /// Stop after the first module that has one (a name without a module
+    /// is looked for as gdb's `print NAME` does: the executable first,
+    /// and only the first module defining it counts).
+    pub first_module_only: bool,
+    pub cap: usize,
+}
+
+/// As a module writes it: `{object = "crash", name = "version"}`.
+impl std::fmt::Display for VarFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let fields = [("object", &self.object), ("cu", &self.cu), ("name", &self.name)];
+        let given: Vec<String> =
+            fields.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} = {v:?}"))).collect();
+        write!(f, "{{{}}}", given.join(", "))
+    }
+}
+
+/// The globals a query read (not those known already), and how many more
+/// it matched past its cap.
+#[derive(Default)]
+pub struct FoundGlobals {
+    pub variables: Vec<Variable>,
+    pub left: usize,
+}
+
 pub trait Services {
     /// A global variable by name (`object` and `cu` narrow by substring).
     fn global(&self, name: &str, object: Option<&str>, cu: Option<&str>) -> Option<BtVar>;
+    /// Every global (not thread-local) variable `query` selects, read as
+    /// the snapshot's globals are.
+    fn globals(&self, query: &GlobalQuery<'_>) -> FoundGlobals;
     /// A member, following pointers to the struct.
     fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String>;
     /// What a pointer points to, at `at` when given.

@@ -117,6 +117,9 @@ pub struct Thread {
     /// stopped (it is stuck in the kernel); empty otherwise.
     pub kernel_stack: Vec<String>,
     pub annotations: Vec<Annotation>,
+    /// During the run only: what a module's handle to the thread holds.
+    #[serde(skip)]
+    pub uid: Uid,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -141,6 +144,9 @@ pub struct Frame {
     pub parameters: Vec<Variable>,
     pub locals: Vec<Variable>,
     pub annotations: Vec<Annotation>,
+    /// During the run only: what a module's handle to the frame holds.
+    #[serde(skip)]
+    pub uid: Uid,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -184,7 +190,17 @@ pub struct Variable {
     /// the run only (the JSON shows it by the module's annotation).
     #[serde(skip)]
     pub made: bool,
+    /// During the run only: what a module's handle to the variable holds.
+    #[serde(skip)]
+    pub uid: Uid,
 }
+
+/// What a module's handle holds of a thread, frame or variable, so that
+/// it finds its object wherever the object moves (a module's `add_frame`
+/// or `add_variable` inserts before it). Given out on first use
+/// (`pmodule::handles`); the default, 0, is "none yet". Never written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Uid(pub u64);
 
 /// Identifies a type DIE for the duration of a run: the DWARF it is in
 /// (a number the variable reader gives each DWARF it reads types from)

@@ -30,15 +30,22 @@ pub fn work_dir() -> PathBuf {
 /// (C++ sources with the C++ compiler, Rust with rustc) and returns the
 /// binary's path.
 pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
-    let src = fixtures_dir().join(source);
-    let out = work_dir().join(out_name);
     if source.ends_with(".rs") {
+        let out = work_dir().join(out_name);
         let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+        let src = fixtures_dir().join(source);
         let status = Command::new(&rustc).args(flags).arg("-o").arg(&out).arg(&src).status().unwrap();
         assert!(status.success(), "compiling {source} with {flags:?} failed");
         return out;
     }
-    let cpp = source.ends_with(".cpp");
+    build_program(&[source], out_name, flags)
+}
+
+/// Compiles and links the C or C++ `tests/fixtures/<sources>` into one
+/// program `<out_name>`.
+pub fn build_program(sources: &[&str], out_name: &str, flags: &[&str]) -> PathBuf {
+    let out = work_dir().join(out_name);
+    let cpp = sources.iter().any(|s| s.ends_with(".cpp"));
     let compiler = if cpp {
         std::env::var("CXX").unwrap_or_else(|_| "c++".into())
     } else {
@@ -48,11 +55,11 @@ pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
         .args(flags)
         .arg("-o")
         .arg(&out)
-        .arg(&src)
+        .args(sources.iter().map(|s| fixtures_dir().join(s)))
         .arg("-pthread")
         .status()
         .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
-    assert!(status.success(), "compiling {source} with {flags:?} failed");
+    assert!(status.success(), "compiling {sources:?} with {flags:?} failed");
     out
 }
 
