@@ -86,7 +86,8 @@ fn all_annotations(snap: &Value) -> Vec<String> {
     out
 }
 
-/// `[7ffd1234]` and `"Address": "7ffd1234"` with the digits blanked.
+/// Text with every run of (hex) digits blanked: addresses differ between
+/// runs.
 fn blank_hex(text: &str) -> String {
     let mut out = String::new();
     let mut hex_run = false;
@@ -106,38 +107,62 @@ fn errors_of(snap: &Value, path_end: &str) -> String {
     pm["errors"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_string()).collect::<Vec<_>>().join("; ")
 }
 
+/// Builds the tutorial's program as `crash` (as tests/pmodules.rs does).
+fn tutorial_program() -> PathBuf {
+    std::fs::create_dir_all(work_dir().join("tutorial")).unwrap();
+    let units = ["tutorial/crash.c", "tutorial/invalid_write.c", "tutorial/hang.c"];
+    build_program(&units, "tutorial/crash", &["-g", "-O0"])
+}
+
+/// The lines module `id` wrote to stderr, without its prefix.
+fn module_lines(stderr: &str, id: &str) -> Vec<String> {
+    stderr.lines().filter_map(|l| l.strip_prefix(&format!("[{id}] ")).map(String::from)).collect()
+}
+
 /// The tutorial's first module in C (examples/pmodules/c) writes the same
-/// lines, annotations, kv and classifiers as the Lua module of the
-/// tutorial, on the crash the Lua test uses.
+/// lines, annotations, kv and classifiers as the tutorial's Lua module,
+/// on the tutorial's program, in run mode (at its crash) and in attach
+/// mode (hung), with no flag but --module-load.
 #[test]
 fn the_tutorial_module_in_c_gives_what_the_lua_one_gives() {
     let _serial = serial();
-    let bin = build("crash.c", "crash-cm", &["-g", "-O0"]);
+    let bin = tutorial_program();
     let c = c_module("examples/pmodules/c/tutorial_annotate.c");
     let lua = repo().join("tests/pmodules/tutorial_annotate.lua");
-    let run = |module: &Path, name: &str| {
-        let (snap, code, stderr) =
-            run_crash(&bin, &["3", "main"], name, &["--no-default-modules", "--module-load", module.to_str().unwrap()]);
+    let crashed = |module: &Path, name: &str| {
+        let load = ["--no-default-modules", "--module-load", module.to_str().unwrap()];
+        let (snap, code, stderr) = run_crash(&bin, &["crash"], name, &load);
         assert_eq!(code, 139, "{stderr}");
         (snap.unwrap_or_else(|| panic!("no snapshot: {stderr}")), stderr)
     };
-    let (c_snap, c_err) = run(&c, "cm-tutorial-c");
-    let (lua_snap, lua_err) = run(&lua, "cm-tutorial-lua");
-    assert_eq!(errors_of(&c_snap, "tutorial_annotate.so"), "", "{c_err}");
-    let c_annotations = all_annotations(&c_snap);
-    assert!(c_annotations.len() >= 6, "{c_annotations:?}");
-    assert_eq!(c_annotations, all_annotations(&lua_snap));
-    for key in ["kv", "classifiers"] {
-        assert_eq!(c_snap[key], lua_snap[key], "{key}");
-    }
-    let module_lines = |stderr: &str, id: &str| -> Vec<String> {
-        stderr.lines().filter_map(|l| l.strip_prefix(&format!("[{id}] ")).map(String::from)).collect()
+    let hung = |module: &Path, name: &str| {
+        let running = start(&bin, &[]);
+        let (snap, code, stderr) = snapshot_of(running.pid(), name, &["--module-load", module.to_str().unwrap()]);
+        assert_eq!(code, 0, "{stderr}");
+        assert_released(running.pid());
+        (snap, stderr)
     };
-    let lines = module_lines(&c_err, "pmodule_c");
-    assert!(lines.contains(&"warning: process state: 0".to_string()), "{c_err}");
-    assert_eq!(lines, module_lines(&lua_err, "pmodule_lua"));
-    let json = c_snap["annotations"].as_array().unwrap().iter().find(|a| a["level"] == "json").unwrap();
-    assert_eq!((json["source"].as_str(), json["json"]["Num"].as_str()), (Some("pmodule_c"), Some("11")));
+    for (mode, take) in [("run", &crashed as &dyn Fn(&Path, &str) -> (Value, String)), ("attach", &hung)] {
+        let (c_snap, c_err) = take(&c, &format!("cm-tutorial-{mode}-c"));
+        let (lua_snap, lua_err) = take(&lua, &format!("cm-tutorial-{mode}-lua"));
+        assert_eq!(errors_of(&c_snap, "tutorial_annotate.so"), "", "{c_err}");
+        assert_eq!(all_annotations(&c_snap), all_annotations(&lua_snap), "{mode}");
+        for key in ["kv", "classifiers"] {
+            assert_eq!(c_snap[key], lua_snap[key], "{mode}: {key}");
+        }
+        let lines = module_lines(&c_err, "pmodule_c");
+        // The same lines but for the addresses (ASLR).
+        let blanked = |lines: &[String]| lines.iter().map(|l| blank_hex(l)).collect::<Vec<_>>();
+        assert_eq!(blanked(&lines), blanked(&module_lines(&lua_err, "pmodule_lua")), "{mode}");
+        assert!(lines.iter().any(|l| l.ends_with("string: tutorial 1.0")), "{mode}: {c_err}");
+        assert!(lines.iter().any(|l| l.starts_with("warning: name: hang_tls, value: 1")), "{mode}: {c_err}");
+        assert_eq!(lines.last().map(String::as_str), Some("warning: pm_unload"));
+        if mode == "run" {
+            let json = c_snap["annotations"].as_array().unwrap().iter().find(|a| a["level"] == "json").unwrap();
+            assert_eq!((json["source"].as_str(), json["json"]["Num"].as_str()), (Some("pmodule_c"), Some("11")));
+            assert!(all_annotations(&c_snap).len() >= 6, "{:?}", all_annotations(&c_snap));
+        }
+    }
 }
 
 /// The events test of the Lua modules, in C: every event with and without
@@ -357,15 +382,14 @@ fn a_looping_c_module_is_cut_at_the_pause_limit() {
 #[test]
 fn typed_member_access_example() {
     let _serial = serial();
-    std::fs::create_dir_all(work_dir().join("tutorial")).unwrap();
-    let bin = build("tutorial/crash.c", "tutorial/crash", &["-g", "-O0"]);
+    let bin = tutorial_program();
     let running = start(&bin, &[]);
     let module = c_module("examples/pmodules/c/array_iter.c");
-    let (snap, code, stderr) =
-        snapshot_of(running.pid(), "cm-array", &["--module-load", module.to_str().unwrap(), "--global", "papa"]);
+    let (snap, code, stderr) = snapshot_of(running.pid(), "cm-array", &["--module-load", module.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(errors_of(&snap, "array_iter.so"), "", "{stderr}");
-    let lines: Vec<&str> = stderr.lines().filter_map(|l| l.strip_prefix("[array_iter_c] info: ")).collect();
+    let lines = module_lines(&stderr, "array_iter_c");
+    let lines: Vec<&str> = lines.iter().filter_map(|l| l.strip_prefix("info: ")).collect();
     let list: Vec<String> =
         lines.iter().take(10).map(|l| l.split("] ").nth(1).unwrap_or_default().to_string()).collect();
     let expected: Vec<String> = (0..10).map(|v| format!("v: {v}")).collect();

@@ -2,7 +2,8 @@
  * The tutorial's first module (../shared/reference/pmodule-tutorial.txt,
  * tests/pmodules/tutorial_annotate.lua) in C: annotations on the faulting
  * frame's parameters, the signal as json, iteration over the faulting
- * thread, globals and TLS, kv and a classifier. It writes the same lines
+ * thread, globals (by unit, then global_version by name, its string read
+ * from the target) and TLS, kv and a classifier. It writes the same lines
  * and annotations as the Lua module (its id is pmodule_c).
  *
  *     cc -shared -fPIC -Wall -Werror -I include -o tutorial_annotate.so tutorial_annotate.c
@@ -63,7 +64,8 @@ static int postattach_cb(ptsnap_backtrace bt, void *user)
     ptsnap_match m;
     ptsnap_thread thr = {0};
     ptsnap_variable var = {0};
-    struct ptsnap_var_filter globals = {"crash", "crash.c", NULL}, tls = {NULL, "hang", NULL};
+    struct ptsnap_var_filter globals = {"crash", "invalid_write.c", NULL}, tls = {NULL, "hang", NULL};
+    struct ptsnap_var_filter by_name = {NULL, NULL, "global_version"};
     const char *object, *cu, *name;
     char value[64];
     enum ptsnap_process_state state;
@@ -100,6 +102,14 @@ static int postattach_cb(ptsnap_backtrace bt, void *user)
             value_text(t, value, sizeof value);
             ptsnap_logf(api, PTSNAP_LOG_WARNING, "name: %s, value: %s, object: %s, cu: %s", name, value, object, cu);
         }
+    }
+    var.id = 0;
+    while (api->bt_next_global(bt, &by_name, var, &var, NULL, NULL) > 0) {
+        char str[256] = "nil";
+        int64_t address = 0;
+        api->var_value_int(var, &address);
+        api->address_read_string((uint64_t)address, str, sizeof str, NULL);
+        ptsnap_logf(api, PTSNAP_LOG_WARNING, "[%" PRIx64 "] string: %s", (uint64_t)address, str);
     }
     if (api->bt_process_state(bt, &state))
         return 1;
