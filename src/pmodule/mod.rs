@@ -163,6 +163,8 @@ struct Module {
     services: services::Current,
     /// A C module's state (its functions reach the objects through it).
     native: Option<Rc<native::State>>,
+    /// A C module's name in a crash report, made at its first callback.
+    crash_name: Option<&'static std::ffi::CStr>,
     errors: Vec<String>,
     /// Stopped after an error.
     failed: bool,
@@ -182,10 +184,15 @@ impl Module {
     /// Runs one of the module's functions within its budget; an error
     /// stops the module.
     fn call(&mut self, f: &Handler, args: MultiValue) {
+        if matches!(f, Handler::Native(_)) && self.crash_name.is_none() {
+            self.crash_name = Some(native::guard::module_name(&self.describe()));
+        }
         let result = match (f, &self.native) {
             (Handler::Lua(f), _) => run_within(&self.sandbox, || f.call::<()>(args)),
             (Handler::Native(f), Some(state)) => {
-                native::guard::set_module(&self.describe());
+                if let Some(name) = self.crash_name {
+                    native::guard::set_module(name);
+                }
                 run_within(&self.sandbox, || native::invoke(state, *f, args))
             }
             (Handler::Native(_), None) => Err("a C function registered by a Lua module".to_string()),
@@ -346,6 +353,7 @@ impl Host {
             memory: memory.clone(),
             services: self.services.clone(),
             native,
+            crash_name: None,
             errors: Vec::new(),
             failed: false,
         })
@@ -592,7 +600,7 @@ impl Host {
 /// entry point, which defines it; a nonzero return is a failed load.
 fn start_native(sandbox: &sandbox::Sandbox, state: &Rc<native::State>, path: &Path) -> Result<(), String> {
     let init = native::loader::open(path)?;
-    native::guard::set_module(&format!("the C pmodule {}", path.display()));
+    native::guard::set_module(native::guard::module_name(&format!("the C pmodule {}", path.display())));
     run_within(sandbox, || {
         // SAFETY: the entry point of a module whose ABI major version is
         // ours, given the table of that ABI (which lives forever).

@@ -14,7 +14,7 @@
 //! handler that was there before (Rust's stack-overflow report) or to the
 //! default action, as if this one did not exist.
 
-use std::ffi::{CString, c_int, c_void};
+use std::ffi::{CStr, CString, c_int, c_void};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
@@ -25,8 +25,7 @@ const SIGNALS: [c_int; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SI
 static NATIVE_TID: AtomicI32 = AtomicI32::new(0);
 /// The signal that crashed module code (0: none yet).
 static CRASH_SIGNAL: AtomicI32 = AtomicI32::new(0);
-/// The module running on [`NATIVE_TID`] (a leaked C string: read after
-/// its thread is parked).
+/// The module running on [`NATIVE_TID`] (a [`module_name`]).
 static CRASH_MODULE: AtomicPtr<std::ffi::c_char> = AtomicPtr::new(std::ptr::null_mut());
 /// The crash was reported to the supervisor (it is reported once).
 static REPORTED: AtomicBool = AtomicBool::new(false);
@@ -59,14 +58,15 @@ pub fn install() {
     });
 }
 
+/// A module's name for the crash report, made once per module (it lives
+/// as long as ptsnap: a parked thread may still be in that module).
+pub fn module_name(description: &str) -> &'static CStr {
+    Box::leak(CString::new(description.replace('\0', "?")).unwrap_or_default().into_boxed_c_str())
+}
+
 /// Names the module whose code runs next (for the crash report).
-pub fn set_module(description: &str) {
-    let c = CString::new(description.replace('\0', "?")).unwrap_or_default().into_raw();
-    let old = CRASH_MODULE.swap(c, Ordering::SeqCst);
-    if !old.is_null() && CRASH_SIGNAL.load(Ordering::SeqCst) == 0 {
-        // SAFETY: made by into_raw above, and no crash report reads it.
-        drop(unsafe { CString::from_raw(old) });
-    }
+pub fn set_module(name: &'static CStr) {
+    CRASH_MODULE.store(name.as_ptr().cast_mut(), Ordering::SeqCst);
 }
 
 /// Runs `f` (a call into module code) with crashes contained.
@@ -96,9 +96,8 @@ pub fn crashed() -> Option<String> {
     let name = if module.is_null() {
         "a C pmodule".to_string()
     } else {
-        // SAFETY: a C string leaked by set_module, never freed once a
-        // crash is recorded.
-        unsafe { std::ffi::CStr::from_ptr(module) }.to_string_lossy().into_owned()
+        // SAFETY: a string of module_name, which is never freed.
+        unsafe { CStr::from_ptr(module) }.to_string_lossy().into_owned()
     };
     Some(format!(
         "{name} crashed ({}); its thread was stopped and the target released",
