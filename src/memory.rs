@@ -1,5 +1,5 @@
-//! The one interface through which the unwinder and (later) the variable
-//! reader see the target's memory.
+//! The one interface through which the unwinder, the variable reader and
+//! the pmodules see the target's memory.
 //!
 //! Nothing above `target/` calls ptrace or opens /proc: a live process, a
 //! core file or a test buffer all look the same through [`Memory`].

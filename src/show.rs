@@ -213,14 +213,14 @@ fn c_value_of(v: &Variable) -> String {
             let elements: Vec<String> = v.elements.iter().map(c_value).collect();
             format!("{{{}{more}}}", elements.join(", "))
         }
-        Kind::String => format!("{}{more}", c_string(v.symbol.as_deref().unwrap_or(""))),
+        Kind::String => format!("{}{more}", string_literal(v)),
         Kind::Enum => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
         // A pointer to a value with no address (DW_OP_implicit_pointer).
         Kind::Reference if v.value == Value::Null && v.target.is_some() => "<synthetic pointer>".into(),
         Kind::Reference | Kind::Fn => {
             let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
             match (&v.symbol, &*v.base_type) {
-                (Some(s), "char" | "signed char" | "unsigned char") => format!("{address} {}{more}", c_string(s)),
+                (Some(_), "char" | "signed char" | "unsigned char") => format!("{address} {}{more}", string_literal(v)),
                 (Some(s), _) => format!("{address} <{s}>"),
                 _ => address,
             }
@@ -246,24 +246,44 @@ fn member(m: &Variable) -> String {
     }
 }
 
-/// A string literal as C writes it: `"a\tb\n\001"`.
-fn c_string(s: &str) -> String {
+/// A string literal as gdb writes it: UTF-8 as text with C escapes,
+/// other bytes (and NULs inside an array) in octal: `"a\tb\377\000c"`.
+fn c_bytes(bytes: &[u8]) -> String {
     let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                let _ = write!(out, "\\{:03o}", c as u32);
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                    let _ = write!(out, "\\{:03o}", c as u32);
+                }
+                c => out.push(c),
             }
-            c => out.push(c),
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\{b:03o}");
         }
     }
     out.push('"');
     out
+}
+
+/// A string variable's literal: its exact bytes when the snapshot has
+/// them (an array's last NUL left out, as gdb does), else its text.
+fn string_literal(v: &Variable) -> String {
+    let byte = |hex: &str, i: usize| u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok();
+    let exact: Option<Vec<u8>> = v.bytes.as_deref().and_then(|hex| (0..hex.len() / 2).map(|i| byte(hex, i)).collect());
+    match exact {
+        Some(bytes) => match bytes.split_last() {
+            Some((0, text)) if !v.truncated => c_bytes(text),
+            _ => c_bytes(&bytes),
+        },
+        None => c_bytes(v.symbol.as_deref().unwrap_or("").as_bytes()),
+    }
 }
 
 #[cfg(test)]

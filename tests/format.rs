@@ -81,7 +81,7 @@ fn snapshot_matches_schema() {
 /// A variable and everything below it: the schema's properties, and
 /// `kind` and `location` from their lists.
 fn check_variable(defs: &Value, v: &Value) {
-    let optional = ["members", "elements", "target", "annotations", "truncated", "error", "module", "cu"];
+    let optional = ["bytes", "members", "elements", "target", "annotations", "truncated", "error", "module", "cu"];
     check(&defs["variable"], v, "variable", &optional);
     for field in ["kind", "location"] {
         assert!(enum_values(&defs["variable"]["properties"][field]).contains(&v[field]), "{field} {}", v[field]);

@@ -15,6 +15,13 @@
 //! reader) follow references between DIEs, units and the supplementary
 //! file without knowing how units are cached.
 //!
+//! With split DWARF (`-gsplit-dwarf`) a unit is a skeleton: its ranges,
+//! line table and `.debug_addr` stay here, its DIEs are in a `.dwo` file
+//! or `.dwp` package ([`super::split`]), read by a `DwarfInfo` of their
+//! own, opened the first time the unit is looked into. [`DwarfInfo::die`]
+//! and the scope walk go there for a skeleton's DIEs, so that readers of
+//! DIEs never see the skeleton.
+//!
 //! The DWARF is the target's, so it may be corrupt or hostile: the DIE
 //! tree is walked to a fixed depth, chains of `DW_AT_abstract_origin` and
 //! `DW_AT_specification` are followed a fixed number of steps and stop at
@@ -24,11 +31,13 @@
 
 use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::rc::Rc;
 
 use gimli::{AttributeValue, DebugInfoOffset, DwLang, DwTag, Unit, UnitOffset};
 use thiserror::Error;
 
+use super::split::{SplitError, SplitFiles};
 use crate::unwind::cfi::Slice;
 
 type R<'a> = Slice<'a>;
@@ -59,6 +68,12 @@ pub enum DwarfError {
     Aranges(gimli::Error),
     #[error("corrupt .debug_line: line table of the unit at {offset:#x}: {source}")]
     Lines { offset: usize, source: gimli::Error },
+    /// A skeleton unit's split part is missing, stale or corrupt.
+    #[error("{0}")]
+    Split(SplitError),
+    /// A problem inside a split DWARF file.
+    #[error("{path}: {source}")]
+    InSplit { path: PathBuf, source: Box<DwarfError> },
 }
 
 /// A range of link-time addresses belonging to one unit.
@@ -293,6 +308,26 @@ pub struct DwarfInfo<'a> {
     load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
     /// The first part of this DWARF that could not be read.
     problem: RefCell<Option<DwarfError>>,
+    /// Finds the split parts of skeleton units (`-gsplit-dwarf`).
+    split_files: Option<SplitFiles<'a>>,
+    /// The split part of each unit (by index in `unit_starts`), loaded
+    /// when the unit is first looked into; `None` for a unit that is no
+    /// skeleton or whose split part cannot be had.
+    splits: OnceCell<Vec<OnceCell<Option<Split<'a>>>>>,
+    /// In a split file's DWARF: the skeleton unit, whose relocated
+    /// attributes (address base, ...) its split unit takes.
+    skeleton: Option<Rc<UnitData<'a>>>,
+    /// The module's TLS segment (link-time address, size), for
+    /// [`Self::tls_offset`].
+    tls_segment: Option<(u64, u64)>,
+}
+
+/// The split part of a skeleton unit.
+struct Split<'a> {
+    info: DwarfInfo<'a>,
+    /// Its compilation unit, in `info`.
+    unit: DebugInfoOffset,
+    path: PathBuf,
 }
 
 /// Scope tags whose PC ranges are searched for the pc.
@@ -332,13 +367,52 @@ impl<'a> DwarfInfo<'a> {
             locations: OnceCell::new(),
             load_locations,
             problem: RefCell::default(),
+            split_files: None,
+            splits: OnceCell::new(),
+            skeleton: None,
+            tls_segment: None,
         }
+    }
+
+    /// The module's TLS segment (`PT_TLS`: link-time address, size).
+    pub fn with_tls_segment(mut self, segment: Option<(u64, u64)>) -> Self {
+        self.tls_segment = segment;
+        self
+    }
+
+    /// The offset in its module's TLS block of a thread-local variable
+    /// whose location expression gave `value` for `DW_OP_form_tls_address`.
+    /// In split DWARF, gcc (12 at least) puts the variable's link-time
+    /// address in `.debug_addr` for `DW_OP_constx` (an absolute relocation
+    /// where a TLS-relative one belongs): a value inside the TLS segment,
+    /// which no offset in it can be, is taken back to its offset.
+    pub fn tls_offset(&self, value: u64) -> u64 {
+        match self.tls_segment {
+            Some((start, size)) if self.dwarf.file_type == gimli::DwarfFileType::Dwo && value >= size => {
+                let offset = value.wrapping_sub(start);
+                if offset < size { offset } else { value }
+            }
+            _ => value,
+        }
+    }
+
+    /// Reads the split parts of skeleton units through `files`.
+    pub fn with_split_files(mut self, files: SplitFiles<'a>) -> Self {
+        self.split_files = Some(files);
+        self
     }
 
     /// The first part of this DWARF (or the supplementary file's) found
     /// unreadable so far: lookups in that part found nothing.
     pub fn problem(&self) -> Option<DwarfError> {
-        self.problem.borrow().clone().or_else(|| self.sup()?.problem())
+        let in_split = || {
+            self.splits.get()?.iter().find_map(|s| {
+                let split = s.get()?.as_ref()?;
+                let source = Box::new(split.info.problem()?);
+                Some(DwarfError::InSplit { path: split.path.clone(), source })
+            })
+        };
+        self.problem.borrow().clone().or_else(|| self.sup()?.problem()).or_else(in_split)
     }
 
     /// Keeps the first problem: later ones are usually its consequences.
@@ -359,9 +433,70 @@ impl<'a> DwarfInfo<'a> {
         self.locations.get_or_init(|| (self.load_locations)())
     }
 
-    /// A DIE by unit and offset in that unit.
+    /// The entries of the location list at `offset`, for a unit of this
+    /// DWARF (a split file's lists have their own format in DWARF 4).
+    pub fn location_list(
+        &self,
+        unit: &Unit<R<'a>>,
+        offset: gimli::LocationListsOffset,
+    ) -> gimli::Result<gimli::LocListIter<R<'a>>> {
+        let lists = self.locations();
+        let (encoding, addr) = (unit.encoding(), &self.dwarf.debug_addr);
+        match self.dwarf.file_type {
+            gimli::DwarfFileType::Main => lists.locations(offset, encoding, unit.low_pc, addr, unit.addr_base),
+            gimli::DwarfFileType::Dwo => lists.locations_dwo(offset, encoding, unit.low_pc, addr, unit.addr_base),
+        }
+    }
+
+    /// This DWARF, the supplementary file's and the split files' loaded so
+    /// far: where a [`Die::key`] of this module may point.
+    pub fn parts(&self) -> Vec<&DwarfInfo<'a>> {
+        let mut out = vec![self];
+        out.extend(self.sup());
+        let splits = self.splits.get().into_iter().flatten();
+        out.extend(splits.filter_map(|s| Some(&s.get()?.as_ref()?.info)));
+        out
+    }
+
+    /// A DIE by unit and offset in that unit; for a skeleton unit, the
+    /// offset is in its split unit, where its DIEs are.
     pub fn die(&self, unit: DebugInfoOffset, offset: UnitOffset) -> Option<Die<'_, 'a>> {
-        Some(Die { dwarf: self, unit: self.unit(unit)?, offset })
+        let (dwarf, unit) = self.dies_of(unit)?;
+        Some(Die { dwarf, unit, offset })
+    }
+
+    /// The DWARF and unit holding the DIEs of unit `offset`: its split
+    /// unit for a skeleton whose split part was found, else itself.
+    fn dies_of(&self, offset: DebugInfoOffset) -> Option<(&DwarfInfo<'a>, Rc<UnitData<'a>>)> {
+        let data = self.unit(offset)?;
+        let Some(split) = self.split(offset, &data) else { return Some((self, data)) };
+        Some((&split.info, split.info.unit(split.unit)?))
+    }
+
+    /// The split part of skeleton unit `offset`, loaded on first use; a
+    /// part that cannot be had is the module's problem, once.
+    fn split(&self, offset: DebugInfoOffset, data: &Rc<UnitData<'a>>) -> Option<&Split<'a>> {
+        let files = self.split_files.as_ref()?;
+        data.unit.dwo_id?;
+        let starts = self.starts();
+        let i = starts.binary_search(&offset).ok()?;
+        let cells = self.splits.get_or_init(|| starts.iter().map(|_| OnceCell::new()).collect());
+        cells
+            .get(i)?
+            .get_or_init(|| match files.load(&self.dwarf, &data.unit) {
+                Ok(found) => found.map(|s| {
+                    let lists = s.dwarf.locations;
+                    let mut info = DwarfInfo::new(s.dwarf, None, Box::new(move || lists));
+                    info.skeleton = Some(data.clone());
+                    info.tls_segment = self.tls_segment;
+                    Split { info, unit: s.unit, path: s.path }
+                }),
+                Err(e) => {
+                    self.record(DwarfError::Split(e));
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// The DIE at a `.debug_info` offset, in whichever unit holds it.
@@ -371,12 +506,13 @@ impl<'a> DwarfInfo<'a> {
         Some(Die { dwarf: self, unit, offset: local })
     }
 
-    /// The root DIE of every unit, in section order.
+    /// The root DIE of every unit, in section order (a skeleton unit's
+    /// split unit in its place).
     pub fn unit_roots(&self) -> impl Iterator<Item = Die<'_, 'a>> + '_ {
         self.starts().iter().filter_map(|&start| {
-            let unit = self.unit(start)?;
+            let (dwarf, unit) = self.dies_of(start)?;
             let offset = unit.unit.root_offset();
-            Some(Die { dwarf: self, unit, offset })
+            Some(Die { dwarf, unit, offset })
         })
     }
 
@@ -437,19 +573,21 @@ impl<'a> DwarfInfo<'a> {
     pub fn frames(&self, pc: u64) -> Vec<DwarfFrame> {
         let Some(offset) = self.unit_for(pc) else { return Vec::new() };
         let Some(data) = self.unit(offset) else { return Vec::new() };
-        let chain = self.scope_chain(&data, pc);
+        // Scopes are in the split unit of a skeleton; lines stay in `data`.
+        let Some((dwarf, dies)) = self.dies_of(offset) else { return Vec::new() };
+        let chain = dwarf.scope_chain(&dies, pc);
         let mut frames = Vec::new();
         // Innermost scope's location is the pc's line; each inlined
         // subroutine's call site is the location in the scope around it.
         let mut location = self.line_at(&data, pc);
         for die in chain.iter().rev() {
-            let Ok(entry) = data.unit.entry(*die) else { continue };
-            let named = Die { dwarf: self, unit: data.clone(), offset: *die }.frame_name();
+            let Ok(entry) = dies.unit.entry(*die) else { continue };
+            let named = Die { dwarf, unit: dies.clone(), offset: *die }.frame_name();
             let (name, language) = named.map_or((None, None), |(n, l)| (Some(n), l));
             let (file, line, column) = location.clone().unwrap_or_default();
             frames.push(DwarfFrame {
                 name,
-                language: language.or(data.language),
+                language: language.or(dies.language),
                 file,
                 line,
                 column,
@@ -467,7 +605,7 @@ impl<'a> DwarfInfo<'a> {
             if let Some((file, line, column)) = location {
                 frames.push(DwarfFrame {
                     name: None,
-                    language: data.language,
+                    language: dies.language,
                     file,
                     line,
                     column,
@@ -542,13 +680,16 @@ impl<'a> DwarfInfo<'a> {
     }
 
     fn parse_unit(&self, offset: DebugInfoOffset) -> Option<UnitData<'a>> {
-        let unit = match self.dwarf.debug_info.header_from_offset(offset).and_then(|h| self.dwarf.unit(h)) {
+        let mut unit = match self.dwarf.debug_info.header_from_offset(offset).and_then(|h| self.dwarf.unit(h)) {
             Ok(unit) => unit,
             Err(source) => {
                 self.record(DwarfError::Unit { offset: offset.0, source });
                 return None;
             }
         };
+        if let Some(skeleton) = self.skeleton.as_ref().filter(|s| s.unit.dwo_id == unit.dwo_id) {
+            unit.copy_relocated_attributes(&skeleton.unit);
+        }
         let language =
             unit.entry(unit.root_offset()).ok().and_then(|root| match root.attr_value(gimli::DW_AT_language) {
                 Some(AttributeValue::Language(l)) => Some(l),
@@ -900,6 +1041,16 @@ mod tests {
         // DW_AT_high_pc as a length: low_pc + length overflows.
         let dwarf = dwarf_info(unit(&[function("f", u64::MAX - 0x10, 0x100), vec![0]].concat()));
         assert!(dwarf.frames(0x1010).is_empty(), "the range wraps to nothing");
+    }
+
+    #[test]
+    fn tls_addresses_of_split_units_become_offsets() {
+        let mut info = dwarf_info(unit(&[])).with_tls_segment(Some((0x3dc0, 0x10)));
+        assert_eq!(info.tls_offset(0x3dc8), 0x3dc8, "a main file's offsets are left alone");
+        info.dwarf.file_type = gimli::DwarfFileType::Dwo;
+        assert_eq!(info.tls_offset(0x3dc8), 8);
+        assert_eq!(info.tls_offset(8), 8);
+        assert_eq!(info.tls_offset(0x5000), 0x5000);
     }
 
     #[test]

@@ -128,6 +128,15 @@ impl<'a> ElfObject<'a> {
             .is_some_and(|s| s.kind() != object::SectionKind::UninitializedData && s.size() > 0)
     }
 
+    /// The link-time address and size in memory of the TLS segment
+    /// (`PT_TLS`, the initialization image of thread-local variables).
+    pub fn tls_segment(&self) -> Option<(u64, u64)> {
+        use object::read::elf::ProgramHeader;
+        let endian = self.file.endian();
+        let header = self.file.elf_program_headers().iter().find(|p| p.p_type(endian) == object::elf::PT_TLS)?;
+        Some((header.p_vaddr(endian), header.p_memsz(endian)))
+    }
+
     /// The difference between run-time and link-time addresses, given that
     /// the file's bytes at `file_offset` are mapped at `map_start`.
     pub fn load_bias(&self, map_start: u64, file_offset: u64) -> Option<u64> {

@@ -34,6 +34,11 @@ impl DebugDirs {
         DebugDirs { dirs }
     }
 
+    /// The directories, in the order they are searched.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
     pub fn find<'a>(&self, store: &'a FileStore, binary: &ElfObject<'a>) -> Option<(ElfObject<'a>, DebugSource)> {
         if let Some(id) = binary.build_id()
             && let Some(found) = self.by_build_id(store, id)

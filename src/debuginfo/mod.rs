@@ -11,6 +11,7 @@ pub mod dwarf;
 pub mod elf;
 pub mod locate;
 pub mod prefetch;
+pub mod split;
 pub mod store;
 pub mod symbols;
 
@@ -27,6 +28,7 @@ use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use dwarf::DwarfInfo;
 use elf::{ElfObject, SectionError};
 use locate::{DebugDirs, DebugSource};
+use split::SplitFiles;
 use store::FileStore;
 use symbols::SymbolTable;
 
@@ -138,7 +140,14 @@ impl<'a> Module<'a> {
                     dwarf.set_sup(self.load_dwarf(alt)?);
                     self.load_dwarf(alt).map(|d| DwarfInfo::new(d, None, location_loader(None)))
                 });
-                Some(DwarfInfo::new(dwarf, sup, location_loader(file.reopened())))
+                // Split DWARF: packages and .dwo files are named after,
+                // and looked for next to, the module's file and debug file.
+                let owners =
+                    std::iter::once(PathBuf::from(&self.path)).chain(self.debug_file().map(|(d, _)| d.path.clone()));
+                let split = SplitFiles::new(self.store, self.dirs, owners.collect());
+                let tls = self.elf.as_ref().and_then(ElfObject::tls_segment);
+                let info = DwarfInfo::new(dwarf, sup, location_loader(file.reopened()));
+                Some(info.with_split_files(split).with_tls_segment(tls))
             })
             .as_ref()
     }

@@ -63,10 +63,11 @@ impl FileStore {
         if !file.metadata()?.is_file() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
         }
-        // SAFETY: the mapping is private and read-only. A file truncated
-        // underneath us could fault; ELF files of a running process are in
-        // use (ETXTBSY protects executables) and debug files are not written
-        // by anyone during a snapshot.
+        // SAFETY: the mapping is private and read-only. A file truncated or
+        // rewritten in place underneath us could fault or change: nothing
+        // prevents that (ETXTBSY guards only a running executable against
+        // writes, not its libraries or debug files), but package managers
+        // replace files by rename, which leaves the mapped inode intact.
         let map = unsafe { Mmap::map(&file)? };
         Ok(&self.maps.alloc(map)[..])
     }

@@ -275,12 +275,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         let (key, offset) = self.extractor.types().origin_key(origin)?;
         let at = gimli::DebugInfoOffset(offset);
         self.modules.iter().find_map(|m| {
-            let dwarf = m.dwarf()?;
-            if std::ptr::addr_of!(*dwarf) as usize == key {
-                return dwarf.die_at(at);
-            }
-            let sup = dwarf.sup()?;
-            (std::ptr::addr_of!(*sup) as usize == key).then(|| sup.die_at(at)).flatten()
+            let parts = m.dwarf()?.parts();
+            parts.into_iter().find(|&d| std::ptr::addr_of!(*d) as usize == key)?.die_at(at)
         })
     }
 

@@ -102,26 +102,33 @@ pub trait Services {
 }
 
 /// The services of the event running now, shared with the Lua functions.
+///
+/// Invariant: the slot holds a pointer only while the `provide` call that
+/// set it runs, so `with` never sees services that are gone; a nested
+/// `provide` gives the outer call its services back when it returns.
 #[derive(Clone, Default)]
 pub struct Current(Rc<Cell<Option<*const (dyn Services + 'static)>>>);
 
 impl Current {
     /// Runs `f` with `services` available to the modules.
     pub fn provide<R>(&self, services: Option<&dyn Services>, f: impl FnOnce() -> R) -> R {
-        struct Clear<'c>(&'c Current);
-        impl Drop for Clear<'_> {
+        struct Restore<'c> {
+            slot: &'c Current,
+            outer: Option<*const (dyn Services + 'static)>,
+        }
+        impl Drop for Restore<'_> {
             fn drop(&mut self) {
-                self.0.0.set(None);
+                self.slot.0.set(self.outer);
             }
         }
         // SAFETY: the pointer is only dereferenced by `with` while `f`
-        // runs, and `services` outlives `f`; `Clear` removes it when `f`
-        // returns or unwinds.
+        // runs, and `services` outlives `f`; `Restore` puts the outer
+        // call's pointer (still alive: its `provide` is running) back when
+        // `f` returns or unwinds.
         let erased = services.map(|s| unsafe {
             std::mem::transmute::<*const (dyn Services + '_), *const (dyn Services + 'static)>(s as *const _)
         });
-        self.0.set(erased);
-        let _clear = Clear(self);
+        let _restore = Restore { slot: self, outer: self.0.replace(erased) };
         f()
     }
 
@@ -132,5 +139,59 @@ impl Current {
             Some(p) => f(unsafe { &*p }),
             None => Err(mlua::Error::runtime("target memory and debug information are not available in this event")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str);
+
+    impl Services for Named {
+        fn global(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Option<BtVar> {
+            None
+        }
+        fn globals(&self, _: &GlobalQuery<'_>) -> FoundGlobals {
+            FoundGlobals::default()
+        }
+        fn member(&self, _: &BtVar, _: &str) -> Result<BtVar, String> {
+            Err(self.0.into())
+        }
+        fn deref(&self, _: &BtVar, _: Option<u64>) -> Result<BtVar, String> {
+            Err(self.0.into())
+        }
+        fn size_of(&self, _: &BtVar) -> Option<u64> {
+            None
+        }
+        fn read(&self, _: &BtVar) -> Result<Variable, String> {
+            Err(self.0.into())
+        }
+        fn symbol_address(&self, _: &str, _: Option<&str>) -> Option<u64> {
+            None
+        }
+        fn address_symbol(&self, _: u64) -> Option<String> {
+            Some(self.0.into())
+        }
+        fn mapping(&self, _: u64) -> Option<Mapping> {
+            None
+        }
+    }
+
+    fn current_name(c: &Current) -> Option<String> {
+        c.with(|s| Ok(s.address_symbol(0))).ok().flatten()
+    }
+
+    #[test]
+    fn a_nested_provide_gives_the_outer_services_back() {
+        let current = Current::default();
+        let (outer, inner) = (Named("outer"), Named("inner"));
+        current.provide(Some(&outer), || {
+            current.provide(Some(&inner), || assert_eq!(current_name(&current).as_deref(), Some("inner")));
+            assert_eq!(current_name(&current).as_deref(), Some("outer"));
+            current.provide(None, || assert!(current.with(|_| Ok(())).is_err()));
+            assert_eq!(current_name(&current).as_deref(), Some("outer"));
+        });
+        assert!(current.with(|_| Ok(())).is_err(), "nothing outside provide");
     }
 }

@@ -1,5 +1,5 @@
-//! The snapshot data model: the JSON contract of ../shared/design.md as
-//! serde types. Field names here are relied on by tests, `ptsnap show` and
+//! The snapshot data model: the JSON contract of docs/snapshot-format.md
+//! (and docs/snapshot.schema.json) as serde types. Field names here are relied on by tests, `ptsnap show` and
 //! crash servers; fields may be added, never renamed.
 //!
 //! Deserialization is lenient (every field defaults) so that `show` reads
@@ -163,6 +163,11 @@ pub struct Variable {
     pub location: ValueLocation,
     pub value: Value,
     pub symbol: Option<String>,
+    /// A string `symbol` does not hold exactly (bytes that are not UTF-8;
+    /// in a `char` array, bytes after the first NUL that are not all NUL):
+    /// every byte read, as lower-case hex.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Variable>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -3,8 +3,9 @@
 //! Unwinding reads many words from the same few stack pages, so every read
 //! goes through a page cache filled by `process_vm_readv` (a run of pages
 //! per system call), with `/proc/PID/mem` as a fallback where that call is
-//! not permitted. The cache is only valid while the target is stopped,
-//! which is the only time a [`ProcessMemory`] exists.
+//! not permitted. The cache is only valid while the target is stopped:
+//! the engine clears it ([`ProcessMemory::clear_cache`]) when it stops the
+//! target and when it releases it.
 
 use std::cell::RefCell;
 use std::collections::HashMap;

@@ -323,7 +323,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 }
                 EvaluationResult::RequiresTls(offset) => {
                     let block = ctx.and_then(|c| c.tls_block).ok_or("the TLS block of this module is unknown")?;
-                    eval.resume_with_tls(block.wrapping_add(offset))
+                    eval.resume_with_tls(block.wrapping_add(die.dwarf.tls_offset(offset)))
                 }
                 EvaluationResult::RequiresCallFrameCfa => {
                     let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or("the frame's CFA is unknown")?;
@@ -477,9 +477,7 @@ fn expression_at<'a>(
     let Some(pc) = pc else {
         return Err("a location list outside a frame".into());
     };
-    let mut iter = lists
-        .locations(offset, unit.encoding(), unit.low_pc, &die.dwarf.gimli().debug_addr, unit.addr_base)
-        .map_err(|e| format!("bad location list: {e}"))?;
+    let mut iter = die.dwarf.location_list(unit, offset).map_err(|e| format!("bad location list: {e}"))?;
     loop {
         match iter.next() {
             Ok(Some(entry)) if entry.range.begin <= pc && pc < entry.range.end => return Ok(Some(entry.data)),

@@ -411,8 +411,10 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         if let Some((_, t)) = &pointee {
             if is_char(t) {
                 if address != 0 {
-                    let (text, cut) = self.string_at(address);
-                    var.symbol = text;
+                    let (bytes, cut) = self.string_at(address);
+                    if let Some(bytes) = bytes {
+                        set_string(var, &bytes, bytes.len());
+                    }
                     var.truncated |= cut;
                 }
                 return;
@@ -481,14 +483,13 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         var.target = Some(Box::new(self.render(name, target, src, depth + 1, pointers, path)));
     }
 
-    /// A NUL-terminated string at `address`, up to the string limit;
-    /// whether the limit cut it.
-    fn string_at(&self, address: u64) -> (Option<String>, bool) {
-        let (bytes, cut) = read_c_string(address, self.limits.max_string, |at, buf| {
+    /// A NUL-terminated string at `address` (without the NUL), up to the
+    /// string limit; whether the limit cut it.
+    fn string_at(&self, address: u64) -> (Option<Vec<u8>>, bool) {
+        read_c_string(address, self.limits.max_string, |at, buf| {
             let read = self.read(&Source::Memory(at), buf.len() as u64);
             read.map(|bytes| buf.copy_from_slice(&bytes)).is_ok()
-        });
-        (bytes.map(|b| lossy(&b)), cut)
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -619,7 +620,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             let shown = count.min(self.limits.max_string as u64);
             if let Some(bytes) = self.load(var, &src, shown) {
                 let end = bytes.iter().position(|&b| b == 0);
-                var.symbol = Some(lossy(&bytes[..end.unwrap_or(bytes.len())]));
+                set_string(var, &bytes, end.unwrap_or(bytes.len()));
                 var.truncated |= end.is_none() && count > shown;
             }
             return;
@@ -828,8 +829,17 @@ fn char_literal(b: u8) -> String {
     }
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+/// A string's value from the bytes read (`text_end` is where the text
+/// stops: its NUL, or the end): `symbol` is the text, and when that is not
+/// exactly what was read (bytes that are not UTF-8, bytes after the NUL
+/// that are not all NUL), `bytes` holds every byte in hex.
+fn set_string(var: &mut Variable, read: &[u8], text_end: usize) {
+    let text = &read[..text_end];
+    let exact = std::str::from_utf8(text).is_ok() && read[text_end..].iter().all(|&b| b == 0);
+    var.symbol = Some(String::from_utf8_lossy(text).into_owned());
+    if !exact {
+        var.bytes = Some(read.iter().map(|b| format!("{b:02x}")).collect());
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! by a guard; running ptsnap and reading its snapshot.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod gdb;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};

@@ -1,0 +1,138 @@
+//! gdb as the oracle for variables: every scalar leaf of every parameter
+//! and local in every frame of a running fixture, as gdb reads them
+//! (tests/support/gdb_leaves.py), compared with ptsnap's snapshot of it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{snapshot, start, thread};
+
+/// Our leaves as gdb_leaves.py flattens gdb's: "arg:NAME#k" and
+/// "local:NAME#k" (k counting shadowed names innermost first), then
+/// `.member` and `[i]`; char arrays as `$str`.
+pub fn our_leaves(frame: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for (kind, list) in [("arg", &frame["parameters"]), ("local", &frame["locals"])] {
+        let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+        for v in list.as_array().unwrap() {
+            let name = v["name"].as_str().unwrap();
+            let n = seen.entry(name.to_string()).or_default();
+            flatten(v, &format!("{kind}:{name}#{n}"), &mut out);
+            *n += 1;
+        }
+    }
+    out
+}
+
+fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
+    if let Some(l @ ("optimized-out" | "unavailable")) = v["location"].as_str() {
+        out.insert(path.to_string(), Value::from(l));
+        return;
+    }
+    match v["kind"].as_str().unwrap() {
+        "string" => {
+            out.insert(format!("{path}$str"), v["symbol"].clone());
+        }
+        "tuple" => {
+            for m in v["members"].as_array().into_iter().flatten() {
+                flatten(m, &format!("{path}.{}", m["name"].as_str().unwrap()), out);
+            }
+        }
+        "array" => {
+            for e in v["elements"].as_array().into_iter().flatten() {
+                flatten(e, &format!("{path}{}", e["name"].as_str().unwrap()), out);
+            }
+        }
+        "reference" if v["type"].as_str().is_some_and(|t| t.ends_with('&')) => {
+            if let Some(target) = v.get("target") {
+                flatten(target, &format!("{path}@"), out);
+            }
+        }
+        _ => {
+            let value = match &v["value"] {
+                Value::Bool(b) => Value::from(*b as i64),
+                Value::Array(_) => return, // complex: gdb's side skips them too
+                other => other.clone(),
+            };
+            out.insert(path.to_string(), value);
+        }
+    }
+}
+
+pub fn same_number(a: &Value, b: &Value) -> bool {
+    if let (Some(x), Some(y)) = (a.as_i64(), b.as_i64()) {
+        return x == y;
+    }
+    if let (Some(x), Some(y)) = (a.as_u64(), b.as_u64()) {
+        return x == y;
+    }
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y || (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+        _ => a == b,
+    }
+}
+
+pub fn is_missing(v: &Value) -> bool {
+    v.is_null() || matches!(v.as_str(), Some("optimized-out" | "unavailable"))
+}
+
+/// gdb as the oracle: every scalar leaf of every parameter and local in
+/// every frame, compared. A value both read must be equal, and a value gdb
+/// reads must be read by us too. Values only we read (gdb does not follow
+/// a call site whose target is computed, say) are counted and listed.
+pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
+    let running = start(bin, args);
+    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-x", script.to_str().unwrap()])
+        .output()
+        .expect("gdb runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("GDB-LEAVES ")).unwrap_or_else(|| {
+        panic!("gdb printed no leaves: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    let gdb: Value = serde_json::from_str(line).unwrap();
+    let (mut compared, mut matched) = (0, 0);
+    let mut mismatches = Vec::new();
+    let mut ours_only = Vec::new();
+    for gt in gdb.as_array().unwrap() {
+        let ours = thread(&snap, gt["tid"].as_i64().unwrap());
+        let our_frames = ours["frames"].as_array().unwrap();
+        let gdb_frames = gt["frames"].as_array().unwrap();
+        // Frames pair up in order, tail-call frames included; a function
+        // name must agree.
+        let mut j = 0;
+        for gf in gdb_frames {
+            let Some(k) = our_frames[j..].iter().position(|f| f["function"] == gf["function"]) else { continue };
+            let of = &our_frames[j + k];
+            j += k + 1;
+            let mine = our_leaves(of);
+            for (path, theirs) in gf["vars"].as_object().unwrap() {
+                let Some(ours) = mine.get(path) else { continue };
+                if is_missing(theirs) && is_missing(ours) {
+                    continue;
+                }
+                if is_missing(theirs) {
+                    ours_only.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
+                    continue;
+                }
+                compared += 1;
+                if !is_missing(theirs) && !is_missing(ours) && same_number(theirs, ours) {
+                    matched += 1;
+                } else {
+                    mismatches.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
+                }
+            }
+        }
+    }
+    eprintln!("{name}: {compared} values compared with gdb, {matched} equal; {} read only by ptsnap", ours_only.len());
+    for line in &ours_only {
+        eprintln!("  only ptsnap: {line}");
+    }
+    assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
+    assert!(compared >= 10, "too few values compared ({compared})");
+    (compared, matched)
+}
