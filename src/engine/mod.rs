@@ -65,6 +65,8 @@ pub enum Cut {
     Signal(i32),
     /// ptsnap's worker panicked (a bug); the message is in `errors`.
     Internal,
+    /// A C pmodule crashed; which and how is in `errors`.
+    ModuleCrash,
 }
 
 impl Cut {
@@ -75,6 +77,7 @@ impl Cut {
             Cut::Timeout => "--timeout reached".into(),
             Cut::Signal(sig) => format!("interrupted by {}", signals::name(*sig)),
             Cut::Internal => "ptsnap had an internal error".into(),
+            Cut::ModuleCrash => "a C pmodule crashed".into(),
         }
     }
 }

@@ -148,6 +148,8 @@ enum Stall {
     Signal(i32),
     Failed(Error),
     Panicked(String),
+    /// A C module crashed in the worker (its thread is parked for good).
+    ModuleCrash(String),
 }
 
 /// Waits for the worker's next report until `deadline`, looking at
@@ -156,6 +158,9 @@ fn wait_for(worker: &Worker, deadline: Instant) -> Result<FromWorker, Stall> {
     loop {
         if let Some(sig) = signals::termination_requested() {
             return Err(Stall::Signal(sig));
+        }
+        if let Some(why) = crate::pmodule::native::guard::crashed() {
+            return Err(Stall::ModuleCrash(why));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
@@ -186,6 +191,7 @@ fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<Er
         Err(Stall::Failed(e)) => return Err(e),
         Err(Stall::Deadline) => "the pmodules' preattach did not return in time".to_string(),
         Err(Stall::Panicked(msg)) => format!("ptsnap's worker failed while loading the pmodules: {msg}"),
+        Err(Stall::ModuleCrash(why)) => why,
     };
     worker.cut.store(true, Ordering::SeqCst);
     let plain = Worker::start(Assignment { modules: false, ..task }, base)?;
@@ -193,7 +199,8 @@ fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<Er
         Ok(_) => {}
         Err(Stall::Signal(sig)) => return Err(TargetError::Interrupted(sig).into()),
         Err(Stall::Failed(e)) => return Err(e),
-        Err(Stall::Deadline | Stall::Panicked(_)) => {
+        // (A crash now is the abandoned worker's, still in a module.)
+        Err(Stall::Deadline | Stall::Panicked(_) | Stall::ModuleCrash(_)) => {
             return Err(TargetError::Io {
                 context: "starting the snapshot".into(),
                 source: std::io::Error::other(why),
@@ -285,6 +292,10 @@ fn supervise(
             notes.push(internal_error(&msg));
             Some(Cut::Internal)
         }
+        Err(Stall::ModuleCrash(why)) => {
+            notes.push(module_crash(why));
+            Some(Cut::ModuleCrash)
+        }
     };
     if cut.is_some() {
         worker.cut.store(true, Ordering::SeqCst);
@@ -317,6 +328,10 @@ fn supervise(
         Err(Stall::Panicked(msg)) => {
             notes.push(internal_error(&msg));
             cut = cut.or(Some(Cut::Internal));
+            false
+        }
+        Err(Stall::ModuleCrash(why)) => {
+            notes.push(module_crash(why));
             false
         }
         Err(_) => false,
@@ -401,6 +416,10 @@ fn take_snapshot(worker: &Worker, task: &Assignment) -> Snapshot {
         Some(mut guard) => std::mem::take(&mut *guard),
         None => base_snapshot(&task.opts, &task.info, task.pid),
     }
+}
+
+fn module_crash(message: String) -> ErrorEntry {
+    ErrorEntry { context: "pmodules".into(), message }
 }
 
 fn internal_error(msg: &str) -> ErrorEntry {

@@ -10,7 +10,7 @@ use mlua::{Function, Lua, MultiValue, Table};
 use super::objects::{
     ANNOTATION_LEVELS, BacktraceUd, BtVarUd, Ctx, FrameUd, KINDS, MatchUd, PMAP_PERMS, PROCESS_STATES, VariableUd,
 };
-use super::{Callback, EVENTS, LOG_LEVELS, LogLevel, Registry};
+use super::{Callback, EVENTS, Handler, LOG_LEVELS, LogLevel, Registry};
 use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{Addr, Annotation, ValueLocation, Variable};
 
@@ -69,8 +69,8 @@ pub(super) fn install(
                 return Err(mlua::Error::runtime("pmodule.define called twice"));
             }
             r.id = Some(module_id);
-            r.load = Some(load);
-            r.unload = unload;
+            r.load = Some(Handler::Lua(load));
+            r.unload = unload.map(Handler::Lua);
             Ok(())
         })?,
     )?;
@@ -86,7 +86,7 @@ pub(super) fn install(
                 Some(ud) => Some(ud.borrow::<MatchUd>()?.0.borrow().clone()),
                 None => None,
             };
-            reg.borrow_mut().callbacks.push(Callback { event: *event, func, filter });
+            reg.borrow_mut().callbacks.push(Callback { event: *event, func: Handler::Lua(func), filter });
             Ok(())
         })?;
     pm.raw_set("register", register.clone())?;

@@ -1,4 +1,5 @@
-//! Which module files to load: `--module-load FILE`s, every `*.lua` under
+//! Which module files to load: `--module-load FILE`s, every `*.lua` and
+//! `*.so` (C module) under
 //! each `--modules-path DIR` (recursively), then, unless
 //! `--no-default-modules`, the modules bundled in the binary (the
 //! repository's `pmodules/` directory) and the default paths (per-user,
@@ -45,8 +46,9 @@ pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
         push(f.clone());
     }
     for dir in dirs {
-        // Every `*.lua` entry but directories, those that cannot be read
-        // (a dangling link, a FIFO) too: each is a report entry of its own.
+        // Every `*.lua` and `*.so` entry but directories, those that
+        // cannot be read (a dangling link, a FIFO) too: each is a report
+        // entry of its own.
         let mut found: Vec<PathBuf> = WalkDir::new(dir)
             .follow_links(true)
             .into_iter()
@@ -54,7 +56,7 @@ pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
                 Ok(e) => (!e.file_type().is_dir()).then(|| e.into_path()),
                 Err(e) => e.path().map(Path::to_path_buf),
             })
-            .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+            .filter(|p| p.extension().is_some_and(|x| x == "lua" || x == "so"))
             .collect();
         found.sort();
         for f in found {
@@ -69,11 +71,21 @@ pub fn module_files(files: &[PathBuf], dirs: &[PathBuf]) -> Vec<PathBuf> {
 /// anything but a regular file is refused before it is opened, so a FIFO
 /// cannot block the load.
 pub fn read_module(path: &Path) -> Result<Vec<u8>, String> {
-    let unreadable = |e: std::io::Error| format!("cannot read the module: {e}");
+    check_file(path)?;
+    std::fs::read(path).map_err(unreadable)
+}
+
+/// Whether `path` is a regular file (a C module is opened by the dynamic
+/// loader, which would block on a FIFO too).
+pub fn check_file(path: &Path) -> Result<(), String> {
     if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
         return Err("cannot read the module: not a regular file".into());
     }
-    std::fs::read(path).map_err(unreadable)
+    Ok(())
+}
+
+fn unreadable(e: std::io::Error) -> String {
+    format!("cannot read the module: {e}")
 }
 
 #[cfg(test)]
@@ -84,12 +96,12 @@ mod tests {
     fn finds_lua_files_recursively_once() {
         let dir = std::env::temp_dir().join(format!("ptsnap-discover-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("sub")).unwrap();
-        for f in ["a.lua", "sub/b.lua", "notes.txt"] {
+        for f in ["a.lua", "sub/b.lua", "sub/c.so", "notes.txt"] {
             std::fs::write(dir.join(f), "").unwrap();
         }
         let files = module_files(&[dir.join("a.lua")], std::slice::from_ref(&dir));
         let names: Vec<String> = files.iter().map(|p| p.strip_prefix(&dir).unwrap().display().to_string()).collect();
-        assert_eq!(names, ["a.lua", "sub/b.lua"]);
+        assert_eq!(names, ["a.lua", "sub/b.lua", "sub/c.so"]);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

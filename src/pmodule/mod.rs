@@ -21,6 +21,7 @@ mod budget;
 pub mod discover;
 pub mod handles;
 pub mod matching;
+pub mod native;
 pub mod objects;
 pub mod sandbox;
 pub mod services;
@@ -129,9 +130,16 @@ pub const EVENTS: &[(&str, Event)] = &[
     ("postattach", Event::Postattach),
 ];
 
+/// A module's function: Lua, or C (with what it was registered with).
+#[derive(Clone)]
+enum Handler {
+    Lua(Function),
+    Native(native::NativeFn),
+}
+
 struct Callback {
     event: Event,
-    func: Function,
+    func: Handler,
     filter: Option<Match>,
 }
 
@@ -139,8 +147,10 @@ struct Callback {
 #[derive(Default)]
 struct Registry {
     id: Option<String>,
-    load: Option<Function>,
-    unload: Option<Function>,
+    /// A C module's name and version, as it defined them.
+    about: Option<String>,
+    load: Option<Handler>,
+    unload: Option<Handler>,
     callbacks: Vec<Callback>,
 }
 
@@ -151,6 +161,10 @@ struct Module {
     registry: Rc<RefCell<Registry>>,
     memory: Rc<dyn Memory>,
     services: services::Current,
+    /// A C module's state (its functions reach the objects through it).
+    native: Option<Rc<native::State>>,
+    /// A C module's name in a crash report, made at its first callback.
+    crash_name: Option<&'static std::ffi::CStr>,
     errors: Vec<String>,
     /// Stopped after an error.
     failed: bool,
@@ -169,9 +183,30 @@ impl Module {
 
     /// Runs one of the module's functions within its budget; an error
     /// stops the module.
-    fn call(&mut self, f: &Function, args: MultiValue) {
-        if let Err(e) = run_within(&self.sandbox, || f.call::<()>(args)) {
+    fn call(&mut self, f: &Handler, args: MultiValue) {
+        if matches!(f, Handler::Native(_)) && self.crash_name.is_none() {
+            self.crash_name = Some(native::guard::module_name(&self.describe()));
+        }
+        let result = match (f, &self.native) {
+            (Handler::Lua(f), _) => run_within(&self.sandbox, || f.call::<()>(args)),
+            (Handler::Native(f), Some(state)) => {
+                if let Some(name) = self.crash_name {
+                    native::guard::set_module(name);
+                }
+                run_within(&self.sandbox, || native::invoke(state, *f, args))
+            }
+            (Handler::Native(_), None) => Err("a C function registered by a Lua module".to_string()),
+        };
+        if let Err(e) = result {
             self.fail(&e);
+        }
+    }
+
+    /// The module for a person: id, what it says it is, its file.
+    fn describe(&self) -> String {
+        match &self.registry.borrow().about {
+            Some(about) => format!("pmodule {} ({about}, {})", self.id, self.path.display()),
+            None => format!("pmodule {} ({})", self.id, self.path.display()),
         }
     }
 
@@ -229,7 +264,12 @@ impl Host {
         };
         let mut sources: Vec<(PathBuf, Result<Vec<u8>, String>)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
-            let source = discover::read_module(&path);
+            // A C module is opened by its loader; a Lua module is read.
+            let source = if native::loader::is_native(&path) {
+                discover::check_file(&path).map(|()| Vec::new())
+            } else {
+                discover::read_module(&path)
+            };
             sources.push((path, source));
         }
         if opts.default_paths {
@@ -282,15 +322,28 @@ impl Host {
             budget: sandbox.budget.clone(),
         };
         api::install(&sandbox.lua, &registry, &id_cell, ctx, &opts.args, self.log_level).map_err(|e| e.to_string())?;
-        run_within(&sandbox, || {
-            sandbox
-                .lua
-                .load(source)
-                .set_name(format!("@{}", path.display()))
-                .set_mode(mlua::chunk::ChunkMode::Text)
-                .exec()
-        })?;
-        let id = registry.borrow().id.clone().ok_or("the module does not call pmodule.define")?;
+        let native = if native::loader::is_native(path) {
+            let state = native::State::new(sandbox.lua.clone(), registry.clone(), sandbox.budget.clone())
+                .map_err(|e| e.to_string())?;
+            start_native(&sandbox, &state, path)?;
+            Some(state)
+        } else {
+            run_within(&sandbox, || {
+                sandbox
+                    .lua
+                    .load(source)
+                    .set_name(format!("@{}", path.display()))
+                    .set_mode(mlua::chunk::ChunkMode::Text)
+                    .exec()
+            })?;
+            None
+        };
+        let missing = if native.is_some() {
+            "the module's entry point does not call api->define"
+        } else {
+            "the module does not call pmodule.define"
+        };
+        let id = registry.borrow().id.clone().ok_or(missing)?;
         *id_cell.borrow_mut() = id.clone();
         Ok(Module {
             path: path.to_path_buf(),
@@ -299,6 +352,8 @@ impl Host {
             registry,
             memory: memory.clone(),
             services: self.services.clone(),
+            native,
+            crash_name: None,
             errors: Vec::new(),
             failed: false,
         })
@@ -323,7 +378,7 @@ impl Host {
         args: &dyn Fn(&mlua::Lua, &Ctx) -> mlua::Result<MultiValue>,
     ) {
         for module in self.modules.iter_mut().filter(|m| !m.failed) {
-            let calls: Vec<Function> = module
+            let calls: Vec<Handler> = module
                 .registry
                 .borrow()
                 .callbacks
@@ -539,6 +594,22 @@ impl Host {
     pub fn is_empty(&self) -> bool {
         self.modules.is_empty() && self.unloadable.is_empty()
     }
+}
+
+/// Opens the C module at `path` (its ABI checked first) and runs its
+/// entry point, which defines it; a nonzero return is a failed load.
+fn start_native(sandbox: &sandbox::Sandbox, state: &Rc<native::State>, path: &Path) -> Result<(), String> {
+    let init = native::loader::open(path)?;
+    native::guard::set_module(native::guard::module_name(&format!("the C pmodule {}", path.display())));
+    run_within(sandbox, || {
+        // SAFETY: the entry point of a module whose ABI major version is
+        // ours, given the table of that ABI (which lives forever).
+        let rc = state.enter(true, || native::guard::run_native(|| unsafe { init(&native::abi::API) }));
+        match rc {
+            0 => Ok(()),
+            rc => Err(mlua::Error::external(format!("its entry point returned {rc}"))),
+        }
+    })
 }
 
 /// Runs `f` as one callback of the module of `sandbox`: its error as one
