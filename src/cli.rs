@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::options::Options;
-use crate::pmodule;
-use crate::variables::Limits;
+use ptsnap::options::Options;
+use ptsnap::pmodule;
+use ptsnap::variables::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -83,7 +83,7 @@ pub struct SnapshotArgs {
     pub timeout: Option<f64>,
     /// The longest the target stays stopped: at SECS the target is released
     /// whatever is still running, and the snapshot records what was done.
-    #[arg(long, value_name = "SECS", default_value_t = crate::options::DEFAULT_MAX_PAUSE.as_secs_f64())]
+    #[arg(long, value_name = "SECS", default_value_t = ptsnap::options::DEFAULT_MAX_PAUSE.as_secs_f64())]
     pub max_pause: f64,
     /// Frames per thread at most.
     #[arg(long, value_name = "N", default_value_t = 1024)]

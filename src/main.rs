@@ -1,11 +1,13 @@
 //! The `ptsnap` command: parses the command line, runs the pipeline, and
 //! turns every error into one line on stderr and a non-zero exit.
 
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use ptsnap::cli::{Cli, Command};
+use cli::{Cli, Command};
 use ptsnap::engine::{Cut, Written};
 use ptsnap::options::Options;
 use ptsnap::target::{run, signals};
