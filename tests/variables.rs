@@ -255,7 +255,9 @@ fn our_leaves(frame: &Value) -> BTreeMap<String, Value> {
 
 fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
     if let Some(l @ ("optimized-out" | "unavailable")) = v["location"].as_str() {
-        out.insert(path.to_string(), Value::from(l));
+        // A register the unwinder could not recover in a caller frame.
+        let unsaved = v["error"].as_str().and_then(|e| e.strip_suffix(" is not saved in this frame"));
+        out.insert(path.to_string(), unsaved.map_or(Value::from(l), |r| serde_json::json!({ "unsaved": r })));
         return;
     }
     match v["kind"].as_str().unwrap() {
@@ -302,16 +304,29 @@ fn same_number(a: &Value, b: &Value) -> bool {
 }
 
 fn is_missing(v: &Value) -> bool {
-    v.is_null() || matches!(v.as_str(), Some("optimized-out" | "unavailable"))
+    v.is_null() || matches!(v.as_str(), Some("optimized-out" | "unavailable")) || v.get("unsaved").is_some()
+}
+
+/// gdb takes every register the CFI does not mention as unchanged in the
+/// caller (its DWARF unwinder's "same value" default), so in a caller frame
+/// a caller-saved register holds whatever the callee left in it: the value
+/// is `thread`'s register as the kernel gave it. ptsnap reports those as
+/// unavailable (see src/variables/location.rs), and such a difference is
+/// gdb's, not ours.
+fn gdb_stale_register(thread: &Value, ours: &Value, theirs: &Value) -> bool {
+    let live = ours["unsaved"].as_str().and_then(|r| thread["registers"][r].as_str());
+    let live = live.and_then(|hex| u64::from_str_radix(hex.trim_start_matches("0x"), 16).ok());
+    live.is_some_and(|live| theirs.as_u64() == Some(live) || theirs.as_i64() == Some(live as i64))
 }
 
 /// gdb as the oracle: every scalar leaf of every parameter and local in
 /// every frame, compared. A value both read must be equal, and a value gdb
 /// reads must be read by us too. Values only we read (gdb does not follow
 /// a call site whose target is computed, say) are counted and listed.
-fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usize, usize) {
+fn differential(compiler: Compiler, source: &str, name: &str, flags: &[&str], args: &[&str]) {
     let _serial = serial();
-    let bin = build(source, name, flags);
+    let bin = build_with(compiler, source, name, flags);
+    let name = format!("{name}-{}", compiler.name());
     let running = start(&bin, args);
     let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
@@ -324,13 +339,15 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
         panic!("gdb printed no leaves: {}", String::from_utf8_lossy(&out.stderr));
     });
     let gdb: Value = serde_json::from_str(line).unwrap();
-    let (mut compared, mut matched) = (0, 0);
+    let (mut frames, mut tail_calls, mut listed, mut compared, mut matched) = (0, 0, 0, 0, 0);
     let mut mismatches = Vec::new();
     let mut ours_only = Vec::new();
+    let mut stale = Vec::new();
     for gt in gdb.as_array().unwrap() {
-        let ours = thread(&snap, gt["tid"].as_i64().unwrap());
-        let our_frames = ours["frames"].as_array().unwrap();
+        let ours_thread = thread(&snap, gt["tid"].as_i64().unwrap());
+        let our_frames = ours_thread["frames"].as_array().unwrap();
         let gdb_frames = gt["frames"].as_array().unwrap();
+        tail_calls += our_frames.iter().filter(|f| f["unwind"] == "tailcall").count();
         // Frames pair up in order, tail-call frames included; a function
         // name must agree.
         let mut j = 0;
@@ -338,6 +355,8 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
             let Some(k) = our_frames[j..].iter().position(|f| f["function"] == gf["function"]) else { continue };
             let of = &our_frames[j + k];
             j += k + 1;
+            frames += 1;
+            listed += of["parameters"].as_array().unwrap().len() + of["locals"].as_array().unwrap().len();
             let mine = our_leaves(of);
             for (path, theirs) in gf["vars"].as_object().unwrap() {
                 let Some(ours) = mine.get(path) else { continue };
@@ -348,51 +367,97 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
                     ours_only.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
                     continue;
                 }
+                let line = format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]);
+                if gdb_stale_register(ours_thread, ours, theirs) {
+                    stale.push(line);
+                    continue;
+                }
                 compared += 1;
-                if !is_missing(theirs) && !is_missing(ours) && same_number(theirs, ours) {
+                if !is_missing(ours) && same_number(theirs, ours) {
                     matched += 1;
                 } else {
-                    mismatches.push(format!("{} {path}: ours {ours}, gdb {theirs}", gf["function"]));
+                    mismatches.push(line);
                 }
             }
         }
     }
-    eprintln!("{name}: {compared} values compared with gdb, {matched} equal; {} read only by ptsnap", ours_only.len());
+    eprintln!(
+        "{name}: {frames} frames paired with gdb's ({tail_calls} tail-call frames), {listed} variables listed; \
+         {compared} values compared with gdb, {matched} equal; {} read only by ptsnap; {} stale registers in gdb",
+        ours_only.len(),
+        stale.len()
+    );
     for line in &ours_only {
         eprintln!("  only ptsnap: {line}");
     }
+    for line in &stale {
+        eprintln!("  gdb's stale register: {line}");
+    }
     assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
-    assert!(compared >= 10, "too few values compared ({compared})");
-    (compared, matched)
+    assert!(compared >= 5, "too few values compared ({compared})");
+}
+
+/// The differential test with every compiler installed (gcc and clang,
+/// both required under CI).
+fn gdb_agrees(source: &str, name: &str, flags: &[&str], args: &[&str]) {
+    if tool_available("gdb") {
+        for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+            differential(compiler, source, name, flags, args);
+        }
+    }
 }
 
 #[test]
 fn gdb_agrees_vars_o0() {
-    if tool_available("gdb") {
-        differential("vars.c", "vars-diff-O0", &["-g", "-O0"], &[]);
-    }
+    gdb_agrees("vars.c", "vars-diff-O0", &["-g", "-O0"], &[]);
 }
 
 #[test]
 fn gdb_agrees_vars_o2() {
-    if tool_available("gdb") {
-        differential("vars.c", "vars-diff-O2", &["-g", "-O2"], &[]);
-    }
+    gdb_agrees("vars.c", "vars-diff-O2", &["-g", "-O2"], &[]);
 }
 
 #[test]
 fn gdb_agrees_vars_o2_dwarf4() {
-    if tool_available("gdb") {
-        differential("vars.c", "vars-diff-O2-d4", &["-gdwarf-4", "-O2"], &[]);
-    }
+    gdb_agrees("vars.c", "vars-diff-O2-d4", &["-gdwarf-4", "-O2"], &[]);
 }
 
 /// The deadlock fixture: libc frames (with libc6-dbg) at -O2, with
-/// location lists and entry values.
+/// location lists and entry values; at -O0 for the fixture's own frames.
 #[test]
 fn gdb_agrees_hang_o2() {
-    if tool_available("gdb") {
-        differential("hang.c", "hang-diff-O2", &["-g", "-O2"], &[]);
+    gdb_agrees("hang.c", "hang-diff-O2", &["-g", "-O2"], &[]);
+}
+
+#[test]
+fn gdb_agrees_hang_o0() {
+    gdb_agrees("hang.c", "hang-diff-O0", &["-g", "-O0"], &["2"]);
+}
+
+#[test]
+fn gdb_agrees_classes_o0() {
+    gdb_agrees("classes.cpp", "classes-diff-O0", &["-g", "-O0"], &[]);
+}
+
+#[test]
+fn gdb_agrees_classes_o2() {
+    gdb_agrees("classes.cpp", "classes-diff-O2", &["-g", "-O2"], &[]);
+}
+
+/// Inlined frames' parameters and locals, and a 50-frame recursion.
+#[test]
+fn gdb_agrees_inline_and_deep() {
+    for opt in ["-O0", "-O2"] {
+        gdb_agrees("inline.c", &format!("inline-diff{opt}"), &["-g", opt], &[]);
+        gdb_agrees("deep.c", &format!("deep-diff{opt}"), &["-g", opt], &["50"]);
+    }
+}
+
+/// Tail calls: the frames gdb synthesizes and their entry-value parameters.
+#[test]
+fn gdb_agrees_tailcall() {
+    for opt in ["-O0", "-O2"] {
+        gdb_agrees("tailcall.c", &format!("tailcall-diff{opt}"), &["-g", opt], &[]);
     }
 }
 
@@ -657,13 +722,6 @@ fn tls_in_shared_libraries() {
     assert_eq!(names, ["main_counter", "errno"]);
 }
 
-#[test]
-fn gdb_agrees_classes_o2() {
-    if tool_available("gdb") {
-        differential("classes.cpp", "classes-diff-O2", &["-g", "-O2"], &[]);
-    }
-}
-
 /// DW_OP_implicit_pointer: at -O2 the struct lives in registers and the
 /// inlined function's pointer to it has no value, only a target.
 #[test]
@@ -682,4 +740,35 @@ fn implicit_pointer() {
     let out = ptsnap(&["show", work_dir().join("implicit-O2.json").to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.contains("in use (p=<synthetic pointer>)")), "{text}");
+}
+
+/// A parameter a caller frame holds at its call only in a caller-saved
+/// register (clang at -O2: `n` in rdi, which the callee changes): it is
+/// read where the location list puts it once the call returns, here its
+/// entry value from main's call site. gdb shows the callee's rdi as `n`
+/// there and the right value as `n@entry`, which is what is compared (at
+/// -O0, `n` is on the stack).
+#[test]
+fn caller_saved_register_across_a_call() {
+    for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+        for opt in ["-O0", "-O2"] {
+            let name = format!("callerregs{opt}");
+            let bin = build_with(compiler, "callerregs.c", &name, &["-g", opt]);
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            let snap = snapshot(running.pid(), &format!("{name}-{}", compiler.name()), &["--no-default-modules"]);
+            let hold = frame(main_thread(&snap), "hold");
+            assert_eq!(hold["line"].as_u64(), Some(line_of("callerregs.c", "hold_call")));
+            assert_eq!(var(hold, "n")["value"], 7, "{name} {compiler:?}: {}", var(hold, "n"));
+            if tool_available("gdb") {
+                let o = std::process::Command::new("gdb")
+                    .args(["-batch", "-nx", "-p", &running.pid().to_string()])
+                    .args(["-ex", "frame function hold", "-ex", if opt == "-O0" { "print n" } else { "print n@entry" }])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&o.stdout);
+                assert!(text.lines().any(|l| l.ends_with(" = 7")), "{name} {compiler:?}: gdb says\n{text}");
+            }
+        }
+    }
 }
