@@ -772,3 +772,46 @@ fn caller_saved_register_across_a_call() {
         }
     }
 }
+
+/// Parameters without a name stay in the snapshot, in their place, with
+/// name "" and their value (at -O0 both compilers keep them on the stack);
+/// `ptsnap show` leaves them out of the frame line, as gdb does.
+#[test]
+fn unnamed_parameters() {
+    for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+        for opt in ["-O0", "-O2"] {
+            let name = format!("unnamed{opt}");
+            let bin = build_with(compiler, "unnamed.cpp", &name, &["-g", opt]);
+            let name = format!("{name}-{}", compiler.name());
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            let snap = snapshot(running.pid(), &name, &["--no-default-modules"]);
+            let on_event = frame(main_thread(&snap), "on_event");
+            let params: Vec<(&str, Option<i64>)> = on_event["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["name"].as_str().unwrap(), p["value"].as_i64()))
+                .collect();
+            let names: Vec<&str> = params.iter().map(|p| p.0).collect();
+            assert_eq!(names, ["", "name", ""], "{name}");
+            if opt == "-O0" {
+                assert_eq!((params[0].1, params[2].1), (Some(3), Some(9)), "{name}");
+            }
+            let shown = ptsnap(&["show", work_dir().join(format!("{name}.json")).to_str().unwrap()]);
+            let shown = String::from_utf8(shown.stdout).unwrap();
+            let line = shown.lines().find(|l| l.contains(" in on_event ")).unwrap();
+            let args = |l: &str| l.split(" in on_event ").nth(1).and_then(|r| r.split(')').next()).map(String::from);
+            assert!(args(line).is_some_and(|a| a.starts_with("(name=0x") && a.ends_with(" \"tick\"")), "{line}");
+            if tool_available("gdb") {
+                let o = std::process::Command::new("gdb")
+                    .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", "bt"])
+                    .output()
+                    .unwrap();
+                let text = String::from_utf8_lossy(&o.stdout);
+                let theirs = text.lines().find(|l| l.contains(" in on_event ")).unwrap_or_else(|| panic!("{text}"));
+                assert_eq!(args(line), args(theirs), "{name}: gdb says {theirs}");
+            }
+        }
+    }
+}
