@@ -130,7 +130,7 @@ fn render_thread(out: &mut String, t: &Thread) {
         let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == "signal-frame");
         let marker = if trampoline { " <signal handler called>" } else { "" };
         outln!(out, "{}{marker}", frame_line(f));
-        for v in &f.locals {
+        for v in f.locals.iter().filter(|v| !v.name.is_empty()) {
             outln!(out, "        {} = {}", v.name, c_value(v));
         }
     }
@@ -155,7 +155,10 @@ fn render_thread(out: &mut String, t: &Thread) {
 pub fn frame_line(f: &Frame) -> String {
     let mut line = format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"));
     if !f.parameters.is_empty() {
-        let params: Vec<String> = f.parameters.iter().map(|p| format!("{}={}", p.name, c_value(p))).collect();
+        // gdb makes no symbol for an unnamed parameter (`void f(int)` in
+        // C++), so leaves it out; the snapshot keeps it, with name "".
+        let named = f.parameters.iter().filter(|p| !p.name.is_empty());
+        let params: Vec<String> = named.map(|p| format!("{}={}", p.name, c_value(p))).collect();
         let _ = write!(line, " ({})", params.join(", "));
     }
     if let Some(file) = &f.file {

@@ -15,10 +15,22 @@ fn fault_thread(snap: &Value) -> &Value {
     t
 }
 
+/// gcc and clang where installed (both under CI): each writes its own
+/// DWARF and CFI for the same fixture.
+fn compilers() -> impl Iterator<Item = Compiler> {
+    Compiler::ALL.into_iter().filter(|c| c.available())
+}
+
 fn check_crash(opt: &str, mode: &str) {
+    for compiler in compilers() {
+        check_crash_with(compiler, opt, mode);
+    }
+}
+
+fn check_crash_with(compiler: Compiler, opt: &str, mode: &str) {
     let _serial = serial();
-    let bin = build("crash.c", &format!("crash{opt}"), &["-g", opt]);
-    let (snap, code, stderr) = run_crash(&bin, &["3", mode], &format!("crash{opt}-{mode}"), &[]);
+    let bin = build_with(compiler, "crash.c", &format!("crash{opt}"), &["-g", opt]);
+    let (snap, code, stderr) = run_crash(&bin, &["3", mode], &format!("crash{opt}-{mode}-{}", compiler.name()), &[]);
     let snap = snap.unwrap_or_else(|| panic!("no snapshot; stderr: {stderr}"));
     assert_eq!(code, if mode == "fork" { 3 } else { 128 + 11 }, "stderr: {stderr}");
     assert!(stderr.contains("SIGSEGV") && stderr.contains("snapshot written to"), "{stderr}");
@@ -80,9 +92,15 @@ fn crash_in_forked_child() {
 
 #[test]
 fn abort_from_assert() {
+    for compiler in compilers() {
+        abort_with(compiler);
+    }
+}
+
+fn abort_with(compiler: Compiler) {
     let _serial = serial();
-    let bin = build("abort.c", "abort", &["-g", "-O0"]);
-    let (snap, code, stderr) = run_crash(&bin, &[], "abort", &[]);
+    let bin = build_with(compiler, "abort.c", "abort", &["-g", "-O0"]);
+    let (snap, code, stderr) = run_crash(&bin, &[], &format!("abort-{}", compiler.name()), &[]);
     let snap = snap.unwrap();
     assert_eq!(code, 128 + 6);
     assert!(stderr.contains("Assertion"), "the program's own stderr is its own: {stderr}");
@@ -184,9 +202,15 @@ fn crash_handler_calls_ptsnap_with_faulted() {
 
 #[test]
 fn cpp_names_are_demangled() {
+    for compiler in compilers() {
+        cpp_names_with(compiler);
+    }
+}
+
+fn cpp_names_with(compiler: Compiler) {
     let _serial = serial();
-    let bin = build("shop.cpp", "shop", &["-g", "-O0"]);
-    let (snap, code, _) = run_crash(&bin, &[], "shop", &[]);
+    let bin = build_with(compiler, "shop.cpp", "shop", &["-g", "-O0"]);
+    let (snap, code, _) = run_crash(&bin, &[], &format!("shop-{}", compiler.name()), &[]);
     assert_eq!(code, 139);
     let snap = snap.unwrap();
     let t = fault_thread(&snap);

@@ -4,7 +4,9 @@
 //!
 //! The frame is what the unwinder recovered: in a caller frame only the
 //! callee-saved registers (and the stack pointer and pc) are known, so a
-//! location in any other register is `Unavailable`, never a stale value.
+//! location in any other register is `Unavailable`, never a stale value,
+//! unless the location list says where else the value is once the call
+//! returns.
 //! `DW_OP_entry_value` is answered from the caller's
 //! `DW_TAG_call_site_parameter` for the call that is on the stack, when the
 //! call site can be shown to call this function.
@@ -227,11 +229,37 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         size: Option<u64>,
     ) -> Place<'d, 'a> {
         match plan {
-            LocationPlan::Expression(owner, expr) => self.evaluate_location(owner, *expr, frame, virt, size),
+            LocationPlan::Expression(owner, expr) => match self.evaluate_location(owner, *expr, frame, virt, size) {
+                unavailable @ Place::Unavailable(_) if virt.is_none() => {
+                    self.after_the_call(owner, frame, size).unwrap_or(unavailable)
+                }
+                place => place,
+            },
             LocationPlan::Constant(owner, value) => const_value(owner, *value, size),
             LocationPlan::Memory(address) => Place::Memory(*address),
             LocationPlan::OptimizedOut => Place::OptimizedOut,
             LocationPlan::Error(e) => Place::Unavailable(e.clone()),
+        }
+    }
+
+    /// A caller frame is looked up inside its call instruction (pc-1),
+    /// where the compiler may keep a value in a register the callee is free
+    /// to change (the argument it passes in rdi, say): the unwinder cannot
+    /// recover it, and gdb, which takes every register the CFI does not
+    /// mention as unchanged, shows the callee's stale value. The call does
+    /// not change the variable, and at the return address the location list
+    /// may say where else it is (clang writes `DW_OP_entry_value(rdi)`
+    /// there): that place, when it is readable.
+    fn after_the_call(&self, owner: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Option<Place<'d, 'a>> {
+        let ctx = self.frames.get(frame?)?;
+        if ctx.pc == ctx.return_address {
+            return None;
+        }
+        let (_, value) = owner.inherited(gimli::DW_AT_location)?;
+        let expr = expression_at(owner, value, Some(ctx.return_address)).ok()??;
+        match self.evaluate_location(owner, expr, frame, None, size) {
+            Place::Unavailable(_) | Place::OptimizedOut => None,
+            place => Some(place),
         }
     }
 

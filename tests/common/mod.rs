@@ -53,15 +53,61 @@ pub fn build_program(sources: &[&str], out_name: &str, flags: &[&str]) -> PathBu
     } else {
         std::env::var("CC").unwrap_or_else(|_| "cc".into())
     };
-    let status = Command::new(&compiler)
+    compile(&compiler, &sources.iter().map(|s| fixtures_dir().join(s)).collect::<Vec<_>>(), &out, flags);
+    out
+}
+
+fn compile(compiler: &str, sources: &[PathBuf], out: &Path, flags: &[&str]) {
+    let status = Command::new(compiler)
         .args(flags)
         .arg("-o")
-        .arg(&out)
-        .args(sources.iter().map(|s| fixtures_dir().join(s)))
+        .arg(out)
+        .args(sources)
         .arg("-pthread")
         .status()
         .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
-    assert!(status.success(), "compiling {sources:?} with {flags:?} failed");
+    assert!(status.success(), "compiling {sources:?} with {compiler} {flags:?} failed");
+}
+
+/// A compiler family fixtures are built with: gcc and clang write different
+/// DWARF (location lists, entry values, call sites, unnamed parameters), and
+/// gdb must agree with ptsnap on both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compiler {
+    Gcc,
+    Clang,
+}
+
+impl Compiler {
+    pub const ALL: [Compiler; 2] = [Compiler::Gcc, Compiler::Clang];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compiler::Gcc => "gcc",
+            Compiler::Clang => "clang",
+        }
+    }
+
+    fn program(self, cpp: bool) -> &'static str {
+        match (self, cpp) {
+            (Compiler::Gcc, false) => "gcc",
+            (Compiler::Gcc, true) => "g++",
+            (Compiler::Clang, false) => "clang",
+            (Compiler::Clang, true) => "clang++",
+        }
+    }
+
+    /// Whether its C and C++ compilers are installed; under CI they must be.
+    pub fn available(self) -> bool {
+        tool_available(self.program(false)) && tool_available(self.program(true))
+    }
+}
+
+/// Compiles a C or C++ fixture with `compiler` into `<out_name>-<compiler>`
+/// and returns the binary's path.
+pub fn build_with(compiler: Compiler, source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
+    let out = work_dir().join(format!("{out_name}-{}", compiler.name()));
+    compile(compiler.program(source.ends_with(".cpp")), &[fixtures_dir().join(source)], &out, flags);
     out
 }
 
