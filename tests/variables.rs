@@ -404,25 +404,11 @@ fn empty_base_classes_print_like_gdb() {
     let _serial = serial();
     let running = start(&bin, &[]);
     snapshot(running.pid(), "empty-base-O0", &["--no-default-modules"]);
-    let out = work_dir().join("empty-base-O0.json");
-    let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
+    let shown = shown("empty-base-O0");
     let ours = shown.lines().map(str::trim).find(|l| l.starts_with("it = ")).unwrap().to_string();
     assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}");
     if tool_available("gdb") {
-        let o = std::process::Command::new("gdb")
-            .args([
-                "-batch",
-                "-nx",
-                "-p",
-                &running.pid().to_string(),
-                "-ex",
-                "frame function main",
-                "-ex",
-                "info locals",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
+        let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
         assert!(text.lines().any(|l| l.trim() == ours), "gdb says:\n{text}");
     }
 }
@@ -456,31 +442,97 @@ fn locals_dropped_from_an_inlined_copy() {
     }
 }
 
-/// A `char *` behind a typedef is a string with the pointee's base type,
-/// printed as gdb prints it (`0x… "/dev/null"`, `""`).
+/// The compilers and optimization levels fixtures are built with (clang
+/// only where installed; under CI it must be).
+fn compilers(c_plus_plus: bool) -> Vec<(&'static str, &'static str)> {
+    let (gcc, clang) = if c_plus_plus { ("g++", "clang++") } else { ("gcc", "clang") };
+    let mut out = vec![(gcc, "-O0"), (gcc, "-O2")];
+    if tool_available("clang") {
+        out.extend([(clang, "-O0"), (clang, "-O2")]);
+    }
+    out
+}
+
+/// What gdb prints for `commands` (`-ex` each) attached to `pid`.
+fn gdb_says(pid: i32, commands: &[&str]) -> String {
+    let mut args = vec!["-batch".to_string(), "-nx".into(), "-p".into(), pid.to_string()];
+    for c in commands {
+        args.extend(["-ex".to_string(), c.to_string()]);
+    }
+    let o = std::process::Command::new("gdb").args(&args).output().expect("gdb runs");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `ptsnap show` of the snapshot written as `<name>.json`.
+fn shown(name: &str) -> String {
+    let out = work_dir().join(format!("{name}.json"));
+    String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap()
+}
+
+/// A line of gdb's without the `<symbol>` it prints after an address
+/// (`0x5555… <path> "/dev/null"`), which `ptsnap show` leaves out.
+fn without_symbols(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(" <") {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let address = before.rsplit([' ', '=', '{']).next().is_some_and(|w| w.starts_with("0x"));
+        match after.find('>') {
+            Some(end) if address => rest = &after[end + 1..],
+            _ => {
+                out.push_str(" <");
+                rest = &after[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A `char *` behind a typedef, and a pointer to any one-byte character
+/// type (`unsigned char`, `signed char`, `uint8_t`, `int8_t`, through
+/// typedefs), is a string whose `base_type` is the character type, printed
+/// as gdb prints it (`0x… "/dev/null"`, `""`).
 #[test]
 fn strings_behind_typedefs() {
-    let bin = build("strings.c", "strings-O0", &["-g", "-O0"]);
-    let (snap, shown) = {
+    for (compiler, opt) in compilers(false) {
+        let name = format!("strings-{compiler}{opt}");
+        let bin = build_units(compiler, &["strings.c"], &name, &["-g", opt]);
         let _serial = serial();
         let running = start(&bin, &[]);
-        let snap = snapshot(running.pid(), "strings-O0", &["--no-default-modules"]);
-        let out = work_dir().join("strings-O0.json");
-        let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
-        (snap, shown)
-    };
-    let hold = snap["threads"][0]["frames"].as_array().unwrap().iter().find(|f| f["function"] == "hold").unwrap();
-    let h = &hold["parameters"][0]["target"];
-    let member = |n: &str| h["members"].as_array().unwrap().iter().find(|m| m["name"] == n).unwrap().clone();
-    assert_eq!(
-        (member("path")["type"].as_str(), member("path")["base_type"].as_str()),
-        (Some("pointer"), Some("char"))
-    );
-    assert_eq!(member("path")["symbol"], "/dev/null");
-    assert_eq!(member("empty")["symbol"], "");
-    assert_eq!(member("raw")["base_type"], "byte");
-    assert!(shown.contains(r#" "/dev/null", empty = 0x"#) && shown.contains(r#" "", raw = 0x"#), "{shown}");
-    assert!(shown.lines().any(|l| l.trim().starts_with("alias = 0x") && l.ends_with(r#" "/dev/null""#)), "{shown}");
+        let snap = snapshot(running.pid(), &name, &["--no-default-modules"]);
+        let shown = shown(&name);
+        let main = frame(main_thread(&snap), "main");
+        let h = var(main, "h");
+        let base = |n: &str| (member(h, n)["base_type"].as_str().unwrap(), member(h, n)["symbol"].as_str().unwrap());
+        assert_eq!(member(h, "path")["type"], "pointer", "{name}");
+        assert_eq!(
+            ["path", "empty", "raw", "chain", "uc", "sc", "u8", "i8"].map(base),
+            [
+                ("char", "/dev/null"),
+                ("char", ""),
+                ("unsigned char", "bytes"),
+                ("unsigned char", "text"),
+                ("unsigned char", "text"),
+                ("signed char", "text"),
+                ("unsigned char", "text"),
+                ("signed char", "text"),
+            ],
+            "{name}"
+        );
+        let ours = shown.lines().map(str::trim).find(|l| l.starts_with("h = {")).unwrap().to_string();
+        assert!(ours.contains(r#" "/dev/null", empty = 0x"#) && ours.contains(r#" "", raw = 0x"#), "{shown}");
+        if opt == "-O0" {
+            let alias = shown.lines().map(str::trim).find(|l| l.starts_with("alias = 0x")).unwrap();
+            assert!(alias.ends_with(r#" "/dev/null""#), "{shown}");
+        }
+        if tool_available("gdb") {
+            let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
+            let theirs = text.lines().map(str::trim).find(|l| l.starts_with("h = {")).map(without_symbols);
+            assert_eq!(theirs.as_deref(), Some(ours.as_str()), "{name}: gdb says\n{text}");
+        }
+    }
 }
 
 /// Bounds written with one- and two-byte forms whose top bit is set are

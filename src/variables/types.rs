@@ -117,6 +117,33 @@ pub struct Type<'d, 'a> {
     pub c_language: bool,
 }
 
+impl Type<'_, '_> {
+    /// Whether values of this (resolved) type are characters, so that a
+    /// pointer to them or an array of them is a string: every one-byte
+    /// integer or character type, as gdb decides (`char`, `signed char`,
+    /// `unsigned char`, `char8_t`; `uint8_t` and `int8_t` once their
+    /// typedefs are resolved), but not `bool`.
+    pub fn is_char(&self) -> bool {
+        let one_byte_integer = matches!(
+            self.kind,
+            TypeKind::Base(
+                gimli::DW_ATE_signed_char
+                    | gimli::DW_ATE_unsigned_char
+                    | gimli::DW_ATE_signed
+                    | gimli::DW_ATE_unsigned
+                    | gimli::DW_ATE_UTF
+            )
+        );
+        self.size == Some(1) && (one_byte_integer || is_char_name(self.name.as_deref()))
+    }
+}
+
+/// The names of C's character types (a base type named so is one, whatever
+/// its encoding says).
+pub fn is_char_name(name: Option<&str>) -> bool {
+    matches!(name, Some("char" | "signed char" | "unsigned char" | "char8_t"))
+}
+
 /// Parsed types and their spellings for one run.
 #[derive(Default)]
 pub struct Types<'d, 'a> {
@@ -304,6 +331,12 @@ impl<'d, 'a> Types<'d, 'a> {
                 // char *pointer`) has the base type of what it points to,
                 // like the declarator it stands for; others keep their name.
                 TypeKind::Typedef(next) if self.names_a_declarator(next.as_ref()) => next.clone(),
+                // A typedef of a character type (`uint8_t`, `typedef
+                // unsigned char byte`) has the character type's name:
+                // what makes a pointer to it a string is that type.
+                TypeKind::Typedef(next) if self.resolve(next.as_ref()).is_some_and(|(_, base)| base.is_char()) => {
+                    next.clone()
+                }
                 _ => return t.name.clone().unwrap_or_else(|| self.name(Some(&current)).to_string()),
             };
         }

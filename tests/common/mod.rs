@@ -56,6 +56,23 @@ pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
     out
 }
 
+/// Compiles and links several `tests/fixtures/` sources (translation
+/// units) with `compiler` (`cc`, `c++`, `clang`, `clang++`) and `flags`
+/// into `<out_name>`; returns the binary's path.
+pub fn build_units(compiler: &str, sources: &[&str], out_name: &str, flags: &[&str]) -> PathBuf {
+    let out = work_dir().join(out_name);
+    let status = Command::new(compiler)
+        .args(flags)
+        .arg("-o")
+        .arg(&out)
+        .args(sources.iter().map(|s| fixtures_dir().join(s)))
+        .arg("-pthread")
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {compiler}: {e}"));
+    assert!(status.success(), "compiling {sources:?} with {compiler} {flags:?} failed");
+    out
+}
+
 /// Runs a tool (objcopy, strip) that must succeed.
 pub fn tool(program: &str, args: &[&str]) {
     let status = Command::new(program).args(args).status().unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
