@@ -277,6 +277,13 @@ fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
                 flatten(target, &format!("{path}@"), out);
             }
         }
+        // A pointer, and what it points to (--deref-depth) under `*`.
+        "reference" => {
+            out.insert(path.to_string(), v["value"].clone());
+            if let Some(target) = v.get("target") {
+                flatten(target, &format!("{path}*"), out);
+            }
+        }
         _ => {
             let value = match &v["value"] {
                 Value::Bool(b) => Value::from(*b as i64),
@@ -310,13 +317,29 @@ fn is_missing(v: &Value) -> bool {
 /// reads must be read by us too. Values only we read (gdb does not follow
 /// a call site whose target is computed, say) are counted and listed.
 fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usize, usize) {
-    let _serial = serial();
     let bin = build(source, name, flags);
-    let running = start(&bin, args);
-    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
+    let d = differential_of(&bin, name, args, 0);
+    (d.compared, d.matched)
+}
+
+/// What [`differential_of`] found.
+struct Differential {
+    compared: usize,
+    matched: usize,
+    /// Leaves gdb read that the snapshot lacks, as "function path: gdb value".
+    gdb_only: Vec<String>,
+}
+
+/// [`differential`] of a built binary, with pointers to structs and
+/// unions followed `deref` deep on both sides.
+fn differential_of(bin: &std::path::Path, name: &str, args: &[&str], deref: usize) -> Differential {
+    let _serial = serial();
+    let running = start(bin, args);
+    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", &deref.to_string()]);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
+    let set_deref = format!("set $deref_depth = {deref}");
     let out = std::process::Command::new("gdb")
-        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-x", script.to_str().unwrap()])
+        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", &set_deref, "-x", script.to_str().unwrap()])
         .output()
         .expect("gdb runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -327,6 +350,7 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
     let (mut compared, mut matched) = (0, 0);
     let mut mismatches = Vec::new();
     let mut ours_only = Vec::new();
+    let mut gdb_only = Vec::new();
     for gt in gdb.as_array().unwrap() {
         let ours = thread(&snap, gt["tid"].as_i64().unwrap());
         let our_frames = ours["frames"].as_array().unwrap();
@@ -340,7 +364,10 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
             j += k + 1;
             let mine = our_leaves(of);
             for (path, theirs) in gf["vars"].as_object().unwrap() {
-                let Some(ours) = mine.get(path) else { continue };
+                let Some(ours) = mine.get(path) else {
+                    gdb_only.extend((!is_missing(theirs)).then(|| format!("{} {path}: gdb {theirs}", gf["function"])));
+                    continue;
+                };
                 if is_missing(theirs) && is_missing(ours) {
                     continue;
                 }
@@ -357,13 +384,17 @@ fn differential(source: &str, name: &str, flags: &[&str], args: &[&str]) -> (usi
             }
         }
     }
-    eprintln!("{name}: {compared} values compared with gdb, {matched} equal; {} read only by ptsnap", ours_only.len());
+    eprintln!(
+        "{name}: {compared} values compared with gdb, {matched} equal; {} read only by ptsnap, {} only by gdb",
+        ours_only.len(),
+        gdb_only.len()
+    );
     for line in &ours_only {
         eprintln!("  only ptsnap: {line}");
     }
     assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(compared >= 10, "too few values compared ({compared})");
-    (compared, matched)
+    Differential { compared, matched, gdb_only }
 }
 
 #[test]
@@ -734,4 +765,107 @@ fn implicit_pointer() {
     let out = ptsnap(&["show", work_dir().join("implicit-O2.json").to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.lines().any(|l| l.contains("in use (p=<synthetic pointer>)")), "{text}");
+}
+
+/// The variables named `name` in frames `wait_here` and `main` that have
+/// a value: as listed, and what they point to.
+fn values_named<'v>(snap: &'v Value, name: &str) -> Vec<&'v Value> {
+    let frames = main_thread(snap)["frames"].as_array().unwrap();
+    let in_fixture = frames.iter().filter(|f| f["function"] == "wait_here" || f["function"] == "main");
+    let vars =
+        in_fixture.flat_map(|f| f["parameters"].as_array().unwrap().iter().chain(f["locals"].as_array().unwrap()));
+    let vars = vars.filter(|v| v["name"] == name);
+    vars.flat_map(|v| [v, &v["target"]]).filter(|v| v["kind"] == "tuple" && v.get("members").is_some()).collect()
+}
+
+/// Compares a fixture made of several units with gdb, pointers followed
+/// two deep: equal leaves, and none that gdb reads in the fixture's frames
+/// and ptsnap lacks (a type left incomplete loses them all).
+fn units_agree_with_gdb(bin: &std::path::Path, name: &str) -> Differential {
+    let d = differential_of(bin, name, &[], 2);
+    let missing: Vec<&String> =
+        d.gdb_only.iter().filter(|l| l.starts_with("\"wait_here\"") || l.starts_with("\"main\"")).collect();
+    assert!(missing.is_empty(), "{name}: gdb reads what ptsnap does not:\n{missing:#?}");
+    d
+}
+
+/// A class gcc and clang describe only in the unit defining its key
+/// function (`app::Logger`, a base class elsewhere) and a struct defined
+/// in one unit and used through pointers in another (`app::Stats`) are
+/// completed from that unit by name: the base class's vtable pointer and
+/// members appear, as gdb shows them. Also with `-fdebug-types-section`
+/// (DWARF 4 `.debug_types` and DWARF 5 type units, `DW_FORM_ref_sig8`),
+/// where gcc's type unit of the derived class only declares the base; gdb
+/// shows that base as `<No data fields>`, and ptsnap completes it.
+#[test]
+fn class_defined_in_another_unit() {
+    let mut builds: Vec<(String, &str, Vec<&str>)> = Vec::new();
+    for (compiler, opt) in compilers(true) {
+        builds.push((format!("units-{compiler}{opt}"), compiler, vec!["-g", opt]));
+    }
+    let mut type_units = vec![("g++", "-gdwarf-4"), ("g++", "-gdwarf-5")];
+    if tool_available("clang++") {
+        type_units.extend([("clang++", "-gdwarf-4"), ("clang++", "-gdwarf-5")]);
+    }
+    for (compiler, dwarf) in type_units {
+        for opt in ["-O0", "-O2"] {
+            let name = format!("units-types-{compiler}{dwarf}{opt}");
+            builds.push((name, compiler, vec![dwarf, "-fdebug-types-section", opt]));
+        }
+    }
+    for (name, compiler, flags) in builds {
+        let bin = build_units(compiler, &["units/logger.cpp", "units/logger_main.cpp"], &name, &flags);
+        let d = units_agree_with_gdb(&bin, &name);
+        eprintln!("{name}: {} of {} leaves equal", d.matched, d.compared);
+        let snap = read_json(&work_dir().join(format!("{name}-diff.json")));
+        let files = values_named(&snap, "file");
+        assert!(!files.is_empty(), "{name}: no FileLogger read");
+        for file in files {
+            let base = member(file, "app::Logger");
+            assert_eq!(base["size"], 24, "{name}: {base}");
+            let names: Vec<&str> =
+                base["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+            assert!(names[0].starts_with("_vptr"), "{name}: {names:?}");
+            assert_eq!(names[1..], ["level", "prefix"], "{name}");
+            assert_eq!(
+                (member(base, "level")["value"].as_i64(), member(file, "fd")["value"].as_i64()),
+                (Some(3), Some(7))
+            );
+            assert_ne!(member(base, names[0])["value"], 0, "{name}: the vtable pointer");
+        }
+        for stats in values_named(&snap, "stats") {
+            assert_eq!(
+                (stats["type"].as_str(), member(stats, "messages")["value"].as_i64()),
+                (Some("app::Stats"), Some(30))
+            );
+        }
+    }
+}
+
+/// A C struct only declared in one .c file (`struct opaque;`) and defined
+/// in another is completed from there when a pointer to it is followed, as
+/// gdb's `p *o` shows it.
+#[test]
+fn c_struct_defined_in_another_file() {
+    for (compiler, opt) in compilers(false) {
+        let name = format!("opaque-{compiler}{opt}");
+        let bin = build_units(compiler, &["units/opaque.c", "units/opaque_main.c"], &name, &["-g", opt]);
+        let d = units_agree_with_gdb(&bin, &name);
+        eprintln!("{name}: {} of {} leaves equal", d.matched, d.compared);
+        let snap = read_json(&work_dir().join(format!("{name}-diff.json")));
+        let opaque = values_named(&snap, "o");
+        assert!(!opaque.is_empty(), "{name}: no struct opaque read");
+        for o in opaque {
+            assert_eq!(
+                (
+                    o["type"].as_str(),
+                    o["size"].as_u64(),
+                    member(o, "id")["value"].as_i64(),
+                    member(o, "name")["symbol"].as_str()
+                ),
+                (Some("struct opaque"), Some(24), Some(7), Some("seven")),
+                "{name}"
+            );
+        }
+    }
 }

@@ -206,7 +206,13 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             var.error = Some(e.to_string());
             return var;
         }
-        let Some((_, t)) = resolved else { return var };
+        let Some((id, t)) = resolved else { return var };
+        // A type declared here and defined in another unit or module.
+        let completed = self.types.definition(id, t);
+        if let Some(definition) = &completed {
+            var.size = definition.size;
+        }
+        let t = completed.as_ref().unwrap_or(t);
         match &t.kind {
             TypeKind::Base(encoding) => self.scalar(&mut var, &src, *encoding, t.size.unwrap_or(0), t.name.as_deref()),
             TypeKind::Enum { enumerators, signed, .. } => {
