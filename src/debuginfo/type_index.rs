@@ -92,14 +92,19 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
             }
             *budget -= 1;
             let entry = child.entry();
+            // Most DIEs here are functions and variables: their names are
+            // not read.
+            let tag = TypeTag::of(entry.tag());
+            if tag.is_none() && entry.tag() != gimli::DW_TAG_namespace {
+                continue;
+            }
             let die = Die { dwarf: scope.dwarf, unit: scope.unit.clone(), offset: entry.offset() };
             let name = entry.attr_value(gimli::DW_AT_name).and_then(|v| die.string(v));
-            if entry.tag() == gimli::DW_TAG_namespace {
+            let Some(tag) = tag else {
                 let name = name.unwrap_or_else(|| "(anonymous namespace)".into());
                 self.nested(&die, prefix, &name, c, depth, budget);
                 continue;
-            }
-            let Some(tag) = TypeTag::of(entry.tag()) else { continue };
+            };
             let flag = |attr| matches!(entry.attr_value(attr), Some(AttributeValue::Flag(true)));
             let declaration = flag(gimli::DW_AT_declaration) || entry.attr(gimli::DW_AT_signature).is_some();
             let qualified = match (entry.attr_value(gimli::DW_AT_specification), &name) {
