@@ -146,6 +146,9 @@ pub fn is_char_name(name: Option<&str>) -> bool {
     matches!(name, Some("char" | "signed char" | "unsigned char" | "char8_t"))
 }
 
+/// The definition of a declared type, parsed; none when no module has one.
+type Definition<'d, 'a> = Option<Rc<Type<'d, 'a>>>;
+
 /// Parsed types and their spellings for one run.
 pub struct Types<'d, 'a> {
     /// The modules whose DWARF completes a type another declares.
@@ -154,7 +157,7 @@ pub struct Types<'d, 'a> {
     /// built on its first declaration to complete.
     indexes: RefCell<HashMap<usize, Rc<TypeIndex<'d, 'a>>>>,
     /// The definition found for each declaration, or none.
-    definitions: RefCell<HashMap<(usize, usize), Option<Rc<Type<'d, 'a>>>>>,
+    definitions: RefCell<HashMap<(usize, usize), Definition<'d, 'a>>>,
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
     names: RefCell<HashMap<(usize, usize), Arc<str>>>,
     base_names: RefCell<HashMap<(usize, usize), Arc<str>>>,
