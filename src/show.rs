@@ -223,7 +223,9 @@ fn c_value_of(v: &Variable) -> String {
         Kind::Reference | Kind::Fn => {
             let address = v.value.as_u64().map_or("?".into(), |a| format!("{a:#x}"));
             match (&v.symbol, &*v.base_type) {
-                (Some(_), "char" | "signed char" | "unsigned char") => format!("{address} {}{more}", string_literal(v)),
+                (Some(_), "char" | "signed char" | "unsigned char" | "char8_t") => {
+                    format!("{address} {}{more}", string_literal(v))
+                }
                 (Some(s), _) => format!("{address} <{s}>"),
                 _ => address,
             }

@@ -467,7 +467,7 @@ fn exercise(fx: &Fixture, path: &Path, bytes: &[u8], rng: &mut Rng) {
             }
         }
     }
-    let extractor = Extractor::new(Limits::default());
+    let extractor = Extractor::new(Limits::default(), &modules);
     let functions = ModuleFunctions { modules: &modules };
     for _ in 0..4 {
         let mut walk = StackWalk::new(&memory, &modules, start_regs(fx, rng), 64);

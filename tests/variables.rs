@@ -316,25 +316,11 @@ fn empty_base_classes_print_like_gdb() {
     let _serial = serial();
     let running = start(&bin, &[]);
     snapshot(running.pid(), "empty-base-O0", &["--no-default-modules"]);
-    let out = work_dir().join("empty-base-O0.json");
-    let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
+    let shown = shown("empty-base-O0");
     let ours = shown.lines().map(str::trim).find(|l| l.starts_with("it = ")).unwrap().to_string();
     assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}");
     if tool_available("gdb") {
-        let o = std::process::Command::new("gdb")
-            .args([
-                "-batch",
-                "-nx",
-                "-p",
-                &running.pid().to_string(),
-                "-ex",
-                "frame function main",
-                "-ex",
-                "info locals",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&o.stdout);
+        let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
         assert!(text.lines().any(|l| l.trim() == ours), "gdb says:\n{text}");
     }
 }
@@ -382,31 +368,97 @@ fn locals_dropped_with(compiler: Compiler) {
     }
 }
 
-/// A `char *` behind a typedef is a string with the pointee's base type,
-/// printed as gdb prints it (`0x… "/dev/null"`, `""`).
+/// The compilers and optimization levels fixtures are built with (clang
+/// only where installed; under CI it must be).
+fn compilers(c_plus_plus: bool) -> Vec<(&'static str, &'static str)> {
+    let (gcc, clang) = if c_plus_plus { ("g++", "clang++") } else { ("gcc", "clang") };
+    let mut out = vec![(gcc, "-O0"), (gcc, "-O2")];
+    if tool_available("clang") {
+        out.extend([(clang, "-O0"), (clang, "-O2")]);
+    }
+    out
+}
+
+/// What gdb prints for `commands` (`-ex` each) attached to `pid`.
+fn gdb_says(pid: i32, commands: &[&str]) -> String {
+    let mut args = vec!["-batch".to_string(), "-nx".into(), "-p".into(), pid.to_string()];
+    for c in commands {
+        args.extend(["-ex".to_string(), c.to_string()]);
+    }
+    let o = std::process::Command::new("gdb").args(&args).output().expect("gdb runs");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `ptsnap show` of the snapshot written as `<name>.json`.
+fn shown(name: &str) -> String {
+    let out = work_dir().join(format!("{name}.json"));
+    String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap()
+}
+
+/// A line of gdb's without the `<symbol>` it prints after an address
+/// (`0x5555… <path> "/dev/null"`), which `ptsnap show` leaves out.
+fn without_symbols(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(" <") {
+        let (before, after) = rest.split_at(i);
+        out.push_str(before);
+        let address = before.rsplit([' ', '=', '{']).next().is_some_and(|w| w.starts_with("0x"));
+        match after.find('>') {
+            Some(end) if address => rest = &after[end + 1..],
+            _ => {
+                out.push_str(" <");
+                rest = &after[2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A `char *` behind a typedef, and a pointer to any one-byte character
+/// type (`unsigned char`, `signed char`, `uint8_t`, `int8_t`, through
+/// typedefs), is a string whose `base_type` is the character type, printed
+/// as gdb prints it (`0x… "/dev/null"`, `""`).
 #[test]
 fn strings_behind_typedefs() {
-    let bin = build("strings.c", "strings-O0", &["-g", "-O0"]);
-    let (snap, shown) = {
+    for (compiler, opt) in compilers(false) {
+        let name = format!("strings-{compiler}{opt}");
+        let bin = build_units(compiler, &["strings.c"], &name, &["-g", opt]);
         let _serial = serial();
         let running = start(&bin, &[]);
-        let snap = snapshot(running.pid(), "strings-O0", &["--no-default-modules"]);
-        let out = work_dir().join("strings-O0.json");
-        let shown = String::from_utf8(ptsnap(&["show", out.to_str().unwrap()]).stdout).unwrap();
-        (snap, shown)
-    };
-    let hold = snap["threads"][0]["frames"].as_array().unwrap().iter().find(|f| f["function"] == "hold").unwrap();
-    let h = &hold["parameters"][0]["target"];
-    let member = |n: &str| h["members"].as_array().unwrap().iter().find(|m| m["name"] == n).unwrap().clone();
-    assert_eq!(
-        (member("path")["type"].as_str(), member("path")["base_type"].as_str()),
-        (Some("pointer"), Some("char"))
-    );
-    assert_eq!(member("path")["symbol"], "/dev/null");
-    assert_eq!(member("empty")["symbol"], "");
-    assert_eq!(member("raw")["base_type"], "byte");
-    assert!(shown.contains(r#" "/dev/null", empty = 0x"#) && shown.contains(r#" "", raw = 0x"#), "{shown}");
-    assert!(shown.lines().any(|l| l.trim().starts_with("alias = 0x") && l.ends_with(r#" "/dev/null""#)), "{shown}");
+        let snap = snapshot(running.pid(), &name, &["--no-default-modules"]);
+        let shown = shown(&name);
+        let main = frame(main_thread(&snap), "main");
+        let h = var(main, "h");
+        let base = |n: &str| (member(h, n)["base_type"].as_str().unwrap(), member(h, n)["symbol"].as_str().unwrap());
+        assert_eq!(member(h, "path")["type"], "pointer", "{name}");
+        assert_eq!(
+            ["path", "empty", "raw", "chain", "uc", "sc", "u8", "i8"].map(base),
+            [
+                ("char", "/dev/null"),
+                ("char", ""),
+                ("unsigned char", "bytes"),
+                ("unsigned char", "text"),
+                ("unsigned char", "text"),
+                ("signed char", "text"),
+                ("unsigned char", "text"),
+                ("signed char", "text"),
+            ],
+            "{name}"
+        );
+        let ours = shown.lines().map(str::trim).find(|l| l.starts_with("h = {")).unwrap().to_string();
+        assert!(ours.contains(r#" "/dev/null", empty = 0x"#) && ours.contains(r#" "", raw = 0x"#), "{shown}");
+        if opt == "-O0" {
+            let alias = shown.lines().map(str::trim).find(|l| l.starts_with("alias = 0x")).unwrap();
+            assert!(alias.ends_with(r#" "/dev/null""#), "{shown}");
+        }
+        if tool_available("gdb") {
+            let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
+            let theirs = text.lines().map(str::trim).find(|l| l.starts_with("h = {")).map(without_symbols);
+            assert_eq!(theirs.as_deref(), Some(ours.as_str()), "{name}: gdb says\n{text}");
+        }
+    }
 }
 
 /// Bounds written with one- and two-byte forms whose top bit is set are
@@ -685,6 +737,110 @@ fn unnamed_parameters() {
                 let theirs = text.lines().find(|l| l.contains(" in on_event ")).unwrap_or_else(|| panic!("{text}"));
                 assert_eq!(args(line), args(theirs), "{name}: gdb says {theirs}");
             }
+        }
+    }
+}
+
+/// The variables named `name` in frames `wait_here` and `main` that have
+/// a value: as listed, and what they point to.
+fn values_named<'v>(snap: &'v Value, name: &str) -> Vec<&'v Value> {
+    let frames = main_thread(snap)["frames"].as_array().unwrap();
+    let in_fixture = frames.iter().filter(|f| f["function"] == "wait_here" || f["function"] == "main");
+    let vars =
+        in_fixture.flat_map(|f| f["parameters"].as_array().unwrap().iter().chain(f["locals"].as_array().unwrap()));
+    let vars = vars.filter(|v| v["name"] == name);
+    vars.flat_map(|v| [v, &v["target"]]).filter(|v| v["kind"] == "tuple" && v.get("members").is_some()).collect()
+}
+
+/// Compares a fixture made of several units with gdb, pointers followed
+/// two deep: equal leaves, and none that gdb reads in the fixture's frames
+/// and ptsnap lacks (a type left incomplete loses them all).
+fn units_agree_with_gdb(bin: &std::path::Path, name: &str) -> gdb::Differential {
+    let _serial = serial();
+    let d = gdb::differential_of(bin, name, &[], 2);
+    let missing: Vec<&String> =
+        d.gdb_only.iter().filter(|l| l.starts_with("\"wait_here\"") || l.starts_with("\"main\"")).collect();
+    assert!(missing.is_empty(), "{name}: gdb reads what ptsnap does not:\n{missing:#?}");
+    d
+}
+
+/// A class gcc and clang describe only in the unit defining its key
+/// function (`app::Logger`, a base class elsewhere) and a struct defined
+/// in one unit and used through pointers in another (`app::Stats`) are
+/// completed from that unit by name: the base class's vtable pointer and
+/// members appear, as gdb shows them. Also with `-fdebug-types-section`
+/// (DWARF 4 `.debug_types` and DWARF 5 type units, `DW_FORM_ref_sig8`),
+/// where gcc's type unit of the derived class only declares the base; gdb
+/// shows that base as `<No data fields>`, and ptsnap completes it.
+#[test]
+fn class_defined_in_another_unit() {
+    let mut builds: Vec<(String, &str, Vec<&str>)> = Vec::new();
+    for (compiler, opt) in compilers(true) {
+        builds.push((format!("units-{compiler}{opt}"), compiler, vec!["-g", opt]));
+    }
+    let mut type_units = vec![("g++", "-gdwarf-4"), ("g++", "-gdwarf-5")];
+    if tool_available("clang++") {
+        type_units.extend([("clang++", "-gdwarf-4"), ("clang++", "-gdwarf-5")]);
+    }
+    for (compiler, dwarf) in type_units {
+        for opt in ["-O0", "-O2"] {
+            let name = format!("units-types-{compiler}{dwarf}{opt}");
+            builds.push((name, compiler, vec![dwarf, "-fdebug-types-section", opt]));
+        }
+    }
+    for (name, compiler, flags) in builds {
+        let bin = build_units(compiler, &["units/logger.cpp", "units/logger_main.cpp"], &name, &flags);
+        let d = units_agree_with_gdb(&bin, &name);
+        eprintln!("{name}: {} of {} leaves equal", d.matched, d.compared);
+        let snap = read_json(&work_dir().join(format!("{name}-diff.json")));
+        let files = values_named(&snap, "file");
+        assert!(!files.is_empty(), "{name}: no FileLogger read");
+        for file in files {
+            let base = member(file, "app::Logger");
+            assert_eq!(base["size"], 24, "{name}: {base}");
+            let names: Vec<&str> =
+                base["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+            assert!(names[0].starts_with("_vptr"), "{name}: {names:?}");
+            assert_eq!(names[1..], ["level", "prefix"], "{name}");
+            assert_eq!(
+                (member(base, "level")["value"].as_i64(), member(file, "fd")["value"].as_i64()),
+                (Some(3), Some(7))
+            );
+            assert_ne!(member(base, names[0])["value"], 0, "{name}: the vtable pointer");
+        }
+        for stats in values_named(&snap, "stats") {
+            assert_eq!(
+                (stats["type"].as_str(), member(stats, "messages")["value"].as_i64()),
+                (Some("app::Stats"), Some(30))
+            );
+        }
+    }
+}
+
+/// A C struct only declared in one .c file (`struct opaque;`) and defined
+/// in another is completed from there when a pointer to it is followed, as
+/// gdb's `p *o` shows it.
+#[test]
+fn c_struct_defined_in_another_file() {
+    for (compiler, opt) in compilers(false) {
+        let name = format!("opaque-{compiler}{opt}");
+        let bin = build_units(compiler, &["units/opaque.c", "units/opaque_main.c"], &name, &["-g", opt]);
+        let d = units_agree_with_gdb(&bin, &name);
+        eprintln!("{name}: {} of {} leaves equal", d.matched, d.compared);
+        let snap = read_json(&work_dir().join(format!("{name}-diff.json")));
+        let opaque = values_named(&snap, "o");
+        assert!(!opaque.is_empty(), "{name}: no struct opaque read");
+        for o in opaque {
+            assert_eq!(
+                (
+                    o["type"].as_str(),
+                    o["size"].as_u64(),
+                    member(o, "id")["value"].as_i64(),
+                    member(o, "name")["symbol"].as_str()
+                ),
+                (Some("struct opaque"), Some(24), Some(7), Some("seven")),
+                "{name}"
+            );
         }
     }
 }

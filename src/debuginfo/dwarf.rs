@@ -74,6 +74,8 @@ pub enum DwarfError {
     /// A problem inside a split DWARF file.
     #[error("{path}: {source}")]
     InSplit { path: PathBuf, source: Box<DwarfError> },
+    #[error("corrupt .debug_types: unit header at {offset:#x}: {source}")]
+    TypeUnitHeader { offset: usize, source: gimli::Error },
 }
 
 /// A range of link-time addresses belonging to one unit.
@@ -161,10 +163,12 @@ impl<'d, 'a> Die<'d, 'a> {
         self.unit.unit.entry(self.offset).ok()
     }
 
-    /// Identifies the DIE across units and files (for caches).
+    /// Identifies the DIE across units and files (for caches): its
+    /// section offset, with [`DEBUG_TYPES_BIT`] set in `.debug_types`.
     pub fn key(&self) -> (usize, usize) {
-        let section = self.offset.to_debug_info_offset(&self.unit.unit.header).map_or(usize::MAX, |o| o.0);
-        (self.dwarf as *const DwarfInfo<'a> as usize, section)
+        let header = &self.unit.unit.header;
+        let types = if header.section() == gimli::SectionId::DebugTypes { DEBUG_TYPES_BIT } else { 0 };
+        (self.dwarf as *const DwarfInfo<'a> as usize, self.offset.to_unit_section_offset(header).0 | types)
     }
 
     pub fn attr(&self, attr: gimli::DwAt) -> Option<AttributeValue<R<'a>>> {
@@ -177,6 +181,7 @@ impl<'d, 'a> Die<'d, 'a> {
             AttributeValue::UnitRef(offset) => Some(Die { dwarf: self.dwarf, unit: self.unit.clone(), offset }),
             AttributeValue::DebugInfoRef(offset) => self.dwarf.die_at(offset),
             AttributeValue::DebugInfoRefSup(offset) => self.dwarf.sup.as_deref()?.die_at(offset),
+            AttributeValue::DebugTypesRef(signature) => self.dwarf.signature_die(signature),
             _ => None,
         }
     }
@@ -320,6 +325,8 @@ pub struct DwarfInfo<'a> {
     /// The module's TLS segment (link-time address, size), for
     /// [`Self::tls_offset`].
     tls_segment: Option<(u64, u64)>,
+    /// Type units by signature, listed on the first reference to one.
+    type_units: OnceCell<TypeUnits<'a>>,
 }
 
 /// The split part of a skeleton unit.
@@ -371,6 +378,7 @@ impl<'a> DwarfInfo<'a> {
             splits: OnceCell::new(),
             skeleton: None,
             tls_segment: None,
+            type_units: OnceCell::new(),
         }
     }
 
@@ -519,24 +527,8 @@ impl<'a> DwarfInfo<'a> {
     /// The named scopes of a unit, sorted by start, each with the index of
     /// the scope around it: one pass over the unit's DIEs, for C++ units only.
     fn containers(&self, unit: &Unit<R<'a>>) -> Vec<Container> {
-        let c_like = |l: Option<DwLang>| {
-            matches!(
-                l,
-                Some(
-                    gimli::DW_LANG_C89
-                        | gimli::DW_LANG_C99
-                        | gimli::DW_LANG_C11
-                        | gimli::DW_LANG_C17
-                        | gimli::DW_LANG_C
-                )
-            )
-        };
-        let language = unit.entry(unit.root_offset()).ok().and_then(|r| match r.attr_value(gimli::DW_AT_language) {
-            Some(AttributeValue::Language(l)) => Some(l),
-            _ => None,
-        });
         let mut out: Vec<Container> = Vec::new();
-        if c_like(language) {
+        if is_c(unit_language(unit)) {
             return out;
         }
         // Open containers as (depth, index into out).
@@ -912,6 +904,119 @@ impl<'a> DwarfInfo<'a> {
         path_push(&mut path, &self.dwarf.attr_string(unit, file.path_name())?.to_string_lossy());
         Ok(path)
     }
+}
+
+/// Set in [`Die::key`] for a DIE of a `.debug_types` unit, whose offsets
+/// count from another section than `.debug_info`'s.
+const DEBUG_TYPES_BIT: usize = 1 << (usize::BITS - 1);
+
+/// The type units of a DWARF: where each signature's type is, and the
+/// `.debug_types` units (DWARF 4), parsed on first use (DWARF 5 type units
+/// are in `.debug_info` with the other units).
+struct TypeUnits<'a> {
+    signatures: HashMap<u64, TypeAt>,
+    headers: Vec<gimli::UnitHeader<R<'a>>>,
+    parsed: Vec<OnceCell<Option<Rc<UnitData<'a>>>>>,
+}
+
+/// A type unit's type: the unit (in `.debug_info`, or the index of a
+/// `.debug_types` unit) and the type's DIE in it.
+#[derive(Clone, Copy)]
+enum TypeAt {
+    Info(DebugInfoOffset, UnitOffset),
+    Types(usize, UnitOffset),
+}
+
+impl<'a> DwarfInfo<'a> {
+    /// The type DIE a `DW_FORM_ref_sig8` signature names (`-fdebug-types-section`).
+    fn signature_die(&self, signature: gimli::DebugTypeSignature) -> Option<Die<'_, 'a>> {
+        match *self.type_units().signatures.get(&signature.0)? {
+            TypeAt::Info(unit, offset) => self.die(unit, offset),
+            TypeAt::Types(index, offset) => Some(Die { dwarf: self, unit: self.types_unit(index)?, offset }),
+        }
+    }
+
+    /// The root DIE of every `.debug_types` unit (DWARF 4 type units), in
+    /// section order; [`Self::unit_roots`] has the others.
+    pub fn type_unit_roots(&self) -> impl Iterator<Item = Die<'_, 'a>> + '_ {
+        (0..self.type_units().headers.len()).filter_map(|index| {
+            let unit = self.types_unit(index)?;
+            let offset = unit.unit.root_offset();
+            Some(Die { dwarf: self, unit, offset })
+        })
+    }
+
+    /// The unit headers (cheap: the units are not parsed) of both
+    /// sections, for their signatures; up to the first corrupt header.
+    fn type_units(&self) -> &TypeUnits<'a> {
+        self.type_units.get_or_init(|| {
+            let mut signatures = HashMap::new();
+            let mut type_at = |header: &gimli::UnitHeader<R<'a>>, at: &dyn Fn(UnitOffset) -> TypeAt| {
+                if let gimli::UnitType::Type { type_signature, type_offset } = header.type_() {
+                    signatures.entry(type_signature.0).or_insert(at(type_offset));
+                }
+            };
+            let mut info = self.dwarf.units();
+            while let Ok(Some(header)) = info.next() {
+                let Some(unit) = header.debug_info_offset() else { continue };
+                type_at(&header, &|offset| TypeAt::Info(unit, offset));
+            }
+            let mut headers = Vec::new();
+            let mut types = self.dwarf.type_units();
+            loop {
+                match types.next() {
+                    Ok(Some(header)) => {
+                        let index = headers.len();
+                        type_at(&header, &|offset| TypeAt::Types(index, offset));
+                        headers.push(header);
+                    }
+                    Ok(None) => break,
+                    Err(source) => {
+                        let offset =
+                            headers.last().map_or(0, |h| h.offset().0.saturating_add(h.length_including_self()));
+                        self.record(DwarfError::TypeUnitHeader { offset, source });
+                        break;
+                    }
+                }
+            }
+            let parsed = headers.iter().map(|_| OnceCell::new()).collect();
+            TypeUnits { signatures, headers, parsed }
+        })
+    }
+
+    /// The `.debug_types` unit `index`, parsed once.
+    fn types_unit(&self, index: usize) -> Option<Rc<UnitData<'a>>> {
+        let units = self.type_units();
+        let header = *units.headers.get(index)?;
+        let parse = || match self.dwarf.unit(header) {
+            Ok(unit) => {
+                let language = unit_language(&unit);
+                Some(Rc::new(UnitData { unit, language, lines: OnceCell::new(), containers: OnceCell::new() }))
+            }
+            Err(source) => {
+                self.record(DwarfError::Unit { offset: header.offset().0, source });
+                None
+            }
+        };
+        units.parsed[index].get_or_init(parse).clone()
+    }
+}
+
+/// The language a unit's root DIE names.
+fn unit_language(unit: &Unit<R<'_>>) -> Option<DwLang> {
+    match unit.entry(unit.root_offset()).ok()?.attr_value(gimli::DW_AT_language) {
+        Some(AttributeValue::Language(l)) => Some(l),
+        _ => None,
+    }
+}
+
+/// Whether a unit's language is C, where names have no scopes and `struct`
+/// tags their own namespace.
+pub fn is_c(language: Option<DwLang>) -> bool {
+    matches!(
+        language,
+        Some(gimli::DW_LANG_C89 | gimli::DW_LANG_C99 | gimli::DW_LANG_C11 | gimli::DW_LANG_C17 | gimli::DW_LANG_C)
+    )
 }
 
 /// A unit's offset in `.debug_info`, for messages.

@@ -14,6 +14,7 @@ pub mod prefetch;
 pub mod split;
 pub mod store;
 pub mod symbols;
+pub mod type_index;
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -76,6 +77,8 @@ pub(crate) const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
     SectionId::DebugRngLists,
     SectionId::DebugStr,
     SectionId::DebugStrOffsets,
+    // Type units (DWARF 4, -fdebug-types-section), which names need.
+    SectionId::DebugTypes,
 ];
 
 /// The sections of location lists (DWARF 4 and 5), which only variables need.

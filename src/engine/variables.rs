@@ -49,7 +49,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         exe: Option<&str>,
     ) -> Self {
         VariableReader {
-            extractor: Extractor::new(opts.limits.clone()),
+            extractor: Extractor::new(opts.limits.clone(), modules),
             modules,
             memory,
             tls: TlsLayout::read(modules, memory),

@@ -21,8 +21,8 @@ use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use crate::debuginfo::Module;
 use crate::debuginfo::dwarf::Die;
+use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::snapshot::Variable;
 use globals::GlobalDie;
@@ -62,9 +62,11 @@ struct FramePlan<'d, 'a> {
 }
 
 impl<'d, 'a> Extractor<'d, 'a> {
-    pub fn new(limits: Limits) -> Self {
+    /// `modules` are where a type declared in one is looked for when it
+    /// is defined in another.
+    pub fn new(limits: Limits, modules: &'d ModuleSet<'a>) -> Self {
         Extractor {
-            types: Types::default(),
+            types: Types::new(modules),
             budget: Cell::new(limits.max_total_bytes),
             limits,
             scans: RefCell::default(),

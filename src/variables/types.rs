@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, DwAte};
 
-use crate::debuginfo::dwarf::Die;
+use crate::debuginfo::ModuleSet;
+use crate::debuginfo::dwarf::{Die, DwarfInfo, is_c};
+use crate::debuginfo::type_index::{TypeIndex, TypeTag};
 use crate::snapshot::{Kind, TypeOrigin};
 use crate::unwind::cfi::Slice;
 
@@ -117,9 +119,45 @@ pub struct Type<'d, 'a> {
     pub c_language: bool,
 }
 
+impl Type<'_, '_> {
+    /// Whether values of this (resolved) type are characters, so that a
+    /// pointer to them or an array of them is a string: every one-byte
+    /// integer or character type, as gdb decides (`char`, `signed char`,
+    /// `unsigned char`, `char8_t`; `uint8_t` and `int8_t` once their
+    /// typedefs are resolved), but not `bool`.
+    pub fn is_char(&self) -> bool {
+        let one_byte_integer = matches!(
+            self.kind,
+            TypeKind::Base(
+                gimli::DW_ATE_signed_char
+                    | gimli::DW_ATE_unsigned_char
+                    | gimli::DW_ATE_signed
+                    | gimli::DW_ATE_unsigned
+                    | gimli::DW_ATE_UTF
+            )
+        );
+        self.size == Some(1) && (one_byte_integer || is_char_name(self.name.as_deref()))
+    }
+}
+
+/// The names of C's character types (a base type named so is one, whatever
+/// its encoding says).
+pub fn is_char_name(name: Option<&str>) -> bool {
+    matches!(name, Some("char" | "signed char" | "unsigned char" | "char8_t"))
+}
+
+/// The definition of a declared type, parsed; none when no module has one.
+type Definition<'d, 'a> = Option<Rc<Type<'d, 'a>>>;
+
 /// Parsed types and their spellings for one run.
-#[derive(Default)]
 pub struct Types<'d, 'a> {
+    /// The modules whose DWARF completes a type another declares.
+    modules: &'d ModuleSet<'a>,
+    /// Each DWARF's type definitions by name (by [`Die::key`]'s DWARF),
+    /// built on its first declaration to complete.
+    indexes: RefCell<HashMap<usize, Rc<TypeIndex<'d, 'a>>>>,
+    /// The definition found for each declaration, or none.
+    definitions: RefCell<HashMap<(usize, usize), Definition<'d, 'a>>>,
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
     names: RefCell<HashMap<(usize, usize), Arc<str>>>,
     base_names: RefCell<HashMap<(usize, usize), Arc<str>>>,
@@ -163,14 +201,74 @@ const MAX_SPELL_STEPS: usize = 512;
 const TOO_DEEP: &str = "<too deep>";
 
 impl<'d, 'a> Types<'d, 'a> {
+    pub fn new(modules: &'d ModuleSet<'a>) -> Self {
+        Types {
+            modules,
+            indexes: RefCell::default(),
+            definitions: RefCell::default(),
+            parsed: RefCell::default(),
+            names: RefCell::default(),
+            base_names: RefCell::default(),
+            summaries: RefCell::default(),
+            dwarfs: RefCell::default(),
+        }
+    }
+
+    /// The type a DIE describes; a declaration that names its type unit
+    /// (`DW_AT_signature`) describes the type there.
     pub fn get(&self, id: &TypeId<'d, 'a>) -> Rc<Type<'d, 'a>> {
         let key = id.key();
         if let Some(t) = self.parsed.borrow().get(&key) {
             return t.clone();
         }
-        let t = Rc::new(parse(id));
+        let t = Rc::new(parse(&id.follow(gimli::DW_AT_signature).unwrap_or_else(|| id.clone())));
         self.parsed.borrow_mut().insert(key, t.clone());
         t
+    }
+
+    /// The definition of a struct, class, union or enum that `id` (whose
+    /// type is `t`) only declares, looked up by its qualified name in its
+    /// own module's DWARF, then in every other module's, as gdb does.
+    pub fn definition(&self, id: &TypeId<'d, 'a>, t: &Type<'d, 'a>) -> Option<Rc<Type<'d, 'a>>> {
+        let declared = match &t.kind {
+            TypeKind::Composite { declaration, .. } => *declaration,
+            TypeKind::Enum { enumerators, .. } => {
+                enumerators.is_empty() && matches!(id.attr(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)))
+            }
+            _ => false,
+        };
+        if !declared {
+            return None;
+        }
+        if let Some(found) = self.definitions.borrow().get(&id.key()) {
+            return found.clone();
+        }
+        let found = self.find_definition(id).map(|def| self.get(&def));
+        self.definitions.borrow_mut().insert(id.key(), found.clone());
+        found
+    }
+
+    fn find_definition(&self, id: &TypeId<'d, 'a>) -> Option<TypeId<'d, 'a>> {
+        let entry = id.entry()?;
+        let tag = TypeTag::of(entry.tag())?;
+        let name = format!("{}{}", id.scope_prefix(), id.string(entry.attr_value(gimli::DW_AT_name)?)?);
+        let own = id.dwarf;
+        let others = self.modules.iter().filter_map(|m| m.dwarf()).filter(|d| !std::ptr::eq(*d, own));
+        let mut dwarfs = std::iter::once(own).chain(own.sup()).chain(others);
+        let found = dwarfs.find_map(|dwarf| self.index(dwarf).find(tag, &name).cloned())?;
+        // A definition is no declaration, unless the DWARF is corrupt.
+        (found.key() != id.key()).then_some(found)
+    }
+
+    /// The type index of a DWARF, built on first use.
+    fn index(&self, dwarf: &'d DwarfInfo<'a>) -> Rc<TypeIndex<'d, 'a>> {
+        let key = dwarf as *const DwarfInfo<'a> as usize;
+        if let Some(index) = self.indexes.borrow().get(&key) {
+            return index.clone();
+        }
+        let index = Rc::new(TypeIndex::build(dwarf));
+        self.indexes.borrow_mut().insert(key, index.clone());
+        index
     }
 
     /// A compact name for a type DIE, valid for this run.
@@ -304,6 +402,12 @@ impl<'d, 'a> Types<'d, 'a> {
                 // char *pointer`) has the base type of what it points to,
                 // like the declarator it stands for; others keep their name.
                 TypeKind::Typedef(next) if self.names_a_declarator(next.as_ref()) => next.clone(),
+                // A typedef of a character type (`uint8_t`, `typedef
+                // unsigned char byte`) has the character type's name:
+                // what makes a pointer to it a string is that type.
+                TypeKind::Typedef(next) if self.resolve(next.as_ref()).is_some_and(|(_, base)| base.is_char()) => {
+                    next.clone()
+                }
                 _ => return t.name.clone().unwrap_or_else(|| self.name(Some(&current)).to_string()),
             };
         }
@@ -481,13 +585,6 @@ fn join(base: &str, inner: &str) -> String {
     }
 }
 
-fn is_c(language: Option<gimli::DwLang>) -> bool {
-    matches!(
-        language,
-        Some(gimli::DW_LANG_C | gimli::DW_LANG_C89 | gimli::DW_LANG_C99 | gimli::DW_LANG_C11 | gimli::DW_LANG_C17)
-    )
-}
-
 fn udata(value: Option<AttributeValue<Slice<'_>>>) -> Option<u64> {
     value?.udata_value()
 }
@@ -498,7 +595,10 @@ fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
     let c_language = is_c(id.unit.language);
     let target = || id.follow(gimli::DW_AT_type);
     let raw_name = entry.attr_value(gimli::DW_AT_name).and_then(|v| id.string(v));
-    let qualified = || raw_name.as_ref().map(|n| format!("{}{n}", id.scope_prefix()));
+    // A definition outside the scope of its declaration (gcc's type units
+    // define a class at their top) takes the declaration's scope.
+    let scoped = || id.follow(gimli::DW_AT_specification).unwrap_or_else(|| id.clone());
+    let qualified = || raw_name.as_ref().map(|n| format!("{}{n}", scoped().scope_prefix()));
     let size = udata(entry.attr_value(gimli::DW_AT_byte_size));
     let kind = match entry.tag() {
         gimli::DW_TAG_base_type => match entry.attr_value(gimli::DW_AT_encoding) {

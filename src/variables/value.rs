@@ -13,7 +13,7 @@ use std::rc::Rc;
 use gimli::DwAte;
 
 use super::location::{LocationPlan, Locator, Place, Virtual};
-use super::types::{Bound, CompositeTag, Member, Summary, Type, TypeId, TypeKind, Types};
+use super::types::{Bound, CompositeTag, Member, Summary, TypeId, TypeKind, Types, is_char_name};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{Addr, Annotation, BASE_CLASS, Kind, Value, ValueLocation, Variable};
@@ -206,7 +206,13 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             var.error = Some(e.to_string());
             return var;
         }
-        let Some((_, t)) = resolved else { return var };
+        let Some((id, t)) = resolved else { return var };
+        // A type declared here and defined in another unit or module.
+        let completed = self.types.definition(id, t);
+        if let Some(definition) = &completed {
+            var.size = definition.size;
+        }
+        let t = completed.as_ref().unwrap_or(t);
         match &t.kind {
             TypeKind::Base(encoding) => self.scalar(&mut var, &src, *encoding, t.size.unwrap_or(0), t.name.as_deref()),
             TypeKind::Enum { enumerators, signed, .. } => {
@@ -409,7 +415,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         let pointee = self.types.resolve(target);
         if let Some((_, t)) = &pointee {
-            if is_char(t) {
+            if t.is_char() {
                 if address != 0 {
                     let (bytes, cut) = self.string_at(address);
                     if let Some(bytes) = bytes {
@@ -614,7 +620,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             var.symbol = Some("<unknown bound>".into());
             return;
         };
-        let char_element = inner.is_empty() && self.types.resolve(element).is_some_and(|(_, t)| is_char(&t));
+        let char_element = inner.is_empty() && self.types.resolve(element).is_some_and(|(_, t)| t.is_char());
         if char_element {
             var.kind = Kind::String;
             let shown = count.min(self.limits.max_string as u64);
@@ -706,16 +712,6 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
 /// `[3][4]`, with `[]` for an unknown bound.
 fn dims_suffix(counts: &[Option<u64>]) -> String {
     counts.iter().map(|c| c.map_or("[]".to_string(), |c| format!("[{c}]"))).collect()
-}
-
-fn is_char(t: &Type<'_, '_>) -> bool {
-    matches!(t.kind, TypeKind::Base(gimli::DW_ATE_signed_char | gimli::DW_ATE_unsigned_char)) && t.size == Some(1)
-        || matches!(t.kind, TypeKind::Base(gimli::DW_ATE_UTF)) && t.size == Some(1)
-        || is_char_name(t.name.as_deref()) && t.size == Some(1)
-}
-
-fn is_char_name(name: Option<&str>) -> bool {
-    matches!(name, Some("char" | "signed char" | "unsigned char" | "char8_t"))
 }
 
 /// Little-endian integer of up to 16 bytes, sign-extended when `signed`.

@@ -52,6 +52,13 @@ fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
                 flatten(target, &format!("{path}@"), out);
             }
         }
+        // A pointer, and what it points to (--deref-depth) under `*`.
+        "reference" => {
+            out.insert(path.to_string(), v["value"].clone());
+            if let Some(target) = v.get("target") {
+                flatten(target, &format!("{path}*"), out);
+            }
+        }
         _ => {
             let value = match &v["value"] {
                 Value::Bool(b) => Value::from(*b as i64),
@@ -97,11 +104,27 @@ fn gdb_stale_register(thread: &Value, ours: &Value, theirs: &Value) -> bool {
 /// reads must be read by us too. Values only we read (gdb does not follow
 /// a call site whose target is computed, say) are counted and listed.
 pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
+    let d = differential_of(bin, name, args, 0);
+    (d.compared, d.matched)
+}
+
+/// What [`differential_of`] found.
+pub struct Differential {
+    pub compared: usize,
+    pub matched: usize,
+    /// Leaves gdb read that the snapshot lacks, as "function path: gdb value".
+    pub gdb_only: Vec<String>,
+}
+
+/// [`differential`] with pointers to structs and unions followed `deref`
+/// deep on both sides.
+pub fn differential_of(bin: &Path, name: &str, args: &[&str], deref: usize) -> Differential {
     let running = start(bin, args);
-    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
+    let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", &deref.to_string()]);
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
+    let set_deref = format!("set $deref_depth = {deref}");
     let out = std::process::Command::new("gdb")
-        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-x", script.to_str().unwrap()])
+        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", &set_deref, "-x", script.to_str().unwrap()])
         .output()
         .expect("gdb runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -113,6 +136,7 @@ pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
     let mut mismatches = Vec::new();
     let mut ours_only = Vec::new();
     let mut stale = Vec::new();
+    let mut gdb_only = Vec::new();
     for gt in gdb.as_array().unwrap() {
         let ours_thread = thread(&snap, gt["tid"].as_i64().unwrap());
         let our_frames = ours_thread["frames"].as_array().unwrap();
@@ -129,7 +153,10 @@ pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
             listed += of["parameters"].as_array().unwrap().len() + of["locals"].as_array().unwrap().len();
             let mine = our_leaves(of);
             for (path, theirs) in gf["vars"].as_object().unwrap() {
-                let Some(ours) = mine.get(path) else { continue };
+                let Some(ours) = mine.get(path) else {
+                    gdb_only.extend((!is_missing(theirs)).then(|| format!("{} {path}: gdb {theirs}", gf["function"])));
+                    continue;
+                };
                 if is_missing(theirs) && is_missing(ours) {
                     continue;
                 }
@@ -153,8 +180,10 @@ pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
     }
     eprintln!(
         "{name}: {frames} frames paired with gdb's ({tail_calls} tail-call frames), {listed} variables listed; \
-         {compared} values compared with gdb, {matched} equal; {} read only by ptsnap; {} stale registers in gdb",
+         {compared} values compared with gdb, {matched} equal; {} read only by ptsnap, {} only by gdb; \
+         {} stale registers in gdb",
         ours_only.len(),
+        gdb_only.len(),
         stale.len()
     );
     for line in &ours_only {
@@ -165,5 +194,5 @@ pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
     }
     assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(compared >= 5, "too few values compared ({compared})");
-    (compared, matched)
+    Differential { compared, matched, gdb_only }
 }

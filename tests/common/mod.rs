@@ -43,18 +43,16 @@ pub fn build(source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
     build_program(&[source], out_name, flags)
 }
 
-/// Compiles and links the C or C++ `tests/fixtures/<sources>` into one
-/// program `<out_name>`.
+/// Compiles and links the C or C++ `tests/fixtures/<sources>` with the
+/// system compiler (`CC`/`CXX`, else `cc`/`c++`) into one program
+/// `<out_name>`.
 pub fn build_program(sources: &[&str], out_name: &str, flags: &[&str]) -> PathBuf {
-    let out = work_dir().join(out_name);
-    let cpp = sources.iter().any(|s| s.ends_with(".cpp"));
-    let compiler = if cpp {
+    let compiler = if sources.iter().any(|s| s.ends_with(".cpp")) {
         std::env::var("CXX").unwrap_or_else(|_| "c++".into())
     } else {
         std::env::var("CC").unwrap_or_else(|_| "cc".into())
     };
-    compile(&compiler, &sources.iter().map(|s| fixtures_dir().join(s)).collect::<Vec<_>>(), &out, flags);
-    out
+    build_units(&compiler, sources, out_name, flags)
 }
 
 fn compile(compiler: &str, sources: &[PathBuf], out: &Path, flags: &[&str]) {
@@ -108,6 +106,15 @@ impl Compiler {
 pub fn build_with(compiler: Compiler, source: &str, out_name: &str, flags: &[&str]) -> PathBuf {
     let out = work_dir().join(format!("{out_name}-{}", compiler.name()));
     compile(compiler.program(source.ends_with(".cpp")), &[fixtures_dir().join(source)], &out, flags);
+    out
+}
+
+/// Compiles and links several `tests/fixtures/` sources (translation
+/// units) with `compiler` (`cc`, `c++`, `clang`, `clang++`) and `flags`
+/// into `<out_name>`; returns the binary's path.
+pub fn build_units(compiler: &str, sources: &[&str], out_name: &str, flags: &[&str]) -> PathBuf {
+    let out = work_dir().join(out_name);
+    compile(compiler, &sources.iter().map(|s| fixtures_dir().join(s)).collect::<Vec<_>>(), &out, flags);
     out
 }
 

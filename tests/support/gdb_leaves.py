@@ -2,15 +2,20 @@
 # frame of every thread, as gdb reads them: the oracle for the differential
 # variable test (tests/variables.rs). Run with
 #   gdb -batch -nx -p PID -x gdb_leaves.py
+# A pointer to a struct or union is also followed, under "*", as many
+# pointers deep as the convenience variable $deref_depth says (as
+# ptsnap's --deref-depth; default 0):
+#   gdb -batch -nx -p PID -ex 'set $deref_depth = 1' -x gdb_leaves.py
 import json
 
 import gdb
 
 MAX_ELEMENTS = 100
 MAX_DEPTH = 8
+DEREF_DEPTH = int(gdb.convenience_variable("deref_depth") or 0)
 
 
-def leaves(value, path, out, depth=0):
+def leaves(value, path, out, depth=0, pointers=0):
     """Flattens a value into {path: leaf}, leaf being a number, or the
     string "optimized-out" / "unavailable"."""
     try:
@@ -25,9 +30,13 @@ def leaves(value, path, out, depth=0):
             out[path] = float(value)
         elif code == gdb.TYPE_CODE_PTR:
             out[path] = int(value)
+            target = t.target().strip_typedefs().code
+            followed = target in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION) and int(value) != 0
+            if followed and pointers < DEREF_DEPTH and depth < MAX_DEPTH:
+                leaves(value.dereference(), path + "*", out, depth + 1, pointers + 1)
         elif code in (gdb.TYPE_CODE_REF, gdb.TYPE_CODE_RVALUE_REF):
             # What a reference refers to, under "@" (ptsnap always shows it).
-            leaves(value.referenced_value(), path + "@", out, depth + 1)
+            leaves(value.referenced_value(), path + "@", out, depth + 1, pointers)
         elif code in (gdb.TYPE_CODE_STRUCT, gdb.TYPE_CODE_UNION):
             if depth >= MAX_DEPTH:
                 return
@@ -35,7 +44,7 @@ def leaves(value, path, out, depth=0):
                 # Static members have no bit position in the object.
                 if not hasattr(field, "bitpos") or (field.artificial and not field.is_base_class):
                     continue
-                leaves(value[field], path + "." + (field.name or ""), out, depth + 1)
+                leaves(value[field], path + "." + (field.name or ""), out, depth + 1, pointers)
         elif code == gdb.TYPE_CODE_ARRAY:
             if depth >= MAX_DEPTH:
                 return
@@ -47,7 +56,7 @@ def leaves(value, path, out, depth=0):
                 out[path + "$str"] = raw.split(b"\0")[0].decode("utf-8", "replace")
                 return
             for i in range(low, min(high, low + MAX_ELEMENTS - 1) + 1):
-                leaves(value[i], "%s[%d]" % (path, i - low), out, depth + 1)
+                leaves(value[i], "%s[%d]" % (path, i - low), out, depth + 1, pointers)
     except gdb.MemoryError:
         out[path] = "unavailable"
     except gdb.error as e:
