@@ -186,6 +186,9 @@ pub fn differential_of(bin: &Path, name: &str, args: &[&str], deref: usize) -> D
         gdb_only.len(),
         stale.len()
     );
+    for line in &gdb_only {
+        eprintln!("  only gdb: {line}");
+    }
     for line in &ours_only {
         eprintln!("  only ptsnap: {line}");
     }
