@@ -1,7 +1,7 @@
 //! Strings are stored losslessly: bytes that are not UTF-8 and bytes after
 //! an array's NUL are kept exactly (`bytes`, hex), `show` prints them as
-//! gdb does, and `--max-string` cuts are marked; at -O0 and -O2, against
-//! gdb.
+//! gdb does, and `--max-string` cuts are marked; gcc and clang at -O0 and
+//! -O2, against gdb.
 
 mod common;
 
@@ -28,8 +28,9 @@ fn gdb_members(pid: i32, names: &[&str]) -> Vec<String> {
     found
 }
 
-fn check(flags: &[&str], name: &str) {
-    let bin = build("lossless.c", name, flags);
+fn check(compiler: Compiler, flags: &[&str], name: &str) {
+    let bin = build_with(compiler, "lossless.c", name, flags);
+    let name = &format!("{name}-{}", compiler.name());
     let running = start(&bin, &[]);
     let snap = snapshot(running.pid(), name, &["--no-default-modules", "--max-string", "100"]);
     let main = thread(&snap, running.pid() as i64);
@@ -84,11 +85,15 @@ fn check(flags: &[&str], name: &str) {
 #[test]
 fn lossless_strings_o0() {
     let _serial = serial();
-    check(&["-g", "-O0"], "lossless-O0");
+    for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+        check(compiler, &["-g", "-O0"], "lossless-O0");
+    }
 }
 
 #[test]
 fn lossless_strings_o2() {
     let _serial = serial();
-    check(&["-g", "-O2"], "lossless-O2");
+    for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+        check(compiler, &["-g", "-O2"], "lossless-O2");
+    }
 }

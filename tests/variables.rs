@@ -312,16 +312,20 @@ fn gdb_agrees_tailcall() {
 /// without members as `{<No data fields>}` (it printed `?`).
 #[test]
 fn empty_base_classes_print_like_gdb() {
-    let bin = build("empty_base.cpp", "empty-base-O0", &["-g", "-O0"]);
-    let _serial = serial();
-    let running = start(&bin, &[]);
-    snapshot(running.pid(), "empty-base-O0", &["--no-default-modules"]);
-    let shown = shown("empty-base-O0");
-    let ours = shown.lines().map(str::trim).find(|l| l.starts_with("it = ")).unwrap().to_string();
-    assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}");
-    if tool_available("gdb") {
-        let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
-        assert!(text.lines().any(|l| l.trim() == ours), "gdb says:\n{text}");
+    let builds = Compiler::ALL.into_iter().filter(|c| c.available()).flat_map(|c| [(c, "-O0"), (c, "-O2")]);
+    for (compiler, opt) in builds {
+        let bin = build_with(compiler, "empty_base.cpp", &format!("empty-base{opt}"), &["-g", opt]);
+        let name = format!("empty-base{opt}-{}", compiler.name());
+        let _serial = serial();
+        let running = start(&bin, &[]);
+        snapshot(running.pid(), &name, &["--no-default-modules"]);
+        let shown = shown(&name);
+        let ours = shown.lines().map(str::trim).find(|l| l.starts_with("it = ")).unwrap().to_string();
+        assert_eq!(ours, "it = {<Empty> = {<No data fields>}, <Tag> = {<No data fields>}, id = 7}", "{name}");
+        if tool_available("gdb") {
+            let text = gdb_says(running.pid(), &["frame function main", "info locals"]);
+            assert!(text.lines().any(|l| l.trim() == ours), "{name}: gdb says:\n{text}");
+        }
     }
 }
 
@@ -465,8 +469,11 @@ fn strings_behind_typedefs() {
 /// unsigned: `char [256]` (data1 0xff), `int [200]`, `char [40000]`.
 #[test]
 fn array_bounds_are_unsigned() {
-    for (name, flags) in [("bounds-O0", ["-g", "-O0"]), ("bounds-O2", ["-g", "-O2"])] {
-        let bin = build("bounds.c", name, &flags);
+    let builds = Compiler::ALL.into_iter().filter(|c| c.available()).flat_map(|c| [(c, "-O0"), (c, "-O2")]);
+    for (compiler, opt) in builds {
+        let flags = ["-g", opt];
+        let bin = build_with(compiler, "bounds.c", &format!("bounds{opt}"), &flags);
+        let name = &format!("bounds{opt}-{}", compiler.name());
         let snap = {
             let _serial = serial();
             let running = start(&bin, &[]);
@@ -481,7 +488,7 @@ fn array_bounds_are_unsigned() {
             (global("global_name")["type"].as_str(), global("global_name")["symbol"].as_str()),
             (Some("char [256]"), Some("global"))
         );
-        // At -O2 gcc may keep the locals in registers or drop them.
+        // At -O2 the compiler may keep the locals in registers or drop them.
         if let Some(name_var) = local("name").filter(|v| v["location"] == "memory") {
             assert_eq!((name_var["type"].as_str(), name_var["symbol"].as_str()), (Some("char [256]"), Some("hello")));
         }
