@@ -36,12 +36,6 @@ fn snapshot_with(pid: i32, name: &str, extra: &[&str]) -> (Value, String, String
     (read_json(&out), String::from_utf8_lossy(&o.stdout).into_owned(), stderr)
 }
 
-fn annotations_text(v: &Value) -> Vec<String> {
-    v["annotations"]
-        .as_array()
-        .map_or(Vec::new(), |a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
-}
-
 const EVENTS_MODULE: &str = r#"
 local function count(bt, key)
     -- kv values are set in the snapshot; keep counts in the module.
@@ -135,71 +129,11 @@ fn events_matches_and_iteration() {
     let (snap, stdout, stderr) = snapshot_with(
         pid,
         "pm-events",
-        &[
-            "--module-load",
-            path.to_str().unwrap(),
-            "--global",
-            "grid",
-            "--global",
-            "global_version",
-            "--global",
-            "global_ratio",
-            "--module",
-            "events:flavour=mint",
-            "--module",
-            "events:k1,v1,k2,v2",
-        ],
+        &["--module-load", path.to_str().unwrap()].into_iter().chain(events::ARGS).collect::<Vec<_>>(),
     );
     assert_eq!(stdout.lines().count(), 1, "stdout carries only the path: {stdout}");
     assert!(snap["pmodules"][0]["errors"].as_array().unwrap().is_empty(), "{}\n{stderr}", snap["pmodules"]);
-    let kv = &snap["kv"];
-    assert_eq!(kv["preattach_pid"], pid);
-    assert_eq!(snap["tags"], serde_json::json!(["attached"]));
-    assert_eq!(kv["threads_seen"], 2);
-    let total: usize = snap["threads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            t["tls"].as_array().unwrap().len()
-                + t["frames"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|f| f["parameters"].as_array().unwrap().len() + f["locals"].as_array().unwrap().len())
-                    .sum::<usize>()
-        })
-        .sum::<usize>()
-        + snap["globals"].as_array().unwrap().len();
-    assert_eq!(kv["variables_seen"], total as i64, "a variable event for every variable");
-    assert_eq!((kv["option"].as_str(), kv["second"].as_str()), (Some("mint"), Some("v2")));
-    let main = thread(&snap, pid as i64);
-    let walk = main["frames"].as_array().unwrap().iter().find(|f| f["function"] == "walk").unwrap();
-    assert_eq!(annotations_text(walk), [format!("frame walk:{}", walk["line"])]);
-    let corner = walk["locals"].as_array().unwrap().iter().find(|v| v["name"] == "corner").unwrap();
-    assert_eq!(annotations_text(corner), ["struct struct point point"]);
-    assert!(annotations_text(main).contains(&format!("thread {pid}")));
-    let grid = snap["globals"].as_array().unwrap().iter().find(|g| g["name"] == "grid").unwrap();
-    assert_eq!(annotations_text(grid), ["global grid"]);
-    let ratio = snap["globals"].as_array().unwrap().iter().find(|g| g["name"] == "global_ratio").unwrap();
-    assert!(annotations_text(ratio).is_empty(), "double does not match base type int");
-    assert!(kv["walk_vars"].as_str().unwrap().starts_with("chain,list,depth,depth,corner"), "{}", kv["walk_vars"]);
-    assert_eq!(kv["walk_line"], walk["line"]);
-    assert_eq!(kv["walk_object"], "vars-pm");
-    assert_eq!((kv["depth_param"].as_i64(), kv["depth_offset"].as_i64()), (Some(3), Some(2)));
-    assert_eq!(
-        (kv["d"].as_str(), kv["buf"].as_str(), kv["color"].as_str()),
-        (Some("-0.25"), Some("hello"), Some("GREEN"))
-    );
-    assert_eq!((kv["tls_counter"].as_i64(), kv["tls_object"].as_str()), (Some(42), Some("vars-pm")));
-    assert_eq!(kv["version"], "ptsnap-fixture 1.0");
-    assert!(kv["version_cu"].as_str().unwrap().ends_with("vars.c"));
-    assert_eq!(kv["null_read"], "nil");
-    assert_eq!(snap["classifiers"], serde_json::json!(["checked"]));
-    // Invalid json annotations are dropped with an error; the module goes on.
-    assert_eq!(kv["after_bad_json"], "still running");
-    assert!(snap["annotations"].as_array().unwrap().iter().all(|a| a["level"] != "json"));
-    assert_eq!(stderr.matches("[events] error: json annotation dropped").count(), 2, "{stderr}");
+    events::check(&snap, &stderr, pid, "vars-pm");
 }
 
 /// The sandbox: no io, os, load, require, dofile, loadfile or

@@ -3,6 +3,7 @@
 //! by a guard; running ptsnap and reading its snapshot.
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub mod events;
 pub mod gdb;
 
 use std::io::{BufRead, BufReader};
@@ -311,4 +312,11 @@ pub fn one_line_error(o: &Output) -> String {
     assert!(err.starts_with("ptsnap: error: "), "{err}");
     assert!(!err.contains("panicked") && !err.contains("backtrace"), "{err}");
     err
+}
+
+/// The texts of a snapshot object's annotations.
+pub fn annotations_text(v: &Value) -> Vec<String> {
+    v["annotations"]
+        .as_array()
+        .map_or(Vec::new(), |a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
 }
