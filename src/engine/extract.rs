@@ -122,6 +122,7 @@ pub fn render_thread<'d, 'a>(
                 cfa: raw.cfa.map(Addr),
                 faulted: faulted_frame == Some(i) && j == 0,
                 unwind: raw.method.as_str().to_string(),
+                cfi_error: raw.cfi_error.clone(),
                 ..source_frame(module, raw.pc, raw.sp, src)
             });
         }

@@ -141,6 +141,10 @@ pub struct Frame {
     pub inlined: bool,
     pub faulted: bool,
     pub unwind: String,
+    /// Why the CFI covering the callee was not used to find this frame
+    /// (it could not be read), when frame pointers found it instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cfi_error: Option<String>,
     pub parameters: Vec<Variable>,
     pub locals: Vec<Variable>,
     pub annotations: Vec<Annotation>,

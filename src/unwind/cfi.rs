@@ -53,6 +53,24 @@ pub enum CfiError {
     Unsupported,
 }
 
+/// What one CFI step came to. Returned by value once per frame and taken
+/// apart at once, so the large `Done` needs no box.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Step {
+    /// The caller's CFA and registers.
+    Done(CfiStep),
+    /// No FDE covers the address: the unwinder tries frame pointers.
+    NoFde,
+    /// An FDE covers the address but its CIE or instructions cannot be
+    /// read (corrupt or unsupported CFI): the unwinder tries frame
+    /// pointers and says why.
+    UnusableFde(CfiError),
+    /// The row could not be applied to this frame (a register it needs is
+    /// unknown, memory it reads is unreadable): the walk ends here.
+    Failed(CfiError),
+}
+
 /// One entry of the sorted FDE index built for sections without a
 /// search table.
 #[derive(Clone, Copy)]
@@ -111,30 +129,29 @@ impl<'a> Cfi<'a> {
     }
     /// Unwinds one frame: `lookup` is the link-time address to find the row
     /// for (pc, or pc-1 for a return address), `regs` the frame's registers.
-    /// `None` when no FDE covers the address.
-    pub fn step(
-        &self,
-        lookup: u64,
-        regs: &Regs,
-        memory: &dyn Memory,
-        ctx: &mut UnwindContext<usize>,
-    ) -> Option<Result<CfiStep, CfiError>> {
+    pub fn step(&self, lookup: u64, regs: &Regs, memory: &dyn Memory, ctx: &mut UnwindContext<usize>) -> Step {
         let cached = self.rows.borrow().get(&lookup).cloned();
         let row = match cached {
             Some(row) => row,
-            None => {
-                let row = self.find_row(lookup, ctx).map(|r| r.map(Rc::new));
-                if let Some(Ok(r)) = &row {
-                    self.rows.borrow_mut().insert(lookup, r.clone());
+            None => match self.find_row(lookup, ctx) {
+                None => return Step::NoFde,
+                Some(Err(e)) => return Step::UnusableFde(e),
+                Some(Ok(row)) => {
+                    let row = Rc::new(row);
+                    self.rows.borrow_mut().insert(lookup, row.clone());
+                    row
                 }
-                row?.ok()?
-            }
+            },
         };
-        Some(match (row.in_eh_frame, &self.eh_frame, &self.debug_frame) {
+        let applied = match (row.in_eh_frame, &self.eh_frame, &self.debug_frame) {
             (true, Some(eh), _) => apply_row(eh, &row.row, row.signal_frame, regs, memory),
             (false, _, Some(df)) => apply_row(df, &row.row, row.signal_frame, regs, memory),
             _ => Err(CfiError::Unsupported),
-        })
+        };
+        match applied {
+            Ok(step) => Step::Done(step),
+            Err(e) => Step::Failed(e),
+        }
     }
 
     /// Finds the FDE covering `lookup` and runs its instructions up to it.
@@ -322,17 +339,35 @@ fn evaluate(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::memory::BufferMemory;
 
+    /// [`eh_frame_with_cfa`] with its FDE's first instruction replaced by
+    /// an opcode no CFA instruction has: the FDE covers 0x1000..0x1100 but
+    /// cannot be read.
+    pub(crate) fn eh_frame_with_a_bad_instruction() -> Vec<u8> {
+        let mut data = eh_frame_with_cfa(&PLT_CFA);
+        let at = data.windows(2).position(|w| w == [0x0f, PLT_CFA.len() as u8]).expect("def_cfa_expression");
+        data[at] = 0x3c;
+        data
+    }
+
+    #[test]
+    fn an_fde_that_cannot_be_read_is_unusable_not_absent() {
+        let data = eh_frame_with_a_bad_instruction();
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        assert!(matches!(step(&cfi, 0x1005), Step::UnusableFde(_)));
+        assert!(matches!(step(&cfi, 0x2005), Step::NoFde));
+    }
+
     /// rsp + 8 + ((rip & 15) >= 11 ? 8 : 0): a PLT entry's CFA.
-    const PLT_CFA: [u8; 11] = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
+    pub(crate) const PLT_CFA: [u8; 11] = [0x77, 8, 0x80, 0, 0x3f, 0x1a, 0x3b, 0x2a, 0x33, 0x24, 0x22];
 
     /// An .eh_frame (absolute pointers, no header) with one FDE for
     /// 0x1000..0x1100 whose CFA is the expression `expr`, return address
     /// at CFA-8.
-    fn eh_frame_with_cfa(expr: &[u8]) -> Vec<u8> {
+    pub(crate) fn eh_frame_with_cfa(expr: &[u8]) -> Vec<u8> {
         let mut cie = vec![0, 0, 0, 0, 1]; // CIE id 0, version 1
         cie.extend(b"zR\0");
         cie.extend([1, 0x78, 16, 1, 0x00]); // code 1, data -8, RA r16, aug len 1, absptr
@@ -362,11 +397,15 @@ mod tests {
     fn step_at(expr: &[u8], rip: u64) -> Result<CfiStep, CfiError> {
         let data = eh_frame_with_cfa(expr);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
-        step(&cfi, rip).expect("an FDE covers the pc")
+        match step(&cfi, rip) {
+            Step::Done(s) => Ok(s),
+            Step::Failed(e) | Step::UnusableFde(e) => Err(e),
+            Step::NoFde => panic!("an FDE covers the pc"),
+        }
     }
 
     /// One step from `rip` with a stack holding 0xaaaa and 0xbbbb.
-    fn step(cfi: &Cfi<'_>, rip: u64) -> Option<Result<CfiStep, CfiError>> {
+    fn step(cfi: &Cfi<'_>, rip: u64) -> Step {
         let sp = 0x7000_0000u64;
         let mut stack = vec![0u8; 64];
         stack[0..8].copy_from_slice(&0xaaaau64.to_le_bytes());
@@ -401,7 +440,10 @@ mod tests {
                 eh_frame_hdr: Some((hdr, 0x3000)),
                 ..CfiSections::default()
             };
-            step(&Cfi::new(sections), 0x1005).map(|r| r.is_ok())
+            match step(&Cfi::new(sections), 0x1005) {
+                Step::NoFde => None,
+                other => Some(matches!(other, Step::Done(_))),
+            }
         };
         let fde = u32::from_le_bytes(data[..4].try_into().unwrap()) + 4; // after the CIE
         assert_eq!(with_hdr(&eh_frame_hdr(1, 0x2000 + fde)), Some(true), "an intact table finds the FDE");
@@ -430,7 +472,7 @@ mod tests {
         let data = eh_frame_with_cfa(&PLT_CFA);
         let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
         let mut ctx = UnwindContext::new();
-        assert!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx).is_none());
+        assert!(matches!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx), Step::NoFde));
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod sigframe;
 use gimli::UnwindContext;
 
 use crate::memory::Memory;
-use cfi::Cfi;
+use cfi::{Cfi, Step};
 use regs::Regs;
 
 /// Finds the CFI of the module mapped at a run-time address, with the
@@ -110,6 +110,9 @@ pub struct RawFrame {
     pub pc_is_exact: bool,
     /// This frame is the sigreturn trampoline.
     pub signal_trampoline: bool,
+    /// Why the CFI covering the callee's pc was not used to find this
+    /// frame (it could not be read), when frame pointers found it instead.
+    pub cfi_error: Option<String>,
 }
 
 impl RawFrame {
@@ -140,6 +143,7 @@ impl<'m> StackWalk<'m> {
             method: UnwindMethod::Context,
             pc_is_exact: true,
             signal_trampoline: sigframe::is_trampoline(lookup, memory, pc),
+            cfi_error: None,
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
         StackWalk { memory, lookup, ctx: Box::new(UnwindContext::new()), current, yielded: 0, max_frames, stop }
@@ -195,17 +199,27 @@ impl<'m> StackWalk<'m> {
                 .ok_or_else(|| StopReason::Error(format!("unreadable signal frame at {:#x}", frame.sp)))?;
             return self.caller(frame.sp, regs, UnwindMethod::SignalFrame, true);
         }
+        let mut unusable = None;
         if let Some((cfi, bias)) = self.lookup.cfi_for(frame.lookup_pc()) {
             let lookup = frame.lookup_pc().wrapping_sub(bias);
-            if let Some(step) = cfi.step(lookup, &frame.regs, self.memory, &mut self.ctx) {
-                let step = step.map_err(|e| StopReason::Error(e.to_string()))?;
-                return self.caller(step.cfa, step.caller, UnwindMethod::Cfi, step.signal_frame);
+            match cfi.step(lookup, &frame.regs, self.memory, &mut self.ctx) {
+                Step::Done(step) => return self.caller(step.cfa, step.caller, UnwindMethod::Cfi, step.signal_frame),
+                Step::Failed(e) => return Err(StopReason::Error(e.to_string())),
+                Step::UnusableFde(e) => unusable = Some(e.to_string()),
+                Step::NoFde => {}
             }
         }
         if frame.method == UnwindMethod::Context && !self.lookup.is_code(frame.pc) {
             return self.stack_top(frame);
         }
-        self.frame_pointer(frame)
+        // Without usable CFI, frame pointers; the caller they find says why
+        // the CFI was not used, and so does the end of a walk they cannot go
+        // on with.
+        match (self.frame_pointer(frame), unusable) {
+            (Ok((cfa, caller)), unusable) => Ok((cfa, RawFrame { cfi_error: unusable, ..caller })),
+            (Err(StopReason::NoUnwindInfo), Some(why)) => Err(StopReason::Error(why)),
+            (Err(reason), _) => Err(reason),
+        }
     }
 
     fn caller(&self, cfa: u64, regs: Regs, method: UnwindMethod, exact: bool) -> Result<(u64, RawFrame), StopReason> {
@@ -215,7 +229,7 @@ impl<'m> StackWalk<'m> {
         // A handler "returns" to the trampoline's first instruction; that
         // pc follows no call, so it is looked up as is.
         let pc_is_exact = exact || signal_trampoline;
-        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact, signal_trampoline }))
+        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact, signal_trampoline, cfi_error: None }))
     }
 
     /// rbp-chain step: the caller's rbp is saved at [rbp], the return
@@ -265,13 +279,15 @@ mod tests {
     use crate::memory::BufferMemory;
 
     /// Code at 0x1000..0x4000, no CFI anywhere; code bytes from `code`.
-    struct NoCfi {
+    /// Code at 0x1000..0x4000; CFI for 0x1000..0x1100 when `cfi` is set.
+    struct TestLookup {
         code: BufferMemory,
+        cfi: Option<Cfi<'static>>,
     }
 
-    impl CfiLookup for NoCfi {
-        fn cfi_for(&self, _pc: u64) -> Option<(&Cfi<'_>, u64)> {
-            None
+    impl CfiLookup for TestLookup {
+        fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)> {
+            self.cfi.as_ref().filter(|_| (0x1000..0x1100).contains(&pc)).map(|c| (c, 0))
         }
         fn is_code(&self, pc: u64) -> bool {
             (0x1000..0x4000).contains(&pc)
@@ -303,7 +319,7 @@ mod tests {
         r
     }
 
-    fn walk(memory: &BufferMemory, lookup: &NoCfi, start: Regs) -> (Vec<RawFrame>, StopReason) {
+    fn walk(memory: &BufferMemory, lookup: &TestLookup, start: Regs) -> (Vec<RawFrame>, StopReason) {
         let mut w = StackWalk::new(memory, lookup, start, 100);
         let mut frames = Vec::new();
         while let Some(f) = w.next_frame() {
@@ -315,7 +331,7 @@ mod tests {
     #[test]
     fn frame_pointer_chain() {
         let mem = stack(&[(SP + 0x20, SP + 0x60), (SP + 0x28, 0x2000), (SP + 0x60, 0), (SP + 0x68, 0x3000)]);
-        let lookup = NoCfi { code: BufferMemory::new() };
+        let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
         let pcs: Vec<u64> = frames.iter().map(|f| f.pc).collect();
         assert_eq!(pcs, [0x1000, 0x2000, 0x3000]);
@@ -327,11 +343,26 @@ mod tests {
         assert_eq!(stop, StopReason::NoUnwindInfo, "rbp 0 ends the chain");
     }
 
+    /// An FDE covers frame 0's pc but cannot be read: frame pointers find
+    /// the caller, which says why the CFI was not used.
+    #[test]
+    fn unreadable_cfi_falls_back_to_frame_pointers_and_says_so() {
+        let data: &'static [u8] = Box::leak(cfi::tests::eh_frame_with_a_bad_instruction().into_boxed_slice());
+        let sections = cfi::CfiSections { eh_frame: Some((data, 0x2000)), ..cfi::CfiSections::default() };
+        let lookup = TestLookup { code: BufferMemory::new(), cfi: Some(Cfi::new(sections)) };
+        let mem = stack(&[(SP + 0x20, SP + 0x60), (SP + 0x28, 0x2000), (SP + 0x60, 0), (SP + 0x68, 0x3000)]);
+        let (frames, _) = walk(&mem, &lookup, regs(0x1005, SP, SP + 0x20));
+        assert_eq!(frames[1].method, UnwindMethod::FramePointer);
+        let why = frames[1].cfi_error.as_deref().expect("the reason is kept");
+        assert!(why.starts_with("CFI: "), "{why}");
+        assert_eq!(frames[2].cfi_error, None, "no CFI covers 0x2000");
+    }
+
     #[test]
     fn a_loop_ends_the_walk() {
         // The saved rbp points at itself: the next step would not move up.
         let mem = stack(&[(SP + 0x20, SP + 0x20), (SP + 0x28, 0x2000)]);
-        let lookup = NoCfi { code: BufferMemory::new() };
+        let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
         assert_eq!(frames.len(), 2);
         assert_eq!(stop, StopReason::NoProgress);
@@ -345,7 +376,7 @@ mod tests {
         let top = u64::MAX - 15;
         let mut mem = BufferMemory::new();
         mem.add(top, [top.to_le_bytes(), 0x2000u64.to_le_bytes()].concat());
-        let lookup = NoCfi { code: BufferMemory::new() };
+        let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, stop) = walk(&mem, &lookup, regs(0x1000, top - 0x100, top));
         assert_eq!(frames.len(), 1);
         assert_eq!(stop, StopReason::NoProgress, "the caller's stack would be at 0");
@@ -357,7 +388,7 @@ mod tests {
     #[test]
     fn call_through_a_bad_pointer() {
         let mem = stack(&[(SP, 0x2345)]);
-        let lookup = NoCfi { code: BufferMemory::new() };
+        let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, _) = walk(&mem, &lookup, regs(0, SP, 0));
         assert_eq!(frames[1].pc, 0x2345);
         assert_eq!(frames[1].method, UnwindMethod::StackTop);
@@ -381,7 +412,7 @@ mod tests {
             (gregs + 15 * 8, SP + 0x300),
             (gregs + 16 * 8, 0x1234),
         ]);
-        let lookup = NoCfi { code };
+        let lookup = TestLookup { code, cfi: None };
         let mut w = StackWalk::new(&mem, &lookup, regs(0x1000, SP, SP + 0x20), 3);
         assert_eq!(w.next_frame().unwrap().pc, 0x1000);
         let tramp = w.next_frame().unwrap();
