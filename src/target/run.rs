@@ -180,8 +180,8 @@ fn child(go: OwnedFd, status: OwnedFd, exec: &Exec) -> ! {
         let errno = exec.exec();
         let _ = nix::unistd::write(&status, &errno.to_ne_bytes());
     }
-    // SAFETY: _exit ends the process at once, without running atexit
-    // handlers or flushing stdio buffers that are copies of ptsnap's.
+    // SAFETY: _exit has no preconditions and is async-signal-safe. (Not
+    // exit: atexit handlers and stdio buffers are copies of ptsnap's.)
     unsafe { libc::_exit(127) }
 }
 
