@@ -490,6 +490,7 @@ fn thread_in_disk_wait() {
     assert!(main["frames"].as_array().unwrap().is_empty());
     assert_eq!(main["unwind_stop"], "error: the thread did not stop");
     // Running as root, the kernel stack says where it is stuck.
+    // SAFETY: geteuid has no preconditions and cannot fail.
     if unsafe { libc::geteuid() } == 0 {
         let kstack: Vec<&str> = main["kernel_stack"].as_array().unwrap().iter().map(|f| f.as_str().unwrap()).collect();
         assert!(kstack.iter().any(|f| f.contains("vfork")), "{kstack:?}");

@@ -4,6 +4,8 @@
 mod common;
 
 use common::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 
 #[test]
 fn no_such_process() {
@@ -129,7 +131,7 @@ fn termination_never_leaves_the_target_stopped() {
     let _serial = serial();
     let bin = build("hang.c", "hang-O0", &["-g", "-O0"]);
     let proc_ = start(&bin, &["300"]);
-    for (i, sig) in [libc::SIGTERM, libc::SIGINT, libc::SIGTERM, libc::SIGINT].into_iter().enumerate() {
+    for (i, sig) in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGTERM, Signal::SIGINT].into_iter().enumerate() {
         let out = work_dir().join(format!("terminated-{i}.json"));
         let child = std::process::Command::new(ptsnap_bin())
             .args(["-o", out.to_str().unwrap(), &proc_.pid().to_string()])
@@ -141,7 +143,7 @@ fn termination_never_leaves_the_target_stopped() {
         while t0.elapsed() < std::time::Duration::from_millis(i as u64 * 3) {
             std::hint::spin_loop();
         }
-        unsafe { libc::kill(child.id() as i32, sig) };
+        let _ = kill(Pid::from_raw(child.id() as i32), sig);
         let o = child.wait_with_output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         assert!(o.status.success() || err.contains("interrupted by SIG") || o.status.code().is_none(), "{err}");

@@ -121,22 +121,27 @@ unsafe impl GlobalAlloc for Counting {
         if !count(layout.size(), 0) {
             return std::ptr::null_mut();
         }
+        // SAFETY: our caller's contract for `layout` is System's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         if !count(layout.size(), 0) {
             return std::ptr::null_mut();
         }
+        // SAFETY: our caller's contract for `layout` is System's.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         count(0, layout.size());
+        // SAFETY: `ptr` came from System (every allocation here is
+        // System's), with this `layout`, as our caller guarantees.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if !count(new_size, layout.size()) {
             return std::ptr::null_mut();
         }
+        // SAFETY: as for dealloc; `new_size` is our caller's, unchanged.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::*;
+use nix::sys::stat::{Mode, SFlag, makedev, mknod, umask};
 
 /// A fresh, empty directory for one test.
 fn test_dir(name: &str) -> PathBuf {
@@ -49,6 +50,8 @@ fn no_setup() {}
 /// `ulimit -f 4` (4 KiB; a snapshot of `hang` is some 60 KiB).
 fn limit_file_size() {
     let limit = libc::rlimit { rlim_cur: 4096, rlim_max: 4096 };
+    // SAFETY: setrlimit only reads the live `limit`. (nix's setrlimit
+    // needs its "resource" feature, which ptsnap does not use.)
     unsafe { libc::setrlimit(libc::RLIMIT_FSIZE, &limit) };
 }
 
@@ -76,14 +79,14 @@ fn files_are_0600_whatever_the_umask_and_the_file_replaced() {
     let proc_ = hang();
     let dir = test_dir("mode");
     let out = dir.join("x.json");
-    snapshot_ok(&out, proc_.pid(), || unsafe {
-        libc::umask(0o022);
+    snapshot_ok(&out, proc_.pid(), || {
+        umask(Mode::from_bits_truncate(0o022));
     });
     assert_eq!(mode(&out), 0o600, "created under umask 022");
     // A umask that would take the owner's write bit away.
     fs::remove_file(&out).unwrap();
-    snapshot_ok(&out, proc_.pid(), || unsafe {
-        libc::umask(0o277);
+    snapshot_ok(&out, proc_.pid(), || {
+        umask(Mode::from_bits_truncate(0o277));
     });
     assert_eq!(mode(&out), 0o600, "created under umask 277");
     // A world-readable file is replaced by a 0600 one.
@@ -104,9 +107,8 @@ fn devices_are_written_into_not_replaced() {
     let proc_ = hang();
     let dir = test_dir("device");
     let node = dir.join("null");
-    let dev = libc::makedev(1, 3);
-    let c_node = std::ffi::CString::new(node.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { libc::mknod(c_node.as_ptr(), libc::S_IFCHR | 0o666, dev) }, 0, "mknod");
+    let dev = makedev(1, 3);
+    mknod(&node, SFlag::S_IFCHR, Mode::from_bits_truncate(0o666), dev).expect("mknod");
     snapshot_ok(&node, proc_.pid(), no_setup);
     let meta = fs::symlink_metadata(&node).unwrap();
     assert!(meta.file_type().is_char_device() && meta.rdev() == dev, "{meta:?}");

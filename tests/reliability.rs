@@ -16,6 +16,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 /// A Lua module that calls, from `event`, a pattern match that takes
@@ -189,7 +191,7 @@ fn sigterm_releases_at_once_and_writes_what_was_gathered() {
     }
     // Let the module get stuck, then ask ptsnap to stop.
     std::thread::sleep(Duration::from_millis(200));
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
     let signalled = Instant::now();
     while any_thread_stopped(target.pid()) {
         assert!(signalled.elapsed() < Duration::from_millis(300), "not released within 300 ms of SIGTERM");
@@ -372,7 +374,7 @@ fn run_forwards_sigterm_to_the_program() {
     let _serial = serial();
     let bin = build("signals.c", "signals", &["-g", "-O0"]);
     let run = TracedRun::until_ready(&bin, "forward");
-    run.signal(libc::SIGTERM);
+    run.signal(Signal::SIGTERM);
     let o = run.wait();
     assert_eq!(o.status.code(), Some(7), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -383,7 +385,7 @@ fn run_snapshots_a_crash_after_a_handled_sigint() {
     let _serial = serial();
     let bin = build("signals.c", "signals", &["-g", "-O0"]);
     let run = TracedRun::until_ready(&bin, "after-sigint");
-    run.signal(libc::SIGINT);
+    run.signal(Signal::SIGINT);
     let o = run.wait();
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(128 + libc::SIGSEGV), "{stderr}");
@@ -420,8 +422,8 @@ impl TracedRun {
         run
     }
 
-    fn signal(&self, sig: i32) {
-        unsafe { libc::kill(self.child.as_ref().unwrap().id() as i32, sig) };
+    fn signal(&self, sig: Signal) {
+        let _ = kill(Pid::from_raw(self.child.as_ref().unwrap().id() as i32), sig);
     }
 
     /// ptsnap's output once it has exited; a watchdog fails the test (and
@@ -441,7 +443,7 @@ impl Drop for TracedRun {
         if let Some(mut child) = self.child.take() {
             let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id()));
             for pid in children.unwrap_or_default().split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
-                unsafe { libc::kill(pid, libc::SIGKILL) };
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             }
             let _ = child.kill();
             let _ = child.wait();

@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use serde_json::Value;
 
 fn fault_thread(snap: &Value) -> &Value {
@@ -288,6 +290,16 @@ fn non_fatal_signals_pass_through() {
         run_crash(std::path::Path::new("/bin/sh"), &["-c", "trap 'exit 7' USR2; kill -USR2 $$; sleep 5"], "usr2", &[]);
     assert!(snap.is_none());
     assert_eq!(code, 7);
+    // Real-time signals (ptrace and wait calls that carry them stay raw
+    // libc: nix's Signal has none) kill by default or reach a handler.
+    let rt = libc::SIGRTMIN();
+    let (snap, code, _) = run_crash(std::path::Path::new("/bin/sh"), &["-c", &format!("kill -{rt} $$")], "rt", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 128 + rt);
+    let script = format!("trap 'exit 9' {0}; kill -{0} $$; sleep 5", rt + 1);
+    let (snap, code, _) = run_crash(std::path::Path::new("/bin/sh"), &["-c", &script], "rt1", &[]);
+    assert!(snap.is_none());
+    assert_eq!(code, 9);
 }
 
 #[test]
@@ -336,7 +348,7 @@ fn stop_and_continue() {
     // The first stop seen may be the SIGSTOP's delivery stop, before the
     // group-stop: keep sending SIGCONT until the program has gone on.
     let status = loop {
-        unsafe { libc::kill(program, libc::SIGCONT) };
+        let _ = kill(Pid::from_raw(program), Signal::SIGCONT);
         if let Some(status) = guard.ptsnap.try_wait().unwrap() {
             break status;
         }
@@ -356,7 +368,7 @@ struct KillOnDrop {
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Some(pid) = self.program {
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
         let _ = self.ptsnap.kill();
         let _ = self.ptsnap.wait();

@@ -1,74 +1,95 @@
-//! Thin, typed wrappers over the ptrace and wait calls ptsnap makes, and
-//! the decoding of wait statuses of PTRACE_SEIZE'd tracees.
+//! Typed wrappers over the ptrace and wait calls ptsnap makes, and the
+//! decoding of wait statuses of PTRACE_SEIZE'd tracees.
+//!
+//! nix makes the requests that pass no signal. Three stay raw libc calls,
+//! each in one place below, because nix's `Signal` has no real-time
+//! signals (SIGRTMIN..SIGRTMAX, which glibc itself uses for thread
+//! cancellation and set*id, and programs for timers and queues):
+//! - resuming with a signal (PTRACE_CONT, PTRACE_DETACH): nix's `cont` and
+//!   `detach` take an `Option<Signal>`, so a real-time signal a thread was
+//!   about to receive could not be passed on and would be lost;
+//! - `waitpid`: nix's decodes the status into `Signal`s and fails with
+//!   EINVAL on a real-time one after the kernel has handed the event over,
+//!   so a tracee stopped by such a signal would never be seen again;
+//! - PTRACE_LISTEN, for which nix has no function.
 
 use std::io;
 
-fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
-    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(ret) }
-}
+use nix::sys::ptrace::{self as nix_ptrace, Options, regset};
+use nix::unistd::Pid;
 
-fn request(req: libc::c_uint, tid: i32, addr: usize, data: usize) -> io::Result<libc::c_long> {
-    // SAFETY: every caller passes either integers or a pointer to a live,
-    // correctly sized buffer for the request.
-    check(unsafe { libc::ptrace(req, tid, addr as *mut libc::c_void, data as *mut libc::c_void) })
-}
+/// Follow the program's threads, children and execs (`ptsnap run`).
+pub const OPT_TRACE_CHILDREN: Options = Options::PTRACE_O_TRACECLONE
+    .union(Options::PTRACE_O_TRACEFORK)
+    .union(Options::PTRACE_O_TRACEVFORK)
+    .union(Options::PTRACE_O_TRACEEXEC);
 
-pub const OPT_TRACE_CHILDREN: libc::c_int =
-    libc::PTRACE_O_TRACECLONE | libc::PTRACE_O_TRACEFORK | libc::PTRACE_O_TRACEVFORK | libc::PTRACE_O_TRACEEXEC;
-
-pub fn seize(tid: i32, options: libc::c_int) -> io::Result<()> {
-    request(libc::PTRACE_SEIZE, tid, 0, options as usize).map(drop)
+pub fn seize(tid: i32, options: Options) -> io::Result<()> {
+    Ok(nix_ptrace::seize(Pid::from_raw(tid), options)?)
 }
 
 pub fn interrupt(tid: i32) -> io::Result<()> {
-    request(libc::PTRACE_INTERRUPT, tid, 0, 0).map(drop)
-}
-
-pub fn detach(tid: i32, sig: i32) -> io::Result<()> {
-    request(libc::PTRACE_DETACH, tid, 0, sig as usize).map(drop)
-}
-
-pub fn cont(tid: i32, sig: i32) -> io::Result<()> {
-    request(libc::PTRACE_CONT, tid, 0, sig as usize).map(drop)
-}
-
-pub fn set_options(tid: i32, options: libc::c_int) -> io::Result<()> {
-    request(libc::PTRACE_SETOPTIONS, tid, 0, options as usize).map(drop)
+    Ok(nix_ptrace::interrupt(Pid::from_raw(tid))?)
 }
 
 pub fn get_regs(tid: i32) -> io::Result<libc::user_regs_struct> {
-    // SAFETY: an all-zero user_regs_struct is valid plain data.
-    let mut regs: libc::user_regs_struct = unsafe { std::mem::zeroed() };
-    request(libc::PTRACE_GETREGS, tid, 0, &mut regs as *mut _ as usize)?;
-    Ok(regs)
+    Ok(nix_ptrace::getregs(Pid::from_raw(tid))?)
 }
 
 pub fn get_fpregs(tid: i32) -> io::Result<libc::user_fpregs_struct> {
-    // SAFETY: as above.
-    let mut regs: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
-    request(libc::PTRACE_GETFPREGS, tid, 0, &mut regs as *mut _ as usize)?;
-    Ok(regs)
+    Ok(nix_ptrace::getregset::<regset::NT_PRFPREG>(Pid::from_raw(tid))?)
 }
 
 pub fn get_siginfo(tid: i32) -> io::Result<libc::siginfo_t> {
-    // SAFETY: as above.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    request(libc::PTRACE_GETSIGINFO, tid, 0, &mut info as *mut _ as usize)?;
-    Ok(info)
+    Ok(nix_ptrace::getsiginfo(Pid::from_raw(tid))?)
 }
 
-/// The siginfo as the kernel's 128 bytes.
+/// The siginfo as the kernel's 128 bytes (plain data for other threads
+/// and for the snapshot's fault decoding).
 pub fn get_siginfo_bytes(tid: i32) -> io::Result<[u8; 128]> {
-    const _: () = assert!(std::mem::size_of::<libc::siginfo_t>() == 128);
-    let mut bytes = [0u8; 128];
-    request(libc::PTRACE_GETSIGINFO, tid, 0, bytes.as_mut_ptr() as usize)?;
-    Ok(bytes)
+    let info = get_siginfo(tid)?;
+    // SAFETY: transmute checks at compile time that siginfo_t is 128
+    // bytes; it is made of c_ints only (no padding, no pointers), and the
+    // kernel wrote all 128 of them, so every byte is initialised.
+    Ok(unsafe { std::mem::transmute::<libc::siginfo_t, [u8; 128]>(info) })
 }
 
-pub fn event_message(tid: i32) -> io::Result<u64> {
-    let mut msg: libc::c_ulong = 0;
-    request(libc::PTRACE_GETEVENTMSG, tid, 0, &mut msg as *mut _ as usize)?;
-    Ok(msg)
+/// The requests that resume a stopped tracee, made raw (see the module
+/// documentation): their only argument is a signal number.
+#[derive(Clone, Copy)]
+enum Resume {
+    Cont,
+    Detach,
+    Listen,
+}
+
+fn resume(request: Resume, tid: i32, sig: i32) -> io::Result<()> {
+    let request = match request {
+        Resume::Cont => libc::PTRACE_CONT,
+        Resume::Detach => libc::PTRACE_DETACH,
+        Resume::Listen => libc::PTRACE_LISTEN,
+    };
+    // SAFETY: these requests take no address and read `data` as a signal
+    // number, not as a pointer: the kernel touches no memory of ours, and
+    // an invalid signal or tid is an error (EIO, ESRCH), not undefined
+    // behaviour.
+    let ret = unsafe { libc::ptrace(request, tid, std::ptr::null_mut::<libc::c_void>(), sig as usize) };
+    if ret == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Detaches, delivering `sig` (0: none), which may be a real-time signal.
+pub fn detach(tid: i32, sig: i32) -> io::Result<()> {
+    resume(Resume::Detach, tid, sig)
+}
+
+/// Continues, delivering `sig` (0: none), which may be a real-time signal.
+pub fn cont(tid: i32, sig: i32) -> io::Result<()> {
+    resume(Resume::Cont, tid, sig)
+}
+
+/// Lets a thread in group-stop wait for SIGCONT while still traced.
+pub fn listen(tid: i32) -> io::Result<()> {
+    resume(Resume::Listen, tid, 0)
 }
 
 /// What `waitpid` reported about one tracee.
@@ -99,7 +120,8 @@ pub fn wait_nohang(pid: i32) -> io::Result<Option<(i32, WaitEvent)>> {
 
 fn wait_flags(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, WaitEvent)>> {
     let mut status = 0;
-    // SAFETY: plain system call with a valid out-pointer.
+    // SAFETY: `status` is a live c_int for the kernel to write; waitpid
+    // reads nothing else of ours.
     let tid = unsafe { libc::waitpid(pid, &mut status, libc::__WALL | flags) };
     match tid {
         -1 => Err(io::Error::last_os_error()),
@@ -108,7 +130,7 @@ fn wait_flags(pid: i32, flags: libc::c_int) -> io::Result<Option<(i32, WaitEvent
     }
 }
 
-pub fn decode(status: i32) -> WaitEvent {
+fn decode(status: i32) -> WaitEvent {
     if libc::WIFEXITED(status) {
         return WaitEvent::Exited(libc::WEXITSTATUS(status));
     }

@@ -8,11 +8,15 @@
 //! inherit) from its first instruction after exec. PTRACE_O_EXITKILL is not
 //! set: if ptsnap dies, the program goes on untraced.
 
-use std::ffi::CString;
+use std::ffi::{CString, OsString};
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::unistd::{ForkResult, fork, pipe2};
 
 use super::TargetError;
 use super::procfs::{self, SignalMasks};
@@ -55,7 +59,7 @@ impl ProgramEnd {
 /// time spent stopping that process's threads. SIGINT, SIGTERM and SIGHUP
 /// sent to ptsnap by a process are forwarded to the program.
 pub fn run(
-    argv: &[std::ffi::OsString],
+    argv: &[OsString],
     stop_within: Duration,
     on_crash: &mut dyn FnMut(CrashStop),
 ) -> Result<ProgramEnd, TargetError> {
@@ -92,7 +96,7 @@ pub fn run(
             }
             WaitEvent::GroupStop(_) => {
                 // Keep job control working: stay stopped until SIGCONT.
-                let _ = listen(tid);
+                let _ = ptrace::listen(tid);
             }
             WaitEvent::Interrupt | WaitEvent::Event(_) => {
                 let _ = ptrace::cont(tid, 0);
@@ -124,77 +128,103 @@ fn is_fatal(tid: i32, sig: i32) -> bool {
     !(masks.ignored(sig) && sent_by_process)
 }
 
-fn listen(tid: i32) -> io::Result<()> {
-    // SAFETY: plain ptrace request without pointers.
-    let r = unsafe {
-        libc::ptrace(
-            libc::PTRACE_LISTEN,
-            tid,
-            std::ptr::null_mut::<libc::c_void>(),
-            std::ptr::null_mut::<libc::c_void>(),
-        )
-    };
-    if r == -1 { Err(io::Error::last_os_error()) } else { Ok(()) }
-}
-
 /// Forks; the child waits until the parent has seized it, then execs.
-/// An exec failure is reported back through a close-on-exec pipe.
-fn spawn_seized(argv: &[std::ffi::OsString]) -> Result<i32, TargetError> {
+/// An exec failure is reported back through a close-on-exec pipe. The
+/// pipes are `OwnedFd`s, so every way out closes them; a child whose
+/// parent failed to seize it sees the go pipe closed unwritten and exits
+/// without running the program untraced.
+fn spawn_seized(argv: &[OsString]) -> Result<i32, TargetError> {
     let command = argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
     let spawn_err = |source: io::Error| TargetError::Spawn { command: command.clone(), source };
-    let args: Vec<CString> = argv
-        .iter()
-        .map(|a| CString::new(a.as_bytes()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
-    let program = argv.first().ok_or_else(|| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
-    let program = CString::new(find_program(program).map_err(spawn_err)?.into_os_string().into_vec())
-        .map_err(|_| spawn_err(io::Error::from(io::ErrorKind::InvalidInput)))?;
-    let mut ptrs: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
-    ptrs.push(std::ptr::null());
-    let go = pipe().map_err(spawn_err)?;
-    let status = pipe().map_err(spawn_err)?;
-    // SAFETY: after fork the child only calls async-signal-safe functions
-    // (read, write, close, execv, _exit) on memory prepared before fork.
-    let pid = unsafe { libc::fork() };
-    if pid == -1 {
-        return Err(spawn_err(io::Error::last_os_error()));
-    }
-    if pid == 0 {
-        unsafe {
-            libc::close(go[1]);
-            libc::close(status[0]);
-            let mut byte = 0u8;
-            libc::read(go[0], &mut byte as *mut u8 as *mut libc::c_void, 1);
-            libc::close(go[0]);
-            libc::execv(program.as_ptr(), ptrs.as_ptr());
-            let errno = *libc::__errno_location();
-            libc::write(status[1], &errno as *const i32 as *const libc::c_void, 4);
-            libc::_exit(127);
+    let exec = Exec::new(argv).map_err(spawn_err)?;
+    let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
+    let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
+    // SAFETY: ptsnap may have other threads, so the child may only make
+    // async-signal-safe calls: it closes its copies of the parent's pipe
+    // ends and runs `child`, which reads, execs, writes and _exits on
+    // memory prepared before the fork, allocating nothing; it never
+    // returns, so no destructor runs in it.
+    let pid = match unsafe { fork() }.map_err(|e| spawn_err(e.into()))? {
+        ForkResult::Child => {
+            drop(go_write);
+            drop(status_read);
+            child(go_read, status_write, &exec)
         }
-    }
-    // SAFETY: closing our copies of the child's pipe ends.
-    unsafe {
-        libc::close(go[0]);
-        libc::close(status[1]);
-    }
+        ForkResult::Parent { child } => child.as_raw(),
+    };
+    drop(go_read);
+    drop(status_write);
     let seized = ptrace::seize(pid, ptrace::OPT_TRACE_CHILDREN);
-    // SAFETY: writing one byte from a live buffer, then closing our end.
-    unsafe {
-        libc::write(go[1], b"g".as_ptr() as *const libc::c_void, 1);
-        libc::close(go[1]);
+    if seized.is_ok() {
+        let _ = nix::unistd::write(&go_write, b"g");
     }
-    let mut errno = 0i32;
-    // SAFETY: reading at most 4 bytes into a live i32.
-    let n = unsafe { libc::read(status[0], &mut errno as *mut i32 as *mut libc::c_void, 4) };
-    unsafe { libc::close(status[0]) };
-    if n == 4 {
-        let mut st = 0;
-        unsafe { libc::waitpid(pid, &mut st, libc::__WALL) };
-        return Err(spawn_err(io::Error::from_raw_os_error(errno)));
+    drop(go_write);
+    let mut errno = [0u8; 4];
+    let exec_failed = retry_eintr(|| nix::unistd::read(&status_read, &mut errno)) == Ok(errno.len());
+    if exec_failed || seized.is_err() {
+        // The child has exited (or will, without running the program).
+        let _ = ptrace::wait(pid);
     }
     seized.map_err(spawn_err)?;
+    if exec_failed {
+        return Err(spawn_err(io::Error::from_raw_os_error(i32::from_ne_bytes(errno))));
+    }
     Ok(pid)
+}
+
+/// The child's side of [`spawn_seized`]: waits for the go byte, execs,
+/// and reports exec's errno. Only async-signal-safe calls, no allocation.
+fn child(go: OwnedFd, status: OwnedFd, exec: &Exec) -> ! {
+    let mut byte = [0u8];
+    if retry_eintr(|| nix::unistd::read(&go, &mut byte)) == Ok(1) {
+        let errno = exec.exec();
+        let _ = nix::unistd::write(&status, &errno.to_ne_bytes());
+    }
+    // SAFETY: _exit has no preconditions and is async-signal-safe. (Not
+    // exit: atexit handlers and stdio buffers are copies of ptsnap's.)
+    unsafe { libc::_exit(127) }
+}
+
+fn retry_eintr(mut f: impl FnMut() -> nix::Result<usize>) -> nix::Result<usize> {
+    loop {
+        match f() {
+            Err(Errno::EINTR) => continue,
+            r => return r,
+        }
+    }
+}
+
+/// A program and its arguments as `execv` wants them, made before fork:
+/// the child of a process that may have other threads must not allocate
+/// (another thread may have held the allocator's lock).
+struct Exec {
+    program: CString,
+    /// Owns the strings `argv` points at.
+    _args: Vec<CString>,
+    /// Pointers to `_args`' strings, then a null pointer.
+    argv: Vec<*const libc::c_char>,
+}
+
+impl Exec {
+    fn new(argv: &[OsString]) -> io::Result<Self> {
+        let invalid = || io::Error::from(io::ErrorKind::InvalidInput);
+        let args: Vec<CString> =
+            argv.iter().map(|a| CString::new(a.as_bytes())).collect::<Result<_, _>>().map_err(|_| invalid())?;
+        let program = find_program(argv.first().ok_or_else(invalid)?)?;
+        let program = CString::new(program.into_os_string().into_vec()).map_err(|_| invalid())?;
+        let argv = args.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        Ok(Exec { program, _args: args, argv })
+    }
+
+    /// Execs the program; returns only if that failed, with the errno.
+    /// Allocation-free (nix's `execv` allocates its argv array).
+    fn exec(&self) -> i32 {
+        // SAFETY: `program` is NUL-terminated and `argv` is a null-terminated
+        // array of pointers to the NUL-terminated strings of `_args`; all
+        // live as long as `self`, and only `new` sets them.
+        unsafe { libc::execv(self.program.as_ptr(), self.argv.as_ptr()) };
+        Errno::last_raw()
+    }
 }
 
 /// The file `execvp` would run, found on PATH when `program` has no slash.
@@ -210,13 +240,4 @@ fn find_program(program: &std::ffi::OsStr) -> io::Result<std::path::PathBuf> {
         .map(|dir| dir.join(program))
         .find(|p| p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
         .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))
-}
-
-fn pipe() -> io::Result<[i32; 2]> {
-    let mut fds = [0i32; 2];
-    // SAFETY: valid out-array of two ints.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } == -1 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(fds)
 }

@@ -9,47 +9,19 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, sigaction};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, kill, sigaction};
+use nix::unistd::Pid;
 
+/// The signal's name: nix's for the standard signals, `SIGRTMIN+n` for the
+/// real-time ones (which nix's `Signal` does not have).
 pub fn name(sig: i32) -> String {
-    let n = match sig {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGUSR1 => "SIGUSR1",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGUSR2 => "SIGUSR2",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGALRM => "SIGALRM",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGSTKFLT => "SIGSTKFLT",
-        libc::SIGCHLD => "SIGCHLD",
-        libc::SIGCONT => "SIGCONT",
-        libc::SIGSTOP => "SIGSTOP",
-        libc::SIGTSTP => "SIGTSTP",
-        libc::SIGTTIN => "SIGTTIN",
-        libc::SIGTTOU => "SIGTTOU",
-        libc::SIGURG => "SIGURG",
-        libc::SIGXCPU => "SIGXCPU",
-        libc::SIGXFSZ => "SIGXFSZ",
-        libc::SIGVTALRM => "SIGVTALRM",
-        libc::SIGPROF => "SIGPROF",
-        libc::SIGWINCH => "SIGWINCH",
-        libc::SIGIO => "SIGIO",
-        libc::SIGPWR => "SIGPWR",
-        libc::SIGSYS => "SIGSYS",
-        _ if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => {
-            return format!("SIGRTMIN+{}", sig - libc::SIGRTMIN());
+    match Signal::try_from(sig) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) if (libc::SIGRTMIN()..=libc::SIGRTMAX()).contains(&sig) => {
+            format!("SIGRTMIN+{}", sig - libc::SIGRTMIN())
         }
-        _ => return format!("SIG{sig}"),
-    };
-    n.to_string()
+        Err(_) => format!("SIG{sig}"),
+    }
 }
 
 /// Signals whose default action kills the process with a core dump because
@@ -173,10 +145,14 @@ extern "C" fn record(sig: libc::c_int, info: *mut libc::siginfo_t, _context: *mu
     let code = unsafe { info.as_ref() }.map_or(0, |i| i.si_code);
     let from_process = sent_by_kill(code);
     let child = FORWARD_TO.load(Ordering::SeqCst);
-    if from_process && child > 0 {
-        // SAFETY: kill is async-signal-safe. Forwarding here, not in the
-        // wait loop, leaves no window in which the signal is not acted on.
-        unsafe { libc::kill(child, sig) };
+    // Forwarding here, not in the wait loop, leaves no window in which the
+    // signal is not acted on. kill(2) is async-signal-safe, and nix's
+    // wrapper neither allocates nor locks.
+    if from_process
+        && child > 0
+        && let Ok(sig) = Signal::try_from(sig)
+    {
+        let _ = kill(Pid::from_raw(child), sig);
     }
     FROM_PROCESS.store(from_process, Ordering::SeqCst);
     RECEIVED.store(sig, Ordering::SeqCst);
@@ -213,8 +189,10 @@ const HANDLED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, S
 pub fn install_handlers() {
     let action = SigAction::new(SigHandler::SigAction(record), SaFlags::SA_SIGINFO, SigSet::empty());
     for sig in HANDLED {
-        // SAFETY: the handler only stores to atomics, which is
-        // async-signal-safe; no SA_RESTART so blocking calls see EINTR.
+        // SAFETY: `record` is async-signal-safe (it reads one field of the
+        // siginfo, calls kill(2) and stores to atomics), and these signals
+        // have no other handler in ptsnap that this one would displace.
+        // No SA_RESTART, so that blocking calls see EINTR.
         let _ = unsafe { sigaction(sig, &action) };
     }
 }
@@ -255,7 +233,8 @@ pub fn arm_alarm(secs: f64) {
         it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
         it_value: libc::timeval { tv_sec: usec / 1_000_000, tv_usec: usec % 1_000_000 },
     };
-    // SAFETY: plain system call with a valid struct.
+    // SAFETY: setitimer reads the live `timer` and, with a null old value,
+    // writes nothing of ours. (nix has no setitimer.)
     unsafe { libc::setitimer(libc::ITIMER_REAL, &timer, std::ptr::null_mut()) };
 }
 
@@ -272,5 +251,11 @@ mod tests {
         assert!(has_fault_address(libc::SIGSEGV, 1));
         assert!(!has_fault_address(libc::SIGABRT, -6));
         assert_eq!(name(libc::SIGSEGV), "SIGSEGV");
+        assert_eq!(name(libc::SIGSTKFLT), "SIGSTKFLT");
+        assert_eq!(name(libc::SIGIO), "SIGIO");
+        assert_eq!(name(libc::SIGPWR), "SIGPWR");
+        assert_eq!(name(libc::SIGRTMIN()), "SIGRTMIN+0");
+        assert_eq!(name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(name(0), "SIG0");
     }
 }

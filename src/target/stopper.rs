@@ -14,6 +14,8 @@ use std::collections::HashSet;
 use std::io;
 use std::time::{Duration, Instant};
 
+use nix::sys::ptrace::Options;
+
 use super::TargetError;
 use super::procfs;
 use super::ptrace::{self, WaitEvent};
@@ -153,7 +155,7 @@ impl StoppedProcess {
 
     fn request_stop(&self, tid: i32) -> io::Result<()> {
         if self.mode == Mode::Attach {
-            ptrace::seize(tid, 0)?;
+            ptrace::seize(tid, Options::empty())?;
         }
         ptrace::interrupt(tid)
     }

@@ -14,6 +14,7 @@
 //! but a module that calls the API hears of it.
 
 use std::ffi::{CStr, c_char, c_int, c_uint, c_void};
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
 
@@ -54,12 +55,32 @@ pub type ThreadCb = BacktraceCb;
 pub type FrameCb = BacktraceCb;
 pub type VariableCb = unsafe extern "C" fn(Handle, Handle, *mut c_void) -> c_int;
 
+/// A string a module passes (`const char *`): NULL, or NUL-terminated and
+/// alive until the call returns, as pmodule.h requires of modules. Only a
+/// module makes one (the field is private and nothing here makes one), so
+/// in an `extern "C"` signature it states that contract the way
+/// `Option<&mut T>` does for an out-pointer, and reading it is safe here.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct CText<'a>(*const c_char, PhantomData<&'a CStr>);
+
+impl<'a> CText<'a> {
+    fn get(self) -> Option<&'a CStr> {
+        if self.0.is_null() {
+            return None;
+        }
+        // SAFETY: not null, so (see the type) a NUL-terminated string that
+        // lives for 'a, the module's call.
+        Some(unsafe { CStr::from_ptr(self.0) })
+    }
+}
+
 /// `struct ptsnap_var_filter`.
 #[repr(C)]
-pub struct VarFilter {
-    object: *const c_char,
-    cu: *const c_char,
-    name: *const c_char,
+pub struct VarFilter<'a> {
+    object: CText<'a>,
+    cu: CText<'a>,
+    name: CText<'a>,
 }
 
 /// Why a shim failed: its status and the text of `last_error`.
@@ -106,18 +127,13 @@ fn shim(f: impl FnOnce(&Rc<State>) -> Res<c_int>) -> c_int {
 }
 
 /// A string the module gives; NULL is an error.
-fn text<'a>(p: *const c_char) -> Res<&'a str> {
+fn text(p: CText<'_>) -> Res<&str> {
     opt_text(p)?.ok_or_else(|| fail(ERR_ARGUMENT, "a NULL string where one is needed"))
 }
 
 /// A string the module gives, NULL for none.
-fn opt_text<'a>(p: *const c_char) -> Res<Option<&'a str>> {
-    if p.is_null() {
-        return Ok(None);
-    }
-    // SAFETY: pmodule.h: strings given to ptsnap are NUL-terminated.
-    let c = unsafe { CStr::from_ptr(p) };
-    c.to_str().map(Some).map_err(|_| fail(ERR_ARGUMENT, "a string that is not UTF-8"))
+fn opt_text(p: CText<'_>) -> Res<Option<&str>> {
+    p.get().map(|c| c.to_str().map_err(|_| fail(ERR_ARGUMENT, "a string that is not UTF-8"))).transpose()
 }
 
 fn object(s: &State, h: Handle, kind: Kind) -> Res<AnyUserData> {
@@ -130,29 +146,25 @@ fn opt_object(s: &State, h: Handle, kind: Kind) -> Res<Option<AnyUserData>> {
 }
 
 /// Writes `value` to the module's out-pointer.
-fn put<T>(out: *mut T, value: T) -> Res<c_int> {
-    if out.is_null() {
-        return Err(fail(ERR_ARGUMENT, "a NULL out-pointer"));
-    }
-    // SAFETY: pmodule.h: out-pointers point at a T of the module's.
-    unsafe { out.write(value) };
+fn put<T: Copy>(out: Option<&mut T>, value: T) -> Res<c_int> {
+    *out.ok_or_else(|| fail(ERR_ARGUMENT, "a NULL out-pointer"))? = value;
     Ok(OK)
 }
 
 /// Writes an optional value: nil is `PTSNAP_ERR_NOT_FOUND`.
-fn put_some<T>(out: *mut T, value: Option<T>) -> Res<c_int> {
+fn put_some<T: Copy>(out: Option<&mut T>, value: Option<T>) -> Res<c_int> {
     match value {
         Some(v) => put(out, v),
         None => Ok(NOT_FOUND),
     }
 }
 
-fn put_text(s: &State, out: *mut *const c_char, value: Option<String>) -> Res<c_int> {
+fn put_text(s: &State, out: Option<&mut *const c_char>, value: Option<String>) -> Res<c_int> {
     put_some(out, value.map(|v| s.lend(&v)))
 }
 
 /// Writes a handle to a new object (nil: not found).
-fn put_object(s: &State, out: *mut Handle, kind: Kind, value: Option<AnyUserData>) -> Res<c_int> {
+fn put_object(s: &State, out: Option<&mut Handle>, kind: Kind, value: Option<AnyUserData>) -> Res<c_int> {
     put_some(out, value.map(|ud| Handle { id: s.put(kind, ud) }))
 }
 
@@ -178,7 +190,7 @@ fn flag(b: bool) -> c_int {
 /// A string getter of an object.
 macro_rules! text_getter {
     ($($name:ident: $kind:ident.$method:literal;)*) => {$(
-        extern "C" fn $name(h: Handle, out: *mut *const c_char) -> c_int {
+        extern "C" fn $name(h: Handle, out: Option<&mut *const c_char>) -> c_int {
             shim(|s| {
                 let v: Option<String> = call(s, h, Kind::$kind, $method, ())?;
                 put_text(s, out, v)
@@ -190,7 +202,7 @@ macro_rules! text_getter {
 /// A number (or flag) getter of an object: `Lua type => C type`.
 macro_rules! number_getter {
     ($($name:ident: $kind:ident.$method:literal, $lua:ty => $c:ty;)*) => {$(
-        extern "C" fn $name(h: Handle, out: *mut $c) -> c_int {
+        extern "C" fn $name(h: Handle, out: Option<&mut $c>) -> c_int {
             shim(|s| {
                 let v: Option<$lua> = call(s, h, Kind::$kind, $method, ())?;
                 put_some(out, v.map(|v| v as $c))
@@ -201,7 +213,7 @@ macro_rules! number_getter {
 
 macro_rules! flag_getter {
     ($($name:ident: $kind:ident.$method:literal;)*) => {$(
-        extern "C" fn $name(h: Handle, out: *mut c_int) -> c_int {
+        extern "C" fn $name(h: Handle, out: Option<&mut c_int>) -> c_int {
             shim(|s| {
                 let v: bool = call(s, h, Kind::$kind, $method, ())?;
                 put(out, flag(v))
@@ -213,7 +225,7 @@ macro_rules! flag_getter {
 /// A getter of an object that gives another object.
 macro_rules! object_getter {
     ($($name:ident: $kind:ident.$method:literal -> $out:ident;)*) => {$(
-        extern "C" fn $name(h: Handle, out: *mut Handle) -> c_int {
+        extern "C" fn $name(h: Handle, out: Option<&mut Handle>) -> c_int {
             shim(|s| {
                 let v: Option<AnyUserData> = call(s, h, Kind::$kind, $method, ())?;
                 put_object(s, out, Kind::$out, v)
@@ -225,7 +237,7 @@ macro_rules! object_getter {
 /// A setter taking a string.
 macro_rules! text_setter {
     ($($name:ident: $kind:ident.$method:literal;)*) => {$(
-        extern "C" fn $name(h: Handle, value: *const c_char) -> c_int {
+        extern "C" fn $name(h: Handle, value: CText<'_>) -> c_int {
             shim(|s| {
                 call::<()>(s, h, Kind::$kind, $method, text(value)?)?;
                 Ok(OK)
@@ -249,7 +261,7 @@ macro_rules! value_setter {
 /// A match criterion with a match type.
 macro_rules! match_text {
     ($($name:ident: $method:literal;)*) => {$(
-        extern "C" fn $name(m: Handle, name: *const c_char, how: c_int) -> c_int {
+        extern "C" fn $name(m: Handle, name: CText<'_>, how: c_int) -> c_int {
             shim(|s| {
                 call::<()>(s, m, Kind::Match, $method, (text(name)?, i64::from(how)))?;
                 Ok(OK)
@@ -334,9 +346,9 @@ match_text! {
 }
 
 extern "C" fn define(
-    id: *const c_char,
-    name: *const c_char,
-    version: *const c_char,
+    id: CText<'_>,
+    name: CText<'_>,
+    version: CText<'_>,
     load: Option<LoadFn>,
     unload: Option<LoadFn>,
     user: *mut c_void,
@@ -394,7 +406,7 @@ extern "C" fn register_variable(cb: Option<VariableCb>, m: Handle, user: *mut c_
     shim(|s| register(s, Event::Variable, Call::Variable(required(cb)?), m, user))
 }
 
-extern "C" fn log(level: c_int, message: *const c_char) -> c_int {
+extern "C" fn log(level: c_int, message: CText<'_>) -> c_int {
     shim(|s| {
         pm::<()>(s, "log", (i64::from(level), "%s", text(message)?))?;
         Ok(OK)
@@ -418,14 +430,14 @@ extern "C" fn keep(id: u64) -> c_int {
     })
 }
 
-extern "C" fn config_option(key: *const c_char, out: *mut *const c_char) -> c_int {
+extern "C" fn config_option(key: CText<'_>, out: Option<&mut *const c_char>) -> c_int {
     shim(|s| {
         let v: Option<String> = pm(s, "config_option", text(key)?)?;
         put_text(s, out, v)
     })
 }
 
-extern "C" fn match_new(out: *mut Handle) -> c_int {
+extern "C" fn match_new(out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let m: AnyUserData = pm(s, "match", ())?;
         put_object(s, out, Kind::Match, Some(m))
@@ -444,7 +456,7 @@ extern "C" fn match_set_fault(m: Handle, whole_thread: c_int) -> c_int {
     shim(|s| call::<()>(s, m, Kind::Match, "set_fault", whole_thread != 0).map(|()| OK))
 }
 
-extern "C" fn annotate(id: u64, level: c_int, message: *const c_char) -> c_int {
+extern "C" fn annotate(id: u64, level: c_int, message: CText<'_>) -> c_int {
     shim(|s| {
         let message = text(message)?;
         match s.get_any(id) {
@@ -458,30 +470,30 @@ extern "C" fn annotate(id: u64, level: c_int, message: *const c_char) -> c_int {
     })
 }
 
-extern "C" fn backtrace(out: *mut Handle) -> c_int {
+extern "C" fn backtrace(out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let bt: AnyUserData = pm(s, "backtrace", ())?;
         put_object(s, out, Kind::Backtrace, Some(bt))
     })
 }
 
-extern "C" fn bt_add_kv_int(bt: Handle, key: *const c_char, value: i64) -> c_int {
+extern "C" fn bt_add_kv_int(bt: Handle, key: CText<'_>, value: i64) -> c_int {
     shim(|s| call::<()>(s, bt, Kind::Backtrace, "add_kv_int", (text(key)?, value)).map(|()| OK))
 }
 
-extern "C" fn bt_add_kv_string(bt: Handle, key: *const c_char, value: *const c_char) -> c_int {
+extern "C" fn bt_add_kv_string(bt: Handle, key: CText<'_>, value: CText<'_>) -> c_int {
     shim(|s| call::<()>(s, bt, Kind::Backtrace, "add_kv_string", (text(key)?, text(value)?)).map(|()| OK))
 }
 
-extern "C" fn bt_add_classifier(bt: Handle, name: *const c_char) -> c_int {
+extern "C" fn bt_add_classifier(bt: Handle, name: CText<'_>) -> c_int {
     shim(|s| call::<()>(s, bt, Kind::Backtrace, "add_classifier", text(name)?).map(|()| OK))
 }
 
-extern "C" fn bt_add_tag(bt: Handle, name: *const c_char) -> c_int {
+extern "C" fn bt_add_tag(bt: Handle, name: CText<'_>) -> c_int {
     shim(|s| call::<()>(s, bt, Kind::Backtrace, "add_tag", text(name)?).map(|()| OK))
 }
 
-extern "C" fn bt_pmap_entry(bt: Handle, address: u64, out: *mut Handle) -> c_int {
+extern "C" fn bt_pmap_entry(bt: Handle, address: u64, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let v: Option<AnyUserData> = call(s, bt, Kind::Backtrace, "pmap_entry", address as i64)?;
         put_object(s, out, Kind::Pmap, v)
@@ -489,7 +501,15 @@ extern "C" fn bt_pmap_entry(bt: Handle, address: u64, out: *mut Handle) -> c_int
 }
 
 /// One step of `for x in object, match do`: the item after `prev`.
-fn next_item(s: &State, h: Handle, kind: Kind, m: Handle, prev: Handle, item: Kind, out: *mut Handle) -> Res<c_int> {
+fn next_item(
+    s: &State,
+    h: Handle,
+    kind: Kind,
+    m: Handle,
+    prev: Handle,
+    item: Kind,
+    out: Option<&mut Handle>,
+) -> Res<c_int> {
     let m = opt_object(s, m, Kind::Match)?;
     let prev = opt_object(s, prev, item)?;
     let next: Option<AnyUserData> = object(s, h, kind)?.call((m, prev)).map_err(|e| lua_fail(s, e))?;
@@ -499,15 +519,15 @@ fn next_item(s: &State, h: Handle, kind: Kind, m: Handle, prev: Handle, item: Ki
     })
 }
 
-extern "C" fn bt_next_thread(bt: Handle, m: Handle, prev: Handle, out: *mut Handle) -> c_int {
+extern "C" fn bt_next_thread(bt: Handle, m: Handle, prev: Handle, out: Option<&mut Handle>) -> c_int {
     shim(|s| next_item(s, bt, Kind::Backtrace, m, prev, Kind::Thread, out))
 }
 
-extern "C" fn thread_next_frame(t: Handle, m: Handle, prev: Handle, out: *mut Handle) -> c_int {
+extern "C" fn thread_next_frame(t: Handle, m: Handle, prev: Handle, out: Option<&mut Handle>) -> c_int {
     shim(|s| next_item(s, t, Kind::Thread, m, prev, Kind::Frame, out))
 }
 
-extern "C" fn frame_next_variable(f: Handle, m: Handle, prev: Handle, out: *mut Handle) -> c_int {
+extern "C" fn frame_next_variable(f: Handle, m: Handle, prev: Handle, out: Option<&mut Handle>) -> c_int {
     shim(|s| next_item(s, f, Kind::Frame, m, prev, Kind::Variable, out))
 }
 
@@ -515,21 +535,19 @@ extern "C" fn frame_next_variable(f: Handle, m: Handle, prev: Handle, out: *mut 
 fn next_variable(
     s: &State,
     (h, kind): (Handle, Kind),
-    filter: *const VarFilter,
+    filter: Option<&VarFilter<'_>>,
     prev: Handle,
-    out: *mut Handle,
-    (object_out, cu_out): (*mut *const c_char, *mut *const c_char),
+    out: Option<&mut Handle>,
+    (object_out, cu_out): (Option<&mut *const c_char>, Option<&mut *const c_char>),
 ) -> Res<c_int> {
-    let table = if filter.is_null() {
-        Value::Nil
-    } else {
-        // SAFETY: pmodule.h: a struct ptsnap_var_filter of the module's.
-        let f = unsafe { &*filter };
+    let table = if let Some(f) = filter {
         let t = s.lua.create_table().map_err(|e| lua_fail(s, e))?;
         for (key, p) in [("object", f.object), ("cu", f.cu), ("name", f.name)] {
             t.raw_set(key, opt_text(p)?).map_err(|e| lua_fail(s, e))?;
         }
         Value::Table(t)
+    } else {
+        Value::Nil
     };
     let prev = opt_object(s, prev, Kind::Variable)?;
     let iterator: mlua::Function = call(s, h, kind, "variables", ())?;
@@ -538,8 +556,8 @@ fn next_variable(
     let Some(var) = var else { return Ok(0) };
     put(out, Handle { id: s.put(Kind::Variable, var) })?;
     for (p, v) in [(object_out, object), (cu_out, cu)] {
-        if !p.is_null() {
-            put(p, v.map_or(std::ptr::null(), |v| s.lend(&v)))?;
+        if let Some(p) = p {
+            *p = v.map_or(std::ptr::null(), |v| s.lend(&v));
         }
     }
     Ok(1)
@@ -547,22 +565,22 @@ fn next_variable(
 
 extern "C" fn bt_next_global(
     bt: Handle,
-    filter: *const VarFilter,
+    filter: Option<&VarFilter<'_>>,
     prev: Handle,
-    out: *mut Handle,
-    object: *mut *const c_char,
-    cu: *mut *const c_char,
+    out: Option<&mut Handle>,
+    object: Option<&mut *const c_char>,
+    cu: Option<&mut *const c_char>,
 ) -> c_int {
     shim(|s| next_variable(s, (bt, Kind::Backtrace), filter, prev, out, (object, cu)))
 }
 
 extern "C" fn thread_next_tls(
     t: Handle,
-    filter: *const VarFilter,
+    filter: Option<&VarFilter<'_>>,
     prev: Handle,
-    out: *mut Handle,
-    object: *mut *const c_char,
-    cu: *mut *const c_char,
+    out: Option<&mut Handle>,
+    object: Option<&mut *const c_char>,
+    cu: Option<&mut *const c_char>,
 ) -> c_int {
     shim(|s| next_variable(s, (t, Kind::Thread), filter, prev, out, (object, cu)))
 }
@@ -574,7 +592,7 @@ extern "C" fn thread_add_frame(t: Handle, made: Handle, first: c_int) -> c_int {
     })
 }
 
-extern "C" fn frame_fprm_at(f: Handle, i: i64, out: *mut Handle) -> c_int {
+extern "C" fn frame_fprm_at(f: Handle, i: i64, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         if i < 0 {
             return Ok(NOT_FOUND);
@@ -603,14 +621,14 @@ fn value(s: &State, v: Handle) -> Res<MultiValue> {
     call(s, v, Kind::Variable, "value", ())
 }
 
-extern "C" fn var_value_int(v: Handle, out: *mut i64) -> c_int {
+extern "C" fn var_value_int(v: Handle, out: Option<&mut i64>) -> c_int {
     shim(|s| match value(s, v)?.front() {
         Some(Value::Integer(i)) => put(out, *i),
         _ => Ok(NOT_FOUND),
     })
 }
 
-extern "C" fn var_value_double(v: Handle, out: *mut f64) -> c_int {
+extern "C" fn var_value_double(v: Handle, out: Option<&mut f64>) -> c_int {
     shim(|s| {
         let values = value(s, v)?;
         match (values.front(), values.len()) {
@@ -621,7 +639,7 @@ extern "C" fn var_value_double(v: Handle, out: *mut f64) -> c_int {
     })
 }
 
-extern "C" fn var_value_complex(v: Handle, re: *mut f64, im: *mut f64) -> c_int {
+extern "C" fn var_value_complex(v: Handle, re: Option<&mut f64>, im: Option<&mut f64>) -> c_int {
     shim(|s| {
         let values = value(s, v)?;
         if values.len() != 2 {
@@ -633,21 +651,21 @@ extern "C" fn var_value_complex(v: Handle, re: *mut f64, im: *mut f64) -> c_int 
     })
 }
 
-extern "C" fn var_set_function(v: Handle, name: *const c_char) -> c_int {
+extern "C" fn var_set_function(v: Handle, name: CText<'_>) -> c_int {
     shim(|s| call::<()>(s, v, Kind::Variable, "set_function", opt_text(name)?).map(|()| OK))
 }
 
-extern "C" fn siginfo_reason(h: Handle, out: *mut *const c_char, sent_by_kill: *mut c_int) -> c_int {
+extern "C" fn siginfo_reason(h: Handle, out: Option<&mut *const c_char>, sent_by_kill: Option<&mut c_int>) -> c_int {
     shim(|s| {
         let (reason, sent): (String, bool) = call(s, h, Kind::Siginfo, "reason", ())?;
-        if !sent_by_kill.is_null() {
-            put(sent_by_kill, flag(sent))?;
+        if let Some(p) = sent_by_kill {
+            *p = flag(sent);
         }
         put_text(s, out, Some(reason))
     })
 }
 
-extern "C" fn siginfo_string(h: Handle, out: *mut *const c_char) -> c_int {
+extern "C" fn siginfo_string(h: Handle, out: Option<&mut *const c_char>) -> c_int {
     shim(|s| {
         let ud = object(s, h, Kind::Siginfo)?;
         let text = ud.to_string().map_err(|e| lua_fail(s, e))?;
@@ -660,7 +678,7 @@ fn perm_indices(perms: c_uint) -> Vec<i64> {
     (0..6).filter(|bit| perms & (1 << bit) != 0).collect()
 }
 
-extern "C" fn pmap_permissions(p: Handle, perms: c_uint, out: *mut c_int) -> c_int {
+extern "C" fn pmap_permissions(p: Handle, perms: c_uint, out: Option<&mut c_int>) -> c_int {
     shim(|s| {
         if perms >> 6 != 0 {
             return Err(fail(ERR_ARGUMENT, format!("unknown pmap permission bits {perms:#x}")));
@@ -671,7 +689,11 @@ extern "C" fn pmap_permissions(p: Handle, perms: c_uint, out: *mut c_int) -> c_i
     })
 }
 
-extern "C" fn address_read_raw(address: u64, buf: *mut c_void, size: usize) -> c_int {
+/// # Safety
+///
+/// `buf` is NULL or holds `size` writable bytes (pmodule.h), which no
+/// type can say.
+unsafe extern "C" fn address_read_raw(address: u64, buf: *mut c_void, size: usize) -> c_int {
     shim(|s| {
         if size > MAX_READ {
             return Err(fail(ERR_ARGUMENT, format!("address_read_raw reads at most {MAX_READ} bytes")));
@@ -682,14 +704,22 @@ extern "C" fn address_read_raw(address: u64, buf: *mut c_void, size: usize) -> c
         let bytes: Option<mlua::LuaString> = pm(s, "address_read_raw", (address as i64, size))?;
         let Some(bytes) = bytes else { return Ok(NOT_FOUND) };
         let bytes = bytes.as_bytes();
-        // SAFETY: pmodule.h: `buf` holds `size` bytes; Lua read exactly
-        // that many.
+        // SAFETY: `buf` is not null, so it holds `size` bytes (this
+        // function's contract); at most that many are copied.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), bytes.len().min(size)) };
         Ok(OK)
     })
 }
 
-extern "C" fn address_read_string(address: u64, buf: *mut c_char, bufsize: usize, len: *mut usize) -> c_int {
+/// # Safety
+///
+/// `buf` is NULL or holds `bufsize` writable bytes (pmodule.h).
+unsafe extern "C" fn address_read_string(
+    address: u64,
+    buf: *mut c_char,
+    bufsize: usize,
+    len: Option<&mut usize>,
+) -> c_int {
     shim(|s| {
         if buf.is_null() || bufsize == 0 {
             return Err(fail(ERR_ARGUMENT, "a NULL or empty buffer"));
@@ -698,47 +728,48 @@ extern "C" fn address_read_string(address: u64, buf: *mut c_char, bufsize: usize
         let Some(text) = text else { return Ok(NOT_FOUND) };
         let bytes = text.as_bytes();
         let n = bytes.len().min(bufsize - 1);
-        // SAFETY: pmodule.h: `buf` holds `bufsize` bytes; n < bufsize.
+        // SAFETY: `buf` is not null, so it holds `bufsize` bytes (this
+        // function's contract); n + 1 <= bufsize are written.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), buf.cast::<u8>(), n);
             buf.add(n).write(0);
         }
-        if !len.is_null() {
-            put(len, n)?;
+        if let Some(len) = len {
+            *len = n;
         }
         Ok(OK)
     })
 }
 
-extern "C" fn symbol_address(symbol: *const c_char, object: *const c_char, out: *mut u64) -> c_int {
+extern "C" fn symbol_address(symbol: CText<'_>, object: CText<'_>, out: Option<&mut u64>) -> c_int {
     shim(|s| {
         let v: Option<i64> = pm(s, "symbol_address", (text(symbol)?, opt_text(object)?))?;
         put_some(out, v.map(|a| a as u64))
     })
 }
 
-extern "C" fn address_symbol(address: u64, out: *mut *const c_char) -> c_int {
+extern "C" fn address_symbol(address: u64, out: Option<&mut *const c_char>) -> c_int {
     shim(|s| {
         let v: Option<String> = pm(s, "address_symbol", address as i64)?;
         put_text(s, out, v)
     })
 }
 
-extern "C" fn bt_query(symbol: *const c_char, object: *const c_char, cu: *const c_char, out: *mut Handle) -> c_int {
+extern "C" fn bt_query(symbol: CText<'_>, object: CText<'_>, cu: CText<'_>, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let v: Option<AnyUserData> = pm(s, "bt_query", (text(symbol)?, opt_text(object)?, opt_text(cu)?))?;
         put_object(s, out, Kind::BtVar, v)
     })
 }
 
-extern "C" fn btvar_field(b: Handle, field: *const c_char, out: *mut Handle) -> c_int {
+extern "C" fn btvar_field(b: Handle, field: CText<'_>, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let member: AnyUserData = object(s, b, Kind::BtVar)?.get(text(field)?).map_err(|e| lua_fail(s, e))?;
         put_object(s, out, Kind::BtVar, Some(member))
     })
 }
 
-extern "C" fn deref(b: Handle, address: u64, out: *mut Handle) -> c_int {
+extern "C" fn deref(b: Handle, address: u64, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let at = (address != 0).then_some(address as i64);
         let v: AnyUserData = pm(s, "deref", (object(s, b, Kind::BtVar)?, at))?;
@@ -746,14 +777,14 @@ extern "C" fn deref(b: Handle, address: u64, out: *mut Handle) -> c_int {
     })
 }
 
-extern "C" fn btvar_sizeof(b: Handle, out: *mut u64) -> c_int {
+extern "C" fn btvar_sizeof(b: Handle, out: Option<&mut u64>) -> c_int {
     shim(|s| {
         let v: Option<i64> = pm(s, "sizeof", object(s, b, Kind::BtVar)?)?;
         put_some(out, v.map(|n| n as u64))
     })
 }
 
-extern "C" fn variable_from_bt(b: Handle, out: *mut Handle) -> c_int {
+extern "C" fn variable_from_bt(b: Handle, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let v: AnyUserData = pm(s, "variable_from_bt", object(s, b, Kind::BtVar)?)?;
         put_object(s, out, Kind::Variable, Some(v))
@@ -762,11 +793,11 @@ extern "C" fn variable_from_bt(b: Handle, out: *mut Handle) -> c_int {
 
 extern "C" fn create_variable(
     kind: c_int,
-    name: *const c_char,
+    name: CText<'_>,
     address: u64,
     offset: i64,
     owner: Handle,
-    out: *mut Handle,
+    out: Option<&mut Handle>,
 ) -> c_int {
     shim(|s| {
         let address = (address != 0).then_some(address as i64);
@@ -776,7 +807,7 @@ extern "C" fn create_variable(
     })
 }
 
-extern "C" fn create_frame(out: *mut Handle) -> c_int {
+extern "C" fn create_frame(out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let f: AnyUserData = pm(s, "create_frame", ())?;
         put_object(s, out, Kind::Frame, Some(f))
@@ -811,111 +842,111 @@ macro_rules! api_table {
     };
 }
 
-type Text = *const c_char;
-type TextOut = *mut *const c_char;
+type Text<'a> = CText<'a>;
+type Out<'a, T> = Option<&'a mut T>;
 
 api_table! {
-    define: extern "C" fn(Text, Text, Text, Option<LoadFn>, Option<LoadFn>, *mut c_void) -> c_int,
+    define: extern "C" fn(Text<'_>, Text<'_>, Text<'_>, Option<LoadFn>, Option<LoadFn>, *mut c_void) -> c_int,
     register_backtrace: extern "C" fn(c_int, Option<BacktraceCb>, Handle, *mut c_void) -> c_int,
     register_thread: extern "C" fn(Option<ThreadCb>, Handle, *mut c_void) -> c_int,
     register_frame: extern "C" fn(Option<FrameCb>, Handle, *mut c_void) -> c_int,
     register_variable: extern "C" fn(Option<VariableCb>, Handle, *mut c_void) -> c_int,
-    log: extern "C" fn(c_int, Text) -> c_int,
-    last_error: extern "C" fn() -> Text,
+    log: extern "C" fn(c_int, Text<'_>) -> c_int,
+    last_error: extern "C" fn() -> *const c_char,
     keep: extern "C" fn(u64) -> c_int,
-    config_option: extern "C" fn(Text, TextOut) -> c_int,
-    match_new: extern "C" fn(*mut Handle) -> c_int,
+    config_option: extern "C" fn(Text<'_>, Out<'_, *const c_char>) -> c_int,
+    match_new: extern "C" fn(Out<'_, Handle>) -> c_int,
     match_reset: extern "C" fn(Handle) -> c_int,
-    match_add_object: extern "C" fn(Handle, Text, c_int) -> c_int,
-    match_add_file: extern "C" fn(Handle, Text, c_int) -> c_int,
-    match_add_frame_symbol: extern "C" fn(Handle, Text, c_int) -> c_int,
-    match_add_variable_base_type: extern "C" fn(Handle, Text, c_int) -> c_int,
-    match_add_variable_name: extern "C" fn(Handle, Text, c_int) -> c_int,
+    match_add_object: extern "C" fn(Handle, Text<'_>, c_int) -> c_int,
+    match_add_file: extern "C" fn(Handle, Text<'_>, c_int) -> c_int,
+    match_add_frame_symbol: extern "C" fn(Handle, Text<'_>, c_int) -> c_int,
+    match_add_variable_base_type: extern "C" fn(Handle, Text<'_>, c_int) -> c_int,
+    match_add_variable_name: extern "C" fn(Handle, Text<'_>, c_int) -> c_int,
     match_add_variable_ptrace_type: extern "C" fn(Handle, c_int) -> c_int,
     match_set_fault: extern "C" fn(Handle, c_int) -> c_int,
-    annotate: extern "C" fn(u64, c_int, Text) -> c_int,
-    backtrace: extern "C" fn(*mut Handle) -> c_int,
-    bt_pid: extern "C" fn(Handle, *mut i64) -> c_int,
-    bt_application_name: extern "C" fn(Handle, TextOut) -> c_int,
-    bt_process_state: extern "C" fn(Handle, *mut c_int) -> c_int,
-    bt_add_kv_int: extern "C" fn(Handle, Text, i64) -> c_int,
-    bt_add_kv_string: extern "C" fn(Handle, Text, Text) -> c_int,
-    bt_add_classifier: extern "C" fn(Handle, Text) -> c_int,
-    bt_add_tag: extern "C" fn(Handle, Text) -> c_int,
-    bt_pmap_entry: extern "C" fn(Handle, u64, *mut Handle) -> c_int,
-    bt_next_thread: extern "C" fn(Handle, Handle, Handle, *mut Handle) -> c_int,
-    bt_next_global: extern "C" fn(Handle, *const VarFilter, Handle, *mut Handle, TextOut, TextOut) -> c_int,
-    thread_tid: extern "C" fn(Handle, *mut i64) -> c_int,
-    thread_fault: extern "C" fn(Handle, *mut c_int) -> c_int,
-    thread_n_frames: extern "C" fn(Handle, *mut i64) -> c_int,
-    thread_set_name: extern "C" fn(Handle, Text) -> c_int,
+    annotate: extern "C" fn(u64, c_int, Text<'_>) -> c_int,
+    backtrace: extern "C" fn(Out<'_, Handle>) -> c_int,
+    bt_pid: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    bt_application_name: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    bt_process_state: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    bt_add_kv_int: extern "C" fn(Handle, Text<'_>, i64) -> c_int,
+    bt_add_kv_string: extern "C" fn(Handle, Text<'_>, Text<'_>) -> c_int,
+    bt_add_classifier: extern "C" fn(Handle, Text<'_>) -> c_int,
+    bt_add_tag: extern "C" fn(Handle, Text<'_>) -> c_int,
+    bt_pmap_entry: extern "C" fn(Handle, u64, Out<'_, Handle>) -> c_int,
+    bt_next_thread: extern "C" fn(Handle, Handle, Handle, Out<'_, Handle>) -> c_int,
+    bt_next_global: extern "C" fn(Handle, Option<&VarFilter<'_>>, Handle, Out<'_, Handle>, Out<'_, *const c_char>, Out<'_, *const c_char>) -> c_int,
+    thread_tid: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    thread_fault: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    thread_n_frames: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    thread_set_name: extern "C" fn(Handle, Text<'_>) -> c_int,
     thread_add_frame: extern "C" fn(Handle, Handle, c_int) -> c_int,
-    thread_next_frame: extern "C" fn(Handle, Handle, Handle, *mut Handle) -> c_int,
-    thread_next_tls: extern "C" fn(Handle, *const VarFilter, Handle, *mut Handle, TextOut, TextOut) -> c_int,
-    frame_symbol: extern "C" fn(Handle, TextOut) -> c_int,
-    frame_path: extern "C" fn(Handle, TextOut) -> c_int,
-    frame_line: extern "C" fn(Handle, *mut i64) -> c_int,
-    frame_decl_line: extern "C" fn(Handle, *mut i64) -> c_int,
-    frame_object_file: extern "C" fn(Handle, TextOut) -> c_int,
-    frame_instruction: extern "C" fn(Handle, *mut u64) -> c_int,
-    frame_thread: extern "C" fn(Handle, *mut Handle) -> c_int,
-    frame_siginfo: extern "C" fn(Handle, *mut Handle) -> c_int,
-    frame_fprm_at: extern "C" fn(Handle, i64, *mut Handle) -> c_int,
-    frame_next_variable: extern "C" fn(Handle, Handle, Handle, *mut Handle) -> c_int,
-    frame_set_symbol: extern "C" fn(Handle, Text) -> c_int,
-    frame_set_path: extern "C" fn(Handle, Text) -> c_int,
-    frame_set_basename: extern "C" fn(Handle, Text) -> c_int,
-    frame_set_directory: extern "C" fn(Handle, Text) -> c_int,
+    thread_next_frame: extern "C" fn(Handle, Handle, Handle, Out<'_, Handle>) -> c_int,
+    thread_next_tls: extern "C" fn(Handle, Option<&VarFilter<'_>>, Handle, Out<'_, Handle>, Out<'_, *const c_char>, Out<'_, *const c_char>) -> c_int,
+    frame_symbol: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    frame_path: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    frame_line: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    frame_decl_line: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    frame_object_file: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    frame_instruction: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    frame_thread: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
+    frame_siginfo: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
+    frame_fprm_at: extern "C" fn(Handle, i64, Out<'_, Handle>) -> c_int,
+    frame_next_variable: extern "C" fn(Handle, Handle, Handle, Out<'_, Handle>) -> c_int,
+    frame_set_symbol: extern "C" fn(Handle, Text<'_>) -> c_int,
+    frame_set_path: extern "C" fn(Handle, Text<'_>) -> c_int,
+    frame_set_basename: extern "C" fn(Handle, Text<'_>) -> c_int,
+    frame_set_directory: extern "C" fn(Handle, Text<'_>) -> c_int,
     frame_set_line: extern "C" fn(Handle, i64) -> c_int,
     frame_set_decl_line: extern "C" fn(Handle, i64) -> c_int,
     frame_add_variable: extern "C" fn(Handle, Handle, Handle) -> c_int,
     frame_add_frame: extern "C" fn(Handle, Handle) -> c_int,
-    var_name: extern "C" fn(Handle, TextOut) -> c_int,
-    var_type: extern "C" fn(Handle, *mut c_int) -> c_int,
-    var_type_name: extern "C" fn(Handle, TextOut) -> c_int,
-    var_base_type: extern "C" fn(Handle, TextOut) -> c_int,
-    var_address: extern "C" fn(Handle, *mut u64) -> c_int,
-    var_value_int: extern "C" fn(Handle, *mut i64) -> c_int,
-    var_value_double: extern "C" fn(Handle, *mut f64) -> c_int,
-    var_value_complex: extern "C" fn(Handle, *mut f64, *mut f64) -> c_int,
-    var_symbol: extern "C" fn(Handle, TextOut) -> c_int,
-    var_is_string: extern "C" fn(Handle, *mut c_int) -> c_int,
-    var_resolved: extern "C" fn(Handle, *mut c_int) -> c_int,
-    var_fprm_offset: extern "C" fn(Handle, *mut i64) -> c_int,
-    var_owner: extern "C" fn(Handle, *mut Handle) -> c_int,
-    var_frame: extern "C" fn(Handle, *mut Handle) -> c_int,
-    var_thread: extern "C" fn(Handle, *mut Handle) -> c_int,
+    var_name: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    var_type: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    var_type_name: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    var_base_type: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    var_address: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    var_value_int: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    var_value_double: extern "C" fn(Handle, Out<'_, f64>) -> c_int,
+    var_value_complex: extern "C" fn(Handle, Out<'_, f64>, Out<'_, f64>) -> c_int,
+    var_symbol: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    var_is_string: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    var_resolved: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    var_fprm_offset: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    var_owner: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
+    var_frame: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
+    var_thread: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
     var_set_ll: extern "C" fn(Handle, i64) -> c_int,
     var_set_ull: extern "C" fn(Handle, u64) -> c_int,
     var_set_dbl: extern "C" fn(Handle, f64) -> c_int,
     var_set_cdbl: extern "C" fn(Handle, f64, f64) -> c_int,
-    var_set_string: extern "C" fn(Handle, Text) -> c_int,
+    var_set_string: extern "C" fn(Handle, Text<'_>) -> c_int,
     var_set_ref: extern "C" fn(Handle, u64) -> c_int,
     var_set_struct: extern "C" fn(Handle) -> c_int,
     var_set_array: extern "C" fn(Handle) -> c_int,
-    var_set_function: extern "C" fn(Handle, Text) -> c_int,
-    siginfo_num: extern "C" fn(Handle, *mut i64) -> c_int,
-    siginfo_code: extern "C" fn(Handle, *mut i64) -> c_int,
-    siginfo_address: extern "C" fn(Handle, *mut u64) -> c_int,
-    siginfo_address_populated: extern "C" fn(Handle, *mut c_int) -> c_int,
-    siginfo_reason: extern "C" fn(Handle, TextOut, *mut c_int) -> c_int,
-    siginfo_string: extern "C" fn(Handle, TextOut) -> c_int,
-    pmap_start: extern "C" fn(Handle, *mut u64) -> c_int,
-    pmap_end: extern "C" fn(Handle, *mut u64) -> c_int,
-    pmap_path: extern "C" fn(Handle, TextOut) -> c_int,
-    pmap_guard: extern "C" fn(Handle, *mut c_int) -> c_int,
-    pmap_permissions: extern "C" fn(Handle, c_uint, *mut c_int) -> c_int,
-    address_read_raw: extern "C" fn(u64, *mut c_void, usize) -> c_int,
-    address_read_string: extern "C" fn(u64, *mut c_char, usize, *mut usize) -> c_int,
-    symbol_address: extern "C" fn(Text, Text, *mut u64) -> c_int,
-    address_symbol: extern "C" fn(u64, TextOut) -> c_int,
-    bt_query: extern "C" fn(Text, Text, Text, *mut Handle) -> c_int,
-    btvar_field: extern "C" fn(Handle, Text, *mut Handle) -> c_int,
-    deref: extern "C" fn(Handle, u64, *mut Handle) -> c_int,
-    btvar_sizeof: extern "C" fn(Handle, *mut u64) -> c_int,
-    variable_from_bt: extern "C" fn(Handle, *mut Handle) -> c_int,
-    create_variable: extern "C" fn(c_int, Text, u64, i64, Handle, *mut Handle) -> c_int,
-    create_frame: extern "C" fn(*mut Handle) -> c_int,
+    var_set_function: extern "C" fn(Handle, Text<'_>) -> c_int,
+    siginfo_num: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    siginfo_code: extern "C" fn(Handle, Out<'_, i64>) -> c_int,
+    siginfo_address: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    siginfo_address_populated: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    siginfo_reason: extern "C" fn(Handle, Out<'_, *const c_char>, Out<'_, c_int>) -> c_int,
+    siginfo_string: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    pmap_start: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    pmap_end: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    pmap_path: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    pmap_guard: extern "C" fn(Handle, Out<'_, c_int>) -> c_int,
+    pmap_permissions: extern "C" fn(Handle, c_uint, Out<'_, c_int>) -> c_int,
+    address_read_raw: unsafe extern "C" fn(u64, *mut c_void, usize) -> c_int,
+    address_read_string: unsafe extern "C" fn(u64, *mut c_char, usize, Out<'_, usize>) -> c_int,
+    symbol_address: extern "C" fn(Text<'_>, Text<'_>, Out<'_, u64>) -> c_int,
+    address_symbol: extern "C" fn(u64, Out<'_, *const c_char>) -> c_int,
+    bt_query: extern "C" fn(Text<'_>, Text<'_>, Text<'_>, Out<'_, Handle>) -> c_int,
+    btvar_field: extern "C" fn(Handle, Text<'_>, Out<'_, Handle>) -> c_int,
+    deref: extern "C" fn(Handle, u64, Out<'_, Handle>) -> c_int,
+    btvar_sizeof: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    variable_from_bt: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
+    create_variable: extern "C" fn(c_int, Text<'_>, u64, i64, Handle, Out<'_, Handle>) -> c_int,
+    create_frame: extern "C" fn(Out<'_, Handle>) -> c_int,
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use std::ffi::{CStr, CString, c_int, c_void};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, Ordering};
 
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, raise, sigaction};
+use nix::unistd::{gettid, pause};
+
 /// The signals a crash in module code raises.
 const SIGNALS: [c_int; 5] = [libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGABRT];
 
@@ -39,9 +42,13 @@ static mut PREVIOUS: [Option<libc::sigaction>; 5] = [None; 5];
 pub fn install() {
     INSTALL.call_once(|| {
         for (i, &sig) in SIGNALS.iter().enumerate() {
-            // SAFETY: sigaction with a zeroed struct filled in; PREVIOUS is
-            // written here, inside call_once, before the handler that reads
-            // it is installed for that signal.
+            // Raw libc: nix's sigaction cannot read the current action
+            // without installing one, and the handler must find the action
+            // it replaced from the moment it is installed.
+            // SAFETY: a zeroed sigaction is valid and is filled in before
+            // use; `on_fault` only makes async-signal-safe calls; PREVIOUS
+            // is written here, inside call_once, before the handler that
+            // reads it is installed for that signal.
             unsafe {
                 let mut action: libc::sigaction = std::mem::zeroed();
                 action.sa_sigaction = on_fault as *const () as usize;
@@ -78,8 +85,7 @@ pub fn run_native<R>(f: impl FnOnce() -> R) -> R {
         }
     }
     install();
-    // SAFETY: gettid has no preconditions.
-    let tid = unsafe { libc::gettid() };
+    let tid = gettid().as_raw();
     let outer = NATIVE_TID.swap(tid, Ordering::SeqCst);
     let _clear = Clear(outer);
     f()
@@ -106,34 +112,41 @@ pub fn crashed() -> Option<String> {
 }
 
 extern "C" fn on_fault(sig: c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
-    // SAFETY: gettid, pause, sigaction and raise are async-signal-safe.
-    unsafe {
-        let tid = libc::gettid();
-        if NATIVE_TID.load(Ordering::SeqCst) == tid {
-            CRASH_SIGNAL.store(sig, Ordering::SeqCst);
-            loop {
-                libc::pause();
+    // Only async-signal-safe calls below: gettid, pause, sigaction, raise.
+    if NATIVE_TID.load(Ordering::SeqCst) == gettid().as_raw() {
+        CRASH_SIGNAL.store(sig, Ordering::SeqCst);
+        loop {
+            pause();
+        }
+    }
+    // SAFETY: PREVIOUS is written only by `install`, for each signal
+    // before this handler is installed for it, and only read after.
+    let previous = SIGNALS.iter().position(|&s| s == sig).and_then(|i| unsafe { (*std::ptr::addr_of!(PREVIOUS))[i] });
+    match previous {
+        Some(p) if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN => {
+            if p.sa_flags & libc::SA_SIGINFO != 0 {
+                // SAFETY: with SA_SIGINFO the kernel calls sa_sigaction as
+                // this three-argument handler, so it is one.
+                let handler = unsafe {
+                    std::mem::transmute::<usize, extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void)>(
+                        p.sa_sigaction,
+                    )
+                };
+                handler(sig, info, context);
+            } else {
+                // SAFETY: without SA_SIGINFO it is a one-argument handler.
+                let handler = unsafe { std::mem::transmute::<usize, extern "C" fn(c_int)>(p.sa_sigaction) };
+                handler(sig);
             }
         }
-        let previous = SIGNALS.iter().position(|&s| s == sig).and_then(|i| (*std::ptr::addr_of!(PREVIOUS))[i]);
-        match previous {
-            Some(p) if p.sa_sigaction != libc::SIG_DFL && p.sa_sigaction != libc::SIG_IGN => {
-                if p.sa_flags & libc::SA_SIGINFO != 0 {
-                    let handler: extern "C" fn(c_int, *mut libc::siginfo_t, *mut c_void) =
-                        std::mem::transmute(p.sa_sigaction);
-                    handler(sig, info, context);
-                } else {
-                    let handler: extern "C" fn(c_int) = std::mem::transmute(p.sa_sigaction);
-                    handler(sig);
-                }
-            }
-            _ => {
-                // The default action: once this handler returns, the
-                // signal (a fault recurs; a sent one is raised again) kills.
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = libc::SIG_DFL;
-                libc::sigaction(sig, &action, std::ptr::null_mut());
-                libc::raise(sig);
+        _ => {
+            // The default action: once this handler returns, the
+            // signal (a fault recurs; a sent one is raised again) kills.
+            let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+            if let Ok(signal) = Signal::try_from(sig) {
+                // SAFETY: installs no handler function.
+                let _ = unsafe { sigaction(signal, &default) };
+                let _ = raise(signal);
             }
         }
     }
