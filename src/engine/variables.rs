@@ -12,7 +12,7 @@ use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
-use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services};
+use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services, TypedError};
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::target::procfs::Mapping;
@@ -280,8 +280,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         })
     }
 
-    fn bt(&self, die: &Die<'d, 'a>, address: u64, name: &str) -> Result<BtVar, String> {
-        let ty = self.extractor.types().origin(die).ok_or("the type cannot be named")?;
+    fn bt(&self, die: &Die<'d, 'a>, address: u64, name: &str) -> Result<BtVar, TypedError> {
+        let ty = self.extractor.types().origin(die).ok_or(TypedError::Unnamed)?;
         Ok(BtVar { ty, address, name: name.to_string() })
     }
 
@@ -336,14 +336,14 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
         found
     }
 
-    fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String> {
-        let die = self.die(v.ty).ok_or("the type is gone")?;
+    fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, TypedError> {
+        let die = self.die(v.ty).ok_or(TypedError::TypeGone)?;
         let (ty, address) = typed::member(self.extractor.types(), self.memory, &die, v.address, field)?;
         self.bt(&ty, address, field)
     }
 
-    fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, String> {
-        let die = self.die(v.ty).ok_or("the type is gone")?;
+    fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, TypedError> {
+        let die = self.die(v.ty).ok_or(TypedError::TypeGone)?;
         let (ty, address) = typed::deref(self.extractor.types(), self.memory, &die, v.address, at)?;
         self.bt(&ty, address, &format!("*{}", v.name))
     }
@@ -352,8 +352,8 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
         self.extractor.types().size_of(Some(&self.die(v.ty)?))
     }
 
-    fn read(&self, v: &BtVar) -> Result<Variable, String> {
-        let die = self.die(v.ty).ok_or("the type is gone")?;
+    fn read(&self, v: &BtVar) -> Result<Variable, TypedError> {
+        let die = self.die(v.ty).ok_or(TypedError::TypeGone)?;
         Ok(self.extractor.read_typed(self.memory, &v.name, &die, v.address, self))
     }
 

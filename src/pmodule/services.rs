@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use crate::snapshot::{TypeOrigin, Variable};
 use crate::target::procfs::Mapping;
+pub use crate::variables::typed::TypedError;
 
 /// A typed view of target memory: `bt_variable`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -89,12 +90,12 @@ pub trait Services {
     /// the snapshot's globals are.
     fn globals(&self, query: &GlobalQuery<'_>) -> FoundGlobals;
     /// A member, following pointers to the struct.
-    fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, String>;
+    fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, TypedError>;
     /// What a pointer points to, at `at` when given.
-    fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, String>;
+    fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, TypedError>;
     fn size_of(&self, v: &BtVar) -> Option<u64>;
     /// The value, as a variable of the snapshot is read.
-    fn read(&self, v: &BtVar) -> Result<Variable, String>;
+    fn read(&self, v: &BtVar) -> Result<Variable, TypedError>;
     fn symbol_address(&self, symbol: &str, object: Option<&str>) -> Option<u64>;
     fn address_symbol(&self, address: u64) -> Option<String>;
     /// The memory mapping holding `address` (`pmap`).
@@ -155,17 +156,17 @@ mod tests {
         fn globals(&self, _: &GlobalQuery<'_>) -> FoundGlobals {
             FoundGlobals::default()
         }
-        fn member(&self, _: &BtVar, _: &str) -> Result<BtVar, String> {
-            Err(self.0.into())
+        fn member(&self, _: &BtVar, _: &str) -> Result<BtVar, TypedError> {
+            Err(TypedError::TypeGone)
         }
-        fn deref(&self, _: &BtVar, _: Option<u64>) -> Result<BtVar, String> {
-            Err(self.0.into())
+        fn deref(&self, _: &BtVar, _: Option<u64>) -> Result<BtVar, TypedError> {
+            Err(TypedError::TypeGone)
         }
         fn size_of(&self, _: &BtVar) -> Option<u64> {
             None
         }
-        fn read(&self, _: &BtVar) -> Result<Variable, String> {
-            Err(self.0.into())
+        fn read(&self, _: &BtVar) -> Result<Variable, TypedError> {
+            Err(TypedError::TypeGone)
         }
         fn symbol_address(&self, _: &str, _: Option<&str>) -> Option<u64> {
             None

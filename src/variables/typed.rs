@@ -4,14 +4,38 @@
 //! member are followed through any number of levels, as the pmodule API
 //! asks.
 
+use thiserror::Error;
+
 use super::types::{CompositeTag, Member, TypeId, TypeKind, Types};
-use crate::memory::Memory;
+use crate::memory::{Memory, MemoryError};
 
 /// Pointer levels followed on the way to one member.
 const MAX_AUTO_DEREF: usize = 16;
 
-fn read_pointer(memory: &dyn Memory, address: u64) -> Result<u64, String> {
-    memory.read_u64(address).map_err(|e| e.to_string())
+/// Why a typed view could not be made or read (a module sees the text).
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum TypedError {
+    #[error("the type is unknown")]
+    UnknownType,
+    /// The type's debug information is no longer loaded.
+    #[error("the type is gone")]
+    TypeGone,
+    #[error("the type cannot be named")]
+    Unnamed,
+    #[error(transparent)]
+    Memory(#[from] MemoryError),
+    #[error("null pointer on the way to `{0}`")]
+    NullPointer(String),
+    #[error("no member `{field}` in {ty}")]
+    NoMember { field: String, ty: String },
+    #[error("{0} has no members")]
+    NoMembers(String),
+    #[error("too many pointer levels")]
+    TooManyPointers,
+    #[error("cannot dereference a void pointer")]
+    VoidPointer,
+    #[error("{0} is not a pointer")]
+    NotAPointer(String),
 }
 
 /// Member `field` of the struct at `address` (following pointers to it).
@@ -21,26 +45,28 @@ pub fn member<'d, 'a>(
     ty: &TypeId<'d, 'a>,
     mut address: u64,
     field: &str,
-) -> Result<(TypeId<'d, 'a>, u64), String> {
+) -> Result<(TypeId<'d, 'a>, u64), TypedError> {
     let mut current = ty.clone();
     for _ in 0..MAX_AUTO_DEREF {
-        let (_, t) = types.resolve(Some(&current)).ok_or("the type is unknown")?;
+        let (_, t) = types.resolve(Some(&current)).ok_or(TypedError::UnknownType)?;
         match &t.kind {
             TypeKind::Pointer(Some(target)) | TypeKind::Reference { target: Some(target), .. } => {
-                address = read_pointer(memory, address)?;
+                address = memory.read_u64(address)?;
                 if address == 0 {
-                    return Err(format!("null pointer on the way to `{field}`"));
+                    return Err(TypedError::NullPointer(field.to_string()));
                 }
                 current = target.clone();
             }
             TypeKind::Composite { tag, members, .. } => {
-                return find_member(types, *tag, members, address, field, 0)
-                    .ok_or_else(|| format!("no member `{field}` in {}", types.name(Some(&current))));
+                return find_member(types, *tag, members, address, field, 0).ok_or_else(|| TypedError::NoMember {
+                    field: field.to_string(),
+                    ty: types.name(Some(&current)).to_string(),
+                });
             }
-            _ => return Err(format!("{} has no members", types.name(Some(&current)))),
+            _ => return Err(TypedError::NoMembers(types.name(Some(&current)).to_string())),
         }
     }
-    Err("too many pointer levels".into())
+    Err(TypedError::TooManyPointers)
 }
 
 /// A member by name, also inside anonymous members and base classes.
@@ -78,17 +104,17 @@ pub fn deref<'d, 'a>(
     ty: &TypeId<'d, 'a>,
     address: u64,
     at: Option<u64>,
-) -> Result<(TypeId<'d, 'a>, u64), String> {
-    let (_, t) = types.resolve(Some(ty)).ok_or("the type is unknown")?;
+) -> Result<(TypeId<'d, 'a>, u64), TypedError> {
+    let (_, t) = types.resolve(Some(ty)).ok_or(TypedError::UnknownType)?;
     match (&t.kind, at) {
         (TypeKind::Pointer(Some(target)) | TypeKind::Reference { target: Some(target), .. }, Some(at)) => {
             Ok((target.clone(), at))
         }
         (TypeKind::Pointer(Some(target)) | TypeKind::Reference { target: Some(target), .. }, None) => {
-            Ok((target.clone(), read_pointer(memory, address)?))
+            Ok((target.clone(), memory.read_u64(address)?))
         }
-        (TypeKind::Pointer(None), _) => Err("cannot dereference a void pointer".into()),
+        (TypeKind::Pointer(None), _) => Err(TypedError::VoidPointer),
         (_, Some(at)) => Ok((ty.clone(), at)),
-        _ => Err(format!("{} is not a pointer", types.name(Some(ty)))),
+        _ => Err(TypedError::NotAPointer(types.name(Some(ty)).to_string())),
     }
 }
