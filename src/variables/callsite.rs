@@ -14,11 +14,11 @@
 
 use gimli::AttributeValue;
 
+use super::errors::LocationError;
 use super::location::{Locator, MAX_ENTRY_DEPTH, Nesting, Virtual, single_register};
 use super::types::children;
 use crate::debuginfo::dwarf::Die;
 use crate::unwind::cfi::Slice;
-use crate::unwind::regs;
 
 /// Tail calls followed between a call site and the function on the stack.
 const MAX_TAIL_CALLS: usize = 4;
@@ -39,16 +39,14 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         virt: Option<&Virtual<'d, 'a>>,
         inner: &gimli::Expression<Slice<'a>>,
         nesting: Nesting,
-    ) -> Result<u64, String> {
-        let reg = single_register(inner).ok_or("unsupported DW_OP_entry_value expression")?;
+    ) -> Result<u64, LocationError> {
+        let reg = single_register(inner).ok_or(LocationError::UnsupportedEntryValue)?;
         let (chain, caller) = self.entry_chain(frame, virt, nesting)?;
         let matches = |param: &Die<'d, 'a>| match param.attr(gimli::DW_AT_location) {
             Some(AttributeValue::Exprloc(e)) => single_register(&e) == Some(reg),
             _ => false,
         };
-        self.chain_value(&chain, caller, matches, nesting).ok_or_else(|| {
-            format!("the call site does not record {}", regs::NAMES.get(reg as usize).unwrap_or(&"the register"))
-        })?
+        self.chain_value(&chain, caller, matches, nesting).ok_or(LocationError::RegisterNotRecorded(reg))?
     }
 
     /// `DW_OP_GNU_parameter_ref`: the value passed for a parameter, named
@@ -60,7 +58,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         die: &Die<'d, 'a>,
         offset: gimli::UnitOffset,
         nesting: Nesting,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, LocationError> {
         let wanted = die.reference(AttributeValue::UnitRef(offset)).map(|d| d.key());
         let (chain, caller) = self.entry_chain(frame, virt, nesting)?;
         let matches = |param: &Die<'d, 'a>| {
@@ -68,7 +66,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 .into_iter()
                 .any(|a| param.follow(a).map(|d| d.key()) == wanted)
         };
-        self.chain_value(&chain, caller, matches, nesting).ok_or("the call site does not record this parameter")?
+        self.chain_value(&chain, caller, matches, nesting).ok_or(LocationError::ParameterNotRecorded)?
     }
 
     /// The call sites leading to the function being evaluated: for a real
@@ -79,13 +77,13 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: usize,
         virt: Option<&Virtual<'d, 'a>>,
         nesting: Nesting,
-    ) -> Result<(Chain<'d, 'a>, usize), String> {
+    ) -> Result<(Chain<'d, 'a>, usize), LocationError> {
         if nesting.entry >= MAX_ENTRY_DEPTH {
-            return Err("entry values nest too deep".into());
+            return Err(LocationError::TooDeep);
         }
         match virt {
             Some(v) if v.chain.len() > 1 => Ok((v.chain[..v.chain.len() - 1].to_vec(), v.caller)),
-            Some(_) => Err("no call site before the tail call".into()),
+            Some(_) => Err(LocationError::NoSiteBeforeTailCall),
             None => self.call_chain(frame),
         }
     }
@@ -98,7 +96,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         caller: usize,
         matches: impl Fn(&Die<'d, 'a>) -> bool,
         nesting: Nesting,
-    ) -> Option<Result<u64, String>> {
+    ) -> Option<Result<u64, LocationError>> {
         let (site, _) = chain.last()?;
         let param = children(site)
             .into_iter()
@@ -109,7 +107,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             .find(|p| matches(p))?;
         let value = [gimli::DW_AT_call_value, gimli::DW_AT_GNU_call_site_value].into_iter().find_map(|a| param.attr(a));
         let Some(AttributeValue::Exprloc(expr)) = value else {
-            return Some(Err("the call site has no value for it".into()));
+            return Some(Err(LocationError::NoSiteValue));
         };
         Some(if chain.len() == 1 {
             self.value_at_depth(&param, expr, Some(caller), None, nesting.entry_value())
@@ -140,12 +138,12 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 
     /// The call site in the caller of `frame` for the call on the stack,
     /// followed through tail calls to `frame`'s function.
-    fn call_chain(&self, frame: usize) -> Result<(Chain<'d, 'a>, usize), String> {
+    fn call_chain(&self, frame: usize) -> Result<(Chain<'d, 'a>, usize), LocationError> {
         let caller = frame + 1;
-        let ctx = self.frames.get(caller).ok_or("no caller frame")?;
-        let function = ctx.function.as_ref().ok_or("the caller has no debug info")?;
+        let ctx = self.frames.get(caller).ok_or(LocationError::NoCaller)?;
+        let function = ctx.function.as_ref().ok_or(LocationError::CallerWithoutDebugInfo)?;
         let callee = &self.frames[frame];
-        let entry = callee.function.as_ref().and_then(function_entry).ok_or("the function's entry is unknown")?;
+        let entry = callee.function.as_ref().and_then(function_entry).ok_or(LocationError::UnknownEntry)?;
         let entry = entry.wrapping_add(callee.bias);
         let site_key = (function.key().0, function.key().1, ctx.return_address);
         let known_site = self.cache.sites.borrow().get(&site_key).cloned();
@@ -155,9 +153,9 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 self.cache.sites.borrow_mut().insert(site_key, site.clone());
                 site
             })
-            .ok_or("no call site at the return address")?;
+            .ok_or(LocationError::NoCallSite)?;
         // An indirect call's target is computed from this frame's state.
-        let target = self.site_target(&site, Some(caller), ctx.bias).ok_or("the call's target is unknown")?;
+        let target = self.site_target(&site, Some(caller), ctx.bias).ok_or(LocationError::UnknownTarget)?;
         let key = (site.key(), target, entry);
         if let Some(known) = self.cache.chains.borrow().get(&key) {
             return known.clone().map(|chain| (chain, caller));
@@ -167,10 +165,10 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         self.tail_paths(vec![(site, ctx.bias)], target, entry, &sites_left, &mut paths);
         let chain = match paths.len() {
             // The search was cut: a path it found may not be the only one.
-            _ if sites_left.get() == 0 => Err("too many tail calls to follow".to_string()),
+            _ if sites_left.get() == 0 => Err(LocationError::TooManyTailCalls),
             1 => Ok(paths.remove(0)),
-            0 => Err("the call site does not lead to this function".to_string()),
-            _ => Err("ambiguous tail calls lead to this function".to_string()),
+            0 => Err(LocationError::NotLeadingHere),
+            _ => Err(LocationError::AmbiguousTailCalls),
         };
         self.cache.chains.borrow_mut().insert(key, chain.clone());
         chain.map(|chain| (chain, caller))

@@ -13,6 +13,7 @@
 
 use gimli::{AttributeValue, Evaluation, EvaluationResult, Location, Piece, Value, ValueType};
 
+use super::errors::LocationError;
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
 use crate::snapshot::ValueLocation;
@@ -40,7 +41,7 @@ pub struct FrameContext<'d, 'a> {
     /// The thread's TLS block of the frame's module.
     pub tls_block: Option<u64>,
     /// `DW_AT_frame_base`, evaluated once for all the frame's variables.
-    pub frame_base: std::cell::OnceCell<Result<u64, String>>,
+    pub frame_base: std::cell::OnceCell<Result<u64, LocationError>>,
 }
 
 /// The part of finding a variable that depends only on its DIE and the
@@ -53,7 +54,7 @@ pub enum LocationPlan<'d, 'a> {
     Memory(u64),
     Constant(Die<'d, 'a>, AttributeValue<R<'a>>),
     OptimizedOut,
-    Error(String),
+    Error(LocationError),
 }
 
 impl<'d, 'a> LocationPlan<'d, 'a> {
@@ -91,7 +92,7 @@ pub enum Place<'d, 'a> {
         byte_offset: i64,
     },
     OptimizedOut,
-    Unavailable(String),
+    Unavailable(LocationError),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -180,7 +181,7 @@ pub struct CallSiteCache<'d, 'a> {
 type ChainKey = ((usize, usize), u64, u64);
 
 /// A chain of call sites with their modules' biases, or why there is none.
-type ChainResult<'d, 'a> = Result<Vec<(Die<'d, 'a>, u64)>, String>;
+type ChainResult<'d, 'a> = Result<Vec<(Die<'d, 'a>, u64)>, LocationError>;
 
 /// A function that ran and tail-called on, so has no frame: the chain of
 /// call sites from the caller frame's call (first) to the tail call
@@ -269,7 +270,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         die: &Die<'d, 'a>,
         expr: gimli::Expression<R<'a>>,
         frame: Option<usize>,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, LocationError> {
         self.value_at_depth(die, expr, frame, None, Nesting::default())
     }
 
@@ -280,16 +281,19 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
         nesting: Nesting,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, LocationError> {
         let pieces = self.evaluate(die, expr, frame, virt, nesting)?;
         match pieces.first().map(|p| p.location) {
             Some(Location::Address { address }) => Ok(address),
-            Some(Location::Value { value }) => value.to_u64(!0).map_err(|e| e.to_string()),
+            Some(Location::Value { value }) => value.to_u64(!0).map_err(LocationError::Dwarf),
             Some(Location::Register { register }) => {
-                let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f)).ok_or("needs a frame")?;
-                ctx.regs.get(register.0).ok_or_else(|| unsaved(register.0))
+                let ctx = frame
+                    .filter(|_| virt.is_none())
+                    .and_then(|f| self.frames.get(f))
+                    .ok_or(LocationError::NeedsFrame)?;
+                ctx.regs.get(register.0).ok_or(LocationError::Unsaved(register.0))
             }
-            _ => Err("the expression has no value here".into()),
+            _ => Err(LocationError::NoValue),
         }
     }
 
@@ -317,7 +321,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         frame: Option<usize>,
         virt: Option<&Virtual<'d, 'a>>,
         nesting: Nesting,
-    ) -> Result<Vec<Piece<R<'a>>>, String> {
+    ) -> Result<Vec<Piece<R<'a>>>, LocationError> {
         let unit = &die.unit.unit;
         let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f));
         let bias = match virt {
@@ -326,21 +330,21 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         };
         let mut eval: Evaluation<R<'a>> = expr.evaluation(unit.encoding());
         eval.set_max_iterations(MAX_ITERATIONS);
-        let mut result = eval.evaluate().map_err(|e| e.to_string())?;
-        let no_frame = || "needs a frame".to_string();
+        let mut result = eval.evaluate().map_err(LocationError::Dwarf)?;
+        let no_frame = || LocationError::NeedsFrame;
         loop {
             result = match result {
                 EvaluationResult::Complete => return Ok(eval.result()),
                 EvaluationResult::RequiresMemory { address, size, base_type, .. } => {
                     let mut buf = [0u8; 8];
                     let n = (size as usize).min(8);
-                    self.memory.read(address, &mut buf[..n]).map_err(|e| e.to_string())?;
+                    self.memory.read(address, &mut buf[..n])?;
                     let value = typed(die, base_type, u64::from_le_bytes(buf))?;
                     eval.resume_with_memory(value)
                 }
                 EvaluationResult::RequiresRegister { register, base_type } => {
                     let ctx = ctx.ok_or_else(no_frame)?;
-                    let bytes = register_bytes(ctx, register.0).ok_or_else(|| unsaved(register.0))?;
+                    let bytes = register_bytes(ctx, register.0).ok_or(LocationError::Unsaved(register.0))?;
                     let mut low = [0u8; 8];
                     low.copy_from_slice(&bytes[..8]);
                     eval.resume_with_register(typed(die, base_type, u64::from_le_bytes(low))?)
@@ -350,11 +354,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_frame_base(base)
                 }
                 EvaluationResult::RequiresTls(offset) => {
-                    let block = ctx.and_then(|c| c.tls_block).ok_or("the TLS block of this module is unknown")?;
+                    let block = ctx.and_then(|c| c.tls_block).ok_or(LocationError::NoTlsBlock)?;
                     eval.resume_with_tls(block.wrapping_add(die.dwarf.tls_offset(offset)))
                 }
                 EvaluationResult::RequiresCallFrameCfa => {
-                    let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or("the frame's CFA is unknown")?;
+                    let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or(LocationError::NoCfa)?;
                     eval.resume_with_call_frame_cfa(cfa)
                 }
                 EvaluationResult::RequiresAtLocation(reference) => {
@@ -380,30 +384,30 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_relocated_address(address.wrapping_add(bias))
                 }
                 EvaluationResult::RequiresIndexedAddress { index, relocate } => {
-                    let address = die.dwarf.gimli().address(unit, index).map_err(|e| e.to_string())?;
+                    let address = die.dwarf.gimli().address(unit, index).map_err(LocationError::Dwarf)?;
                     eval.resume_with_indexed_address(address.wrapping_add(if relocate { bias } else { 0 }))
                 }
                 EvaluationResult::RequiresBaseType(offset) => eval.resume_with_base_type(value_type(die, offset)?),
-                other => return Err(format!("unsupported DWARF expression request {other:?}")),
+                other => return Err(LocationError::UnsupportedRequest(format!("{other:?}"))),
             }
-            .map_err(|e| e.to_string())?;
+            .map_err(LocationError::Dwarf)?;
         }
     }
 
     /// `DW_AT_frame_base` of the frame's function, evaluated at its pc
     /// once for the frame.
-    fn frame_base(&self, frame: usize, nesting: Nesting) -> Result<u64, String> {
+    fn frame_base(&self, frame: usize, nesting: Nesting) -> Result<u64, LocationError> {
         if nesting.frame_base {
-            return Err("the frame base is defined by itself".into());
+            return Err(LocationError::FrameBaseLoop);
         }
-        let ctx = self.frames.get(frame).ok_or("no such frame")?;
+        let ctx = self.frames.get(frame).ok_or(LocationError::NoSuchFrame)?;
         if let Some(known) = ctx.frame_base.get() {
             return known.clone();
         }
         let compute = || {
-            let function = ctx.function.as_ref().ok_or("no function for the frame base")?;
-            let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or("the function has no frame base")?;
-            let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or("no frame base at this pc")?;
+            let function = ctx.function.as_ref().ok_or(LocationError::NoFunction)?;
+            let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or(LocationError::NoFrameBase)?;
+            let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or(LocationError::NoFrameBaseHere)?;
             self.value_at_depth(&owner, expr, Some(frame), None, Nesting { frame_base: true, ..nesting })
         };
         let base = compute();
@@ -432,19 +436,19 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 Location::Address { address } => Place::Memory(address),
                 Location::Register { register } => match ctx.and_then(|c| register_bytes(c, register.0)) {
                     Some(data) => bytes(data, BytesKind::Register),
-                    None => Place::Unavailable(unsaved(register.0)),
+                    None => Place::Unavailable(LocationError::Unsaved(register.0)),
                 },
                 Location::Value { value } => bytes(value_bytes(value, size), BytesKind::Implicit),
                 Location::Bytes { value } => bytes(value.slice().to_vec(), BytesKind::Implicit),
                 Location::ImplicitPointer { value, byte_offset } => match die.dwarf.die_at(value) {
                     Some(target) => Place::ImplicitPointer { target, byte_offset },
-                    None => Place::Unavailable("implicit pointer to an unknown DIE".into()),
+                    None => Place::Unavailable(LocationError::UnknownImplicitPointer),
                 },
             };
         }
         let total_bits = pieces.iter().try_fold(0u64, |n, p| n.checked_add(p.size_in_bits.unwrap_or(0)));
         let Some(len) = total_bits.map(|bits| bits.div_ceil(8)).filter(|&len| len <= MAX_HELD_BYTES) else {
-            return Place::Unavailable("composite location too large".into());
+            return Place::Unavailable(LocationError::CompositeTooLarge);
         };
         let len = len as usize;
         let mut data = vec![0u8; len];
@@ -489,7 +493,7 @@ fn expression_at<'a>(
     die: &Die<'_, 'a>,
     value: AttributeValue<R<'a>>,
     pc: Option<u64>,
-) -> Result<Option<gimli::Expression<R<'a>>>, String> {
+) -> Result<Option<gimli::Expression<R<'a>>>, LocationError> {
     let unit = &die.unit.unit;
     let lists = die.dwarf.locations();
     let offset = match value {
@@ -497,21 +501,21 @@ fn expression_at<'a>(
         AttributeValue::Block(b) => return Ok(Some(gimli::Expression(b))),
         AttributeValue::LocationListsRef(offset) => offset,
         AttributeValue::DebugLocListsIndex(index) => {
-            lists.get_offset(unit.encoding(), unit.loclists_base, index).map_err(|e| e.to_string())?
+            lists.get_offset(unit.encoding(), unit.loclists_base, index).map_err(LocationError::LocationList)?
         }
         AttributeValue::SecOffset(o) => gimli::LocationListsOffset(o),
-        _ => return Err("unsupported location form".into()),
+        _ => return Err(LocationError::UnsupportedForm),
     };
     let Some(pc) = pc else {
-        return Err("a location list outside a frame".into());
+        return Err(LocationError::ListOutsideFrame);
     };
-    let mut iter = die.dwarf.location_list(unit, offset).map_err(|e| format!("bad location list: {e}"))?;
+    let mut iter = die.dwarf.location_list(unit, offset).map_err(LocationError::LocationList)?;
     loop {
         match iter.next() {
             Ok(Some(entry)) if entry.range.begin <= pc && pc < entry.range.end => return Ok(Some(entry.data)),
             Ok(Some(_)) => {}
             Ok(None) => return Ok(None),
-            Err(e) => return Err(format!("bad location list: {e}")),
+            Err(e) => return Err(LocationError::LocationList(e)),
         }
     }
 }
@@ -539,15 +543,6 @@ fn register_bytes(ctx: &FrameContext<'_, '_>, reg: u16) -> Option<Vec<u8>> {
     ctx.vector_regs.as_ref()?.get(index * 16..index * 16 + 16).map(<[u8]>::to_vec)
 }
 
-pub(super) fn unsaved(reg: u16) -> String {
-    let name = match reg as usize {
-        r if r < regs::COUNT => regs::NAMES[r].to_string(),
-        r @ 17..=32 => format!("xmm{}", r - 17),
-        r => format!("register {r}"),
-    };
-    format!("{name} is not saved in this frame")
-}
-
 fn bytes<'d, 'a>(data: Vec<u8>, kind: BytesKind) -> Place<'d, 'a> {
     let known = vec![true; data.len()];
     Place::Bytes { data, known, kind }
@@ -568,7 +563,7 @@ fn const_value<'d, 'a>(die: &Die<'d, 'a>, value: AttributeValue<R<'a>>, size: Op
             s.push(0);
             s
         }
-        _ => return Place::Unavailable("unsupported constant form".into()),
+        _ => return Place::Unavailable(LocationError::UnsupportedConstant),
     };
     let mut data = data;
     // Sign- or zero-extension of a short constant does not matter for the
@@ -580,24 +575,24 @@ fn const_value<'d, 'a>(die: &Die<'d, 'a>, value: AttributeValue<R<'a>>, size: Op
     bytes(data, BytesKind::Implicit)
 }
 
-fn typed(die: &Die<'_, '_>, base_type: gimli::UnitOffset, raw: u64) -> Result<Value, String> {
+fn typed(die: &Die<'_, '_>, base_type: gimli::UnitOffset, raw: u64) -> Result<Value, LocationError> {
     if base_type.0 == 0 {
         return Ok(Value::Generic(raw));
     }
-    Value::from_u64(value_type(die, base_type)?, raw).map_err(|e| e.to_string())
+    Value::from_u64(value_type(die, base_type)?, raw).map_err(LocationError::Dwarf)
 }
 
-fn value_type(die: &Die<'_, '_>, offset: gimli::UnitOffset) -> Result<ValueType, String> {
+fn value_type(die: &Die<'_, '_>, offset: gimli::UnitOffset) -> Result<ValueType, LocationError> {
     if offset.0 == 0 {
         return Ok(ValueType::Generic);
     }
-    let entry = die.unit.unit.entry(offset).map_err(|e| e.to_string())?;
+    let entry = die.unit.unit.entry(offset).map_err(LocationError::Dwarf)?;
     let encoding = match entry.attr_value(gimli::DW_AT_encoding) {
         Some(AttributeValue::Encoding(e)) => e,
-        _ => return Err("base type without encoding".into()),
+        _ => return Err(LocationError::NoEncoding),
     };
     let size = entry.attr_value(gimli::DW_AT_byte_size).and_then(|v| v.udata_value()).unwrap_or(0);
-    ValueType::from_encoding(encoding, size).ok_or_else(|| "unsupported base type".into())
+    ValueType::from_encoding(encoding, size).ok_or(LocationError::UnsupportedBaseType)
 }
 
 /// The bytes of a computed value (`DW_OP_stack_value`), little-endian,

@@ -9,6 +9,7 @@
 //! limits. Types are parsed once per run and shared by every frame.
 
 pub mod callsite;
+pub mod errors;
 pub mod globals;
 pub mod location;
 pub mod scope;

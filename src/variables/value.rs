@@ -82,7 +82,9 @@ impl<'d, 'a> Source<'d, 'a> {
             }
             Place::ImplicitPointer { target, byte_offset } => Source::ImplicitPointer(target, byte_offset),
             Place::OptimizedOut => Source::Missing { location: ValueLocation::OptimizedOut, error: None },
-            Place::Unavailable(e) => Source::Missing { location: ValueLocation::Unavailable, error: Some(e) },
+            Place::Unavailable(e) => {
+                Source::Missing { location: ValueLocation::Unavailable, error: Some(e.to_string()) }
+            }
         }
     }
 
