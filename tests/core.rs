@@ -12,6 +12,7 @@ use std::sync::Arc;
 use common::*;
 use ptsnap::coredump::{Bytes, Core, CoreMemory, local_files};
 use ptsnap::memory::Memory;
+use serde_json::Value;
 
 /// A core of the running process `pid` written by gdb's gcore.
 fn gcore(pid: i32, name: &str) -> PathBuf {
@@ -199,4 +200,134 @@ fn truncated_cores_are_errors_or_short_reads_never_panics() {
         }
     }
     assert!(failed > 0 && parsed > 0, "{failed} failed, {parsed} parsed");
+}
+
+/// `ptsnap core` of `core` with `extra` options; returns the snapshot.
+fn core_snapshot(core: &Path, name: &str, extra: &[&str]) -> Value {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let o = Command::new(ptsnap_bin()).arg("core").arg("-o").arg(&out).args(extra).arg(core).output().unwrap();
+    assert!(o.status.success(), "ptsnap core failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), out.to_str().unwrap());
+    read_json(&out)
+}
+
+/// What the core's snapshot shares with the live one.
+#[derive(Default)]
+struct Same {
+    frames: usize,
+    variables: usize,
+}
+
+/// Every thread of `live` is in `core` with the same frames (function,
+/// file, line, inline), the same parameters, locals and TLS variables;
+/// the same globals and modules.
+fn assert_same_as_live(live: &Value, core: &Value, what: &str) -> Same {
+    let mut same = Same::default();
+    let live_threads = live["threads"].as_array().unwrap();
+    assert_eq!(live_threads.len(), core["threads"].as_array().unwrap().len(), "{what}: threads");
+    for lt in live_threads {
+        let ct = thread(core, lt["tid"].as_i64().unwrap());
+        assert_eq!(frames(ct), frames(lt), "{what}: frames of thread {}", lt["tid"]);
+        assert_eq!(ct["tls"], lt["tls"], "{what}: TLS of thread {}", lt["tid"]);
+        for (cf, lf) in ct["frames"].as_array().unwrap().iter().zip(lt["frames"].as_array().unwrap()) {
+            for key in ["pc", "sp", "cfa", "inlined", "unwind", "module"] {
+                assert_eq!(cf[key], lf[key], "{what}: {key} of {}", lf["function"]);
+            }
+            for list in ["parameters", "locals"] {
+                let diff = differences(&cf[list], &lf[list], "");
+                assert!(diff.is_empty(), "{what}: {list} of {} in thread {}: {diff:?}", lf["function"], lt["tid"]);
+                same.variables += lf[list].as_array().unwrap().len();
+            }
+            same.frames += 1;
+        }
+    }
+    assert_eq!(core["globals"], live["globals"], "{what}: globals");
+    same.variables += live["globals"].as_array().map_or(0, Vec::len);
+    let modules = |s: &Value| -> Vec<(Value, Value)> {
+        s["modules"].as_array().unwrap().iter().map(|m| (m["path"].clone(), m["build_id"].clone())).collect()
+    };
+    assert_eq!(modules(core), modules(live), "{what}: modules");
+    assert_eq!(core["process"]["state"], "core");
+    assert!(core["errors"].as_array().unwrap().is_empty(), "{what}: errors {}", core["errors"]);
+    same
+}
+
+/// Where two values differ (at most a few paths, with both sides).
+fn differences(a: &Value, b: &Value, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                let name = p["name"].as_str().map_or_else(|| format!("[{i}]"), |n| format!(".{n}"));
+                out.extend(differences(p, q, &format!("{path}{name}")));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) if x.keys().eq(y.keys()) => {
+            for (k, p) in x {
+                let sub = if matches!(p, Value::Array(_) | Value::Object(_)) {
+                    path.to_string()
+                } else {
+                    format!("{path}:{k}")
+                };
+                out.extend(differences(p, &y[k], &sub));
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path}: core {a}, live {b}")),
+    }
+    out.truncate(5);
+    out
+}
+
+/// gdb on the core as the oracle for the core snapshot's variables.
+fn gdb_on_core(bin: &Path, core: &Path, name: &str) -> (usize, usize) {
+    let snap = core_snapshot(core, &format!("{name}-gdb"), &["--deref-depth", "0"]);
+    gdb::compare(name, &snap, &[bin.as_os_str(), core.as_os_str()])
+}
+
+/// A fixture started, snapshotted live, then dumped by gcore: the core's
+/// snapshot equals the live one, and gdb on the core agrees with it.
+fn gcore_case(source: &str, opt: &str, args: &[&str]) {
+    let _g = serial();
+    let name = format!("core-{}{opt}", source.replace('.', "-"));
+    let flags = ["-g", opt, "-pthread"];
+    let bin = build(source, &name, &flags);
+    let running = start(&bin, args);
+    // Stopped, so that nothing changes between the two (the kernel writes
+    // a thread's CPU number into its rseq area whenever it runs).
+    let stop = Command::new("kill").args(["-STOP", &running.pid().to_string()]).status().unwrap();
+    assert!(stop.success());
+    let opts = ["--globals"];
+    let live = snapshot(running.pid(), &format!("{name}-live"), &opts);
+    let core = gcore(running.pid(), &name);
+    drop(running);
+    let snap = core_snapshot(&core, &name, &opts);
+    let same = assert_same_as_live(&live, &snap, &name);
+    let (compared, equal) = gdb_on_core(&bin, &core, &name);
+    eprintln!(
+        "{name}: vs live: {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
+        same.frames, same.variables
+    );
+    let _ = std::fs::remove_file(core);
+}
+
+#[test]
+fn gcore_of_a_hung_process_gives_the_live_snapshot() {
+    if !tool_available("gcore") || !tool_available("gdb") {
+        return;
+    }
+    for opt in ["-O0", "-O2"] {
+        gcore_case("hang.c", opt, &["4"]);
+    }
+}
+
+#[test]
+fn gcore_of_cpp_values_gives_the_live_snapshot() {
+    if !tool_available("gcore") || !tool_available("gdb") {
+        return;
+    }
+    for opt in ["-O0", "-O2"] {
+        gcore_case("classes.cpp", opt, &[]);
+    }
 }

@@ -99,9 +99,18 @@ fn gdb_stale_register(thread: &Value, ours: &Value, theirs: &Value) -> bool {
 pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
     let running = start(bin, args);
     let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", "0"]);
+    compare(name, &snap, &["-p".as_ref(), running.pid().to_string().as_ref()])
+}
+
+/// gdb as the oracle for `snap` (taken with `--deref-depth 0`), gdb given
+/// `target`: `-p PID` for a live process, `PROG CORE` for a core dump.
+/// Returns the values compared and the values equal.
+pub fn compare(name: &str, snap: &Value, target: &[&std::ffi::OsStr]) -> (usize, usize) {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
     let out = std::process::Command::new("gdb")
-        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-x", script.to_str().unwrap()])
+        .args(["-batch", "-nx"])
+        .args(target)
+        .args(["-x".as_ref(), script.as_os_str()])
         .output()
         .expect("gdb runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -114,7 +123,7 @@ pub fn differential(bin: &Path, name: &str, args: &[&str]) -> (usize, usize) {
     let mut ours_only = Vec::new();
     let mut stale = Vec::new();
     for gt in gdb.as_array().unwrap() {
-        let ours_thread = thread(&snap, gt["tid"].as_i64().unwrap());
+        let ours_thread = thread(snap, gt["tid"].as_i64().unwrap());
         let our_frames = ours_thread["frames"].as_array().unwrap();
         let gdb_frames = gt["frames"].as_array().unwrap();
         tail_calls += our_frames.iter().filter(|f| f["unwind"] == "tailcall").count();
