@@ -219,19 +219,19 @@ struct Same {
     variables: usize,
 }
 
-/// Every thread of `live` is in `core` with the same frames (function,
-/// file, line, inline), the same parameters, locals and TLS variables;
-/// the same globals and modules.
-fn assert_same_as_live(live: &Value, core: &Value, what: &str) -> Same {
+/// Every thread of `live` (or only thread `only`) is in `core` with the
+/// same frames (function, file, line, inline), the same parameters,
+/// locals and TLS variables; the same globals and modules.
+fn assert_same_as_live(live: &Value, core: &Value, what: &str, only: Option<&Value>) -> Same {
     let mut same = Same::default();
     let live_threads = live["threads"].as_array().unwrap();
     assert_eq!(live_threads.len(), core["threads"].as_array().unwrap().len(), "{what}: threads");
-    for lt in live_threads {
+    for lt in live_threads.iter().filter(|t| only.is_none_or(|tid| t["tid"] == *tid)) {
         let ct = thread(core, lt["tid"].as_i64().unwrap());
         assert_eq!(frames(ct), frames(lt), "{what}: frames of thread {}", lt["tid"]);
         assert_eq!(ct["tls"], lt["tls"], "{what}: TLS of thread {}", lt["tid"]);
         for (cf, lf) in ct["frames"].as_array().unwrap().iter().zip(lt["frames"].as_array().unwrap()) {
-            for key in ["pc", "sp", "cfa", "inlined", "unwind", "module"] {
+            for key in ["pc", "sp", "cfa", "inlined", "unwind", "module", "faulted"] {
                 assert_eq!(cf[key], lf[key], "{what}: {key} of {}", lf["function"]);
             }
             for list in ["parameters", "locals"] {
@@ -298,18 +298,49 @@ fn gcore_case(source: &str, opt: &str, args: &[&str]) {
     // a thread's CPU number into its rseq area whenever it runs).
     let stop = Command::new("kill").args(["-STOP", &running.pid().to_string()]).status().unwrap();
     assert!(stop.success());
-    let opts = ["--globals"];
+    let module = counting_module();
+    let opts = ["--globals", "--module-load", module.to_str().unwrap()];
     let live = snapshot(running.pid(), &format!("{name}-live"), &opts);
     let core = gcore(running.pid(), &name);
     drop(running);
     let snap = core_snapshot(&core, &name, &opts);
-    let same = assert_same_as_live(&live, &snap, &name);
+    let same = assert_same_as_live(&live, &snap, &name, None);
+    // The module saw the same events and values, and that this is a core.
+    assert_eq!(snap["kv"]["frames"], live["kv"]["frames"], "{name}: frame events");
+    assert_eq!(snap["kv"]["variables"], live["kv"]["variables"], "{name}: variable events");
+    assert_eq!(snap["kv"]["state"], snap["kv"]["core"], "{name}: process_state() is core");
+    assert_ne!(live["kv"]["state"], live["kv"]["core"]);
     let (compared, equal) = gdb_on_core(&bin, &core, &name);
     eprintln!(
         "{name}: vs live: {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
         same.frames, same.variables
     );
     let _ = std::fs::remove_file(core);
+}
+
+/// A pmodule that counts the frame and variable events it gets, reads
+/// every variable's value (memory, through the module API) and records
+/// `process_state()`.
+fn counting_module() -> PathBuf {
+    let path = work_dir().join("core-counting.lua");
+    let source = r#"
+local frames, variables = 0, 0
+pmodule.define{ id = "counting", load = function()
+    pmodule.register(pmodule.event.frame, function(fr) frames = frames + 1 end)
+    pmodule.register(pmodule.event.variable, function(var)
+        variables = variables + 1
+        local _ = var:value()
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("frames", frames)
+        bt:add_kv_int("variables", variables)
+        bt:add_kv_int("state", bt:process_state())
+        bt:add_kv_int("core", pmodule.process_state.core)
+    end)
+end }
+"#;
+    std::fs::write(&path, source).unwrap();
+    path
 }
 
 #[test]
@@ -329,5 +360,86 @@ fn gcore_of_cpp_values_gives_the_live_snapshot() {
     }
     for opt in ["-O0", "-O2"] {
         gcore_case("classes.cpp", opt, &[]);
+    }
+}
+
+/// Runs `bin args` under `ptsnap run` with core dumps allowed, in a fresh
+/// directory: returns ptsnap's snapshot and the core the kernel wrote when
+/// the signal ptsnap passed on killed the program; None (after saying why)
+/// when the kernel's core_pattern gives the test no file to read, which
+/// fails the test under CI.
+fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str) -> Option<(Value, PathBuf)> {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap().trim().to_string();
+    let unusable = |why: String| {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; set kernel.core_pattern to a file name");
+        eprintln!("skipped: {why}");
+        None
+    };
+    if pattern.starts_with('|') {
+        return unusable(format!("kernel.core_pattern pipes cores to a program ({pattern})"));
+    }
+    let dir = work_dir().join(format!("{name}-cores"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("snapshot.json");
+    // (File times are coarser than the clock.)
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    let status = Command::new("sh")
+        .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+        .arg(ptsnap_bin())
+        .arg("run")
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(bin)
+        .args(args)
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(128 + 11), "the program died of SIGSEGV");
+    // The pattern's directory (relative to the crashed program's), and
+    // the file name up to its first %-specifier.
+    let pattern = Path::new(&pattern);
+    let where_ = dir.join(pattern.parent().unwrap_or(Path::new("")));
+    let prefix = pattern.file_name().unwrap().to_string_lossy().split('%').next().unwrap().to_string();
+    let core = std::fs::read_dir(&where_).ok().into_iter().flatten().filter_map(Result::ok).find(|e| {
+        let fresh = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= started);
+        e.file_name().to_string_lossy().starts_with(&prefix) && e.path() != out && fresh
+    });
+    match core {
+        Some(core) => Some((read_json(&out), core.path())),
+        None => {
+            unusable(format!("the kernel wrote no core into {} (core_pattern {})", where_.display(), pattern.display()))
+        }
+    }
+}
+
+#[test]
+fn kernel_core_of_a_crash_gives_run_modes_snapshot() {
+    if !tool_available("gdb") {
+        return;
+    }
+    let _g = serial();
+    for opt in ["-O0", "-O2"] {
+        for mode in ["main", "thread"] {
+            let name = format!("core-crash{opt}-{mode}");
+            let bin = build("crash.c", &name, &["-g", opt, "-pthread"]);
+            let Some((live, core)) = crash_with_kernel_core(&bin, &["3", mode], &name) else { return };
+            let snap = core_snapshot(&core, &name, &["--globals"]);
+            let (lf, cf) = (&live["fault"], &snap["fault"]);
+            assert_eq!(cf["tid"], lf["tid"], "{name}: the faulting thread");
+            for key in ["num", "name", "code", "code_name", "address", "reason"] {
+                assert_eq!(cf["signal"][key], lf["signal"][key], "{name}: fault {key}");
+            }
+            assert_eq!(cf["signal"]["source"], "core");
+            // The other threads ran on between ptsnap's snapshot and the
+            // kernel's dump: the faulting thread is compared.
+            let same = assert_same_as_live(&live, &snap, &name, Some(&lf["tid"]));
+            let (compared, equal) = gdb_on_core(&bin, &core, &name);
+            eprintln!(
+                "{name}: vs ptsnap run (faulting thread, globals): {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
+                same.frames, same.variables
+            );
+        }
     }
 }
