@@ -443,3 +443,82 @@ fn kernel_core_of_a_crash_gives_run_modes_snapshot() {
         }
     }
 }
+
+/// A gcore'd hang.c built as `name` at -O0, its process gone.
+fn dumped_hang(name: &str) -> (PathBuf, PathBuf) {
+    let bin = build("hang.c", name, &["-g", "-O0", "-pthread"]);
+    let running = start(&bin, &["1"]);
+    let core = gcore(running.pid(), name);
+    (bin, core)
+}
+
+#[test]
+fn bad_cores_are_one_line_errors_or_errors_entries() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let (bin, core) = dumped_hang("core-bad");
+    let bytes = std::fs::read(&core).unwrap();
+    let cut = |name: &str, len: usize| {
+        let path = work_dir().join(name);
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        path
+    };
+    let out = work_dir().join("core-bad.json");
+    let run = |core: &Path, extra: &[&str]| {
+        Command::new(ptsnap_bin()).arg("core").arg("-o").arg(&out).args(extra).arg(core).output().unwrap()
+    };
+    // Not a core, no file, a core cut in its ELF header or in its notes.
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let notes = (0..u16::from_le_bytes([bytes[56], bytes[57]]) as usize)
+        .map(|i| word(32) + i * 56)
+        .find(|&ph| bytes[ph..ph + 4] == 4u32.to_le_bytes())
+        .map(|ph| word(ph + 8) + word(ph + 32) / 2)
+        .unwrap();
+    for (what, path, expected) in [
+        ("an executable", bin.clone(), "not a core file"),
+        ("a missing file", work_dir().join("no-such-core"), "cannot read the core"),
+        ("a cut header", cut("core-bad-header", 40), "corrupt or truncated core"),
+        ("cut notes", cut("core-bad-notes", notes), "corrupt or truncated core"),
+    ] {
+        let err = one_line_error(&run(&path, &[]));
+        assert!(err.contains(expected), "{what}: {err}");
+    }
+    // Memory past its end (a segment whose bytes would be beyond the end
+    // of the file: the kernel's cores hold the notes first, so a cut one
+    // keeps them): a snapshot, what is missing reported where needed.
+    let phdrs = (0..u16::from_le_bytes([bytes[56], bytes[57]]) as usize).map(|i| word(32) + i * 56);
+    let mut patched = bytes.clone();
+    for ph in phdrs.filter(|&ph| bytes[ph..ph + 4] == 1u32.to_le_bytes() && word(ph + 32) > 0) {
+        patched[ph + 8..ph + 16].copy_from_slice(&(bytes.len() as u64 - 64).to_le_bytes());
+    }
+    let memoryless = work_dir().join("core-bad-memory");
+    std::fs::write(&memoryless, patched).unwrap();
+    let o = run(&memoryless, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_json(&out);
+
+    // The executable rebuilt since: not used, and said so.
+    let original = std::fs::read(&bin).unwrap();
+    build("hang.c", "core-bad", &["-g", "-O1", "-pthread"]);
+    let o = run(&core, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap = read_json(&out);
+    let errors = snap["errors"].to_string();
+    assert!(errors.contains("is not the file the process mapped"), "{errors}");
+    let exe = snap["modules"].as_array().unwrap().iter().find(|m| m["path"] == bin.to_str().unwrap()).unwrap();
+    assert!(exe["build_id"].is_null() && exe["error"].as_str().unwrap().contains("build-id"), "{exe}");
+    let main = thread(&snap, snap["process"]["pid"].as_i64().unwrap());
+    assert!(!functions(main).contains(&"main".to_string()), "no symbol from the rebuilt file: {:?}", functions(main));
+
+    // --exe: the right executable, somewhere else.
+    let moved = work_dir().join("core-bad-original");
+    std::fs::write(&moved, original).unwrap();
+    let o = run(&core, &["--exe", moved.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap = read_json(&out);
+    assert!(snap["errors"].as_array().unwrap().is_empty(), "{}", snap["errors"]);
+    let main = thread(&snap, snap["process"]["pid"].as_i64().unwrap());
+    assert!(functions(main).contains(&"main".to_string()), "{:?}", functions(main));
+}
