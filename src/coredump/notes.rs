@@ -146,7 +146,11 @@ pub struct MappedFile {
     pub end: u64,
     /// Offset in the file, in bytes.
     pub offset: u64,
+    /// Without the " (deleted)" the kernel appends to a deleted file's.
     pub path: String,
+    /// The file was deleted when the core was written (a file at the path
+    /// now is used only if its build-id is the mapped one's).
+    pub deleted: bool,
 }
 
 /// NT_FILE: count, page size, (start, end, page offset) per entry, then
@@ -166,6 +170,11 @@ pub fn files(desc: &[u8]) -> Result<Vec<MappedFile>, NoteError> {
     for i in 0..table / 24 {
         let at = 16 + i * 24;
         let name = names.next().ok_or_else(|| NoteError { note: NOTE, reason: format!("entry {i} has no path") })?;
+        let path = String::from_utf8_lossy(name);
+        let (path, deleted) = match path.strip_suffix(" (deleted)") {
+            Some(p) => (p.to_string(), true),
+            None => (path.into_owned(), false),
+        };
         out.push(MappedFile {
             start: f.u64(at)?,
             end: f.u64(at + 8)?,
@@ -173,7 +182,8 @@ pub fn files(desc: &[u8]) -> Result<Vec<MappedFile>, NoteError> {
                 .u64(at + 16)?
                 .checked_mul(page)
                 .ok_or_else(|| NoteError { note: NOTE, reason: format!("entry {i}'s offset overflows") })?,
-            path: String::from_utf8_lossy(name).into_owned(),
+            path,
+            deleted,
         });
     }
     Ok(out)
@@ -260,10 +270,11 @@ mod tests {
         for w in [2u64, 4096, 0x1000, 0x2000, 0, 0x3000, 0x5000, 2] {
             d.extend_from_slice(&w.to_le_bytes());
         }
-        d.extend_from_slice(b"/bin/a\0/lib/b.so\0");
+        d.extend_from_slice(b"/bin/a\0/lib/b.so (deleted)\0");
         let f = files(&d).unwrap();
-        assert_eq!(f[1], MappedFile { start: 0x3000, end: 0x5000, offset: 0x2000, path: "/lib/b.so".into() });
-        assert_eq!(f[0].path, "/bin/a");
+        let b = MappedFile { start: 0x3000, end: 0x5000, offset: 0x2000, path: "/lib/b.so".into(), deleted: true };
+        assert_eq!(f[1], b);
+        assert_eq!((f[0].path.as_str(), f[0].deleted), ("/bin/a", false));
     }
 
     #[test]

@@ -147,7 +147,7 @@ impl Inferior for CoreInferior {
                     Some(s) => (s.readable, s.writable, s.executable),
                     None => self.file_permissions(&f.path, f.offset).unwrap_or((true, false, false)),
                 };
-                mapping(f.start, f.end, perms, f.offset, &f.path)
+                Mapping { deleted: f.deleted, ..mapping(f.start, f.end, perms, f.offset, &f.path) }
             })
             .collect();
         for s in &core.segments {
