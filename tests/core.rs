@@ -368,7 +368,7 @@ fn gcore_of_cpp_values_gives_the_live_snapshot() {
 /// the signal ptsnap passed on killed the program; None (after saying why)
 /// when the kernel's core_pattern gives the test no file to read, which
 /// fails the test under CI.
-fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str) -> Option<(Value, PathBuf)> {
+fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str, signal: i32) -> Option<(Value, PathBuf)> {
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap().trim().to_string();
     let unusable = |why: String| {
         assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; set kernel.core_pattern to a file name");
@@ -396,7 +396,7 @@ fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str) -> Option<(Valu
         .current_dir(&dir)
         .status()
         .unwrap();
-    assert_eq!(status.code(), Some(128 + 11), "the program died of SIGSEGV");
+    assert_eq!(status.code(), Some(128 + signal), "the program died of signal {signal}");
     // The pattern's directory (relative to the crashed program's), and
     // the file name up to its first %-specifier.
     let pattern = Path::new(&pattern);
@@ -420,11 +420,13 @@ fn kernel_core_of_a_crash_gives_run_modes_snapshot() {
         return;
     }
     let _g = serial();
+    let cases: [(&str, &[&str], i32); 3] =
+        [("crash.c", &["3", "main"], 11), ("crash.c", &["3", "thread"], 11), ("abort.c", &[], 6)];
     for opt in ["-O0", "-O2"] {
-        for mode in ["main", "thread"] {
-            let name = format!("core-crash{opt}-{mode}");
-            let bin = build("crash.c", &name, &["-g", opt, "-pthread"]);
-            let Some((live, core)) = crash_with_kernel_core(&bin, &["3", mode], &name) else { return };
+        for (source, args, signal) in cases {
+            let name = format!("core-{}{opt}-{}", source.replace('.', "-"), args.last().unwrap_or(&"main"));
+            let bin = build(source, &name, &["-g", opt, "-pthread"]);
+            let Some((live, core)) = crash_with_kernel_core(&bin, args, &name, signal) else { return };
             let snap = core_snapshot(&core, &name, &["--globals"]);
             let (lf, cf) = (&live["fault"], &snap["fault"]);
             assert_eq!(cf["tid"], lf["tid"], "{name}: the faulting thread");
