@@ -249,6 +249,7 @@ fn assert_same_as_live(live: &Value, core: &Value, what: &str, only: Option<&Val
     };
     assert_eq!(modules(core), modules(live), "{what}: modules");
     assert_eq!(core["process"]["state"], "core");
+    assert_eq!((core["timings"]["stop_us"].as_u64(), core["timings"]["paused_us"].as_u64()), (Some(0), Some(0)));
     assert!(core["errors"].as_array().unwrap().is_empty(), "{what}: errors {}", core["errors"]);
     same
 }

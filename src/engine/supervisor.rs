@@ -321,7 +321,8 @@ pub(super) fn supervise(
     clock: &Clock,
 ) -> Result<Written, Error> {
     let (opts, pid) = (&task.opts, held.pid);
-    let stop_us = paused_at.elapsed().as_micros() as u64;
+    // (Nothing is stopped for a core.)
+    let stop_us = if held.mode.is_some() { paused_at.elapsed().as_micros() as u64 } else { 0 };
     check_threads(opts, &held, &mut notes)?;
     worker.send(ToWorker::Stopped(held.threads.clone()));
     let mut cut = match wait_for(&worker, clock.pause_deadline(paused_at)) {
