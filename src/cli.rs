@@ -41,6 +41,17 @@ pub enum Command {
         #[arg(required = true, last = true, value_name = "CMD")]
         command: Vec<OsString>,
     },
+    /// Snapshot an ELF core dump: the same snapshot as of the live process.
+    Core {
+        #[command(flatten)]
+        snapshot: Box<SnapshotArgs>,
+        /// The executable to read instead of the one the core names (it
+        /// must have the build-id the core records).
+        #[arg(long, value_name = "PATH")]
+        exe: Option<PathBuf>,
+        /// The core file.
+        core: PathBuf,
+    },
     /// Print a snapshot for a person to read.
     Show {
         /// The snapshot file.

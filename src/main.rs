@@ -69,6 +69,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
             Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
         }
+        Some(Command::Core { snapshot: args, exe, core }) => {
+            let opts = args.into_options()?;
+            signals::install_handlers();
+            let written = engine::snapshot_core(&opts, &core, exe.as_deref()).map_err(|e| e.to_string())?;
+            print_out(&format!("{}\n", written.path.display()));
+            Ok(exit_status(&opts, &written))
+        }
         None => {
             let pid = cli.pid.ok_or("a PID is required")?;
             if pid <= 0 {
@@ -81,15 +88,20 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             signals::install_handlers();
             let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
             print_out(&format!("{}\n", written.path.display()));
-            Ok(match written.cut {
-                Some(Cut::Signal(sig)) => {
-                    eprintln!("ptsnap: {}", partial(&opts, &written).trim_start_matches("; "));
-                    ExitCode::from((128 + sig).clamp(0, 255) as u8)
-                }
-                Some(Cut::Internal) => ExitCode::from(EXIT_INTERNAL),
-                _ => ExitCode::SUCCESS,
-            })
+            Ok(exit_status(&opts, &written))
         }
+    }
+}
+
+/// ptsnap's exit status for a written snapshot: what cut it short.
+fn exit_status(opts: &Options, written: &Written) -> ExitCode {
+    match written.cut {
+        Some(Cut::Signal(sig)) => {
+            eprintln!("ptsnap: {}", partial(opts, written).trim_start_matches("; "));
+            ExitCode::from((128 + sig).clamp(0, 255) as u8)
+        }
+        Some(Cut::Internal) => ExitCode::from(EXIT_INTERNAL),
+        _ => ExitCode::SUCCESS,
     }
 }
 

@@ -41,6 +41,7 @@ use ptsnap::debuginfo::dwarf::Die;
 use ptsnap::debuginfo::locate::DebugDirs;
 use ptsnap::debuginfo::store::FileStore;
 use ptsnap::debuginfo::{Module, ModuleSet};
+use ptsnap::engine::LiveProcess;
 use ptsnap::memory::BufferMemory;
 use ptsnap::symbolize::{Symbolizer, symbol_name};
 use ptsnap::target::procfs::Mapping;
@@ -463,7 +464,7 @@ fn exercise(fx: &Fixture, path: &Path, bytes: &[u8], rng: &mut Rng) {
     let dirs = DebugDirs::new(&[]);
     let memory = target_memory(fx, bytes, rng);
     let maps = fx.mappings(path);
-    let modules = ModuleSet::from_maps(std::process::id() as i32, &maps, &store, &dirs, &memory);
+    let modules = ModuleSet::from_maps(&maps, &LiveProcess::new(std::process::id() as i32), &store, &dirs, &memory);
     let mut symbolizer = Symbolizer::new();
     for &(address, size) in &fx.functions {
         for pc in [BASE + address, BASE + address + size / 2] {
@@ -731,7 +732,8 @@ fn corrupt_debug_info_header_is_the_module_problem() {
     let store = FileStore::new();
     let dirs = DebugDirs::new(&[]);
     let memory = BufferMemory::new();
-    let modules = ModuleSet::from_maps(std::process::id() as i32, &fx.mappings(&path), &store, &dirs, &memory);
+    let modules =
+        ModuleSet::from_maps(&fx.mappings(&path), &LiveProcess::new(std::process::id() as i32), &store, &dirs, &memory);
     let module = modules.find(BASE + fx.functions[0].0).unwrap();
     assert_eq!(module.problem(), None, "nothing is parsed before a frame needs it");
     let mut symbolizer = Symbolizer::new();

@@ -176,7 +176,9 @@ enum ptsnap_process_state {
     PTSNAP_STATE_IDLE = 7,
     PTSNAP_STATE_BLOCKED = 8,
     PTSNAP_STATE_QUEUED = 9,
-    PTSNAP_STATE_UNKNOWN = 10
+    PTSNAP_STATE_UNKNOWN = 10,
+    /* The snapshot was taken of a core dump (`ptsnap core`). */
+    PTSNAP_STATE_CORE = 11
 };
 
 /* pmodule.pmap_perms, as bits for pmap_permissions (all must hold). */

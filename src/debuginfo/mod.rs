@@ -241,13 +241,22 @@ pub struct ModuleSet<'a> {
     modules: Vec<Module<'a>>,
 }
 
+/// Where the files a target mapped are read from: a live process's files
+/// (or, when replaced on disk, what it still maps), a core's files checked
+/// against its build-ids.
+pub trait MappedFiles {
+    /// The bytes of the file behind `map`, kept in `store`; None when `map`
+    /// maps no file (anonymous memory, the stack, the vdso), an error
+    /// (one line) when the file cannot be had or is not the one mapped.
+    fn open_mapped<'a>(&self, map: &Mapping, store: &'a FileStore) -> Option<Result<&'a [u8], String>>;
+}
+
 impl<'a> ModuleSet<'a> {
-    /// One module per mapped ELF file, plus the vdso (copied out of the
-    /// target's memory). Files that are gone or replaced on disk are read
-    /// through `/proc/PID/map_files`.
+    /// One module per mapped ELF file (opened through `files`), plus the
+    /// vdso (copied out of the target's memory).
     pub fn from_maps(
-        pid: i32,
         maps: &[Mapping],
+        files: &dyn MappedFiles,
         store: &'a FileStore,
         dirs: &'a DebugDirs,
         memory: &dyn Memory,
@@ -262,12 +271,10 @@ impl<'a> ModuleSet<'a> {
             }
             let group = &maps[i..j];
             i = j;
-            let elf = if first.is_file() {
-                open_mapped_file(pid, first, store)
-            } else if first.path == "[vdso]" {
-                read_vdso(first, store, memory)
-            } else {
-                continue;
+            let elf = match files.open_mapped(first, store) {
+                Some(data) => data.map_err(OpenOutcome::Failed).and_then(|data| parse_mapped(first, data, store)),
+                None if first.path == "[vdso]" => read_vdso(first, store, memory),
+                None => continue,
             };
             let (elf, error) = match elf {
                 Ok(e) => (Some(e), None),
@@ -357,25 +364,11 @@ enum OpenOutcome {
     Failed(String),
 }
 
-fn open_mapped_file<'a>(pid: i32, map: &Mapping, store: &'a FileStore) -> Result<ElfObject<'a>, OpenOutcome> {
-    let path = Path::new(&map.path);
-    let map_files = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", map.start, map.end));
-    let open_path = if !map.deleted && is_same_inode(path, map) { path } else { &map_files };
-    let data = store
-        .map_file(open_path)
-        .or_else(|_| store.map_file(&map_files))
-        .map_err(|e| OpenOutcome::Failed(format!("cannot open {}: {e}", map.path)))?;
+fn parse_mapped<'a>(map: &Mapping, data: &'a [u8], store: &'a FileStore) -> Result<ElfObject<'a>, OpenOutcome> {
     if !data.starts_with(b"\x7fELF") {
         return Err(OpenOutcome::NotElf);
     }
-    ElfObject::parse(store, data, path).map_err(|e| OpenOutcome::Failed(e.to_string()))
-}
-
-/// Whether the file now at `path` is the one that was mapped (it may have
-/// been replaced, e.g. by a package upgrade, since).
-fn is_same_inode(path: &Path, map: &Mapping) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).is_ok_and(|md| md.ino() == map.inode)
+    ElfObject::parse(store, data, Path::new(&map.path)).map_err(|e| OpenOutcome::Failed(e.to_string()))
 }
 
 fn read_vdso<'a>(map: &Mapping, store: &'a FileStore, memory: &dyn Memory) -> Result<ElfObject<'a>, OpenOutcome> {

@@ -3,8 +3,8 @@
 //! Stopping the threads of a big process is mostly waiting on the kernel,
 //! and inflating the C library's compressed DWARF is pure computation; run
 //! together on two cores, the second costs no wall time. The prefetch
-//! thread reads the memory map (no ptrace: only the main thread traces),
-//! opens each executable module and its debug file exactly as
+//! thread takes the memory map (read without ptrace: only the main thread
+//! traces), opens each executable module and its debug file exactly as
 //! [`super::Module`] will, and inflates the sections symbolization reads
 //! (and the location lists, when variables are read) into the shared
 //! [`InflatedSections`], in map order (the executable, then
@@ -20,20 +20,19 @@ use super::elf::ElfObject;
 use super::locate::DebugDirs;
 use super::store::{FileStore, InflatedSections};
 use super::{LOCATION_SECTIONS, SYMBOLIZATION_SECTIONS};
-use crate::target::procfs;
+use crate::target::procfs::Mapping;
 
 pub struct Prefetch {
     cancel: Arc<AtomicBool>,
 }
 
 impl Prefetch {
-    /// Starts inflating the debug sections of the modules `pid` maps; with
+    /// Starts inflating the debug sections of the modules in `maps`; with
     /// `locations`, the location lists variables need too.
-    pub fn start(pid: i32, inflated: Arc<InflatedSections>, dirs: DebugDirs, locations: bool) -> Self {
+    pub fn start(maps: Vec<Mapping>, inflated: Arc<InflatedSections>, dirs: DebugDirs, locations: bool) -> Self {
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = cancel.clone();
         let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
-            let Ok(maps) = procfs::read_maps(pid) else { return };
             let mut paths: Vec<PathBuf> = Vec::new();
             for m in maps.iter().filter(|m| m.executable && m.is_file() && !m.deleted) {
                 let p = PathBuf::from(&m.path);

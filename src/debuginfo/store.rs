@@ -23,6 +23,9 @@ use typed_arena::Arena;
 
 type Slot = Arc<OnceLock<Option<Vec<u8>>>>;
 
+/// Bytes owned elsewhere too (a file a core's memory reads as well).
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// Inflated section contents by (file path, section name).
 #[derive(Default)]
 pub struct InflatedSections {
@@ -40,6 +43,7 @@ impl InflatedSections {
 pub struct FileStore {
     maps: Arena<Mmap>,
     buffers: Arena<Vec<u8>>,
+    shared: Arena<SharedBytes>,
     inflated: Arc<InflatedSections>,
     held: Arena<Slot>,
 }
@@ -75,6 +79,12 @@ impl FileStore {
     /// Keeps an owned buffer (a copied vdso image).
     pub fn keep(&self, bytes: Vec<u8>) -> &[u8] {
         &self.buffers.alloc(bytes)[..]
+    }
+
+    /// Keeps shared bytes (a mapped file a core's memory reads too).
+    pub fn hold(&self, bytes: SharedBytes) -> &[u8] {
+        let held: &SharedBytes = self.shared.alloc(bytes);
+        (**held).as_ref()
     }
 
     /// The inflated contents of `section` of the file at `path`, inflating

@@ -10,13 +10,11 @@ use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::snapshot::{Addr, Fault, Frame, ModuleInfo, Registers, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
-use crate::target::procfs;
-use crate::target::ptrace::WaitEvent;
 use crate::target::signals;
-use crate::target::stopper::StoppedThread;
 use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, sigframe};
 
+use super::input::ThreadState;
 use super::variables::VariableReader;
 use crate::variables::TailCall;
 
@@ -32,13 +30,13 @@ pub enum FaultHint {
 
 /// A walked thread before symbolization.
 pub struct Walked<'t> {
-    pub thread: &'t StoppedThread,
+    pub thread: &'t ThreadState,
     pub frames: Vec<RawFrame>,
     pub stop: Option<StopReason>,
 }
 
 pub fn walk_thread<'t>(
-    thread: &'t StoppedThread,
+    thread: &'t ThreadState,
     memory: &dyn Memory,
     modules: &ModuleSet<'_>,
     max_frames: usize,
@@ -81,11 +79,12 @@ pub fn find_fault(hint: &FaultHint, walked: &[Walked<'_>], memory: &dyn Memory) 
 /// faulted), when `accept` takes the signal number.
 fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -> Option<FoundFault> {
     let tid = w.thread.tid;
-    if let (WaitEvent::Signal(sig), Some(info)) = (w.thread.stop, w.thread.siginfo.as_ref())
-        && accept(sig)
-    {
-        let signal = RawSigInfo::from_bytes(info).describe("signal-delivery-stop");
-        return Some(FoundFault { tid, frame: 0, fault: Fault { tid, signal: Some(signal) } });
+    if let Some(stop) = &w.thread.signal {
+        let info = RawSigInfo::from_bytes(&stop.info);
+        if accept(info.signo) {
+            let signal = info.describe(stop.source);
+            return Some(FoundFault { tid, frame: 0, fault: Fault { tid, signal: Some(signal) } });
+        }
     }
     let (i, tramp) = w.frames.iter().enumerate().find(|(_, f)| f.signal_trampoline)?;
     let mut raw = [0u8; RawSigInfo::SIZE];
@@ -143,7 +142,7 @@ pub fn render_thread<'d, 'a>(
         tls,
         tid: w.thread.tid,
         name: w.thread.name.clone(),
-        state: procfs::state_name(w.thread.state).into(),
+        state: w.thread.state.into(),
         faulted: faulted_frame.is_some(),
         registers: Registers::from_thread(w.thread.regs.as_ref(), w.thread.fpregs.as_ref()),
         frames,

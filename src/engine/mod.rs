@@ -12,7 +12,10 @@
 //! exit. Every failure that concerns one thread, frame or module is
 //! recorded in the snapshot's `errors` and the snapshot goes on.
 
+mod dump;
 mod extract;
+pub mod input;
+mod live;
 mod supervisor;
 mod variables;
 mod worker;
@@ -21,16 +24,21 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+use crate::coredump::CoreError;
 use crate::pmodule::PmoduleError;
 use crate::target::TargetError;
 use crate::target::signals;
 
+pub use dump::{CORE_STATE, snapshot_core};
+pub use live::LiveProcess;
 pub use supervisor::{snapshot_crash, snapshot_process};
 
 #[derive(Debug, Error)]
 pub enum Error {
     #[error(transparent)]
     Target(#[from] TargetError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
     #[error("cannot write the snapshot to {path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
     #[error("thread {tid} given to --fault-thread is not a thread of process {pid}")]

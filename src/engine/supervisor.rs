@@ -13,6 +13,7 @@
 //! reason, so a cut snapshot says exactly what it lacks.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -23,13 +24,14 @@ use crate::debuginfo::store::FileStore;
 use crate::options::Options;
 use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
 use crate::target::TargetError;
-use crate::target::memory::ProcessMemory;
 use crate::target::procfs::{self, ProcessInfo};
 use crate::target::run::CrashStop;
 use crate::target::signals;
-use crate::target::stopper::{Mode, StoppedProcess};
+use crate::target::stopper::{LateThread, Mode, StoppedProcess};
 
 use super::extract::FaultHint;
+use super::input::{Inferior, ThreadState};
+use super::live::{LiveProcess, LiveSource};
 use super::worker::{Assignment, FromWorker, ToWorker, Worker};
 use super::{Cut, Error, Written};
 
@@ -62,8 +64,10 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     };
     let via = procfs::live_task(tgid).unwrap_or(tgid);
     let was_zombie = info.state == 'Z';
-    let task = Assignment { opts: opts.clone(), info, pid: tgid, via, hint, prefetch: true, modules: true };
-    let mut notes = fetch_debug_files(&task, clock.debuginfod_deadline(started))?;
+    let source = Arc::new(LiveSource { via });
+    let state = procfs::state_name(info.state);
+    let task = Assignment { opts: opts.clone(), info, state, pid: tgid, source, hint, prefetch: true, modules: true };
+    let mut notes = fetch_debug_files(opts, &LiveProcess::new(via), clock.debuginfod_deadline(started))?;
     let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(Instant::now()))?;
     notes.extend(more);
     let paused_at = Instant::now();
@@ -77,7 +81,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     {
         return Err(Error::NoSuchThread { tid, pid: tgid });
     }
-    supervise(&task, worker, stopped, notes, paused_at, &clock)
+    supervise(&task, worker, Held::live(stopped), notes, paused_at, &clock)
 }
 
 /// Snapshots a traced process stopped at a fatal signal (run mode); the
@@ -90,16 +94,46 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<Written, Error
     let clock = Clock::new(opts, started);
     let hint = FaultHint::Thread(crash.tid);
     let via = procfs::live_task(crash.pid).unwrap_or(crash.tid);
-    let task = Assignment { opts: opts.clone(), info, pid: crash.pid, via, hint, prefetch: false, modules: true };
+    let source = Arc::new(LiveSource { via });
+    let state = procfs::state_name(info.state);
+    let task =
+        Assignment { opts: opts.clone(), info, state, pid: crash.pid, source, hint, prefetch: false, modules: true };
     // The process is stopped already: fetching counts towards the pause.
-    let mut notes = fetch_debug_files(&task, clock.pause_deadline(crash.seen))?;
+    let mut notes = fetch_debug_files(opts, &LiveProcess::new(via), clock.pause_deadline(crash.seen))?;
     let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(crash.seen))?;
     notes.extend(more);
-    supervise(&task, worker, crash.stopped, notes, crash.seen, &clock)
+    supervise(&task, worker, Held::live(crash.stopped), notes, crash.seen, &clock)
+}
+
+/// What the supervisor holds while the worker extracts: the threads, and
+/// how to let them go (a live process's stop; nothing for a core).
+pub(super) struct Held {
+    pub pid: i32,
+    pub threads: Vec<ThreadState>,
+    /// Threads that did not stop, and problems with some that did.
+    pub late: Vec<LateThread>,
+    pub problems: Vec<(i32, String)>,
+    /// None for a core: nothing is stopped.
+    pub mode: Option<Mode>,
+    /// Lets the process go; dropping it unused does too.
+    pub release: Box<dyn FnOnce()>,
+}
+
+impl Held {
+    fn live(stopped: StoppedProcess) -> Self {
+        Held {
+            pid: stopped.pid,
+            threads: stopped.threads.iter().map(ThreadState::from).collect(),
+            late: stopped.late.clone(),
+            problems: stopped.problems.clone(),
+            mode: Some(stopped.mode()),
+            release: Box::new(move || stopped.release()),
+        }
+    }
 }
 
 /// The deadlines of one snapshot.
-struct Clock {
+pub(super) struct Clock {
     started: Instant,
     max_pause: Duration,
     /// `--timeout` after the start (None: none, or too far to represent).
@@ -107,19 +141,25 @@ struct Clock {
 }
 
 impl Clock {
-    fn new(opts: &Options, started: Instant) -> Self {
+    pub(super) fn new(opts: &Options, started: Instant) -> Self {
         Clock { started, max_pause: opts.max_pause, end: opts.timeout.and_then(|t| started.checked_add(t)) }
     }
 
+    /// A clock with no pause limit, only `--timeout` (a core: nothing is
+    /// stopped).
+    pub(super) fn unpaused(opts: &Options, started: Instant) -> Self {
+        Clock { max_pause: Duration::MAX, ..Clock::new(opts, started) }
+    }
+
     /// When a pause that began at `paused_at` must end.
-    fn pause_deadline(&self, paused_at: Instant) -> Instant {
+    pub(super) fn pause_deadline(&self, paused_at: Instant) -> Instant {
         let limit = paused_at.checked_add(self.max_pause).unwrap_or(paused_at + Duration::from_secs(86400));
         self.end.map_or(limit, |end| end.min(limit))
     }
 
     /// Until when debug files may be fetched before the stop: at most half
     /// of `--timeout`, so that the snapshot gets the other half.
-    fn debuginfod_deadline(&self, started: Instant) -> Instant {
+    pub(super) fn debuginfod_deadline(&self, started: Instant) -> Instant {
         let limit = started + DEBUGINFOD_LIMIT;
         self.end.map_or(limit, |end| limit.min(started + (end - started) / 2))
     }
@@ -182,8 +222,8 @@ fn wait_for(worker: &Worker, deadline: Instant) -> Result<FromWorker, Stall> {
 /// `preattach` has run. A `preattach` that does not return by `deadline`
 /// is abandoned with its worker, and the snapshot is taken without
 /// modules by a new one (recorded in `errors`).
-fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<ErrorEntry>), Error> {
-    let base = base_snapshot(&task.opts, &task.info, task.pid);
+pub(super) fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<ErrorEntry>), Error> {
+    let base = base_snapshot(&task);
     let worker = Worker::start(task.clone(), base.clone())?;
     let why = match wait_for(&worker, deadline) {
         Ok(_) => return Ok((worker, Vec::new())),
@@ -218,14 +258,18 @@ fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<Er
 /// its own, until `deadline`; they land in the client cache, where the
 /// worker's lookup finds them. Failures become `errors` entries; a module
 /// the servers do not have is not an error.
-fn fetch_debug_files(task: &Assignment, deadline: Instant) -> Result<Vec<ErrorEntry>, Error> {
+pub(super) fn fetch_debug_files(
+    opts: &Options,
+    inferior: &dyn Inferior,
+    deadline: Instant,
+) -> Result<Vec<ErrorEntry>, Error> {
     if !debuginfod::configured() {
         return Ok(Vec::new());
     }
     let wanted = {
-        let (store, dirs) = (FileStore::new(), DebugDirs::new(&task.opts.debug_dirs));
-        let maps = procfs::read_maps(task.via).unwrap_or_default();
-        let modules = ModuleSet::from_maps(task.via, &maps, &store, &dirs, &ProcessMemory::new(task.via));
+        let (store, dirs) = (FileStore::new(), DebugDirs::new(&opts.debug_dirs));
+        let maps = inferior.maps().unwrap_or_default();
+        let modules = ModuleSet::from_maps(&maps, inferior, &store, &dirs, inferior);
         debuginfod::wanted(&modules)
     };
     if wanted.is_empty() {
@@ -267,26 +311,27 @@ fn fetch_debug_files(task: &Assignment, deadline: Instant) -> Result<Vec<ErrorEn
     }
 }
 
-/// From the stopped process to the written snapshot.
-fn supervise(
+/// From the stopped process (or a core's threads) to the written snapshot.
+pub(super) fn supervise(
     task: &Assignment,
     worker: Worker,
-    stopped: StoppedProcess,
+    held: Held,
     mut notes: Vec<ErrorEntry>,
     paused_at: Instant,
     clock: &Clock,
 ) -> Result<Written, Error> {
-    let (opts, pid) = (&task.opts, stopped.pid);
-    let stop_us = paused_at.elapsed().as_micros() as u64;
-    check_threads(opts, &stopped, &mut notes)?;
-    worker.send(ToWorker::Stopped(stopped.threads.clone()));
+    let (opts, pid) = (&task.opts, held.pid);
+    // (Nothing is stopped for a core.)
+    let stop_us = if held.mode.is_some() { paused_at.elapsed().as_micros() as u64 } else { 0 };
+    check_threads(opts, &held, &mut notes)?;
+    worker.send(ToWorker::Stopped(held.threads.clone()));
     let mut cut = match wait_for(&worker, clock.pause_deadline(paused_at)) {
         Ok(_) => None,
         // The report may have come in as the time ran out.
         Err(Stall::Deadline) if matches!(worker.next(Duration::ZERO), Ok(FromWorker::Extracted)) => None,
         Err(Stall::Deadline) => Some(clock.pause_cut(paused_at)),
         Err(Stall::Signal(sig)) => Some(Cut::Signal(sig)),
-        // `stopped` releases the target as it is dropped.
+        // `held` releases the target as it is dropped.
         Err(Stall::Failed(e)) => return Err(e),
         Err(Stall::Panicked(msg)) => {
             notes.push(internal_error(&msg));
@@ -300,21 +345,17 @@ fn supervise(
     if cut.is_some() {
         worker.cut.store(true, Ordering::SeqCst);
     }
-    let mode = stopped.mode();
-    let shown: Vec<(i32, Registers, String, String)> = stopped
-        .threads
+    let Held { threads, late, problems, mode, release, .. } = held;
+    let shown: Vec<(i32, Registers, String, String)> = threads
         .iter()
         .filter(|t| opts.wants_thread(t.tid))
         .map(|t| {
             let regs = Registers::from_thread(t.regs.as_ref(), t.fpregs.as_ref());
-            (t.tid, regs, t.name.clone(), procfs::state_name(t.state).to_string())
+            (t.tid, regs, t.name.clone(), t.state.to_string())
         })
         .collect();
-    let late = stopped.late.clone();
-    notes.extend(
-        stopped.problems.iter().map(|(tid, p)| ErrorEntry { context: format!("thread {tid}"), message: p.clone() }),
-    );
-    stopped.release();
+    notes.extend(problems.iter().map(|(tid, p)| ErrorEntry { context: format!("thread {tid}"), message: p.clone() }));
+    release();
     let released_at = Instant::now();
     worker.send(ToWorker::Released);
 
@@ -378,12 +419,15 @@ fn supervise(
             ..Thread::default()
         });
     }
-    if mode == Mode::Attach && snap.threads.iter().all(|t| t.frames.is_empty()) && procfs::live_task(pid).is_none() {
+    if mode == Some(Mode::Attach)
+        && snap.threads.iter().all(|t| t.frames.is_empty())
+        && procfs::live_task(pid).is_none()
+    {
         return Err(TargetError::ProcessExited(pid).into());
     }
     snap.errors.splice(0..0, notes);
     snap.timings.stop_us = stop_us;
-    snap.timings.paused_us = (released_at - paused_at).as_micros() as u64;
+    snap.timings.paused_us = if mode.is_some() { (released_at - paused_at).as_micros() as u64 } else { 0 };
     // In run mode the pause began at the fault, before ptsnap's start.
     snap.timings.total_us = clock.started.min(paused_at).elapsed().as_micros() as u64;
     let path = output_path(opts, &task.info, pid);
@@ -393,16 +437,16 @@ fn supervise(
 
 /// `--thread` names threads of the process: an error when none is, an
 /// `errors` entry for each that is not.
-fn check_threads(opts: &Options, stopped: &StoppedProcess, notes: &mut Vec<ErrorEntry>) -> Result<(), Error> {
-    let known = |tid: i32| stopped.thread(tid).is_some() || stopped.late.iter().any(|l| l.tid == tid);
+fn check_threads(opts: &Options, held: &Held, notes: &mut Vec<ErrorEntry>) -> Result<(), Error> {
+    let known = |tid: i32| held.threads.iter().any(|t| t.tid == tid) || held.late.iter().any(|l| l.tid == tid);
     let missing: Vec<i32> = opts.threads.iter().copied().filter(|&t| !known(t)).collect();
     if !missing.is_empty() && missing.len() == opts.threads.len() {
-        return Err(Error::NoSuchThreads { tids: missing, pid: stopped.pid });
+        return Err(Error::NoSuchThreads { tids: missing, pid: held.pid });
     }
     for tid in missing {
         notes.push(ErrorEntry {
             context: "--thread".into(),
-            message: format!("thread {tid} is not a thread of process {}", stopped.pid),
+            message: format!("thread {tid} is not a thread of process {}", held.pid),
         });
     }
     Ok(())
@@ -414,7 +458,7 @@ fn check_threads(opts: &Options, stopped: &StoppedProcess, notes: &mut Vec<Error
 fn take_snapshot(worker: &Worker, task: &Assignment) -> Snapshot {
     match worker.shared.try_lock_for(LOCK_WAIT) {
         Some(mut guard) => std::mem::take(&mut *guard),
-        None => base_snapshot(&task.opts, &task.info, task.pid),
+        None => base_snapshot(task),
     }
 }
 
@@ -426,7 +470,8 @@ fn internal_error(msg: &str) -> ErrorEntry {
     ErrorEntry { context: "internal".into(), message: format!("ptsnap internal error (please report it): {msg}") }
 }
 
-fn base_snapshot(opts: &Options, info: &ProcessInfo, pid: i32) -> Snapshot {
+fn base_snapshot(task: &Assignment) -> Snapshot {
+    let (opts, info, pid) = (&task.opts, &task.info, task.pid);
     let mut snap = Snapshot {
         format: snapshot::FORMAT.into(),
         version: snapshot::VERSION,
@@ -439,7 +484,7 @@ fn base_snapshot(opts: &Options, info: &ProcessInfo, pid: i32) -> Snapshot {
             exe: info.exe.as_ref().map(|p| p.display().to_string()),
             cmdline: info.cmdline.clone(),
             cwd: info.cwd.as_ref().map(|p| p.display().to_string()),
-            state: procfs::state_name(info.state).into(),
+            state: task.state.into(),
             ppid: info.ppid,
             uid: info.uid,
         },

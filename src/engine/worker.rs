@@ -18,7 +18,6 @@
 //! [`super::supervisor`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
@@ -35,13 +34,12 @@ use crate::pmodule::services::Services;
 use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
 use crate::symbolize::Symbolizer;
 use crate::target::TargetError;
-use crate::target::memory::ProcessMemory;
-use crate::target::procfs::{self, ProcessInfo};
+use crate::target::procfs::ProcessInfo;
 use crate::target::signals;
-use crate::target::stopper::StoppedThread;
 
 use super::Error;
 use super::extract::{FaultHint, find_fault, module_info, render_thread, walk_thread};
+use super::input::{Source, ThreadState};
 use super::variables::VariableReader;
 
 /// The worker's stack: deep enough that recursion over hostile debug info
@@ -53,11 +51,11 @@ const STACK_SIZE: usize = 256 << 20;
 pub struct Assignment {
     pub opts: Options,
     pub info: ProcessInfo,
+    /// The process's state for the snapshot (a core's is `core`).
+    pub state: &'static str,
     pub pid: i32,
-    /// The thread whose /proc entries and memory the worker reads: the
-    /// main thread, unless it has exited (a zombie leader has no maps and
-    /// no memory, while the process lives on in its other threads).
-    pub via: i32,
+    /// What the worker reads: the live process or a core.
+    pub source: Arc<dyn Source>,
     pub hint: FaultHint,
     /// Inflate debug sections on the second core while the threads are
     /// being stopped (attach mode; in run mode they are stopped already).
@@ -69,7 +67,7 @@ pub struct Assignment {
 /// The supervisor's messages.
 pub enum ToWorker {
     /// The process is stopped; these threads are to be extracted.
-    Stopped(Vec<StoppedThread>),
+    Stopped(Vec<ThreadState>),
     /// The process runs again (or, in run mode, is dying of its signal).
     Released,
 }
@@ -159,16 +157,16 @@ fn pipeline(
     inbox: &Receiver<ToWorker>,
     outbox: &Sender<FromWorker>,
 ) -> Result<(), Error> {
-    let Assignment { opts, info, pid: task_pid, via, hint, prefetch, modules } = task;
+    let Assignment { opts, info, pid: task_pid, source, hint, prefetch, modules, .. } = task;
     let opts = &opts;
     // One page cache for the engine and the modules, emptied when the
     // process stops and when it runs again, so no page read before the
     // stop is served while it is stopped, and none read while it is
     // stopped after it runs on.
-    let memory = Rc::new(ProcessMemory::new(via));
+    let inferior = source.open();
     let mut host = match modules {
         true => {
-            Some(Host::load(&opts.pmodules, memory.clone(), shared.clone(), cut.clone())?).filter(|h| !h.is_empty())
+            Some(Host::load(&opts.pmodules, inferior.clone(), shared.clone(), cut.clone())?).filter(|h| !h.is_empty())
         }
         false => None,
     };
@@ -176,19 +174,21 @@ fn pipeline(
         h.preattach();
     }
     let inflated = Arc::new(InflatedSections::default());
-    let prefetch =
-        prefetch.then(|| Prefetch::start(via, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables));
+    let prefetch = prefetch.then(|| {
+        let maps = inferior.maps().unwrap_or_default();
+        Prefetch::start(maps, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables)
+    });
     let _ = outbox.send(FromWorker::Prepared);
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
         return Ok(());
     };
-    memory.clear_cache();
-    let memory = &*memory;
+    inferior.forget();
+    let memory = &*inferior;
 
     let store = FileStore::sharing(inflated);
     let dirs = DebugDirs::new(&opts.debug_dirs);
-    let maps = procfs::read_maps(via).map_err(|_| TargetError::ProcessExited(task_pid))?;
-    let modules = ModuleSet::from_maps(via, &maps, &store, &dirs, memory);
+    let maps = inferior.maps().map_err(|_| TargetError::ProcessExited(task_pid))?;
+    let modules = ModuleSet::from_maps(&maps, memory, &store, &dirs, memory);
     // Variables, and the typed memory and symbols modules use.
     let exe = info.exe.as_ref().map(|p| p.display().to_string());
     let reader = (opts.variables || host.is_some())
@@ -206,7 +206,7 @@ fn pipeline(
             break;
         }
         walked.push(walk_thread(thread, memory, &modules, opts.max_frames));
-        memory.clear_cache();
+        memory.forget();
     }
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
     if let Some(p) = &prefetch {
@@ -223,7 +223,7 @@ fn pipeline(
         let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
         let reader = reader.as_ref().filter(|_| full && opts.variables);
         let thread = render_thread(w, &modules, full.then_some(&mut symbolizer), reader, faulted_frame);
-        memory.clear_cache();
+        memory.forget();
         let index = {
             let mut snap = shared.lock();
             snap.threads.push(thread);
@@ -273,7 +273,7 @@ fn pipeline(
     let Ok(ToWorker::Released) = inbox.recv() else {
         return Ok(());
     };
-    memory.clear_cache();
+    memory.forget();
     // The pause is over: modules run normally again (their `unload`).
     cut.store(false, Ordering::SeqCst);
     if let Some(h) = host.as_mut() {

@@ -121,10 +121,27 @@ pub struct Differential {
 pub fn differential_of(bin: &Path, name: &str, args: &[&str], deref: usize) -> Differential {
     let running = start(bin, args);
     let snap = snapshot(running.pid(), &format!("{name}-diff"), &["--deref-depth", &deref.to_string()]);
+    compare_deref(name, &snap, &["-p".as_ref(), running.pid().to_string().as_ref()], deref)
+}
+
+/// gdb as the oracle for `snap` (taken with `--deref-depth 0`), gdb given
+/// `target`: `-p PID` for a live process, `PROG CORE` for a core dump.
+/// Returns the values compared and the values equal.
+pub fn compare(name: &str, snap: &Value, target: &[&std::ffi::OsStr]) -> (usize, usize) {
+    let d = compare_deref(name, snap, target, 0);
+    (d.compared, d.matched)
+}
+
+/// [`compare`] for a snapshot taken with `--deref-depth deref`: gdb
+/// follows pointers to structs and unions as deep.
+fn compare_deref(name: &str, snap: &Value, target: &[&std::ffi::OsStr], deref: usize) -> Differential {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_leaves.py");
     let set_deref = format!("set $deref_depth = {deref}");
     let out = std::process::Command::new("gdb")
-        .args(["-batch", "-nx", "-p", &running.pid().to_string(), "-ex", &set_deref, "-x", script.to_str().unwrap()])
+        .args(["-batch", "-nx"])
+        .args(target)
+        .args(["-ex", &set_deref, "-x"])
+        .arg(script.as_os_str())
         .output()
         .expect("gdb runs");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -138,7 +155,7 @@ pub fn differential_of(bin: &Path, name: &str, args: &[&str], deref: usize) -> D
     let mut stale = Vec::new();
     let mut gdb_only = Vec::new();
     for gt in gdb.as_array().unwrap() {
-        let ours_thread = thread(&snap, gt["tid"].as_i64().unwrap());
+        let ours_thread = thread(snap, gt["tid"].as_i64().unwrap());
         let our_frames = ours_thread["frames"].as_array().unwrap();
         let gdb_frames = gt["frames"].as_array().unwrap();
         tail_calls += our_frames.iter().filter(|f| f["unwind"] == "tailcall").count();

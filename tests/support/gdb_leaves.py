@@ -1,7 +1,7 @@
 # Prints, as JSON, every scalar leaf of every parameter and local in every
 # frame of every thread, as gdb reads them: the oracle for the differential
 # variable test (tests/variables.rs). Run with
-#   gdb -batch -nx -p PID -x gdb_leaves.py
+#   gdb -batch -nx -p PID -x gdb_leaves.py   (or: gdb -batch -nx PROG CORE -x ...)
 # A pointer to a struct or union is also followed, under "*", as many
 # pointers deep as the convenience variable $deref_depth says (as
 # ptsnap's --deref-depth; default 0):

@@ -13,7 +13,8 @@ impl UserData for BacktraceUd {
         methods.add_method("process_state", |_, this, ()| {
             let snap = this.0.snap.borrow()?;
             let state = snap.process.state.as_str();
-            Ok(PROCESS_STATES.iter().position(|s| *s == state).unwrap_or(PROCESS_STATES.len() - 1))
+            let index = |name: &str| PROCESS_STATES.iter().position(|s| *s == name);
+            Ok(index(state).or_else(|| index("unknown")).unwrap_or_default())
         });
         methods.add_method("add_kv_int", |_, this, (k, v): (String, i64)| {
             this.0.store(KV_ENTRY + k.len())?;

@@ -104,8 +104,12 @@ pub const KINDS: &[(&str, Kind)] = &[
 pub const ANNOTATION_LEVELS: &[&str] = &["comment", "warning", "critical", "json"];
 
 /// `pmodule.process_state`, in order.
-pub const PROCESS_STATES: &[&str] =
-    &["running", "sleeping", "disk", "stopped", "traced", "zombie", "dead", "idle", "blocked", "queued", "unknown"];
+/// `core`: the snapshot is of a core dump (appended, so that the C
+/// enumeration's values stay).
+pub const PROCESS_STATES: &[&str] = &[
+    "running", "sleeping", "disk", "stopped", "traced", "zombie", "dead", "idle", "blocked", "queued", "unknown",
+    "core",
+];
 
 fn stale() -> mlua::Error {
     mlua::Error::runtime("this object is no longer part of the snapshot")

@@ -1,0 +1,527 @@
+//! Core files: ptsnap's reading of ELF core dumps (gcore's and the
+//! kernel's) checked against gdb on the same core and against the live
+//! process the core was taken of.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+
+use common::*;
+use ptsnap::coredump::{Bytes, Core, CoreMemory, local_files};
+use ptsnap::memory::Memory;
+use serde_json::Value;
+
+/// A core of the running process `pid` written by gdb's gcore.
+fn gcore(pid: i32, name: &str) -> PathBuf {
+    let prefix = work_dir().join(name);
+    let out = Command::new("gcore").arg("-o").arg(&prefix).arg(pid.to_string()).output().expect("gcore runs");
+    let core = PathBuf::from(format!("{}.{pid}", prefix.display()));
+    assert!(core.exists(), "gcore wrote no core: {}", String::from_utf8_lossy(&out.stderr));
+    core
+}
+
+/// The registers compared with gdb's.
+const REGISTERS: &str =
+    "rax rbx rcx rdx rsi rdi rbp rsp r8 r9 r10 r11 r12 r13 r14 r15 rip eflags cs ss fs_base gs_base";
+
+/// gdb's `REGISTERS` of every thread of `core`, by LWP.
+fn gdb_registers(prog: &Path, core: &Path) -> BTreeMap<i32, BTreeMap<String, u64>> {
+    let out = Command::new("gdb")
+        .args(["-batch", "-nx"])
+        .arg(prog)
+        .arg(core)
+        .args(["-ex", &format!("thread apply all info registers {REGISTERS}")])
+        .output()
+        .expect("gdb runs");
+    let mut all = BTreeMap::new();
+    let mut current = None;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if let Some(lwp) = line.split("(LWP ").nth(1) {
+            current = lwp.split(')').next().and_then(|t| t.parse().ok());
+            continue;
+        }
+        let mut words = line.split_whitespace();
+        if let (Some(tid), Some(name), Some(value)) = (current, words.next(), words.next())
+            && let Some(hex) = value.strip_prefix("0x")
+            && let Ok(v) = u64::from_str_radix(hex, 16)
+        {
+            all.entry(tid).or_insert_with(BTreeMap::new).insert(name.to_string(), v);
+        }
+    }
+    all
+}
+
+fn started_hang(threads: &str) -> (PathBuf, Running) {
+    let bin = build("hang.c", "core-hang", &["-g", "-O0", "-pthread"]);
+    let running = start(&bin, &[threads]);
+    (bin, running)
+}
+
+#[test]
+fn registers_equal_gdbs_on_the_same_core() {
+    if !tool_available("gcore") || !tool_available("gdb") {
+        return;
+    }
+    let _g = serial();
+    let (bin, running) = started_hang("3");
+    let path = gcore(running.pid(), "core-regs");
+    let core = Core::open(&path).unwrap();
+    let gdb = gdb_registers(&bin, &path);
+    assert_eq!(core.threads.len(), 6, "main, two deadlocked, three idle");
+    assert_eq!(gdb.len(), core.threads.len());
+    for t in &core.threads {
+        let theirs = &gdb[&t.tid];
+        let r = &t.regs;
+        let ours = [
+            ("rax", r.rax),
+            ("rbx", r.rbx),
+            ("rcx", r.rcx),
+            ("rdx", r.rdx),
+            ("rsi", r.rsi),
+            ("rdi", r.rdi),
+            ("rbp", r.rbp),
+            ("rsp", r.rsp),
+            ("r8", r.r8),
+            ("r9", r.r9),
+            ("r10", r.r10),
+            ("r11", r.r11),
+            ("r12", r.r12),
+            ("r13", r.r13),
+            ("r14", r.r14),
+            ("r15", r.r15),
+            ("rip", r.rip),
+            ("eflags", r.eflags),
+            ("cs", r.cs),
+            ("ss", r.ss),
+            ("fs_base", r.fs_base),
+            ("gs_base", r.gs_base),
+        ];
+        assert_eq!(ours.map(|(n, _)| n).join(" "), REGISTERS);
+        for (name, value) in ours {
+            assert_eq!(theirs.get(name), Some(&value), "thread {} register {name}", t.tid);
+        }
+        assert!(t.fpregs.is_some(), "thread {} has its vector registers", t.tid);
+    }
+}
+
+/// The file mappings of /proc/PID/maps as (start, end, offset, path).
+fn live_file_maps(pid: i32) -> Vec<(u64, u64, u64, String)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let path = f.get(5).filter(|p| p.starts_with('/') && f[4] != "0")?;
+            let (s, e) = f[0].split_once('-')?;
+            let hex = |t: &str| u64::from_str_radix(t, 16).unwrap();
+            Some((hex(s), hex(e), hex(f[2]), path.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn mapped_files_and_memory_equal_the_live_process() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let (_bin, running) = started_hang("1");
+    let pid = running.pid();
+    let path = gcore(pid, "core-memory");
+    let core = Arc::new(Core::open(&path).unwrap());
+    let files: Vec<_> = core.files.iter().map(|f| (f.start, f.end, f.offset, f.path.clone())).collect();
+    assert_eq!(files, live_file_maps(pid));
+    let memory = CoreMemory::new(core.clone(), local_files());
+    let live = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let live_read = |addr: u64, len: usize| {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; len];
+        live.read_exact_at(&mut buf, addr).unwrap();
+        buf
+    };
+    let main = core.threads.iter().find(|t| t.tid == pid).unwrap();
+    let exe = &core.files[0];
+    // The main thread's stack words; the executable's ELF header (dumped)
+    // and its code (not dumped by gcore: read from the file); a page
+    // across the executable's writable data (the mutexes).
+    let writable = core.segments.iter().find(|s| s.writable && s.vaddr >= exe.start).unwrap();
+    let code = core.files.iter().find(|f| f.path == exe.path && f.offset > 0).unwrap();
+    assert!(core.segment_at(code.start).is_none_or(|s| s.filesz == 0), "gcore left the code out");
+    for (addr, len) in [(main.regs.rsp, 256), (exe.start, 64), (code.start, 4096), (writable.vaddr, 512)] {
+        let mut ours = vec![0u8; len];
+        memory.read(addr, &mut ours).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ours, live_read(addr, len), "{len} bytes at {addr:#x}");
+    }
+    assert!(memory.read(0x1000, &mut [0u8; 8]).is_err(), "unmapped memory is an error");
+}
+
+/// A core's first `len` bytes, without a copy.
+struct Prefix(Arc<Vec<u8>>, usize);
+
+impl AsRef<[u8]> for Prefix {
+    fn as_ref(&self) -> &[u8] {
+        &self.0[..self.1]
+    }
+}
+
+#[test]
+fn truncated_cores_are_errors_or_short_reads_never_panics() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let (_bin, running) = started_hang("1");
+    let path = gcore(running.pid(), "core-truncated");
+    let whole = Arc::new(std::fs::read(&path).unwrap());
+    let full = Core::parse(Arc::new(Prefix(whole.clone(), whole.len())) as Bytes).unwrap();
+    let notes_at = full.segments.iter().map(|s| s.offset + s.filesz).max().unwrap() as usize;
+    // Every byte of the headers and of the notes, and a spread of
+    // offsets through the memory.
+    let mut cuts: Vec<usize> = (0..4096).chain(notes_at.saturating_sub(64)..whole.len()).collect();
+    cuts.extend((0..whole.len()).step_by(whole.len() / 97));
+    let (mut failed, mut parsed) = (0, 0);
+    for len in cuts {
+        match Core::parse(Arc::new(Prefix(whole.clone(), len)) as Bytes) {
+            Err(e) => {
+                assert!(!e.to_string().is_empty());
+                failed += 1;
+            }
+            Ok(core) => {
+                parsed += 1;
+                let core = Arc::new(core);
+                let memory = CoreMemory::new(core.clone(), local_files());
+                let mut buf = [0u8; 64];
+                for t in &core.threads {
+                    let _ = memory.read(t.regs.rsp, &mut buf);
+                }
+            }
+        }
+    }
+    assert!(failed > 0 && parsed > 0, "{failed} failed, {parsed} parsed");
+}
+
+/// `ptsnap core` of `core` with `extra` options; returns the snapshot.
+fn core_snapshot(core: &Path, name: &str, extra: &[&str]) -> Value {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let o = Command::new(ptsnap_bin()).arg("core").arg("-o").arg(&out).args(extra).arg(core).output().unwrap();
+    assert!(o.status.success(), "ptsnap core failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), out.to_str().unwrap());
+    read_json(&out)
+}
+
+/// What the core's snapshot shares with the live one.
+#[derive(Default)]
+struct Same {
+    frames: usize,
+    variables: usize,
+}
+
+/// Every thread of `live` (or only thread `only`) is in `core` with the
+/// same frames (function, file, line, inline), the same parameters,
+/// locals and TLS variables; the same globals and modules.
+fn assert_same_as_live(live: &Value, core: &Value, what: &str, only: Option<&Value>) -> Same {
+    let mut same = Same::default();
+    let live_threads = live["threads"].as_array().unwrap();
+    assert_eq!(live_threads.len(), core["threads"].as_array().unwrap().len(), "{what}: threads");
+    for lt in live_threads.iter().filter(|t| only.is_none_or(|tid| t["tid"] == *tid)) {
+        let ct = thread(core, lt["tid"].as_i64().unwrap());
+        assert_eq!(frames(ct), frames(lt), "{what}: frames of thread {}", lt["tid"]);
+        assert_eq!(ct["tls"], lt["tls"], "{what}: TLS of thread {}", lt["tid"]);
+        for (cf, lf) in ct["frames"].as_array().unwrap().iter().zip(lt["frames"].as_array().unwrap()) {
+            for key in ["pc", "sp", "cfa", "inlined", "unwind", "module", "faulted"] {
+                assert_eq!(cf[key], lf[key], "{what}: {key} of {}", lf["function"]);
+            }
+            for list in ["parameters", "locals"] {
+                let diff = differences(&cf[list], &lf[list], "");
+                assert!(diff.is_empty(), "{what}: {list} of {} in thread {}: {diff:?}", lf["function"], lt["tid"]);
+                same.variables += lf[list].as_array().unwrap().len();
+            }
+            same.frames += 1;
+        }
+    }
+    assert_eq!(core["globals"], live["globals"], "{what}: globals");
+    same.variables += live["globals"].as_array().map_or(0, Vec::len);
+    let modules = |s: &Value| -> Vec<(Value, Value)> {
+        s["modules"].as_array().unwrap().iter().map(|m| (m["path"].clone(), m["build_id"].clone())).collect()
+    };
+    assert_eq!(modules(core), modules(live), "{what}: modules");
+    assert_eq!(core["process"]["state"], "core");
+    assert_eq!((core["timings"]["stop_us"].as_u64(), core["timings"]["paused_us"].as_u64()), (Some(0), Some(0)));
+    assert!(core["errors"].as_array().unwrap().is_empty(), "{what}: errors {}", core["errors"]);
+    same
+}
+
+/// Where two values differ (at most a few paths, with both sides).
+fn differences(a: &Value, b: &Value, path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    match (a, b) {
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                let name = p["name"].as_str().map_or_else(|| format!("[{i}]"), |n| format!(".{n}"));
+                out.extend(differences(p, q, &format!("{path}{name}")));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) if x.keys().eq(y.keys()) => {
+            for (k, p) in x {
+                let sub = if matches!(p, Value::Array(_) | Value::Object(_)) {
+                    path.to_string()
+                } else {
+                    format!("{path}:{k}")
+                };
+                out.extend(differences(p, &y[k], &sub));
+            }
+        }
+        _ if a == b => {}
+        _ => out.push(format!("{path}: core {a}, live {b}")),
+    }
+    out.truncate(5);
+    out
+}
+
+/// gdb on the core as the oracle for the core snapshot's variables.
+fn gdb_on_core(bin: &Path, core: &Path, name: &str) -> (usize, usize) {
+    let snap = core_snapshot(core, &format!("{name}-gdb"), &["--deref-depth", "0"]);
+    gdb::compare(name, &snap, &[bin.as_os_str(), core.as_os_str()])
+}
+
+/// A fixture started, snapshotted live, then dumped by gcore: the core's
+/// snapshot equals the live one, and gdb on the core agrees with it.
+fn gcore_case(source: &str, opt: &str, args: &[&str]) {
+    let _g = serial();
+    let name = format!("core-{}{opt}", source.replace('.', "-"));
+    let flags = ["-g", opt, "-pthread"];
+    let bin = build(source, &name, &flags);
+    let running = start(&bin, args);
+    // Stopped, so that nothing changes between the two (the kernel writes
+    // a thread's CPU number into its rseq area whenever it runs).
+    let stop = Command::new("kill").args(["-STOP", &running.pid().to_string()]).status().unwrap();
+    assert!(stop.success());
+    let module = counting_module();
+    let opts = ["--globals", "--module-load", module.to_str().unwrap()];
+    let live = snapshot(running.pid(), &format!("{name}-live"), &opts);
+    let core = gcore(running.pid(), &name);
+    drop(running);
+    let snap = core_snapshot(&core, &name, &opts);
+    let same = assert_same_as_live(&live, &snap, &name, None);
+    // The module saw the same events and values, and that this is a core.
+    assert_eq!(snap["kv"]["frames"], live["kv"]["frames"], "{name}: frame events");
+    assert_eq!(snap["kv"]["variables"], live["kv"]["variables"], "{name}: variable events");
+    assert_eq!(snap["kv"]["state"], snap["kv"]["core"], "{name}: process_state() is core");
+    assert_ne!(live["kv"]["state"], live["kv"]["core"]);
+    let (compared, equal) = gdb_on_core(&bin, &core, &name);
+    eprintln!(
+        "{name}: vs live: {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
+        same.frames, same.variables
+    );
+    let _ = std::fs::remove_file(core);
+}
+
+/// A pmodule that counts the frame and variable events it gets, reads
+/// every variable's value (memory, through the module API) and records
+/// `process_state()`.
+fn counting_module() -> PathBuf {
+    let path = work_dir().join("core-counting.lua");
+    let source = r#"
+local frames, variables = 0, 0
+pmodule.define{ id = "counting", load = function()
+    pmodule.register(pmodule.event.frame, function(fr) frames = frames + 1 end)
+    pmodule.register(pmodule.event.variable, function(var)
+        variables = variables + 1
+        local _ = var:value()
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("frames", frames)
+        bt:add_kv_int("variables", variables)
+        bt:add_kv_int("state", bt:process_state())
+        bt:add_kv_int("core", pmodule.process_state.core)
+    end)
+end }
+"#;
+    std::fs::write(&path, source).unwrap();
+    path
+}
+
+#[test]
+fn gcore_of_a_hung_process_gives_the_live_snapshot() {
+    if !tool_available("gcore") || !tool_available("gdb") {
+        return;
+    }
+    for opt in ["-O0", "-O2"] {
+        gcore_case("hang.c", opt, &["4"]);
+    }
+}
+
+#[test]
+fn gcore_of_cpp_values_gives_the_live_snapshot() {
+    if !tool_available("gcore") || !tool_available("gdb") {
+        return;
+    }
+    for opt in ["-O0", "-O2"] {
+        gcore_case("classes.cpp", opt, &[]);
+    }
+}
+
+/// Runs `bin args` under `ptsnap run` with core dumps allowed, in a fresh
+/// directory: returns ptsnap's snapshot and the core the kernel wrote when
+/// the signal ptsnap passed on killed the program; None (after saying why)
+/// when the kernel's core_pattern gives the test no file to read, which
+/// fails the test under CI.
+fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str, signal: i32) -> Option<(Value, PathBuf)> {
+    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap().trim().to_string();
+    let unusable = |why: String| {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; set kernel.core_pattern to a file name");
+        eprintln!("skipped: {why}");
+        None
+    };
+    if pattern.starts_with('|') {
+        return unusable(format!("kernel.core_pattern pipes cores to a program ({pattern})"));
+    }
+    let dir = work_dir().join(format!("{name}-cores"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("snapshot.json");
+    // (File times are coarser than the clock.)
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
+    let status = Command::new("sh")
+        .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
+        .arg(ptsnap_bin())
+        .arg("run")
+        .arg("-o")
+        .arg(&out)
+        .arg("--")
+        .arg(bin)
+        .args(args)
+        .current_dir(&dir)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(128 + signal), "the program died of signal {signal}");
+    // The pattern's directory (relative to the crashed program's), and
+    // the file name up to its first %-specifier.
+    let pattern = Path::new(&pattern);
+    let where_ = dir.join(pattern.parent().unwrap_or(Path::new("")));
+    let prefix = pattern.file_name().unwrap().to_string_lossy().split('%').next().unwrap().to_string();
+    let core = std::fs::read_dir(&where_).ok().into_iter().flatten().filter_map(Result::ok).find(|e| {
+        let fresh = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= started);
+        e.file_name().to_string_lossy().starts_with(&prefix) && e.path() != out && fresh
+    });
+    match core {
+        Some(core) => Some((read_json(&out), core.path())),
+        None => {
+            unusable(format!("the kernel wrote no core into {} (core_pattern {})", where_.display(), pattern.display()))
+        }
+    }
+}
+
+#[test]
+fn kernel_core_of_a_crash_gives_run_modes_snapshot() {
+    if !tool_available("gdb") {
+        return;
+    }
+    let _g = serial();
+    let cases: [(&str, &[&str], i32); 3] =
+        [("crash.c", &["3", "main"], 11), ("crash.c", &["3", "thread"], 11), ("abort.c", &[], 6)];
+    for opt in ["-O0", "-O2"] {
+        for (source, args, signal) in cases {
+            let name = format!("core-{}{opt}-{}", source.replace('.', "-"), args.last().unwrap_or(&"main"));
+            let bin = build(source, &name, &["-g", opt, "-pthread"]);
+            let Some((live, core)) = crash_with_kernel_core(&bin, args, &name, signal) else { return };
+            let snap = core_snapshot(&core, &name, &["--globals"]);
+            let (lf, cf) = (&live["fault"], &snap["fault"]);
+            assert_eq!(cf["tid"], lf["tid"], "{name}: the faulting thread");
+            for key in ["num", "name", "code", "code_name", "address", "reason"] {
+                assert_eq!(cf["signal"][key], lf["signal"][key], "{name}: fault {key}");
+            }
+            assert_eq!(cf["signal"]["source"], "core");
+            // The other threads ran on between ptsnap's snapshot and the
+            // kernel's dump: the faulting thread is compared.
+            let same = assert_same_as_live(&live, &snap, &name, Some(&lf["tid"]));
+            let (compared, equal) = gdb_on_core(&bin, &core, &name);
+            eprintln!(
+                "{name}: vs ptsnap run (faulting thread, globals): {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
+                same.frames, same.variables
+            );
+        }
+    }
+}
+
+/// A gcore'd hang.c built as `name` at -O0, its process gone.
+fn dumped_hang(name: &str) -> (PathBuf, PathBuf) {
+    let bin = build("hang.c", name, &["-g", "-O0", "-pthread"]);
+    let running = start(&bin, &["1"]);
+    let core = gcore(running.pid(), name);
+    (bin, core)
+}
+
+#[test]
+fn bad_cores_are_one_line_errors_or_errors_entries() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let (bin, core) = dumped_hang("core-bad");
+    let bytes = std::fs::read(&core).unwrap();
+    let cut = |name: &str, len: usize| {
+        let path = work_dir().join(name);
+        std::fs::write(&path, &bytes[..len]).unwrap();
+        path
+    };
+    let out = work_dir().join("core-bad.json");
+    let run = |core: &Path, extra: &[&str]| {
+        Command::new(ptsnap_bin()).arg("core").arg("-o").arg(&out).args(extra).arg(core).output().unwrap()
+    };
+    // Not a core, no file, a core cut in its ELF header or in its notes.
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    let notes = (0..u16::from_le_bytes([bytes[56], bytes[57]]) as usize)
+        .map(|i| word(32) + i * 56)
+        .find(|&ph| bytes[ph..ph + 4] == 4u32.to_le_bytes())
+        .map(|ph| word(ph + 8) + word(ph + 32) / 2)
+        .unwrap();
+    for (what, path, expected) in [
+        ("an executable", bin.clone(), "not a core file"),
+        ("a missing file", work_dir().join("no-such-core"), "cannot read the core"),
+        ("a cut header", cut("core-bad-header", 40), "corrupt or truncated core"),
+        ("cut notes", cut("core-bad-notes", notes), "corrupt or truncated core"),
+    ] {
+        let err = one_line_error(&run(&path, &[]));
+        assert!(err.contains(expected), "{what}: {err}");
+    }
+    // Memory past its end (a segment whose bytes would be beyond the end
+    // of the file: the kernel's cores hold the notes first, so a cut one
+    // keeps them): a snapshot, what is missing reported where needed.
+    let phdrs = (0..u16::from_le_bytes([bytes[56], bytes[57]]) as usize).map(|i| word(32) + i * 56);
+    let mut patched = bytes.clone();
+    for ph in phdrs.filter(|&ph| bytes[ph..ph + 4] == 1u32.to_le_bytes() && word(ph + 32) > 0) {
+        patched[ph + 8..ph + 16].copy_from_slice(&(bytes.len() as u64 - 64).to_le_bytes());
+    }
+    let memoryless = work_dir().join("core-bad-memory");
+    std::fs::write(&memoryless, patched).unwrap();
+    let o = run(&memoryless, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_json(&out);
+
+    // The executable rebuilt since: not used, and said so.
+    let original = std::fs::read(&bin).unwrap();
+    build("hang.c", "core-bad", &["-g", "-O1", "-pthread"]);
+    let o = run(&core, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap = read_json(&out);
+    let errors = snap["errors"].to_string();
+    assert!(errors.contains("is not the file the process mapped"), "{errors}");
+    let exe = snap["modules"].as_array().unwrap().iter().find(|m| m["path"] == bin.to_str().unwrap()).unwrap();
+    assert!(exe["build_id"].is_null() && exe["error"].as_str().unwrap().contains("build-id"), "{exe}");
+    let main = thread(&snap, snap["process"]["pid"].as_i64().unwrap());
+    assert!(!functions(main).contains(&"main".to_string()), "no symbol from the rebuilt file: {:?}", functions(main));
+
+    // --exe: the right executable, somewhere else.
+    let moved = work_dir().join("core-bad-original");
+    std::fs::write(&moved, original).unwrap();
+    let o = run(&core, &["--exe", moved.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snap = read_json(&out);
+    assert!(snap["errors"].as_array().unwrap().is_empty(), "{}", snap["errors"]);
+    let main = thread(&snap, snap["process"]["pid"].as_i64().unwrap());
+    assert!(functions(main).contains(&"main".to_string()), "{:?}", functions(main));
+}
