@@ -49,7 +49,13 @@ pub enum Command {
         /// must have the build-id the core records).
         #[arg(long, value_name = "PATH")]
         exe: Option<PathBuf>,
-        /// The core file.
+        /// The crashed process's pid, while /proc still has it (a
+        /// `kernel.core_pattern` handler's `%P`): its exact command line
+        /// and working directory.
+        #[arg(long, value_name = "PID")]
+        pid: Option<i32>,
+        /// The core file, or `-` to read it from standard input (as a
+        /// `kernel.core_pattern` pipe handler).
         core: PathBuf,
     },
     /// Print a snapshot for a person to read.

@@ -69,10 +69,10 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
             Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
         }
-        Some(Command::Core { snapshot: args, exe, core }) => {
+        Some(Command::Core { snapshot: args, exe, pid, core }) => {
             let opts = args.into_options()?;
             signals::install_handlers();
-            let written = engine::snapshot_core(&opts, &core, exe.as_deref()).map_err(|e| e.to_string())?;
+            let written = engine::snapshot_core(&opts, &core, exe.as_deref(), pid).map_err(|e| e.to_string())?;
             print_out(&format!("{}\n", written.path.display()));
             Ok(exit_status(&opts, &written))
         }

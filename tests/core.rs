@@ -525,3 +525,57 @@ fn bad_cores_are_one_line_errors_or_errors_entries() {
     let main = thread(&snap, snap["process"]["pid"].as_i64().unwrap());
     assert!(functions(main).contains(&"main".to_string()), "{:?}", functions(main));
 }
+
+/// `ptsnap core -`, as a `kernel.core_pattern` pipe handler runs it: the
+/// core read from standard input gives the snapshot the core file gives,
+/// leaves no file behind in the output directory, and with `--pid` of the
+/// process that is still there takes its exact command line and working
+/// directory.
+#[test]
+fn a_core_on_standard_input_as_a_pipe_handler_reads_it() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let (_bin, running) = started_hang("2");
+    let core = gcore(running.pid(), "core-stdin");
+    let from_file = core_snapshot(&core, "core-stdin-file", &[]);
+    let dir = work_dir().join("core-stdin-out");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid = running.pid().to_string();
+    let o = Command::new(ptsnap_bin())
+        .args(["core", "--pid", &pid, "--output-dir", dir.to_str().unwrap(), "-"])
+        .stdin(std::fs::File::open(&core).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "ptsnap core - failed: {}", String::from_utf8_lossy(&o.stderr));
+    let written = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
+    let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(entries, [written.clone()], "only the snapshot is left in the output directory");
+    let from_stdin = read_json(&written);
+    let frames =
+        |s: &Value| -> Vec<Value> { s["threads"].as_array().unwrap().iter().map(|t| t["frames"].clone()).collect() };
+    assert_eq!(frames(&from_stdin), frames(&from_file), "the same frames and variables");
+    // The core records the first 80 bytes of the command line; /proc has
+    // it whole, and the working directory.
+    let live: Vec<String> = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .unwrap()
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    assert_eq!(from_stdin["process"]["cmdline"], serde_json::json!(live));
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap();
+    assert_eq!(from_stdin["process"]["cwd"], cwd.to_str().unwrap());
+    assert!(from_file["process"]["cwd"].is_null(), "without --pid a core has no cwd");
+    // Not a core at all on standard input: one line, nothing left behind.
+    let o = Command::new(ptsnap_bin())
+        .args(["core", "--output-dir", dir.to_str().unwrap(), "-"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(one_line_error(&o).trim_end(), "ptsnap: error: not an ELF file");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}

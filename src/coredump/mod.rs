@@ -107,6 +107,13 @@ impl Core {
         Core::parse(map_file(path).map_err(err)?)
     }
 
+    /// A core arriving on `input` (a pipe: `kernel.core_pattern`'s
+    /// handler), spooled into an unnamed file in `dir` (see [`spool`]).
+    pub fn read_from(input: &mut dyn io::Read, dir: &Path) -> Result<Core, CoreError> {
+        let err = |source| CoreError::Open { path: "standard input".into(), source };
+        Core::parse(spool(input, dir).map_err(err)?)
+    }
+
     pub fn parse(data: Bytes) -> Result<Core, CoreError> {
         let bytes: &[u8] = (*data).as_ref();
         if !bytes.starts_with(b"\x7fELF") {
@@ -277,6 +284,31 @@ pub fn map_file(path: &Path) -> io::Result<Bytes> {
     }
     // SAFETY: a private read-only mapping; a file truncated underneath it
     // could fault, as for every mapped debug file (see debuginfo::store).
+    let map = unsafe { memmap2::Mmap::map(&file)? };
+    Ok(Arc::new(map))
+}
+
+/// Copies `input` into an unnamed file in `dir` and maps it. A core is read
+/// at random offsets and a pipe only once, front to back; the copy has no
+/// name (`O_TMPFILE`), so nothing is left behind whatever happens, and it
+/// lives on disk, not in memory (a core is as large as the process). A
+/// filesystem without `O_TMPFILE` gets a memory file instead.
+pub fn spool(input: &mut dyn io::Read, dir: &Path) -> io::Result<Bytes> {
+    use nix::fcntl::{OFlag, open};
+    use nix::sys::stat::Mode;
+    let unnamed = OFlag::O_TMPFILE | OFlag::O_RDWR | OFlag::O_CLOEXEC;
+    let fd = match open(dir, unnamed, Mode::S_IRUSR | Mode::S_IWUSR) {
+        Ok(fd) => fd,
+        // EISDIR: a kernel without O_TMPFILE; EOPNOTSUPP: a filesystem.
+        Err(nix::errno::Errno::EOPNOTSUPP | nix::errno::Errno::EISDIR) => {
+            nix::sys::memfd::memfd_create("ptsnap-core", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?
+        }
+        Err(e) => return Err(io::Error::other(format!("cannot make a file in {} for the core: {e}", dir.display()))),
+    };
+    let mut file = std::fs::File::from(fd);
+    io::copy(input, &mut file)?;
+    // SAFETY: a private read-only mapping of a file that has no name: no
+    // other process can open it to change or truncate it.
     let map = unsafe { memmap2::Mmap::map(&file)? };
     Ok(Arc::new(map))
 }

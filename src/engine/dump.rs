@@ -40,10 +40,15 @@ const VSYSCALL: u64 = 0xffff_ffff_ff60_0000;
 
 /// Snapshots the core at `path`; `exe` is the executable to read instead
 /// of the one the core names.
-pub fn snapshot_core(opts: &Options, path: &Path, exe: Option<&Path>) -> Result<Written, Error> {
+pub fn snapshot_core(opts: &Options, path: &Path, exe: Option<&Path>, pid: Option<i32>) -> Result<Written, Error> {
     let started = Instant::now();
-    let core = Arc::new(Core::open(path)?);
-    let info = process_info(&core);
+    let core = if path == Path::new("-") {
+        Core::read_from(&mut io::stdin().lock(), &spool_dir(opts))?
+    } else {
+        Core::open(path)?
+    };
+    let core = Arc::new(core);
+    let info = process_info(&core, pid);
     let pid = info.tgid;
     let threads: Vec<ThreadState> = core.threads.iter().map(|t| thread_state(t, pid, &core)).collect();
     if let Some(tid) = opts.fault_thread
@@ -69,12 +74,22 @@ pub fn snapshot_core(opts: &Options, path: &Path, exe: Option<&Path>) -> Result<
     supervisor::supervise(&task, worker, held, notes, started, &clock)
 }
 
+/// Where a core read from standard input is spooled: the snapshot's
+/// directory (a crash directory has room for cores), else the current one.
+fn spool_dir(opts: &Options) -> PathBuf {
+    let beside_output = opts.output.as_deref().and_then(Path::parent).filter(|p| !p.as_os_str().is_empty());
+    beside_output.or(opts.output_dir.as_deref()).map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
 /// The process facts a core records (NT_PRPSINFO; the executable from
 /// NT_FILE). The command line is the kernel's first 80 bytes of it, split
-/// at spaces.
-fn process_info(core: &Core) -> ProcessInfo {
+/// at spaces. With `pid` (`--pid %P` of a `kernel.core_pattern` handler,
+/// while the process is still there) the exact command line and the
+/// working directory come from /proc, if that process is the core's: the
+/// same pid and executable.
+fn process_info(core: &Core, pid: Option<i32>) -> ProcessInfo {
     let ps = core.process.clone().unwrap_or_default();
-    ProcessInfo {
+    let recorded = ProcessInfo {
         exe: core.executable().map(PathBuf::from),
         cmdline: ps.psargs.split_whitespace().map(str::to_string).collect(),
         cwd: None,
@@ -82,6 +97,13 @@ fn process_info(core: &Core) -> ProcessInfo {
         ppid: ps.ppid,
         uid: ps.uid,
         tgid: if ps.pid > 0 { ps.pid } else { core.threads.first().map_or(0, |t| t.tid) },
+    };
+    let live = pid.and_then(|p| ProcessInfo::read(p).ok()).filter(|live| {
+        live.tgid == recorded.tgid && live.exe.is_some() && live.exe == recorded.exe && !live.cmdline.is_empty()
+    });
+    match live {
+        Some(live) => ProcessInfo { cmdline: live.cmdline, cwd: live.cwd, ..recorded },
+        None => recorded,
     }
 }
 
