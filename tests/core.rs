@@ -552,7 +552,7 @@ fn a_core_on_standard_input_as_a_pipe_handler_reads_it() {
     assert!(o.status.success(), "ptsnap core - failed: {}", String::from_utf8_lossy(&o.stderr));
     let written = PathBuf::from(String::from_utf8_lossy(&o.stdout).trim());
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries, [written.clone()], "only the snapshot is left in the output directory");
+    assert_eq!(entries, std::slice::from_ref(&written), "only the snapshot is left in the output directory");
     let from_stdin = read_json(&written);
     let frames =
         |s: &Value| -> Vec<Value> { s["threads"].as_array().unwrap().iter().map(|t| t["frames"].clone()).collect() };
