@@ -16,7 +16,7 @@
 use std::fmt::{self, Write};
 use std::path::Path;
 
-use crate::snapshot::{BASE_CLASS, Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
+use crate::snapshot::{BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {
@@ -127,7 +127,7 @@ fn render_thread(out: &mut String, t: &Thread) {
     for (i, f) in t.frames.iter().enumerate() {
         // The frame whose caller was found in the kernel's signal frame is
         // the sigreturn trampoline: a signal handler ran above it.
-        let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == "signal-frame");
+        let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == FrameUnwind::SignalFrame);
         let marker = if trampoline { " <signal handler called>" } else { "" };
         outln!(out, "{}{marker}", frame_line(f));
         for v in f.locals.iter().filter(|v| !v.name.is_empty()) {
@@ -179,6 +179,10 @@ pub fn frame_line(f: &Frame) -> String {
     }
     if f.inlined {
         line.push_str(" (inlined)");
+    }
+    // No frame of its own on the stack: found from the caller's call site.
+    if f.unwind == FrameUnwind::TailCall {
+        line.push_str(" (tail call)");
     }
     if f.faulted {
         line.push_str(" <- fault");

@@ -8,11 +8,11 @@ use crate::debuginfo::locate::DebugSource;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
-use crate::snapshot::{Addr, Fault, Frame, ModuleInfo, Registers, Thread};
+use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Registers, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::target::signals;
 use crate::unwind::regs::Regs;
-use crate::unwind::{RawFrame, StackWalk, StopReason, sigframe};
+use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
 use super::input::ThreadState;
 use super::variables::VariableReader;
@@ -120,7 +120,7 @@ pub fn render_thread<'d, 'a>(
                 index: frames.len(),
                 cfa: raw.cfa.map(Addr),
                 faulted: faulted_frame == Some(i) && j == 0,
-                unwind: raw.method.as_str().to_string(),
+                unwind: frame_unwind(raw.method),
                 cfi_error: raw.cfi_error.clone(),
                 ..source_frame(module, raw.pc, raw.sp, src)
             });
@@ -152,8 +152,16 @@ pub fn render_thread<'d, 'a>(
     }
 }
 
-/// The `unwind` of a frame for a function that tail-called on.
-pub const TAIL_CALL: &str = "tailcall";
+/// The snapshot's `unwind` of a frame the walk found.
+fn frame_unwind(method: UnwindMethod) -> FrameUnwind {
+    match method {
+        UnwindMethod::Context => FrameUnwind::Context,
+        UnwindMethod::Cfi => FrameUnwind::Cfi,
+        UnwindMethod::SignalFrame => FrameUnwind::SignalFrame,
+        UnwindMethod::FramePointer => FrameUnwind::FramePointer,
+        UnwindMethod::StackTop => FrameUnwind::StackTop,
+    }
+}
 
 /// A frame at `pc` with its module and source position.
 fn source_frame(module: Option<&Module<'_>>, pc: u64, sp: u64, src: &SourceFrame) -> Frame {
@@ -196,7 +204,7 @@ fn insert_tail_calls(
             let (mut parameters, mut locals) = (Some(call.parameters), Some(call.locals));
             for (j, src) in positions.iter().enumerate() {
                 let mut frame = source_frame(Some(module), pc, raw[physical + 1].sp, src);
-                frame.unwind = TAIL_CALL.to_string();
+                frame.unwind = FrameUnwind::TailCall;
                 if j == outermost {
                     frame.parameters = parameters.take().unwrap_or_default();
                     frame.locals = locals.take().unwrap_or_default();

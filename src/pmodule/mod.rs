@@ -466,8 +466,12 @@ impl Host {
     fn extracted_frames(&self, t: usize) -> Vec<FrameAt> {
         let mut s = self.shared.lock();
         let frames = s.threads.get(t).map_or(&[][..], |th| th.frames.as_slice());
-        let extracted: Vec<usize> =
-            frames.iter().enumerate().filter(|(_, f)| f.unwind != objects::MADE_FRAME).map(|(i, _)| i).collect();
+        let extracted: Vec<usize> = frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.unwind != crate::snapshot::FrameUnwind::Synthesized)
+            .map(|(i, _)| i)
+            .collect();
         extracted.into_iter().filter_map(|f| FrameAt::of(&mut s, t, f)).collect()
     }
 

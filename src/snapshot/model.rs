@@ -140,7 +140,7 @@ pub struct Frame {
     pub decl_line: Option<u32>,
     pub inlined: bool,
     pub faulted: bool,
-    pub unwind: String,
+    pub unwind: FrameUnwind,
     /// Why the CFI covering the callee was not used to find this frame
     /// (it could not be read), when frame pointers found it instead.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -250,6 +250,32 @@ pub enum Kind {
     #[default]
     #[serde(other)]
     Bottom,
+}
+
+/// How a frame was found (`unwind` in the JSON).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FrameUnwind {
+    /// The thread's own registers (frame 0).
+    Context,
+    /// The callee's CFI (`.eh_frame`, `.debug_frame`).
+    Cfi,
+    /// The kernel's signal frame below a signal handler.
+    SignalFrame,
+    /// The saved frame-pointer chain, where no CFI covers the callee.
+    FramePointer,
+    /// The callee's pc was not code: the return address on top of its
+    /// stack.
+    StackTop,
+    /// A frame a pmodule made (`pmodule.create_frame`).
+    Synthesized,
+    /// A function that tail-called the frame above it (from call sites).
+    #[serde(rename = "tailcall")]
+    TailCall,
+    /// What a newer version wrote that this one does not know.
+    #[default]
+    #[serde(other)]
+    Unknown,
 }
 
 /// Where a value was found, or why it was not.

@@ -57,18 +57,6 @@ pub enum UnwindMethod {
     StackTop,
 }
 
-impl UnwindMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UnwindMethod::Context => "context",
-            UnwindMethod::Cfi => "cfi",
-            UnwindMethod::SignalFrame => "signal-frame",
-            UnwindMethod::FramePointer => "frame-pointer",
-            UnwindMethod::StackTop => "stack-top",
-        }
-    }
-}
-
 /// Why a walk ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StopReason {

@@ -18,7 +18,7 @@ impl FrameUd {
     }
 
     pub fn temporary(ctx: &Ctx) -> mlua::Result<Self> {
-        let frame = Frame { unwind: MADE_FRAME.into(), ..Frame::default() };
+        let frame = Frame { unwind: FrameUnwind::Synthesized, ..Frame::default() };
         ctx.store(frame_weight(&frame))?;
         Ok(FrameUd { ctx: ctx.clone(), at: None, temp: Some(Rc::new(RefCell::new(frame))) })
     }

@@ -38,7 +38,7 @@ use super::sandbox::Budget;
 use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
-use crate::snapshot::{Annotation, Frame, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
+use crate::snapshot::{Annotation, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 use crate::target::procfs::Mapping;
 
 pub use backtrace::BacktraceUd;
@@ -57,9 +57,6 @@ pub use variable::VariableUd;
 /// readers stop at 128 levels of nesting (`serde_json`, and so `ptsnap
 /// show`), and a variable level is two (the object and its `members`).
 pub const MAX_MADE_DEPTH: usize = 32;
-
-/// The `unwind` of a frame made by a module (`pmodule.create_frame`).
-pub const MADE_FRAME: &str = "synthesized";
 
 /// What every object of one module shares: the snapshot, the module's id
 /// (the `source` of its annotations), the target's memory and the
