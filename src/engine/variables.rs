@@ -310,7 +310,7 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
         })
     }
 
-    fn globals(&self, query: &GlobalQuery<'_>) -> FoundGlobals {
+    fn globals(&self, query: &GlobalQuery<'_>, known: &dyn Fn(&str, Option<&str>, &str) -> bool) -> FoundGlobals {
         let mut found = FoundGlobals::default();
         let mut taken = 0;
         let limit = if query.executable_only { usize::from(self.exe.is_some()) } else { usize::MAX };
@@ -325,7 +325,7 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
                     continue;
                 }
                 taken += 1;
-                if !(query.known)(m.name(), g.cu.as_deref(), &g.name) {
+                if !known(m.name(), g.cu.as_deref(), &g.name) {
                     found.variables.push(self.extractor.global(self.memory, g, m, global_context(m, None), self));
                 }
             }

@@ -525,7 +525,6 @@ impl Host {
                     module: &|name| m.module(name),
                     executable_only: !m.names_modules(),
                     global: &|module, cu, name| m.global(module, cu, name),
-                    known: &|_, _, _| false,
                     first_module_only: false,
                     cap: objects::GLOBALS_PER_FILTER,
                 };

@@ -55,9 +55,6 @@ pub struct GlobalQuery<'q> {
     pub executable_only: bool,
     /// The globals it takes, by (module, unit, name).
     pub global: &'q dyn Fn(&str, Option<&str>, &str) -> bool,
-    /// Those of them the snapshot has already: not read again, but
-    /// counted against the cap (the same query takes the same globals).
-    pub known: &'q dyn Fn(&str, Option<&str>, &str) -> bool,
     /// Stop after the first module that has one (a name without a module
     /// is looked for as gdb's `print NAME` does: the executable first,
     /// and only the first module defining it counts).
@@ -87,8 +84,10 @@ pub trait Services {
     /// A global variable by name (`object` and `cu` narrow by substring).
     fn global(&self, name: &str, object: Option<&str>, cu: Option<&str>) -> Option<BtVar>;
     /// Every global (not thread-local) variable `query` selects, read as
-    /// the snapshot's globals are.
-    fn globals(&self, query: &GlobalQuery<'_>) -> FoundGlobals;
+    /// the snapshot's globals are, except those `known` says the snapshot
+    /// has (by module, unit, name): not read again, but counted against
+    /// the cap, so that the same query takes the same globals.
+    fn globals(&self, query: &GlobalQuery<'_>, known: &dyn Fn(&str, Option<&str>, &str) -> bool) -> FoundGlobals;
     /// A member, following pointers to the struct.
     fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, TypedError>;
     /// What a pointer points to, at `at` when given.
@@ -153,7 +152,7 @@ mod tests {
         fn global(&self, _: &str, _: Option<&str>, _: Option<&str>) -> Option<BtVar> {
             None
         }
-        fn globals(&self, _: &GlobalQuery<'_>) -> FoundGlobals {
+        fn globals(&self, _: &GlobalQuery<'_>, _: &dyn Fn(&str, Option<&str>, &str) -> bool) -> FoundGlobals {
             FoundGlobals::default()
         }
         fn member(&self, _: &BtVar, _: &str) -> Result<BtVar, TypedError> {

@@ -53,7 +53,7 @@ pub const GLOBALS_PER_FILTER: usize = 256;
 
 /// Adds to the snapshot's globals those `query` selects in the DWARF of
 /// the target that the snapshot does not have yet and `keep` takes (the
-/// caller's `query.known` is replaced by the snapshot's), read
+/// globals it has count against the query's cap), read
 /// from the memory the snapshot is taken from (when the engine's services
 /// are there: not in `preattach`). What they take counts against the
 /// module's memory limit; a query cut by its cap says so on stderr.
@@ -69,8 +69,7 @@ pub fn look_up_globals(
     let is_known = |module: &str, cu: Option<&str>, name: &str| {
         known.contains(&(Some(module.to_string()), cu.map(str::to_string), name.to_string()))
     };
-    let query = GlobalQuery { known: &is_known, ..*query };
-    let Ok(found) = ctx.services.with(|s| Ok(s.globals(&query))) else { return Ok(()) };
+    let Ok(found) = ctx.services.with(|s| Ok(s.globals(query, &is_known))) else { return Ok(()) };
     if found.left > 0 {
         eprintln!(
             "[{}] warning: {what}: {} more globals match; at most {} are read per filter",
@@ -91,7 +90,6 @@ pub(super) fn look_up_filtered(ctx: &Ctx, filter: &VarFilter) -> mlua::Result<()
         module: &module,
         executable_only: false,
         global: &|m, cu, name| filter.takes(Some(m), cu, name),
-        known: &|_, _, _| false,
         first_module_only: filter.name.is_some() && filter.object.is_none(),
         cap: GLOBALS_PER_FILTER,
     };
