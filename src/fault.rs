@@ -3,7 +3,7 @@
 //! snapshot's signal description.
 
 use crate::snapshot::{Addr, SignalInfo};
-use crate::target::signals;
+use crate::process::signals;
 
 /// The fields of an x86-64 Linux `siginfo_t` that ptsnap uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

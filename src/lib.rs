@@ -1,9 +1,9 @@
 //! ptsnap: snapshots of crashed and hung Linux processes.
 //!
-//! Data flows CLI -> [`target`] (ptrace, /proc) -> [`debuginfo`] (ELF,
+//! Data flows CLI -> [`process`] (ptrace, /proc) or [`coredump`] -> [`debuginfo`] (ELF,
 //! symbols, CFI, DWARF) -> [`unwind`] -> [`symbolize`] -> [`engine`] ->
 //! [`snapshot`] (JSON), with [`show`] rendering a snapshot for people. Only
-//! `target` touches ptrace; the rest reads memory through [`memory::Memory`].
+//! `process` touches ptrace; the rest reads memory through [`memory::Memory`].
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("ptsnap supports Linux on x86-64 only for now");
@@ -15,10 +15,10 @@ pub mod fault;
 pub mod memory;
 pub mod options;
 pub mod pmodule;
+pub mod process;
 pub mod registers;
 pub mod show;
 pub mod snapshot;
 pub mod symbolize;
-pub mod target;
 pub mod unwind;
 pub mod variables;

@@ -10,7 +10,7 @@ use clap::Parser;
 use cli::{Cli, Command};
 use ptsnap::engine::{Cut, Written};
 use ptsnap::options::Options;
-use ptsnap::target::{run, signals};
+use ptsnap::process::{run, signals};
 use ptsnap::{engine, show, snapshot};
 
 /// Exit status for errors of ptsnap itself (bad input, no permission...).

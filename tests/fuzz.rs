@@ -44,7 +44,7 @@ use ptsnap::debuginfo::{Module, ModuleSet};
 use ptsnap::engine::LiveProcess;
 use ptsnap::memory::BufferMemory;
 use ptsnap::symbolize::{Symbolizer, symbol_name};
-use ptsnap::target::procfs::Mapping;
+use ptsnap::process::procfs::Mapping;
 use ptsnap::unwind::regs::{self, Regs};
 use ptsnap::unwind::{RawFrame, StackWalk};
 use ptsnap::variables::{Extractor, FrameContext, Functions, Limits};

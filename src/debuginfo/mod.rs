@@ -23,7 +23,7 @@ use gimli::{RunTimeEndian, SectionId};
 use thiserror::Error;
 
 use crate::memory::Memory;
-use crate::target::procfs::Mapping;
+use crate::process::procfs::Mapping;
 use crate::unwind::CfiLookup;
 use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use dwarf::DwarfInfo;

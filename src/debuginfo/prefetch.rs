@@ -20,7 +20,7 @@ use super::elf::ElfObject;
 use super::locate::DebugDirs;
 use super::store::{FileStore, InflatedSections};
 use super::{LOCATION_SECTIONS, SYMBOLIZATION_SECTIONS};
-use crate::target::procfs::Mapping;
+use crate::process::procfs::Mapping;
 
 pub struct Prefetch {
     cancel: Arc<AtomicBool>,

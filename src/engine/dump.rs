@@ -23,7 +23,7 @@ use crate::debuginfo::MappedFiles;
 use crate::debuginfo::store::FileStore;
 use crate::memory::{Memory, MemoryError};
 use crate::options::Options;
-use crate::target::procfs::{Mapping, ProcessInfo};
+use crate::process::procfs::{Mapping, ProcessInfo};
 
 use super::extract::FaultHint;
 use super::input::{Inferior, Source, StopSignal, ThreadState};

@@ -10,7 +10,7 @@ use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Registers, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
-use crate::target::signals;
+use crate::process::signals;
 use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 

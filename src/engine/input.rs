@@ -14,9 +14,9 @@ use std::rc::Rc;
 
 use crate::debuginfo::MappedFiles;
 use crate::memory::Memory;
-use crate::target::procfs::{self, Mapping};
-use crate::target::ptrace::WaitEvent;
-use crate::target::stopper::StoppedThread;
+use crate::process::procfs::{self, Mapping};
+use crate::process::ptrace::WaitEvent;
+use crate::process::stopper::StoppedThread;
 
 /// Opens the input on the worker's thread.
 pub trait Source: Send + Sync {

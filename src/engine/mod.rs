@@ -26,8 +26,8 @@ use thiserror::Error;
 
 use crate::coredump::CoreError;
 use crate::pmodule::PmoduleError;
-use crate::target::TargetError;
-use crate::target::signals;
+use crate::process::ProcessError;
+use crate::process::signals;
 
 pub use dump::{CORE_STATE, snapshot_core};
 pub use live::LiveProcess;
@@ -36,7 +36,7 @@ pub use supervisor::{snapshot_crash, snapshot_process};
 #[derive(Debug, Error)]
 pub enum Error {
     #[error(transparent)]
-    Target(#[from] TargetError),
+    Target(#[from] ProcessError),
     #[error(transparent)]
     Core(#[from] CoreError),
     #[error("cannot write the snapshot to {path}: {source}")]

@@ -23,11 +23,11 @@ use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::store::FileStore;
 use crate::options::Options;
 use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
-use crate::target::TargetError;
-use crate::target::procfs::{self, ProcessInfo};
-use crate::target::run::CrashStop;
-use crate::target::signals;
-use crate::target::stopper::{LateThread, Mode, StoppedProcess};
+use crate::process::ProcessError;
+use crate::process::procfs::{self, ProcessInfo};
+use crate::process::run::CrashStop;
+use crate::process::signals;
+use crate::process::stopper::{LateThread, Mode, StoppedProcess};
 
 use super::extract::FaultHint;
 use super::input::{Inferior, ThreadState};
@@ -54,8 +54,8 @@ const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// Snapshots a running process and leaves it running.
 pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     let started = Instant::now();
-    let tgid = procfs::ProcessInfo::read(pid).map_err(|_| TargetError::NoSuchProcess(pid))?.tgid;
-    let info = ProcessInfo::read(tgid).map_err(|_| TargetError::NoSuchProcess(tgid))?;
+    let tgid = procfs::ProcessInfo::read(pid).map_err(|_| ProcessError::NoSuchProcess(pid))?.tgid;
+    let info = ProcessInfo::read(tgid).map_err(|_| ProcessError::NoSuchProcess(tgid))?;
     let clock = Clock::new(opts, started);
     let hint = match opts.fault_thread {
         Some(tid) => FaultHint::Thread(tid),
@@ -73,7 +73,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     let paused_at = Instant::now();
     let stopped = match StoppedProcess::stop_all(tgid, Mode::Attach, &[], Some(clock.pause_deadline(paused_at))) {
         // It was alive when ptsnap looked first (main thread apart).
-        Err(TargetError::Zombie(_)) if !was_zombie || via != tgid => Err(TargetError::ProcessExited(tgid)),
+        Err(ProcessError::Zombie(_)) if !was_zombie || via != tgid => Err(ProcessError::ProcessExited(tgid)),
         other => other,
     }?;
     if let Some(tid) = opts.fault_thread
@@ -88,7 +88,7 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
 /// signal is delivered when this returns.
 pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<Written, Error> {
     let started = Instant::now();
-    let mut info = ProcessInfo::read(crash.pid).map_err(|_| TargetError::ProcessExited(crash.pid))?;
+    let mut info = ProcessInfo::read(crash.pid).map_err(|_| ProcessError::ProcessExited(crash.pid))?;
     // /proc now says "traced"; the process was running when it faulted.
     info.state = 'R';
     let clock = Clock::new(opts, started);
@@ -227,7 +227,7 @@ pub(super) fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Wor
     let worker = Worker::start(task.clone(), base.clone())?;
     let why = match wait_for(&worker, deadline) {
         Ok(_) => return Ok((worker, Vec::new())),
-        Err(Stall::Signal(sig)) => return Err(TargetError::Interrupted(sig).into()),
+        Err(Stall::Signal(sig)) => return Err(ProcessError::Interrupted(sig).into()),
         Err(Stall::Failed(e)) => return Err(e),
         Err(Stall::Deadline) => "the pmodules' preattach did not return in time".to_string(),
         Err(Stall::Panicked(msg)) => format!("ptsnap's worker failed while loading the pmodules: {msg}"),
@@ -237,11 +237,11 @@ pub(super) fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Wor
     let plain = Worker::start(Assignment { modules: false, ..task }, base)?;
     match wait_for(&plain, Instant::now() + AFTER_RELEASE) {
         Ok(_) => {}
-        Err(Stall::Signal(sig)) => return Err(TargetError::Interrupted(sig).into()),
+        Err(Stall::Signal(sig)) => return Err(ProcessError::Interrupted(sig).into()),
         Err(Stall::Failed(e)) => return Err(e),
         // (A crash now is the abandoned worker's, still in a module.)
         Err(Stall::Deadline | Stall::Panicked(_) | Stall::ModuleCrash(_)) => {
-            return Err(TargetError::Io {
+            return Err(ProcessError::Io {
                 context: "starting the snapshot".into(),
                 source: std::io::Error::other(why),
             }
@@ -285,7 +285,7 @@ pub(super) fn fetch_debug_files(
     let note = |message: String| ErrorEntry { context: "debuginfod".into(), message };
     loop {
         if let Some(sig) = signals::termination_requested() {
-            return Err(TargetError::Interrupted(sig).into());
+            return Err(ProcessError::Interrupted(sig).into());
         }
         // The transfer is cancelled at the deadline; give the library a
         // moment to return before it is abandoned.
@@ -423,7 +423,7 @@ pub(super) fn supervise(
         && snap.threads.iter().all(|t| t.frames.is_empty())
         && procfs::live_task(pid).is_none()
     {
-        return Err(TargetError::ProcessExited(pid).into());
+        return Err(ProcessError::ProcessExited(pid).into());
     }
     snap.errors.splice(0..0, notes);
     snap.timings.stop_us = stop_us;

@@ -15,10 +15,10 @@ use crate::options::Options;
 use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services, TypedError};
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
-use crate::target::procfs::Mapping;
+use crate::process::procfs::Mapping;
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::tls::TlsLayout;
-use crate::variables::typed;
+use crate::variables::member_access;
 use crate::variables::{Extractor, FrameContext, Functions, TailCall};
 
 /// What variable extraction needs for the whole snapshot.
@@ -338,13 +338,13 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
 
     fn member(&self, v: &BtVar, field: &str) -> Result<BtVar, TypedError> {
         let die = self.die(v.ty).ok_or(TypedError::TypeGone)?;
-        let (ty, address) = typed::member(self.extractor.types(), self.memory, &die, v.address, field)?;
+        let (ty, address) = member_access::member(self.extractor.types(), self.memory, &die, v.address, field)?;
         self.bt(&ty, address, field)
     }
 
     fn deref(&self, v: &BtVar, at: Option<u64>) -> Result<BtVar, TypedError> {
         let die = self.die(v.ty).ok_or(TypedError::TypeGone)?;
-        let (ty, address) = typed::deref(self.extractor.types(), self.memory, &die, v.address, at)?;
+        let (ty, address) = member_access::deref(self.extractor.types(), self.memory, &die, v.address, at)?;
         self.bt(&ty, address, &format!("*{}", v.name))
     }
 

@@ -33,9 +33,9 @@ use crate::pmodule::Shared;
 use crate::pmodule::services::Services;
 use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
 use crate::symbolize::Symbolizer;
-use crate::target::TargetError;
-use crate::target::procfs::ProcessInfo;
-use crate::target::signals;
+use crate::process::ProcessError;
+use crate::process::procfs::ProcessInfo;
+use crate::process::signals;
 
 use super::Error;
 use super::extract::{FaultHint, find_fault, module_info, render_thread, walk_thread};
@@ -187,7 +187,7 @@ fn pipeline(
 
     let store = FileStore::sharing(inflated);
     let dirs = DebugDirs::new(&opts.debug_dirs);
-    let maps = inferior.maps().map_err(|_| TargetError::ProcessExited(task_pid))?;
+    let maps = inferior.maps().map_err(|_| ProcessError::ProcessExited(task_pid))?;
     let modules = ModuleSet::from_maps(&maps, memory, &store, &dirs, memory);
     // Variables, and the typed memory and symbols modules use.
     let exe = info.exe.as_ref().map(|p| p.display().to_string());

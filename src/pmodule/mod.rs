@@ -674,7 +674,7 @@ mod api_reference {
     use super::{Registry, api, sandbox};
     use crate::memory::BufferMemory;
     use crate::snapshot::{Frame, SignalInfo, Snapshot, Thread, Variable};
-    use crate::target::procfs::Mapping;
+    use crate::process::procfs::Mapping;
 
     const DOC: &str = include_str!("../../docs/pmodules.md");
 

@@ -8,8 +8,8 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::snapshot::{TypeOrigin, Variable};
-use crate::target::procfs::Mapping;
-pub use crate::variables::typed::TypedError;
+use crate::process::procfs::Mapping;
+pub use crate::variables::member_access::TypedError;
 
 /// A typed view of target memory: `bt_variable`.
 #[derive(Clone, Debug, PartialEq, Eq)]

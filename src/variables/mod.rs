@@ -14,7 +14,7 @@ pub mod globals;
 pub mod location;
 pub mod scope;
 pub mod tls;
-pub mod typed;
+pub mod member_access;
 pub mod types;
 pub mod value;
 

@@ -107,7 +107,7 @@ pub fn crashed() -> Option<String> {
     };
     Some(format!(
         "{name} crashed ({}); its thread was stopped and the target released",
-        crate::target::signals::name(sig)
+        crate::process::signals::name(sig)
     ))
 }
 

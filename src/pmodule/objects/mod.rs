@@ -39,7 +39,7 @@ use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::snapshot::{Annotation, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
-use crate::target::procfs::Mapping;
+use crate::process::procfs::Mapping;
 
 pub use backtrace::BacktraceUd;
 pub use btvar::BtVarUd;

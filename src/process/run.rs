@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::{ForkResult, fork, pipe2};
 
-use super::TargetError;
+use super::ProcessError;
 use super::procfs::{self, SignalMasks};
 use super::ptrace::{self, WaitEvent};
 use super::signals;
@@ -62,7 +62,7 @@ pub fn run(
     argv: &[OsString],
     stop_within: Duration,
     on_crash: &mut dyn FnMut(CrashStop),
-) -> Result<ProgramEnd, TargetError> {
+) -> Result<ProgramEnd, ProcessError> {
     let child = spawn_seized(argv)?;
     signals::forward_to(child);
     let mut end = None;
@@ -106,7 +106,7 @@ pub fn run(
             break;
         }
     }
-    end.ok_or_else(|| TargetError::Io {
+    end.ok_or_else(|| ProcessError::Io {
         context: "waiting for the program".into(),
         source: io::Error::other("lost track of the program"),
     })
@@ -133,9 +133,9 @@ fn is_fatal(tid: i32, sig: i32) -> bool {
 /// pipes are `OwnedFd`s, so every way out closes them; a child whose
 /// parent failed to seize it sees the go pipe closed unwritten and exits
 /// without running the program untraced.
-fn spawn_seized(argv: &[OsString]) -> Result<i32, TargetError> {
+fn spawn_seized(argv: &[OsString]) -> Result<i32, ProcessError> {
     let command = argv.first().map(|a| a.to_string_lossy().into_owned()).unwrap_or_default();
-    let spawn_err = |source: io::Error| TargetError::Spawn { command: command.clone(), source };
+    let spawn_err = |source: io::Error| ProcessError::Spawn { command: command.clone(), source };
     let exec = Exec::new(argv).map_err(spawn_err)?;
     let (go_read, go_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;
     let (status_read, status_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| spawn_err(e.into()))?;

@@ -2,7 +2,7 @@
 //! process, reading its registers and memory, and running a program under
 //! ptsnap until it crashes. Nothing outside this module calls ptrace.
 
-pub mod memory;
+pub mod remote_memory;
 pub mod procfs;
 pub mod ptrace;
 pub mod run;
@@ -14,7 +14,7 @@ use std::io;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub enum TargetError {
+pub enum ProcessError {
     #[error("no process with PID {0}")]
     NoSuchProcess(i32),
     #[error(
@@ -40,27 +40,27 @@ pub enum TargetError {
     Io { context: String, source: io::Error },
 }
 
-impl TargetError {
+impl ProcessError {
     /// The error for a failed first PTRACE_SEIZE, with the likely cause.
     pub fn attach(pid: i32, e: io::Error) -> Self {
         match e.raw_os_error() {
-            Some(libc::ESRCH) => TargetError::NoSuchProcess(pid),
+            Some(libc::ESRCH) => ProcessError::NoSuchProcess(pid),
             Some(libc::EPERM) => {
                 let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
                 let stat = stat.as_deref().and_then(procfs::parse_stat);
                 match (stat, stopper::tracer_of(pid)) {
-                    (Some(s), _) if s.is_kernel_thread() => TargetError::KernelThread(pid),
-                    (Some(s), _) if s.state == 'Z' => TargetError::Zombie(pid),
-                    (_, Some(tracer)) => TargetError::AlreadyTraced { pid, tracer },
-                    _ => TargetError::Permission(pid),
+                    (Some(s), _) if s.is_kernel_thread() => ProcessError::KernelThread(pid),
+                    (Some(s), _) if s.state == 'Z' => ProcessError::Zombie(pid),
+                    (_, Some(tracer)) => ProcessError::AlreadyTraced { pid, tracer },
+                    _ => ProcessError::Permission(pid),
                 }
             }
-            _ => TargetError::Attach { pid, source: e },
+            _ => ProcessError::Attach { pid, source: e },
         }
     }
 
     /// The error when /proc/PID/task cannot be read.
     pub fn gone(pid: i32, before_attach: bool) -> Self {
-        if before_attach { TargetError::NoSuchProcess(pid) } else { TargetError::ProcessExited(pid) }
+        if before_attach { ProcessError::NoSuchProcess(pid) } else { ProcessError::ProcessExited(pid) }
     }
 }

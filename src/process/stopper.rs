@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use nix::sys::ptrace::Options;
 
-use super::TargetError;
+use super::ProcessError;
 use super::procfs;
 use super::ptrace::{self, WaitEvent};
 use super::signals;
@@ -86,7 +86,7 @@ impl StoppedProcess {
         mode: Mode,
         already: &[(i32, WaitEvent)],
         deadline: Option<Instant>,
-    ) -> Result<Self, TargetError> {
+    ) -> Result<Self, ProcessError> {
         let mut stopped =
             StoppedProcess { pid, threads: Vec::new(), problems: Vec::new(), late: Vec::new(), mode, released: false };
         let mut known: HashSet<i32> = HashSet::new();
@@ -97,7 +97,7 @@ impl StoppedProcess {
             stopped.push_thread(tid, stop, stat);
         }
         loop {
-            let tids = procfs::list_tasks(pid).map_err(|_| TargetError::gone(pid, stopped.threads.is_empty()))?;
+            let tids = procfs::list_tasks(pid).map_err(|_| ProcessError::gone(pid, stopped.threads.is_empty()))?;
             let new: Vec<i32> = tids.into_iter().filter(|t| known.insert(*t)).collect();
             if new.is_empty() {
                 break;
@@ -114,7 +114,7 @@ impl StoppedProcess {
                     Ok(()) => pending.push((tid, before)),
                     Err(e) if e.raw_os_error() == Some(libc::ESRCH) => continue,
                     Err(e) if stopped.threads.is_empty() && pending.is_empty() => {
-                        return Err(TargetError::attach(pid, e));
+                        return Err(ProcessError::attach(pid, e));
                     }
                     Err(e) => stopped.problems.push((tid, format!("cannot stop thread: {e}"))),
                 }
@@ -145,7 +145,7 @@ impl StoppedProcess {
         if stopped.threads.is_empty() {
             let zombie = !stopped.late.is_empty() && stopped.late.iter().all(LateThread::is_zombie);
             if zombie || stopped.late.is_empty() {
-                return Err(if zombie { TargetError::Zombie(pid) } else { TargetError::ProcessExited(pid) });
+                return Err(if zombie { ProcessError::Zombie(pid) } else { ProcessError::ProcessExited(pid) });
             }
         }
         stopped.threads.sort_by_key(|t| (t.tid != pid, t.tid));
@@ -246,7 +246,7 @@ enum WaitOutcome {
 /// Waits until `tid` is in a ptrace-stop, at most until `deadline`. A
 /// thread that has stopped by then is collected even if the deadline has
 /// passed (an earlier thread may have used up the time).
-fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, TargetError> {
+fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, ProcessError> {
     let outcome = |result: std::io::Result<(i32, WaitEvent)>| match result {
         Ok((_, WaitEvent::Exited(_) | WaitEvent::Killed(_))) => Some(WaitOutcome::Gone),
         Ok((_, stop)) => Some(WaitOutcome::Stopped(stop)),
@@ -255,7 +255,7 @@ fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, TargetError
     };
     loop {
         if let Some(sig) = signals::termination_requested() {
-            return Err(TargetError::Interrupted(sig));
+            return Err(ProcessError::Interrupted(sig));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
