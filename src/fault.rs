@@ -2,8 +2,8 @@
 //! out of the kernel's signal frame on a thread's stack) into the
 //! snapshot's signal description.
 
-use crate::snapshot::{Addr, SignalInfo};
 use crate::process::signals;
+use crate::snapshot::{Addr, SignalInfo};
 
 /// The fields of an x86-64 Linux `siginfo_t` that ptsnap uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

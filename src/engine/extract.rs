@@ -8,9 +8,9 @@ use crate::debuginfo::locate::DebugSource;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
+use crate::process::signals;
 use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Registers, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
-use crate::process::signals;
 use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 

@@ -10,8 +10,8 @@ use std::rc::Rc;
 use crate::debuginfo::MappedFiles;
 use crate::debuginfo::store::FileStore;
 use crate::memory::{Memory, MemoryError};
-use crate::process::remote_memory::ProcessMemory;
 use crate::process::procfs::{self, Mapping};
+use crate::process::remote_memory::ProcessMemory;
 
 use super::input::{Inferior, Source};
 

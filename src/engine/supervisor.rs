@@ -22,12 +22,12 @@ use crate::debuginfo::debuginfod::{self, FetchError};
 use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::store::FileStore;
 use crate::options::Options;
-use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
 use crate::process::ProcessError;
 use crate::process::procfs::{self, ProcessInfo};
 use crate::process::run::CrashStop;
 use crate::process::signals;
 use crate::process::stopper::{LateThread, Mode, StoppedProcess};
+use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
 
 use super::extract::FaultHint;
 use super::input::{Inferior, ThreadState};

@@ -13,12 +13,12 @@ use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 use crate::options::Options;
 use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services, TypedError};
+use crate::process::procfs::Mapping;
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
-use crate::process::procfs::Mapping;
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
-use crate::variables::tls::TlsLayout;
 use crate::variables::member_access;
+use crate::variables::tls::TlsLayout;
 use crate::variables::{Extractor, FrameContext, Functions, TailCall};
 
 /// What variable extraction needs for the whole snapshot.

@@ -31,11 +31,11 @@ use crate::options::Options;
 use crate::pmodule::Host;
 use crate::pmodule::Shared;
 use crate::pmodule::services::Services;
-use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
-use crate::symbolize::Symbolizer;
 use crate::process::ProcessError;
 use crate::process::procfs::ProcessInfo;
 use crate::process::signals;
+use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
+use crate::symbolize::Symbolizer;
 
 use super::Error;
 use super::extract::{FaultHint, find_fault, module_info, render_thread, walk_thread};

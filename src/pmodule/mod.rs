@@ -673,8 +673,8 @@ mod api_reference {
     };
     use super::{Registry, api, sandbox};
     use crate::memory::BufferMemory;
-    use crate::snapshot::{Frame, SignalInfo, Snapshot, Thread, Variable};
     use crate::process::procfs::Mapping;
+    use crate::snapshot::{Frame, SignalInfo, Snapshot, Thread, Variable};
 
     const DOC: &str = include_str!("../../docs/pmodules.md");
 

@@ -7,8 +7,8 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use crate::snapshot::{TypeOrigin, Variable};
 use crate::process::procfs::Mapping;
+use crate::snapshot::{TypeOrigin, Variable};
 pub use crate::variables::member_access::TypedError;
 
 /// A typed view of target memory: `bt_variable`.

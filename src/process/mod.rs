@@ -2,9 +2,9 @@
 //! process, reading its registers and memory, and running a program under
 //! ptsnap until it crashes. Nothing outside this module calls ptrace.
 
-pub mod remote_memory;
 pub mod procfs;
 pub mod ptrace;
+pub mod remote_memory;
 pub mod run;
 pub mod signals;
 pub mod stopper;

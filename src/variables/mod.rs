@@ -12,9 +12,9 @@ pub mod callsite;
 pub mod errors;
 pub mod globals;
 pub mod location;
+pub mod member_access;
 pub mod scope;
 pub mod tls;
-pub mod member_access;
 pub mod types;
 pub mod value;
 

@@ -38,8 +38,8 @@ use super::sandbox::Budget;
 use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
-use crate::snapshot::{Annotation, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 use crate::process::procfs::Mapping;
+use crate::snapshot::{Annotation, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
 
 pub use backtrace::BacktraceUd;
 pub use btvar::BtVarUd;
