@@ -8,6 +8,7 @@
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("ptsnap supports Linux on x86-64 only for now");
 
+pub mod arch;
 pub mod coredump;
 pub mod debuginfo;
 pub mod engine;
@@ -16,7 +17,6 @@ pub mod memory;
 pub mod options;
 pub mod pmodule;
 pub mod process;
-pub mod registers;
 pub mod show;
 pub mod snapshot;
 pub mod symbolize;

@@ -10,9 +10,9 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
+use ptsnap::arch::CpuState;
 use ptsnap::coredump::{Bytes, Core, CoreMemory, local_files};
 use ptsnap::memory::Memory;
-use ptsnap::registers::Registers;
 use serde_json::Value;
 
 /// A core of the running process `pid` written by gdb's gcore.
@@ -76,7 +76,7 @@ fn registers_equal_gdbs_on_the_same_core() {
     for t in &core.threads {
         let theirs = &gdb[&t.tid];
         // The registers as the snapshot names them (ptsnap::registers).
-        let ours = Registers::from_thread(Some(&t.regs), None);
+        let ours = CpuState { general: Some(t.regs), vector: None }.snapshot_registers();
         for name in REGISTERS.split_whitespace() {
             let value = ours.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v as u64);
             assert_eq!(theirs.get(name).copied(), value, "thread {} register {name}", t.tid);

@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use ptsnap::arch::dwarf;
 use ptsnap::debuginfo::dwarf::Die;
 use ptsnap::debuginfo::locate::DebugDirs;
 use ptsnap::debuginfo::store::FileStore;
@@ -45,7 +46,7 @@ use ptsnap::engine::LiveProcess;
 use ptsnap::memory::BufferMemory;
 use ptsnap::process::procfs::Mapping;
 use ptsnap::symbolize::{Symbolizer, symbol_name};
-use ptsnap::unwind::regs::{self, Regs};
+use ptsnap::unwind::regs::Regs;
 use ptsnap::unwind::{RawFrame, StackWalk};
 use ptsnap::variables::{Extractor, FrameContext, Functions, Limits};
 
@@ -450,11 +451,11 @@ fn code_address(fx: &Fixture, rng: &mut Rng) -> u64 {
 /// Registers of a thread standing in one of the functions.
 fn start_regs(fx: &Fixture, rng: &mut Rng) -> Regs {
     let mut r = Regs::default();
-    for reg in 0..regs::COUNT as u16 {
+    for reg in 0..dwarf::COUNT as u16 {
         r.set(reg, Some(stack_word(fx, rng)));
     }
-    r.set(regs::RIP, Some(code_address(fx, rng)));
-    r.set(regs::RSP, Some(STACK + 8 * rng.below(STACK_SIZE / 16) as u64));
+    r.set(dwarf::PC, Some(code_address(fx, rng)));
+    r.set(dwarf::SP, Some(STACK + 8 * rng.below(STACK_SIZE / 16) as u64));
     r
 }
 

@@ -22,6 +22,8 @@ use object::elf::{self, FileHeader64};
 use object::read::elf::{FileHeader, ProgramHeader};
 use thiserror::Error;
 
+use crate::arch::{GeneralRegs, VectorRegs};
+
 pub use memory::{CoreMemory, FileProblem};
 use notes::{MappedFile, NoteError, PsInfo};
 
@@ -56,9 +58,9 @@ pub struct CoreThread {
     pub tid: i32,
     /// The signal being delivered when the core was written (0: none).
     pub signal: u16,
-    pub regs: libc::user_regs_struct,
+    pub regs: GeneralRegs,
     /// The x87/SSE registers (NT_FPREGSET, else NT_X86_XSTATE's legacy area).
-    pub fpregs: Option<libc::user_fpregs_struct>,
+    pub fpregs: Option<VectorRegs>,
     /// The thread's `siginfo_t` (NT_SIGINFO; the kernel writes it for the
     /// dumping thread only, gcore for every thread).
     pub siginfo: Option<[u8; 128]>,

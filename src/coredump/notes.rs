@@ -1,12 +1,15 @@
-//! The notes of an x86-64 Linux core file, decoded from their raw bytes.
+//! The notes of a Linux core file, decoded from their raw bytes (the
+//! register sets' layouts are the architecture's: [`crate::arch::cpu`]).
 //!
 //! Each parser takes a note's descriptor and returns plain data or a
 //! [`NoteError`]; none reads past the bytes it is given, so a truncated
 //! or corrupt note is an error, never a panic. Layouts are the kernel's
-//! (`struct elf_prstatus`, `struct elf_prpsinfo`, `user_fpregs_struct`,
+//! (`struct elf_prstatus`, `struct elf_prpsinfo`,
 //! the NT_FILE table) as `gdb` and the kernel write them.
 
 use thiserror::Error;
+
+use crate::arch::{self, GeneralRegs, VectorRegs};
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[error("{note} note: {reason}")]
@@ -30,6 +33,10 @@ impl<'d> Fields<'d> {
         at.checked_add(len)
             .and_then(|end| self.bytes.get(at..end))
             .ok_or_else(|| short(self.note, at + len, self.bytes.len()))
+    }
+
+    fn array<const N: usize>(&self, at: usize) -> Result<&'d [u8; N], NoteError> {
+        self.bytes(at, N)?.try_into().map_err(|_| short(self.note, at + N, self.bytes.len()))
     }
 
     fn u64(&self, at: usize) -> Result<u64, NoteError> {
@@ -58,79 +65,27 @@ pub struct PrStatus {
     pub tid: i32,
     /// The signal the thread was stopped or killed by (0: none).
     pub cursig: u16,
-    pub regs: libc::user_regs_struct,
+    pub regs: GeneralRegs,
 }
 
 /// Offset of `pr_reg` in `struct elf_prstatus`.
 const PR_REG: usize = 112;
-const USER_REGS_WORDS: usize = 27;
 
 pub fn prstatus(desc: &[u8]) -> Result<PrStatus, NoteError> {
     let f = Fields { note: "NT_PRSTATUS", bytes: desc };
-    let mut w = [0u64; USER_REGS_WORDS];
-    for (i, word) in w.iter_mut().enumerate() {
+    let mut words = [0u64; arch::cpu::GENERAL_WORDS];
+    for (i, word) in words.iter_mut().enumerate() {
         *word = f.u64(PR_REG + i * 8)?;
     }
-    // The kernel's order: struct user_regs_struct.
-    let regs = libc::user_regs_struct {
-        r15: w[0],
-        r14: w[1],
-        r13: w[2],
-        r12: w[3],
-        rbp: w[4],
-        rbx: w[5],
-        r11: w[6],
-        r10: w[7],
-        r9: w[8],
-        r8: w[9],
-        rax: w[10],
-        rcx: w[11],
-        rdx: w[12],
-        rsi: w[13],
-        rdi: w[14],
-        orig_rax: w[15],
-        rip: w[16],
-        cs: w[17],
-        eflags: w[18],
-        rsp: w[19],
-        ss: w[20],
-        fs_base: w[21],
-        gs_base: w[22],
-        ds: w[23],
-        es: w[24],
-        fs: w[25],
-        gs: w[26],
-    };
+    let regs = arch::cpu::general_from_words(&words);
     Ok(PrStatus { tid: f.u32(32)? as i32, cursig: f.u16(12)?, regs })
 }
 
-/// The size of the FXSAVE image (NT_FPREGSET, and the legacy area that
-/// begins NT_X86_XSTATE).
-pub const FXSAVE_SIZE: usize = 512;
-
-/// NT_FPREGSET, or the first 512 bytes of NT_X86_XSTATE (the same FXSAVE
+/// NT_FPREGSET, or the first bytes of NT_X86_XSTATE (the same FXSAVE
 /// layout): the x87 and SSE registers.
-pub fn fpregs(desc: &[u8], note: &'static str) -> Result<libc::user_fpregs_struct, NoteError> {
+pub fn fpregs(desc: &[u8], note: &'static str) -> Result<VectorRegs, NoteError> {
     let f = Fields { note, bytes: desc };
-    f.bytes(0, FXSAVE_SIZE)?;
-    // SAFETY: user_fpregs_struct is plain integers and integer arrays (one
-    // of them private padding), for which all-zero bytes are a valid value.
-    let mut out: libc::user_fpregs_struct = unsafe { std::mem::zeroed() };
-    out.cwd = f.u16(0)?;
-    out.swd = f.u16(2)?;
-    out.ftw = f.u16(4)?;
-    out.fop = f.u16(6)?;
-    out.rip = f.u64(8)?;
-    out.rdp = f.u64(16)?;
-    out.mxcsr = f.u32(24)?;
-    out.mxcr_mask = f.u32(28)?;
-    for (i, w) in out.st_space.iter_mut().enumerate() {
-        *w = f.u32(32 + i * 4)?;
-    }
-    for (i, w) in out.xmm_space.iter_mut().enumerate() {
-        *w = f.u32(160 + i * 4)?;
-    }
-    Ok(out)
+    Ok(arch::cpu::vector_from_fxsave(f.array(0)?))
 }
 
 /// NT_SIGINFO: the raw `siginfo_t`.

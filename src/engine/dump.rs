@@ -30,6 +30,7 @@ use super::input::{Inferior, Source, StopSignal, ThreadState};
 use super::supervisor::{self, Clock, Held};
 use super::worker::Assignment;
 use super::{Error, Written};
+use crate::arch::CpuState;
 
 /// The state of a core's threads and process in the snapshot.
 pub const CORE_STATE: &str = "core";
@@ -114,7 +115,13 @@ fn thread_state(t: &CoreThread, pid: i32, core: &Core) -> ThreadState {
         (Some(ps), true) => ps.fname.clone(),
         _ => String::new(),
     };
-    ThreadState { tid: t.tid, name, state: CORE_STATE, regs: Some(t.regs), fpregs: t.fpregs, signal }
+    ThreadState {
+        tid: t.tid,
+        name,
+        state: CORE_STATE,
+        cpu: CpuState { general: Some(t.regs), vector: t.fpregs },
+        signal,
+    }
 }
 
 /// The files on this machine at the paths the core names, the executable

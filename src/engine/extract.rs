@@ -9,9 +9,8 @@ use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::process::signals;
-use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Registers, Thread};
+use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Thread};
 use crate::symbolize::{SourceFrame, Symbolizer};
-use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
 use super::input::ThreadState;
@@ -41,10 +40,10 @@ pub fn walk_thread<'t>(
     modules: &ModuleSet<'_>,
     max_frames: usize,
 ) -> Walked<'t> {
-    let Some(regs) = thread.regs.as_ref() else {
+    let Some(regs) = thread.cpu.unwind_regs() else {
         return Walked { thread, frames: Vec::new(), stop: Some(StopReason::Error("registers unavailable".into())) };
     };
-    let mut walk = StackWalk::new(memory, modules, Regs::from_user_regs(regs), max_frames);
+    let mut walk = StackWalk::new(memory, modules, regs, max_frames);
     let mut frames = Vec::new();
     while let Some(frame) = walk.next_frame() {
         frames.push(frame);
@@ -127,15 +126,15 @@ pub fn render_thread<'d, 'a>(
         }
         all_sources.push((module, sources));
     }
-    let fs_base = w.thread.regs.as_ref().map(|r| r.fs_base);
+    let thread_pointer = w.thread.cpu.thread_pointer();
     let mut tls = Vec::new();
     if let Some(reader) = reader {
-        let vector_regs = w.thread.fpregs.as_ref().map(|f| f.xmm_space.iter().flat_map(|w| w.to_le_bytes()).collect());
-        let tail_calls = reader.fill_frames(&w.frames, &all_sources, vector_regs, fs_base, &mut frames);
+        let vector_regs = w.thread.cpu.vector_bytes();
+        let tail_calls = reader.fill_frames(&w.frames, &all_sources, vector_regs, thread_pointer, &mut frames);
         if let Some(s) = symbolizer {
             insert_tail_calls(&mut frames, &all_sources, &w.frames, tail_calls, modules, s);
         }
-        tls = reader.thread_tls(fs_base);
+        tls = reader.thread_tls(thread_pointer);
     }
     let stop = w.stop.as_ref().map(StopReason::to_string);
     Thread {
@@ -144,7 +143,7 @@ pub fn render_thread<'d, 'a>(
         name: w.thread.name.clone(),
         state: w.thread.state.into(),
         faulted: faulted_frame.is_some(),
-        registers: Registers::from_thread(w.thread.regs.as_ref(), w.thread.fpregs.as_ref()),
+        registers: w.thread.cpu.snapshot_registers(),
         frames,
         truncated: w.stop == Some(StopReason::MaxFrames),
         unwind_stop: stop,

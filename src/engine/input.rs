@@ -12,6 +12,7 @@
 use std::io;
 use std::rc::Rc;
 
+use crate::arch::CpuState;
 use crate::debuginfo::MappedFiles;
 use crate::memory::Memory;
 use crate::process::procfs::{self, Mapping};
@@ -48,8 +49,7 @@ pub struct ThreadState {
     pub name: String,
     /// The snapshot's state name (`sleeping`, `core`, ...).
     pub state: &'static str,
-    pub regs: Option<libc::user_regs_struct>,
-    pub fpregs: Option<libc::user_fpregs_struct>,
+    pub cpu: CpuState,
     pub signal: Option<StopSignal>,
 }
 
@@ -59,13 +59,6 @@ impl From<&StoppedThread> for ThreadState {
             (WaitEvent::Signal(_), Some(info)) => Some(StopSignal { info, source: "signal-delivery-stop" }),
             _ => None,
         };
-        ThreadState {
-            tid: t.tid,
-            name: t.name.clone(),
-            state: procfs::state_name(t.state),
-            regs: t.regs,
-            fpregs: t.fpregs,
-            signal,
-        }
+        ThreadState { tid: t.tid, name: t.name.clone(), state: procfs::state_name(t.state), cpu: t.cpu, signal }
     }
 }

@@ -350,7 +350,7 @@ pub(super) fn supervise(
         .iter()
         .filter(|t| opts.wants_thread(t.tid))
         .map(|t| {
-            let regs = Registers::from_thread(t.regs.as_ref(), t.fpregs.as_ref());
+            let regs = t.cpu.snapshot_registers();
             (t.tid, regs, t.name.clone(), t.state.to_string())
         })
         .collect();

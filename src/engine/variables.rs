@@ -65,8 +65,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         }
     }
 
-    fn tls_block(&self, module: &Module<'a>, fs_base: Option<u64>) -> Option<u64> {
-        self.tls.as_ref()?.block(module, fs_base?, self.memory)
+    fn tls_block(&self, module: &Module<'a>, thread_pointer: Option<u64>) -> Option<u64> {
+        self.tls.as_ref()?.block(module, thread_pointer?, self.memory)
     }
 
     /// Fills in `parameters` and `locals` of a thread's frames: `out` holds
@@ -79,7 +79,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         raw: &[RawFrame],
         sources: &[(Option<&'d Module<'a>>, Rc<[SourceFrame]>)],
         vector_regs: Option<Vec<u8>>,
-        fs_base: Option<u64>,
+        thread_pointer: Option<u64>,
         out: &mut [Frame],
     ) -> Vec<(usize, Vec<TailCall>)> {
         let mut blocks: HashMap<u64, Option<u64>> = HashMap::new();
@@ -110,7 +110,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                     pc: m.svma(r.lookup_pc()),
                     return_address: m.svma(r.pc),
                     function,
-                    tls_block: *blocks.entry(m.start).or_insert_with(|| self.tls_block(m, fs_base)),
+                    tls_block: *blocks.entry(m.start).or_insert_with(|| self.tls_block(m, thread_pointer)),
                     frame_base: Default::default(),
                 }
             })
@@ -136,18 +136,18 @@ impl<'d, 'a> VariableReader<'d, 'a> {
 
     /// The TLS variables of a thread: the executable's (every module's
     /// with `--tls-all`) and the C library's `errno`.
-    pub fn thread_tls(&self, fs_base: Option<u64>) -> Vec<Variable> {
+    pub fn thread_tls(&self, thread_pointer: Option<u64>) -> Vec<Variable> {
         let mut out = Vec::new();
         let modules: Vec<&'d Module<'a>> =
             if self.tls_all { self.modules.iter().collect() } else { self.exe.into_iter().collect() };
         for m in modules {
-            let Some(block) = self.tls_block(m, fs_base) else { continue };
+            let Some(block) = self.tls_block(m, thread_pointer) else { continue };
             for g in self.extractor.module_globals(m).iter().filter(|g| g.tls) {
                 let ctx = global_context(m, Some(block));
                 out.push(self.extractor.global(self.memory, g, m, ctx, self));
             }
         }
-        if let Some(errno) = self.errno(fs_base)
+        if let Some(errno) = self.errno(thread_pointer)
             && !out.iter().any(|v| v.name == errno.name && v.module == errno.module)
         {
             out.push(errno);
@@ -156,9 +156,9 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     }
 
     /// `errno` from the C library's TLS symbol: no debug info needed.
-    fn errno(&self, fs_base: Option<u64>) -> Option<Variable> {
+    fn errno(&self, thread_pointer: Option<u64>) -> Option<Variable> {
         let (libc, offset) = self.errno?;
-        let address = self.tls_block(libc, fs_base)?.wrapping_add(offset);
+        let address = self.tls_block(libc, thread_pointer)?.wrapping_add(offset);
         let mut var = Variable {
             name: "errno".into(),
             type_name: "int".into(),

@@ -18,6 +18,8 @@ use std::io;
 use nix::sys::ptrace::{self as nix_ptrace, Options, regset};
 use nix::unistd::Pid;
 
+use crate::arch::{GeneralRegs, VectorRegs};
+
 /// Follow the program's threads, children and execs (`ptsnap run`).
 pub const OPT_TRACE_CHILDREN: Options = Options::PTRACE_O_TRACECLONE
     .union(Options::PTRACE_O_TRACEFORK)
@@ -32,11 +34,11 @@ pub fn interrupt(tid: i32) -> io::Result<()> {
     Ok(nix_ptrace::interrupt(Pid::from_raw(tid))?)
 }
 
-pub fn get_regs(tid: i32) -> io::Result<libc::user_regs_struct> {
+pub fn get_regs(tid: i32) -> io::Result<GeneralRegs> {
     Ok(nix_ptrace::getregs(Pid::from_raw(tid))?)
 }
 
-pub fn get_fpregs(tid: i32) -> io::Result<libc::user_fpregs_struct> {
+pub fn get_fpregs(tid: i32) -> io::Result<VectorRegs> {
     Ok(nix_ptrace::getregset::<regset::NT_PRFPREG>(Pid::from_raw(tid))?)
 }
 

@@ -20,6 +20,7 @@ use super::ProcessError;
 use super::procfs;
 use super::ptrace::{self, WaitEvent};
 use super::signals;
+use crate::arch::CpuState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -41,8 +42,7 @@ pub struct StoppedThread {
     /// The signal's `siginfo_t` as bytes (plain data that can be sent to
     /// the worker thread), for a thread in signal-delivery-stop.
     pub siginfo: Option<[u8; 128]>,
-    pub regs: Option<libc::user_regs_struct>,
-    pub fpregs: Option<libc::user_fpregs_struct>,
+    pub cpu: CpuState,
 }
 
 /// A thread that did not stop in time, with its stat as read when ptsnap
@@ -173,18 +173,17 @@ impl StoppedProcess {
             pending_signal,
             stop,
             siginfo: (pending_signal != 0).then(|| ptrace::get_siginfo_bytes(tid).ok()).flatten(),
-            regs: None,
-            fpregs: None,
+            cpu: CpuState::default(),
         });
     }
 
     fn read_registers(&mut self) {
         for t in &mut self.threads {
             match ptrace::get_regs(t.tid) {
-                Ok(r) => t.regs = Some(r),
+                Ok(r) => t.cpu.general = Some(r),
                 Err(e) => self.problems.push((t.tid, format!("cannot read registers: {e}"))),
             }
-            t.fpregs = ptrace::get_fpregs(t.tid).ok();
+            t.cpu.vector = ptrace::get_fpregs(t.tid).ok();
         }
     }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub use crate::registers::Registers;
+pub use super::registers::Registers;
 
 pub const FORMAT: &str = "ptsnap-snapshot";
 pub const VERSION: u32 = 1;

@@ -17,7 +17,8 @@ use gimli::{
     UnwindSection, UnwindTableRow, Value,
 };
 
-use super::regs::{self, Regs};
+use super::regs::Regs;
+use crate::arch::dwarf;
 use crate::memory::Memory;
 
 pub type Slice<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -267,10 +268,10 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
         CfaRule::Expression(expr) => evaluate(expr.get(section)?, None, regs, memory)?,
     };
     let mut caller = Regs::default();
-    for reg in 0..regs::COUNT as u16 {
+    for reg in 0..dwarf::COUNT as u16 {
         let value = match row.register(gimli::Register(reg)) {
-            None if reg == regs::RSP => Some(cfa),
-            None if regs::is_callee_saved(reg) => regs.get(reg),
+            None if reg == dwarf::SP => Some(cfa),
+            None if dwarf::is_callee_saved(reg) => regs.get(reg),
             None | Some(RegisterRule::Undefined) => None,
             Some(RegisterRule::SameValue) => regs.get(reg),
             Some(RegisterRule::Offset(n)) => Some(read_u64(memory, cfa.wrapping_add_signed(n))?),
@@ -413,10 +414,10 @@ pub(crate) mod tests {
         let mut memory = BufferMemory::new();
         memory.add(sp, stack);
         let mut regs = Regs::default();
-        regs.set(regs::RIP, Some(rip));
-        regs.set(regs::RSP, Some(sp));
-        regs.set(regs::RBX, Some(3));
-        regs.set(regs::RAX, Some(4));
+        regs.set(dwarf::PC, Some(rip));
+        regs.set(dwarf::SP, Some(sp));
+        regs.set(dwarf::RBX, Some(3));
+        regs.set(dwarf::RAX, Some(4));
         let mut ctx = UnwindContext::new();
         cfi.step(rip, &regs, &memory, &mut ctx)
     }
@@ -462,8 +463,8 @@ pub(crate) mod tests {
         let s = step_at(&PLT_CFA, 0x100c).unwrap();
         assert_eq!(s.cfa, 0x7000_0010);
         assert_eq!(s.caller.pc(), Some(0xbbbb));
-        assert_eq!(s.caller.get(regs::RBX), Some(3), "callee-saved registers without a rule keep their value");
-        assert_eq!(s.caller.get(regs::RAX), None, "caller-saved registers are unknown in the caller");
+        assert_eq!(s.caller.get(dwarf::RBX), Some(3), "callee-saved registers without a rule keep their value");
+        assert_eq!(s.caller.get(dwarf::RAX), None, "caller-saved registers are unknown in the caller");
         assert!(!s.signal_frame);
     }
 

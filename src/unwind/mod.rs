@@ -26,6 +26,7 @@ pub mod sigframe;
 
 use gimli::UnwindContext;
 
+use crate::arch::dwarf;
 use crate::memory::Memory;
 use cfi::{Cfi, Step};
 use regs::Regs;
@@ -224,7 +225,7 @@ impl<'m> StackWalk<'m> {
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
     fn frame_pointer(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
-        let rbp = frame.regs.get(regs::RBP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+        let rbp = frame.regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
         if rbp <= frame.sp {
             // The caller's frame would not be above this one: a loop, or
             // rbp is not a frame pointer here.
@@ -237,9 +238,9 @@ impl<'m> StackWalk<'m> {
         let ra = self.memory.read_u64(rbp.wrapping_add(8)).map_err(|_| StopReason::NoUnwindInfo)?;
         let cfa = rbp.wrapping_add(16);
         let mut caller = Regs::default();
-        caller.set(regs::RBP, Some(saved_rbp));
-        caller.set(regs::RSP, Some(cfa));
-        caller.set(regs::RIP, Some(ra));
+        caller.set(dwarf::FP, Some(saved_rbp));
+        caller.set(dwarf::SP, Some(cfa));
+        caller.set(dwarf::PC, Some(ra));
         self.caller(cfa, caller, UnwindMethod::FramePointer, false)
     }
 
@@ -249,14 +250,14 @@ impl<'m> StackWalk<'m> {
     fn stack_top(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
         let ra = self.memory.read_u64(frame.sp).map_err(|_| StopReason::NoUnwindInfo)?;
         let mut caller = Regs::default();
-        for reg in 0..regs::COUNT as u16 {
-            if regs::is_callee_saved(reg) {
+        for reg in 0..dwarf::COUNT as u16 {
+            if dwarf::is_callee_saved(reg) {
                 caller.set(reg, frame.regs.get(reg));
             }
         }
         let cfa = frame.sp.wrapping_add(8);
-        caller.set(regs::RSP, Some(cfa));
-        caller.set(regs::RIP, Some(ra));
+        caller.set(dwarf::SP, Some(cfa));
+        caller.set(dwarf::PC, Some(ra));
         self.caller(cfa, caller, UnwindMethod::StackTop, false)
     }
 }
@@ -300,10 +301,10 @@ mod tests {
 
     fn regs(pc: u64, sp: u64, bp: u64) -> Regs {
         let mut r = Regs::default();
-        r.set(regs::RIP, Some(pc));
-        r.set(regs::RSP, Some(sp));
-        r.set(regs::RBP, Some(bp));
-        r.set(regs::RBX, Some(7));
+        r.set(dwarf::PC, Some(pc));
+        r.set(dwarf::SP, Some(sp));
+        r.set(dwarf::FP, Some(bp));
+        r.set(dwarf::RBX, Some(7));
         r
     }
 
@@ -327,7 +328,7 @@ mod tests {
         assert_eq!(frames[1].sp, SP + 0x30);
         assert_eq!(frames[0].cfa, Some(SP + 0x30));
         assert!(!frames[1].pc_is_exact, "a return address is looked up at pc-1");
-        assert_eq!(frames[1].regs.get(regs::RBX), None, "callee-saved registers are unknown after an rbp step");
+        assert_eq!(frames[1].regs.get(dwarf::RBX), None, "callee-saved registers are unknown after an rbp step");
         assert_eq!(stop, StopReason::NoUnwindInfo, "rbp 0 ends the chain");
     }
 
@@ -381,7 +382,7 @@ mod tests {
         assert_eq!(frames[1].pc, 0x2345);
         assert_eq!(frames[1].method, UnwindMethod::StackTop);
         assert_eq!(frames[1].sp, SP + 8);
-        assert_eq!(frames[1].regs.get(regs::RBX), Some(7), "callee-saved registers carry over");
+        assert_eq!(frames[1].regs.get(dwarf::RBX), Some(7), "callee-saved registers carry over");
     }
 
     #[test]
@@ -410,7 +411,7 @@ mod tests {
         assert_eq!(interrupted.method, UnwindMethod::SignalFrame);
         assert_eq!((interrupted.pc, interrupted.sp), (0x1234, SP + 0x300));
         assert!(interrupted.pc_is_exact, "the interrupted pc is exact, not a return address");
-        assert_eq!(interrupted.regs.get(regs::RBX), Some(0xb0b), "all registers come from the ucontext");
+        assert_eq!(interrupted.regs.get(dwarf::RBX), Some(0xb0b), "all registers come from the ucontext");
         assert_eq!(w.next_frame().map(|f| f.pc), None);
         assert_eq!(w.stop_reason(), Some(&StopReason::NoUnwindInfo), "rbp is 0 in the interrupted context");
     }

@@ -5,8 +5,8 @@
 
 use thiserror::Error;
 
+use crate::arch::dwarf::register_name;
 use crate::memory::MemoryError;
-use crate::unwind::regs;
 
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum LocationError {
@@ -58,7 +58,7 @@ pub enum LocationError {
     // Entry values, from the caller's call sites.
     #[error("unsupported DW_OP_entry_value expression")]
     UnsupportedEntryValue,
-    #[error("the call site does not record {}", regs::NAMES.get(*.0 as usize).unwrap_or(&"the register"))]
+    #[error("the call site does not record {}", register_name(*.0))]
     RegisterNotRecorded(u16),
     #[error("the call site does not record this parameter")]
     ParameterNotRecorded,
@@ -84,16 +84,6 @@ pub enum LocationError {
     NotLeadingHere,
     #[error("ambiguous tail calls lead to this function")]
     AmbiguousTailCalls,
-}
-
-/// A DWARF register's name: the general registers as the snapshot names
-/// them, `xmm0`-`xmm15` (DWARF 17-32), else its number.
-fn register_name(reg: u16) -> String {
-    match reg as usize {
-        r if r < regs::COUNT => regs::NAMES[r].to_string(),
-        r @ 17..=32 => format!("xmm{}", r - 17),
-        r => format!("register {r}"),
-    }
 }
 
 #[cfg(test)]

@@ -14,11 +14,12 @@
 use gimli::{AttributeValue, Evaluation, EvaluationResult, Location, Piece, Value, ValueType};
 
 use super::errors::LocationError;
+use crate::arch::dwarf;
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
 use crate::snapshot::ValueLocation;
 use crate::unwind::cfi::Slice;
-use crate::unwind::regs::{self, Regs};
+use crate::unwind::regs::Regs;
 
 type R<'a> = Slice<'a>;
 
@@ -26,7 +27,8 @@ type R<'a> = Slice<'a>;
 #[derive(Clone)]
 pub struct FrameContext<'d, 'a> {
     pub regs: Regs,
-    /// xmm0–xmm15, 16 bytes each, where known (the innermost frame).
+    /// The vector registers' bytes in DWARF order, where known (the
+    /// innermost frame): [`crate::arch::CpuState::vector_bytes`].
     pub vector_regs: Option<Vec<u8>>,
     pub cfa: Option<u64>,
     /// Load bias of the frame's module.
@@ -533,14 +535,14 @@ pub(super) fn single_register(expr: &gimli::Expression<R<'_>>) -> Option<u16> {
     }
 }
 
-/// A register's bytes in a frame: 8 for general registers, 16 for xmm.
+/// A register's bytes in a frame: 8 for general registers, a vector
+/// register's size for a vector register.
 fn register_bytes(ctx: &FrameContext<'_, '_>, reg: u16) -> Option<Vec<u8>> {
-    if (reg as usize) < regs::COUNT {
+    if usize::from(reg) < dwarf::COUNT {
         return ctx.regs.get(reg).map(|v| v.to_le_bytes().to_vec());
     }
-    // DWARF numbers xmm0-15 as 17-32.
-    let index = (reg as usize).checked_sub(17).filter(|&i| i < 16)?;
-    ctx.vector_regs.as_ref()?.get(index * 16..index * 16 + 16).map(<[u8]>::to_vec)
+    let start = dwarf::vector_index(reg)? * dwarf::VECTOR_SIZE;
+    ctx.vector_regs.as_ref()?.get(start..start + dwarf::VECTOR_SIZE).map(<[u8]>::to_vec)
 }
 
 fn bytes<'d, 'a>(data: Vec<u8>, kind: BytesKind) -> Place<'d, 'a> {

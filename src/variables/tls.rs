@@ -1,14 +1,14 @@
 //! Where each module's thread-local storage is, per thread.
 //!
-//! x86-64 uses TLS variant II: the thread pointer (`fs_base`) points at the
-//! thread's control block, modules loaded at startup have their blocks at a
-//! fixed offset below it, and modules loaded later (dlopen) are reached
+//! Modules loaded at startup have their blocks at a fixed offset from the
+//! thread pointer (below it on x86-64, TLS variant II: [`arch::static_tls_block`]), and modules loaded later (dlopen) are reached
 //! through the thread's dynamic thread vector (DTV). The offsets and module
 //! ids live in the dynamic loader's private `struct link_map`, whose layout
 //! changes between glibc versions; glibc publishes the field positions for
 //! libthread_db as `_thread_db_*` descriptors in libc's dynamic symbol
 //! table, which is what gdb reads too, and which needs no debug info.
 
+use crate::arch;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
 
@@ -85,7 +85,7 @@ impl TlsLayout {
     pub fn block(&self, module: &Module<'_>, tp: u64, memory: &dyn Memory) -> Option<u64> {
         let tls = self.modules.iter().find(|t| t.start == module.start)?;
         if let Some(offset) = tls.static_offset {
-            return Some(tp.wrapping_sub(offset));
+            return Some(arch::static_tls_block(tp, offset));
         }
         let dtv = read_sized(memory, tp.wrapping_add(self.dtv.offset), self.dtv.size)?;
         let entry = dtv.wrapping_add(tls.modid.wrapping_mul(DTV_ENTRY_SIZE));

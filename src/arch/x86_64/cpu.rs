@@ -1,0 +1,212 @@
+//! A thread's register sets as the kernel reports them (ptrace, and the
+//! `NT_PRSTATUS`/`NT_FPREGSET` notes of a core, which have the same
+//! layouts), and what the rest of ptsnap takes from them: the unwinder's
+//! DWARF-numbered register file, the thread pointer, the vector registers'
+//! bytes and the snapshot's named registers.
+
+use std::borrow::Cow;
+
+use super::dwarf;
+use crate::snapshot::registers::Registers;
+use crate::unwind::regs::Regs;
+
+/// The general registers (`struct user_regs_struct`).
+pub type GeneralRegs = libc::user_regs_struct;
+/// The x87 and SSE registers (`struct user_fpregs_struct`, the FXSAVE image).
+pub type VectorRegs = libc::user_fpregs_struct;
+
+/// Words in `struct user_regs_struct`, as `NT_PRSTATUS` holds them.
+pub const GENERAL_WORDS: usize = 27;
+/// Bytes of the FXSAVE image (`NT_FPREGSET`, and the legacy area that
+/// begins `NT_X86_XSTATE`).
+pub const FXSAVE_SIZE: usize = 512;
+
+/// One thread's registers, each set where it could be read.
+#[derive(Clone, Copy, Default)]
+pub struct CpuState {
+    pub general: Option<GeneralRegs>,
+    pub vector: Option<VectorRegs>,
+}
+
+impl CpuState {
+    /// The registers the unwinder starts from, all known.
+    pub fn unwind_regs(&self) -> Option<Regs> {
+        let r = self.general.as_ref()?;
+        let all: [u64; dwarf::COUNT] = [
+            r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
+            r.r15, r.rip,
+        ];
+        let mut regs = Regs::default();
+        for (reg, value) in (0..).zip(all) {
+            regs.set(reg, Some(value));
+        }
+        Some(regs)
+    }
+
+    /// The thread pointer the TLS blocks are found from (`fs_base`).
+    pub fn thread_pointer(&self) -> Option<u64> {
+        self.general.as_ref().map(|r| r.fs_base)
+    }
+
+    /// The vector registers' bytes in DWARF order, [`dwarf::VECTOR_SIZE`]
+    /// each (xmm0-xmm15).
+    pub fn vector_bytes(&self) -> Option<Vec<u8>> {
+        self.vector.as_ref().map(|f| f.xmm_space.iter().flat_map(|w| w.to_le_bytes()).collect())
+    }
+
+    /// Every register the kernel reported, named, in a fixed order.
+    pub fn snapshot_registers(&self) -> Registers {
+        let mut out = Vec::with_capacity(60);
+        if let Some(r) = &self.general {
+            let regs = [
+                ("rax", r.rax),
+                ("rbx", r.rbx),
+                ("rcx", r.rcx),
+                ("rdx", r.rdx),
+                ("rsi", r.rsi),
+                ("rdi", r.rdi),
+                ("rbp", r.rbp),
+                ("rsp", r.rsp),
+                ("r8", r.r8),
+                ("r9", r.r9),
+                ("r10", r.r10),
+                ("r11", r.r11),
+                ("r12", r.r12),
+                ("r13", r.r13),
+                ("r14", r.r14),
+                ("r15", r.r15),
+                ("rip", r.rip),
+                ("eflags", r.eflags),
+                ("cs", r.cs),
+                ("ss", r.ss),
+                ("ds", r.ds),
+                ("es", r.es),
+                ("fs", r.fs),
+                ("gs", r.gs),
+                ("fs_base", r.fs_base),
+                ("gs_base", r.gs_base),
+                ("orig_rax", r.orig_rax),
+            ];
+            out.extend(regs.into_iter().map(|(n, v)| (Cow::Borrowed(n), u128::from(v))));
+        }
+        if let Some(f) = &self.vector {
+            out.push(("fcw".into(), f.cwd.into()));
+            out.push(("fsw".into(), f.swd.into()));
+            out.push(("ftw".into(), f.ftw.into()));
+            out.push(("mxcsr".into(), f.mxcsr.into()));
+            const ST: [&str; 8] = ["st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7"];
+            const XMM: [&str; dwarf::VECTOR_COUNT] = [
+                "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+                "xmm12", "xmm13", "xmm14", "xmm15",
+            ];
+            for (i, name) in ST.iter().enumerate() {
+                // 80-bit values in 16-byte slots: the upper word is padding.
+                out.push((Cow::Borrowed(*name), wide(&f.st_space[i * 4..i * 4 + 4]) & ((1 << 80) - 1)));
+            }
+            for (i, name) in XMM.iter().enumerate() {
+                out.push((Cow::Borrowed(*name), wide(&f.xmm_space[i * 4..i * 4 + 4])));
+            }
+        }
+        Registers(out)
+    }
+}
+
+/// `struct user_regs_struct` from its words in the kernel's order (as
+/// `NT_PRSTATUS`'s `pr_reg` holds them).
+pub fn general_from_words(w: &[u64; GENERAL_WORDS]) -> GeneralRegs {
+    libc::user_regs_struct {
+        r15: w[0],
+        r14: w[1],
+        r13: w[2],
+        r12: w[3],
+        rbp: w[4],
+        rbx: w[5],
+        r11: w[6],
+        r10: w[7],
+        r9: w[8],
+        r8: w[9],
+        rax: w[10],
+        rcx: w[11],
+        rdx: w[12],
+        rsi: w[13],
+        rdi: w[14],
+        orig_rax: w[15],
+        rip: w[16],
+        cs: w[17],
+        eflags: w[18],
+        rsp: w[19],
+        ss: w[20],
+        fs_base: w[21],
+        gs_base: w[22],
+        ds: w[23],
+        es: w[24],
+        fs: w[25],
+        gs: w[26],
+    }
+}
+
+/// The x87 and SSE registers from an FXSAVE image.
+pub fn vector_from_fxsave(image: &[u8; FXSAVE_SIZE]) -> VectorRegs {
+    let u16_at = |at: usize| u16::from_le_bytes([image[at], image[at + 1]]);
+    let u32_at = |at: usize| u32::from_le_bytes([image[at], image[at + 1], image[at + 2], image[at + 3]]);
+    let u64_at = |at: usize| u64::from(u32_at(at)) | u64::from(u32_at(at + 4)) << 32;
+    // SAFETY: user_fpregs_struct is plain integers and integer arrays (one
+    // of them private padding), for which all-zero bytes are a valid value.
+    let mut out: VectorRegs = unsafe { std::mem::zeroed() };
+    out.cwd = u16_at(0);
+    out.swd = u16_at(2);
+    out.ftw = u16_at(4);
+    out.fop = u16_at(6);
+    out.rip = u64_at(8);
+    out.rdp = u64_at(16);
+    out.mxcsr = u32_at(24);
+    out.mxcr_mask = u32_at(28);
+    for (i, w) in out.st_space.iter_mut().enumerate() {
+        *w = u32_at(32 + i * 4);
+    }
+    for (i, w) in out.xmm_space.iter_mut().enumerate() {
+        *w = u32_at(160 + i * 4);
+    }
+    out
+}
+
+/// Four little-endian 32-bit words as one number.
+fn wide(words: &[u32]) -> u128 {
+    words.iter().rev().fold(0u128, |acc, w| (acc << 32) | u128::from(*w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_words_are_little_endian() {
+        assert_eq!(wide(&[1, 0, 2, 0]), 0x2_0000_0000_0000_0001);
+    }
+
+    #[test]
+    fn fxsave_fields_land_in_their_registers() {
+        let mut image = [0u8; FXSAVE_SIZE];
+        image[0..2].copy_from_slice(&0x037fu16.to_le_bytes());
+        image[24..28].copy_from_slice(&0x1f80u32.to_le_bytes());
+        image[160..176].copy_from_slice(&(1u128 << 100).to_le_bytes());
+        let cpu = CpuState { general: None, vector: Some(vector_from_fxsave(&image)) };
+        let regs = cpu.snapshot_registers();
+        let get = |name: &str| regs.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        assert_eq!((get("fcw"), get("mxcsr"), get("xmm0")), (Some(0x037f), Some(0x1f80), Some(1 << 100)));
+        assert_eq!(cpu.vector_bytes().map(|b| b.len()), Some(dwarf::VECTOR_COUNT * dwarf::VECTOR_SIZE));
+        assert!(cpu.unwind_regs().is_none() && cpu.thread_pointer().is_none());
+    }
+
+    #[test]
+    fn general_registers_keep_the_kernels_order() {
+        let mut words = [0u64; GENERAL_WORDS];
+        words[16] = 0x401000;
+        words[19] = 0x7ff0;
+        words[21] = 0x7f00_0000_0640;
+        let cpu = CpuState { general: Some(general_from_words(&words)), vector: None };
+        let regs = cpu.unwind_regs().expect("general registers");
+        assert_eq!((regs.get(dwarf::PC), regs.get(dwarf::SP)), (Some(0x401000), Some(0x7ff0)));
+        assert_eq!(cpu.thread_pointer(), Some(0x7f00_0000_0640));
+    }
+}

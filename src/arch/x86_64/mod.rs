@@ -1,0 +1,15 @@
+//! x86-64 (System V AMD64 ABI, Linux).
+
+pub mod cpu;
+pub mod dwarf;
+pub mod sigframe;
+
+pub use cpu::{CpuState, GeneralRegs, VectorRegs};
+
+/// The start of a module's static TLS block, given the thread pointer and
+/// the block's offset as the dynamic loader assigned it. x86-64 uses TLS
+/// variant II: the thread pointer (`fs_base`) points at the thread's
+/// control block and the static blocks lie below it.
+pub fn static_tls_block(thread_pointer: u64, offset: u64) -> u64 {
+    thread_pointer.wrapping_sub(offset)
+}

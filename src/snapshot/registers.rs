@@ -1,0 +1,78 @@
+//! A thread's registers as the snapshot records them: every register the
+//! kernel reports, named and in a fixed order ([`crate::arch::CpuState`]
+//! makes them), each written as a `"0x..."` string.
+//!
+//! Values stay numbers until serialization, which formats them into a
+//! stack buffer: a thousand threads' registers cost no heap allocations.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Registers(pub Vec<(Cow<'static, str>, u128)>);
+
+/// A fixed buffer that `write!` formats into without allocating.
+struct HexBuf {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl std::fmt::Write for HexBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+impl Serialize for Registers {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            let mut buf = HexBuf { bytes: [0; 40], len: 0 };
+            let _ = write!(buf, "{value:#x}");
+            map.serialize_entry(name.as_ref(), std::str::from_utf8(&buf.bytes[..buf.len]).unwrap_or("0x0"))?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Registers {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Registers;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of register names to hex strings")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Registers, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, String>()? {
+                    let hex = v.strip_prefix("0x").unwrap_or(&v);
+                    let value = u128::from_str_radix(hex, 16).map_err(serde::de::Error::custom)?;
+                    out.push((Cow::Owned(k), value));
+                }
+                Ok(Registers(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let r = Registers(vec![("rip".into(), 0x401000), ("xmm0".into(), 1 << 100)]);
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(text, r#"{"rip":"0x401000","xmm0":"0x10000000000000000000000000"}"#);
+        assert_eq!(serde_json::from_str::<Registers>(&text).unwrap(), r);
+    }
+}
