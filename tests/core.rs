@@ -75,7 +75,7 @@ fn registers_equal_gdbs_on_the_same_core() {
     assert_eq!(gdb.len(), core.threads.len());
     for t in &core.threads {
         let theirs = &gdb[&t.tid];
-        // The registers as the snapshot names them (ptsnap::registers).
+        // The registers as the snapshot names them (arch::CpuState).
         let ours = CpuState { general: Some(t.regs), vector: None }.snapshot_registers();
         for name in REGISTERS.split_whitespace() {
             let value = ours.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v as u64);
