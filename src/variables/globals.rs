@@ -1,11 +1,12 @@
 //! Variables outside frames: the globals and thread-locals a unit defines
 //! at file or namespace scope, found by one pass over each unit's top
-//! level (done once per module, and only for modules asked about).
+//! level and namespaces (done once per module, and only for modules
+//! asked about).
 
 use gimli::AttributeValue;
 
-use super::types::children;
 use crate::debuginfo::dwarf::{Die, DwarfInfo};
+use crate::unwind::cfi::Slice;
 
 /// A variable defined at file or namespace scope.
 #[derive(Clone)]
@@ -27,30 +28,61 @@ pub fn scan<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
     let mut out = Vec::new();
     for root in dwarf.unit_roots() {
         let cu = root.unit.unit.name.map(|n| n.to_string_lossy().into_owned());
-        collect(&root, cu.as_deref(), 0, &mut out);
+        let Ok(mut tree) = root.unit.unit.entries_tree(Some(root.offset)) else { continue };
+        let Ok(node) = tree.root() else { continue };
+        let mut scan = UnitScan { root: &root, cu: cu.as_deref(), prefix: String::new(), out: &mut out };
+        scan.collect(node, 0);
     }
     out
 }
 
-fn collect<'d, 'a>(scope: &Die<'d, 'a>, cu: Option<&str>, depth: usize, out: &mut Vec<GlobalDie<'d, 'a>>) {
-    for (tag, child) in children(scope) {
-        match tag {
-            gimli::DW_TAG_namespace if depth < MAX_NAMESPACE_DEPTH => collect(&child, cu, depth + 1, out),
-            gimli::DW_TAG_variable => {
-                let Some(location) = child.attr(gimli::DW_AT_location) else { continue };
-                let Some(name) = child.name() else { continue };
-                // A definition of a declaration elsewhere (a class's static
-                // member, say) takes its scope from the declaration.
-                let named = child.follow(gimli::DW_AT_specification).unwrap_or_else(|| child.clone());
-                out.push(GlobalDie {
-                    name: format!("{}{name}", named.scope_prefix()),
-                    tls: is_tls(&location),
-                    cu: cu.map(str::to_string),
-                    die: child,
-                });
+/// One pass over a unit's tree, entering namespaces only. The tree is
+/// walked with one cursor, so every DIE is read once however deep the
+/// namespaces nest (Rust and C++ units nest them deeply, and a unit's
+/// functions, skipped, hold most of its DIEs).
+struct UnitScan<'s, 'd, 'a> {
+    root: &'s Die<'d, 'a>,
+    cu: Option<&'s str>,
+    /// The `a::b::` of the namespaces around the DIEs being read.
+    prefix: String,
+    out: &'s mut Vec<GlobalDie<'d, 'a>>,
+}
+
+impl<'d, 'a> UnitScan<'_, 'd, 'a> {
+    fn collect(&mut self, node: gimli::EntriesTreeNode<'_, '_, Slice<'a>>, depth: usize) {
+        let mut children = node.children();
+        while let Ok(Some(child)) = children.next() {
+            let die = Die { dwarf: self.root.dwarf, unit: self.root.unit.clone(), offset: child.entry().offset() };
+            match child.entry().tag() {
+                gimli::DW_TAG_namespace if depth < MAX_NAMESPACE_DEPTH => {
+                    let before = self.prefix.len();
+                    let name = die.name();
+                    self.prefix.push_str(name.as_deref().unwrap_or("(anonymous namespace)"));
+                    self.prefix.push_str("::");
+                    self.collect(child, depth + 1);
+                    self.prefix.truncate(before);
+                }
+                gimli::DW_TAG_variable => self.variable(die),
+                _ => {}
             }
-            _ => {}
         }
+    }
+
+    fn variable(&mut self, die: Die<'d, 'a>) {
+        let Some(location) = die.attr(gimli::DW_AT_location) else { return };
+        let Some(name) = die.name() else { return };
+        // A definition of a declaration elsewhere (a class's static member,
+        // say) takes its scope from the declaration.
+        let prefix = match die.follow(gimli::DW_AT_specification) {
+            Some(declaration) => declaration.scope_prefix(),
+            None => self.prefix.clone(),
+        };
+        self.out.push(GlobalDie {
+            name: format!("{prefix}{name}"),
+            tls: is_tls(&location),
+            cu: self.cu.map(str::to_string),
+            die,
+        });
     }
 }
 
