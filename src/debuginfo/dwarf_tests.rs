@@ -84,7 +84,7 @@ fn inlined_chain() -> (Built, [UnitEntryId; 3]) {
     let main_c = b.file(u, "main.c");
     let mid_h = b.file(u, "mid.h");
     let leaf_h = b.file(u, "leaf.h");
-    let inline = |name: &str| [(gimli::DW_AT_name, string(name)), (gimli::DW_AT_inline, udata(1))];
+    let inline = |name: &str| [(gimli::DW_AT_name, string(name)), (gimli::DW_AT_inline, uconst(1))];
     let mid = b.add(u, root, gimli::DW_TAG_subprogram, &inline("mid"));
     let leaf = b.add(u, root, gimli::DW_TAG_subprogram, &inline("leaf"));
     let outer = function(&mut b, u, root, "outer", 0x1000, 0x1200);
@@ -93,8 +93,8 @@ fn inlined_chain() -> (Built, [UnitEntryId; 3]) {
     let call = |file, line: u64, column: u64| {
         [
             (gimli::DW_AT_call_file, AttributeValue::FileIndex(Some(file))),
-            (gimli::DW_AT_call_line, udata(line)),
-            (gimli::DW_AT_call_column, udata(column)),
+            (gimli::DW_AT_call_line, uconst(line)),
+            (gimli::DW_AT_call_column, uconst(column)),
         ]
     };
     let mid_attrs = [[(gimli::DW_AT_abstract_origin, unit_ref(mid))].as_slice(), &call(main_c, 20, 0)].concat();
@@ -188,7 +188,7 @@ fn definitions_take_their_declarations_scope_and_origins_linkage_name() {
     let abstract_attrs = [
         (gimli::DW_AT_name, string("helper")),
         (gimli::DW_AT_linkage_name, string("_ZN2ns6helperEv")),
-        (gimli::DW_AT_inline, udata(1)),
+        (gimli::DW_AT_inline, uconst(1)),
     ];
     let helper = b.add(u, ns, gimli::DW_TAG_subprogram, &abstract_attrs);
     let copy = b.add(u, root, gimli::DW_TAG_subprogram, &[(gimli::DW_AT_abstract_origin, unit_ref(helper))]);

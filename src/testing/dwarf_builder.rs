@@ -264,7 +264,8 @@ pub fn info_ref(unit: UnitId, entry: UnitEntryId) -> AttributeValue {
     AttributeValue::DebugInfoRef(DebugInfoRef::Entry(unit, entry))
 }
 
-pub fn udata(n: u64) -> AttributeValue {
+/// An unsigned constant (`DW_FORM_udata`): sizes, bounds, lines.
+pub fn uconst(n: u64) -> AttributeValue {
     AttributeValue::Udata(n)
 }
 
