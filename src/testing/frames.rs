@@ -9,6 +9,8 @@ use crate::debuginfo::{MappedFiles, ModuleSet};
 use crate::memory::BufferMemory;
 use crate::process::procfs::Mapping;
 use crate::unwind::regs::Regs;
+use crate::variables::errors::LocationError;
+use crate::variables::location::{CallSiteCache, Locator};
 use crate::variables::{FrameContext, Functions};
 
 /// Files by the mapping that maps them.
@@ -72,6 +74,22 @@ pub fn caller_frame<'d>(
     FrameContext { return_address, ..frame(function, return_address - 1, regs) }
 }
 
+/// What `die`'s `DW_AT_location` expression computes (a value, or an
+/// address) in `frames[frame]`, with no memory to read.
+pub fn evaluate_location<'d>(
+    die: &Die<'d, 'static>,
+    frames: &[FrameContext<'d, 'static>],
+    frame: usize,
+    functions: &dyn Functions<'d, 'static>,
+) -> Result<u64, LocationError> {
+    let Some(gimli::AttributeValue::Exprloc(location)) = die.attr(gimli::DW_AT_location) else {
+        panic!("the test's DIE has a location expression")
+    };
+    let (memory, cache) = (BufferMemory::new(), CallSiteCache::default());
+    let locator = Locator { memory: &memory, frames, functions, cache: &cache };
+    locator.value_of(die, location, Some(frame))
+}
+
 /// The functions of one module with no bias: entered at their `DW_AT_low_pc`.
 pub struct KnownFunctions<'d>(pub Vec<Die<'d, 'static>>);
 
@@ -94,4 +112,22 @@ fn low_pc(function: &Die<'_, '_>) -> Option<u64> {
         gimli::AttributeValue::Addr(a) => Some(a),
         _ => None,
     }
+}
+
+/// The smallest ELF file a module can be made of: an x86-64 shared
+/// object's header, with no sections and no segments.
+pub fn empty_elf() -> Vec<u8> {
+    let mut elf = b"\x7fELF\x02\x01\x01".to_vec();
+    elf.resize(16, 0);
+    elf.extend(3u16.to_le_bytes()); // ET_DYN
+    elf.extend(0x3eu16.to_le_bytes()); // EM_X86_64
+    elf.extend(1u32.to_le_bytes());
+    elf.extend([0u8; 24]); // entry, program and section header offsets
+    elf.extend(0u32.to_le_bytes()); // flags
+    for half in [64u16, 56, 0, 64, 0, 0] {
+        // header size, program header size and count, section header
+        // size and count, section name index
+        elf.extend(half.to_le_bytes());
+    }
+    elf
 }

@@ -6,11 +6,9 @@
 use gimli::write::{Address, AttributeValue, UnitEntryId, UnitId};
 
 use super::super::errors::LocationError;
-use super::super::location::{CallSiteCache, Locator};
 use crate::debuginfo::dwarf::DwarfInfo;
-use crate::memory::BufferMemory;
 use crate::testing::dwarf_builder::*;
-use crate::testing::frames::{KnownFunctions, caller_frame, frame};
+use crate::testing::frames::{KnownFunctions, caller_frame, evaluate_location, frame};
 
 /// DWARF register numbers of x86-64.
 const RBX: u16 = 3;
@@ -139,16 +137,7 @@ fn entry_values(
     let die = |e| built.die(info, e);
     let frames = [frame(Some(die(p.f)), F.0 + 4, &[]), caller_frame(Some(die(p.main)), return_address, &[(RBX, 99)])];
     let functions = KnownFunctions(functions.iter().map(|&e| die(e)).collect());
-    let memory = BufferMemory::new();
-    let cache = CallSiteCache::default();
-    let locator = Locator { memory: &memory, frames: &frames, functions: &functions, cache: &cache };
-    [p.x, p.y].map(|param| {
-        let param = die(param);
-        let Some(gimli::AttributeValue::Exprloc(location)) = param.attr(gimli::DW_AT_location) else {
-            panic!("an expression")
-        };
-        locator.value_of(&param, location, Some(0))
-    })
+    [p.x, p.y].map(|param| evaluate_location(&die(param), &frames, 0, &functions))
 }
 
 /// `DW_OP_constu n`.
