@@ -20,5 +20,7 @@ pub mod process;
 pub mod show;
 pub mod snapshot;
 pub mod symbolize;
+#[cfg(test)]
+mod testing;
 pub mod unwind;
 pub mod variables;

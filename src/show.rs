@@ -339,3 +339,7 @@ mod tests {
         assert_eq!(c_value(&v), format!("{}1{}", "{".repeat(3000), "}".repeat(3000)));
     }
 }
+
+#[cfg(test)]
+#[path = "show_tests.rs"]
+mod rendering_tests;

@@ -1168,3 +1168,7 @@ mod tests {
         assert!(problem.to_string().starts_with("corrupt .debug_info: unit header at 0x0"), "{problem}");
     }
 }
+
+#[cfg(test)]
+#[path = "dwarf_tests.rs"]
+mod built_tests;

@@ -292,3 +292,7 @@ fn address_value(die: &Die<'_, '_>, value: AttributeValue<Slice<'_>>) -> Option<
         _ => None,
     }
 }
+
+#[cfg(test)]
+#[path = "callsite_tests.rs"]
+mod tests;

@@ -134,3 +134,7 @@ fn in_declaration_order<'d, 'a>(scope: &Die<'d, 'a>, concrete: Vec<Die<'d, 'a>>)
     out.extend(remaining.into_iter().flatten());
     out
 }
+
+#[cfg(test)]
+#[path = "scope_tests.rs"]
+mod tests;

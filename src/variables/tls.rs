@@ -135,3 +135,7 @@ fn dt_debug(module: &Module<'_>, memory: &dyn Memory) -> Option<u64> {
     }
     None
 }
+
+#[cfg(test)]
+#[path = "tls_tests.rs"]
+mod tests;

@@ -772,3 +772,7 @@ fn parameters<'d, 'a>(id: &TypeId<'d, 'a>) -> (Vec<Option<TypeId<'d, 'a>>>, bool
     }
     (params, varargs)
 }
+
+#[cfg(test)]
+#[path = "types_tests.rs"]
+mod tests;

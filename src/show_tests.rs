@@ -1,0 +1,182 @@
+//! `show`'s rendering units over small snapshot values, for what the
+//! golden snapshots (tests/show_golden.rs) do not reach: every value form
+//! in C syntax, string escapes, truncation, values that cannot be read,
+//! the fault line and the lines that end a thread's stack.
+
+use super::*;
+use crate::snapshot::{Addr, Annotation, Fault, SignalInfo};
+
+/// A readable value of `kind` in memory.
+fn value(kind: Kind, value: Value) -> Variable {
+    Variable { kind, value, location: ValueLocation::Memory, ..Variable::default() }
+}
+
+fn named(name: &str, v: Variable) -> Variable {
+    Variable { name: name.into(), ..v }
+}
+
+fn int(n: i64) -> Variable {
+    value(Kind::Ll, Value::Int(n))
+}
+
+/// A pointer to `base_type` at `address`, with what it points to named.
+fn pointer(address: u64, base_type: &str, symbol: Option<&str>) -> Variable {
+    let v = value(Kind::Reference, Value::UInt(address));
+    Variable { base_type: base_type.into(), symbol: symbol.map(str::to_string), ..v }
+}
+
+/// A member that is a base class, as the variable reader marks it.
+fn base_class(name: &str, v: Variable) -> Variable {
+    let mark = Annotation::text("comment", BASE_CLASS, "ptsnap");
+    Variable { annotations: vec![mark], ..named(name, v) }
+}
+
+/// A string's exact bytes, as the snapshot keeps them (hex).
+fn string(bytes: &[u8], truncated: bool) -> Variable {
+    let hex = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Variable { bytes: Some(hex), truncated, ..value(Kind::String, Value::Null) }
+}
+
+/// A thread whose unwinding stopped for `reason`.
+fn stopped(reason: &str) -> Thread {
+    Thread { tid: 1, frames: vec![Frame::default()], unwind_stop: Some(reason.into()), ..Thread::default() }
+}
+
+#[test]
+fn scalars_pointers_and_enums_read_as_c() {
+    assert_eq!(c_value(&int(-3)), "-3");
+    let q = Variable { symbol: Some("'Q'".into()), ..int(81) };
+    assert_eq!(c_value(&q), "81 'Q'");
+    assert_eq!(c_value(&value(Kind::Dbl, Value::Float(2.5))), "2.5");
+    assert_eq!(c_value(&pointer(0x1000, "char", Some("text"))), "0x1000 \"text\"");
+    assert_eq!(c_value(&pointer(0x401000, "void", Some("main+4"))), "0x401000 <main+4>");
+    assert_eq!(c_value(&pointer(0, "int", None)), "0x0");
+    let function = Variable { symbol: Some("handler".into()), ..value(Kind::Fn, Value::UInt(0x401200)) };
+    assert_eq!(c_value(&function), "0x401200 <handler>");
+    let green = Variable { symbol: Some("GREEN".into()), ..value(Kind::Enum, Value::Int(1)) };
+    assert_eq!(c_value(&green), "GREEN");
+    assert_eq!(c_value(&value(Kind::Enum, Value::Int(7))), "7", "a value no enumerator names");
+    let synthetic = Variable { target: Some(Box::new(int(5))), ..value(Kind::Reference, Value::Null) };
+    assert_eq!(c_value(&synthetic), "<synthetic pointer>");
+}
+
+#[test]
+fn aggregates_read_as_c_initializers() {
+    let point = Variable { members: vec![named("x", int(3)), named("y", int(4))], ..value(Kind::Tuple, Value::Null) };
+    assert_eq!(c_value(&point), "{x = 3, y = 4}");
+    let base = Variable { members: vec![named("id", int(7))], ..value(Kind::Tuple, Value::Null) };
+    let derived = Variable { members: vec![base_class("Base", base), named("extra", int(9))], ..point.clone() };
+    assert_eq!(c_value(&derived), "{<Base> = {id = 7}, extra = 9}");
+    let anonymous = Variable { members: vec![named("", point.clone())], ..value(Kind::Tuple, Value::Null) };
+    assert_eq!(c_value(&anonymous), "{{x = 3, y = 4}}", "an anonymous union's members in braces");
+    assert_eq!(c_value(&value(Kind::Tuple, Value::Null)), "{<No data fields>}");
+    let array = Variable { elements: vec![int(1), int(2), int(3)], ..value(Kind::Array, Value::Null) };
+    assert_eq!(c_value(&array), "{1, 2, 3}");
+    let cut = Variable { truncated: true, ..array };
+    assert_eq!(c_value(&cut), "{1, 2, 3...}", "a limit cut the elements");
+    let cut_members = Variable { truncated: true, ..point };
+    assert_eq!(c_value(&cut_members), "{x = 3, y = 4...}");
+}
+
+#[test]
+fn strings_escape_what_is_not_printable_text() {
+    assert_eq!(c_value(&string(b"a\tb\"c\\\0", false)), r#""a\tb\"c\\""#, "the array's last NUL left out");
+    assert_eq!(c_value(&string(b"ab\0cd\0\0", false)), r#""ab\000cd\000""#, "NULs inside in octal");
+    assert_eq!(c_value(&string(b"caf\xe9 \x1b[0m", false)), r#""caf\351 \033[0m""#, "not UTF-8, and ESC");
+    assert_eq!(c_value(&string("café →".as_bytes(), false)), "\"café →\"", "UTF-8 is text");
+    assert_eq!(c_value(&string(b"zzz", true)), "\"zzz\"...", "a limit cut the string");
+    let text_only = Variable { symbol: Some("line\nbreak".into()), ..value(Kind::String, Value::Null) };
+    assert_eq!(c_value(&text_only), r#""line\nbreak""#, "without exact bytes, the text");
+    let pointed = Variable { bytes: Some("ff00".into()), ..pointer(0x2000, "unsigned char", Some("\u{fffd}")) };
+    assert_eq!(c_value(&pointed), r#"0x2000 "\377""#, "a pointer's exact bytes, not its text");
+}
+
+#[test]
+fn values_that_cannot_be_read_say_why_not() {
+    let gone = Variable { location: ValueLocation::OptimizedOut, ..int(1) };
+    assert_eq!(c_value(&gone), "<optimized out>");
+    let unreadable =
+        Variable { location: ValueLocation::Unavailable, error: Some("rdi is not saved".into()), ..int(0) };
+    assert_eq!(c_value(&unreadable), "<unavailable>");
+    // A struct that could not be read has no members, but is no empty
+    // struct either.
+    let failed = Variable { error: Some("cannot read".into()), ..value(Kind::Tuple, Value::Null) };
+    assert_eq!(c_value(&failed), "?");
+    assert_eq!(c_value(&value(Kind::Ll, Value::Null)), "?");
+}
+
+#[test]
+fn frame_lines_name_what_is_known() {
+    let frame = Frame {
+        index: 2,
+        pc: Addr(0x401234),
+        function: Some("recurse".into()),
+        parameters: vec![named("n", int(3)), named("", int(4)), named("info", pointer(0x7ffd0000, "crash_info", None))],
+        file: Some("/src/crash.c".into()),
+        line: Some(38),
+        module: Some("crash".into()),
+        ..Frame::default()
+    };
+    assert_eq!(frame_line(&frame), "#2   0x0000000000401234 in recurse (n=3, info=0x7ffd0000) (crash.c:38) [crash]");
+    let bare =
+        Frame { pc: Addr(0x1000), function_offset: Some(0x21), inlined: true, faulted: true, ..Frame::default() };
+    assert_eq!(frame_line(&bare), "#0   0x0000000000001000 in ??+0x21 (inlined) <- fault");
+    let tail = Frame { file: Some("t.c".into()), unwind: FrameUnwind::TailCall, ..bare };
+    assert_eq!(frame_line(&tail), "#0   0x0000000000001000 in ?? (t.c) (inlined) (tail call) <- fault");
+}
+
+#[test]
+fn the_header_says_which_signal_hit_which_thread() {
+    let signal = SignalInfo {
+        name: "SIGSEGV".into(),
+        code_name: Some("SEGV_MAPERR".into()),
+        reason: "invalid memory access".into(),
+        ..SignalInfo::default()
+    };
+    let snapshot = |fault| Snapshot { fault, ..Snapshot::default() };
+    let fault_line = |s: &Snapshot| render(s).lines().find(|l| l.starts_with("fault:")).unwrap().to_string();
+    let with_signal = snapshot(Some(Fault { tid: 42, signal: Some(signal.clone()) }));
+    assert_eq!(fault_line(&with_signal), "fault: SIGSEGV (SEGV_MAPERR) in thread 42: invalid memory access");
+    let no_code = snapshot(Some(Fault { tid: 42, signal: Some(SignalInfo { code_name: None, ..signal }) }));
+    assert_eq!(fault_line(&no_code), "fault: SIGSEGV in thread 42: invalid memory access");
+    let no_info = snapshot(Some(Fault { tid: 42, signal: None }));
+    assert_eq!(fault_line(&no_info), "fault: thread 42 (no signal information)");
+    assert_eq!(fault_line(&snapshot(None)), "fault: none");
+}
+
+#[test]
+fn threads_show_signal_handlers_and_why_their_stack_ends() {
+    let frames = vec![
+        Frame { index: 0, function: Some("handler".into()), ..Frame::default() },
+        Frame { index: 1, function: Some("__restore_rt".into()), ..Frame::default() },
+        Frame { index: 2, function: Some("work".into()), unwind: FrameUnwind::SignalFrame, ..Frame::default() },
+    ];
+    let thread = Thread { tid: 1, frames, ..Thread::default() };
+    let snapshot = Snapshot { threads: vec![thread], ..Snapshot::default() };
+    let text = render(&snapshot);
+    let marked: Vec<&str> = text.lines().filter(|l| l.contains("<signal handler called>")).collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(marked[0].contains("__restore_rt"), "the trampoline is marked: {text}");
+
+    let last_line = |t: Thread| {
+        let text = render(&Snapshot { threads: vec![t], ..Snapshot::default() });
+        text.lines().last().unwrap().to_string()
+    };
+    assert_eq!(last_line(stopped("max-frames")), "    (more frames not shown: --max-frames)");
+    assert_eq!(
+        last_line(stopped("no CFI and no frame pointer")),
+        "    (unwinding stopped: no CFI and no frame pointer)"
+    );
+    assert!(last_line(stopped("outermost")).starts_with("#0"), "a complete stack says nothing");
+}
+
+#[test]
+fn locals_tls_and_globals_are_listed_under_their_owner() {
+    let frame = Frame { locals: vec![named("count", int(2)), named("", int(9))], ..Frame::default() };
+    let thread = Thread { tid: 1, frames: vec![frame], tls: vec![named("errno", int(0))], ..Thread::default() };
+    let global = Variable { location: ValueLocation::OptimizedOut, ..named("table", int(0)) };
+    let text = render(&Snapshot { threads: vec![thread], globals: vec![global], ..Snapshot::default() });
+    assert!(text.contains("\n        count = 2\n    tls errno = 0\n"), "{text}");
+    assert!(!text.contains(" = 9"), "an unnamed local is not listed: {text}");
+    assert!(text.ends_with("\nglobals:\n  table = <optimized out>\n"), "{text}");
+}
