@@ -446,7 +446,7 @@ impl<'d, 'a> Types<'d, 'a> {
                     .as_ref()
                     .is_some_and(|t| matches!(self.get(t).kind, TypeKind::Pointer(_) | TypeKind::Reference { .. }));
                 if pointer_like {
-                    // `char *const`: the qualifier binds to the pointer.
+                    // `char * const`: the qualifier binds to the pointer.
                     next(target, format!(" {}{}{inner}", q.as_str(), if inner.is_empty() { "" } else { " " }))
                 } else {
                     // Qualifiers of one type in C's usual order, whatever
