@@ -4,6 +4,9 @@
 //! symbols, CFI, DWARF) -> [`unwind`] -> [`symbolize`] -> [`engine`] ->
 //! [`snapshot`] (JSON), with [`show`] rendering a snapshot for people. Only
 //! `process` touches ptrace; the rest reads memory through [`memory::Memory`].
+//!
+//! The binary and the integration tests are this library's users: a module
+//! neither reaches is `pub(crate)`, so the compiler flags what nothing uses.
 
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("ptsnap supports Linux on x86-64 only for now");
@@ -12,7 +15,7 @@ pub mod arch;
 pub mod coredump;
 pub mod debuginfo;
 pub mod engine;
-pub mod fault;
+pub(crate) mod fault;
 pub mod memory;
 pub mod options;
 pub mod pmodule;

@@ -11,7 +11,7 @@
 //! panic.
 
 mod memory;
-pub mod notes;
+pub(crate) mod notes;
 
 use std::io;
 use std::path::Path;

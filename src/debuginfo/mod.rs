@@ -6,15 +6,15 @@
 //! first needs them; DWARF units are then parsed lazily, only those
 //! covering the pcs asked about. Everything is cached for the whole run.
 
-pub mod debuginfod;
+pub(crate) mod debuginfod;
 pub mod dwarf;
-pub mod elf;
+pub(crate) mod elf;
 pub mod locate;
-pub mod prefetch;
-pub mod split;
+pub(crate) mod prefetch;
+pub(crate) mod split;
 pub mod store;
-pub mod symbols;
-pub mod type_index;
+pub(crate) mod symbols;
+pub(crate) mod type_index;
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};

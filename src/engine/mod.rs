@@ -14,7 +14,7 @@
 
 mod dump;
 mod extract;
-pub mod input;
+pub(crate) mod input;
 mod live;
 mod supervisor;
 mod variables;

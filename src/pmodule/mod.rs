@@ -18,13 +18,13 @@
 
 mod api;
 mod budget;
-pub mod discover;
-pub mod handles;
-pub mod matching;
-pub mod native;
-pub mod objects;
+pub(crate) mod discover;
+pub(crate) mod handles;
+pub(crate) mod matching;
+pub(crate) mod native;
+pub(crate) mod objects;
 pub mod sandbox;
-pub mod services;
+pub(crate) mod services;
 mod shared;
 
 use std::cell::RefCell;

@@ -3,11 +3,11 @@
 //! ptsnap until it crashes. Nothing outside this module calls ptrace.
 
 pub mod procfs;
-pub mod ptrace;
-pub mod remote_memory;
+pub(crate) mod ptrace;
+pub(crate) mod remote_memory;
 pub mod run;
 pub mod signals;
-pub mod stopper;
+pub(crate) mod stopper;
 
 use std::io;
 

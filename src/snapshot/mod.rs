@@ -1,7 +1,7 @@
 //! The snapshot: its data model and how it is written.
 
-pub mod model;
-pub mod registers;
+pub(crate) mod model;
+pub(crate) mod registers;
 pub mod writer;
 
 pub use model::*;

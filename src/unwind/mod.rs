@@ -20,9 +20,9 @@
 //! must end the walk, not panic), and CFI expressions run under an
 //! operation budget (see [`cfi`]).
 
-pub mod cfi;
+pub(crate) mod cfi;
 pub mod regs;
-pub mod sigframe;
+pub(crate) mod sigframe;
 
 use gimli::UnwindContext;
 

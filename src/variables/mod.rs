@@ -8,15 +8,15 @@
 //! they are, and [`value`] turns bytes and types into values within the
 //! limits. Types are parsed once per run and shared by every frame.
 
-pub mod callsite;
-pub mod errors;
-pub mod globals;
-pub mod location;
-pub mod member_access;
-pub mod scope;
-pub mod tls;
-pub mod types;
-pub mod value;
+pub(crate) mod callsite;
+pub(crate) mod errors;
+pub(crate) mod globals;
+pub(crate) mod location;
+pub(crate) mod member_access;
+pub(crate) mod scope;
+pub(crate) mod tls;
+pub(crate) mod types;
+pub(crate) mod value;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};

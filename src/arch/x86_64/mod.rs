@@ -1,8 +1,8 @@
 //! x86-64 (System V AMD64 ABI, Linux).
 
-pub mod cpu;
+pub(crate) mod cpu;
 pub mod dwarf;
-pub mod sigframe;
+pub(crate) mod sigframe;
 
 pub use cpu::{CpuState, GeneralRegs, VectorRegs};
 

@@ -17,9 +17,9 @@
 //! it. Loading is [`loader`]'s: the module's declared ABI version is
 //! checked before anything of the module is called.
 
-pub mod abi;
-pub mod guard;
-pub mod loader;
+pub(crate) mod abi;
+pub(crate) mod guard;
+pub(crate) mod loader;
 mod slots;
 
 use std::cell::{Cell, RefCell};
