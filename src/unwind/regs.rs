@@ -2,6 +2,8 @@
 //! known or not: in caller frames only what the unwinder recovered is known,
 //! and later readers must see "unknown", never a stale callee value.
 
+use crate::address::RunAddr;
+
 pub const RAX: u16 = 0;
 pub const RDX: u16 = 1;
 pub const RCX: u16 = 2;
@@ -43,12 +45,12 @@ impl Regs {
         }
     }
 
-    pub fn pc(&self) -> Option<u64> {
-        self.get(RIP)
+    pub fn pc(&self) -> Option<RunAddr> {
+        self.get(RIP).map(RunAddr::new)
     }
 
-    pub fn sp(&self) -> Option<u64> {
-        self.get(RSP)
+    pub fn sp(&self) -> Option<RunAddr> {
+        self.get(RSP).map(RunAddr::new)
     }
 
     /// The known registers by name, for the snapshot.
