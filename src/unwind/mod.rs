@@ -230,14 +230,14 @@ impl<'m> StackWalk<'m> {
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
     fn frame_pointer(&self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
-        let rbp = frame.regs.get(regs::RBP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
-        let rbp = RunAddr::new(rbp);
+        let bp = frame.regs.get(regs::RBP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+        let rbp = RunAddr::new(bp);
         if rbp <= frame.sp {
             // The caller's frame would not be above this one: a loop, or
             // rbp is not a frame pointer here.
             return Err(StopReason::NoProgress);
         }
-        if rbp.get() % 8 != 0 {
+        if bp % 8 != 0 {
             return Err(StopReason::Error(format!("frame pointer {rbp:#x} is misaligned")));
         }
         let saved_rbp = self.memory.read_u64(rbp.get()).map_err(|_| StopReason::NoUnwindInfo)?;
