@@ -11,6 +11,7 @@
 #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
 compile_error!("ptsnap supports Linux on x86-64 only for now");
 
+pub mod address;
 pub mod arch;
 pub mod coredump;
 pub mod debuginfo;

@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use rustc_hash::FxHashMap as HashMap;
 
+use crate::address::{LinkAddr, RunAddr};
 use crate::debuginfo::Module;
 
 /// Symbolizes pcs with a cache: the threads of a process mostly stand at a
@@ -14,7 +15,7 @@ use crate::debuginfo::Module;
 /// pc is looked up once per run.
 #[derive(Default)]
 pub struct Symbolizer {
-    cache: HashMap<(u64, u64), Rc<[SourceFrame]>>,
+    cache: HashMap<(RunAddr, RunAddr), Rc<[SourceFrame]>>,
 }
 
 impl Symbolizer {
@@ -24,7 +25,7 @@ impl Symbolizer {
 
     /// As [`symbolize`], cached by (`pc`, `lookup_pc`); shared, since the
     /// threads of a process stand at the same pcs.
-    pub fn frames(&mut self, module: &Module<'_>, pc: u64, lookup_pc: u64) -> Rc<[SourceFrame]> {
+    pub fn frames(&mut self, module: &Module<'_>, pc: RunAddr, lookup_pc: RunAddr) -> Rc<[SourceFrame]> {
         self.cache.entry((pc, lookup_pc)).or_insert_with(|| symbolize(module, pc, lookup_pc).into()).clone()
     }
 }
@@ -49,7 +50,7 @@ pub struct SourceFrame {
 
 /// Symbolizes `lookup_pc` (already adjusted to pc-1 for return addresses)
 /// in `module`; `pc` is the frame's real pc, for `function_offset`.
-pub fn symbolize(module: &Module<'_>, pc: u64, lookup_pc: u64) -> Vec<SourceFrame> {
+pub fn symbolize(module: &Module<'_>, pc: RunAddr, lookup_pc: RunAddr) -> Vec<SourceFrame> {
     let svma = module.svma(lookup_pc);
     let symbol = module.symbols().lookup(svma);
     let mut frames = dwarf_frames(module, svma);
@@ -62,7 +63,7 @@ pub fn symbolize(module: &Module<'_>, pc: u64, lookup_pc: u64) -> Vec<SourceFram
     }
     let physical = &mut frames[last];
     if let Some(sym) = symbol {
-        physical.function_offset = Some(module.svma(pc).wrapping_sub(sym.address));
+        physical.function_offset = Some(module.svma(pc) - sym.address);
         if physical.function.is_none() {
             physical.function = Some(demangle(sym.name, None));
         }
@@ -70,7 +71,7 @@ pub fn symbolize(module: &Module<'_>, pc: u64, lookup_pc: u64) -> Vec<SourceFram
     frames
 }
 
-fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
+fn dwarf_frames(module: &Module<'_>, svma: LinkAddr) -> Vec<SourceFrame> {
     let Some(dwarf) = module.dwarf() else { return Vec::new() };
     dwarf
         .frames(svma)
@@ -93,7 +94,7 @@ fn dwarf_frames(module: &Module<'_>, svma: u64) -> Vec<SourceFrame> {
 
 /// A code address as `function` or `function+offset`, from the symbol
 /// table, for function pointers.
-pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: u64) -> Option<String> {
+pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: RunAddr) -> Option<String> {
     let module = modules.find(address)?;
     let svma = module.svma(address);
     let sym = module.symbols().lookup(svma)?;

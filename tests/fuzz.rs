@@ -37,6 +37,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+use ptsnap::address::{Bias, LinkAddr, RunAddr};
 use ptsnap::arch::dwarf;
 use ptsnap::debuginfo::dwarf::Die;
 use ptsnap::debuginfo::locate::DebugDirs;
@@ -403,16 +404,16 @@ struct ModuleFunctions<'d, 'a> {
 }
 
 impl<'d, 'a> Functions<'d, 'a> for ModuleFunctions<'d, 'a> {
-    fn address_of(&self, name: &str) -> Option<u64> {
-        self.modules.iter().find_map(|m| Some(m.elf.as_ref()?.symbol(name)?.0.wrapping_add(m.bias)))
+    fn address_of(&self, name: &str) -> Option<RunAddr> {
+        self.modules.iter().find_map(|m| Some(m.avma(LinkAddr::new(m.elf.as_ref()?.symbol(name)?.0))))
     }
 
-    fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)> {
+    fn function_at(&self, address: RunAddr) -> Option<(Die<'d, 'a>, Bias)> {
         self.modules.function_at(address)
     }
 
     fn name_at(&self, address: u64) -> Option<String> {
-        symbol_name(self.modules, address)
+        symbol_name(self.modules, RunAddr::new(address))
     }
 }
 
@@ -468,7 +469,7 @@ fn exercise(fx: &Fixture, path: &Path, bytes: &[u8], rng: &mut Rng) {
     let modules = ModuleSet::from_maps(&maps, &LiveProcess::new(std::process::id() as i32), &store, &dirs, &memory);
     let mut symbolizer = Symbolizer::new();
     for &(address, size) in &fx.functions {
-        for pc in [BASE + address, BASE + address + size / 2] {
+        for pc in [BASE + address, BASE + address + size / 2].map(RunAddr::new) {
             if let Some(m) = modules.find(pc) {
                 symbolizer.frames(m, pc, pc);
             }
@@ -532,14 +533,14 @@ fn frame_context<'d, 'a>(
     raw: Option<&RawFrame>,
     function: Option<Die<'d, 'a>>,
 ) -> FrameContext<'d, 'a> {
-    let svma = |a: u64| module.map_or(a, |m| m.svma(a));
+    let link_time = |a: fn(&RawFrame) -> RunAddr| Some(module?.svma(a(raw?)));
     FrameContext {
         regs: raw.map(|r| r.regs).unwrap_or_default(),
         vector_regs: None,
         cfa: raw.and_then(|r| r.cfa),
-        bias: module.map_or(0, |m| m.bias),
-        pc: raw.map_or(0, |r| svma(r.lookup_pc())),
-        return_address: raw.map_or(0, |r| svma(r.pc)),
+        bias: module.map_or(Bias::ZERO, |m| m.bias),
+        pc: link_time(RawFrame::lookup_pc),
+        return_address: link_time(|r| r.pc),
         function,
         tls_block: None,
         frame_base: Default::default(),
@@ -735,11 +736,12 @@ fn corrupt_debug_info_header_is_the_module_problem() {
     let memory = BufferMemory::new();
     let modules =
         ModuleSet::from_maps(&fx.mappings(&path), &LiveProcess::new(std::process::id() as i32), &store, &dirs, &memory);
-    let module = modules.find(BASE + fx.functions[0].0).unwrap();
+    let module = modules.find(RunAddr::new(BASE + fx.functions[0].0)).unwrap();
     assert_eq!(module.problem(), None, "nothing is parsed before a frame needs it");
     let mut symbolizer = Symbolizer::new();
     for &(address, _) in &fx.functions {
-        let frames = symbolizer.frames(module, BASE + address, BASE + address);
+        let pc = RunAddr::new(BASE + address);
+        let frames = symbolizer.frames(module, pc, pc);
         assert!(frames[0].function.is_some(), "the symbol table names {address:#x}");
         assert!(frames[0].line.is_none() && frames[0].scope.is_none());
     }

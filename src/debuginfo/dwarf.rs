@@ -38,6 +38,7 @@ use gimli::{AttributeValue, DebugInfoOffset, DwLang, DwTag, Unit, UnitOffset};
 use thiserror::Error;
 
 use super::split::{SplitError, SplitFiles};
+use crate::address::LinkAddr;
 use crate::unwind::cfi::Slice;
 
 type R<'a> = Slice<'a>;
@@ -562,7 +563,9 @@ impl<'a> DwarfInfo<'a> {
 
     /// The source frames at link-time address `pc`, innermost first; empty
     /// when no unit covers it.
-    pub fn frames(&self, pc: u64) -> Vec<DwarfFrame> {
+    pub fn frames(&self, pc: LinkAddr) -> Vec<DwarfFrame> {
+        // Units, scopes and line rows are all link-time: gimli's numbers.
+        let pc = pc.get();
         let Some(offset) = self.unit_for(pc) else { return Vec::new() };
         let Some(data) = self.unit(offset) else { return Vec::new() };
         // Scopes are in the split unit of a skeleton; lines stay in `data`.
@@ -1118,7 +1121,7 @@ mod tests {
         dies.extend(std::iter::repeat_n(BLOCK, nesting));
         dies.extend(std::iter::repeat_n(0, nesting + 1));
         let dwarf = dwarf_info(unit(&dies));
-        let frames = dwarf.frames(0x1010);
+        let frames = dwarf.frames(LinkAddr::new(0x1010));
         assert_eq!(frames.iter().map(|f| f.name.as_deref()).collect::<Vec<_>>(), [Some("f")]);
         assert_eq!(dwarf.problem(), Some(DwarfError::TooDeep { offset: 0 }));
     }
@@ -1134,7 +1137,7 @@ mod tests {
         dies.push(ORIGIN);
         dies.extend(28u32.to_le_bytes());
         let dwarf = dwarf_info(unit(&dies));
-        let frames = dwarf.frames(0x1010);
+        let frames = dwarf.frames(LinkAddr::new(0x1010));
         assert_eq!(frames.len(), 1);
         assert_eq!(frames[0].name, None, "no DIE in the cycle has a name");
         let die = dwarf.die(DebugInfoOffset(0), UnitOffset(28)).unwrap();
@@ -1145,7 +1148,7 @@ mod tests {
     fn a_length_past_the_address_space_wraps() {
         // DW_AT_high_pc as a length: low_pc + length overflows.
         let dwarf = dwarf_info(unit(&[function("f", u64::MAX - 0x10, 0x100), vec![0]].concat()));
-        assert!(dwarf.frames(0x1010).is_empty(), "the range wraps to nothing");
+        assert!(dwarf.frames(LinkAddr::new(0x1010)).is_empty(), "the range wraps to nothing");
     }
 
     #[test]
@@ -1163,7 +1166,7 @@ mod tests {
         let mut info = unit(&[function("f", 0x1000, 0x100), vec![0]].concat());
         info[4] = 0x77; // version 0x0077
         let dwarf = dwarf_info(info);
-        assert!(dwarf.frames(0x1010).is_empty());
+        assert!(dwarf.frames(LinkAddr::new(0x1010)).is_empty());
         let problem = dwarf.problem().expect("the corrupt header is recorded");
         assert!(problem.to_string().starts_with("corrupt .debug_info: unit header at 0x0"), "{problem}");
     }

@@ -36,15 +36,15 @@ fn a_pc_finds_its_unit_by_aranges_or_by_the_units_own_ranges() {
     let built = b.finish();
     let info = built.info();
 
-    let at_a = info.frames(0x1010);
+    let at_a = info.frames(LinkAddr::new(0x1010));
     assert_eq!(names(&at_a), [Some("in_a")]);
     assert_eq!(at_a[0].unit, built.offset(root).0);
     assert_eq!(at_a[0].language, Some(DW_LANG_C99));
-    let at_b = info.frames(0x20ff);
+    let at_b = info.frames(LinkAddr::new(0x20ff));
     assert_eq!(names(&at_b), [Some("in_b")]);
     assert_eq!(at_b[0].unit, built.offset(root_b).0);
     for outside in [0xfff, 0x1100, 0x1800, 0x2100, u64::MAX] {
-        assert!(info.frames(outside).is_empty(), "{outside:#x} is in no unit");
+        assert!(info.frames(LinkAddr::new(outside)).is_empty(), "{outside:#x} is in no unit");
     }
     assert_eq!(info.problem(), None);
 }
@@ -65,11 +65,11 @@ fn units_and_functions_in_several_ranges_hold_only_those() {
         function(&mut b, u, root, "other", 0x1080, 0x1100);
         let info = b.finish().info();
 
-        assert_eq!(names(&info.frames(0x1010)), [Some("work")], "DWARF {version}");
-        assert_eq!(names(&info.frames(0x5020)), [Some("work")], "DWARF {version}: the cold part");
-        assert_eq!(names(&info.frames(0x1090)), [Some("other")], "DWARF {version}");
-        assert!(info.frames(0x5040).is_empty(), "DWARF {version}: in the unit, in no function, no line");
-        assert!(info.frames(0x3000).is_empty(), "DWARF {version}: between the unit's ranges");
+        assert_eq!(names(&info.frames(LinkAddr::new(0x1010))), [Some("work")], "DWARF {version}");
+        assert_eq!(names(&info.frames(LinkAddr::new(0x5020))), [Some("work")], "DWARF {version}: the cold part");
+        assert_eq!(names(&info.frames(LinkAddr::new(0x1090))), [Some("other")], "DWARF {version}");
+        assert!(info.frames(LinkAddr::new(0x5040)).is_empty(), "DWARF {version}: in the unit, in no function, no line");
+        assert!(info.frames(LinkAddr::new(0x3000)).is_empty(), "DWARF {version}: between the unit's ranges");
     }
 }
 
@@ -115,7 +115,7 @@ fn inlined_chain() -> (Built, [UnitEntryId; 3]) {
 fn inlined_calls_are_frames_at_their_callers_call_site() {
     let (built, [outer, mid_copy, leaf_copy]) = inlined_chain();
     let info = built.info();
-    let frames = info.frames(0x1070);
+    let frames = info.frames(LinkAddr::new(0x1070));
     assert_eq!(names(&frames), [Some("leaf"), Some("mid"), Some("outer")]);
     let position = |f: &DwarfFrame| (f.file.clone(), f.line, f.column);
     let file = |name: &str| Some(format!("{SOURCE_DIR}/{name}"));
@@ -129,10 +129,10 @@ fn inlined_calls_are_frames_at_their_callers_call_site() {
     assert_eq!(dies, expected, "the lexical block is walked through, not a frame");
 
     // Past the inner call, only `mid` is inlined; outside both, `outer`.
-    assert_eq!(names(&info.frames(0x1080)), [Some("mid"), Some("outer")]);
-    assert_eq!(info.frames(0x1080)[0].line, Some(31));
-    assert_eq!(names(&info.frames(0x1190)), [Some("outer")]);
-    assert_eq!(info.frames(0x1190)[0].line, Some(12));
+    assert_eq!(names(&info.frames(LinkAddr::new(0x1080))), [Some("mid"), Some("outer")]);
+    assert_eq!(info.frames(LinkAddr::new(0x1080))[0].line, Some(31));
+    assert_eq!(names(&info.frames(LinkAddr::new(0x1190))), [Some("outer")]);
+    assert_eq!(info.frames(LinkAddr::new(0x1190))[0].line, Some(12));
 }
 
 #[test]
@@ -145,13 +145,13 @@ fn a_line_starts_at_its_rows_address_and_ends_at_the_next() {
     let file = b.file(u, "rows.c");
     b.lines(u, &[(0x1000, file, 10), (0x1010, file, 11)], 0x1020);
     let info = b.finish().info();
-    let line = |pc| info.frames(pc).first().and_then(|f| f.line);
+    let line = |pc| info.frames(LinkAddr::new(pc)).first().and_then(|f| f.line);
     assert_eq!(line(0x1000), Some(10));
     assert_eq!(line(0x100f), Some(10));
     assert_eq!(line(0x1010), Some(11), "a row's own address is its line");
     assert_eq!(line(0x101f), Some(11));
     assert_eq!(line(0x1020), None, "the end of the sequence has no line");
-    assert_eq!(names(&info.frames(0x1020)), [Some("f")], "the function is still known there");
+    assert_eq!(names(&info.frames(LinkAddr::new(0x1020))), [Some("f")], "the function is still known there");
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn code_with_lines_and_no_function_is_a_nameless_frame() {
     let file = b.file(u, "start.S");
     b.lines(u, &[(0x1000, file, 7)], 0x1010);
     let info = b.finish().info();
-    let frames = info.frames(0x1004);
+    let frames = info.frames(LinkAddr::new(0x1004));
     assert_eq!(names(&frames), [None]);
     assert_eq!((frames[0].line, frames[0].die), (Some(7), None));
 }
@@ -196,10 +196,14 @@ fn definitions_take_their_declarations_scope_and_origins_linkage_name() {
     let built = b.finish();
     let info = built.info();
 
-    let frames = info.frames(0x1010);
+    let frames = info.frames(LinkAddr::new(0x1010));
     assert_eq!(names(&frames), [Some("ns::Widget::draw")]);
     assert_eq!(frames[0].language, Some(DW_LANG_C_plus_plus));
-    assert_eq!(names(&info.frames(0x1050)), [Some("_ZN2ns6helperEv")], "the linkage name, demangled later");
+    assert_eq!(
+        names(&info.frames(LinkAddr::new(0x1050))),
+        [Some("_ZN2ns6helperEv")],
+        "the linkage name, demangled later"
+    );
     let die = built.die(&info, definition);
     assert_eq!(die.name().as_deref(), Some("draw"), "DW_AT_name through the specification");
     let (owner, _) = die.inherited(gimli::DW_AT_declaration).unwrap();
@@ -224,7 +228,7 @@ fn references_reach_dies_of_other_units() {
     b.code(code, definition, 0x1000, 0x1100);
     let built = b.finish();
     let info = built.info();
-    assert_eq!(names(&info.frames(0x1000)), [Some("shared")]);
+    assert_eq!(names(&info.frames(LinkAddr::new(0x1000))), [Some("shared")]);
     let target = built.die(&info, definition).follow(gimli::DW_AT_specification).unwrap();
     assert_eq!(target.key(), built.die(&info, shared).key());
 }

@@ -18,6 +18,7 @@ use thiserror::Error;
 
 use super::DebugInfoError;
 use super::store::FileStore;
+use crate::address::{Bias, LinkAddr, RunAddr};
 
 /// Why a section's contents cannot be had.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -117,8 +118,8 @@ impl<'a> ElfObject<'a> {
 
     /// The section's link-time address, for sections addressed at run time
     /// (`.eh_frame`, `.eh_frame_hdr`, `.text`, `.got`).
-    pub fn section_address(&self, name: &str) -> Option<u64> {
-        self.file.section_by_name(name).map(|s| s.address())
+    pub fn section_address(&self, name: &str) -> Option<LinkAddr> {
+        self.file.section_by_name(name).map(|s| LinkAddr::new(s.address()))
     }
 
     /// Whether the section is present with contents, without inflating it.
@@ -139,14 +140,14 @@ impl<'a> ElfObject<'a> {
 
     /// The difference between run-time and link-time addresses, given that
     /// the file's bytes at `file_offset` are mapped at `map_start`.
-    pub fn load_bias(&self, map_start: u64, file_offset: u64) -> Option<u64> {
+    pub fn load_bias(&self, map_start: RunAddr, file_offset: u64) -> Option<Bias> {
         self.file.segments().find_map(|seg| {
             let (seg_off, seg_size) = seg.file_range();
             let page_off = seg_off & !0xfff;
             let seg_end = seg_off.checked_add(seg_size.max(1))?;
             (file_offset >= page_off && file_offset < seg_end).then(|| {
-                let vaddr_at_offset = seg.address().wrapping_add(file_offset).wrapping_sub(seg_off);
-                map_start.wrapping_sub(vaddr_at_offset)
+                let vaddr_at_offset = LinkAddr::new(seg.address()) + file_offset - seg_off;
+                Bias::between(map_start, vaddr_at_offset)
             })
         })
     }

@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use gimli::{RunTimeEndian, SectionId};
 use thiserror::Error;
 
+use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::memory::Memory;
 use crate::process::procfs::Mapping;
 use crate::unwind::CfiLookup;
@@ -44,12 +45,12 @@ pub enum DebugInfoError {
 pub struct Module<'a> {
     /// The path the process mapped (as /proc/PID/maps shows it).
     pub path: String,
-    pub start: u64,
-    pub end: u64,
+    pub start: RunAddr,
+    pub end: RunAddr,
     /// Run-time address minus link-time address.
-    pub bias: u64,
+    pub bias: Bias,
     /// Executable mappings: start, end, file offset.
-    executable: Vec<(u64, u64, u64)>,
+    executable: Vec<(RunAddr, RunAddr, u64)>,
     pub elf: Option<ElfObject<'a>>,
     /// Why the file could not be read, when it could not. Problems found
     /// later, in its debug information, are in [`Module::problem`].
@@ -87,7 +88,7 @@ const DEBUG_LOCLISTS: &str = ".debug_loclists";
 pub(crate) const LOCATION_SECTIONS: &[&str] = &[DEBUG_LOC, DEBUG_LOCLISTS];
 
 impl<'a> Module<'a> {
-    pub fn contains(&self, addr: u64) -> bool {
+    pub fn contains(&self, addr: RunAddr) -> bool {
         self.start <= addr && addr < self.end
     }
 
@@ -206,7 +207,7 @@ impl<'a> Module<'a> {
 
     /// `len` bytes of the file mapped executable at run-time address `pc`,
     /// when they are all inside one executable mapping and the file.
-    fn code_bytes(&self, pc: u64, len: usize) -> Option<&'a [u8]> {
+    fn code_bytes(&self, pc: RunAddr, len: usize) -> Option<&'a [u8]> {
         let elf = self.elf.as_ref()?;
         let &(start, end, offset) = self.executable.iter().find(|&&(s, e, _)| s <= pc && pc < e)?;
         if pc.checked_add(len as u64)? > end {
@@ -216,9 +217,14 @@ impl<'a> Module<'a> {
         elf.data.get(at..at.checked_add(len)?)
     }
 
-    /// The link-time address of a run-time address in this module.
-    pub fn svma(&self, addr: u64) -> u64 {
-        addr.wrapping_sub(self.bias)
+    /// The link-time ("stated") address of a run-time address in this module.
+    pub fn svma(&self, addr: RunAddr) -> LinkAddr {
+        self.bias.link_time(addr)
+    }
+
+    /// The run-time ("actual") address of a link-time address in this module.
+    pub fn avma(&self, addr: LinkAddr) -> RunAddr {
+        self.bias.run_time(addr)
     }
 
     /// Describes the symbols available, for the snapshot: "dwarf",
@@ -282,13 +288,15 @@ impl<'a> ModuleSet<'a> {
                 Err(OpenOutcome::Failed(e)) => (None, Some(e)),
             };
             let lowest = group.iter().min_by_key(|m| m.offset).unwrap_or(first);
-            let bias = elf.as_ref().and_then(|e| e.load_bias(lowest.start, lowest.offset)).unwrap_or(0);
+            let bias = elf.as_ref().and_then(|e| e.load_bias(RunAddr::new(lowest.start), lowest.offset));
+            let (start, end) = (group.iter().map(|m| m.start).min(), group.iter().map(|m| m.end).max());
+            let executable = group.iter().filter(|m| m.executable);
             modules.push(Module {
                 path: first.path.clone(),
-                start: group.iter().map(|m| m.start).min().unwrap_or(first.start),
-                end: group.iter().map(|m| m.end).max().unwrap_or(first.end),
-                bias,
-                executable: group.iter().filter(|m| m.executable).map(|m| (m.start, m.end, m.offset)).collect(),
+                start: RunAddr::new(start.unwrap_or(first.start)),
+                end: RunAddr::new(end.unwrap_or(first.end)),
+                bias: bias.unwrap_or(Bias::ZERO),
+                executable: executable.map(|m| (RunAddr::new(m.start), RunAddr::new(m.end), m.offset)).collect(),
                 elf,
                 error,
                 store,
@@ -306,14 +314,14 @@ impl<'a> ModuleSet<'a> {
 
     /// The function (the outermost, not an inlined one) whose code holds
     /// `address`, with its module's load bias.
-    pub fn function_at(&self, address: u64) -> Option<(dwarf::Die<'_, 'a>, u64)> {
+    pub fn function_at(&self, address: RunAddr) -> Option<(dwarf::Die<'_, 'a>, Bias)> {
         let module = self.find(address)?;
         let dwarf = module.dwarf()?;
         let outer = dwarf.frames(module.svma(address)).pop()?;
         Some((dwarf.die(outer.unit, outer.die?)?, module.bias))
     }
 
-    pub fn find(&self, addr: u64) -> Option<&Module<'a>> {
+    pub fn find(&self, addr: RunAddr) -> Option<&Module<'a>> {
         let i = self.modules.partition_point(|m| m.start <= addr).checked_sub(1)?;
         let m = &self.modules[i];
         m.contains(addr).then_some(m)
@@ -325,16 +333,16 @@ impl<'a> ModuleSet<'a> {
 }
 
 impl CfiLookup for ModuleSet<'_> {
-    fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)> {
+    fn cfi_for(&self, pc: RunAddr) -> Option<(&Cfi<'_>, Bias)> {
         let m = self.find(pc)?;
         Some((m.cfi(), m.bias))
     }
 
-    fn is_code(&self, pc: u64) -> bool {
+    fn is_code(&self, pc: RunAddr) -> bool {
         self.find(pc).is_some_and(|m| m.executable.iter().any(|&(s, e, _)| s <= pc && pc < e))
     }
 
-    fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
+    fn read_code(&self, pc: RunAddr, buf: &mut [u8]) -> bool {
         match self.find(pc).and_then(|m| m.code_bytes(pc, buf.len())) {
             Some(bytes) => {
                 buf.copy_from_slice(bytes);

@@ -4,11 +4,11 @@
 use object::{Object, ObjectSymbol, SymbolKind};
 
 use super::elf::ElfObject;
+use crate::address::LinkAddr;
 
 #[derive(Clone, Copy, Debug)]
 pub struct Symbol<'a> {
-    /// Link-time address.
-    pub address: u64,
+    pub address: LinkAddr,
     pub size: u64,
     pub name: &'a str,
     /// Preference among aliases at one address: lower is better.
@@ -54,7 +54,7 @@ impl<'a> SymbolTable<'a> {
                 };
                 let underscores = name.len() - name.trim_start_matches('_').len();
                 self.symbols.push(Symbol {
-                    address: sym.address(),
+                    address: LinkAddr::new(sym.address()),
                     size: sym.size(),
                     name,
                     rank: (binding, underscores),
@@ -64,11 +64,11 @@ impl<'a> SymbolTable<'a> {
     }
     /// The function symbol containing `address` (link-time). A symbol without
     /// size covers addresses up to the next symbol.
-    pub fn lookup(&self, address: u64) -> Option<Symbol<'a>> {
+    pub fn lookup(&self, address: LinkAddr) -> Option<Symbol<'a>> {
         let idx = self.symbols.partition_point(|s| s.address <= address).checked_sub(1)?;
         let sym = self.symbols[idx];
-        // `address - sym.address` cannot underflow (the symbol starts at or
-        // below it); `sym.address + sym.size` could overflow for a corrupt size.
+        // `address - sym.address` does not wrap (the symbol starts at or
+        // below it); `sym.address + sym.size` could, for a corrupt size.
         let within = if sym.size > 0 {
             address - sym.address < sym.size
         } else {
@@ -84,10 +84,11 @@ mod tests {
 
     #[test]
     fn a_size_reaching_past_the_address_space_does_not_overflow() {
-        let sym = |address, size, name| Symbol { address, size, name, rank: (0, 0) };
+        let sym = |address, size, name| Symbol { address: LinkAddr::new(address), size, name, rank: (0, 0) };
         let table = SymbolTable { symbols: vec![sym(0x1000, 0x10, "small"), sym(u64::MAX - 4, u64::MAX, "huge")] };
-        assert_eq!(table.lookup(0x1008).map(|s| s.name), Some("small"));
-        assert_eq!(table.lookup(0x1010).map(|s| s.name), None);
-        assert_eq!(table.lookup(u64::MAX).map(|s| s.name), Some("huge"));
+        let lookup = |address| table.lookup(LinkAddr::new(address)).map(|s| s.name);
+        assert_eq!(lookup(0x1008), Some("small"));
+        assert_eq!(lookup(0x1010), None);
+        assert_eq!(lookup(u64::MAX), Some("huge"));
     }
 }

@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use crate::address::RunAddr;
 use crate::debuginfo::locate::DebugSource;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
@@ -87,7 +88,7 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
     }
     let (i, tramp) = w.frames.iter().enumerate().find(|(_, f)| f.signal_trampoline)?;
     let mut raw = [0u8; RawSigInfo::SIZE];
-    memory.read(sigframe::siginfo_address(tramp.sp), &mut raw).ok()?;
+    memory.read(sigframe::siginfo_address(tramp.sp).get(), &mut raw).ok()?;
     let info = RawSigInfo::from_bytes(&raw);
     accept(info.signo).then(|| FoundFault {
         tid,
@@ -117,7 +118,7 @@ pub fn render_thread<'d, 'a>(
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
                 index: frames.len(),
-                cfa: raw.cfa.map(Addr),
+                cfa: raw.cfa.map(|cfa| Addr(cfa.get())),
                 faulted: faulted_frame == Some(i) && j == 0,
                 unwind: frame_unwind(raw.method),
                 cfi_error: raw.cfi_error.clone(),
@@ -163,12 +164,12 @@ fn frame_unwind(method: UnwindMethod) -> FrameUnwind {
 }
 
 /// A frame at `pc` with its module and source position.
-fn source_frame(module: Option<&Module<'_>>, pc: u64, sp: u64, src: &SourceFrame) -> Frame {
+fn source_frame(module: Option<&Module<'_>>, pc: RunAddr, sp: RunAddr, src: &SourceFrame) -> Frame {
     Frame {
-        pc: Addr(pc),
-        sp: Addr(sp),
+        pc: Addr(pc.get()),
+        sp: Addr(sp.get()),
         module: module.map(|m| m.name().to_string()),
-        module_offset: module.map(|m| Addr(pc.wrapping_sub(m.start))),
+        module_offset: module.map(|m| Addr(pc - m.start)),
         function: src.function.clone(),
         function_offset: src.function_offset,
         file: src.file.clone(),
@@ -197,8 +198,8 @@ fn insert_tail_calls(
         let mut at: usize = sources[..=physical].iter().map(|(_, s)| s.len()).sum();
         for call in calls {
             let pc = call.return_address;
-            let Some(module) = modules.find(pc.wrapping_sub(1)) else { continue };
-            let positions = symbolizer.frames(module, pc, pc.wrapping_sub(1));
+            let Some(module) = modules.find(pc - 1) else { continue };
+            let positions = symbolizer.frames(module, pc, pc - 1);
             let outermost = positions.len().saturating_sub(1);
             let (mut parameters, mut locals) = (Some(call.parameters), Some(call.locals));
             for (j, src) in positions.iter().enumerate() {
@@ -222,9 +223,9 @@ pub fn module_info(m: &crate::debuginfo::Module<'_>) -> ModuleInfo {
     let debug = m.debug_file();
     ModuleInfo {
         path: m.path.clone(),
-        start: Addr(m.start),
-        end: Addr(m.end),
-        load_bias: Addr(m.bias),
+        start: Addr(m.start.get()),
+        end: Addr(m.end.get()),
+        load_bias: Addr(m.bias.get()),
         build_id: m.build_id(),
         debug_file: debug.map(|(d, _)| d.path.display().to_string()),
         debug_file_source: debug.map(|(_, how)| {

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
@@ -33,10 +34,10 @@ pub struct VariableReader<'d, 'a> {
     /// The target's memory map.
     maps: &'d [Mapping],
     /// Function addresses by linkage name, looked up once.
-    addresses: RefCell<HashMap<String, Option<u64>>>,
+    addresses: RefCell<HashMap<String, Option<RunAddr>>>,
     /// The function at an address (call-site targets), looked up once:
     /// every thread's tail calls ask for the same few.
-    functions: RefCell<HashMap<u64, Option<(Die<'d, 'a>, u64)>>>,
+    functions: RefCell<HashMap<RunAddr, Option<(Die<'d, 'a>, Bias)>>>,
     /// The C library and `errno`'s offset in its TLS block.
     errno: Option<(&'d Module<'a>, u64)>,
 }
@@ -65,7 +66,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         }
     }
 
-    fn tls_block(&self, module: &Module<'a>, thread_pointer: Option<u64>) -> Option<u64> {
+    fn tls_block(&self, module: &Module<'a>, thread_pointer: Option<RunAddr>) -> Option<RunAddr> {
         self.tls.as_ref()?.block(module, thread_pointer?, self.memory)
     }
 
@@ -79,23 +80,26 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         raw: &[RawFrame],
         sources: &[(Option<&'d Module<'a>>, Rc<[SourceFrame]>)],
         vector_regs: Option<Vec<u8>>,
-        thread_pointer: Option<u64>,
+        thread_pointer: Option<RunAddr>,
         out: &mut [Frame],
     ) -> Vec<(usize, Vec<TailCall>)> {
-        let mut blocks: HashMap<u64, Option<u64>> = HashMap::new();
+        let mut blocks: HashMap<RunAddr, Option<RunAddr>> = HashMap::new();
         let contexts: Vec<FrameContext<'d, 'a>> = raw
             .iter()
             .zip(sources)
             .enumerate()
             .map(|(i, (r, (module, src)))| {
+                // Outside every module there is no link time: no pc to look
+                // DWARF up at, and no DWARF. The context keeps the frame's
+                // place among the thread's frames.
                 let Some(m) = module else {
                     return FrameContext {
                         regs: r.regs,
                         vector_regs: None,
                         cfa: r.cfa,
-                        bias: 0,
-                        pc: r.lookup_pc(),
-                        return_address: r.pc,
+                        bias: Bias::ZERO,
+                        pc: None,
+                        return_address: None,
                         function: None,
                         tls_block: None,
                         frame_base: Default::default(),
@@ -107,8 +111,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                     vector_regs: (i == 0 && r.method == UnwindMethod::Context).then(|| vector_regs.clone()).flatten(),
                     cfa: r.cfa,
                     bias: m.bias,
-                    pc: m.svma(r.lookup_pc()),
-                    return_address: m.svma(r.pc),
+                    pc: Some(m.svma(r.lookup_pc())),
+                    return_address: Some(m.svma(r.pc)),
                     function,
                     tls_block: *blocks.entry(m.start).or_insert_with(|| self.tls_block(m, thread_pointer)),
                     frame_base: Default::default(),
@@ -136,7 +140,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
 
     /// The TLS variables of a thread: the executable's (every module's
     /// with `--tls-all`) and the C library's `errno`.
-    pub fn thread_tls(&self, thread_pointer: Option<u64>) -> Vec<Variable> {
+    pub fn thread_tls(&self, thread_pointer: Option<RunAddr>) -> Vec<Variable> {
         let mut out = Vec::new();
         let modules: Vec<&'d Module<'a>> =
             if self.tls_all { self.modules.iter().collect() } else { self.exe.into_iter().collect() };
@@ -156,22 +160,22 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     }
 
     /// `errno` from the C library's TLS symbol: no debug info needed.
-    fn errno(&self, thread_pointer: Option<u64>) -> Option<Variable> {
+    fn errno(&self, thread_pointer: Option<RunAddr>) -> Option<Variable> {
         let (libc, offset) = self.errno?;
-        let address = self.tls_block(libc, thread_pointer)?.wrapping_add(offset);
+        let address = self.tls_block(libc, thread_pointer)? + offset;
         let mut var = Variable {
             name: "errno".into(),
             type_name: "int".into(),
             kind: Kind::Ll,
             base_type: "int".into(),
-            address: Some(Addr(address)),
+            address: Some(Addr(address.get())),
             size: Some(4),
             location: ValueLocation::Memory,
             module: Some(libc.name().to_string()),
             ..Variable::default()
         };
         let mut raw = [0u8; 4];
-        match self.memory.read(address, &mut raw) {
+        match self.memory.read(address.get(), &mut raw) {
             Ok(()) => var.value = i64::from(i32::from_le_bytes(raw)).into(),
             Err(e) => {
                 var.location = ValueLocation::Unavailable;
@@ -220,21 +224,22 @@ impl<'d, 'a> VariableReader<'d, 'a> {
 
 /// The run-time address of symbol `name` in a module: the binary's
 /// symbols, then its debug file's full table.
-fn symbol_in(m: &Module<'_>, name: &str) -> Option<u64> {
+fn symbol_in(m: &Module<'_>, name: &str) -> Option<RunAddr> {
     let files = m.elf.iter().chain(m.debug_file().map(|(d, _)| d));
-    files.filter_map(|f| f.symbol(name)).find(|&(a, _)| a != 0).map(|(a, _)| a.wrapping_add(m.bias))
+    let found = files.filter_map(|f| f.symbol(name)).map(|(a, _)| LinkAddr::new(a)).find(|a| !a.is_null());
+    found.map(|a| m.avma(a))
 }
 
-/// The frame context a global is read in: no registers, the module's bias
-/// and the thread's TLS block of the module.
-fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<u64>) -> FrameContext<'d, 'a> {
+/// The frame context a global is read in: no registers, no pc, the
+/// module's bias and the thread's TLS block of the module.
+fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<RunAddr>) -> FrameContext<'d, 'a> {
     FrameContext {
         regs: Default::default(),
         vector_regs: None,
         cfa: None,
         bias: module.bias,
-        pc: 0,
-        return_address: 0,
+        pc: None,
+        return_address: None,
         function: None,
         tls_block,
         frame_base: Default::default(),
@@ -242,7 +247,7 @@ fn global_context<'d, 'a>(module: &Module<'a>, tls_block: Option<u64>) -> FrameC
 }
 
 impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
-    fn address_of(&self, name: &str) -> Option<u64> {
+    fn address_of(&self, name: &str) -> Option<RunAddr> {
         if let Some(known) = self.addresses.borrow().get(name) {
             return *known;
         }
@@ -252,7 +257,7 @@ impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
         found
     }
 
-    fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)> {
+    fn function_at(&self, address: RunAddr) -> Option<(Die<'d, 'a>, Bias)> {
         if let Some(known) = self.functions.borrow().get(&address) {
             return known.clone();
         }
@@ -262,6 +267,7 @@ impl<'d, 'a> Functions<'d, 'a> for VariableReader<'d, 'a> {
     }
 
     fn name_at(&self, address: u64) -> Option<String> {
+        let address = RunAddr::new(address);
         // Only code: a data address past the last function would otherwise
         // take that function's name.
         CfiLookup::is_code(self.modules, address).then(|| symbol_name(self.modules, address)).flatten()
@@ -362,10 +368,11 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
             None => self.address_of(symbol),
             Some(_) => self.modules_named(object).find_map(|m| symbol_in(m, symbol)),
         }
+        .map(RunAddr::get)
     }
 
     fn address_symbol(&self, address: u64) -> Option<String> {
-        symbol_name(self.modules, address)
+        symbol_name(self.modules, RunAddr::new(address))
     }
 
     fn mapping(&self, address: u64) -> Option<Mapping> {

@@ -2,6 +2,7 @@
 //! a module set of in-memory files, frames with chosen registers, and
 //! the [`Functions`] lookup over a list of subprogram DIEs.
 
+use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::store::FileStore;
@@ -56,9 +57,9 @@ pub fn frame<'d>(function: Option<Die<'d, 'static>>, pc: u64, regs: &[(u16, u64)
         regs: known,
         vector_regs: None,
         cfa: None,
-        bias: 0,
-        pc,
-        return_address: pc,
+        bias: Bias::ZERO,
+        pc: Some(LinkAddr::new(pc)),
+        return_address: Some(LinkAddr::new(pc)),
         function,
         tls_block: None,
         frame_base: Default::default(),
@@ -71,7 +72,7 @@ pub fn caller_frame<'d>(
     return_address: u64,
     regs: &[(u16, u64)],
 ) -> FrameContext<'d, 'static> {
-    FrameContext { return_address, ..frame(function, return_address - 1, regs) }
+    FrameContext { return_address: Some(LinkAddr::new(return_address)), ..frame(function, return_address - 1, regs) }
 }
 
 /// What `die`'s `DW_AT_location` expression computes (a value, or an
@@ -94,16 +95,16 @@ pub fn evaluate_location<'d>(
 pub struct KnownFunctions<'d>(pub Vec<Die<'d, 'static>>);
 
 impl<'d> Functions<'d, 'static> for KnownFunctions<'d> {
-    fn address_of(&self, name: &str) -> Option<u64> {
-        self.0.iter().find(|f| f.name().as_deref() == Some(name)).and_then(low_pc)
+    fn address_of(&self, name: &str) -> Option<RunAddr> {
+        self.0.iter().find(|f| f.name().as_deref() == Some(name)).and_then(low_pc).map(RunAddr::new)
     }
 
-    fn function_at(&self, address: u64) -> Option<(Die<'d, 'static>, u64)> {
-        self.0.iter().find(|f| low_pc(f) == Some(address)).map(|f| (f.clone(), 0))
+    fn function_at(&self, address: RunAddr) -> Option<(Die<'d, 'static>, Bias)> {
+        self.0.iter().find(|f| low_pc(f) == Some(address.get())).map(|f| (f.clone(), Bias::ZERO))
     }
 
     fn name_at(&self, address: u64) -> Option<String> {
-        self.function_at(address)?.0.name()
+        self.function_at(RunAddr::new(address))?.0.name()
     }
 }
 

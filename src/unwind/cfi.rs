@@ -18,6 +18,7 @@ use gimli::{
 };
 
 use super::regs::Regs;
+use crate::address::{LinkAddr, RunAddr};
 use crate::arch::dwarf;
 use crate::memory::Memory;
 
@@ -26,17 +27,17 @@ pub type Slice<'a> = EndianSlice<'a, RunTimeEndian>;
 /// Raw CFI sections of a module with their link-time addresses.
 #[derive(Default)]
 pub struct CfiSections<'a> {
-    pub eh_frame: Option<(&'a [u8], u64)>,
-    pub eh_frame_hdr: Option<(&'a [u8], u64)>,
+    pub eh_frame: Option<(&'a [u8], LinkAddr)>,
+    pub eh_frame_hdr: Option<(&'a [u8], LinkAddr)>,
     pub debug_frame: Option<&'a [u8]>,
-    pub text_address: Option<u64>,
-    pub got_address: Option<u64>,
+    pub text_address: Option<LinkAddr>,
+    pub got_address: Option<LinkAddr>,
 }
 
 /// What one CFI step produced: the caller's registers and the CFA.
 #[derive(Debug)]
 pub struct CfiStep {
-    pub cfa: u64,
+    pub cfa: RunAddr,
     pub caller: Regs,
     /// The FDE is marked as a signal trampoline ('S' augmentation).
     pub signal_frame: bool,
@@ -49,7 +50,7 @@ pub enum CfiError {
     #[error("CFI needs register {0}, which is not known in this frame")]
     UnknownRegister(u16),
     #[error("CFI reads unreadable memory at {0:#x}")]
-    Memory(u64),
+    Memory(RunAddr),
     #[error("CFI expression has an unsupported operation")]
     Unsupported,
 }
@@ -76,8 +77,8 @@ pub enum Step {
 /// search table.
 #[derive(Clone, Copy)]
 struct IndexedFde {
-    start: u64,
-    end: u64,
+    start: LinkAddr,
+    end: LinkAddr,
     offset: usize,
     in_eh_frame: bool,
 }
@@ -98,27 +99,28 @@ pub struct Cfi<'a> {
     /// header, sorted by start address; built on first use.
     index: OnceCell<Vec<IndexedFde>>,
     /// Rows by lookup address: the threads of a process share most pcs.
-    rows: RefCell<HashMap<u64, Rc<FoundRow>>>,
+    rows: RefCell<HashMap<LinkAddr, Rc<FoundRow>>>,
 }
 
 impl<'a> Cfi<'a> {
     pub fn new(sections: CfiSections<'a>) -> Self {
         let endian = RunTimeEndian::Little;
         let mut bases = BaseAddresses::default();
+        // gimli takes the sections' link-time addresses as numbers.
         if let Some(addr) = sections.text_address {
-            bases = bases.set_text(addr);
+            bases = bases.set_text(addr.get());
         }
         if let Some(addr) = sections.got_address {
-            bases = bases.set_got(addr);
+            bases = bases.set_got(addr.get());
         }
         let eh_frame = sections.eh_frame.map(|(data, addr)| {
-            bases = bases.clone().set_eh_frame(addr);
+            bases = bases.clone().set_eh_frame(addr.get());
             let mut f = EhFrame::new(data, endian);
             f.set_address_size(8);
             f
         });
         let eh_frame_hdr = sections.eh_frame_hdr.and_then(|(data, addr)| {
-            bases = bases.clone().set_eh_frame_hdr(addr);
+            bases = bases.clone().set_eh_frame_hdr(addr.get());
             EhFrameHdr::new(data, endian).parse(&bases, 8).ok().filter(|hdr| plausible_table(hdr, &bases, data.len()))
         });
         let debug_frame = sections.debug_frame.map(|data| {
@@ -130,7 +132,7 @@ impl<'a> Cfi<'a> {
     }
     /// Unwinds one frame: `lookup` is the link-time address to find the row
     /// for (pc, or pc-1 for a return address), `regs` the frame's registers.
-    pub fn step(&self, lookup: u64, regs: &Regs, memory: &dyn Memory, ctx: &mut UnwindContext<usize>) -> Step {
+    pub fn step(&self, lookup: LinkAddr, regs: &Regs, memory: &dyn Memory, ctx: &mut UnwindContext<usize>) -> Step {
         let cached = self.rows.borrow().get(&lookup).cloned();
         let row = match cached {
             Some(row) => row,
@@ -156,7 +158,7 @@ impl<'a> Cfi<'a> {
     }
 
     /// Finds the FDE covering `lookup` and runs its instructions up to it.
-    fn find_row(&self, lookup: u64, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
+    fn find_row(&self, lookup: LinkAddr, ctx: &mut UnwindContext<usize>) -> Option<Result<FoundRow, CfiError>> {
         if let (Some(eh), Some(hdr)) = (&self.eh_frame, &self.eh_frame_hdr)
             && let Some(fde) = self.fde_from_table(eh, hdr, lookup)
         {
@@ -186,13 +188,13 @@ impl<'a> Cfi<'a> {
         &self,
         eh: &EhFrame<Slice<'a>>,
         hdr: &ParsedEhFrameHdr<Slice<'a>>,
-        lookup: u64,
+        lookup: LinkAddr,
     ) -> Option<FrameDescriptionEntry<Slice<'a>>> {
-        let pointer = hdr.table()?.lookup(lookup, &self.bases).ok()?.direct().ok()?;
+        let pointer = hdr.table()?.lookup(lookup.get(), &self.bases).ok()?.direct().ok()?;
         let offset = pointer.checked_sub(hdr.eh_frame_ptr().direct().ok()?)?;
         let offset = EhFrameOffset(usize::try_from(offset).ok()?);
         let fde = eh.fde_from_offset(&self.bases, offset, EhFrame::cie_from_offset).ok()?;
-        fde.contains(lookup).then_some(fde)
+        fde.contains(lookup.get()).then_some(fde)
     }
 
     fn build_index(&self) -> Vec<IndexedFde> {
@@ -231,8 +233,8 @@ fn index_section<'a, S: UnwindSection<Slice<'a>>>(
             && fde.len() > 0
         {
             index.push(IndexedFde {
-                start: fde.initial_address(),
-                end: fde.end_address(),
+                start: LinkAddr::new(fde.initial_address()),
+                end: LinkAddr::new(fde.end_address()),
                 offset: fde.offset(),
                 in_eh_frame,
             });
@@ -245,11 +247,11 @@ fn row_of<'a, S: UnwindSection<Slice<'a>>>(
     section: &S,
     bases: &BaseAddresses,
     fde: &gimli::FrameDescriptionEntry<Slice<'a>>,
-    lookup: u64,
+    lookup: LinkAddr,
     ctx: &mut UnwindContext<usize>,
     in_eh_frame: bool,
 ) -> Result<FoundRow, CfiError> {
-    let row = fde.unwind_info_for_address(section, bases, ctx, lookup)?.clone();
+    let row = fde.unwind_info_for_address(section, bases, ctx, lookup.get())?.clone();
     Ok(FoundRow { row, signal_frame: fde.is_signal_trampoline(), in_eh_frame })
 }
 
@@ -263,23 +265,23 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     let cfa = match row.cfa() {
         CfaRule::RegisterAndOffset { register, offset } => {
             let base = regs.get(register.0).ok_or(CfiError::UnknownRegister(register.0))?;
-            base.wrapping_add_signed(*offset)
+            RunAddr::new(base).add_signed(*offset)
         }
-        CfaRule::Expression(expr) => evaluate(expr.get(section)?, None, regs, memory)?,
+        CfaRule::Expression(expr) => RunAddr::new(evaluate(expr.get(section)?, None, regs, memory)?),
     };
     let mut caller = Regs::default();
     for reg in 0..dwarf::COUNT as u16 {
         let value = match row.register(gimli::Register(reg)) {
-            None if reg == dwarf::SP => Some(cfa),
+            None if reg == dwarf::SP => Some(cfa.get()),
             None if dwarf::is_callee_saved(reg) => regs.get(reg),
             None | Some(RegisterRule::Undefined) => None,
             Some(RegisterRule::SameValue) => regs.get(reg),
-            Some(RegisterRule::Offset(n)) => Some(read_u64(memory, cfa.wrapping_add_signed(n))?),
-            Some(RegisterRule::ValOffset(n)) => Some(cfa.wrapping_add_signed(n)),
+            Some(RegisterRule::Offset(n)) => Some(read_u64(memory, cfa.add_signed(n))?),
+            Some(RegisterRule::ValOffset(n)) => Some(cfa.add_signed(n).get()),
             Some(RegisterRule::Register(r)) => regs.get(r.0),
             Some(RegisterRule::Expression(e)) => {
                 let addr = evaluate(e.get(section)?, Some(cfa), regs, memory)?;
-                Some(read_u64(memory, addr)?)
+                Some(read_u64(memory, RunAddr::new(addr))?)
             }
             Some(RegisterRule::ValExpression(e)) => Some(evaluate(e.get(section)?, Some(cfa), regs, memory)?),
             Some(RegisterRule::Constant(v)) => Some(v),
@@ -290,8 +292,8 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     Ok(CfiStep { cfa, caller, signal_frame })
 }
 
-fn read_u64(memory: &dyn Memory, addr: u64) -> Result<u64, CfiError> {
-    memory.read_u64(addr).map_err(|_| CfiError::Memory(addr))
+fn read_u64(memory: &dyn Memory, addr: RunAddr) -> Result<u64, CfiError> {
+    memory.read_u64(addr.get()).map_err(|_| CfiError::Memory(addr))
 }
 
 /// Operations one CFI expression may execute. Real ones are straight-line
@@ -304,7 +306,7 @@ const MAX_EXPRESSION_OPS: u32 = 1000;
 /// first (the CFA, for register rules).
 fn evaluate(
     expr: Expression<Slice<'_>>,
-    initial: Option<u64>,
+    initial: Option<RunAddr>,
     regs: &Regs,
     memory: &dyn Memory,
 ) -> Result<u64, CfiError> {
@@ -312,7 +314,7 @@ fn evaluate(
     let mut eval: Evaluation<Slice<'_>> = expr.evaluation(encoding);
     eval.set_max_iterations(MAX_EXPRESSION_OPS);
     if let Some(v) = initial {
-        eval.set_initial_value(v);
+        eval.set_initial_value(v.get());
     }
     let mut result = eval.evaluate()?;
     loop {
@@ -325,7 +327,7 @@ fn evaluate(
             EvaluationResult::RequiresMemory { address, size, .. } => {
                 let mut buf = [0u8; 8];
                 let n = (size as usize).min(8);
-                memory.read(address, &mut buf[..n]).map_err(|_| CfiError::Memory(address))?;
+                memory.read(address, &mut buf[..n]).map_err(|_| CfiError::Memory(RunAddr::new(address)))?;
                 eval.resume_with_memory(Value::Generic(u64::from_le_bytes(buf)))?
             }
             _ => return Err(CfiError::Unsupported),
@@ -357,7 +359,7 @@ pub(crate) mod tests {
     #[test]
     fn an_fde_that_cannot_be_read_is_unusable_not_absent() {
         let data = eh_frame_with_a_bad_instruction();
-        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, LinkAddr::new(0x2000))), ..CfiSections::default() });
         assert!(matches!(step(&cfi, 0x1005), Step::UnusableFde(_)));
         assert!(matches!(step(&cfi, 0x2005), Step::NoFde));
     }
@@ -397,7 +399,7 @@ pub(crate) mod tests {
 
     fn step_at(expr: &[u8], rip: u64) -> Result<CfiStep, CfiError> {
         let data = eh_frame_with_cfa(expr);
-        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, LinkAddr::new(0x2000))), ..CfiSections::default() });
         match step(&cfi, rip) {
             Step::Done(s) => Ok(s),
             Step::Failed(e) | Step::UnusableFde(e) => Err(e),
@@ -419,7 +421,7 @@ pub(crate) mod tests {
         regs.set(dwarf::RBX, Some(3));
         regs.set(dwarf::RAX, Some(4));
         let mut ctx = UnwindContext::new();
-        cfi.step(rip, &regs, &memory, &mut ctx)
+        cfi.step(LinkAddr::new(rip), &regs, &memory, &mut ctx)
     }
 
     /// An .eh_frame_hdr (absolute udata4 pointers) for .eh_frame at 0x2000
@@ -437,8 +439,8 @@ pub(crate) mod tests {
         let data = eh_frame_with_cfa(&PLT_CFA);
         let with_hdr = |hdr: &[u8]| {
             let sections = CfiSections {
-                eh_frame: Some((&data, 0x2000)),
-                eh_frame_hdr: Some((hdr, 0x3000)),
+                eh_frame: Some((&data, LinkAddr::new(0x2000))),
+                eh_frame_hdr: Some((hdr, LinkAddr::new(0x3000))),
                 ..CfiSections::default()
             };
             match step(&Cfi::new(sections), 0x1005) {
@@ -456,13 +458,13 @@ pub(crate) mod tests {
     fn plt_cfa_expression() {
         // First instructions of a PLT entry: nothing pushed yet.
         let s = step_at(&PLT_CFA, 0x1005).unwrap();
-        assert_eq!(s.cfa, 0x7000_0008);
-        assert_eq!(s.caller.pc(), Some(0xaaaa));
-        assert_eq!(s.caller.sp(), Some(0x7000_0008));
+        assert_eq!(s.cfa, RunAddr::new(0x7000_0008));
+        assert_eq!(s.caller.pc(), Some(RunAddr::new(0xaaaa)));
+        assert_eq!(s.caller.sp(), Some(RunAddr::new(0x7000_0008)));
         // After the entry's push (rip & 15 >= 11): one more word.
         let s = step_at(&PLT_CFA, 0x100c).unwrap();
-        assert_eq!(s.cfa, 0x7000_0010);
-        assert_eq!(s.caller.pc(), Some(0xbbbb));
+        assert_eq!(s.cfa, RunAddr::new(0x7000_0010));
+        assert_eq!(s.caller.pc(), Some(RunAddr::new(0xbbbb)));
         assert_eq!(s.caller.get(dwarf::RBX), Some(3), "callee-saved registers without a rule keep their value");
         assert_eq!(s.caller.get(dwarf::RAX), None, "caller-saved registers are unknown in the caller");
         assert!(!s.signal_frame);
@@ -471,9 +473,12 @@ pub(crate) mod tests {
     #[test]
     fn no_fde_outside_the_range() {
         let data = eh_frame_with_cfa(&PLT_CFA);
-        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, 0x2000)), ..CfiSections::default() });
+        let cfi = Cfi::new(CfiSections { eh_frame: Some((&data, LinkAddr::new(0x2000))), ..CfiSections::default() });
         let mut ctx = UnwindContext::new();
-        assert!(matches!(cfi.step(0x2000, &Regs::default(), &BufferMemory::new(), &mut ctx), Step::NoFde));
+        assert!(matches!(
+            cfi.step(LinkAddr::new(0x2000), &Regs::default(), &BufferMemory::new(), &mut ctx),
+            Step::NoFde
+        ));
     }
 
     #[test]

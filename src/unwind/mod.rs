@@ -26,6 +26,7 @@ pub(crate) mod sigframe;
 
 use gimli::UnwindContext;
 
+use crate::address::{Bias, RunAddr};
 use crate::arch::dwarf;
 use crate::memory::Memory;
 use cfi::{Cfi, Step};
@@ -34,12 +35,12 @@ use regs::Regs;
 /// Finds the CFI of the module mapped at a run-time address, with the
 /// module's load bias (run-time minus link-time address).
 pub trait CfiLookup {
-    fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)>;
+    fn cfi_for(&self, pc: RunAddr) -> Option<(&Cfi<'_>, Bias)>;
     /// Whether `pc` lies in executable memory of some module.
-    fn is_code(&self, pc: u64) -> bool;
+    fn is_code(&self, pc: RunAddr) -> bool;
     /// Reads code bytes at `pc` from the file the code is mapped from;
     /// false when `pc` is not file-backed code.
-    fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool;
+    fn read_code(&self, pc: RunAddr, buf: &mut [u8]) -> bool;
 }
 
 /// How a frame's registers were obtained.
@@ -87,10 +88,10 @@ impl std::fmt::Display for StopReason {
 
 #[derive(Clone, Debug)]
 pub struct RawFrame {
-    pub pc: u64,
-    pub sp: u64,
+    pub pc: RunAddr,
+    pub sp: RunAddr,
     /// Canonical frame address, once the frame has been stepped through.
-    pub cfa: Option<u64>,
+    pub cfa: Option<RunAddr>,
     pub regs: Regs,
     pub method: UnwindMethod,
     /// `pc` is the address of the instruction executing (frame 0, or the
@@ -107,8 +108,8 @@ pub struct RawFrame {
 impl RawFrame {
     /// The address to symbolize and look CFI up at: a return address points
     /// after the call, which may be the first byte of the next function.
-    pub fn lookup_pc(&self) -> u64 {
-        if self.pc_is_exact { self.pc } else { self.pc.wrapping_sub(1) }
+    pub fn lookup_pc(&self) -> RunAddr {
+        if self.pc_is_exact { self.pc } else { self.pc - 1 }
     }
 }
 
@@ -162,7 +163,7 @@ impl<'m> StackWalk<'m> {
 
     /// Checks the caller a step produced; ends the walk if it is no frame.
     fn accept(&mut self, callee: &RawFrame, caller: RawFrame) -> Option<RawFrame> {
-        if caller.pc == 0 {
+        if caller.pc.is_null() {
             self.stop = Some(StopReason::Outermost);
             return None;
         }
@@ -182,7 +183,7 @@ impl<'m> StackWalk<'m> {
     }
 
     /// Computes the frame's CFA and its caller.
-    fn step(&mut self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
+    fn step(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
         if frame.signal_trampoline {
             let regs = sigframe::interrupted_regs(self.memory, frame.sp)
                 .ok_or_else(|| StopReason::Error(format!("unreadable signal frame at {:#x}", frame.sp)))?;
@@ -190,8 +191,7 @@ impl<'m> StackWalk<'m> {
         }
         let mut unusable = None;
         if let Some((cfi, bias)) = self.lookup.cfi_for(frame.lookup_pc()) {
-            let lookup = frame.lookup_pc().wrapping_sub(bias);
-            match cfi.step(lookup, &frame.regs, self.memory, &mut self.ctx) {
+            match cfi.step(bias.link_time(frame.lookup_pc()), &frame.regs, self.memory, &mut self.ctx) {
                 Step::Done(step) => return self.caller(step.cfa, step.caller, UnwindMethod::Cfi, step.signal_frame),
                 Step::Failed(e) => return Err(StopReason::Error(e.to_string())),
                 Step::UnusableFde(e) => unusable = Some(e.to_string()),
@@ -211,7 +211,13 @@ impl<'m> StackWalk<'m> {
         }
     }
 
-    fn caller(&self, cfa: u64, regs: Regs, method: UnwindMethod, exact: bool) -> Result<(u64, RawFrame), StopReason> {
+    fn caller(
+        &self,
+        cfa: RunAddr,
+        regs: Regs,
+        method: UnwindMethod,
+        exact: bool,
+    ) -> Result<(RunAddr, RawFrame), StopReason> {
         let pc = regs.pc().ok_or(StopReason::Outermost)?;
         let sp = regs.sp().unwrap_or(cfa);
         let signal_trampoline = sigframe::is_trampoline(self.lookup, self.memory, pc);
@@ -224,22 +230,23 @@ impl<'m> StackWalk<'m> {
     /// rbp-chain step: the caller's rbp is saved at [rbp], the return
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
-    fn frame_pointer(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
-        let rbp = frame.regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+    fn frame_pointer(&self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+        let bp = frame.regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+        let rbp = RunAddr::new(bp);
         if rbp <= frame.sp {
             // The caller's frame would not be above this one: a loop, or
             // rbp is not a frame pointer here.
             return Err(StopReason::NoProgress);
         }
-        if rbp % 8 != 0 {
+        if bp % 8 != 0 {
             return Err(StopReason::Error(format!("frame pointer {rbp:#x} is misaligned")));
         }
-        let saved_rbp = self.memory.read_u64(rbp).map_err(|_| StopReason::NoUnwindInfo)?;
-        let ra = self.memory.read_u64(rbp.wrapping_add(8)).map_err(|_| StopReason::NoUnwindInfo)?;
-        let cfa = rbp.wrapping_add(16);
+        let saved_rbp = self.memory.read_u64(rbp.get()).map_err(|_| StopReason::NoUnwindInfo)?;
+        let ra = self.memory.read_u64((rbp + 8).get()).map_err(|_| StopReason::NoUnwindInfo)?;
+        let cfa = rbp + 16;
         let mut caller = Regs::default();
         caller.set(dwarf::FP, Some(saved_rbp));
-        caller.set(dwarf::SP, Some(cfa));
+        caller.set(dwarf::SP, Some(cfa.get()));
         caller.set(dwarf::PC, Some(ra));
         self.caller(cfa, caller, UnwindMethod::FramePointer, false)
     }
@@ -247,16 +254,16 @@ impl<'m> StackWalk<'m> {
     /// Frame 0's pc is not code: it jumped or called through a bad pointer.
     /// A call pushed the return address at the stack top, so the caller
     /// resumes there, with the same callee-saved registers.
-    fn stack_top(&self, frame: &RawFrame) -> Result<(u64, RawFrame), StopReason> {
-        let ra = self.memory.read_u64(frame.sp).map_err(|_| StopReason::NoUnwindInfo)?;
+    fn stack_top(&self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+        let ra = self.memory.read_u64(frame.sp.get()).map_err(|_| StopReason::NoUnwindInfo)?;
         let mut caller = Regs::default();
         for reg in 0..dwarf::COUNT as u16 {
             if dwarf::is_callee_saved(reg) {
                 caller.set(reg, frame.regs.get(reg));
             }
         }
-        let cfa = frame.sp.wrapping_add(8);
-        caller.set(dwarf::SP, Some(cfa));
+        let cfa = frame.sp + 8;
+        caller.set(dwarf::SP, Some(cfa.get()));
         caller.set(dwarf::PC, Some(ra));
         self.caller(cfa, caller, UnwindMethod::StackTop, false)
     }
@@ -265,6 +272,7 @@ impl<'m> StackWalk<'m> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::address::LinkAddr;
     use crate::memory::BufferMemory;
 
     /// Code at 0x1000..0x4000, no CFI anywhere; code bytes from `code`.
@@ -275,14 +283,14 @@ mod tests {
     }
 
     impl CfiLookup for TestLookup {
-        fn cfi_for(&self, pc: u64) -> Option<(&Cfi<'_>, u64)> {
-            self.cfi.as_ref().filter(|_| (0x1000..0x1100).contains(&pc)).map(|c| (c, 0))
+        fn cfi_for(&self, pc: RunAddr) -> Option<(&Cfi<'_>, Bias)> {
+            self.cfi.as_ref().filter(|_| (0x1000..0x1100).contains(&pc.get())).map(|c| (c, Bias::ZERO))
         }
-        fn is_code(&self, pc: u64) -> bool {
-            (0x1000..0x4000).contains(&pc)
+        fn is_code(&self, pc: RunAddr) -> bool {
+            (0x1000..0x4000).contains(&pc.get())
         }
-        fn read_code(&self, pc: u64, buf: &mut [u8]) -> bool {
-            self.code.read(pc, buf).is_ok()
+        fn read_code(&self, pc: RunAddr, buf: &mut [u8]) -> bool {
+            self.code.read(pc.get(), buf).is_ok()
         }
     }
 
@@ -322,11 +330,11 @@ mod tests {
         let mem = stack(&[(SP + 0x20, SP + 0x60), (SP + 0x28, 0x2000), (SP + 0x60, 0), (SP + 0x68, 0x3000)]);
         let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
-        let pcs: Vec<u64> = frames.iter().map(|f| f.pc).collect();
+        let pcs: Vec<u64> = frames.iter().map(|f| f.pc.get()).collect();
         assert_eq!(pcs, [0x1000, 0x2000, 0x3000]);
         assert_eq!(frames[1].method, UnwindMethod::FramePointer);
-        assert_eq!(frames[1].sp, SP + 0x30);
-        assert_eq!(frames[0].cfa, Some(SP + 0x30));
+        assert_eq!(frames[1].sp.get(), SP + 0x30);
+        assert_eq!(frames[0].cfa.map(RunAddr::get), Some(SP + 0x30));
         assert!(!frames[1].pc_is_exact, "a return address is looked up at pc-1");
         assert_eq!(frames[1].regs.get(dwarf::RBX), None, "callee-saved registers are unknown after an rbp step");
         assert_eq!(stop, StopReason::NoUnwindInfo, "rbp 0 ends the chain");
@@ -337,7 +345,8 @@ mod tests {
     #[test]
     fn unreadable_cfi_falls_back_to_frame_pointers_and_says_so() {
         let data: &'static [u8] = Box::leak(cfi::tests::eh_frame_with_a_bad_instruction().into_boxed_slice());
-        let sections = cfi::CfiSections { eh_frame: Some((data, 0x2000)), ..cfi::CfiSections::default() };
+        let sections =
+            cfi::CfiSections { eh_frame: Some((data, LinkAddr::new(0x2000))), ..cfi::CfiSections::default() };
         let lookup = TestLookup { code: BufferMemory::new(), cfi: Some(Cfi::new(sections)) };
         let mem = stack(&[(SP + 0x20, SP + 0x60), (SP + 0x28, 0x2000), (SP + 0x60, 0), (SP + 0x68, 0x3000)]);
         let (frames, _) = walk(&mem, &lookup, regs(0x1005, SP, SP + 0x20));
@@ -379,9 +388,9 @@ mod tests {
         let mem = stack(&[(SP, 0x2345)]);
         let lookup = TestLookup { code: BufferMemory::new(), cfi: None };
         let (frames, _) = walk(&mem, &lookup, regs(0, SP, 0));
-        assert_eq!(frames[1].pc, 0x2345);
+        assert_eq!(frames[1].pc.get(), 0x2345);
         assert_eq!(frames[1].method, UnwindMethod::StackTop);
-        assert_eq!(frames[1].sp, SP + 8);
+        assert_eq!(frames[1].sp.get(), SP + 8);
         assert_eq!(frames[1].regs.get(dwarf::RBX), Some(7), "callee-saved registers carry over");
     }
 
@@ -403,13 +412,13 @@ mod tests {
         ]);
         let lookup = TestLookup { code, cfi: None };
         let mut w = StackWalk::new(&mem, &lookup, regs(0x1000, SP, SP + 0x20), 3);
-        assert_eq!(w.next_frame().unwrap().pc, 0x1000);
+        assert_eq!(w.next_frame().unwrap().pc.get(), 0x1000);
         let tramp = w.next_frame().unwrap();
         assert!(tramp.signal_trampoline && tramp.pc_is_exact);
-        assert_eq!(tramp.sp, tramp_sp);
+        assert_eq!(tramp.sp.get(), tramp_sp);
         let interrupted = w.next_frame().unwrap();
         assert_eq!(interrupted.method, UnwindMethod::SignalFrame);
-        assert_eq!((interrupted.pc, interrupted.sp), (0x1234, SP + 0x300));
+        assert_eq!((interrupted.pc.get(), interrupted.sp.get()), (0x1234, SP + 0x300));
         assert!(interrupted.pc_is_exact, "the interrupted pc is exact, not a return address");
         assert_eq!(interrupted.regs.get(dwarf::RBX), Some(0xb0b), "all registers come from the ucontext");
         assert_eq!(w.next_frame().map(|f| f.pc), None);

@@ -3,6 +3,7 @@
 //! only what the unwinder recovered is known, and later readers must see
 //! "unknown", never a stale callee value.
 
+use crate::address::RunAddr;
 use crate::arch::dwarf;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -21,12 +22,12 @@ impl Regs {
         }
     }
 
-    pub fn pc(&self) -> Option<u64> {
-        self.get(dwarf::PC)
+    pub fn pc(&self) -> Option<RunAddr> {
+        self.get(dwarf::PC).map(RunAddr::new)
     }
 
-    pub fn sp(&self) -> Option<u64> {
-        self.get(dwarf::SP)
+    pub fn sp(&self) -> Option<RunAddr> {
+        self.get(dwarf::SP).map(RunAddr::new)
     }
 
     /// The known registers by name, for the snapshot.

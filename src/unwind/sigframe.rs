@@ -10,22 +10,23 @@
 
 use super::CfiLookup;
 use super::regs::Regs;
+use crate::address::RunAddr;
 use crate::arch::sigframe::{MCONTEXT_OFFSET, SIGCONTEXT_REGS, TRAMPOLINE, UCONTEXT_SIZE};
 use crate::memory::Memory;
 
 /// Whether `pc` is at the sigreturn trampoline. Code is read from the
 /// module's file where it is mapped from one (no system call), else from
 /// the target's memory.
-pub fn is_trampoline(code: &dyn CfiLookup, memory: &dyn Memory, pc: u64) -> bool {
+pub fn is_trampoline(code: &dyn CfiLookup, memory: &dyn Memory, pc: RunAddr) -> bool {
     let mut bytes = [0u8; TRAMPOLINE.len()];
-    (code.read_code(pc, &mut bytes) || memory.read(pc, &mut bytes).is_ok()) && bytes == TRAMPOLINE
+    (code.read_code(pc, &mut bytes) || memory.read(pc.get(), &mut bytes).is_ok()) && bytes == TRAMPOLINE
 }
 
 /// The interrupted registers, all of them known, from the signal frame
 /// whose trampoline frame has stack pointer `sp`.
-pub fn interrupted_regs(memory: &dyn Memory, sp: u64) -> Option<Regs> {
+pub fn interrupted_regs(memory: &dyn Memory, sp: RunAddr) -> Option<Regs> {
     let mut raw = [0u8; SIGCONTEXT_REGS.len() * 8];
-    memory.read(sp.wrapping_add(MCONTEXT_OFFSET), &mut raw).ok()?;
+    memory.read((sp + MCONTEXT_OFFSET).get(), &mut raw).ok()?;
     let mut out = Regs::default();
     for (i, reg) in SIGCONTEXT_REGS.iter().enumerate() {
         let bytes: [u8; 8] = raw[i * 8..i * 8 + 8].try_into().ok()?;
@@ -35,6 +36,6 @@ pub fn interrupted_regs(memory: &dyn Memory, sp: u64) -> Option<Regs> {
 }
 
 /// Address of the `siginfo_t` saved with the signal frame.
-pub fn siginfo_address(sp: u64) -> u64 {
-    sp.wrapping_add(UCONTEXT_SIZE)
+pub fn siginfo_address(sp: RunAddr) -> RunAddr {
+    sp + UCONTEXT_SIZE
 }

@@ -17,6 +17,7 @@ use gimli::AttributeValue;
 use super::errors::LocationError;
 use super::location::{Locator, MAX_ENTRY_DEPTH, Nesting, Virtual, single_register};
 use super::types::children;
+use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::debuginfo::dwarf::Die;
 use crate::unwind::cfi::Slice;
 
@@ -28,7 +29,7 @@ const MAX_TAIL_CALLS: usize = 4;
 const MAX_TAIL_SITES: usize = 256;
 
 /// A chain of call sites with the bias of the module holding each.
-type Chain<'d, 'a> = Vec<(Die<'d, 'a>, u64)>;
+type Chain<'d, 'a> = Vec<(Die<'d, 'a>, Bias)>;
 
 impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// `DW_OP_entry_value(DW_OP_regN)`: the value register N had when the
@@ -144,12 +145,14 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let function = ctx.function.as_ref().ok_or(LocationError::CallerWithoutDebugInfo)?;
         let callee = &self.frames[frame];
         let entry = callee.function.as_ref().and_then(function_entry).ok_or(LocationError::UnknownEntry)?;
-        let entry = entry.wrapping_add(callee.bias);
-        let site_key = (function.key().0, function.key().1, ctx.return_address);
+        let entry = callee.bias.run_time(entry);
+        // A caller with a function is in a module, so has a link-time pc.
+        let return_address = ctx.return_address.ok_or(LocationError::CallerWithoutDebugInfo)?;
+        let site_key = (function.key().0, function.key().1, return_address);
         let known_site = self.cache.sites.borrow().get(&site_key).cloned();
         let site = known_site
             .unwrap_or_else(|| {
-                let site = find_site(function, 0, &|site| site_return_pc(site) == Some(ctx.return_address));
+                let site = find_site(function, 0, &|site| site_return_pc(site) == Some(return_address));
                 self.cache.sites.borrow_mut().insert(site_key, site.clone());
                 site
             })
@@ -180,8 +183,8 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     fn tail_paths(
         &self,
         chain: Chain<'d, 'a>,
-        target: u64,
-        entry: u64,
+        target: RunAddr,
+        entry: RunAddr,
         sites_left: &std::cell::Cell<usize>,
         paths: &mut Vec<Chain<'d, 'a>>,
     ) {
@@ -210,11 +213,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// The run-time address a call site calls: its origin's (a definition
     /// in the same module, else by linkage name in any module), or its
     /// computed target evaluated in the calling frame.
-    fn site_target(&self, site: &Die<'d, 'a>, frame: Option<usize>, bias: u64) -> Option<u64> {
+    fn site_target(&self, site: &Die<'d, 'a>, frame: Option<usize>, bias: Bias) -> Option<RunAddr> {
         let origin = [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin].into_iter().find_map(|a| site.follow(a));
         if let Some(origin) = origin {
             if let Some(entry) = function_entry(&origin) {
-                return Some(entry.wrapping_add(bias));
+                return Some(bias.run_time(entry));
             }
             let name = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]
                 .into_iter()
@@ -226,7 +229,8 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             [gimli::DW_AT_call_target, gimli::DW_AT_GNU_call_site_target].into_iter().find_map(|a| site.attr(a));
         let (Some(AttributeValue::Exprloc(expr)), Some(frame)) = (target, frame) else { return None };
         let nesting = Nesting { entry: MAX_ENTRY_DEPTH - 1, frame_base: false };
-        self.value_at_depth(site, expr, Some(frame), None, nesting).ok()
+        // The target is computed in the caller's frame: a run-time address.
+        self.value_at_depth(site, expr, Some(frame), None, nesting).ok().map(RunAddr::new)
     }
 }
 
@@ -240,7 +244,7 @@ fn is_tail_call(site: &Die<'_, '_>) -> bool {
         .any(|a| matches!(site.attr(a), Some(AttributeValue::Flag(true))))
 }
 
-pub(super) fn site_return_pc(site: &Die<'_, '_>) -> Option<u64> {
+pub(super) fn site_return_pc(site: &Die<'_, '_>) -> Option<LinkAddr> {
     let value = [gimli::DW_AT_call_return_pc, gimli::DW_AT_low_pc].into_iter().find_map(|a| site.attr(a))?;
     address_value(site, value)
 }
@@ -276,19 +280,19 @@ fn collect_sites<'d, 'a>(
 /// A function's link-time entry address: `DW_AT_entry_pc`, else
 /// `DW_AT_low_pc`, else (a function gcc split into hot and cold parts has
 /// only `DW_AT_ranges`) the start of its first range, as gdb takes it.
-fn function_entry(function: &Die<'_, '_>) -> Option<u64> {
+fn function_entry(function: &Die<'_, '_>) -> Option<LinkAddr> {
     let entry = function.entry()?;
     if let Some(value) = entry.attr_value(gimli::DW_AT_entry_pc).or_else(|| entry.attr_value(gimli::DW_AT_low_pc)) {
         return address_value(function, value);
     }
     let mut ranges = function.dwarf.die_ranges(&function.unit.unit, &entry).ok()?;
-    ranges.next_range().ok()?.map(|r| r.begin)
+    ranges.next_range().ok()?.map(|r| LinkAddr::new(r.begin))
 }
 
-fn address_value(die: &Die<'_, '_>, value: AttributeValue<Slice<'_>>) -> Option<u64> {
+fn address_value(die: &Die<'_, '_>, value: AttributeValue<Slice<'_>>) -> Option<LinkAddr> {
     match value {
-        AttributeValue::Addr(a) => Some(a),
-        AttributeValue::DebugAddrIndex(i) => die.dwarf.gimli().address(&die.unit.unit, i).ok(),
+        AttributeValue::Addr(a) => Some(LinkAddr::new(a)),
+        AttributeValue::DebugAddrIndex(i) => die.dwarf.gimli().address(&die.unit.unit, i).ok().map(LinkAddr::new),
         _ => None,
     }
 }

@@ -14,6 +14,7 @@
 use gimli::{AttributeValue, Evaluation, EvaluationResult, Location, Piece, Value, ValueType};
 
 use super::errors::LocationError;
+use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::arch::dwarf;
 use crate::debuginfo::dwarf::Die;
 use crate::memory::Memory;
@@ -30,18 +31,21 @@ pub struct FrameContext<'d, 'a> {
     /// The vector registers' bytes in DWARF order, where known (the
     /// innermost frame): [`crate::arch::CpuState::vector_bytes`].
     pub vector_regs: Option<Vec<u8>>,
-    pub cfa: Option<u64>,
-    /// Load bias of the frame's module.
-    pub bias: u64,
+    pub cfa: Option<RunAddr>,
+    /// Load bias of the frame's module (zero in a frame without one,
+    /// where there is no DWARF to relocate).
+    pub bias: Bias,
     /// The link-time pc that scopes and location lists are looked up at
-    /// (pc-1 for a return address).
-    pub pc: u64,
-    /// The frame's real pc at link time (the return address in a caller).
-    pub return_address: u64,
+    /// (pc-1 for a return address); None where there is no link time: in
+    /// a frame outside every module, and for globals.
+    pub pc: Option<LinkAddr>,
+    /// The frame's real pc at link time (the return address in a caller);
+    /// None where `pc` is.
+    pub return_address: Option<LinkAddr>,
     /// The out-of-line function (`DW_AT_frame_base` lives there).
     pub function: Option<Die<'d, 'a>>,
     /// The thread's TLS block of the frame's module.
-    pub tls_block: Option<u64>,
+    pub tls_block: Option<RunAddr>,
     /// `DW_AT_frame_base`, evaluated once for all the frame's variables.
     pub frame_base: std::cell::OnceCell<Result<u64, LocationError>>,
 }
@@ -62,7 +66,7 @@ pub enum LocationPlan<'d, 'a> {
 impl<'d, 'a> LocationPlan<'d, 'a> {
     /// `DW_AT_location` (the entry for link-time `pc` in a location list),
     /// else `DW_AT_const_value`.
-    pub fn new(die: &Die<'d, 'a>, pc: Option<u64>) -> Self {
+    pub fn new(die: &Die<'d, 'a>, pc: Option<LinkAddr>) -> Self {
         if let Some((owner, value)) = die.inherited(gimli::DW_AT_location) {
             return match expression_at(&owner, value, pc) {
                 Ok(Some(expr)) => LocationPlan::Expression(owner, expr),
@@ -148,11 +152,12 @@ impl Nesting {
 /// function pointers.
 pub trait Functions<'d, 'a> {
     /// The run-time entry address of the function with this linkage name.
-    fn address_of(&self, name: &str) -> Option<u64>;
+    fn address_of(&self, name: &str) -> Option<RunAddr>;
     /// The subprogram DIE of the function at a run-time address, with its
     /// module's load bias.
-    fn function_at(&self, address: u64) -> Option<(Die<'d, 'a>, u64)>;
-    /// Names a code address (`add`, `add+4`), for function pointers.
+    fn function_at(&self, address: RunAddr) -> Option<(Die<'d, 'a>, Bias)>;
+    /// Names a code address (`add`, `add+4`), for function pointers: the
+    /// pointer's value as read from the target.
     fn name_at(&self, address: u64) -> Option<String>;
 }
 
@@ -171,7 +176,7 @@ pub struct Locator<'x, 'd, 'a> {
 #[derive(Default)]
 pub struct CallSiteCache<'d, 'a> {
     /// The call site at (caller function DIE, return address).
-    pub(super) sites: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize, u64), Option<Die<'d, 'a>>>>,
+    pub(super) sites: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize, LinkAddr), Option<Die<'d, 'a>>>>,
     /// The chain from a call site (its DIE) calling a target to the
     /// function entered at an entry: computed once for every thread, an
     /// indirect call's included (its target is computed per thread, the
@@ -180,26 +185,26 @@ pub struct CallSiteCache<'d, 'a> {
 }
 
 /// (the call site's DIE, its target, the callee's entry).
-type ChainKey = ((usize, usize), u64, u64);
+type ChainKey = ((usize, usize), RunAddr, RunAddr);
 
 /// A chain of call sites with their modules' biases, or why there is none.
-type ChainResult<'d, 'a> = Result<Vec<(Die<'d, 'a>, u64)>, LocationError>;
+type ChainResult<'d, 'a> = Result<Vec<(Die<'d, 'a>, Bias)>, LocationError>;
 
 /// A function that ran and tail-called on, so has no frame: the chain of
 /// call sites from the caller frame's call (first) to the tail call
 /// inside it (last), each with the load bias of its module. Only
 /// constants, memory and entry values can be evaluated there.
 pub(super) struct Virtual<'d, 'a> {
-    pub chain: Vec<(Die<'d, 'a>, u64)>,
+    pub chain: Vec<(Die<'d, 'a>, Bias)>,
     pub caller: usize,
     /// Where location lists are looked up in the function: inside its
-    /// tail call (the site's return address - 1), link-time.
-    pub pc: Option<u64>,
+    /// tail call (the site's return address - 1).
+    pub pc: Option<LinkAddr>,
 }
 
 impl<'d, 'a> Virtual<'d, 'a> {
-    pub fn new(chain: Vec<(Die<'d, 'a>, u64)>, caller: usize) -> Self {
-        let pc = chain.last().and_then(|(site, _)| super::callsite::site_return_pc(site)).map(|pc| pc.wrapping_sub(1));
+    pub fn new(chain: Vec<(Die<'d, 'a>, Bias)>, caller: usize) -> Self {
+        let pc = chain.last().and_then(|(site, _)| super::callsite::site_return_pc(site)).map(|pc| pc - 1);
         Virtual { chain, caller, pc }
     }
 }
@@ -217,7 +222,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     ) -> Place<'d, 'a> {
         let pc = match virt {
             Some(v) => v.pc,
-            None => frame.and_then(|f| self.frames.get(f)).map(|f| f.pc),
+            None => frame.and_then(|f| self.frames.get(f)).and_then(|f| f.pc),
         };
         self.place(&LocationPlan::new(die, pc), frame, virt, size)
     }
@@ -255,11 +260,9 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// there): that place, when it is readable.
     fn after_the_call(&self, owner: &Die<'d, 'a>, frame: Option<usize>, size: Option<u64>) -> Option<Place<'d, 'a>> {
         let ctx = self.frames.get(frame?)?;
-        if ctx.pc == ctx.return_address {
-            return None;
-        }
+        let return_address = ctx.return_address.filter(|&ra| ctx.pc != Some(ra))?;
         let (_, value) = owner.inherited(gimli::DW_AT_location)?;
-        let expr = expression_at(owner, value, Some(ctx.return_address)).ok()??;
+        let expr = expression_at(owner, value, Some(return_address)).ok()??;
         match self.evaluate_location(owner, expr, frame, None, size) {
             Place::Unavailable(_) | Place::OptimizedOut => None,
             place => Some(place),
@@ -327,9 +330,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let unit = &die.unit.unit;
         let ctx = frame.filter(|_| virt.is_none()).and_then(|f| self.frames.get(f));
         let bias = match virt {
-            Some(v) => v.chain.last().map_or(0, |(_, b)| *b),
-            None => ctx.map_or(0, |c| c.bias),
+            Some(v) => v.chain.last().map_or(Bias::ZERO, |(_, b)| *b),
+            None => ctx.map_or(Bias::ZERO, |c| c.bias),
         };
+        // gimli asks in link-time addresses and takes run-time ones, as numbers.
+        let relocate = |address: u64| bias.run_time(LinkAddr::new(address)).get();
         let mut eval: Evaluation<R<'a>> = expr.evaluation(unit.encoding());
         eval.set_max_iterations(MAX_ITERATIONS);
         let mut result = eval.evaluate().map_err(LocationError::Dwarf)?;
@@ -357,11 +362,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 }
                 EvaluationResult::RequiresTls(offset) => {
                     let block = ctx.and_then(|c| c.tls_block).ok_or(LocationError::NoTlsBlock)?;
-                    eval.resume_with_tls(block.wrapping_add(die.dwarf.tls_offset(offset)))
+                    eval.resume_with_tls((block + die.dwarf.tls_offset(offset)).get())
                 }
                 EvaluationResult::RequiresCallFrameCfa => {
                     let cfa = ctx.ok_or_else(no_frame)?.cfa.ok_or(LocationError::NoCfa)?;
-                    eval.resume_with_call_frame_cfa(cfa)
+                    eval.resume_with_call_frame_cfa(cfa.get())
                 }
                 EvaluationResult::RequiresAtLocation(reference) => {
                     let target = match reference {
@@ -383,11 +388,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                     eval.resume_with_parameter_ref(value)
                 }
                 EvaluationResult::RequiresRelocatedAddress(address) => {
-                    eval.resume_with_relocated_address(address.wrapping_add(bias))
+                    eval.resume_with_relocated_address(relocate(address))
                 }
-                EvaluationResult::RequiresIndexedAddress { index, relocate } => {
+                EvaluationResult::RequiresIndexedAddress { index, relocate: link_time } => {
                     let address = die.dwarf.gimli().address(unit, index).map_err(LocationError::Dwarf)?;
-                    eval.resume_with_indexed_address(address.wrapping_add(if relocate { bias } else { 0 }))
+                    eval.resume_with_indexed_address(if link_time { relocate(address) } else { address })
                 }
                 EvaluationResult::RequiresBaseType(offset) => eval.resume_with_base_type(value_type(die, offset)?),
                 other => return Err(LocationError::UnsupportedRequest(format!("{other:?}"))),
@@ -409,7 +414,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let compute = || {
             let function = ctx.function.as_ref().ok_or(LocationError::NoFunction)?;
             let (owner, value) = function.inherited(gimli::DW_AT_frame_base).ok_or(LocationError::NoFrameBase)?;
-            let expr = expression_at(&owner, value, Some(ctx.pc))?.ok_or(LocationError::NoFrameBaseHere)?;
+            let expr = expression_at(&owner, value, ctx.pc)?.ok_or(LocationError::NoFrameBaseHere)?;
             self.value_at_depth(&owner, expr, Some(frame), None, Nesting { frame_base: true, ..nesting })
         };
         let base = compute();
@@ -494,7 +499,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
 fn expression_at<'a>(
     die: &Die<'_, 'a>,
     value: AttributeValue<R<'a>>,
-    pc: Option<u64>,
+    pc: Option<LinkAddr>,
 ) -> Result<Option<gimli::Expression<R<'a>>>, LocationError> {
     let unit = &die.unit.unit;
     let lists = die.dwarf.locations();
@@ -511,6 +516,8 @@ fn expression_at<'a>(
     let Some(pc) = pc else {
         return Err(LocationError::ListOutsideFrame);
     };
+    // The list's ranges are gimli's link-time numbers.
+    let pc = pc.get();
     let mut iter = die.dwarf.location_list(unit, offset).map_err(LocationError::LocationList)?;
     loop {
         match iter.next() {

@@ -22,6 +22,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use crate::address::{LinkAddr, RunAddr};
 use crate::debuginfo::dwarf::Die;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::memory::Memory;
@@ -39,7 +40,7 @@ pub struct Extractor<'d, 'a> {
     types: Types<'d, 'a>,
     limits: Limits,
     budget: Cell<u64>,
-    scans: RefCell<HashMap<u64, Rc<Vec<GlobalDie<'d, 'a>>>>>,
+    scans: RefCell<HashMap<RunAddr, Rc<Vec<GlobalDie<'d, 'a>>>>>,
     call_sites: CallSiteCache<'d, 'a>,
     plans: FramePlans<'d, 'a>,
 }
@@ -47,15 +48,15 @@ pub struct Extractor<'d, 'a> {
 /// A function that ran and tail-called on: it has no frame on the stack,
 /// but gdb shows one for it, and so does the snapshot.
 pub struct TailCall {
-    /// The run-time address after its tail call (the jump), as gdb shows
-    /// it; its source position is that of `return_address - 1`.
-    pub return_address: u64,
+    /// The address after its tail call (the jump), as gdb shows it; its
+    /// source position is that of `return_address - 1`.
+    pub return_address: RunAddr,
     pub parameters: Vec<Variable>,
     pub locals: Vec<Variable>,
 }
 
 /// The planned parameters and locals per (scope DIE, pc).
-type FramePlans<'d, 'a> = RefCell<HashMap<((usize, usize), u64), Rc<FramePlan<'d, 'a>>>>;
+type FramePlans<'d, 'a> = RefCell<HashMap<((usize, usize), LinkAddr), Rc<FramePlan<'d, 'a>>>>;
 
 struct FramePlan<'d, 'a> {
     parameters: Vec<PlannedVariable<'d, 'a>>,
@@ -78,7 +79,8 @@ impl<'d, 'a> Extractor<'d, 'a> {
 
     /// The parameters and locals of the source frame `scope` (a
     /// subprogram or inlined subroutine) in physical frame `index` of
-    /// `frames`.
+    /// `frames` (none in a frame without a link-time pc: without a module
+    /// there is no DWARF).
     pub fn frame_variables(
         &self,
         memory: &dyn Memory,
@@ -87,9 +89,10 @@ impl<'d, 'a> Extractor<'d, 'a> {
         scope: &Die<'d, 'a>,
         functions: &dyn Functions<'d, 'a>,
     ) -> (Vec<Variable>, Vec<Variable>) {
+        let Some(pc) = frames[index].pc else { return Default::default() };
         let locator = Locator { memory, frames, functions, cache: &self.call_sites };
         let renderer = self.renderer(&locator, Some(index));
-        let plan = self.plan(scope, frames[index].pc);
+        let plan = self.plan(scope, pc);
         let render = |vars: &[PlannedVariable<'d, 'a>]| vars.iter().map(|v| renderer.variable(v)).collect();
         (render(&plan.parameters), render(&plan.locals))
     }
@@ -113,7 +116,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
             let plan = self.plan(&function, pc);
             let render = |vars: &[PlannedVariable<'d, 'a>]| vars.iter().map(|v| renderer.variable(v)).collect();
             out.push(TailCall {
-                return_address: pc.wrapping_add(1).wrapping_add(*bias),
+                return_address: bias.run_time(pc + 1),
                 parameters: render(&plan.parameters),
                 locals: render(&plan.locals),
             });
@@ -123,7 +126,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
 
     /// The variables of a scope at a pc with their locations, planned once
     /// for all the threads standing there.
-    fn plan(&self, scope: &Die<'d, 'a>, pc: u64) -> Rc<FramePlan<'d, 'a>> {
+    fn plan(&self, scope: &Die<'d, 'a>, pc: LinkAddr) -> Rc<FramePlan<'d, 'a>> {
         let key = (scope.key(), pc);
         if let Some(plan) = self.plans.borrow().get(&key) {
             return plan.clone();

@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::collections::VecDeque;
 
 use super::types::children;
+use crate::address::LinkAddr;
 use crate::debuginfo::dwarf::Die;
 
 pub struct ScopeVariables<'d, 'a> {
@@ -28,7 +29,7 @@ const MAX_BLOCK_DEPTH: usize = 64;
 
 /// The variables of `scope` (a subprogram or inlined subroutine) at
 /// link-time address `pc`.
-pub fn variables_at<'d, 'a>(scope: &Die<'d, 'a>, pc: u64) -> ScopeVariables<'d, 'a> {
+pub fn variables_at<'d, 'a>(scope: &Die<'d, 'a>, pc: LinkAddr) -> ScopeVariables<'d, 'a> {
     let mut parameters = Vec::new();
     let mut blocks: Vec<Vec<Die<'d, 'a>>> = Vec::new();
     collect(scope, pc, 0, &mut parameters, &mut blocks);
@@ -43,7 +44,7 @@ pub fn variables_at<'d, 'a>(scope: &Die<'d, 'a>, pc: u64) -> ScopeVariables<'d, 
 
 fn collect<'d, 'a>(
     scope: &Die<'d, 'a>,
-    pc: u64,
+    pc: LinkAddr,
     depth: usize,
     parameters: &mut Vec<Die<'d, 'a>>,
     blocks: &mut Vec<Vec<Die<'d, 'a>>>,
@@ -73,14 +74,14 @@ fn is_declaration(die: &Die<'_, '_>) -> bool {
 }
 
 /// A block without ranges (as in an abstract instance) holds every pc.
-fn block_contains(block: &Die<'_, '_>, pc: u64) -> bool {
+fn block_contains(block: &Die<'_, '_>, pc: LinkAddr) -> bool {
     let Some(entry) = block.entry() else { return false };
     if entry.attr(gimli::DW_AT_low_pc).is_none() && entry.attr(gimli::DW_AT_ranges).is_none() {
         return true;
     }
     let Ok(mut ranges) = block.dwarf.die_ranges(&block.unit.unit, &entry) else { return false };
     while let Ok(Some(r)) = ranges.next_range() {
-        if r.begin <= pc && pc < r.end {
+        if LinkAddr::new(r.begin) <= pc && pc < LinkAddr::new(r.end) {
             return true;
         }
     }

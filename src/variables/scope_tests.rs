@@ -5,6 +5,7 @@
 use gimli::write::{AttributeValue, UnitEntryId, UnitId};
 
 use super::*;
+use crate::address::LinkAddr;
 use crate::testing::dwarf_builder::*;
 
 fn names(dies: &[Die<'_, '_>]) -> Vec<String> {
@@ -63,9 +64,9 @@ fn a_pc_sees_the_locals_of_the_blocks_holding_it_innermost_first() {
     let built = b.finish();
     let info = built.info();
     let scope = built.die(&info, f);
-    let locals = |pc| names(&variables_at(&scope, pc).locals);
+    let locals = |pc| names(&variables_at(&scope, LinkAddr::new(pc)).locals);
 
-    assert_eq!(names(&variables_at(&scope, 0x1015).parameters), ["this", "a", ""]);
+    assert_eq!(names(&variables_at(&scope, LinkAddr::new(0x1015)).parameters), ["this", "a", ""]);
     assert_eq!(locals(0x1000), ["x"]);
     assert_eq!(locals(0x1015), ["x", "y", "x"], "innermost first; the shadowed x stays");
     assert_eq!(locals(0x1018), ["y", "x"], "a block ends before its end address");
@@ -102,7 +103,7 @@ fn concrete_instances_list_what_their_abstract_origin_declares() {
     let info = built.info();
     let die = |e| built.die(&info, e);
 
-    let vars = variables_at(&die(copy), 0x1018);
+    let vars = variables_at(&die(copy), LinkAddr::new(0x1018));
     // Declaration order from the origin; `a`, dropped from the copy, is
     // the origin's own DIE (no location: optimized out); the copy's extra
     // parameter comes last.
@@ -113,7 +114,7 @@ fn concrete_instances_list_what_their_abstract_origin_declares() {
     assert_eq!(keys(&vars.locals), keys(&[die(sum_copy), die(where_)]));
     // Outside the block, `sum` has no DIE in scope: the copy lists it from
     // the origin.
-    let outside = variables_at(&die(copy), 0x1030);
+    let outside = variables_at(&die(copy), LinkAddr::new(0x1030));
     assert_eq!(keys(&outside.locals), keys(&[die(sum), die(where_)]));
 }
 
@@ -135,5 +136,5 @@ fn a_block_without_ranges_holds_every_pc() {
     named(&mut b, u, empty, gimli::DW_TAG_variable, "no_high_pc");
     let built = b.finish();
     let info = built.info();
-    assert_eq!(names(&variables_at(&built.die(&info, f), 0x1234).locals), ["kept"]);
+    assert_eq!(names(&variables_at(&built.die(&info, f), LinkAddr::new(0x1234)).locals), ["kept"]);
 }

@@ -6,15 +6,16 @@
 use super::super::errors::LocationError;
 use super::super::location::FrameContext;
 use super::*;
+use crate::address::RunAddr;
 use crate::debuginfo::dwarf::DwarfInfo;
 use crate::memory::BufferMemory;
 use crate::testing::dwarf_builder::*;
 use crate::testing::frames::{KnownFunctions, empty_elf, evaluate_location, frame, modules};
 
 /// The thread pointer (`fs_base`) of the thread.
-const TP: u64 = 0x7fff_f000;
+const TP: RunAddr = RunAddr::new(0x7fff_f000);
 /// Where the module is mapped.
-const MODULE: u64 = 0x7f00_0000;
+const MODULE: RunAddr = RunAddr::new(0x7f00_0000);
 
 /// glibc's descriptors: the DTV pointer at 8 in the thread descriptor, a
 /// DTV entry's block pointer at its start; `module` has TLS module id 2.
@@ -29,7 +30,7 @@ fn layout(static_offset: Option<u64>) -> TlsLayout {
 /// A thread whose DTV is at 0x5000 with `block` in module 2's entry.
 fn thread_memory(block: u64) -> BufferMemory {
     let mut memory = BufferMemory::new();
-    memory.add(TP + 8, 0x5000u64.to_le_bytes().to_vec());
+    memory.add((TP + 8).get(), 0x5000u64.to_le_bytes().to_vec());
     memory.add(0x5000 + 2 * DTV_ENTRY_SIZE, block.to_le_bytes().to_vec());
     memory
 }
@@ -37,14 +38,18 @@ fn thread_memory(block: u64) -> BufferMemory {
 #[test]
 fn a_modules_block_is_below_the_thread_pointer_or_in_the_dtv() {
     let set = modules(vec![
-        ("/lib/libtls.so", MODULE, MODULE + 0x1000, empty_elf()),
+        ("/lib/libtls.so", MODULE.get(), MODULE.get() + 0x1000, empty_elf()),
         ("/lib/other.so", 0x7e00_0000, 0x7e00_1000, empty_elf()),
     ]);
     let module = set.find(MODULE).unwrap();
-    let other = set.find(0x7e00_0000).unwrap();
+    let other = set.find(RunAddr::new(0x7e00_0000)).unwrap();
     let none = BufferMemory::new();
     assert_eq!(layout(Some(0x40)).block(module, TP, &none), Some(TP - 0x40), "static: variant II");
-    assert_eq!(layout(None).block(module, TP, &thread_memory(0x6000_0000)), Some(0x6000_0000), "dlopened: in the DTV");
+    assert_eq!(
+        layout(None).block(module, TP, &thread_memory(0x6000_0000)),
+        Some(RunAddr::new(0x6000_0000)),
+        "dlopened: in the DTV"
+    );
     assert_eq!(
         layout(None).block(module, TP, &thread_memory(TLS_DTV_UNALLOCATED)),
         None,
@@ -68,13 +73,13 @@ fn a_tls_variables_address_is_its_blocks_plus_its_offset() {
         b.add(u, root, gimli::DW_TAG_variable, &[(gimli::DW_AT_location, variable(gimli::DW_OP_GNU_push_tls_address))]);
     let built = b.finish();
     let info: &'static DwarfInfo<'static> = Box::leak(Box::new(built.info()));
-    let set = modules(vec![("/lib/libtls.so", MODULE, MODULE + 0x1000, empty_elf())]);
+    let set = modules(vec![("/lib/libtls.so", MODULE.get(), MODULE.get() + 0x1000, empty_elf())]);
     let block = layout(Some(0x40)).block(set.find(MODULE).unwrap(), TP, &BufferMemory::new());
-    let address = |tls_block: Option<u64>, entry| {
+    let address = |tls_block: Option<RunAddr>, entry| {
         let frames = [FrameContext { tls_block, ..frame(None, 0, &[]) }];
         evaluate_location(&built.die(info, entry), &frames, 0, &KnownFunctions(Vec::new()))
     };
-    assert_eq!(address(block, standard), Ok(TP - 0x40 + 0x10));
-    assert_eq!(address(block, gnu), Ok(TP - 0x40 + 0x10));
+    assert_eq!(address(block, standard), Ok((TP - 0x40 + 0x10).get()));
+    assert_eq!(address(block, gnu), Ok((TP - 0x40 + 0x10).get()));
     assert_eq!(address(None, standard), Err(LocationError::NoTlsBlock));
 }

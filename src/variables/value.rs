@@ -14,6 +14,7 @@ use gimli::DwAte;
 
 use super::location::{LocationPlan, Locator, Place, Virtual};
 use super::types::{Bound, CompositeTag, Member, Summary, TypeId, TypeKind, Types, is_char_name};
+use crate::address::LinkAddr;
 use crate::debuginfo::dwarf::Die;
 use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{Addr, Annotation, BASE_CLASS, Kind, Value, ValueLocation, Variable};
@@ -155,7 +156,7 @@ pub struct PlannedVariable<'d, 'a> {
 
 impl<'d, 'a> PlannedVariable<'d, 'a> {
     /// `pc` is the link-time pc for location lists (None for globals).
-    pub fn new(types: &Types<'d, 'a>, die: &Die<'d, 'a>, pc: Option<u64>) -> Self {
+    pub fn new(types: &Types<'d, 'a>, die: &Die<'d, 'a>, pc: Option<LinkAddr>) -> Self {
         let ty = die.inherited(gimli::DW_AT_type).and_then(|(owner, v)| owner.reference(v));
         PlannedVariable {
             name: die.name().unwrap_or_default(),

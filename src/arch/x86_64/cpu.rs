@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 
 use super::dwarf;
+use crate::address::RunAddr;
 use crate::snapshot::registers::Registers;
 use crate::unwind::regs::Regs;
 
@@ -44,8 +45,8 @@ impl CpuState {
     }
 
     /// The thread pointer the TLS blocks are found from (`fs_base`).
-    pub fn thread_pointer(&self) -> Option<u64> {
-        self.general.as_ref().map(|r| r.fs_base)
+    pub fn thread_pointer(&self) -> Option<RunAddr> {
+        self.general.as_ref().map(|r| RunAddr::new(r.fs_base))
     }
 
     /// The vector registers' bytes in DWARF order, [`dwarf::VECTOR_SIZE`]
@@ -207,6 +208,6 @@ mod tests {
         let cpu = CpuState { general: Some(general_from_words(&words)), vector: None };
         let regs = cpu.unwind_regs().expect("general registers");
         assert_eq!((regs.get(dwarf::PC), regs.get(dwarf::SP)), (Some(0x401000), Some(0x7ff0)));
-        assert_eq!(cpu.thread_pointer(), Some(0x7f00_0000_0640));
+        assert_eq!(cpu.thread_pointer(), Some(RunAddr::new(0x7f00_0000_0640)));
     }
 }
