@@ -557,3 +557,80 @@ fn a_core_on_standard_input_as_a_pipe_handler_reads_it() {
     assert_eq!(one_line_error(&o).trim_end(), "ptsnap: error: not an ELF file");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
 }
+
+/// `--sysroot`: a core examined where the process's files are not at the
+/// paths it had them, but in a tree that holds them there (as gdb's `set
+/// sysroot`), gives the snapshot the core gives with the files in place;
+/// the debug files are found from the paths under the tree (the
+/// debuglink next to the executable, the build-id directory), a file
+/// there with another build-id is an `errors` entry, and without the tree
+/// the missing executable is one too.
+#[test]
+fn sysroot_holds_the_files_of_a_core_from_elsewhere() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let dir = work_dir().join("core-sysroot");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let bin = dir.join("bin/hang");
+    std::fs::copy(build("hang.c", "core-sysroot-hang", &["-g", "-O2", "-pthread"]), &bin).unwrap();
+    let running = start(&bin, &["2"]);
+    let core = gcore(running.pid(), "core-sysroot");
+    drop(running);
+    let in_place = core_snapshot(&core, "core-sysroot-in-place", &[]);
+
+    // Elsewhere: the executable is gone; the tree holds every mapped file.
+    let root = dir.join("root");
+    let rooted = |path: &Path| root.join(path.strip_prefix("/").unwrap());
+    for file in &Core::open(&core).unwrap().files {
+        let to = rooted(Path::new(&file.path));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file.path, &to).unwrap();
+    }
+    std::fs::remove_file(&bin).unwrap();
+    let missing = core_snapshot(&core, "core-sysroot-missing", &[]);
+    let errors = missing["errors"].to_string();
+    assert!(errors.contains(&format!("cannot open {}", bin.display())), "{errors}");
+    let sysroot = ["--sysroot", root.to_str().unwrap()];
+    let same = assert_same_as_live(&in_place, &core_snapshot(&core, "core-sysroot", &sysroot), "sysroot", None);
+    assert!(same.variables > 0, "variables compared");
+
+    // The executable stripped, its debug file next to it (.gnu_debuglink),
+    // then in the tree's build-id directory.
+    let exe = rooted(&bin);
+    let debug = exe.with_file_name("hang.debug");
+    let (exe_arg, debug_arg) = (exe.to_str().unwrap(), debug.to_str().unwrap());
+    tool("objcopy", &["--only-keep-debug", exe_arg, debug_arg]);
+    tool("strip", &["--strip-debug", exe_arg]);
+    tool("objcopy", &[&format!("--add-gnu-debuglink={debug_arg}"), exe_arg]);
+    let id = in_place["modules"].as_array().unwrap().iter().find(|m| m["path"] == bin.to_str().unwrap()).unwrap()
+        ["build_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_id = rooted(Path::new("/usr/lib/debug/.build-id")).join(&id[..2]).join(format!("{}.debug", &id[2..]));
+    for (how, debug_file) in [("debuglink", &debug), ("build-id", &by_id)] {
+        if debug_file != &debug {
+            std::fs::create_dir_all(by_id.parent().unwrap()).unwrap();
+            std::fs::rename(&debug, &by_id).unwrap();
+        }
+        let snap = core_snapshot(&core, &format!("core-sysroot-{how}"), &sysroot);
+        assert_same_as_live(&in_place, &snap, &format!("sysroot, debug file by {how}"), None);
+        let module = snap["modules"].as_array().unwrap().iter().find(|m| m["build_id"] == id.as_str()).unwrap();
+        assert_eq!((&module["debug_file"], &module["debug_file_source"]), (&debug_file.to_str().into(), &how.into()));
+    }
+
+    // Another build of the program in the tree: not used, and said so.
+    std::fs::copy(build("hang.c", "core-sysroot-rebuilt", &["-g", "-O0", "-pthread"]), &exe).unwrap();
+    let snap = core_snapshot(&core, "core-sysroot-rebuilt", &sysroot);
+    let errors = snap["errors"].to_string();
+    assert!(errors.contains(&format!("{exe_arg} is not the file the process mapped")), "{errors}");
+
+    // Not a directory; not for a live process (its files are where it has them).
+    let o = Command::new(ptsnap_bin()).args(["core", "--sysroot", "/no/such/dir"]).arg(&core).output().unwrap();
+    assert_eq!(one_line_error(&o).trim_end(), "ptsnap: error: --sysroot /no/such/dir: not a directory");
+    let o = ptsnap(&["--sysroot", root.to_str().unwrap(), "1"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--sysroot'"));
+}
