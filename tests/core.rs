@@ -492,12 +492,13 @@ fn kernel_and_gdb_cores_of_a_crash_give_run_modes_snapshot() {
                 core_snapshot(&kernel, &format!("{name}-kernel"), &["--globals"]),
             );
             assert_same_fault(&kernels, &ours, &name);
-            // Every thread: the others wait in the kernel (pthread_join)
-            // while gdb resumes them to deliver the signal. gdb checked
-            // the kernel's core above.
-            let same = assert_same_as_live(&kernels, &ours, &name, None);
+            // The faulting thread: gdb resumes the others to deliver the
+            // signal (the main thread may not have reached pthread_join);
+            // gdb checks every thread of its core.
+            let same = assert_same_as_live(&kernels, &ours, &name, Some(&kernels["fault"]["tid"]));
+            let (compared, equal) = gdb_on_core(&bin, &gcore, &name);
             eprintln!(
-                "{name}: gdb's core vs the kernel's of the same stop: {} frames and {} variables equal",
+                "{name}: gdb's core vs the kernel's of the same stop: {} frames and {} variables equal; vs gdb on it: {equal}/{compared} values equal",
                 same.frames, same.variables
             );
         }
