@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Times ptsnap against eu-stack and gdb on the same hung fixtures.
+"""Times ptsnap against eu-stack and gdb on the same hung fixtures and cores.
 
 Cases:
   threads-1000   tests/fixtures/hang.c with 998 idle threads (1,001 threads):
@@ -10,13 +10,18 @@ Cases:
   pmodules-1000  the 1,001 threads with variables: ptsnap with no module
                  against ptsnap with one module whose variable callback has a
                  match that matches nothing (the plugin layer's cost)
+  core-1000      a core of the 1,001 threads, written once by gcore: `ptsnap
+                 core` with --no-variables against `eu-stack --core` (plain
+                 and -s -i), and with variables (its default) against `gdb
+                 -batch -ex 'thread apply all bt full' PROG CORE`
 
-For each case every tool snapshots the same live process RUNS times; the
-median wall time and the peak RSS (measured by GNU time, /usr/bin/time, from
-the `time` package; "n/a" without it) are printed, with the ratio
-of each other tool's time to ptsnap's. eu-stack runs in its plain mode
-(`-n 0` so that it, too, walks every frame) and, for comparison of like
-with like, with source lines and inline frames (`-s -i`).
+For each case every tool snapshots the same live process (or core) RUNS
+times; the median wall time and the peak RSS (measured by GNU time,
+/usr/bin/time, from the `time` package; "n/a" without it) are printed, with
+the ratio of each other tool's time to ptsnap's (to the ptsnap run that
+does the same work: frames only, or frames and variables). eu-stack runs in
+its plain mode (`-n 0` so that it, too, walks every frame) and, for
+comparison of like with like, with source lines and inline frames (`-s -i`).
 
 Usage: python3 bench/bench.py [--runs N] [--case NAME]
 """
@@ -83,6 +88,8 @@ def measure(argv, runs):
 
 
 def frame_tools(ptsnap, pid, out_json):
+    """Tools as (name, argv, name of the tool its time is compared with,
+    None for the first)."""
     tools = [("ptsnap", [ptsnap, "--no-variables", "--max-frames", "100000", "-o", out_json, pid])]
     if shutil.which("eu-stack"):
         tools.append(("eu-stack", ["eu-stack", "-n", "0", "-p", pid]))
@@ -108,6 +115,29 @@ end }
 """
 
 
+def core_tools(prog):
+    """The tools for a core gcore writes, once, of the process PROG runs."""
+
+    def tools(ptsnap, pid, out_json):
+        prefix = os.path.join(os.path.dirname(out_json), "core")
+        subprocess.run(["gcore", "-o", prefix, pid], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        core = f"{prefix}.{pid}"
+        frames_only = "ptsnap core --no-variables"
+        found = [
+            (frames_only, [ptsnap, "core", "--no-variables", "-o", out_json, core]),
+            ("ptsnap core", [ptsnap, "core", "-o", out_json, core], frames_only),
+        ]
+        if shutil.which("eu-stack"):
+            found.append(("eu-stack", ["eu-stack", "-n", "0", "--core", core, "-e", prog], frames_only))
+            found.append(("eu-stack -s -i", ["eu-stack", "-n", "0", "-s", "-i", "--core", core, "-e", prog]))
+        if shutil.which("gdb"):
+            bt_full = ["gdb", "-nx", "-batch", "-ex", "thread apply all bt full", prog, core]
+            found.append(("gdb bt full", bt_full, "ptsnap core"))
+        return found
+
+    return tools
+
+
 def pmodule_tools(ptsnap, pid, out_json):
     module = os.path.join(os.path.dirname(out_json), "idle.lua")
     with open(module, "w") as f:
@@ -124,18 +154,22 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     pid = str(proc.pid)
     tools = tools_for(ptsnap, pid, out_json)
     try:
-        results = [(tool, *measure(argv, runs)) for tool, argv in tools]
+        results = {tool[0]: measure(tool[1], runs) for tool in tools}
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     with open(out_json) as f:
         timings = json.load(f)["timings"]
-    base = results[0][1]
+    # A tool is compared with the one it names, else with the first.
+    bases = {tool[0]: tool[2] if len(tool) > 2 else tools[0][0] for tool in tools}
+    width = max(16, *(len(t[0]) + 2 for t in tools))
     print(f"\n{name} ({runs} runs, median wall time)")
-    print(f"  {'tool':<16}{'wall ms':>10}{'peak RSS MiB':>14}{'x ptsnap':>10}")
-    for tool, wall, rss in results:
+    print(f"  {'tool':<{width}}{'wall ms':>10}{'peak RSS MiB':>14}{'x ptsnap':>10}  compared with")
+    for tool, (wall, rss) in results.items():
         rss_text = f"{rss / 1024:.1f}" if rss is not None else "n/a"
-        print(f"  {tool:<16}{wall * 1000:>10.1f}{rss_text:>14}{wall / base:>10.1f}")
+        base = bases[tool]
+        against = "" if base == tool else base
+        print(f"  {tool:<{width}}{wall * 1000:>10.1f}{rss_text:>14}{wall / results[base][0]:>10.1f}  {against}")
     print(
         f"  ptsnap's last run: target paused {timings['paused_us'] / 1000:.1f} ms "
         f"(stop {timings['stop_us'] / 1000:.1f}, unwind {timings['unwind_us'] / 1000:.1f}, "
@@ -146,7 +180,9 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--case", choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000"])
+    ap.add_argument(
+        "--case", choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000", "core-1000"]
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
         ptsnap, bins = build(work)
@@ -156,6 +192,7 @@ def main():
             "frames-10000": ([bins["deep"], "10000"], frame_tools),
             "variables-1000": ([bins["hang"], "998"], variable_tools),
             "pmodules-1000": ([bins["hang"], "998"], pmodule_tools),
+            "core-1000": ([bins["hang"], "998"], core_tools(bins["hang"])),
         }
         for name, (argv, tools_for) in cases.items():
             if args.case in (None, name):

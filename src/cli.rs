@@ -49,6 +49,11 @@ pub enum Command {
         /// must have the build-id the core records).
         #[arg(long, value_name = "PATH")]
         exe: Option<PathBuf>,
+        /// Look for the files the core names (executable, libraries, and
+        /// the debug files found from them) under DIR first, as gdb's `set
+        /// sysroot`: for a core examined on another machine.
+        #[arg(long, value_name = "DIR")]
+        sysroot: Option<PathBuf>,
         /// The crashed process's pid, while /proc still has it (a
         /// `kernel.core_pattern` handler's `%P`): its exact command line
         /// and working directory.
@@ -231,6 +236,7 @@ impl SnapshotArgs {
             faulted: self.faulted,
             threads: self.threads,
             debug_dirs: self.debug_dir,
+            sysroot: None,
             timeout,
             max_pause,
             max_frames: self.max_frames,

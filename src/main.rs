@@ -69,8 +69,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
             Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
         }
-        Some(Command::Core { snapshot: args, exe, pid, core }) => {
-            let opts = args.into_options()?;
+        Some(Command::Core { snapshot: args, exe, sysroot, pid, core }) => {
+            if let Some(dir) = sysroot.as_ref().filter(|d| !d.is_dir()) {
+                return Err(format!("--sysroot {}: not a directory", dir.display()));
+            }
+            let opts = Options { sysroot, ..args.into_options()? };
             signals::install_handlers();
             let written = engine::snapshot_core(&opts, &core, exe.as_deref(), pid).map_err(|e| e.to_string())?;
             print_out(&format!("{}\n", written.path.display()));

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::debuginfo::locate::DebugDirs;
 use crate::variables::Limits;
 
 /// How long the target may stay stopped when `--max-pause` is not given.
@@ -21,6 +22,9 @@ pub struct Options {
     /// Only these threads are extracted (all are stopped); empty means all.
     pub threads: Vec<i32>,
     pub debug_dirs: Vec<PathBuf>,
+    /// `ptsnap core --sysroot DIR`: the files a core names, and the debug
+    /// files found from them, are looked for under DIR first.
+    pub sysroot: Option<PathBuf>,
     /// Stop working, release the target and write what was gathered this
     /// long after ptsnap started.
     pub timeout: Option<Duration>,
@@ -43,6 +47,12 @@ impl Options {
     pub fn wants_thread(&self, tid: i32) -> bool {
         self.threads.is_empty() || self.threads.contains(&tid)
     }
+
+    /// Where separate debug files are looked for: `--debug-dir`s, the
+    /// system's directory, under the sysroot first.
+    pub fn debug_search(&self) -> DebugDirs {
+        DebugDirs::new(&self.debug_dirs).with_sysroot(self.sysroot.as_deref())
+    }
 }
 
 impl Default for Options {
@@ -57,6 +67,7 @@ impl Default for Options {
             faulted: false,
             threads: Vec::new(),
             debug_dirs: Vec::new(),
+            sysroot: None,
             timeout: None,
             max_pause: DEFAULT_MAX_PAUSE,
             max_frames: 1024,

@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -342,40 +343,44 @@ fn gcore_of_cpp_values_gives_the_live_snapshot() {
     }
 }
 
-/// Runs `bin args` under `ptsnap run` with core dumps allowed, in a fresh
-/// directory: returns ptsnap's snapshot and the core the kernel wrote when
-/// the signal ptsnap passed on killed the program; None (after saying why)
-/// when the kernel's core_pattern gives the test no file to read, which
-/// fails the test under CI.
-fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str, signal: i32) -> Option<(Value, PathBuf)> {
+/// None, after saying why: the kernel's core_pattern gives the test no
+/// core file to read. Under CI that fails the test.
+fn unusable<T>(why: String) -> Option<T> {
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; set kernel.core_pattern to a file name");
+    eprintln!("skipped: {why}");
+    None
+}
+
+/// Runs `argv` with core dumps allowed, in `dir` (made afresh), and
+/// returns the core the kernel wrote when the program died; `on_ready`
+/// is called with the pid of `argv`'s process when the program prints its
+/// ready line, and the exit status is `status` when one is given. The
+/// test's own files in `dir` are named `ptsnap-*`.
+fn kernel_core(dir: &Path, argv: &[&OsStr], status: Option<i32>, on_ready: impl Fn(i32)) -> Option<PathBuf> {
     let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap().trim().to_string();
-    let unusable = |why: String| {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}; set kernel.core_pattern to a file name");
-        eprintln!("skipped: {why}");
-        None
-    };
     if pattern.starts_with('|') {
         return unusable(format!("kernel.core_pattern pipes cores to a program ({pattern})"));
     }
-    let dir = work_dir().join(format!("{name}-cores"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("snapshot.json");
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
     // (File times are coarser than the clock.)
     let started = std::time::SystemTime::now() - std::time::Duration::from_secs(1);
-    let status = Command::new("sh")
+    let mut child = Command::new("sh")
         .args(["-c", "ulimit -c unlimited && exec \"$0\" \"$@\""])
-        .arg(ptsnap_bin())
-        .arg("run")
-        .arg("-o")
-        .arg(&out)
-        .arg("--")
-        .arg(bin)
-        .args(args)
-        .current_dir(&dir)
-        .status()
+        .args(argv)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(status.code(), Some(128 + signal), "the program died of signal {signal}");
+    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap())) {
+        if line.unwrap().trim() == "ready" {
+            on_ready(child.id() as i32);
+        }
+    }
+    let exit = child.wait().unwrap();
+    if let Some(code) = status {
+        assert_eq!(exit.code(), Some(code), "{argv:?}: the program died of signal {}", code - 128);
+    }
     // The pattern's directory (relative to the crashed program's), and
     // the file name up to its first %-specifier.
     let pattern = Path::new(&pattern);
@@ -383,45 +388,160 @@ fn crash_with_kernel_core(bin: &Path, args: &[&str], name: &str, signal: i32) ->
     let prefix = pattern.file_name().unwrap().to_string_lossy().split('%').next().unwrap().to_string();
     let core = std::fs::read_dir(&where_).ok().into_iter().flatten().filter_map(Result::ok).find(|e| {
         let fresh = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| t >= started);
-        e.file_name().to_string_lossy().starts_with(&prefix) && e.path() != out && fresh
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.starts_with(&prefix) && !name.starts_with("ptsnap-") && fresh
     });
     match core {
-        Some(core) => Some((read_json(&out), core.path())),
+        Some(core) => Some(core.path()),
         None => {
             unusable(format!("the kernel wrote no core into {} (core_pattern {})", where_.display(), pattern.display()))
         }
     }
 }
 
+/// Runs `bin args` under `ptsnap run` in `dir` with core dumps allowed:
+/// returns ptsnap's snapshot and the core the kernel wrote when the signal
+/// ptsnap passed on killed the program. `on_ready` gets ptsnap's pid.
+fn run_with_kernel_core(
+    bin: &Path,
+    args: &[&str],
+    dir: &Path,
+    signal: i32,
+    on_ready: impl Fn(i32),
+) -> Option<(Value, PathBuf)> {
+    let out = dir.join("ptsnap-snapshot.json");
+    let mut argv: Vec<&OsStr> = vec![ptsnap_bin().as_ref()];
+    argv.extend(["run", "--globals", "-o"].map(OsStr::new));
+    argv.extend([out.as_os_str(), "--".as_ref(), bin.as_os_str()]);
+    argv.extend(args.iter().map(OsStr::new));
+    let core = kernel_core(dir, &argv, Some(128 + signal), on_ready)?;
+    Some((read_json(&out), core))
+}
+
+/// gdb runs `bin args` in `dir` up to its fatal signal, writes its core of
+/// that stop (`generate-core-file`, as gcore does) and lets the signal
+/// kill the program: returns gdb's core and the kernel's of the same state.
+fn gdb_and_kernel_cores(bin: &Path, args: &[&str], dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let gcore = dir.join("ptsnap-gcore");
+    let write = format!("generate-core-file {}", gcore.display());
+    let mut argv: Vec<&OsStr> =
+        ["gdb", "-nx", "-batch", "-ex", "run", "-ex", &write, "-ex", "continue", "--args"].map(OsStr::new).to_vec();
+    argv.push(bin.as_os_str());
+    argv.extend(args.iter().map(OsStr::new));
+    let kernel = kernel_core(dir, &argv, None, |_| {})?;
+    assert!(gcore.exists(), "gdb wrote no core of {}", bin.display());
+    Some((gcore, kernel))
+}
+
+/// The core's fault is the one `expected` has: the thread and the signal.
+fn assert_same_fault(expected: &Value, core: &Value, what: &str) {
+    let (ef, cf) = (&expected["fault"], &core["fault"]);
+    assert_eq!(cf["tid"], ef["tid"], "{what}: the faulting thread");
+    for key in ["num", "name", "code", "code_name", "address", "reason"] {
+        assert_eq!(cf["signal"][key], ef["signal"][key], "{what}: fault {key}");
+    }
+    assert_eq!(cf["signal"]["source"], "core", "{what}");
+}
+
+/// The kernel's core of a crash (at -O0 and -O2, gcc and clang; C and
+/// C++; SIGSEGV and an abort; a thread's crash and the main thread's) gives ptsnap run's snapshot of it; gdb's
+/// core of the same stop gives the snapshot the kernel's core of it does;
+/// gdb on each core agrees with ptsnap.
 #[test]
-fn kernel_core_of_a_crash_gives_run_modes_snapshot() {
+fn kernel_and_gdb_cores_of_a_crash_give_run_modes_snapshot() {
     if !tool_available("gdb") {
         return;
     }
     let _g = serial();
-    let cases: [(&str, &[&str], i32); 3] =
-        [("crash.c", &["3", "main"], 11), ("crash.c", &["3", "thread"], 11), ("abort.c", &[], 6)];
-    for opt in ["-O0", "-O2"] {
-        for (source, args, signal) in cases {
+    let cases: [(&str, &[&str], i32); 4] = [
+        ("crash.c", &["3", "main"], 11),
+        ("crash.c", &["3", "thread"], 11),
+        ("abort.c", &[], 6),
+        ("shop.cpp", &[], 11),
+    ];
+    let builds = [(Compiler::Gcc, "-O0"), (Compiler::Gcc, "-O2"), (Compiler::Clang, "-O2")];
+    for (compiler, opt) in builds.into_iter().filter(|(c, _)| c.available()) {
+        // clang: the crash in a thread is enough of crash.c.
+        for (source, args, signal) in
+            cases.into_iter().filter(|(_, a, _)| compiler == Compiler::Gcc || *a != ["3", "main"])
+        {
             let name = format!("core-{}{opt}-{}", source.replace('.', "-"), args.last().unwrap_or(&"main"));
-            let bin = build(source, &name, &["-g", opt, "-pthread"]);
-            let Some((live, core)) = crash_with_kernel_core(&bin, args, &name, signal) else { return };
+            let bin = build_with(compiler, source, &name, &["-g", opt, "-pthread"]);
+            let name = format!("{name}-{}", compiler.name());
+            let dir = work_dir().join(format!("{name}-cores"));
+            let Some((live, core)) = run_with_kernel_core(&bin, args, &dir, signal, |_| {}) else { return };
             let snap = core_snapshot(&core, &name, &["--globals"]);
-            let (lf, cf) = (&live["fault"], &snap["fault"]);
-            assert_eq!(cf["tid"], lf["tid"], "{name}: the faulting thread");
-            for key in ["num", "name", "code", "code_name", "address", "reason"] {
-                assert_eq!(cf["signal"][key], lf["signal"][key], "{name}: fault {key}");
-            }
-            assert_eq!(cf["signal"]["source"], "core");
+            assert_same_fault(&live, &snap, &name);
             // The other threads ran on between ptsnap's snapshot and the
             // kernel's dump: the faulting thread is compared.
-            let same = assert_same_as_live(&live, &snap, &name, Some(&lf["tid"]));
+            let same = assert_same_as_live(&live, &snap, &name, Some(&live["fault"]["tid"]));
             let (compared, equal) = gdb_on_core(&bin, &core, &name);
             eprintln!(
                 "{name}: vs ptsnap run (faulting thread, globals): {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
                 same.frames, same.variables
             );
+            // gdb's core (of gcc's builds: the reading is the same), but
+            // of one crash of the two.
+            if compiler != Compiler::Gcc || args == ["3", "main"] {
+                continue;
+            }
+            let name = format!("{name}-gdb");
+            let Some((gcore, kernel)) = gdb_and_kernel_cores(&bin, args, &dir) else { return };
+            let (ours, kernels) = (
+                core_snapshot(&gcore, &name, &["--globals"]),
+                core_snapshot(&kernel, &format!("{name}-kernel"), &["--globals"]),
+            );
+            assert_same_fault(&kernels, &ours, &name);
+            // The faulting thread: gdb resumes the others to deliver the
+            // signal (the main thread may not have reached pthread_join);
+            // gdb checks every thread of its core.
+            let same = assert_same_as_live(&kernels, &ours, &name, Some(&kernels["fault"]["tid"]));
+            let (compared, equal) = gdb_on_core(&bin, &gcore, &name);
+            eprintln!(
+                "{name}: gdb's core vs the kernel's of the same stop: {} frames and {} variables equal; vs gdb on it: {equal}/{compared} values equal",
+                same.frames, same.variables
+            );
         }
+    }
+}
+
+/// The pid of a process `parent` started.
+fn child_of(parent: i32) -> i32 {
+    let tasks = std::fs::read_dir(format!("/proc/{parent}/task")).unwrap();
+    let children = tasks.filter_map(Result::ok).filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok());
+    children
+        .flat_map(|c| c.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find_map(|p| p.parse().ok())
+        .unwrap()
+}
+
+/// The kernel's core of a hung process of many threads, aborted from
+/// outside (`ptsnap run` snapshots it at the signal first): every thread
+/// is as in run mode's snapshot, and gdb on the core agrees.
+#[test]
+fn kernel_core_of_a_hung_process_gives_run_modes_snapshot() {
+    if !tool_available("gdb") {
+        return;
+    }
+    let _g = serial();
+    for opt in ["-O0", "-O2"] {
+        let name = format!("core-kernel-hang{opt}");
+        let bin = build("hang.c", &name, &["-g", opt, "-pthread"]);
+        let abort = |ptsnap: i32| {
+            let status = Command::new("kill").args(["-ABRT", &child_of(ptsnap).to_string()]).status().unwrap();
+            assert!(status.success());
+        };
+        let dir = work_dir().join(format!("{name}-cores"));
+        let Some((live, core)) = run_with_kernel_core(&bin, &["10"], &dir, 6, abort) else { return };
+        let snap = core_snapshot(&core, &name, &["--globals"]);
+        assert_eq!(snap["threads"].as_array().unwrap().len(), 13, "main, two deadlocked, 10 idle");
+        assert_same_fault(&live, &snap, &name);
+        let same = assert_same_as_live(&live, &snap, &name, None);
+        let (compared, equal) = gdb_on_core(&bin, &core, &name);
+        eprintln!(
+            "{name}: vs ptsnap run: {} frames and {} variables equal; vs gdb on the core: {equal}/{compared} values equal",
+            same.frames, same.variables
+        );
     }
 }
 
@@ -556,4 +676,81 @@ fn a_core_on_standard_input_as_a_pipe_handler_reads_it() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(one_line_error(&o).trim_end(), "ptsnap: error: not an ELF file");
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+}
+
+/// `--sysroot`: a core examined where the process's files are not at the
+/// paths it had them, but in a tree that holds them there (as gdb's `set
+/// sysroot`), gives the snapshot the core gives with the files in place;
+/// the debug files are found from the paths under the tree (the
+/// debuglink next to the executable, the build-id directory), a file
+/// there with another build-id is an `errors` entry, and without the tree
+/// the missing executable is one too.
+#[test]
+fn sysroot_holds_the_files_of_a_core_from_elsewhere() {
+    if !tool_available("gcore") {
+        return;
+    }
+    let _g = serial();
+    let dir = work_dir().join("core-sysroot");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    let bin = dir.join("bin/hang");
+    std::fs::copy(build("hang.c", "core-sysroot-hang", &["-g", "-O2", "-pthread"]), &bin).unwrap();
+    let running = start(&bin, &["2"]);
+    let core = gcore(running.pid(), "core-sysroot");
+    drop(running);
+    let in_place = core_snapshot(&core, "core-sysroot-in-place", &[]);
+
+    // Elsewhere: the executable is gone; the tree holds every mapped file.
+    let root = dir.join("root");
+    let rooted = |path: &Path| root.join(path.strip_prefix("/").unwrap());
+    for file in &Core::open(&core).unwrap().files {
+        let to = rooted(Path::new(&file.path));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&file.path, &to).unwrap();
+    }
+    std::fs::remove_file(&bin).unwrap();
+    let missing = core_snapshot(&core, "core-sysroot-missing", &[]);
+    let errors = missing["errors"].to_string();
+    assert!(errors.contains(&format!("cannot open {}", bin.display())), "{errors}");
+    let sysroot = ["--sysroot", root.to_str().unwrap()];
+    let same = assert_same_as_live(&in_place, &core_snapshot(&core, "core-sysroot", &sysroot), "sysroot", None);
+    assert!(same.variables > 0, "variables compared");
+
+    // The executable stripped, its debug file next to it (.gnu_debuglink),
+    // then in the tree's build-id directory.
+    let exe = rooted(&bin);
+    let debug = exe.with_file_name("hang.debug");
+    let (exe_arg, debug_arg) = (exe.to_str().unwrap(), debug.to_str().unwrap());
+    tool("objcopy", &["--only-keep-debug", exe_arg, debug_arg]);
+    tool("strip", &["--strip-debug", exe_arg]);
+    tool("objcopy", &[&format!("--add-gnu-debuglink={debug_arg}"), exe_arg]);
+    let id = in_place["modules"].as_array().unwrap().iter().find(|m| m["path"] == bin.to_str().unwrap()).unwrap()
+        ["build_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let by_id = rooted(Path::new("/usr/lib/debug/.build-id")).join(&id[..2]).join(format!("{}.debug", &id[2..]));
+    for (how, debug_file) in [("debuglink", &debug), ("build-id", &by_id)] {
+        if debug_file != &debug {
+            std::fs::create_dir_all(by_id.parent().unwrap()).unwrap();
+            std::fs::rename(&debug, &by_id).unwrap();
+        }
+        let snap = core_snapshot(&core, &format!("core-sysroot-{how}"), &sysroot);
+        assert_same_as_live(&in_place, &snap, &format!("sysroot, debug file by {how}"), None);
+        let module = snap["modules"].as_array().unwrap().iter().find(|m| m["build_id"] == id.as_str()).unwrap();
+        assert_eq!((&module["debug_file"], &module["debug_file_source"]), (&debug_file.to_str().into(), &how.into()));
+    }
+
+    // Another build of the program in the tree: not used, and said so.
+    std::fs::copy(build("hang.c", "core-sysroot-rebuilt", &["-g", "-O0", "-pthread"]), &exe).unwrap();
+    let snap = core_snapshot(&core, "core-sysroot-rebuilt", &sysroot);
+    let errors = snap["errors"].to_string();
+    assert!(errors.contains(&format!("{exe_arg} is not the file the process mapped")), "{errors}");
+
+    // Not a directory; not for a live process (its files are where it has them).
+    let o = Command::new(ptsnap_bin()).args(["core", "--sysroot", "/no/such/dir"]).arg(&core).output().unwrap();
+    assert_eq!(one_line_error(&o).trim_end(), "ptsnap: error: --sysroot /no/such/dir: not a directory");
+    let o = ptsnap(&["--sysroot", root.to_str().unwrap(), "1"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("unexpected argument '--sysroot'"));
 }

@@ -9,6 +9,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use object::Object;
@@ -51,14 +52,16 @@ impl CoreMemory {
         if let Some(known) = self.files.borrow().get(path) {
             return known.clone();
         }
-        let opened = (self.opener)(std::path::Path::new(path))
+        let opened = (self.opener)(Path::new(path))
             .map_err(|e| FileProblem::Open { path: path.to_string(), reason: e.to_string() })
-            .and_then(|bytes| self.check(path, bytes));
+            .and_then(|(read, bytes)| self.check(path, &read, bytes));
         self.files.borrow_mut().insert(path.to_string(), opened.clone());
         opened
     }
 
-    fn check(&self, path: &str, bytes: Bytes) -> Result<Bytes, FileProblem> {
+    /// `bytes`, read from `read` for the file the core names `path`, if
+    /// they have the build-id the core holds for it.
+    fn check(&self, path: &str, read: &Path, bytes: Bytes) -> Result<Bytes, FileProblem> {
         let head = self.core.files.iter().filter(|f| f.path == path).min_by_key(|f| f.offset);
         let Some(expected) = head.filter(|f| f.offset == 0).and_then(|f| self.core.build_id_at(f.start)) else {
             // The core holds no ELF header for it: nothing to check against.
@@ -69,7 +72,7 @@ impl CoreMemory {
         match found {
             Some(id) if id == expected.as_slice() => Ok(bytes),
             other => Err(FileProblem::Mismatch {
-                path: path.to_string(),
+                path: read.display().to_string(),
                 core: hex(&expected),
                 file: other.map_or_else(|| "absent".to_string(), hex),
             }),

@@ -14,7 +14,7 @@ mod memory;
 pub(crate) mod notes;
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use object::Endianness;
@@ -31,8 +31,10 @@ use notes::{MappedFile, NoteError, PsInfo};
 /// or a buffer.
 pub type Bytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
-/// Opens a file a core names (an NT_FILE path) for reading.
-pub type Opener = Arc<dyn Fn(&Path) -> io::Result<Bytes> + Send + Sync>;
+/// Opens a file a core names (an NT_FILE path) for reading: its bytes and
+/// the path they were read from (not the one named when the files are
+/// elsewhere on this machine).
+pub type Opener = Arc<dyn Fn(&Path) -> io::Result<(PathBuf, Bytes)> + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum CoreError {
@@ -317,7 +319,7 @@ pub fn spool(input: &mut dyn io::Read, dir: &Path) -> io::Result<Bytes> {
 
 /// The opener of files on this machine, at the paths the core names.
 pub fn local_files() -> Opener {
-    Arc::new(|path: &Path| map_file(path))
+    Arc::new(|path: &Path| Ok((path.to_path_buf(), map_file(path)?)))
 }
 
 /// Build-ids as the snapshot writes them.

@@ -4,6 +4,12 @@
 //! directory and under each debug directory, accepting a debuglink
 //! candidate only when its CRC-32 matches; last, in the debuginfod client
 //! cache.
+//!
+//! With a sysroot (`ptsnap core --sysroot DIR`, for a core examined on
+//! another machine) every path derived from a mapped file's path (the
+//! debuglink next to it, the dwz file it names, the system debug
+//! directory) is tried under the sysroot first, as gdb's `set sysroot`
+//! does; the build-id and CRC checks apply as everywhere.
 
 use std::path::{Path, PathBuf};
 
@@ -24,14 +30,42 @@ pub enum DebugSource {
 #[derive(Clone, Debug)]
 pub struct DebugDirs {
     dirs: Vec<PathBuf>,
+    sysroot: Option<PathBuf>,
+}
+
+/// The system's directory of separate debug files.
+const SYSTEM_DEBUG_DIR: &str = "/usr/lib/debug";
+
+/// `path` (absolute, as a process saw it) inside the tree at `root`.
+pub fn under_root(root: &Path, path: &Path) -> PathBuf {
+    root.join(path.strip_prefix("/").unwrap_or(path))
 }
 
 impl DebugDirs {
     /// User-given directories first, then the system's `/usr/lib/debug`.
     pub fn new(user_dirs: &[PathBuf]) -> Self {
         let mut dirs = user_dirs.to_vec();
-        dirs.push(PathBuf::from("/usr/lib/debug"));
-        DebugDirs { dirs }
+        dirs.push(PathBuf::from(SYSTEM_DEBUG_DIR));
+        DebugDirs { dirs, sysroot: None }
+    }
+
+    /// Also looks under `sysroot` (when given) first: the system debug
+    /// directory there before this machine's, and the files next to a
+    /// binary there before those at its path.
+    pub fn with_sysroot(mut self, sysroot: Option<&Path>) -> Self {
+        if let Some(root) = sysroot {
+            let system = self.dirs.len() - 1;
+            self.dirs.insert(system, under_root(root, Path::new(SYSTEM_DEBUG_DIR)));
+            self.sysroot = Some(root.to_path_buf());
+        }
+        self
+    }
+
+    /// Where a file at `path` is looked for: under the sysroot, then at
+    /// `path`.
+    fn rooted(&self, path: &Path) -> Vec<PathBuf> {
+        let under = self.sysroot.as_deref().filter(|_| path.is_absolute()).map(|root| under_root(root, path));
+        under.into_iter().chain([path.to_path_buf()]).collect()
     }
 
     /// The directories, in the order they are searched.
@@ -72,9 +106,9 @@ impl DebugDirs {
         let (name, id) = file.file.gnu_debugaltlink().ok()??;
         let name = Path::new(std::str::from_utf8(name).ok()?);
         let path = if name.is_absolute() { name.to_path_buf() } else { file.path.parent()?.join(name) };
-        ElfObject::open(store, &path, &path)
-            .ok()
-            .filter(|alt| alt.build_id() == Some(id))
+        self.rooted(&path)
+            .iter()
+            .find_map(|path| ElfObject::open(store, path, path).ok().filter(|alt| alt.build_id() == Some(id)))
             .or_else(|| self.by_build_id(store, id))
     }
 
@@ -92,11 +126,12 @@ impl DebugDirs {
 
     fn by_debuglink<'a>(&self, store: &'a FileStore, binary: &Path, name: &str, crc: u32) -> Option<ElfObject<'a>> {
         let dir = binary.parent().unwrap_or(Path::new("/"));
-        let mut candidates = vec![dir.join(name), dir.join(".debug").join(name)];
-        let relative = dir.strip_prefix("/").unwrap_or(dir);
-        candidates.extend(self.dirs.iter().map(|d| d.join(relative).join(name)));
+        let mut candidates: Vec<PathBuf> =
+            self.rooted(dir).iter().flat_map(|d| [d.join(name), d.join(".debug").join(name)]).collect();
+        candidates.extend(self.dirs.iter().map(|d| under_root(d, dir).join(name)));
+        let binaries = self.rooted(binary);
         candidates.into_iter().find_map(|path| {
-            if path == binary {
+            if binaries.contains(&path) {
                 return None;
             }
             let elf = ElfObject::open(store, &path, &path).ok()?;

@@ -5,8 +5,9 @@
 //! Memory is the core's ([`CoreMemory`]: dumped segments, else the mapped
 //! files); the memory map is rebuilt from NT_FILE and the PT_LOAD
 //! segments; a mapped file is used only if its build-id is the one the
-//! core holds for it, and `--exe` names the executable when it is not
-//! where the process ran it. What a core does not record (the threads'
+//! core holds for it; `--exe` names the executable when it is not where
+//! the process ran it, and `--sysroot` a tree that holds the files where
+//! the process had them, tried first. What a core does not record (the threads'
 //! names but the main thread's, their scheduler states, the working
 //! directory, device and inode numbers) is left empty, never invented.
 
@@ -19,8 +20,8 @@ use std::time::Instant;
 use object::read::elf::{ElfFile64, ProgramHeader};
 
 use crate::coredump::{self, Core, CoreMemory, CoreThread, Opener};
-use crate::debuginfo::MappedFiles;
 use crate::debuginfo::store::FileStore;
+use crate::debuginfo::{MappedFiles, locate};
 use crate::memory::{Memory, MemoryError};
 use crate::options::Options;
 use crate::process::procfs::{Mapping, ProcessInfo};
@@ -63,7 +64,7 @@ pub fn snapshot_core(opts: &Options, path: &Path, exe: Option<&Path>, pid: Optio
         // The kernel writes the thread that took the fatal signal first.
         None => threads.first().filter(|t| t.signal.is_some()).map_or(FaultHint::None, |t| FaultHint::Thread(t.tid)),
     };
-    let opener = with_exe(core.executable().map(PathBuf::from), exe.map(Path::to_path_buf));
+    let opener = opener(core.executable().map(PathBuf::from), exe.map(Path::to_path_buf), opts.sysroot.clone());
     let source = Arc::new(CoreSource { core, opener });
     let clock = Clock::unpaused(opts, started);
     let mut notes = supervisor::fetch_debug_files(opts, &*source.open(), clock.debuginfod_deadline(started))?;
@@ -124,13 +125,20 @@ fn thread_state(t: &CoreThread, pid: i32, core: &Core) -> ThreadState {
     }
 }
 
-/// The files on this machine at the paths the core names, the executable
-/// at `exe` when one is given.
-fn with_exe(named: Option<PathBuf>, exe: Option<PathBuf>) -> Opener {
-    match named.zip(exe) {
-        Some((named, exe)) => Arc::new(move |p: &Path| coredump::map_file(if p == named { &exe } else { p })),
-        None => coredump::local_files(),
-    }
+/// The files the core names on this machine: the executable (the core's
+/// `executable`) at `exe` when one is given; the others under `sysroot`
+/// first, as gdb's `set sysroot`, then at the paths the core names.
+fn opener(executable: Option<PathBuf>, exe: Option<PathBuf>, sysroot: Option<PathBuf>) -> Opener {
+    Arc::new(move |named: &Path| {
+        let path = match (&exe, &sysroot) {
+            (Some(exe), _) if executable.as_deref() == Some(named) => exe.clone(),
+            (_, Some(root)) => {
+                Some(locate::under_root(root, named)).filter(|p| p.exists()).unwrap_or_else(|| named.into())
+            }
+            _ => named.to_path_buf(),
+        };
+        Ok((path.clone(), coredump::map_file(&path)?))
+    })
 }
 
 struct CoreSource {

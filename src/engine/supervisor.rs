@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 
 use crate::debuginfo::ModuleSet;
 use crate::debuginfo::debuginfod::{self, FetchError};
-use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::store::FileStore;
 use crate::options::Options;
 use crate::process::ProcessError;
@@ -267,7 +266,7 @@ pub(super) fn fetch_debug_files(
         return Ok(Vec::new());
     }
     let wanted = {
-        let (store, dirs) = (FileStore::new(), DebugDirs::new(&opts.debug_dirs));
+        let (store, dirs) = (FileStore::new(), opts.debug_search());
         let maps = inferior.maps().unwrap_or_default();
         let modules = ModuleSet::from_maps(&maps, inferior, &store, &dirs, inferior);
         debuginfod::wanted(&modules)

@@ -24,7 +24,6 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
 use crate::debuginfo::ModuleSet;
-use crate::debuginfo::locate::DebugDirs;
 use crate::debuginfo::prefetch::Prefetch;
 use crate::debuginfo::store::{FileStore, InflatedSections};
 use crate::options::Options;
@@ -176,7 +175,7 @@ fn pipeline(
     let inflated = Arc::new(InflatedSections::default());
     let prefetch = prefetch.then(|| {
         let maps = inferior.maps().unwrap_or_default();
-        Prefetch::start(maps, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables)
+        Prefetch::start(maps, inflated.clone(), opts.debug_search(), opts.variables)
     });
     let _ = outbox.send(FromWorker::Prepared);
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
@@ -186,7 +185,7 @@ fn pipeline(
     let memory = &*inferior;
 
     let store = FileStore::sharing(inflated);
-    let dirs = DebugDirs::new(&opts.debug_dirs);
+    let dirs = opts.debug_search();
     let maps = inferior.maps().map_err(|_| ProcessError::ProcessExited(task_pid))?;
     let modules = ModuleSet::from_maps(&maps, memory, &store, &dirs, memory);
     // Variables, and the typed memory and symbols modules use.
