@@ -27,7 +27,7 @@ use crate::process::procfs::{self, ProcessInfo};
 use crate::process::run::CrashStop;
 use crate::process::signals;
 use crate::process::stopper::{LateThread, Mode, StoppedProcess};
-use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
+use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, UnwindStop, writer};
 
 use super::extract::FaultHint;
 use super::input::{Inferior, ThreadState};
@@ -394,7 +394,7 @@ pub(super) fn supervise(
             shown.len()
         );
         snap.errors.push(ErrorEntry { context: "cut".into(), message });
-        let reason = format!("not extracted: {}", c.describe(opts.max_pause.as_secs_f64()));
+        let reason = UnwindStop::NotExtracted(c.describe(opts.max_pause.as_secs_f64()));
         let extracted: Vec<i32> = snap.threads.iter().map(|t| t.tid).collect();
         for (tid, registers, name, state) in shown.into_iter().filter(|s| !extracted.contains(&s.0)) {
             snap.threads.push(Thread {
@@ -414,7 +414,7 @@ pub(super) fn supervise(
             tid: l.tid,
             name: l.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
             state: procfs::state_name(l.stat.as_ref().map_or('?', |s| s.state)).into(),
-            unwind_stop: Some("error: the thread did not stop".into()),
+            unwind_stop: Some(UnwindStop::NotStopped),
             kernel_stack: l.kernel_stack.clone(),
             ..Thread::default()
         });

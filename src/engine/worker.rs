@@ -34,7 +34,7 @@ use crate::pmodule::services::Services;
 use crate::process::ProcessError;
 use crate::process::procfs::ProcessInfo;
 use crate::process::signals;
-use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
+use crate::snapshot::{Annotation, AnnotationLevel, ErrorEntry, Snapshot};
 use crate::symbolize::Symbolizer;
 
 use super::Error;
@@ -282,7 +282,7 @@ fn pipeline(
         for m in &report {
             for e in &m.errors {
                 let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
-                snap.annotations.push(Annotation::text("warning", text, "ptsnap"));
+                snap.annotations.push(Annotation::text(AnnotationLevel::Warning, text, "ptsnap"));
             }
         }
         snap.pmodules = report;

@@ -8,7 +8,7 @@ use super::bytes::Source;
 use super::decode::{integer, set_string};
 use super::walk::{Renderer, Walk};
 use crate::debuginfo::dwarf::Die;
-use crate::snapshot::{Annotation, Value, Variable};
+use crate::snapshot::{Annotation, AnnotationLevel, Value, Variable};
 use crate::variables::types::{TypeId, TypeKind};
 
 impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
@@ -69,7 +69,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
         if walk.on_path(address) {
             let text = "cycle: points back to a value already shown above";
-            var.annotations.push(Annotation::text("comment", text, "ptsnap"));
+            var.annotations.push(Annotation::text(AnnotationLevel::Comment, text, "ptsnap"));
             return;
         }
         let name = format!("*{}", var.name);

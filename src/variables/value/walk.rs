@@ -13,7 +13,7 @@ use super::bytes::{Reader, Source};
 use super::decode::{char_literal, enum_label, integer, json_integer};
 use super::floats::{finite, float, float_value};
 use super::{Limits, PlannedVariable};
-use crate::snapshot::{Addr, Annotation, BASE_CLASS, Value, Variable};
+use crate::snapshot::{Addr, Annotation, AnnotationLevel, BASE_CLASS, Value, Variable};
 use crate::variables::location::{Locator, Virtual};
 use crate::variables::types::{CompositeTag, Member, Summary, TypeId, TypeKind, Types, is_char_name};
 
@@ -239,7 +239,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 Some(bits) => self.bit_field(name, m.ty.as_ref(), &member_src, bits),
                 None => self.render(name, m.ty.as_ref(), member_src, &mut walk.deeper()),
             };
-            member.annotations.extend(m.base_class.then(|| Annotation::text("comment", BASE_CLASS, "ptsnap")));
+            member
+                .annotations
+                .extend(m.base_class.then(|| Annotation::text(AnnotationLevel::Comment, BASE_CLASS, "ptsnap")));
             var.members.push(member);
         }
     }
