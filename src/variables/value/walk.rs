@@ -32,6 +32,8 @@ const MAX_NODES: usize = 1 << 14;
 /// decoded into.
 const MAX_BIT_FIELD: u64 = 128;
 
+/// Renders planned variables as the snapshot's values, in one frame (or
+/// none, for globals and values at an address).
 pub struct Renderer<'x, 'd, 'a> {
     pub types: &'x Types<'d, 'a>,
     pub locator: &'x Locator<'x, 'd, 'a>,
