@@ -16,7 +16,9 @@
 use std::fmt::{self, Write};
 use std::path::Path;
 
-use crate::snapshot::{BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
+use crate::snapshot::{
+    BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, UnwindStop, Value, ValueLocation, Variable,
+};
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {
@@ -140,9 +142,9 @@ fn render_thread(out: &mut String, t: &Thread) {
     for k in &t.kernel_stack {
         outln!(out, "     [kernel] {k}");
     }
-    match t.unwind_stop.as_deref() {
-        Some("outermost") | None => {}
-        Some("max-frames") => {
+    match &t.unwind_stop {
+        Some(UnwindStop::Outermost) | None => {}
+        Some(UnwindStop::MaxFrames) => {
             outln!(out, "    (more frames not shown: --max-frames)");
         }
         Some(reason) => {

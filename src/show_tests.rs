@@ -4,7 +4,7 @@
 //! the fault line and the lines that end a thread's stack.
 
 use super::*;
-use crate::snapshot::{Addr, Annotation, Fault, SignalInfo};
+use crate::snapshot::{Addr, Annotation, AnnotationLevel, Fault, SignalInfo};
 
 /// A readable value of `kind` in memory.
 fn value(kind: Kind, value: Value) -> Variable {
@@ -27,7 +27,7 @@ fn pointer(address: u64, base_type: &str, symbol: Option<&str>) -> Variable {
 
 /// A member that is a base class, as the variable reader marks it.
 fn base_class(name: &str, v: Variable) -> Variable {
-    let mark = Annotation::text("comment", BASE_CLASS, "ptsnap");
+    let mark = Annotation::text(AnnotationLevel::Comment, BASE_CLASS, "ptsnap");
     Variable { annotations: vec![mark], ..named(name, v) }
 }
 
@@ -39,7 +39,7 @@ fn string(bytes: &[u8], truncated: bool) -> Variable {
 
 /// A thread whose unwinding stopped for `reason`.
 fn stopped(reason: &str) -> Thread {
-    Thread { tid: 1, frames: vec![Frame::default()], unwind_stop: Some(reason.into()), ..Thread::default() }
+    Thread { tid: 1, frames: vec![Frame::default()], unwind_stop: Some(reason.to_string().into()), ..Thread::default() }
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
 use crate::process::signals;
-use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Thread};
+use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Thread, UnwindStop};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
@@ -137,7 +137,7 @@ pub fn render_thread<'d, 'a>(
         }
         tls = reader.thread_tls(thread_pointer);
     }
-    let stop = w.stop.as_ref().map(StopReason::to_string);
+    let stop = w.stop.as_ref().map(unwind_stop);
     Thread {
         tls,
         tid: w.thread.tid,
@@ -160,6 +160,17 @@ fn frame_unwind(method: UnwindMethod) -> FrameUnwind {
         UnwindMethod::SignalFrame => FrameUnwind::SignalFrame,
         UnwindMethod::FramePointer => FrameUnwind::FramePointer,
         UnwindMethod::StackTop => FrameUnwind::StackTop,
+    }
+}
+
+/// The snapshot's `unwind_stop` of a walk that ended.
+fn unwind_stop(stop: &StopReason) -> UnwindStop {
+    match stop {
+        StopReason::Outermost => UnwindStop::Outermost,
+        StopReason::MaxFrames => UnwindStop::MaxFrames,
+        StopReason::NoProgress => UnwindStop::NoProgress,
+        StopReason::NoUnwindInfo => UnwindStop::NoUnwindInfo,
+        StopReason::Error(why) => UnwindStop::Error(why.clone()),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::process::procfs::{self, ProcessInfo};
 use crate::process::run::CrashStop;
 use crate::process::signals;
 use crate::process::stopper::{LateThread, Mode, StoppedProcess};
-use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, writer};
+use crate::snapshot::{self, ErrorEntry, Registers, Snapshot, Thread, UnwindStop, writer};
 
 use super::extract::FaultHint;
 use super::input::{Inferior, ThreadState};
@@ -324,58 +324,19 @@ pub(super) fn supervise(
     let stop_us = if held.mode.is_some() { paused_at.elapsed().as_micros() as u64 } else { 0 };
     check_threads(opts, &held, &mut notes)?;
     worker.send(ToWorker::Stopped(held.threads.clone()));
-    let mut cut = match wait_for(&worker, clock.pause_deadline(paused_at)) {
-        Ok(_) => None,
-        // The report may have come in as the time ran out.
-        Err(Stall::Deadline) if matches!(worker.next(Duration::ZERO), Ok(FromWorker::Extracted)) => None,
-        Err(Stall::Deadline) => Some(clock.pause_cut(paused_at)),
-        Err(Stall::Signal(sig)) => Some(Cut::Signal(sig)),
-        // `held` releases the target as it is dropped.
-        Err(Stall::Failed(e)) => return Err(e),
-        Err(Stall::Panicked(msg)) => {
-            notes.push(internal_error(&msg));
-            Some(Cut::Internal)
-        }
-        Err(Stall::ModuleCrash(why)) => {
-            notes.push(module_crash(why));
-            Some(Cut::ModuleCrash)
-        }
-    };
+    // On an error `held` releases the target as it is dropped.
+    let mut cut = await_extraction(&worker, clock, paused_at, &mut notes)?;
     if cut.is_some() {
         worker.cut.store(true, Ordering::SeqCst);
     }
     let Held { threads, late, problems, mode, release, .. } = held;
-    let shown: Vec<(i32, Registers, String, String)> = threads
-        .iter()
-        .filter(|t| opts.wants_thread(t.tid))
-        .map(|t| {
-            let regs = t.cpu.snapshot_registers();
-            (t.tid, regs, t.name.clone(), t.state.to_string())
-        })
-        .collect();
+    let shown: Vec<Unextracted> = threads.iter().filter(|t| opts.wants_thread(t.tid)).map(Unextracted::of).collect();
     notes.extend(problems.iter().map(|(tid, p)| ErrorEntry { context: format!("thread {tid}"), message: p.clone() }));
     release();
     let released_at = Instant::now();
     worker.send(ToWorker::Released);
 
-    let finished = match wait_for(&worker, clock.finish_deadline(released_at, cut.is_some())) {
-        Ok(_) => true,
-        Err(Stall::Failed(e)) if cut.is_none() => return Err(e),
-        Err(Stall::Signal(sig)) if cut.is_none() => {
-            cut = Some(Cut::Signal(sig));
-            false
-        }
-        Err(Stall::Panicked(msg)) => {
-            notes.push(internal_error(&msg));
-            cut = cut.or(Some(Cut::Internal));
-            false
-        }
-        Err(Stall::ModuleCrash(why)) => {
-            notes.push(module_crash(why));
-            false
-        }
-        Err(_) => false,
-    };
+    let finished = await_finish(&worker, clock.finish_deadline(released_at, cut.is_some()), &mut cut, &mut notes)?;
     let mut snap = take_snapshot(&worker, task);
     if !finished {
         notes.push(ErrorEntry {
@@ -386,38 +347,9 @@ pub(super) fn supervise(
         });
     }
     if let Some(c) = &cut {
-        let done = snap.threads.len();
-        let message = format!(
-            "{}: {done} of {} threads extracted; the process was released",
-            c.describe(opts.max_pause.as_secs_f64()),
-            shown.len()
-        );
-        snap.errors.push(ErrorEntry { context: "cut".into(), message });
-        let reason = format!("not extracted: {}", c.describe(opts.max_pause.as_secs_f64()));
-        let extracted: Vec<i32> = snap.threads.iter().map(|t| t.tid).collect();
-        for (tid, registers, name, state) in shown.into_iter().filter(|s| !extracted.contains(&s.0)) {
-            snap.threads.push(Thread {
-                tid,
-                name,
-                state,
-                registers,
-                unwind_stop: Some(reason.clone()),
-                ..Thread::default()
-            });
-        }
+        list_unextracted(&mut snap, c, shown, opts);
     }
-    // Threads that never stopped (in disk wait, say, or exited) are listed
-    // with their state and no frames; `errors` says why.
-    for l in late.iter().filter(|l| opts.wants_thread(l.tid)) {
-        snap.threads.push(Thread {
-            tid: l.tid,
-            name: l.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
-            state: procfs::state_name(l.stat.as_ref().map_or('?', |s| s.state)).into(),
-            unwind_stop: Some("error: the thread did not stop".into()),
-            kernel_stack: l.kernel_stack.clone(),
-            ..Thread::default()
-        });
-    }
+    list_late(&mut snap, &late, opts);
     if mode == Some(Mode::Attach)
         && snap.threads.iter().all(|t| t.frames.is_empty())
         && procfs::live_task(pid).is_none()
@@ -432,6 +364,117 @@ pub(super) fn supervise(
     let path = output_path(opts, &task.info, pid);
     writer::write_atomic(&snap, &path).map_err(|source| Error::Write { path: path.clone(), source })?;
     Ok(Written { path, cut })
+}
+
+/// Waits for the worker to be done with the stopped process, until the
+/// pause's deadline: None, or why the pause was cut (a worker that
+/// failed is an error, one that panicked or whose module crashed a note).
+fn await_extraction(
+    worker: &Worker,
+    clock: &Clock,
+    paused_at: Instant,
+    notes: &mut Vec<ErrorEntry>,
+) -> Result<Option<Cut>, Error> {
+    Ok(match wait_for(worker, clock.pause_deadline(paused_at)) {
+        Ok(_) => None,
+        // The report may have come in as the time ran out.
+        Err(Stall::Deadline) if matches!(worker.next(Duration::ZERO), Ok(FromWorker::Extracted)) => None,
+        Err(Stall::Deadline) => Some(clock.pause_cut(paused_at)),
+        Err(Stall::Signal(sig)) => Some(Cut::Signal(sig)),
+        Err(Stall::Failed(e)) => return Err(e),
+        Err(Stall::Panicked(msg)) => {
+            notes.push(internal_error(&msg));
+            Some(Cut::Internal)
+        }
+        Err(Stall::ModuleCrash(why)) => {
+            notes.push(module_crash(why));
+            Some(Cut::ModuleCrash)
+        }
+    })
+}
+
+/// Waits for the worker to finish after the release, until `deadline`:
+/// whether it did. A signal or a panic now cuts a snapshot that was not
+/// cut yet; a failure is an error only then.
+fn await_finish(
+    worker: &Worker,
+    deadline: Instant,
+    cut: &mut Option<Cut>,
+    notes: &mut Vec<ErrorEntry>,
+) -> Result<bool, Error> {
+    Ok(match wait_for(worker, deadline) {
+        Ok(_) => true,
+        Err(Stall::Failed(e)) if cut.is_none() => return Err(e),
+        Err(Stall::Signal(sig)) if cut.is_none() => {
+            *cut = Some(Cut::Signal(sig));
+            false
+        }
+        Err(Stall::Panicked(msg)) => {
+            notes.push(internal_error(&msg));
+            cut.get_or_insert(Cut::Internal);
+            false
+        }
+        Err(Stall::ModuleCrash(why)) => {
+            notes.push(module_crash(why));
+            false
+        }
+        Err(_) => false,
+    })
+}
+
+/// A stopped thread as the snapshot lists it when the worker did not
+/// extract it: what the stop gave, taken before the release.
+struct Unextracted {
+    tid: i32,
+    registers: Registers,
+    name: String,
+    state: String,
+}
+
+impl Unextracted {
+    fn of(t: &ThreadState) -> Self {
+        let registers = t.cpu.snapshot_registers();
+        Unextracted { tid: t.tid, registers, name: t.name.clone(), state: t.state.to_string() }
+    }
+}
+
+/// After a cut: the error saying how many threads were extracted, and the
+/// threads that were not, with their registers and the reason.
+fn list_unextracted(snap: &mut Snapshot, cut: &Cut, shown: Vec<Unextracted>, opts: &Options) {
+    let done = snap.threads.len();
+    let message = format!(
+        "{}: {done} of {} threads extracted; the process was released",
+        cut.describe(opts.max_pause.as_secs_f64()),
+        shown.len()
+    );
+    snap.errors.push(ErrorEntry { context: "cut".into(), message });
+    let reason = UnwindStop::NotExtracted(cut.describe(opts.max_pause.as_secs_f64()));
+    let extracted: Vec<i32> = snap.threads.iter().map(|t| t.tid).collect();
+    for t in shown.into_iter().filter(|t| !extracted.contains(&t.tid)) {
+        snap.threads.push(Thread {
+            tid: t.tid,
+            name: t.name,
+            state: t.state,
+            registers: t.registers,
+            unwind_stop: Some(reason.clone()),
+            ..Thread::default()
+        });
+    }
+}
+
+/// Threads that never stopped (in disk wait, say, or exited) are listed
+/// with their state and no frames; `errors` says why.
+fn list_late(snap: &mut Snapshot, late: &[LateThread], opts: &Options) {
+    for l in late.iter().filter(|l| opts.wants_thread(l.tid)) {
+        snap.threads.push(Thread {
+            tid: l.tid,
+            name: l.stat.as_ref().map(|s| s.comm.clone()).unwrap_or_default(),
+            state: procfs::state_name(l.stat.as_ref().map_or('?', |s| s.state)).into(),
+            unwind_stop: Some(UnwindStop::NotStopped),
+            kernel_stack: l.kernel_stack.clone(),
+            ..Thread::default()
+        });
+    }
 }
 
 /// `--thread` names threads of the process: an error when none is, an

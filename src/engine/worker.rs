@@ -33,12 +33,12 @@ use crate::pmodule::services::Services;
 use crate::process::ProcessError;
 use crate::process::procfs::ProcessInfo;
 use crate::process::signals;
-use crate::snapshot::{Annotation, ErrorEntry, Snapshot};
+use crate::snapshot::{Annotation, AnnotationLevel, ErrorEntry, Snapshot};
 use crate::symbolize::Symbolizer;
 
 use super::Error;
-use super::extract::{FaultHint, find_fault, module_info, render_thread, walk_thread};
-use super::input::{Source, ThreadState};
+use super::extract::{FaultHint, Walked, find_fault, module_info, render_thread, walk_thread};
+use super::input::{Inferior, Source, ThreadState};
 use super::variables::VariableReader;
 
 /// The worker's stack: deep enough that recursion over hostile debug info
@@ -196,60 +196,118 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         h.attach(services);
     }
-    let is_cut = || cut.load(Ordering::SeqCst);
+    let stopped = Extraction { opts, shared, cut, memory, modules: &modules, reader: reader.as_ref(), services };
 
     let unwind_start = Instant::now();
-    let mut walked = Vec::new();
-    for thread in threads.iter().filter(|t| opts.wants_thread(t.tid)) {
-        if is_cut() {
-            break;
-        }
-        walked.push(walk_thread(thread, memory, &modules, opts.max_frames));
-        memory.forget();
-    }
+    let walked = stopped.walk(&threads);
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
     if let Some(p) = &prefetch {
         p.stop();
     }
     let symbolize_start = Instant::now();
-    let fault = find_fault(&hint, &walked, memory);
-    shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
-    let mut symbolizer = Symbolizer::new();
-    for w in &walked {
-        // After a cut, the walked threads keep their raw frames (module
-        // and offset): that costs no debug info and no module callback.
-        let full = !is_cut();
-        let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-        let reader = reader.as_ref().filter(|_| full && opts.variables);
-        let thread = render_thread(w, &modules, full.then_some(&mut symbolizer), reader, faulted_frame);
-        memory.forget();
-        let index = {
-            let mut snap = shared.lock();
-            snap.threads.push(thread);
-            snap.threads.len() - 1
-        };
-        if let Some(h) = host.as_mut().filter(|_| full) {
-            h.thread_extracted(index, services);
+    stopped.add_threads(&walked, &hint, host.as_mut());
+    stopped.add_globals(host.as_mut());
+    stopped.add_facts(&hint, unwind_us, symbolize_start);
+    // `postattach` sees the snapshot complete and reads the memory it was
+    // taken from: the process is still stopped (in run mode, not yet
+    // dead of its signal). A module that registers it lengthens the pause
+    // by what it does there, within --max-pause like the rest.
+    if let Some(h) = host.as_mut().filter(|_| !stopped.is_cut()) {
+        h.postattach(services);
+    }
+    let _ = outbox.send(FromWorker::Extracted);
+    let Ok(ToWorker::Released) = inbox.recv() else {
+        return Ok(());
+    };
+    memory.forget();
+    // The pause is over: modules run normally again (their `unload`).
+    cut.store(false, Ordering::SeqCst);
+    if let Some(h) = host.as_mut() {
+        finish_modules(h, shared);
+    }
+    Ok(())
+}
+
+/// What the extraction from the stopped process works with: each step
+/// reads the target through `memory` and adds what it found to `shared`.
+struct Extraction<'x, 'd, 'a> {
+    opts: &'x Options,
+    shared: &'x Shared,
+    /// Set by the supervisor when it cuts the pause.
+    cut: &'x AtomicBool,
+    memory: &'x dyn Inferior,
+    modules: &'d ModuleSet<'a>,
+    reader: Option<&'x VariableReader<'d, 'a>>,
+    /// What the modules' callbacks are lent (the variable reader).
+    services: Option<&'x dyn Services>,
+}
+
+impl Extraction<'_, '_, '_> {
+    fn is_cut(&self) -> bool {
+        self.cut.load(Ordering::SeqCst)
+    }
+
+    /// Walks the stacks of the threads asked for, until a cut.
+    fn walk<'t>(&self, threads: &'t [ThreadState]) -> Vec<Walked<'t>> {
+        let mut walked = Vec::new();
+        for thread in threads.iter().filter(|t| self.opts.wants_thread(t.tid)) {
+            if self.is_cut() {
+                break;
+            }
+            walked.push(walk_thread(thread, self.memory, self.modules, self.opts.max_frames));
+            self.memory.forget();
+        }
+        walked
+    }
+
+    /// Finds the fault, then adds each walked thread to the snapshot,
+    /// symbolized and with its variables, and raises the modules' event.
+    fn add_threads(&self, walked: &[Walked<'_>], hint: &FaultHint, mut host: Option<&mut Host>) {
+        let fault = find_fault(hint, walked, self.memory);
+        self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
+        let mut symbolizer = Symbolizer::new();
+        for w in walked {
+            // After a cut, the walked threads keep their raw frames (module
+            // and offset): that costs no debug info and no module callback.
+            let full = !self.is_cut();
+            let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
+            let reader = self.reader.filter(|_| full && self.opts.variables);
+            let thread = render_thread(w, self.modules, full.then_some(&mut symbolizer), reader, faulted_frame);
+            self.memory.forget();
+            let index = {
+                let mut snap = self.shared.lock();
+                snap.threads.push(thread);
+                snap.threads.len() - 1
+            };
+            if let Some(h) = host.as_deref_mut().filter(|_| full) {
+                h.thread_extracted(index, self.services);
+            }
         }
     }
-    if let Some(reader) = reader.as_ref().filter(|_| opts.variables && !is_cut()) {
+
+    /// The globals asked for (unless cut), and the modules' event.
+    fn add_globals(&self, host: Option<&mut Host>) {
+        let Some(reader) = self.reader.filter(|_| self.opts.variables && !self.is_cut()) else { return };
         let mut errors = Vec::new();
-        let globals = reader.globals(opts, &mut errors);
+        let globals = reader.globals(self.opts, &mut errors);
         {
-            let mut snap = shared.lock();
+            let mut snap = self.shared.lock();
             snap.globals = globals;
             snap.errors.extend(errors);
         }
-        if let Some(h) = host.as_mut() {
-            h.globals_extracted(services);
+        if let Some(h) = host {
+            h.globals_extracted(self.services);
         }
     }
-    {
-        let mut snap = shared.lock();
+
+    /// The timings, the modules with their problems, and a fault that
+    /// `--faulted` looked for and did not find.
+    fn add_facts(&self, hint: &FaultHint, unwind_us: u64, symbolize_start: Instant) {
+        let mut snap = self.shared.lock();
         snap.timings.unwind_us = unwind_us;
         snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
-        snap.modules = modules.iter().map(module_info).collect();
-        for m in modules.iter() {
+        snap.modules = self.modules.iter().map(module_info).collect();
+        for m in self.modules.iter() {
             if let Some(message) = m.problem() {
                 snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message });
             }
@@ -261,30 +319,18 @@ fn pipeline(
             });
         }
     }
-    // `postattach` sees the snapshot complete and reads the memory it was
-    // taken from: the process is still stopped (in run mode, not yet
-    // dead of its signal). A module that registers it lengthens the pause
-    // by what it does there, within --max-pause like the rest.
-    if let Some(h) = host.as_mut().filter(|_| !is_cut()) {
-        h.postattach(services);
-    }
-    let _ = outbox.send(FromWorker::Extracted);
-    let Ok(ToWorker::Released) = inbox.recv() else {
-        return Ok(());
-    };
-    memory.forget();
-    // The pause is over: modules run normally again (their `unload`).
-    cut.store(false, Ordering::SeqCst);
-    if let Some(h) = host.as_mut() {
-        let report = h.finish();
-        let mut snap = shared.lock();
-        for m in &report {
-            for e in &m.errors {
-                let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
-                snap.annotations.push(Annotation::text("warning", text, "ptsnap"));
-            }
+}
+
+/// After the release: the modules' `unload`, and their report; a module
+/// that was stopped is also a warning on the snapshot.
+fn finish_modules(host: &mut Host, shared: &Shared) {
+    let report = host.finish();
+    let mut snap = shared.lock();
+    for m in &report {
+        for e in &m.errors {
+            let text = format!("pmodule {} ({}) was stopped: {e}", m.id, m.path);
+            snap.annotations.push(Annotation::text(AnnotationLevel::Warning, text, "ptsnap"));
         }
-        snap.pmodules = report;
     }
-    Ok(())
+    snap.pmodules = report;
 }

@@ -12,7 +12,7 @@ use super::objects::{
 };
 use super::{Callback, EVENTS, Handler, LOG_LEVELS, LogLevel, Registry};
 use crate::memory::{Memory, read_c_string};
-use crate::snapshot::{Addr, Annotation, ValueLocation, Variable};
+use crate::snapshot::{Addr, Annotation, AnnotationLevel, ValueLocation, Variable};
 
 /// Longest string `address_read_string` reads.
 const MAX_STRING: usize = 1 << 20;
@@ -153,7 +153,7 @@ pub(super) fn install(
                     address: address.map(Addr),
                     location: if address.is_some() { ValueLocation::Memory } else { ValueLocation::Implicit },
                     annotations: vec![Annotation::text(
-                        "comment",
+                        AnnotationLevel::Comment,
                         format!("made by pmodule {}", ctx.module),
                         &ctx.module,
                     )],
@@ -191,7 +191,7 @@ pub(super) fn install(
     pm.raw_set("log_level", enumeration(lua, &LOG_LEVELS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?)?;
     pm.raw_set("variable_type", enumeration(lua, &KINDS.iter().map(|(n, _)| *n).collect::<Vec<_>>())?)?;
     pm.raw_set("match_type", enumeration(lua, &["exact", "substr"])?)?;
-    pm.raw_set("annotation", enumeration(lua, ANNOTATION_LEVELS)?)?;
+    pm.raw_set("annotation", enumeration(lua, &ANNOTATION_LEVELS.map(|(n, _)| n))?)?;
     pm.raw_set("process_state", enumeration(lua, PROCESS_STATES)?)?;
     pm.raw_set("pmap_perms", enumeration(lua, PMAP_PERMS)?)?;
 

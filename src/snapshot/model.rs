@@ -110,7 +110,7 @@ pub struct Thread {
     pub tls: Vec<Variable>,
     pub frames: Vec<Frame>,
     /// Why the unwinder stopped ("outermost", "max-frames", ...).
-    pub unwind_stop: Option<String>,
+    pub unwind_stop: Option<UnwindStop>,
     /// The frame list was cut by --max-frames.
     pub truncated: bool,
     /// Kernel functions, innermost first, for a thread that could not be
@@ -252,6 +252,76 @@ pub enum Kind {
     Bottom,
 }
 
+/// Why a thread's frames end (`unwind_stop` in the JSON): a word, or a
+/// word and a detail after `": "` (`error: ...`, `not extracted: ...`).
+/// Written as that one string, so the JSON stays free text for readers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum UnwindStop {
+    /// The outermost frame: the normal end (`outermost`).
+    Outermost,
+    /// `--max-frames` cut the walk (`max-frames`).
+    MaxFrames,
+    /// The stack pointer did not move up: a loop or garbage
+    /// (`no-progress`).
+    NoProgress,
+    /// No CFI and no usable frame pointer for the pc (`no-unwind-info`).
+    NoUnwindInfo,
+    /// The thread could not be stopped, so it has no frames
+    /// (`error: the thread did not stop`).
+    NotStopped,
+    /// The walk failed: why (`error: ...`).
+    Error(String),
+    /// The pause was cut before this thread was reached: what was cut
+    /// (`not extracted: ...`).
+    NotExtracted(String),
+    /// What a newer version wrote that this one does not know, as written.
+    Other(String),
+}
+
+const NOT_STOPPED: &str = "the thread did not stop";
+
+impl std::fmt::Display for UnwindStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnwindStop::Outermost => f.write_str("outermost"),
+            UnwindStop::MaxFrames => f.write_str("max-frames"),
+            UnwindStop::NoProgress => f.write_str("no-progress"),
+            UnwindStop::NoUnwindInfo => f.write_str("no-unwind-info"),
+            UnwindStop::NotStopped => write!(f, "error: {NOT_STOPPED}"),
+            UnwindStop::Error(why) => write!(f, "error: {why}"),
+            UnwindStop::NotExtracted(what) => write!(f, "not extracted: {what}"),
+            UnwindStop::Other(text) => f.write_str(text),
+        }
+    }
+}
+
+impl From<UnwindStop> for String {
+    fn from(stop: UnwindStop) -> String {
+        stop.to_string()
+    }
+}
+
+/// Reads back exactly what [`Display`](std::fmt::Display) wrote.
+impl From<String> for UnwindStop {
+    fn from(text: String) -> UnwindStop {
+        match text.as_str() {
+            "outermost" => return UnwindStop::Outermost,
+            "max-frames" => return UnwindStop::MaxFrames,
+            "no-progress" => return UnwindStop::NoProgress,
+            "no-unwind-info" => return UnwindStop::NoUnwindInfo,
+            _ => {}
+        }
+        if let Some(why) = text.strip_prefix("error: ") {
+            return if why == NOT_STOPPED { UnwindStop::NotStopped } else { UnwindStop::Error(why.to_string()) };
+        }
+        match text.strip_prefix("not extracted: ") {
+            Some(what) => UnwindStop::NotExtracted(what.to_string()),
+            None => UnwindStop::Other(text),
+        }
+    }
+}
+
 /// How a frame was found (`unwind` in the JSON).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -358,10 +428,25 @@ impl From<u64> for Value {
 /// base class (C++), which `show` prints `<Base> = {...}` as gdb does.
 pub const BASE_CLASS: &str = "base class";
 
+/// What kind of note an annotation is (`level` in the JSON).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationLevel {
+    Critical,
+    Warning,
+    /// A structured value in `json` instead of `text`.
+    Json,
+    /// Also what a newer version wrote that this one does not know (last:
+    /// serde's fallback must be).
+    #[default]
+    #[serde(other)]
+    Comment,
+}
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Annotation {
-    pub level: String,
+    pub level: AnnotationLevel,
     pub text: Option<String>,
     pub json: Option<serde_json::Value>,
     pub source: Option<String>,
@@ -370,8 +455,8 @@ pub struct Annotation {
 impl Annotation {
     /// A text annotation (`comment`, `warning` or `critical`) by `source`
     /// (a pmodule's id, or `ptsnap`).
-    pub fn text(level: &str, text: impl Into<String>, source: &str) -> Self {
-        Annotation { level: level.to_string(), text: Some(text.into()), json: None, source: Some(source.to_string()) }
+    pub fn text(level: AnnotationLevel, text: impl Into<String>, source: &str) -> Self {
+        Annotation { level, text: Some(text.into()), json: None, source: Some(source.to_string()) }
     }
 }
 
@@ -419,4 +504,43 @@ pub struct Timings {
     pub unwind_us: u64,
     /// Time spent symbolizing frames (loading debug info on first use).
     pub symbolize_us: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `unwind_stop` and annotation `level` are written as the strings
+    /// they always were, and read back as the same values.
+    #[test]
+    fn closed_sets_keep_their_json_strings() {
+        let stops = [
+            (UnwindStop::Outermost, "outermost"),
+            (UnwindStop::MaxFrames, "max-frames"),
+            (UnwindStop::NoProgress, "no-progress"),
+            (UnwindStop::NoUnwindInfo, "no-unwind-info"),
+            (UnwindStop::NotStopped, "error: the thread did not stop"),
+            (UnwindStop::Error("CFI: bad row".into()), "error: CFI: bad row"),
+            (UnwindStop::NotExtracted("the pause was cut".into()), "not extracted: the pause was cut"),
+            (UnwindStop::Other("newer: reason".into()), "newer: reason"),
+        ];
+        for (stop, text) in stops {
+            let json = serde_json::to_value(&stop).unwrap();
+            assert_eq!(json, text);
+            assert_eq!(serde_json::from_value::<UnwindStop>(json).unwrap(), stop);
+        }
+        let levels = [
+            (AnnotationLevel::Comment, "comment"),
+            (AnnotationLevel::Warning, "warning"),
+            (AnnotationLevel::Critical, "critical"),
+            (AnnotationLevel::Json, "json"),
+        ];
+        for (level, text) in levels {
+            let json = serde_json::to_value(level).unwrap();
+            assert_eq!(json, text);
+            assert_eq!(serde_json::from_value::<AnnotationLevel>(json).unwrap(), level);
+        }
+        // What a newer version wrote is read, not refused.
+        assert_eq!(serde_json::from_value::<AnnotationLevel>("note".into()).unwrap(), AnnotationLevel::Comment);
+    }
 }

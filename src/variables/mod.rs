@@ -32,7 +32,7 @@ use location::{CallSiteCache, Locator};
 pub use location::{FrameContext, Functions};
 use types::Types;
 pub use value::Limits;
-use value::{PlannedVariable, Renderer};
+use value::{PlannedVariable, Reader, Renderer};
 
 /// Reads variables for one snapshot: the type cache, the per-module scans
 /// of globals, and the byte budget are shared by all threads.
@@ -194,13 +194,11 @@ impl<'d, 'a> Extractor<'d, 'a> {
     fn renderer<'x>(&'x self, locator: &'x Locator<'x, 'd, 'a>, frame: Option<usize>) -> Renderer<'x, 'd, 'a> {
         Renderer {
             types: &self.types,
-            memory: locator.memory,
             locator,
             frame,
             virt: None,
             limits: &self.limits,
-            budget: &self.budget,
-            nodes: Default::default(),
+            bytes: Reader::new(locator.memory, &self.budget, self.limits.max_string),
         }
     }
 }

@@ -39,7 +39,9 @@ use super::services::{BtVar, Current, GlobalQuery, VarFilter};
 pub use super::shared::Shared;
 use crate::memory::Memory;
 use crate::process::procfs::Mapping;
-use crate::snapshot::{Annotation, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable};
+use crate::snapshot::{
+    Annotation, AnnotationLevel, Frame, FrameUnwind, Kind, SignalInfo, Snapshot, Thread, Value, Variable,
+};
 
 pub use backtrace::BacktraceUd;
 pub use btvar::BtVarUd;
@@ -98,7 +100,12 @@ pub const KINDS: &[(&str, Kind)] = &[
 ];
 
 /// `pmodule.annotation` levels, in order.
-pub const ANNOTATION_LEVELS: &[&str] = &["comment", "warning", "critical", "json"];
+pub const ANNOTATION_LEVELS: [(&str, AnnotationLevel); 4] = [
+    ("comment", AnnotationLevel::Comment),
+    ("warning", AnnotationLevel::Warning),
+    ("critical", AnnotationLevel::Critical),
+    ("json", AnnotationLevel::Json),
+];
 
 /// `pmodule.process_state`, in order.
 /// `core`: the snapshot is of a core dump (appended, so that the C
@@ -160,13 +167,14 @@ fn format(lua: &Lua, args: MultiValue) -> mlua::Result<String> {
 fn annotation(lua: &Lua, ctx: &Ctx, mut args: MultiValue) -> mlua::Result<Option<Annotation>> {
     let module = &*ctx.module;
     let level = args.pop_front().and_then(|v| v.as_integer()).unwrap_or(0);
-    let level = ANNOTATION_LEVELS
+    let (_, level) = *ANNOTATION_LEVELS
         .get(usize::try_from(level).unwrap_or(usize::MAX))
         .ok_or_else(|| mlua::Error::runtime(format!("unknown annotation level {level}")))?;
     let text = format(lua, args)?;
-    let per_byte = if *level == "json" { JSON_BYTES_PER_TEXT_BYTE } else { 1 };
+    let json = level == AnnotationLevel::Json;
+    let per_byte = if json { JSON_BYTES_PER_TEXT_BYTE } else { 1 };
     ctx.store(size_of::<Annotation>() + text.len().saturating_mul(per_byte))?;
-    if *level == "json" {
+    if json {
         let inner = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(mut o)) => match o.remove("json") {
                 Some(inner @ serde_json::Value::Object(_)) => Ok(inner),
@@ -176,12 +184,7 @@ fn annotation(lua: &Lua, ctx: &Ctx, mut args: MultiValue) -> mlua::Result<Option
             Err(e) => Err(format!("it is not valid JSON: {e}")),
         };
         return Ok(match inner {
-            Ok(inner) => Some(Annotation {
-                level: level.to_string(),
-                text: None,
-                json: Some(inner),
-                source: Some(module.to_string()),
-            }),
+            Ok(inner) => Some(Annotation { level, text: None, json: Some(inner), source: Some(module.to_string()) }),
             Err(why) => {
                 eprintln!("[{module}] error: json annotation dropped: {why}");
                 None
