@@ -2,6 +2,7 @@
 
 pub(crate) mod cpu;
 pub mod dwarf;
+pub mod float;
 pub(crate) mod sigframe;
 
 pub use cpu::{CpuState, GeneralRegs, VectorRegs};
