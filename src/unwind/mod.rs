@@ -74,18 +74,6 @@ pub enum StopReason {
     Error(String),
 }
 
-impl std::fmt::Display for StopReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            StopReason::Outermost => f.write_str("outermost"),
-            StopReason::MaxFrames => f.write_str("max-frames"),
-            StopReason::NoProgress => f.write_str("no-progress"),
-            StopReason::NoUnwindInfo => f.write_str("no-unwind-info"),
-            StopReason::Error(e) => write!(f, "error: {e}"),
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct RawFrame {
     pub pc: RunAddr,
