@@ -45,7 +45,8 @@ pub struct VariableReader<'d, 'a> {
 impl<'d, 'a> VariableReader<'d, 'a> {
     pub fn new(
         opts: &Options,
-        (modules, maps): (&'d ModuleSet<'a>, &'d [Mapping]),
+        modules: &'d ModuleSet<'a>,
+        maps: &'d [Mapping],
         memory: &'d dyn Memory,
         exe: Option<&str>,
     ) -> Self {

@@ -190,8 +190,8 @@ fn pipeline(
     let modules = ModuleSet::from_maps(&maps, memory, &store, &dirs, memory);
     // Variables, and the typed memory and symbols modules use.
     let exe = info.exe.as_ref().map(|p| p.display().to_string());
-    let reader = (opts.variables || host.is_some())
-        .then(|| VariableReader::new(opts, (&modules, &maps), memory, exe.as_deref()));
+    let reader =
+        (opts.variables || host.is_some()).then(|| VariableReader::new(opts, &modules, &maps, memory, exe.as_deref()));
     let services = reader.as_ref().map(|r| r as &dyn Services);
     if let Some(h) = host.as_mut() {
         h.attach(services);
