@@ -621,8 +621,10 @@ fn fuzz_modules() {
     let cases = env_u64("PTSNAP_FUZZ_CASES").unwrap_or(DEFAULT_CASES);
     let first = env_u64("PTSNAP_FUZZ_SEED").unwrap_or(1);
     let fixtures: &'static [Fixture] = fixtures().leak();
-    let dir = work_dir().join("fuzz");
-    let _ = std::fs::remove_dir_all(&dir);
+    // A directory of this run's own: another run of this test (another
+    // cargo invocation on the same target directory) must not remove the
+    // files this one is working on.
+    let dir = work_dir().join(format!("fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let start = Instant::now();
     let next = AtomicU64::new(first);
@@ -661,6 +663,7 @@ fn fuzz_modules() {
     assert!(failures.is_empty(), "{} failing cases (files kept in {}):\n{}", failures.len(), dir.display(), {
         failures.join("\n")
     });
+    let _ = std::fs::remove_dir(&dir);
 }
 
 // ---------------------------------------------------------------------
