@@ -717,7 +717,9 @@ fn looping_cfa_expression_ends_the_walk() {
 /// bytes of garbage.
 fn vars_with_bad_debug_info(name: &str) -> (Fixture, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    let fx = Fixture::build("vars.c", "vars-bad-header", &["-g", "-O0"]);
+    // Each test builds its own: two compilers writing one output while
+    // the other test reads it gave a half-written file.
+    let fx = Fixture::build("vars.c", &format!("vars-bad-header-{name}-src"), &["-g", "-O0"]);
     let info = fx.regions.iter().find(|r| r.name == ".debug_info").unwrap();
     let mut bytes = fx.bytes.clone();
     bytes[info.start..info.start + 16].fill(0xab);
