@@ -14,12 +14,16 @@ Cases:
                  core` with --no-variables against `eu-stack --core` (plain
                  and -s -i), and with variables (its default) against `gdb
                  -batch -ex 'thread apply all bt full' PROG CORE`
+  big-binary     ptsnap's own debug build (a big Rust executable: tens of MB
+                 of DWARF), blocked in waitpid under `ptsnap run`: ptsnap with
+                 its default options against `eu-stack -s -i` and gdb `bt full`
 
 For each case every tool snapshots the same live process (or core) RUNS
 times; the median wall time and the peak RSS (measured by GNU time,
 /usr/bin/time, from the `time` package; "n/a" without it) are printed, with
 the ratio of each other tool's time to ptsnap's (to the ptsnap run that
-does the same work: frames only, or frames and variables). eu-stack runs in
+does the same work: frames only, or frames and variables), and the size of
+each ptsnap snapshot. eu-stack runs in
 its plain mode (`-n 0` so that it, too, walks every frame) and, for
 comparison of like with like, with source lines and inline frames (`-s -i`).
 
@@ -41,8 +45,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 
-def build(workdir):
+def build(workdir, big_binary):
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    if big_binary:
+        subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
     bins = {}
     for name, extra in (("hang", ["-pthread"]), ("deep", [])):
         out = os.path.join(workdir, name)
@@ -52,7 +58,9 @@ def build(workdir):
 
 
 def start(argv):
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    # A session of its own, so that the whole tree (a traced child, too)
+    # is killed at the end.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, start_new_session=True)
     for line in proc.stdout:
         if line.strip() == "ready":
             return proc
@@ -100,7 +108,11 @@ def frame_tools(ptsnap, pid, out_json):
 
 
 def variable_tools(ptsnap, pid, out_json):
-    tools = [("ptsnap", [ptsnap, "-o", out_json, pid])]
+    shallow = out_json.replace(".json", "-deref0.json")
+    tools = [
+        ("ptsnap", [ptsnap, "-o", out_json, pid]),
+        ("ptsnap --deref-depth 0", [ptsnap, "--deref-depth", "0", "-o", shallow, pid]),
+    ]
     if shutil.which("gdb"):
         tools.append(("gdb bt full", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt full"]))
     return tools
@@ -138,6 +150,15 @@ def core_tools(prog):
     return tools
 
 
+def big_binary_tools(ptsnap, pid, out_json):
+    tools = [("ptsnap", [ptsnap, "-o", out_json, pid])]
+    if shutil.which("eu-stack"):
+        tools.append(("eu-stack -s -i", ["eu-stack", "-n", "0", "-s", "-i", "-p", pid]))
+    if shutil.which("gdb"):
+        tools.append(("gdb bt full", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt full"]))
+    return tools
+
+
 def pmodule_tools(ptsnap, pid, out_json):
     module = os.path.join(os.path.dirname(out_json), "idle.lua")
     with open(module, "w") as f:
@@ -156,7 +177,7 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     try:
         results = {tool[0]: measure(tool[1], runs) for tool in tools}
     finally:
-        proc.send_signal(signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     with open(out_json) as f:
         timings = json.load(f)["timings"]
@@ -170,6 +191,10 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
         base = bases[tool]
         against = "" if base == tool else base
         print(f"  {tool:<{width}}{wall * 1000:>10.1f}{rss_text:>14}{wall / results[base][0]:>10.1f}  {against}")
+    for tool in tools:
+        if "-o" in tool[1]:
+            written = tool[1][tool[1].index("-o") + 1]
+            print(f"  {tool[0]}: snapshot {os.path.getsize(written) / 1e6:.1f} MB")
     print(
         f"  ptsnap's last run: target paused {timings['paused_us'] / 1000:.1f} ms "
         f"(stop {timings['stop_us'] / 1000:.1f}, unwind {timings['unwind_us'] / 1000:.1f}, "
@@ -181,11 +206,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument(
-        "--case", choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000", "core-1000"]
+        "--case",
+        choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000", "core-1000", "big-binary"],
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
-        ptsnap, bins = build(work)
+        ptsnap, bins = build(work, args.case in (None, "big-binary"))
+        # ptsnap's own debug build, blocked in waitpid on a child that
+        # says it is ready and sleeps.
+        debug_ptsnap = os.path.join(ROOT, "target", "debug", "ptsnap")
+        waiting = [debug_ptsnap, "run", "-O", work, "--", "sh", "-c", "echo ready; exec sleep 100000"]
         out_json = os.path.join(work, "snapshot.json")
         cases = {
             "threads-1000": ([bins["hang"], "998"], frame_tools),
@@ -193,6 +223,7 @@ def main():
             "variables-1000": ([bins["hang"], "998"], variable_tools),
             "pmodules-1000": ([bins["hang"], "998"], pmodule_tools),
             "core-1000": ([bins["hang"], "998"], core_tools(bins["hang"])),
+            "big-binary": (waiting, big_binary_tools),
         }
         for name, (argv, tools_for) in cases.items():
             if args.case in (None, name):
