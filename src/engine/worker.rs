@@ -210,7 +210,8 @@ fn pipeline(
     }
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
     if let Some(p) = &prefetch {
-        p.stop();
+        let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| modules.find(f.pc));
+        p.narrow(paths.map(|m| m.path.as_str()));
     }
     let symbolize_start = Instant::now();
     let fault = find_fault(&hint, &walked, memory);
