@@ -164,6 +164,12 @@ fn pipeline(
     // stop is served while it is stopped, and none read while it is
     // stopped after it runs on.
     let inferior = source.open();
+    // First, so that it runs while the modules load too.
+    let inflated = Arc::new(InflatedSections::default());
+    let prefetch = prefetch.then(|| {
+        let maps = inferior.maps().unwrap_or_default();
+        Prefetch::start(maps, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables)
+    });
     let mut host = match modules {
         true => {
             Some(Host::load(&opts.pmodules, inferior.clone(), shared.clone(), cut.clone())?).filter(|h| !h.is_empty())
@@ -173,11 +179,6 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         h.preattach();
     }
-    let inflated = Arc::new(InflatedSections::default());
-    let prefetch = prefetch.then(|| {
-        let maps = inferior.maps().unwrap_or_default();
-        Prefetch::start(maps, inflated.clone(), DebugDirs::new(&opts.debug_dirs), opts.variables)
-    });
     let _ = outbox.send(FromWorker::Prepared);
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
         return Ok(());
