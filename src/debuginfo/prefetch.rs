@@ -22,10 +22,11 @@
 //! needs them next, and finds them inflated or half done) and skips the
 //! rest, which would only cost memory and the other core.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashSet;
 
 use super::elf::ElfObject;
 use super::locate::DebugDirs;
@@ -38,11 +39,11 @@ use crate::process::procfs::Mapping;
 struct Wanted {
     cancel: AtomicBool,
     /// The modules (mapped paths) to go on with; None: every module.
-    only: Mutex<Option<HashSet<PathBuf>>>,
+    only: Mutex<Option<FxHashSet<String>>>,
 }
 
 impl Wanted {
-    fn wants(&self, path: &Path) -> bool {
+    fn wants(&self, path: &str) -> bool {
         !self.cancel.load(Ordering::Relaxed)
             && self.only.lock().unwrap_or_else(|e| e.into_inner()).as_ref().is_none_or(|only| only.contains(path))
     }
@@ -59,11 +60,10 @@ impl Prefetch {
         let wanted = Arc::new(Wanted::default());
         let asked = wanted.clone();
         let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
-            let mut paths: Vec<PathBuf> = Vec::new();
+            let mut paths: Vec<&str> = Vec::new();
             for m in maps.iter().filter(|m| m.executable && m.is_file() && !m.deleted) {
-                let p = PathBuf::from(&m.path);
-                if !paths.contains(&p) {
-                    paths.push(p);
+                if !paths.contains(&m.path.as_str()) {
+                    paths.push(&m.path);
                 }
             }
             let store = FileStore::sharing(inflated);
@@ -71,16 +71,16 @@ impl Prefetch {
             let names: Vec<&str> =
                 SYMBOLIZATION_SECTIONS.iter().rev().map(|id| id.name()).chain(extra.iter().copied()).collect();
             for path in paths {
-                if !asked.wants(&path) {
+                if !asked.wants(path) {
                     continue;
                 }
-                let Ok(binary) = ElfObject::open(&store, &path, &path) else { continue };
+                let Ok(binary) = ElfObject::open(&store, Path::new(path), Path::new(path)) else { continue };
                 let debug = if binary.has_section(".debug_info") { None } else { dirs.find(&store, &binary) };
                 let file = debug.as_ref().map_or(&binary, |(d, _)| d);
                 let alt = dirs.find_alt(&store, file);
                 for f in std::iter::once(file).chain(alt.as_ref()) {
                     for name in &names {
-                        if !asked.wants(&path) {
+                        if !asked.wants(path) {
                             break;
                         }
                         f.section(name);
@@ -98,12 +98,12 @@ impl Prefetch {
     /// are in; repeated as often as they hold frames), after the section
     /// in progress.
     pub fn narrow<'p>(&self, paths: impl IntoIterator<Item = &'p str>) {
-        let mut only = HashSet::new();
+        let mut only = FxHashSet::default();
         let mut last = None;
         for path in paths {
             // Frames come in runs in one module: look up each run once.
-            if last != Some(path) && !only.contains(Path::new(path)) {
-                only.insert(PathBuf::from(path));
+            if last != Some(path) && !only.contains(path) {
+                only.insert(path.to_string());
             }
             last = Some(path);
         }
