@@ -163,6 +163,12 @@ fn pipeline(
     // stop is served while it is stopped, and none read while it is
     // stopped after it runs on.
     let inferior = source.open();
+    // First, so that it runs while the modules load too.
+    let inflated = Arc::new(InflatedSections::default());
+    let prefetch = prefetch.then(|| {
+        let maps = inferior.maps().unwrap_or_default();
+        Prefetch::start(maps, inflated.clone(), opts.debug_search(), opts.variables)
+    });
     let mut host = match modules {
         true => {
             Some(Host::load(&opts.pmodules, inferior.clone(), shared.clone(), cut.clone())?).filter(|h| !h.is_empty())
@@ -172,11 +178,6 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         h.preattach();
     }
-    let inflated = Arc::new(InflatedSections::default());
-    let prefetch = prefetch.then(|| {
-        let maps = inferior.maps().unwrap_or_default();
-        Prefetch::start(maps, inflated.clone(), opts.debug_search(), opts.variables)
-    });
     let _ = outbox.send(FromWorker::Prepared);
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
         return Ok(());
@@ -202,7 +203,8 @@ fn pipeline(
     let walked = stopped.walk(&threads);
     let unwind_us = unwind_start.elapsed().as_micros() as u64;
     if let Some(p) = &prefetch {
-        p.stop();
+        let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| modules.find(f.pc));
+        p.narrow(paths.map(|m| m.path.as_str()));
     }
     let symbolize_start = Instant::now();
     stopped.add_threads(&walked, &hint, host.as_mut());

@@ -225,12 +225,16 @@ pub fn take_termination() -> Option<Termination> {
     }
 }
 
-/// Arms a one-shot SIGALRM after `secs` (at least 1 ms), so a blocking
-/// wait wakes up to check its deadline; `secs <= 0` disarms it.
-pub fn arm_alarm(secs: f64) {
+/// Arms a SIGALRM after `secs` (at least 1 ms), so a blocking wait wakes
+/// up to check its deadline, and every `every` seconds after that (0:
+/// once); `secs <= 0` disarms it. A repeating alarm serves a series of
+/// waits with one deadline: one that starts just after the first alarm
+/// is woken by the next.
+pub fn arm_alarm(secs: f64, every: f64) {
     let usec = if secs <= 0.0 { 0 } else { (secs * 1e6).max(1000.0) as i64 };
+    let interval = if usec == 0 || every <= 0.0 { 0 } else { (every * 1e6).max(1000.0) as i64 };
     let timer = libc::itimerval {
-        it_interval: libc::timeval { tv_sec: 0, tv_usec: 0 },
+        it_interval: libc::timeval { tv_sec: interval / 1_000_000, tv_usec: interval % 1_000_000 },
         it_value: libc::timeval { tv_sec: usec / 1_000_000, tv_usec: usec % 1_000_000 },
     };
     // SAFETY: setitimer reads the live `timer` and, with a null old value,

@@ -67,6 +67,10 @@ impl LateThread {
 /// sooner.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
+/// How often the alarm that bounds a batch's waits repeats once it has
+/// fired.
+const ALARM_REPEAT: Duration = Duration::from_millis(5);
+
 pub struct StoppedProcess {
     pub pid: i32,
     pub threads: Vec<StoppedThread>,
@@ -123,24 +127,14 @@ impl StoppedProcess {
             // leaves it; the snapshot does not wait for it longer than this.
             let grace = Instant::now() + STOP_GRACE;
             let batch_deadline = deadline.map_or(grace, |d| d.min(grace));
-            for (tid, before) in pending {
-                match wait_for_stop(tid, batch_deadline)? {
-                    WaitOutcome::Stopped(stop) => stopped.push_thread(tid, stop, before),
-                    WaitOutcome::Gone => {}
-                    WaitOutcome::TimedOut => {
-                        let now = procfs::read_thread_stat(pid, tid).or(before);
-                        let state = now.as_ref().map_or("unknown", |s| procfs::state_name(s.state));
-                        let why = if deadline.is_some_and(|d| Instant::now() >= d) {
-                            "before the timeout".to_string()
-                        } else {
-                            format!("within {} s", STOP_GRACE.as_secs())
-                        };
-                        stopped.problems.push((tid, format!("did not stop {why} (state: {state})")));
-                        let kernel_stack = procfs::kernel_stack(pid, tid);
-                        stopped.late.push(LateThread { tid, stat: now, kernel_stack });
-                    }
-                }
-            }
+            // One alarm for the whole batch (two system calls per thread
+            // add up over a thousand threads), repeating so that a wait
+            // begun just after it fired is woken too.
+            let left = batch_deadline.saturating_duration_since(Instant::now());
+            signals::arm_alarm(left.as_secs_f64(), ALARM_REPEAT.as_secs_f64());
+            let waited = stopped.collect_batch(pid, pending, deadline, batch_deadline);
+            signals::arm_alarm(0.0, 0.0);
+            waited?;
         }
         if stopped.threads.is_empty() {
             let zombie = !stopped.late.is_empty() && stopped.late.iter().all(LateThread::is_zombie);
@@ -151,6 +145,36 @@ impl StoppedProcess {
         stopped.threads.sort_by_key(|t| (t.tid != pid, t.tid));
         stopped.read_registers();
         Ok(stopped)
+    }
+
+    /// Waits for the threads asked to stop, until `batch_deadline`, with
+    /// the alarm armed.
+    fn collect_batch(
+        &mut self,
+        pid: i32,
+        pending: Vec<(i32, Option<procfs::Stat>)>,
+        deadline: Option<Instant>,
+        batch_deadline: Instant,
+    ) -> Result<(), ProcessError> {
+        for (tid, before) in pending {
+            match wait_for_stop(tid, batch_deadline)? {
+                WaitOutcome::Stopped(stop) => self.push_thread(tid, stop, before),
+                WaitOutcome::Gone => {}
+                WaitOutcome::TimedOut => {
+                    let now = procfs::read_thread_stat(pid, tid).or(before);
+                    let state = now.as_ref().map_or("unknown", |s| procfs::state_name(s.state));
+                    let why = if deadline.is_some_and(|d| Instant::now() >= d) {
+                        "before the timeout".to_string()
+                    } else {
+                        format!("within {} s", STOP_GRACE.as_secs())
+                    };
+                    self.problems.push((tid, format!("did not stop {why} (state: {state})")));
+                    let kernel_stack = procfs::kernel_stack(pid, tid);
+                    self.late.push(LateThread { tid, stat: now, kernel_stack });
+                }
+            }
+        }
+        Ok(())
     }
 
     fn request_stop(&self, tid: i32) -> io::Result<()> {
@@ -242,9 +266,10 @@ enum WaitOutcome {
     TimedOut,
 }
 
-/// Waits until `tid` is in a ptrace-stop, at most until `deadline`. A
-/// thread that has stopped by then is collected even if the deadline has
-/// passed (an earlier thread may have used up the time).
+/// Waits until `tid` is in a ptrace-stop, at most until `deadline`, which
+/// the caller's alarm bounds (it interrupts the blocking wait). A thread
+/// that has stopped by then is collected even if the deadline has passed
+/// (an earlier thread may have used up the time).
 fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, ProcessError> {
     let outcome = |result: std::io::Result<(i32, WaitEvent)>| match result {
         Ok((_, WaitEvent::Exited(_) | WaitEvent::Killed(_))) => Some(WaitOutcome::Gone),
@@ -256,17 +281,14 @@ fn wait_for_stop(tid: i32, deadline: Instant) -> Result<WaitOutcome, ProcessErro
         if let Some(sig) = signals::termination_requested() {
             return Err(ProcessError::Interrupted(sig));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        if Instant::now() >= deadline {
             return Ok(match ptrace::wait_nohang(tid) {
                 Ok(None) => WaitOutcome::TimedOut,
                 Ok(Some(r)) => outcome(Ok(r)).unwrap_or(WaitOutcome::TimedOut),
                 Err(e) => outcome(Err(e)).unwrap_or(WaitOutcome::TimedOut),
             });
         }
-        signals::arm_alarm(left.as_secs_f64());
         let result = ptrace::wait(tid);
-        signals::arm_alarm(0.0);
         if let Some(done) = outcome(result) {
             return Ok(done);
         }

@@ -8,7 +8,6 @@
 //! callee-saved registers being right.
 
 use std::cell::{OnceCell, RefCell};
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use gimli::{
@@ -16,6 +15,7 @@ use gimli::{
     Expression, FrameDescriptionEntry, Location, ParsedEhFrameHdr, RegisterRule, RunTimeEndian, UnwindContext,
     UnwindSection, UnwindTableRow, Value,
 };
+use rustc_hash::FxHashMap as HashMap;
 
 use super::regs::Regs;
 use crate::address::{LinkAddr, RunAddr};
@@ -98,7 +98,8 @@ pub struct Cfi<'a> {
     /// FDEs of `.debug_frame`, and of `.eh_frame` when it has no usable
     /// header, sorted by start address; built on first use.
     index: OnceCell<Vec<IndexedFde>>,
-    /// Rows by lookup address: the threads of a process share most pcs.
+    /// Rows by lookup address: the threads of a process share most pcs,
+    /// and the frames of a recursion one (a cheap hash: it runs per frame).
     rows: RefCell<HashMap<LinkAddr, Rc<FoundRow>>>,
 }
 
