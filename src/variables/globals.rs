@@ -113,3 +113,7 @@ fn is_tls(location: &AttributeValue<crate::unwind::cfi::Slice<'_>>) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+#[path = "globals_tests.rs"]
+mod tests;
