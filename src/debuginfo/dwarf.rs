@@ -1088,7 +1088,7 @@ fn root_abbreviation_has(
 ) -> Option<bool> {
     use gimli::Reader;
     let code = header.range_from(header.root_offset()..).ok()?.read_uleb128().ok()?;
-    let mut table = gimli::Section::reader(&dwarf.debug_abbrev).clone();
+    let mut table = *gimli::Section::reader(&dwarf.debug_abbrev);
     table.skip(header.debug_abbrev_offset().0).ok()?;
     loop {
         let this = table.read_uleb128().ok()?;
