@@ -851,3 +851,69 @@ fn c_struct_defined_in_another_file() {
         }
     }
 }
+
+/// The executable's TLS variables in a snapshot: (name, value).
+fn exe_tls(snap: &Value, exe: &str) -> Vec<(String, Value)> {
+    let tls = main_thread(snap)["tls"].as_array().unwrap();
+    tls.iter()
+        .filter(|v| v["module"] == exe)
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v["value"].clone()))
+        .collect()
+}
+
+/// How many DIEs of `binary` have a TLS location, as readelf decodes them.
+fn readelf_tls_locations(binary: &std::path::Path) -> usize {
+    let out = std::process::Command::new("readelf").arg("--debug-dump=info").arg(binary).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter(|l| l.contains("DW_AT_location") && l.contains("tls_address")).count()
+}
+
+/// Every file-scope TLS variable is found, whatever the compiler and DWARF
+/// version write (the units are pre-filtered on the bytes of TLS
+/// locations): the names and values the source gives, and as many as the
+/// DWARF has TLS locations by readelf.
+#[test]
+fn tls_of_every_encoding() {
+    assert!(tool_available("readelf"), "readelf needed");
+    for compiler in Compiler::ALL.into_iter().filter(|c| c.available()) {
+        for (dwarf, opt) in [("-gdwarf-4", "-O0"), ("-gdwarf-5", "-O0"), ("-gdwarf-4", "-O2"), ("-gdwarf-5", "-O2")] {
+            let _serial = serial();
+            let name = format!("tls-kinds{dwarf}{opt}");
+            let bin = build_with(compiler, "tls/tls_kinds.c", &name, &[dwarf, opt]);
+            let running = start(&bin, &[]);
+            let exe = bin.file_name().unwrap().to_str().unwrap();
+            let snap = snapshot(running.pid(), exe, &[]);
+            let tls = exe_tls(&snap, exe);
+            // In the DIEs' order, which is the compiler's.
+            let mut names: Vec<&str> = tls.iter().map(|(n, _)| n.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["tls_array", "tls_int", "tls_label", "tls_point"], "{exe}");
+            assert_eq!(tls.iter().find(|(n, _)| n == "tls_int").unwrap().1, 50, "{exe}");
+            assert_eq!(readelf_tls_locations(&bin), names.len(), "{exe}: the DWARF's TLS locations");
+        }
+    }
+}
+
+/// Rust's `thread_local!`: each key found (in its namespace), as many
+/// variables as the DWARF has TLS locations.
+#[test]
+fn tls_of_rust_thread_locals() {
+    assert!(tool_available("readelf"), "readelf needed");
+    for opt in ["opt-level=0", "opt-level=2"] {
+        let _serial = serial();
+        let exe = format!("tls-keys-{}", &opt[10..]);
+        let bin = build("tls/tls_keys.rs", &exe, &["-g", "-C", opt]);
+        let running = start(&bin, &[]);
+        let snap = snapshot(running.pid(), &exe, &[]);
+        let tls = exe_tls(&snap, &exe);
+        // Optimized, a key may go (COUNTER, its value never read).
+        let keys: &[&str] = if opt.ends_with('0') { &["shop::COUNTER", "LABEL", "TOTAL"] } else { &["LABEL"] };
+        for key in keys {
+            assert!(
+                tls.iter().any(|(n, _)| n.starts_with(&format!("tls_keys::{key}::"))),
+                "{exe}: no {key} in {tls:?}"
+            );
+        }
+        assert_eq!(tls.len(), readelf_tls_locations(&bin), "{exe}: {tls:?}");
+    }
+}

@@ -405,6 +405,11 @@ impl<'a> DwarfInfo<'a> {
         }
     }
 
+    /// The module's TLS segment (link-time address, size), if known.
+    pub fn tls_segment(&self) -> Option<(u64, u64)> {
+        self.tls_segment
+    }
+
     /// Reads the split parts of skeleton units through `files`.
     pub fn with_split_files(mut self, files: SplitFiles<'a>) -> Self {
         self.split_files = Some(files);
@@ -523,6 +528,55 @@ impl<'a> DwarfInfo<'a> {
             let offset = unit.unit.root_offset();
             Some(Die { dwarf, unit, offset })
         })
+    }
+
+    /// The root DIE of each unit whose DIEs' bytes `keep` accepts, in
+    /// section order, a skeleton unit's split unit in its place (judged by
+    /// the split unit's bytes): a pre-filter sparing the parse of the
+    /// units it rejects (only a possible skeleton's root is read, to find
+    /// its split unit).
+    pub fn unit_roots_where<'s>(&'s self, keep: impl Fn(&[u8]) -> bool + 's) -> impl Iterator<Item = Die<'s, 'a>> + 's {
+        let section = self.info_bytes();
+        let starts = self.starts();
+        starts.iter().enumerate().filter_map(move |(i, &start)| {
+            let end = starts.get(i + 1).map_or(section.len(), |next| next.0);
+            let (dwarf, unit) = if section.get(start.0..end).is_some_and(&keep) {
+                self.dies_of(start)?
+            } else {
+                let split = self.split(start, &self.possible_skeleton(start)?)?;
+                let unit = split.info.unit(split.unit)?;
+                keep(split.info.unit_bytes(&unit.unit)?).then_some((&split.info, unit))?
+            };
+            let offset = unit.unit.root_offset();
+            Some(Die { dwarf, unit, offset })
+        })
+    }
+
+    /// Unit `start` parsed if it may be a skeleton: a DWARF 5 header says
+    /// so; in DWARF 4 (GNU's split units) its root's abbreviation has a
+    /// `DW_AT_GNU_dwo_id`, looked up without parsing the unit (its whole
+    /// abbreviation table and line program header cost more than the rest
+    /// of a TLS scan).
+    fn possible_skeleton(&self, start: DebugInfoOffset) -> Option<Rc<UnitData<'a>>> {
+        self.split_files.as_ref()?;
+        let header = self.dwarf.debug_info.header_from_offset(start).ok()?;
+        let possible = match header.type_() {
+            gimli::UnitType::Skeleton(_) => true,
+            _ if header.version() >= 5 => false,
+            _ => root_abbreviation_has(&self.dwarf, &header, gimli::DW_AT_GNU_dwo_id).unwrap_or(true),
+        };
+        if possible { self.unit(start) } else { None }
+    }
+
+    /// The bytes of a unit of this DWARF's `.debug_info`, header included.
+    fn unit_bytes(&self, unit: &Unit<R<'a>>) -> Option<&'a [u8]> {
+        let start = unit.header.offset().0;
+        let end = start.checked_add(unit.header.length_including_self())?;
+        self.info_bytes().get(start..end)
+    }
+
+    fn info_bytes(&self) -> &'a [u8] {
+        gimli::Section::reader(&self.dwarf.debug_info).slice()
     }
 
     /// The named scopes of a unit, sorted by start, each with the index of
@@ -1023,6 +1077,43 @@ pub fn is_c(language: Option<DwLang>) -> bool {
 }
 
 /// A unit's offset in `.debug_info`, for messages.
+/// Whether the abbreviation of the root DIE of unit `header` lists
+/// `attr`: its code read from the unit, its declaration found by reading
+/// the unit's abbreviation table only up to it. `None` if either cannot be
+/// read.
+fn root_abbreviation_has(
+    dwarf: &gimli::Dwarf<R<'_>>,
+    header: &gimli::UnitHeader<R<'_>>,
+    attr: gimli::DwAt,
+) -> Option<bool> {
+    use gimli::Reader;
+    let code = header.range_from(header.root_offset()..).ok()?.read_uleb128().ok()?;
+    let mut table = *gimli::Section::reader(&dwarf.debug_abbrev);
+    table.skip(header.debug_abbrev_offset().0).ok()?;
+    loop {
+        let this = table.read_uleb128().ok()?;
+        if this == 0 {
+            return None;
+        }
+        table.read_uleb128().ok()?; // tag
+        table.read_u8().ok()?; // children
+        let mut found = false;
+        loop {
+            let (name, form) = (table.read_uleb128().ok()?, table.read_uleb128().ok()?);
+            if (name, form) == (0, 0) {
+                break;
+            }
+            if form == u64::from(gimli::DW_FORM_implicit_const.0) {
+                table.read_sleb128().ok()?;
+            }
+            found |= name == u64::from(attr.0);
+        }
+        if this == code {
+            return Some(found);
+        }
+    }
+}
+
 fn unit_offset(unit: &Unit<R<'_>>) -> usize {
     unit.header.offset().0
 }

@@ -147,7 +147,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             if self.tls_all { self.modules.iter().collect() } else { self.exe.into_iter().collect() };
         for m in modules {
             let Some(block) = self.tls_block(m, thread_pointer) else { continue };
-            for g in self.extractor.module_globals(m).iter().filter(|g| g.tls) {
+            for g in self.extractor.module_tls(m).iter() {
                 let ctx = global_context(m, Some(block));
                 out.push(self.extractor.global(self.memory, g, m, ctx, self));
             }

@@ -25,8 +25,24 @@ const MAX_NAMESPACE_DEPTH: usize = 16;
 
 /// Every variable definition at file or namespace scope of `dwarf`.
 pub fn scan<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
+    scan_units(dwarf.unit_roots())
+}
+
+/// The thread-local variables among them, found parsing only the units
+/// whose bytes may hold a TLS location ([`super::tls_candidates`]): the
+/// same variables, in the same order, as [`scan`] marks `tls`.
+pub fn scan_tls<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
+    let segment = dwarf.tls_segment();
+    let units = dwarf.unit_roots_where(move |bytes| super::tls_candidates::may_define_tls(bytes, segment));
+    let mut out = scan_units(units);
+    out.retain(|g| g.tls);
+    out
+}
+
+/// The variables at file or namespace scope of the units of `roots`.
+fn scan_units<'d, 'a>(roots: impl Iterator<Item = Die<'d, 'a>>) -> Vec<GlobalDie<'d, 'a>> {
     let mut out = Vec::new();
-    for root in dwarf.unit_roots() {
+    for root in roots {
         let cu = root.unit.unit.name.map(|n| n.to_string_lossy().into_owned());
         let Ok(mut tree) = root.unit.unit.entries_tree(Some(root.offset)) else { continue };
         let Ok(node) = tree.root() else { continue };
@@ -97,3 +113,7 @@ fn is_tls(location: &AttributeValue<crate::unwind::cfi::Slice<'_>>) -> bool {
     }
     false
 }
+
+#[cfg(test)]
+#[path = "globals_tests.rs"]
+mod tests;

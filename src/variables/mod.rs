@@ -15,11 +15,12 @@ pub(crate) mod location;
 pub(crate) mod member_access;
 pub(crate) mod scope;
 pub(crate) mod tls;
+pub(crate) mod tls_candidates;
 pub(crate) mod types;
 pub(crate) mod value;
 
 use rustc_hash::FxHashMap as HashMap;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 use crate::address::{LinkAddr, RunAddr};
@@ -40,9 +41,20 @@ pub struct Extractor<'d, 'a> {
     types: Types<'d, 'a>,
     limits: Limits,
     budget: Cell<u64>,
-    scans: RefCell<HashMap<RunAddr, Rc<Vec<GlobalDie<'d, 'a>>>>>,
+    scans: RefCell<HashMap<RunAddr, Rc<ModuleScans<'d, 'a>>>>,
     call_sites: CallSiteCache<'d, 'a>,
     plans: FramePlans<'d, 'a>,
+}
+
+/// The scans of a module's variables at file or namespace scope, each
+/// done once, on first use.
+#[derive(Default)]
+struct ModuleScans<'d, 'a> {
+    /// All of them ([`globals::scan`]).
+    all: OnceCell<Rc<Vec<GlobalDie<'d, 'a>>>>,
+    /// The thread-local ones ([`globals::scan_tls`]), or taken from `all`
+    /// when that was done first.
+    tls: OnceCell<Rc<Vec<GlobalDie<'d, 'a>>>>,
 }
 
 /// A function that ran and tail-called on: it has no frame on the stack,
@@ -142,12 +154,24 @@ impl<'d, 'a> Extractor<'d, 'a> {
     /// The variables defined at file or namespace scope of a module,
     /// scanned once.
     pub fn module_globals(&self, module: &'d Module<'a>) -> Rc<Vec<GlobalDie<'d, 'a>>> {
-        if let Some(scan) = self.scans.borrow().get(&module.start) {
-            return scan.clone();
-        }
-        let scan = Rc::new(module.dwarf().map(globals::scan).unwrap_or_default());
-        self.scans.borrow_mut().insert(module.start, scan.clone());
-        scan
+        let scans = self.module_scans(module);
+        scans.all.get_or_init(|| Rc::new(module.dwarf().map(globals::scan).unwrap_or_default())).clone()
+    }
+
+    /// The thread-local ones among them: the same list, in the same order,
+    /// as `module_globals` filtered on `tls`, found parsing only the units
+    /// that may hold one unless all were scanned already.
+    pub fn module_tls(&self, module: &'d Module<'a>) -> Rc<Vec<GlobalDie<'d, 'a>>> {
+        let scans = self.module_scans(module);
+        let scan = || match scans.all.get() {
+            Some(all) => all.iter().filter(|g| g.tls).cloned().collect(),
+            None => module.dwarf().map(globals::scan_tls).unwrap_or_default(),
+        };
+        scans.tls.get_or_init(|| Rc::new(scan())).clone()
+    }
+
+    fn module_scans(&self, module: &Module<'a>) -> Rc<ModuleScans<'d, 'a>> {
+        self.scans.borrow_mut().entry(module.start).or_default().clone()
     }
 
     /// A global or TLS variable's value; `context` carries the module's
