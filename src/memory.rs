@@ -1,7 +1,7 @@
 //! The one interface through which the unwinder, the variable reader and
 //! the pmodules see the target's memory.
 //!
-//! Nothing above `target/` calls ptrace or opens /proc: a live process, a
+//! Nothing above `process/` calls ptrace or opens /proc: a live process, a
 //! core file or a test buffer all look the same through [`Memory`].
 
 use thiserror::Error;
@@ -22,6 +22,30 @@ pub trait Memory {
         self.read(addr, &mut b)?;
         Ok(u64::from_le_bytes(b))
     }
+}
+
+/// Fills `buf` from `addr` one piece at a time, for a memory made of
+/// pieces (pages, a core's segments and files): `piece_end(a)` is where
+/// the piece holding `a` ends (0 for the end of the address space), and
+/// `fill(a, part)` reads `part` at `a` from that piece or fails.
+pub fn read_in_pieces(
+    addr: u64,
+    buf: &mut [u8],
+    piece_end: impl Fn(u64) -> u64,
+    mut fill: impl FnMut(u64, &mut [u8]) -> bool,
+) -> Result<(), MemoryError> {
+    let len = buf.len();
+    let err = || MemoryError { addr, len };
+    let mut done = 0usize;
+    while done < buf.len() {
+        let cur = addr.checked_add(done as u64).ok_or_else(err)?;
+        let n = piece_end(cur).wrapping_sub(cur).min((buf.len() - done) as u64) as usize;
+        if n == 0 || !fill(cur, &mut buf[done..done + n]) {
+            return Err(err());
+        }
+        done += n;
+    }
+    Ok(())
 }
 
 /// Reads a NUL-terminated string of at most `max` bytes at `address`, a
@@ -88,7 +112,7 @@ impl Memory for BufferMemory {
 
 #[cfg(test)]
 mod tests {
-    use super::{BufferMemory, Memory, read_c_string};
+    use super::{BufferMemory, Memory, MemoryError, read_c_string, read_in_pieces};
 
     #[test]
     fn c_strings_end_at_nul_limit_or_unmapped_page() {
@@ -112,5 +136,28 @@ mod tests {
         mem.add(u64::MAX - 3, b"abcd".to_vec());
         let read = |at: u64, buf: &mut [u8]| mem.read(at, buf).is_ok();
         assert_eq!(read_c_string(u64::MAX - 3, 256, read), (Some(b"abcd".to_vec()), false));
+    }
+
+    #[test]
+    fn reads_in_pieces_split_at_piece_ends_up_to_the_top_of_the_address_space() {
+        let page = |a: u64| (a & !0xf).wrapping_add(0x10);
+        let mut parts = Vec::new();
+        let mut buf = [0u8; 0x1c];
+        let fill = |a: u64, part: &mut [u8]| {
+            parts.push((a, part.len()));
+            part.fill(a as u8);
+            true
+        };
+        assert_eq!(read_in_pieces(0x108, &mut buf, page, fill), Ok(()));
+        assert_eq!(parts, [(0x108, 8), (0x110, 0x10), (0x120, 4)]);
+        assert_eq!((buf[0], buf[8], buf[0x1b]), (0x08, 0x10, 0x20));
+        // The last piece ends at the end of the address space (0); a read
+        // past it fails instead of wrapping.
+        let mut top = [0u8; 4];
+        assert_eq!(read_in_pieces(u64::MAX - 3, &mut top, page, |_, _| true), Ok(()));
+        let mut past = [0u8; 8];
+        let err = MemoryError { addr: u64::MAX - 3, len: 8 };
+        assert_eq!(read_in_pieces(u64::MAX - 3, &mut past, page, |_, _| true), Err(err.clone()));
+        assert_eq!(read_in_pieces(u64::MAX - 3, &mut past, |_| u64::MAX - 3, |_, _| true), Err(err), "an empty piece");
     }
 }

@@ -17,7 +17,7 @@ use object::read::elf::ElfFile64;
 use thiserror::Error;
 
 use super::{Bytes, Core, Opener, hex};
-use crate::memory::{Memory, MemoryError};
+use crate::memory::{Memory, MemoryError, read_in_pieces};
 
 /// Why a mapped file named by the core is not used.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
@@ -117,17 +117,11 @@ impl CoreMemory {
 
 impl Memory for CoreMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
-        let err = MemoryError { addr, len: buf.len() };
-        let mut done = 0usize;
-        while done < buf.len() {
-            let cur = addr.checked_add(done as u64).ok_or(err.clone())?;
-            let n = (self.piece_end(cur) - cur).min((buf.len() - done) as u64) as usize;
-            let part = &mut buf[done..done + n];
-            if !(self.core.read_dumped(cur, part) || self.read_file(cur, part)) {
-                return Err(err);
-            }
-            done += n;
-        }
-        Ok(())
+        read_in_pieces(
+            addr,
+            buf,
+            |a| self.piece_end(a),
+            |a, part| self.core.read_dumped(a, part) || self.read_file(a, part),
+        )
     }
 }

@@ -16,7 +16,7 @@ use std::os::unix::fs::FileExt;
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::unistd::Pid;
 
-use crate::memory::{Memory, MemoryError};
+use crate::memory::{Memory, MemoryError, read_in_pieces};
 
 const PAGE: u64 = 4096;
 /// Pages fetched by one system call on a cache miss: the missed page and the
@@ -110,17 +110,15 @@ impl ProcessMemory {
 
 impl Memory for ProcessMemory {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
-        let err = MemoryError { addr, len: buf.len() };
-        let mut done = 0usize;
-        while done < buf.len() {
-            let cur = addr.checked_add(done as u64).ok_or(err.clone())?;
-            let page = cur & !(PAGE - 1);
-            let in_page = (cur - page) as usize;
-            let n = (PAGE as usize - in_page).min(buf.len() - done);
-            self.with_page(page, |p| buf[done..done + n].copy_from_slice(&p[in_page..in_page + n]))
-                .ok_or(err.clone())?;
-            done += n;
-        }
-        Ok(())
+        let page_of = |a: u64| a & !(PAGE - 1);
+        read_in_pieces(
+            addr,
+            buf,
+            |a| page_of(a).wrapping_add(PAGE),
+            |a, part| {
+                let at = (a - page_of(a)) as usize;
+                self.with_page(page_of(a), |p| part.copy_from_slice(&p[at..at + part.len()])).is_some()
+            },
+        )
     }
 }
