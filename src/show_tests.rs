@@ -56,7 +56,7 @@ fn scalars_pointers_and_enums_read_as_c() {
     let green = Variable { symbol: Some("GREEN".into()), ..value(Kind::Enum, Value::Int(1)) };
     assert_eq!(c_value(&green), "GREEN");
     assert_eq!(c_value(&value(Kind::Enum, Value::Int(7))), "7", "a value no enumerator names");
-    let synthetic = Variable { target: Some(Box::new(int(5))), ..value(Kind::Reference, Value::Null) };
+    let synthetic = Variable { target: Some(std::sync::Arc::new(int(5))), ..value(Kind::Reference, Value::Null) };
     assert_eq!(c_value(&synthetic), "<synthetic pointer>");
 }
 

@@ -25,7 +25,7 @@ fn check_hang_with(compiler: Compiler, opt: &str) {
     assert_released(pid);
 
     assert_eq!(snap["format"], "ptsnap-snapshot");
-    assert_eq!(snap["version"], 1);
+    assert_eq!(snap["version"], 2);
     assert_eq!(snap["process"]["pid"], pid);
     assert_eq!(snap["fault"], Value::Null);
     let threads = snap["threads"].as_array().unwrap();

@@ -9,10 +9,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::encoding::{References, TypeEntry, VariableIn, omit_empty, omit_false, omit_none};
 pub use super::registers::Registers;
 
 pub const FORMAT: &str = "ptsnap-snapshot";
-pub const VERSION: u32 = 1;
+/// The version written: 2, the compact encoding ([`super::encoding`]);
+/// version 1 is still read.
+pub const VERSION: u32 = 2;
 
 /// A run-time address, written as a `"0x..."` string.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,6 +56,12 @@ pub struct Snapshot {
     pub pmodules: Vec<PModuleInfo>,
     pub errors: Vec<ErrorEntry>,
     pub timings: Timings,
+    /// Version 2's tables as read, emptied when their references are
+    /// resolved; the writer makes them anew from the variables.
+    #[serde(skip_serializing)]
+    pub types: Vec<TypeEntry>,
+    #[serde(skip_serializing)]
+    pub objects: Vec<Variable>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -105,17 +114,24 @@ pub struct Thread {
     pub tid: i32,
     pub name: String,
     pub state: String,
+    #[serde(skip_serializing_if = "omit_false")]
     pub faulted: bool,
     pub registers: Registers,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub tls: Vec<Variable>,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub frames: Vec<Frame>,
     /// Why the unwinder stopped ("outermost", "max-frames", ...).
+    #[serde(skip_serializing_if = "omit_none")]
     pub unwind_stop: Option<UnwindStop>,
     /// The frame list was cut by --max-frames.
+    #[serde(skip_serializing_if = "omit_false")]
     pub truncated: bool,
     /// Kernel functions, innermost first, for a thread that could not be
     /// stopped (it is stuck in the kernel); empty otherwise.
+    #[serde(skip_serializing_if = "omit_empty")]
     pub kernel_stack: Vec<String>,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub annotations: Vec<Annotation>,
     /// During the run only: what a module's handle to the thread holds.
     #[serde(skip)]
@@ -128,37 +144,51 @@ pub struct Frame {
     pub index: usize,
     pub pc: Addr,
     pub sp: Addr,
+    #[serde(skip_serializing_if = "omit_none")]
     pub cfa: Option<Addr>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub module: Option<String>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub module_offset: Option<Addr>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub function: Option<String>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub function_offset: Option<u64>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub file: Option<String>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub line: Option<u32>,
+    #[serde(skip_serializing_if = "omit_none")]
     pub column: Option<u32>,
     /// The line where the function is declared (`DW_AT_decl_line`).
+    #[serde(skip_serializing_if = "omit_none")]
     pub decl_line: Option<u32>,
+    #[serde(skip_serializing_if = "omit_false")]
     pub inlined: bool,
+    #[serde(skip_serializing_if = "omit_false")]
     pub faulted: bool,
     pub unwind: FrameUnwind,
     /// Why the CFI covering the callee was not used to find this frame
     /// (it could not be read), when frame pointers found it instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cfi_error: Option<String>,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub parameters: Vec<Variable>,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub locals: Vec<Variable>,
+    #[serde(skip_serializing_if = "omit_empty")]
     pub annotations: Vec<Annotation>,
     /// During the run only: what a module's handle to the frame holds.
     #[serde(skip)]
     pub uid: Uid,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
+/// Written and read by [`super::encoding`] (`Serialize` is there).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(from = "VariableIn")]
 pub struct Variable {
     pub name: String,
     /// Type names are shared between the many variables of one type.
-    #[serde(rename = "type")]
     pub type_name: Arc<str>,
     pub kind: Kind,
     pub base_type: Arc<str>,
@@ -170,38 +200,30 @@ pub struct Variable {
     /// A string `symbol` does not hold exactly (bytes that are not UTF-8;
     /// in a `char` array, bytes after the first NUL that are not all NUL):
     /// every byte read, as lower-case hex.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<Variable>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub elements: Vec<Variable>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub target: Option<Box<Variable>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Shared: the variable reader reads a target once for all the
+    /// pointers to it that stand where it would be read the same way.
+    pub target: Option<Arc<Variable>>,
     pub annotations: Vec<Annotation>,
     /// A limit cut this value (elements, members, string bytes, depth).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
     /// Why the value could not be read (with `location` "unavailable").
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// For globals and TLS: the module and compilation unit defining it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cu: Option<String>,
     /// During the run only (never written): the variable's type, for
     /// modules that read the target through it (`bt_variable`).
-    #[serde(skip)]
     pub origin: Option<TypeOrigin>,
     /// Made by a module (`pmodule.create_variable`), not extracted; during
     /// the run only (the JSON shows it by the module's annotation).
-    #[serde(skip)]
     pub made: bool,
     /// During the run only: what a module's handle to the variable holds.
-    #[serde(skip)]
     pub uid: Uid,
+    /// While reading version 2 only: the table entries it refers to.
+    pub references: Option<Box<References>>,
 }
 
 /// What a module's handle holds of a thread, frame or variable, so that
@@ -222,7 +244,7 @@ pub struct TypeOrigin {
 }
 
 /// The pmodule variable type of a value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Signed integers and `char`.

@@ -40,6 +40,7 @@ use nix::sys::stat::{Mode, fchmod};
 use nix::unistd::{UnlinkatFlags, linkat, unlinkat};
 use serde::{Deserialize, Serialize};
 
+use super::encoding::{self, Tables};
 use super::model::Snapshot;
 
 /// Why a destination is not written.
@@ -138,11 +139,22 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
     temp.persist(name)
 }
 
-/// The snapshot as one line of JSON, every error returned.
+/// The snapshot as one line of JSON in the compact encoding of
+/// [`encoding`], every error returned.
 fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Encoded<'s, O: Serialize> {
+        #[serde(flatten)]
+        snapshot: &'s Snapshot,
+        types: &'s [encoding::TypeEntry],
+        objects: O,
+    }
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let mut json = serde_json::Serializer::new(&mut out);
-    snapshot.serialize(serde_stacker::Serializer::new(&mut json))?;
+    Tables::of(snapshot).scope(|tables| {
+        let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
+        let mut json = serde_json::Serializer::new(&mut out);
+        encoded.serialize(serde_stacker::Serializer::new(&mut json))
+    })?;
     out.write_all(b"\n")?;
     out.flush()
 }
@@ -260,12 +272,23 @@ pub fn read(path: &Path) -> io::Result<Snapshot> {
     parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
-fn parse(text: &str) -> serde_json::Result<Snapshot> {
+/// Parses a snapshot of any version and resolves version 2's references.
+pub fn parse(text: &str) -> Result<Snapshot, ReadError> {
     let mut json = serde_json::Deserializer::from_str(text);
     json.disable_recursion_limit();
-    let snapshot = Snapshot::deserialize(serde_stacker::Deserializer::new(&mut json))?;
+    let mut snapshot = Snapshot::deserialize(serde_stacker::Deserializer::new(&mut json))?;
     json.end()?;
+    encoding::resolve(&mut snapshot)?;
     Ok(snapshot)
+}
+
+/// Why a snapshot's text cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Reference(#[from] encoding::BadReference),
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {

@@ -33,7 +33,7 @@ use location::{CallSiteCache, Locator};
 pub use location::{FrameContext, Functions};
 use types::Types;
 pub use value::Limits;
-use value::{PlannedVariable, Reader, Renderer};
+use value::{PlannedVariable, Reader, Renderer, SharedTargets};
 
 /// Reads variables for one snapshot: the type cache, the per-module scans
 /// of globals, and the byte budget are shared by all threads.
@@ -44,6 +44,7 @@ pub struct Extractor<'d, 'a> {
     scans: RefCell<HashMap<RunAddr, Rc<ModuleScans<'d, 'a>>>>,
     call_sites: CallSiteCache<'d, 'a>,
     plans: FramePlans<'d, 'a>,
+    shared: SharedTargets,
 }
 
 /// The scans of a module's variables at file or namespace scope, each
@@ -86,6 +87,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
             scans: RefCell::default(),
             call_sites: CallSiteCache::default(),
             plans: RefCell::default(),
+            shared: SharedTargets::default(),
         }
     }
 
@@ -223,6 +225,7 @@ impl<'d, 'a> Extractor<'d, 'a> {
             virt: None,
             limits: &self.limits,
             bytes: Reader::new(locator.memory, &self.budget, self.limits.max_string),
+            shared: &self.shared,
         }
     }
 }

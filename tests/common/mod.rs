@@ -182,25 +182,41 @@ pub fn ptsnap(args: &[&str]) -> Output {
     Command::new(ptsnap_bin()).args(args).output().expect("cannot run ptsnap")
 }
 
-/// Reads a snapshot a test made and checks it against
-/// docs/snapshot.schema.json: every snapshot the tests write is validated.
+/// Reads a snapshot a test made, checks it against the schema of its
+/// version (docs/snapshot.schema.json, or docs/snapshot-v1.schema.json),
+/// and returns it expanded as ptsnap reads it: every field of every
+/// thread, frame and variable present, a variable's type inline and each
+/// `target` the variable itself. Every snapshot the tests write is
+/// validated, and read by the same reader `ptsnap show` uses.
 pub fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let snap = serde_json::from_str(&text).expect("snapshot is JSON");
-    assert_schema_valid(&snap, &path.display().to_string());
-    snap
+    let raw: Value = serde_json::from_str(&text).expect("snapshot is JSON");
+    assert_schema_valid(&raw, &path.display().to_string());
+    let snap = ptsnap::snapshot::writer::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::to_value(&snap).expect("a snapshot read serializes")
 }
 
-/// Asserts that `snap` is valid under docs/snapshot.schema.json.
+/// Asserts that `snap` is valid under the schema of its version.
 pub fn assert_schema_valid(snap: &Value, what: &str) {
-    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
-    let validator = VALIDATOR.get_or_init(|| {
-        let schema = serde_json::from_str(include_str!("../../docs/snapshot.schema.json")).expect("the schema is JSON");
+    type Validators = [std::sync::OnceLock<jsonschema::Validator>; 2];
+    static VALIDATORS: Validators = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let (slot, text) = match snap["version"].as_u64() {
+        Some(1) => (&VALIDATORS[0], include_str!("../../docs/snapshot-v1.schema.json")),
+        _ => (&VALIDATORS[1], include_str!("../../docs/snapshot.schema.json")),
+    };
+    let validator = slot.get_or_init(|| {
+        let schema = serde_json::from_str(text).expect("the schema is JSON");
         jsonschema::validator_for(&schema).expect("the schema is a valid JSON Schema")
     });
     let errors: Vec<String> =
         validator.iter_errors(snap).take(5).map(|e| format!("{e} (at {})", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{what} does not match docs/snapshot.schema.json:\n{}", errors.join("\n"));
+    assert!(errors.is_empty(), "{what} does not match its version's schema:\n{}", errors.join("\n"));
+}
+
+/// The snapshot as written, not expanded (for tests of the encoding).
+pub fn read_raw_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).expect("snapshot is JSON")
 }
 
 /// Snapshots a live process with extra options; returns the snapshot.

@@ -20,6 +20,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let counts: Vec<Option<u64>> = dims.iter().map(|d| self.bound(d)).collect();
         if dims.iter().any(|d| matches!(d, Bound::Expr(..) | Bound::Variable(..))) {
             // A VLA: spell the bounds this instance has (`int [5]`).
+            walk.depends_on_frame();
             var.type_name = format!("{} {}", self.types.name(element), dims_suffix(&counts)).into();
         }
         self.array_dims(var, src, element, &counts, walk);

@@ -101,6 +101,12 @@ impl<'x> Reader<'x> {
         Reader { memory, budget, max_string }
     }
 
+    /// Whether the snapshot's budget may have refused a read already: what
+    /// is left is less than one value may read.
+    pub(super) fn nearly_spent(&self) -> bool {
+        self.budget.get() < MAX_BLOCK.max(self.max_string as u64)
+    }
+
     /// Reads `len` bytes of the value, or marks why they cannot be had.
     pub(super) fn load(&self, var: &mut Variable, src: &Source<'_, '_>, len: u64) -> Option<Vec<u8>> {
         match self.read(src, len) {

@@ -25,7 +25,7 @@ use super::types::{TypeId, Types};
 use crate::address::LinkAddr;
 use crate::debuginfo::dwarf::Die;
 pub(super) use bytes::Reader;
-pub use walk::Renderer;
+pub use walk::{Renderer, SharedTargets};
 
 /// Rendering limits (the command line sets them).
 #[derive(Clone, Debug)]

@@ -4,6 +4,8 @@
 //! named, and the targets of implicit pointers (`DW_OP_implicit_pointer`),
 //! which may have no address at all.
 
+use std::sync::Arc;
+
 use super::bytes::Source;
 use super::decode::{integer, set_string};
 use super::walk::{Renderer, Walk};
@@ -72,9 +74,19 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             var.annotations.push(Annotation::text(AnnotationLevel::Comment, text, "ptsnap"));
             return;
         }
-        let name = format!("*{}", var.name);
-        let shown = walk.visit_target(address, |walk| self.render(name, target, Source::Memory(address), walk));
-        var.target = Some(Box::new(shown));
+        let key = walk.target_key(address, target, format!("*{}", var.name));
+        if let Some(shown) = self.shared.get(&key) {
+            var.target = Some(shown);
+            return;
+        }
+        let name = key.name().to_string();
+        let (shown, shareable) =
+            walk.visit_target(address, |walk| self.render(name, target, Source::Memory(address), walk));
+        let shown = Arc::new(shown);
+        if shareable && !self.bytes.nearly_spent() {
+            self.shared.keep(key, &shown);
+        }
+        var.target = Some(shown);
     }
 
     /// The object an implicit pointer points to (`DW_OP_implicit_pointer`):
@@ -98,6 +110,6 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         // A negative offset wraps like an address; on held bytes it reads nothing.
         let src = Source::from_place(place).at(offset as u64);
         let name = format!("*{}", var.name);
-        var.target = Some(Box::new(self.render(name, target, src, &mut walk.deeper())));
+        var.target = Some(Arc::new(self.render(name, target, src, &mut walk.deeper())));
     }
 }

@@ -7,7 +7,11 @@
 //! every step sees the same nesting, pointer count, cycle path and node
 //! allowance, and a step one level down cannot forget to count it.
 
+use std::cell::RefCell;
+use std::sync::Arc;
+
 use gimli::DwAte;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::bytes::{Reader, Source};
 use super::decode::{char_literal, enum_label, integer, json_integer};
@@ -43,6 +47,7 @@ pub struct Renderer<'x, 'd, 'a> {
     pub limits: &'x Limits,
     /// Reads the values' bytes within the snapshot's byte budget.
     pub(in crate::variables) bytes: Reader<'x>,
+    pub(in crate::variables) shared: &'x SharedTargets,
 }
 
 /// Where the walk stands below the variable being rendered. A step one
@@ -63,6 +68,29 @@ struct Trail {
     path: Vec<u64>,
     /// Members and elements the variable may still show ([`MAX_NODES`]).
     nodes: usize,
+    /// A value below was shaped by the frame rather than by memory alone
+    /// (a variable-length array's bound).
+    frame_dependent: bool,
+}
+
+/// Pointer targets already read in this snapshot, shared by every pointer
+/// that would read them the same way: a thousand threads waiting on one
+/// condition variable hold a thousand pointers to it, and it is read and
+/// kept once. What a target shows depends on its address and type, the
+/// name it is shown under, how deep it stands, how many pointers led there
+/// and which targets are above it (cycles); a target shaped by its frame,
+/// or cut by a per-variable or per-snapshot allowance, is not shared.
+#[derive(Default)]
+pub struct SharedTargets(RefCell<HashMap<TargetKey, Arc<Variable>>>);
+
+#[derive(PartialEq, Eq, Hash)]
+pub(super) struct TargetKey {
+    address: u64,
+    ty: Option<(usize, usize)>,
+    name: String,
+    depth: usize,
+    pointers: usize,
+    path: Vec<u64>,
 }
 
 impl Walk<'_> {
@@ -86,13 +114,36 @@ impl Walk<'_> {
         self.trail.path.contains(&address)
     }
 
+    /// What identifies, in [`SharedTargets`], the target named `name` of
+    /// type `ty` at `address` below this point.
+    pub(super) fn target_key(&self, address: u64, ty: Option<&TypeId<'_, '_>>, name: String) -> TargetKey {
+        TargetKey {
+            address,
+            ty: ty.map(TypeId::key),
+            name,
+            depth: self.depth,
+            pointers: self.pointers,
+            path: self.trail.path.clone(),
+        }
+    }
+
     /// Runs `step` one level down into the target at `address`, with
-    /// `address` on the path while it runs.
-    pub(super) fn visit_target<R>(&mut self, address: u64, step: impl FnOnce(&mut Walk<'_>) -> R) -> R {
+    /// `address` on the path while it runs; also says whether what it
+    /// made may be shared: it depends on nothing but memory and the
+    /// [`TargetKey`], and no allowance cut it.
+    pub(super) fn visit_target<R>(&mut self, address: u64, step: impl FnOnce(&mut Walk<'_>) -> R) -> (R, bool) {
+        let outer = std::mem::take(&mut self.trail.frame_dependent);
         self.trail.path.push(address);
         let result = step(&mut self.deeper());
         self.trail.path.pop();
-        result
+        let shareable = !self.trail.frame_dependent && self.trail.nodes > 0;
+        self.trail.frame_dependent |= outer;
+        (result, shareable)
+    }
+
+    /// Marks the value being walked as shaped by its frame.
+    pub(super) fn depends_on_frame(&mut self) {
+        self.trail.frame_dependent = true;
     }
 
     /// Takes one member or element from the variable's [`MAX_NODES`];
@@ -104,11 +155,27 @@ impl Walk<'_> {
     }
 }
 
+impl TargetKey {
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl SharedTargets {
+    pub(super) fn get(&self, key: &TargetKey) -> Option<Arc<Variable>> {
+        self.0.borrow().get(key).cloned()
+    }
+
+    pub(super) fn keep(&self, key: TargetKey, target: &Arc<Variable>) {
+        self.0.borrow_mut().insert(key, target.clone());
+    }
+}
+
 impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     /// A variable's value in the renderer's frame.
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, self.virt, v.size);
-        let mut trail = Trail { path: Vec::new(), nodes: MAX_NODES };
+        let mut trail = Trail { path: Vec::new(), nodes: MAX_NODES, frame_dependent: false };
         let mut walk = Walk { depth: 0, pointers: 0, trail: &mut trail };
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), &mut walk);
         var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));

@@ -1,0 +1,582 @@
+//! How a snapshot's variables, frames and threads are written and read:
+//! the compact encoding of format version 2, and the expanded form of
+//! version 1, which is still read.
+//!
+//! A 1,001-thread snapshot written whole (version 1) was 36 MB, most of it
+//! repetition: every variable spelled out its type, kind, base type and
+//! size; the same `pthread_cond_t` a thousand threads wait on was written
+//! a thousand times; and every null, false and empty field was there.
+//! Version 2 writes:
+//! - a variable's `type` as an index into the top-level `types` table,
+//!   whose entries hold the four fields version 1 put in every variable;
+//! - a pointee read once and shared by several pointers (the variable
+//!   reader shares a target read again at the same address, type and
+//!   depth: [`crate::variables`]) once, in the top-level `objects` table,
+//!   with the pointers' `target` its index;
+//! - threads, frames and variables without their null, false and empty
+//!   fields.
+//!
+//! serde gives an implementation of `Serialize` no context, so the tables
+//! live in a thread-local while [`Tables::scope`] runs the writer; outside
+//! it everything is written in the expanded form (every field, types
+//! inline), which is what a tool that wants one plain tree asks for.
+//! Reading takes both forms: indices are kept aside while parsing and
+//! [`resolve`] replaces them by what they refer to.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap as HashMap;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+
+use super::model::{Addr, Annotation, Kind, Snapshot, Value, ValueLocation, Variable};
+
+/// An entry of the `types` table: what version 1 wrote in every variable.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TypeEntry {
+    #[serde(rename = "type")]
+    pub type_name: Arc<str>,
+    pub kind: Kind,
+    pub base_type: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+impl TypeEntry {
+    fn of(v: &Variable) -> Self {
+        TypeEntry { type_name: v.type_name.clone(), kind: v.kind, base_type: v.base_type.clone(), size: v.size }
+    }
+}
+
+/// A variable's type fields by the identity of their texts: the variable
+/// reader gives all the variables of a type one shared text, so a
+/// variable's entry is found without hashing text (the entries themselves
+/// are told apart by content).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct TypeRef {
+    type_name: *const str,
+    base_type: *const str,
+    kind: Kind,
+    size: Option<u64>,
+}
+
+impl TypeRef {
+    fn of(v: &Variable) -> Self {
+        TypeRef {
+            type_name: Arc::as_ptr(&v.type_name),
+            base_type: Arc::as_ptr(&v.base_type),
+            kind: v.kind,
+            size: v.size,
+        }
+    }
+}
+
+/// What a variable read from version 2 refers to by index, until
+/// [`resolve`] puts the referred values in its place.
+#[derive(Clone, Debug, Default)]
+pub struct References {
+    type_index: Option<usize>,
+    object: Option<usize>,
+}
+
+/// The tables of one snapshot being written.
+pub struct Tables {
+    types: HashMap<TypeRef, u32>,
+    type_list: Vec<TypeEntry>,
+    /// Shared targets by address in memory, and their index.
+    objects: HashMap<*const Variable, u32>,
+    object_list: Vec<Arc<Variable>>,
+}
+
+thread_local! {
+    static TABLES: RefCell<Option<Tables>> = const { RefCell::new(None) };
+}
+
+impl Tables {
+    /// The tables of `snapshot`: every distinct type, and every target
+    /// that more than one pointer refers to, in the order first met.
+    pub fn of(snapshot: &Snapshot) -> Self {
+        let mut census = Census::default();
+        for v in all_variables(snapshot) {
+            census.visit(v);
+        }
+        let mut tables = Tables {
+            types: census.type_refs,
+            type_list: census.types,
+            objects: HashMap::default(),
+            object_list: Vec::new(),
+        };
+        for (target, uses) in census.targets {
+            if uses > 1 {
+                tables.objects.insert(Arc::as_ptr(&target), tables.object_list.len() as u32);
+                tables.object_list.push(target);
+            }
+        }
+        tables
+    }
+
+    /// Runs `write` with these tables in force: variables, frames and
+    /// threads serialized meanwhile on this thread take the compact form.
+    pub fn scope<R>(self, write: impl FnOnce(&Tables) -> R) -> R {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                TABLES.with_borrow_mut(|t| *t = None);
+            }
+        }
+        TABLES.with_borrow_mut(|t| *t = Some(self));
+        let _reset = Reset;
+        TABLES.with_borrow(|t| write(t.as_ref().expect("set above")))
+    }
+
+    pub fn types(&self) -> &[TypeEntry] {
+        &self.type_list
+    }
+
+    /// The shared targets, each written whole once.
+    pub fn objects(&self) -> impl Serialize + '_ {
+        ObjectList(&self.object_list)
+    }
+}
+
+struct ObjectList<'t>(&'t [Arc<Variable>]);
+
+impl Serialize for ObjectList<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|v| &**v))
+    }
+}
+
+/// Counts what the tables need. A shared target is looked into once, at
+/// its first use: what it contains is written once, with it.
+#[derive(Default)]
+struct Census {
+    types: Vec<TypeEntry>,
+    type_index: HashMap<TypeEntry, u32>,
+    type_refs: HashMap<TypeRef, u32>,
+    /// Targets shared in memory, with how many pointers refer to each.
+    targets: Vec<(Arc<Variable>, usize)>,
+    target_index: HashMap<*const Variable, usize>,
+}
+
+impl Census {
+    fn visit(&mut self, root: &Variable) {
+        let mut stack = vec![root];
+        while let Some(v) = stack.pop() {
+            let type_ref = TypeRef::of(v);
+            if !self.type_refs.contains_key(&type_ref) {
+                let entry = TypeEntry::of(v);
+                let next = self.types.len() as u32;
+                let index = *self.type_index.entry(entry.clone()).or_insert(next);
+                if index == next {
+                    self.types.push(entry);
+                }
+                self.type_refs.insert(type_ref, index);
+            }
+            if let Some(target) = v.target.as_ref().filter(|t| self.first_use(t)) {
+                stack.push(target);
+            }
+            stack.extend(v.members.iter().rev().chain(v.elements.iter().rev()));
+        }
+    }
+
+    /// Counts a use of `target`; true unless it is shared and was met
+    /// before.
+    fn first_use(&mut self, target: &Arc<Variable>) -> bool {
+        if Arc::strong_count(target) == 1 {
+            return true;
+        }
+        match self.target_index.get(&Arc::as_ptr(target)) {
+            Some(&i) => {
+                self.targets[i].1 += 1;
+                false
+            }
+            None => {
+                self.target_index.insert(Arc::as_ptr(target), self.targets.len());
+                self.targets.push((target.clone(), 1));
+                true
+            }
+        }
+    }
+}
+
+/// Every top-level variable of a snapshot: globals, each thread's TLS,
+/// each frame's parameters and locals.
+fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
+    let threads = snapshot.threads.iter().flat_map(|t| {
+        let frames = t.frames.iter().flat_map(|f| f.parameters.iter().chain(&f.locals));
+        t.tls.iter().chain(frames)
+    });
+    snapshot.globals.iter().chain(threads)
+}
+
+/// Whether the compact form is being written.
+fn compact() -> bool {
+    TABLES.with_borrow(Option::is_some)
+}
+
+/// `skip_serializing_if` of an optional field: null is left out of the
+/// compact form.
+pub fn omit_none<T>(field: &Option<T>) -> bool {
+    field.is_none() && compact()
+}
+
+/// `skip_serializing_if` of a list: an empty one is left out of the
+/// compact form.
+pub fn omit_empty<T>(field: &[T]) -> bool {
+    field.is_empty() && compact()
+}
+
+/// `skip_serializing_if` of a flag: false is left out of the compact form.
+pub fn omit_false(field: &bool) -> bool {
+    !*field && compact()
+}
+
+impl Serialize for Variable {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        TABLES.with_borrow(|tables| write_variable(self, tables.as_ref(), s))
+    }
+}
+
+fn write_variable<S: Serializer>(v: &Variable, tables: Option<&Tables>, s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(None)?;
+    m.serialize_entry("name", &v.name)?;
+    match tables {
+        Some(t) => m.serialize_entry("type", &t.types[&TypeRef::of(v)])?,
+        None => {
+            m.serialize_entry("type", &*v.type_name)?;
+            m.serialize_entry("kind", &v.kind)?;
+            m.serialize_entry("base_type", &*v.base_type)?;
+        }
+    }
+    let compact = tables.is_some();
+    if !(compact && v.address.is_none()) {
+        m.serialize_entry("address", &v.address)?;
+    }
+    if !compact {
+        m.serialize_entry("size", &v.size)?;
+    }
+    m.serialize_entry("location", &v.location)?;
+    if !(compact && v.value == Value::Null) {
+        m.serialize_entry("value", &v.value)?;
+    }
+    if !(compact && v.symbol.is_none()) {
+        m.serialize_entry("symbol", &v.symbol)?;
+    }
+    if let Some(bytes) = &v.bytes {
+        m.serialize_entry("bytes", bytes)?;
+    }
+    if !v.members.is_empty() {
+        m.serialize_entry("members", &v.members)?;
+    }
+    if !v.elements.is_empty() {
+        m.serialize_entry("elements", &v.elements)?;
+    }
+    if let Some(target) = &v.target {
+        match tables.and_then(|t| t.objects.get(&Arc::as_ptr(target))) {
+            Some(index) => m.serialize_entry("target", index)?,
+            None => m.serialize_entry("target", &**target)?,
+        }
+    }
+    if !v.annotations.is_empty() {
+        m.serialize_entry("annotations", &v.annotations)?;
+    }
+    if v.truncated {
+        m.serialize_entry("truncated", &true)?;
+    }
+    for (key, field) in [("error", &v.error), ("module", &v.module), ("cu", &v.cu)] {
+        if let Some(text) = field {
+            m.serialize_entry(key, text)?;
+        }
+    }
+    m.end()
+}
+
+/// A variable as either version writes it.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub(super) struct VariableIn {
+    name: String,
+    #[serde(rename = "type")]
+    type_field: TypeField,
+    kind: Kind,
+    base_type: Arc<str>,
+    address: Option<Addr>,
+    size: Option<u64>,
+    location: ValueLocation,
+    value: Value,
+    symbol: Option<String>,
+    bytes: Option<String>,
+    members: Vec<Variable>,
+    elements: Vec<Variable>,
+    target: Option<TargetField>,
+    annotations: Vec<Annotation>,
+    truncated: bool,
+    error: Option<String>,
+    module: Option<String>,
+    cu: Option<String>,
+}
+
+impl From<VariableIn> for Variable {
+    fn from(v: VariableIn) -> Variable {
+        let mut refs = References::default();
+        let type_name = match v.type_field {
+            TypeField::Text(text) => text,
+            TypeField::Index(i) => {
+                refs.type_index = Some(i);
+                Arc::from("")
+            }
+        };
+        let target = match v.target {
+            Some(TargetField::Inline(t)) => Some(Arc::new(*t)),
+            Some(TargetField::Object(i)) => {
+                refs.object = Some(i);
+                None
+            }
+            None => None,
+        };
+        let pending = refs.type_index.is_some() || refs.object.is_some();
+        Variable {
+            name: v.name,
+            type_name,
+            kind: v.kind,
+            base_type: v.base_type,
+            address: v.address,
+            size: v.size,
+            location: v.location,
+            value: v.value,
+            symbol: v.symbol,
+            bytes: v.bytes,
+            members: v.members,
+            elements: v.elements,
+            target,
+            annotations: v.annotations,
+            truncated: v.truncated,
+            error: v.error,
+            module: v.module,
+            cu: v.cu,
+            references: pending.then(|| Box::new(refs)),
+            ..Variable::default()
+        }
+    }
+}
+
+/// `type`: the type's text (version 1) or an index into `types`.
+enum TypeField {
+    Text(Arc<str>),
+    Index(usize),
+}
+
+impl Default for TypeField {
+    fn default() -> Self {
+        TypeField::Text(Arc::from(""))
+    }
+}
+
+impl<'de> Deserialize<'de> for TypeField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TypeField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a type name or an index into types")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<TypeField, E> {
+                Ok(TypeField::Text(Arc::from(s)))
+            }
+            fn visit_u64<E: de::Error>(self, i: u64) -> Result<TypeField, E> {
+                usize::try_from(i).map(TypeField::Index).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `target`: the pointee itself, or an index into `objects`.
+enum TargetField {
+    Inline(Box<Variable>),
+    Object(usize),
+}
+
+impl<'de> Deserialize<'de> for TargetField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = TargetField;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a variable or an index into objects")
+            }
+            fn visit_u64<E: de::Error>(self, i: u64) -> Result<TargetField, E> {
+                usize::try_from(i).map(TargetField::Object).map_err(E::custom)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetField, A::Error> {
+                let v = Variable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(TargetField::Inline(Box::new(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Why a snapshot's references do not resolve.
+#[derive(Debug, thiserror::Error)]
+pub enum BadReference {
+    #[error("type {0} is not in the types table")]
+    Type(usize),
+    #[error("object {0} is not in the objects table, or not after the object that refers to it")]
+    Object(usize),
+}
+
+/// Puts in place of every index what it refers to (a version 2 snapshot;
+/// one of version 1 has none), and empties the tables. An object may refer
+/// only to objects after it, as the writer orders them: no cycle can be
+/// read.
+pub fn resolve(snapshot: &mut Snapshot) -> Result<(), BadReference> {
+    let types = std::mem::take(&mut snapshot.types);
+    let raw = std::mem::take(&mut snapshot.objects);
+    let mut objects: Vec<Option<Arc<Variable>>> = vec![None; raw.len()];
+    for (i, mut object) in raw.into_iter().enumerate().rev() {
+        resolve_tree(&mut object, &types, &objects, i + 1)?;
+        objects[i] = Some(Arc::new(object));
+    }
+    let threads = snapshot.threads.iter_mut().flat_map(|t| {
+        let frames = t.frames.iter_mut().flat_map(|f| f.parameters.iter_mut().chain(&mut f.locals));
+        t.tls.iter_mut().chain(frames)
+    });
+    for v in snapshot.globals.iter_mut().chain(threads) {
+        resolve_tree(v, &types, &objects, 0)?;
+    }
+    Ok(())
+}
+
+/// Resolves the references of `root` and of everything it holds, where
+/// only the objects from index `first` on may be referred to (and are
+/// resolved already).
+fn resolve_tree(
+    root: &mut Variable,
+    types: &[TypeEntry],
+    objects: &[Option<Arc<Variable>>],
+    first: usize,
+) -> Result<(), BadReference> {
+    let mut stack = vec![root];
+    while let Some(v) = stack.pop() {
+        if let Some(refs) = v.references.take() {
+            if let Some(i) = refs.type_index {
+                let entry = types.get(i).ok_or(BadReference::Type(i))?;
+                v.type_name = entry.type_name.clone();
+                v.kind = entry.kind;
+                v.base_type = entry.base_type.clone();
+                v.size = entry.size;
+            }
+            if let Some(i) = refs.object {
+                let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
+                v.target = Some(object.ok_or(BadReference::Object(i))?);
+            }
+        }
+        // An inline target is owned here alone; an object was resolved before.
+        if let Some(target) = v.target.as_mut().and_then(Arc::get_mut) {
+            stack.push(target);
+        }
+        stack.extend(v.members.iter_mut().chain(&mut v.elements));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Frame, Thread};
+
+    fn var(name: &str, ty: &str, value: u64) -> Variable {
+        Variable {
+            name: name.into(),
+            type_name: ty.into(),
+            base_type: ty.into(),
+            kind: Kind::Ull,
+            size: Some(4),
+            value: Value::UInt(value),
+            location: ValueLocation::Memory,
+            address: Some(Addr(0x1000 + value)),
+            ..Variable::default()
+        }
+    }
+
+    /// Two threads whose pointer shares one target, which holds a target
+    /// of its own.
+    fn shared_snapshot() -> Snapshot {
+        let inner = Arc::new(var("*q", "unsigned int", 7));
+        let shared = Arc::new(Variable {
+            members: vec![var("a", "unsigned int", 1), Variable { target: Some(inner), ..var("q", "unsigned int *", 2) }],
+            ..var("*p", "struct s", 0)
+        });
+        let pointer = Variable { target: Some(shared), ..var("p", "struct s *", 3) };
+        let frame = Frame { parameters: vec![pointer], ..Frame::default() };
+        let thread = Thread { frames: vec![frame], ..Thread::default() };
+        Snapshot { threads: vec![thread.clone(), thread], version: 2, ..Snapshot::default() }
+    }
+
+    fn compact(snapshot: &Snapshot) -> serde_json::Value {
+        Tables::of(snapshot).scope(|tables| {
+            let mut json = serde_json::to_value(snapshot).unwrap();
+            json["types"] = serde_json::to_value(tables.types()).unwrap();
+            json["objects"] = serde_json::to_value(tables.objects()).unwrap();
+            json
+        })
+    }
+
+    fn read(json: &serde_json::Value) -> Result<Snapshot, BadReference> {
+        let mut snapshot: Snapshot = serde_json::from_value(json.clone()).unwrap();
+        resolve(&mut snapshot).map(|()| snapshot)
+    }
+
+    fn expanded(snapshot: &Snapshot) -> serde_json::Value {
+        serde_json::to_value(snapshot).unwrap()
+    }
+
+    #[test]
+    fn shared_targets_and_types_are_written_once_and_read_back() {
+        let snapshot = shared_snapshot();
+        let json = compact(&snapshot);
+        assert_eq!(json["objects"].as_array().unwrap().len(), 1, "{json}");
+        assert_eq!(json["types"].as_array().unwrap().len(), 4, "{json}");
+        let p = &json["threads"][1]["frames"][0]["parameters"][0];
+        assert_eq!(p["target"], 0);
+        assert!(p.get("kind").is_none() && p["type"].is_u64(), "{p}");
+        // The object's own target is written inside it (one pointer to it).
+        assert_eq!(json["objects"][0]["members"][1]["target"]["value"], 7);
+        // Nothing null, false or empty in a frame.
+        assert!(json["threads"][0]["frames"][0].get("inlined").is_none());
+        let back = read(&json).unwrap();
+        assert_eq!(expanded(&back), expanded(&snapshot));
+        // Read back, the threads share the target again.
+        let target = |t: usize| back.threads[t].frames[0].parameters[0].target.clone().unwrap();
+        assert!(Arc::ptr_eq(&target(0), &target(1)));
+    }
+
+    #[test]
+    fn version_1_is_read_as_written() {
+        let snapshot = shared_snapshot();
+        let v1 = expanded(&snapshot);
+        assert_eq!(v1["threads"][0]["frames"][0]["parameters"][0]["target"]["name"], "*p");
+        assert_eq!(v1["threads"][0]["frames"][0]["inlined"], false);
+        assert_eq!(expanded(&read(&v1).unwrap()), v1);
+    }
+
+    #[test]
+    fn references_outside_their_tables_are_errors() {
+        let json = compact(&shared_snapshot());
+        let mut bad_type = json.clone();
+        bad_type["threads"][0]["frames"][0]["parameters"][0]["type"] = 99.into();
+        assert!(matches!(read(&bad_type), Err(BadReference::Type(99))));
+        let mut bad_object = json.clone();
+        bad_object["threads"][0]["frames"][0]["parameters"][0]["target"] = 1.into();
+        assert!(matches!(read(&bad_object), Err(BadReference::Object(1))));
+        // An object referring to itself (or to one before it): no cycle is read.
+        let mut cycle = json;
+        cycle["objects"][0]["members"][1]["target"] = 0.into();
+        assert!(matches!(read(&cycle), Err(BadReference::Object(0))));
+    }
+}
