@@ -362,8 +362,19 @@ pub(super) fn supervise(
     // In run mode the pause began at the fault, before ptsnap's start.
     snap.timings.total_us = clock.started.min(paused_at).elapsed().as_micros() as u64;
     let path = output_path(opts, &task.info, pid);
-    writer::write_atomic(&snap, &path).map_err(|source| Error::Write { path: path.clone(), source })?;
+    let written = writer::write_atomic(&snap, &path);
+    drop_in_background(snap);
+    written.map_err(|source| Error::Write { path: path.clone(), source })?;
     Ok(Written { path, cut })
+}
+
+/// Frees a written snapshot on a thread of its own: hundreds of thousands
+/// of variables take tens of milliseconds to free, which the caller (and a
+/// crash handler or shell waiting for ptsnap) need not wait for. A process
+/// that exits meanwhile lets the kernel take the memory back at once.
+/// (When no thread can be had, `spawn` frees it as it returns the error.)
+fn drop_in_background(snap: Snapshot) {
+    let _ = std::thread::Builder::new().name("ptsnap-free".into()).spawn(move || drop(snap));
 }
 
 /// Waits for the worker to be done with the stopped process, until the
