@@ -15,7 +15,7 @@
 use gimli::AttributeValue;
 
 use super::errors::LocationError;
-use super::location::{Locator, MAX_ENTRY_DEPTH, Nesting, Virtual, single_register};
+use super::location::{Locator, MAX_ENTRY_DEPTH, Nesting, SiteParameter, SiteValue, Virtual, single_register};
 use super::types::children;
 use crate::address::{Bias, LinkAddr, RunAddr};
 use crate::debuginfo::dwarf::Die;
@@ -47,7 +47,8 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             Some(AttributeValue::Exprloc(e)) => single_register(&e) == Some(reg),
             _ => false,
         };
-        self.chain_value(&chain, caller, matches, nesting).ok_or(LocationError::RegisterNotRecorded(reg))?
+        self.chain_value(&chain, caller, SiteParameter::Register(reg), matches, nesting)
+            .ok_or(LocationError::RegisterNotRecorded(reg))?
     }
 
     /// `DW_OP_GNU_parameter_ref`: the value passed for a parameter, named
@@ -67,7 +68,8 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 .into_iter()
                 .any(|a| param.follow(a).map(|d| d.key()) == wanted)
         };
-        self.chain_value(&chain, caller, matches, nesting).ok_or(LocationError::ParameterNotRecorded)?
+        let key = SiteParameter::Parameter(wanted.ok_or(LocationError::ParameterNotRecorded)?);
+        self.chain_value(&chain, caller, key, matches, nesting).ok_or(LocationError::ParameterNotRecorded)?
     }
 
     /// The call sites leading to the function being evaluated: for a real
@@ -89,25 +91,26 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         }
     }
 
-    /// The value of the parameter `matches` selects at the last call site
-    /// of `chain`; None when the site does not record it.
+    /// The value of the parameter `matches` selects (the one `wanted`
+    /// names) at the last call site of `chain`; None when the site does
+    /// not record it.
     fn chain_value(
         &self,
         chain: &Chain<'d, 'a>,
         caller: usize,
+        wanted: SiteParameter,
         matches: impl Fn(&Die<'d, 'a>) -> bool,
         nesting: Nesting,
     ) -> Option<Result<u64, LocationError>> {
         let (site, _) = chain.last()?;
-        let param = children(site)
-            .into_iter()
-            .filter(|(tag, _)| {
-                *tag == gimli::DW_TAG_call_site_parameter || *tag == gimli::DW_TAG_GNU_call_site_parameter
-            })
-            .map(|(_, p)| p)
-            .find(|p| matches(p))?;
-        let value = [gimli::DW_AT_call_value, gimli::DW_AT_GNU_call_site_value].into_iter().find_map(|a| param.attr(a));
-        let Some(AttributeValue::Exprloc(expr)) = value else {
+        let key = (site.key(), wanted);
+        let known = self.cache.site_values.borrow().get(&key).cloned();
+        let (param, expr) = known.unwrap_or_else(|| {
+            let found = site_value(site, matches);
+            self.cache.site_values.borrow_mut().insert(key, found.clone());
+            found
+        })?;
+        let Some(expr) = expr else {
             return Some(Err(LocationError::NoSiteValue));
         };
         Some(if chain.len() == 1 {
@@ -144,7 +147,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         let ctx = self.frames.get(caller).ok_or(LocationError::NoCaller)?;
         let function = ctx.function.as_ref().ok_or(LocationError::CallerWithoutDebugInfo)?;
         let callee = &self.frames[frame];
-        let entry = callee.function.as_ref().and_then(function_entry).ok_or(LocationError::UnknownEntry)?;
+        let entry = callee.function.as_ref().and_then(|f| self.function_entry(f)).ok_or(LocationError::UnknownEntry)?;
         let entry = callee.bias.run_time(entry);
         // A caller with a function is in a module, so has a link-time pc.
         let return_address = ctx.return_address.ok_or(LocationError::CallerWithoutDebugInfo)?;
@@ -214,16 +217,22 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
     /// in the same module, else by linkage name in any module), or its
     /// computed target evaluated in the calling frame.
     fn site_target(&self, site: &Die<'d, 'a>, frame: Option<usize>, bias: Bias) -> Option<RunAddr> {
+        let key = (site.key(), bias);
+        if let Some(known) = self.cache.named_targets.borrow().get(&key) {
+            return *known;
+        }
         let origin = [gimli::DW_AT_call_origin, gimli::DW_AT_abstract_origin].into_iter().find_map(|a| site.follow(a));
         if let Some(origin) = origin {
-            if let Some(entry) = function_entry(&origin) {
-                return Some(bias.run_time(entry));
-            }
-            let name = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]
-                .into_iter()
-                .find_map(|a| origin.inherited(a).and_then(|(o, v)| o.string(v)))
-                .or_else(|| origin.name())?;
-            return self.functions.address_of(&name);
+            let named = match self.function_entry(&origin) {
+                Some(entry) => Some(bias.run_time(entry)),
+                None => [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]
+                    .into_iter()
+                    .find_map(|a| origin.inherited(a).and_then(|(o, v)| o.string(v)))
+                    .or_else(|| origin.name())
+                    .and_then(|name| self.functions.address_of(&name)),
+            };
+            self.cache.named_targets.borrow_mut().insert(key, named);
+            return named;
         }
         let target =
             [gimli::DW_AT_call_target, gimli::DW_AT_GNU_call_site_target].into_iter().find_map(|a| site.attr(a));
@@ -232,6 +241,29 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         // The target is computed in the caller's frame: a run-time address.
         self.value_at_depth(site, expr, Some(frame), None, nesting).ok().map(RunAddr::new)
     }
+}
+
+impl<'d, 'a> Locator<'_, 'd, 'a> {
+    /// [`function_entry`], once per function.
+    fn function_entry(&self, function: &Die<'d, 'a>) -> Option<LinkAddr> {
+        *self.cache.entries.borrow_mut().entry(function.key()).or_insert_with(|| function_entry(function))
+    }
+}
+
+/// The parameter of call site `site` that `matches` selects, and the
+/// expression of its value (`DW_AT_call_value`) if it records one.
+fn site_value<'d, 'a>(site: &Die<'d, 'a>, matches: impl Fn(&Die<'d, 'a>) -> bool) -> Option<SiteValue<'d, 'a>> {
+    let param = children(site)
+        .into_iter()
+        .filter(|(tag, _)| *tag == gimli::DW_TAG_call_site_parameter || *tag == gimli::DW_TAG_GNU_call_site_parameter)
+        .map(|(_, p)| p)
+        .find(|p| matches(p))?;
+    let value = [gimli::DW_AT_call_value, gimli::DW_AT_GNU_call_site_value].into_iter().find_map(|a| param.attr(a));
+    let expr = match value {
+        Some(AttributeValue::Exprloc(expr)) => Some(expr),
+        _ => None,
+    };
+    Some((param, expr))
 }
 
 fn is_call_site(tag: gimli::DwTag) -> bool {

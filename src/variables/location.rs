@@ -182,7 +182,33 @@ pub struct CallSiteCache<'d, 'a> {
     /// indirect call's included (its target is computed per thread, the
     /// search from there is not).
     pub(super) chains: std::cell::RefCell<rustc_hash::FxHashMap<ChainKey, ChainResult<'d, 'a>>>,
+    /// A function's entry address, by its DIE.
+    pub(super) entries: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), Option<LinkAddr>>>,
+    /// The target of a call site that names its callee (not one computed
+    /// in the frame), by its DIE and module bias.
+    pub(super) named_targets: std::cell::RefCell<rustc_hash::FxHashMap<NamedTargetKey, Option<RunAddr>>>,
+    /// The parameter of a call site that records a register's or a
+    /// parameter's value, and that value's expression.
+    pub(super) site_values: std::cell::RefCell<rustc_hash::FxHashMap<SiteValueKey, Option<SiteValue<'d, 'a>>>>,
 }
+
+/// (the call site's DIE, its module's bias).
+pub(super) type NamedTargetKey = ((usize, usize), Bias);
+
+/// (the call site's DIE, what its parameter holds).
+pub(super) type SiteValueKey = ((usize, usize), SiteParameter);
+
+/// Which parameter of a call site is wanted.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum SiteParameter {
+    /// The one passed in this DWARF register (`DW_OP_entry_value`).
+    Register(u16),
+    /// The one for this parameter DIE (`DW_OP_GNU_parameter_ref`).
+    Parameter((usize, usize)),
+}
+
+/// A call site parameter and the expression of its value, if recorded.
+pub(super) type SiteValue<'d, 'a> = (Die<'d, 'a>, Option<gimli::Expression<R<'a>>>);
 
 /// (the call site's DIE, its target, the callee's entry).
 type ChainKey = ((usize, usize), RunAddr, RunAddr);
