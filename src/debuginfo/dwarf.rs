@@ -37,7 +37,9 @@ use std::rc::Rc;
 use gimli::{AttributeValue, DebugInfoOffset, DwLang, DwTag, Unit, UnitOffset};
 use thiserror::Error;
 
+use super::elf::SectionError;
 use super::split::{SplitError, SplitFiles};
+use super::unit_sections::{UnitError, UnitSections};
 use crate::address::LinkAddr;
 use crate::unwind::cfi::Slice;
 
@@ -77,6 +79,9 @@ pub enum DwarfError {
     InSplit { path: PathBuf, source: Box<DwarfError> },
     #[error("corrupt .debug_types: unit header at {offset:#x}: {source}")]
     TypeUnitHeader { offset: usize, source: gimli::Error },
+    /// A section a unit is parsed from cannot be had (corrupt compressed data).
+    #[error("{0}")]
+    Section(SectionError),
 }
 
 /// A range of link-time addresses belonging to one unit.
@@ -297,7 +302,13 @@ struct Lines {
 }
 
 pub struct DwarfInfo<'a> {
+    /// Every section but the three units are parsed from, which are in
+    /// `sections` (and empty here when read from compressed sections).
     dwarf: gimli::Dwarf<R<'a>>,
+    /// `.debug_info`, `.debug_abbrev` and `.debug_line`, read per unit.
+    sections: UnitSections<'a>,
+    /// `dwarf` with those three whole, built when something needs all units.
+    whole: OnceCell<gimli::Dwarf<R<'a>>>,
     aranges: OnceCell<RangeIndex>,
     /// Ranges of the units `.debug_aranges` does not describe.
     scanned: OnceCell<RangeIndex>,
@@ -366,7 +377,9 @@ impl<'a> DwarfInfo<'a> {
         load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
     ) -> Self {
         DwarfInfo {
+            sections: UnitSections::of(&dwarf),
             dwarf,
+            whole: OnceCell::new(),
             aranges: OnceCell::new(),
             scanned: OnceCell::new(),
             unit_starts: OnceCell::new(),
@@ -381,6 +394,24 @@ impl<'a> DwarfInfo<'a> {
             tls_segment: None,
             type_units: OnceCell::new(),
         }
+    }
+
+    /// Reads units from `sections` (compressed ones are then inflated only
+    /// as far as the units parsed need) instead of `dwarf`'s own.
+    pub fn with_unit_sections(mut self, sections: UnitSections<'a>) -> Self {
+        self.sections = sections;
+        self
+    }
+
+    /// This DWARF with whole `.debug_info`, `.debug_abbrev` and `.debug_line`.
+    fn whole(&self) -> &gimli::Dwarf<R<'a>> {
+        self.whole.get_or_init(|| {
+            let (whole, problem) = self.sections.whole(&self.dwarf);
+            if let Some(e) = problem {
+                self.record(DwarfError::Section(e));
+            }
+            whole
+        })
     }
 
     /// The module's TLS segment (`PT_TLS`: link-time address, size).
@@ -559,11 +590,12 @@ impl<'a> DwarfInfo<'a> {
     /// of a TLS scan).
     fn possible_skeleton(&self, start: DebugInfoOffset) -> Option<Rc<UnitData<'a>>> {
         self.split_files.as_ref()?;
-        let header = self.dwarf.debug_info.header_from_offset(start).ok()?;
+        let whole = self.whole();
+        let header = whole.debug_info.header_from_offset(start).ok()?;
         let possible = match header.type_() {
             gimli::UnitType::Skeleton(_) => true,
             _ if header.version() >= 5 => false,
-            _ => root_abbreviation_has(&self.dwarf, &header, gimli::DW_AT_GNU_dwo_id).unwrap_or(true),
+            _ => root_abbreviation_has(whole, &header, gimli::DW_AT_GNU_dwo_id).unwrap_or(true),
         };
         if possible { self.unit(start) } else { None }
     }
@@ -576,7 +608,7 @@ impl<'a> DwarfInfo<'a> {
     }
 
     fn info_bytes(&self) -> &'a [u8] {
-        gimli::Section::reader(&self.dwarf.debug_info).slice()
+        gimli::Section::reader(&self.whole().debug_info).slice()
     }
 
     /// The named scopes of a unit, sorted by start, each with the index of
@@ -729,10 +761,14 @@ impl<'a> DwarfInfo<'a> {
     }
 
     fn parse_unit(&self, offset: DebugInfoOffset) -> Option<UnitData<'a>> {
-        let mut unit = match self.dwarf.debug_info.header_from_offset(offset).and_then(|h| self.dwarf.unit(h)) {
+        let mut unit = match self.sections.unit(&self.dwarf, offset) {
             Ok(unit) => unit,
-            Err(source) => {
+            Err(UnitError::Dwarf(source)) => {
                 self.record(DwarfError::Unit { offset: offset.0, source });
+                return None;
+            }
+            Err(UnitError::Section(e)) => {
+                self.record(DwarfError::Section(e));
                 return None;
             }
         };
@@ -851,7 +887,7 @@ impl<'a> DwarfInfo<'a> {
     fn starts(&self) -> &[DebugInfoOffset] {
         self.unit_starts.get_or_init(|| {
             let mut starts = Vec::new();
-            let mut headers = self.dwarf.units();
+            let mut headers = self.whole().units();
             let mut next = 0;
             loop {
                 match headers.next() {
@@ -1013,13 +1049,13 @@ impl<'a> DwarfInfo<'a> {
                     signatures.entry(type_signature.0).or_insert(at(type_offset));
                 }
             };
-            let mut info = self.dwarf.units();
+            let mut info = self.whole().units();
             while let Ok(Some(header)) = info.next() {
                 let Some(unit) = header.debug_info_offset() else { continue };
                 type_at(&header, &|offset| TypeAt::Info(unit, offset));
             }
             let mut headers = Vec::new();
-            let mut types = self.dwarf.type_units();
+            let mut types = self.whole().type_units();
             loop {
                 match types.next() {
                     Ok(Some(header)) => {
@@ -1045,7 +1081,7 @@ impl<'a> DwarfInfo<'a> {
     fn types_unit(&self, index: usize) -> Option<Rc<UnitData<'a>>> {
         let units = self.type_units();
         let header = *units.headers.get(index)?;
-        let parse = || match self.dwarf.unit(header) {
+        let parse = || match self.whole().unit(header) {
             Ok(unit) => {
                 let language = unit_language(&unit);
                 Some(Rc::new(UnitData { unit, language, lines: OnceCell::new(), containers: OnceCell::new() }))

@@ -17,6 +17,7 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 use thiserror::Error;
 
 use super::DebugInfoError;
+use super::inflate::{Inflation, SectionBytes};
 use super::store::FileStore;
 use crate::address::{Bias, LinkAddr, RunAddr};
 
@@ -83,20 +84,29 @@ impl<'a> ElfObject<'a> {
 
     /// As [`Self::section`], saying why a present section has no contents.
     pub fn try_section(&self, name: &str) -> Result<Option<&'a [u8]>, SectionError> {
+        self.section_bytes(name)?.map(SectionBytes::whole).transpose()
+    }
+
+    /// As [`Self::try_section`], but a compressed section is not inflated
+    /// yet: readers take the prefix they need (see [`super::inflate`]).
+    pub fn section_bytes(&self, name: &str) -> Result<Option<SectionBytes<'a>>, SectionError> {
         let Some(section) = self.file.section_by_name(name) else { return Ok(None) };
         if section.kind() == object::SectionKind::UninitializedData {
             return Ok(None);
         }
         let compressed = section.compressed_data().map_err(|_| SectionError::Header { name: name.into() })?;
-        let data = if compressed.format == object::CompressionFormat::None {
-            compressed.data
+        let bytes = if compressed.format == object::CompressionFormat::None {
+            SectionBytes::Whole(compressed.data)
         } else {
             check_inflated_size(name, &compressed)?;
-            self.store
-                .inflated(&self.path, name, || compressed.decompress().ok().map(|d| d.into_owned()))
-                .ok_or_else(|| SectionError::Inflate { name: name.into() })?
+            let size = usize::try_from(compressed.uncompressed_size).unwrap_or(usize::MAX);
+            let inflation = self
+                .store
+                .inflation(&self.path, name, || Inflation::new(name, compressed.format, size))
+                .ok_or_else(|| SectionError::Inflate { name: name.into() })?;
+            SectionBytes::Inflating { inflation, compressed: compressed.data }
         };
-        Ok((!data.is_empty()).then_some(data))
+        Ok((bytes.len() > 0).then_some(bytes))
     }
 
     /// A copy that reads sections later (it re-parses the headers, which

@@ -9,12 +9,14 @@
 pub(crate) mod debuginfod;
 pub mod dwarf;
 pub(crate) mod elf;
+pub(crate) mod inflate;
 pub mod locate;
 pub(crate) mod prefetch;
 pub(crate) mod split;
 pub mod store;
 pub(crate) mod symbols;
 pub(crate) mod type_index;
+pub(crate) mod unit_sections;
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
@@ -29,10 +31,12 @@ use crate::unwind::CfiLookup;
 use crate::unwind::cfi::{Cfi, CfiSections, Slice};
 use dwarf::DwarfInfo;
 use elf::{ElfObject, SectionError};
+use inflate::SectionBytes;
 use locate::{DebugDirs, DebugSource};
 use split::SplitFiles;
 use store::FileStore;
 use symbols::SymbolTable;
+use unit_sections::UnitSections;
 
 #[derive(Debug, Error)]
 pub enum DebugInfoError {
@@ -81,6 +85,9 @@ pub(crate) const SYMBOLIZATION_SECTIONS: &[SectionId] = &[
     // Type units (DWARF 4, -fdebug-types-section), which names need.
     SectionId::DebugTypes,
 ];
+
+/// The sections units are parsed from, read as far as the units need.
+pub(crate) const UNIT_SECTIONS: [SectionId; 3] = [SectionId::DebugInfo, SectionId::DebugAbbrev, SectionId::DebugLine];
 
 /// The sections of location lists (DWARF 4 and 5), which only variables need.
 const DEBUG_LOC: &str = ".debug_loc";
@@ -137,12 +144,13 @@ impl<'a> Module<'a> {
                 if !file.has_section(".debug_info") {
                     return None;
                 }
-                let mut dwarf = self.load_dwarf(file)?;
+                let (mut dwarf, units) = self.load_dwarf(file)?;
                 // dwz moves shared DIEs and strings into a supplementary file.
                 let alt = self.dirs.find_alt(self.store, file);
                 let sup = alt.as_ref().and_then(|alt| {
-                    dwarf.set_sup(self.load_dwarf(alt)?);
-                    self.load_dwarf(alt).map(|d| DwarfInfo::new(d, None, location_loader(None)))
+                    dwarf.set_sup(self.load_dwarf(alt)?.0);
+                    let (sup, units) = self.load_dwarf(alt)?;
+                    Some(DwarfInfo::new(sup, None, location_loader(None)).with_unit_sections(units))
                 });
                 // Split DWARF: packages and .dwo files are named after,
                 // and looked for next to, the module's file and debug file.
@@ -150,29 +158,35 @@ impl<'a> Module<'a> {
                     std::iter::once(PathBuf::from(&self.path)).chain(self.debug_file().map(|(d, _)| d.path.clone()));
                 let split = SplitFiles::new(self.store, self.dirs, owners.collect());
                 let tls = self.elf.as_ref().and_then(ElfObject::tls_segment);
-                let info = DwarfInfo::new(dwarf, sup, location_loader(file.reopened()));
+                let info = DwarfInfo::new(dwarf, sup, location_loader(file.reopened())).with_unit_sections(units);
                 Some(info.with_split_files(split).with_tls_segment(tls))
             })
             .as_ref()
     }
 
-    /// The DWARF sections symbolization reads, from one file; a section
-    /// that cannot be had reads as empty, and the first such is kept for
-    /// [`Self::problem`].
-    fn load_dwarf(&self, file: &ElfObject<'a>) -> Option<gimli::Dwarf<Slice<'a>>> {
-        let endian = RunTimeEndian::Little;
-        gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
-            let data = if SYMBOLIZATION_SECTIONS.contains(&id) {
-                file.try_section(id.name()).unwrap_or_else(|e| {
-                    let _ = self.dwarf_section_error.set(e);
-                    None
-                })
-            } else {
+    /// The DWARF sections symbolization reads, from one file: the
+    /// sections units are parsed from apart, not inflated yet (units read
+    /// the prefixes they need), the others whole. A section that cannot be
+    /// had reads as empty, and the first such is kept for [`Self::problem`].
+    fn load_dwarf(&self, file: &ElfObject<'a>) -> Option<(gimli::Dwarf<Slice<'a>>, UnitSections<'a>)> {
+        let bytes = |id: SectionId| {
+            file.section_bytes(id.name()).unwrap_or_else(|e| {
+                let _ = self.dwarf_section_error.set(e);
                 None
+            })
+        };
+        let dwarf = gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
+            let data = match SYMBOLIZATION_SECTIONS.contains(&id) && !UNIT_SECTIONS.contains(&id) {
+                true => bytes(id).and_then(|b| {
+                    b.whole().map_err(|e| self.dwarf_section_error.set(e)).ok()
+                }),
+                false => None,
             };
-            Ok(Slice::new(data.unwrap_or(&[]), endian))
+            Ok(Slice::new(data.unwrap_or(&[]), RunTimeEndian::Little))
         })
-        .ok()
+        .ok()?;
+        let [info, abbrev, line] = UNIT_SECTIONS.map(|id| bytes(id).unwrap_or(SectionBytes::EMPTY));
+        Some((dwarf, UnitSections::new(info, abbrev, line)))
     }
 
     /// What is wrong with this module's files, for the snapshot: why the

@@ -10,12 +10,15 @@
 //! [`InflatedSections`], in map order (the executable, then the libraries
 //! in load order: the C library early).
 //!
-//! Within a file it goes through the sections in the reverse of the order
-//! the main thread loads them in (`gimli::Dwarf::load`, roughly the order
-//! of [`SYMBOLIZATION_SECTIONS`]: abbreviations, ranges, units, lines), so that when both
-//! work on one file they meet in the middle instead of one waiting behind
-//! the other on every section: a section one of them is inflating is
-//! waited for by the other, never inflated twice.
+//! Within a file it first inflates whole the sections read whole (address
+//! ranges, range lists, strings: small), then the three that units are
+//! parsed from ([`super::unit_sections`]: DIEs, abbreviations, lines, most
+//! of the file) a step at a time, the least inflated (as a fraction) first:
+//! compilers lay units, their abbreviations and their line programs out in
+//! the same order, so a unit's three parts tend to be reached together.
+//! The main thread inflates what it needs itself, as far as it needs it;
+//! a section it is at is skipped for another (both cores work), never
+//! inflated twice.
 //!
 //! Once the stacks are walked the engine [narrows](Prefetch::narrow) it to
 //! the modules that hold frames: it goes on with those (the main thread
@@ -29,9 +32,10 @@ use std::sync::{Arc, Mutex};
 use rustc_hash::FxHashSet;
 
 use super::elf::ElfObject;
+use super::inflate::{Inflation, STEP, SectionBytes, Step};
 use super::locate::DebugDirs;
 use super::store::{FileStore, InflatedSections};
-use super::{LOCATION_SECTIONS, SYMBOLIZATION_SECTIONS};
+use super::{LOCATION_SECTIONS, SYMBOLIZATION_SECTIONS, UNIT_SECTIONS};
 use crate::process::procfs::Mapping;
 
 /// What the prefetch thread is still asked to do.
@@ -67,9 +71,9 @@ impl Prefetch {
                 }
             }
             let store = FileStore::sharing(inflated);
-            let extra = if locations { LOCATION_SECTIONS } else { &[] };
-            let names: Vec<&str> =
-                SYMBOLIZATION_SECTIONS.iter().rev().map(|id| id.name()).chain(extra.iter().copied()).collect();
+            let whole: Vec<&str> =
+                SYMBOLIZATION_SECTIONS.iter().filter(|id| !UNIT_SECTIONS.contains(id)).map(|id| id.name()).collect();
+            let last = if locations { LOCATION_SECTIONS } else { &[] };
             for path in paths {
                 if !asked.wants(path) {
                     continue;
@@ -78,11 +82,17 @@ impl Prefetch {
                 let debug = if binary.has_section(".debug_info") { None } else { dirs.find(&store, &binary) };
                 let file = debug.as_ref().map_or(&binary, |(d, _)| d);
                 let alt = dirs.find_alt(&store, file);
+                let wanted = || asked.wants(path);
                 for f in std::iter::once(file).chain(alt.as_ref()) {
-                    for name in &names {
-                        if !asked.wants(path) {
-                            break;
-                        }
+                    for name in whole.iter().take_while(|_| wanted()) {
+                        f.section(name);
+                    }
+                    let units = UNIT_SECTIONS.iter().filter_map(|id| match f.section_bytes(id.name()) {
+                        Ok(Some(SectionBytes::Inflating { inflation, compressed })) => Some((inflation, compressed)),
+                        _ => None,
+                    });
+                    inflate_together(units.collect(), &wanted);
+                    for name in last.iter().take_while(|_| wanted()) {
                         f.section(name);
                     }
                 }
@@ -113,6 +123,34 @@ impl Prefetch {
     /// Stops after the section in progress.
     fn stop(&self) {
         self.wanted.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Inflates `sections` a step at a time, the least inflated first, a
+/// section another thread is inflating skipped for the others while there
+/// are others, until they are whole or no longer wanted.
+fn inflate_together(mut sections: Vec<(&Inflation, &[u8])>, wanted: &dyn Fn() -> bool) {
+    let fraction = |i: &Inflation| (i.done() as u128 * 1024).checked_div(i.len() as u128).unwrap_or(1024);
+    while wanted() {
+        sections.sort_by_key(|(i, _)| fraction(i));
+        let stepped = sections.iter().enumerate().find_map(|(n, (i, compressed))| match i.try_step(compressed) {
+            Step::Busy => None,
+            step => Some((n, step)),
+        });
+        match stepped {
+            Some((_, Step::Inflated)) => {}
+            Some((n, _)) => {
+                sections.remove(n);
+            }
+            // All busy: wait for the least inflated one and step it.
+            None => match sections.first() {
+                Some((i, compressed)) if i.prefix(compressed, i.done().saturating_add(STEP)).is_ok() => {}
+                Some(_) => {
+                    sections.remove(0);
+                }
+                None => break,
+            },
+        }
     }
 }
 

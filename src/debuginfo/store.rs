@@ -6,22 +6,26 @@
 //! `&'a [u8]` slices from this store instead of reference-counting or
 //! copying section data.
 //!
-//! Inflated sections sit in an [`InflatedSections`] cache that other threads
-//! can share: a prefetch thread inflates the debug sections of the mapped
-//! modules on the second core while the main thread is stopping the
-//! target's threads, and a section is inflated once, by whichever thread
-//! asks first (the other waits for it).
+//! Compressed sections are [`Inflation`]s (inflated as far as readers need)
+//! in an [`InflatedSections`] cache that other threads can share: a
+//! prefetch thread inflates the debug sections of the mapped modules on the
+//! second core while the main thread is stopping the target's threads, and
+//! each byte of a section is inflated once, by whichever thread gets there
+//! first.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use memmap2::Mmap;
 use typed_arena::Arena;
 
-type Slot = Arc<OnceLock<Option<Vec<u8>>>>;
+use super::inflate::Inflation;
+
+/// A section being inflated; None when it cannot be (no memory for it).
+type Slot = Option<Arc<Inflation>>;
 
 /// Bytes owned elsewhere too (a file a core's memory reads as well).
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -33,9 +37,9 @@ pub struct InflatedSections {
 }
 
 impl InflatedSections {
-    fn slot(&self, path: &Path, section: &str) -> Slot {
+    fn slot(&self, path: &Path, section: &str, create: impl FnOnce() -> Option<Inflation>) -> Slot {
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.entry((path.to_path_buf(), section.to_string())).or_default().clone()
+        slots.entry((path.to_path_buf(), section.to_string())).or_insert_with(|| create().map(Arc::new)).clone()
     }
 }
 
@@ -45,7 +49,7 @@ pub struct FileStore {
     buffers: Arena<Vec<u8>>,
     shared: Arena<SharedBytes>,
     inflated: Arc<InflatedSections>,
-    held: Arena<Slot>,
+    held: Arena<Arc<Inflation>>,
 }
 
 impl FileStore {
@@ -87,10 +91,15 @@ impl FileStore {
         (**held).as_ref()
     }
 
-    /// The inflated contents of `section` of the file at `path`, inflating
-    /// it with `inflate` unless this or another thread already did.
-    pub fn inflated(&self, path: &Path, section: &str, inflate: impl FnOnce() -> Option<Vec<u8>>) -> Option<&[u8]> {
-        let slot: &Slot = self.held.alloc(self.inflated.slot(path, section));
-        slot.get_or_init(inflate).as_deref()
+    /// The inflation of `section` of the file at `path`, shared with the
+    /// threads that asked for it before; `create` makes it for the first.
+    pub fn inflation(
+        &self,
+        path: &Path,
+        section: &str,
+        create: impl FnOnce() -> Option<Inflation>,
+    ) -> Option<&Inflation> {
+        let inflation = self.inflated.slot(path, section, create)?;
+        Some(self.held.alloc(inflation))
     }
 }

@@ -209,6 +209,9 @@ fn pipeline(
     let symbolize_start = Instant::now();
     stopped.add_threads(&walked, &hint, host.as_mut());
     stopped.add_globals(host.as_mut());
+    // What the frames and globals need is read: inflating further ahead
+    // would only take the core the snapshot is written on.
+    drop(prefetch);
     stopped.add_facts(&hint, unwind_us, symbolize_start);
     // `postattach` sees the snapshot complete and reads the memory it was
     // taken from: the process is still stopped (in run mode, not yet
