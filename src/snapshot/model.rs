@@ -23,7 +23,7 @@ pub struct Addr(pub u64);
 
 impl Serialize for Addr {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("{:#x}", self.0))
+        s.serialize_str(super::registers::Hex::new(self.0.into()).as_str())
     }
 }
 

@@ -6,7 +6,6 @@
 //! stack buffer: a thousand threads' registers cost no heap allocations.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
 
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -15,18 +14,32 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Registers(pub Vec<(Cow<'static, str>, u128)>);
 
-/// A fixed buffer that `write!` formats into without allocating.
-struct HexBuf {
-    bytes: [u8; 40],
-    len: usize,
+/// A number as `0x...` in lower-case hex, formatted on the stack: a
+/// snapshot writes hundreds of thousands of addresses.
+pub(super) struct Hex {
+    bytes: [u8; 34],
+    start: usize,
 }
 
-impl std::fmt::Write for HexBuf {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+impl Hex {
+    pub(super) fn new(value: u128) -> Self {
+        let mut bytes = [0u8; 34];
+        let mut start = bytes.len();
+        let mut rest = value;
+        loop {
+            start -= 1;
+            bytes[start] = b"0123456789abcdef"[(rest & 0xf) as usize];
+            rest >>= 4;
+            if rest == 0 {
+                break;
+            }
+        }
+        bytes[start - 2..start].copy_from_slice(b"0x");
+        Hex { bytes, start: start - 2 }
+    }
+
+    pub(super) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or("0x0")
     }
 }
 
@@ -34,9 +47,7 @@ impl Serialize for Registers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(self.0.len()))?;
         for (name, value) in &self.0 {
-            let mut buf = HexBuf { bytes: [0; 40], len: 0 };
-            let _ = write!(buf, "{value:#x}");
-            map.serialize_entry(name.as_ref(), std::str::from_utf8(&buf.bytes[..buf.len]).unwrap_or("0x0"))?;
+            map.serialize_entry(name.as_ref(), Hex::new(*value).as_str())?;
         }
         map.end()
     }
@@ -74,5 +85,12 @@ mod tests {
         let text = serde_json::to_string(&r).unwrap();
         assert_eq!(text, r#"{"rip":"0x401000","xmm0":"0x10000000000000000000000000"}"#);
         assert_eq!(serde_json::from_str::<Registers>(&text).unwrap(), r);
+    }
+
+    #[test]
+    fn hex_as_format_writes_it() {
+        for v in [0, 1, 0xf, 0x10, 0xdead_beef, u64::MAX as u128, u128::MAX] {
+            assert_eq!(Hex::new(v).as_str(), format!("{v:#x}"));
+        }
     }
 }
