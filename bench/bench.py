@@ -136,7 +136,7 @@ def core_tools(prog):
         core = f"{prefix}.{pid}"
         frames_only = "ptsnap core --no-variables"
         found = [
-            (frames_only, [ptsnap, "core", "--no-variables", "-o", out_json, core]),
+            (frames_only, [ptsnap, "core", "--no-variables", "-o", out_json.replace(".json", "-frames.json"), core]),
             ("ptsnap core", [ptsnap, "core", "-o", out_json, core], frames_only),
         ]
         if shutil.which("eu-stack"):
