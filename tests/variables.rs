@@ -917,3 +917,56 @@ fn tls_of_rust_thread_locals() {
         assert_eq!(tls.len(), readelf_tls_locations(&bin), "{exe}: {tls:?}");
     }
 }
+
+/// A target read again at the same address, type and depth is read once
+/// and shared; one whose type is shaped by its frame (a variable-length
+/// array's bound) is read in each frame: the two frames of `show` point
+/// at the same `cells` as `int [2]` and `int [3]`, and at the same
+/// `config`.
+#[test]
+fn shared_targets_follow_their_frame() {
+    let builds = Compiler::ALL.into_iter().filter(|c| c.available()).flat_map(|c| [(c, "-O0"), (c, "-O2")]);
+    for (compiler, opt) in builds {
+        let bin = build_with(compiler, "shared_targets.c", &format!("shared_targets{opt}"), &["-g", opt]);
+        let name = &format!("shared_targets{opt}-{}", compiler.name());
+        let snap = {
+            let _serial = serial();
+            let running = start(&bin, &[]);
+            snapshot(running.pid(), name, &["--no-default-modules"])
+        };
+        let frames: Vec<&Value> = snap["threads"][0]["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["function"] == "show" && !f["parameters"].as_array().unwrap().is_empty())
+            .collect();
+        assert_eq!(frames.len(), 2, "{name}: show stands twice");
+        let param = |f: &Value, p: &str| f["parameters"].as_array().unwrap().iter().find(|v| v["name"] == p).cloned();
+        for (frame, n) in frames.iter().zip([2, 3]) {
+            assert_eq!(param(frame, "n").map(|v| v["value"].clone()), Some(n.into()), "{name}");
+            // At -O2 a pointer the frame no longer needs may be gone.
+            // clang types `row` as a pointer to an array without a bound.
+            let row = param(frame, "row").and_then(|v| v.get("target").cloned());
+            match row.as_ref().and_then(|t| t["elements"].as_array()) {
+                Some(elements) => {
+                    let values: Vec<i64> = elements.iter().map(|e| e["value"].as_i64().unwrap()).collect();
+                    assert_eq!(values, [10, 20, 30][..n as usize], "{name}: *row in the frame with n = {n}");
+                }
+                None if compiler == Compiler::Clang => {}
+                None => assert!(opt == "-O2", "{name}: *row has its elements at -O0: {row:?}"),
+            }
+            if let Some(s) = param(frame, "s").filter(|v| v.get("target").is_some()) {
+                let members: Vec<i64> =
+                    s["target"]["members"].as_array().unwrap().iter().map(|m| m["value"].as_i64().unwrap()).collect();
+                assert_eq!(members, [7, 42], "{name}");
+            }
+        }
+        if (compiler, opt) == (Compiler::Gcc, "-O0") {
+            // Both frames' `s` point at `config`: written once, in `objects`.
+            let raw = read_raw_json(&work_dir().join(format!("{name}.json")));
+            let objects = raw["objects"].as_array().unwrap();
+            assert!(objects.iter().any(|o| o["name"] == "*s"), "{name}: {objects:?}");
+            assert!(!objects.iter().any(|o| o["name"] == "*row"), "{name}: a VLA target is its frame's own");
+        }
+    }
+}
