@@ -110,6 +110,10 @@ pub struct SnapshotArgs {
     /// Frames per thread at most.
     #[arg(long, value_name = "N", default_value_t = 1024)]
     pub max_frames: usize,
+    /// Threads that read the stopped process's stacks and variables, each
+    /// a share of its threads (default: 2, or 1 on a one-CPU machine).
+    #[arg(long, value_name = "N", default_value_t = ptsnap::options::default_jobs())]
+    pub jobs: usize,
     /// Do not read parameters, locals or TLS variables.
     #[arg(long)]
     pub no_variables: bool,
@@ -184,6 +188,9 @@ impl SnapshotArgs {
         if self.max_frames == 0 {
             return Err("--max-frames must be at least 1".into());
         }
+        if self.jobs == 0 {
+            return Err("--jobs must be at least 1".into());
+        }
         let mut globals = Vec::new();
         for g in &self.global {
             let (object, name) = match g.split_once(':') {
@@ -240,6 +247,7 @@ impl SnapshotArgs {
             timeout,
             max_pause,
             max_frames: self.max_frames,
+            jobs: self.jobs,
             variables: !self.no_variables,
             limits: Limits {
                 deref_depth: self.deref_depth,

@@ -31,6 +31,9 @@ pub struct Options {
     /// The longest the target stays stopped, whatever runs meanwhile.
     pub max_pause: Duration,
     pub max_frames: usize,
+    /// Threads that extract the stopped process's threads (`--jobs`): on
+    /// two, each reads its own half of them, with debug info of its own.
+    pub jobs: usize,
     /// Read parameters, locals and TLS variables (`--no-variables` clears it).
     pub variables: bool,
     pub limits: Limits,
@@ -55,6 +58,11 @@ impl Options {
     }
 }
 
+/// Two extraction threads, or one on a machine with one CPU.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(2))
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -71,6 +79,7 @@ impl Default for Options {
             timeout: None,
             max_pause: DEFAULT_MAX_PAUSE,
             max_frames: 1024,
+            jobs: default_jobs(),
             variables: true,
             limits: Limits::default(),
             globals: Vec::new(),

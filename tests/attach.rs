@@ -132,6 +132,89 @@ fn deep_recursion_all_frames() {
     assert!(cfas.windows(2).all(|w| w[0] <= w[1]), "CFAs ascend");
 }
 
+/// With `--jobs 2` a second thread extracts half of the 43 threads with
+/// debug info of its own: the snapshot is the one `--jobs 1` makes, every
+/// frame and variable, faulted thread and pointer targets alike.
+#[test]
+fn two_jobs_make_the_snapshot_one_job_makes() {
+    let _serial = serial();
+    for opt in ["-O0", "-O2"] {
+        let bin = build("hang.c", &format!("hang{opt}"), &["-g", opt]);
+        let proc_ = start(&bin, &["40"]);
+        let pid = proc_.pid();
+        let tid = thread_ids(pid)[20].to_string();
+        let stamps = |mut snap: Value| {
+            for field in ["uuid", "timestamp", "timings"] {
+                snap[field] = Value::Null;
+            }
+            forget_rseq(&mut snap);
+            snap
+        };
+        let module = typed_view_module();
+        let module = module.to_str().unwrap();
+        let args =
+            |jobs: &'static str| ["--jobs", jobs, "--fault-thread", &tid, "--module-load", module].map(str::to_string);
+        let one = stamps(snapshot(pid, &format!("jobs-1{opt}"), &args("1").each_ref().map(String::as_str)));
+        let two = stamps(snapshot(pid, &format!("jobs-2{opt}"), &args("2").each_ref().map(String::as_str)));
+        // Every variable of every thread was read through its typed view,
+        // those of the threads the second job extracted included.
+        let viewed = |snap: &Value| {
+            let text = serde_json::to_string(&snap["threads"][42]).unwrap();
+            text.matches("typed view: ").count()
+        };
+        assert!(viewed(&two) > 3, "{}", serde_json::to_string(&two["threads"][42]).unwrap());
+        assert_released(pid);
+        assert_eq!(one["threads"].as_array().unwrap().len(), 43);
+        assert!(one["threads"][20]["faulted"] == true, "the fault thread is in the second half");
+        assert_eq!(one, two, "{opt}");
+    }
+}
+
+/// A module that reads every variable in memory again through its typed
+/// view (the `bt_variable` of the variable event) and annotates it with
+/// the type and value it finds there: the same as the variable's own
+/// when the view names the right type in the right module.
+fn typed_view_module() -> std::path::PathBuf {
+    let path = work_dir().join("typed-view.lua");
+    let source = r#"
+pmodule.define{ id = "typed_view", load = function()
+    pmodule.register(pmodule.event.variable, function(var, raw)
+        if var:address() == nil then return end
+        if raw == nil then
+            var:annotate(pmodule.annotation.warning, "no typed view")
+            return
+        end
+        local v = pmodule.variable_from_bt(raw)
+        var:annotate(pmodule.annotation.comment, "typed view: %s = %s", v:type_name(), tostring(v:value()))
+    end)
+end }
+"#;
+    std::fs::write(&path, source).unwrap();
+    path
+}
+
+/// Empties every `rseq_area` (in glibc's `struct pthread`): the kernel
+/// writes there the CPU a thread last ran on each time it is scheduled,
+/// so it changes between two snapshots of a hung process.
+fn forget_rseq(v: &mut Value) {
+    match v {
+        Value::Object(o) if o.get("name").is_some_and(|n| n == "rseq_area") => o.clear(),
+        Value::Object(o) => o.values_mut().for_each(forget_rseq),
+        Value::Array(a) => a.iter_mut().for_each(forget_rseq),
+        _ => {}
+    }
+}
+
+/// The thread ids of a process, main thread first.
+fn thread_ids(pid: i32) -> Vec<i32> {
+    let mut tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_str().unwrap().parse().unwrap())
+        .collect();
+    tids.sort();
+    tids
+}
+
 #[test]
 fn max_frames_truncates_and_says_so() {
     let _serial = serial();

@@ -72,6 +72,8 @@ fn bad_options() {
     assert!(err.contains("--kv expects KEY:VALUE"), "{err}");
     let err = one_line_error(&ptsnap(&["--timeout=-1", "1"]));
     assert!(err.contains("--timeout"), "{err}");
+    let err = one_line_error(&ptsnap(&["--jobs", "0", "1"]));
+    assert!(err.contains("--jobs must be at least 1"), "{err}");
     let o = ptsnap(&["--no-such-option"]);
     assert_eq!(o.status.code(), Some(2), "usage errors exit 2 as clap reports them");
 }

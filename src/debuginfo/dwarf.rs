@@ -495,6 +495,12 @@ impl<'a> DwarfInfo<'a> {
 
     /// This DWARF, the supplementary file's and the split files' loaded so
     /// far: where a [`Die::key`] of this module may point.
+    /// What identifies this DWARF in every module set of a run, where
+    /// its address does not: where its `.debug_info` bytes are.
+    pub fn identity(&self) -> usize {
+        self.sections.identity()
+    }
+
     pub fn parts(&self) -> Vec<&DwarfInfo<'a>> {
         let mut out = vec![self];
         out.extend(self.sup());

@@ -245,6 +245,16 @@ impl<'a> SectionBytes<'a> {
         self.prefix(usize::MAX)
     }
 
+    /// Where the section's bytes are, the same in every store of a run
+    /// (stores share their mapped files and inflated sections): what tells
+    /// one DWARF from another across the extraction threads' module sets.
+    pub fn identity(self) -> usize {
+        match self {
+            SectionBytes::Whole(bytes) => bytes.as_ptr() as usize,
+            SectionBytes::Inflating { inflation, .. } => std::ptr::from_ref(inflation) as usize,
+        }
+    }
+
     /// The whole section's size.
     pub fn len(self) -> usize {
         match self {

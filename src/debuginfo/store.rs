@@ -30,10 +30,15 @@ type Slot = Option<Arc<Inflation>>;
 /// Bytes owned elsewhere too (a file a core's memory reads as well).
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 
-/// Inflated section contents by (file path, section name).
+/// Inflated section contents by (file path, section name), and the
+/// mapped files by path: what the stores of one run share. Sharing the
+/// mappings also gives every store the same bytes at the same addresses,
+/// which is how a DWARF is recognised across stores
+/// ([`super::dwarf::DwarfInfo::identity`]).
 #[derive(Default)]
 pub struct InflatedSections {
     slots: Mutex<HashMap<(PathBuf, String), Slot>>,
+    mapped: Mutex<HashMap<PathBuf, Arc<Mmap>>>,
 }
 
 impl InflatedSections {
@@ -45,11 +50,27 @@ impl InflatedSections {
 
 #[derive(Default)]
 pub struct FileStore {
-    maps: Arena<Mmap>,
+    maps: Arena<Arc<Mmap>>,
     buffers: Arena<Vec<u8>>,
     shared: Arena<SharedBytes>,
     inflated: Arc<InflatedSections>,
     held: Arena<Arc<Inflation>>,
+}
+
+/// Maps a whole regular file read-only, opened without blocking (a FIFO
+/// or device named by a target's file is refused).
+fn map_regular_file(path: &Path) -> io::Result<Mmap> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    // SAFETY: the mapping is private and read-only. A file truncated or
+    // rewritten in place underneath us could fault or change: nothing
+    // prevents that (ETXTBSY guards only a running executable against
+    // writes, not its libraries or debug files), but package managers
+    // replace files by rename, which leaves the mapped inode intact.
+    unsafe { Mmap::map(&file) }
 }
 
 impl FileStore {
@@ -65,18 +86,18 @@ impl FileStore {
     /// Maps a whole regular file read-only. Paths come from the target's
     /// files too (`.gnu_debuglink`, `.gnu_debugaltlink`), so a FIFO or
     /// device named there is refused, and opened without blocking.
+    /// A file another store sharing this one's sections mapped already is
+    /// not mapped again.
     pub fn map_file(&self, path: &Path) -> io::Result<&[u8]> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
-        if !file.metadata()?.is_file() {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"));
-        }
-        // SAFETY: the mapping is private and read-only. A file truncated or
-        // rewritten in place underneath us could fault or change: nothing
-        // prevents that (ETXTBSY guards only a running executable against
-        // writes, not its libraries or debug files), but package managers
-        // replace files by rename, which leaves the mapped inode intact.
-        let map = unsafe { Mmap::map(&file)? };
+        let mut mapped = self.inflated.mapped.lock().unwrap_or_else(|e| e.into_inner());
+        let map = match mapped.get(path) {
+            Some(map) => map.clone(),
+            None => {
+                let map = Arc::new(map_regular_file(path)?);
+                mapped.insert(path.to_path_buf(), map.clone());
+                map
+            }
+        };
         Ok(&self.maps.alloc(map)[..])
     }
 

@@ -49,6 +49,11 @@ impl<'a> UnitSections<'a> {
         UnitSections { info, abbrev, line, abbreviations: RefCell::default() }
     }
 
+    /// Where `.debug_info`'s bytes are (see [`SectionBytes::identity`]).
+    pub fn identity(&self) -> usize {
+        self.info.identity()
+    }
+
     /// The sections of a `Dwarf` that holds them whole.
     pub fn of(dwarf: &gimli::Dwarf<R<'a>>) -> Self {
         let bytes = |section: &R<'a>| SectionBytes::Whole(section.slice());

@@ -18,6 +18,7 @@ use crate::process::procfs::Mapping;
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, symbol_name};
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
+use crate::variables::OriginNumbers;
 use crate::variables::member_access;
 use crate::variables::tls::TlsLayout;
 use crate::variables::{Extractor, FrameContext, Functions, TailCall};
@@ -65,6 +66,25 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                 Some((libc, offset))
             }),
         }
+    }
+
+    /// How this reader numbers type origins.
+    pub fn origin_numbers(&self) -> OriginNumbers {
+        self.extractor.types().origin_numbers()
+    }
+
+    /// This reader (of other threads of the same snapshot, with a module
+    /// set of its own) numbers type origins as `numbers` does, so that
+    /// the modules' typed views of its variables work through either.
+    pub fn numbering_origins_as(self, numbers: OriginNumbers) -> Self {
+        VariableReader { extractor: self.extractor.numbering_origins_as(numbers), ..self }
+    }
+
+    /// One of `ways` parts of what is left of the snapshot's byte budget,
+    /// for a reader of other threads
+    /// ([`crate::variables::Extractor::split_budget`]).
+    pub fn split_budget(&self, ways: u64) -> u64 {
+        self.extractor.split_budget(ways)
     }
 
     fn tls_block(&self, module: &Module<'a>, thread_pointer: Option<RunAddr>) -> Option<RunAddr> {
@@ -283,7 +303,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         let at = gimli::DebugInfoOffset(offset);
         self.modules.iter().find_map(|m| {
             let parts = m.dwarf()?.parts();
-            parts.into_iter().find(|&d| std::ptr::addr_of!(*d) as usize == key)?.die_at(at)
+            parts.into_iter().find(|d| d.identity() == key)?.die_at(at)
         })
     }
 

@@ -31,15 +31,17 @@ use crate::pmodule::Host;
 use crate::pmodule::Shared;
 use crate::pmodule::services::Services;
 use crate::process::ProcessError;
+use crate::process::procfs::Mapping;
 use crate::process::procfs::ProcessInfo;
 use crate::process::signals;
-use crate::snapshot::{Annotation, AnnotationLevel, ErrorEntry, Snapshot};
+use crate::snapshot::{Annotation, AnnotationLevel, ErrorEntry, Snapshot, Thread};
 use crate::symbolize::Symbolizer;
 
 use super::Error;
 use super::extract::{FaultHint, Walked, find_fault, module_info, render_thread, walk_thread};
 use super::input::{Inferior, Source, ThreadState};
 use super::variables::VariableReader;
+use crate::variables::OriginNumbers;
 
 /// The worker's stack: deep enough that recursion over hostile debug info
 /// hits the parsers' own depth limits long before it (virtual memory only).
@@ -185,7 +187,7 @@ fn pipeline(
     inferior.forget();
     let memory = &*inferior;
 
-    let store = FileStore::sharing(inflated);
+    let store = FileStore::sharing(inflated.clone());
     let dirs = opts.debug_search();
     let maps = inferior.maps().map_err(|_| ProcessError::ProcessExited(task_pid))?;
     let modules = ModuleSet::from_maps(&maps, memory, &store, &dirs, memory);
@@ -197,7 +199,18 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         h.attach(services);
     }
-    let stopped = Extraction { opts, shared, cut, memory, modules: &modules, reader: reader.as_ref(), services };
+    let apart = Apart { opts, cut, source: &source, inflated: &inflated, maps: &maps, exe: exe.as_deref() };
+    let stopped = Extraction {
+        opts,
+        shared,
+        cut,
+        memory,
+        modules: &modules,
+        reader: reader.as_ref(),
+        services,
+        apart,
+        apart_problems: std::cell::RefCell::default(),
+    };
 
     let unwind_start = Instant::now();
     let walked = stopped.walk(&threads);
@@ -245,6 +258,83 @@ struct Extraction<'x, 'd, 'a> {
     reader: Option<&'x VariableReader<'d, 'a>>,
     /// What the modules' callbacks are lent (the variable reader).
     services: Option<&'x dyn Services>,
+    /// What extracting threads on other threads of ptsnap takes.
+    apart: Apart<'x>,
+    /// (module path, problem) that the other extraction threads' debug
+    /// info found: their modules are their own.
+    apart_problems: std::cell::RefCell<Vec<(String, String)>>,
+}
+
+/// Threads with fewer threads to extract than this extract them alone:
+/// another thread reads its debug info anew, which costs more than it
+/// saves on a few.
+const MIN_THREADS_APART: usize = 32;
+
+/// What an extraction thread besides the worker needs: it opens the input
+/// and reads the debug info again, on its own (the worker's caches are
+/// its alone), sharing only the inflated sections.
+#[derive(Clone, Copy)]
+struct Apart<'x> {
+    opts: &'x Options,
+    cut: &'x AtomicBool,
+    source: &'x Arc<dyn Source>,
+    inflated: &'x Arc<InflatedSections>,
+    maps: &'x [Mapping],
+    exe: Option<&'x str>,
+}
+
+/// What an extraction thread made of its share.
+struct Share {
+    threads: Vec<Thread>,
+    /// (module path, problem) of its modules.
+    problems: Vec<(String, String)>,
+}
+
+impl Apart<'_> {
+    /// Extracts `walked` as the worker would, with `budget` bytes of
+    /// variable memory and the faulted frame of each thread (by index).
+    /// Type origins are numbered as `origins` (the worker's reader) does.
+    fn extract(self, walked: &[Walked<'_>], faulted: &[Option<usize>], budget: u64, origins: OriginNumbers) -> Share {
+        let inferior = self.source.open();
+        let memory = &*inferior;
+        let store = FileStore::sharing(self.inflated.clone());
+        let dirs = self.opts.debug_search();
+        let modules = ModuleSet::from_maps(self.maps, memory, &store, &dirs, memory);
+        let mut opts = self.opts.clone();
+        opts.limits.max_total_bytes = budget;
+        let reader = opts
+            .variables
+            .then(|| VariableReader::new(&opts, &modules, self.maps, memory, self.exe).numbering_origins_as(origins));
+        let mut symbolizer = Symbolizer::new();
+        let threads = walked
+            .iter()
+            .zip(faulted)
+            .map(|(w, &frame)| {
+                let thread = extract_one(w, &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, frame);
+                memory.forget();
+                thread
+            })
+            .collect();
+        let problems = modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
+        Share { threads, problems }
+    }
+}
+
+/// One walked thread symbolized, with its variables unless the pause was
+/// cut: after a cut the threads keep their raw frames (module and offset),
+/// which cost no debug info.
+fn extract_one<'d, 'a>(
+    w: &Walked<'_>,
+    modules: &'d ModuleSet<'a>,
+    symbolizer: &mut Symbolizer,
+    reader: Option<&VariableReader<'d, 'a>>,
+    opts: &Options,
+    cut: &AtomicBool,
+    faulted_frame: Option<usize>,
+) -> Thread {
+    let full = !cut.load(Ordering::SeqCst);
+    let reader = reader.filter(|_| full && opts.variables);
+    render_thread(w, modules, full.then_some(symbolizer), reader, faulted_frame)
 }
 
 impl Extraction<'_, '_, '_> {
@@ -267,26 +357,70 @@ impl Extraction<'_, '_, '_> {
 
     /// Finds the fault, then adds each walked thread to the snapshot,
     /// symbolized and with its variables, and raises the modules' event.
+    /// With `--jobs` above 1 and many threads, other extraction threads
+    /// take the later shares of them meanwhile; their threads are added,
+    /// in order, after the worker's own.
     fn add_threads(&self, walked: &[Walked<'_>], hint: &FaultHint, mut host: Option<&mut Host>) {
         let fault = find_fault(hint, walked, self.memory);
         self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
-        let mut symbolizer = Symbolizer::new();
-        for w in walked {
-            // After a cut, the walked threads keep their raw frames (module
-            // and offset): that costs no debug info and no module callback.
-            let full = !self.is_cut();
-            let faulted_frame = fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame);
-            let reader = self.reader.filter(|_| full && self.opts.variables);
-            let thread = render_thread(w, self.modules, full.then_some(&mut symbolizer), reader, faulted_frame);
-            self.memory.forget();
-            let index = {
-                let mut snap = self.shared.lock();
-                snap.threads.push(thread);
-                snap.threads.len() - 1
-            };
-            if let Some(h) = host.as_deref_mut().filter(|_| full) {
-                h.thread_extracted(index, self.services);
+        let faulted: Vec<Option<usize>> =
+            walked.iter().map(|w| fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame)).collect();
+        let jobs = if walked.len() >= MIN_THREADS_APART { self.opts.jobs.max(1) } else { 1 };
+        let share = walked.len().div_ceil(jobs);
+        std::thread::scope(|scope| {
+            let others: Vec<_> = (1..jobs)
+                .map(|job| {
+                    let range = (job * share).min(walked.len())..((job + 1) * share).min(walked.len());
+                    // An equal part for each job, the worker's included.
+                    let budget = self.reader.map_or(0, |r| r.split_budget((jobs - job + 1) as u64));
+                    let origins = self.reader.map(VariableReader::origin_numbers).unwrap_or_default();
+                    let (apart, faulted) = (self.apart, &faulted[range.clone()]);
+                    let theirs = &walked[range.clone()];
+                    let spawned = std::thread::Builder::new()
+                        .name("ptsnap-extract".into())
+                        .stack_size(STACK_SIZE)
+                        .spawn_scoped(scope, move || apart.extract(theirs, faulted, budget, origins));
+                    // Without a thread, the worker extracts the share itself.
+                    (range, spawned.ok())
+                })
+                .collect();
+            let mine = 0..share.min(walked.len());
+            self.extract_here(&walked[mine.clone()], &faulted[mine], &mut host);
+            for (range, handle) in others {
+                match handle.map(|h| h.join()) {
+                    Some(Ok(share)) => {
+                        self.apart_problems.borrow_mut().extend(share.problems);
+                        for thread in share.threads {
+                            self.publish(thread, &mut host);
+                        }
+                    }
+                    Some(Err(panic)) => std::panic::resume_unwind(panic),
+                    None => self.extract_here(&walked[range.clone()], &faulted[range], &mut host),
+                }
             }
+        });
+    }
+
+    /// Extracts `walked` on the worker's own thread.
+    fn extract_here(&self, walked: &[Walked<'_>], faulted: &[Option<usize>], host: &mut Option<&mut Host>) {
+        let mut symbolizer = Symbolizer::new();
+        for (w, &frame) in walked.iter().zip(faulted) {
+            let thread = extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, frame);
+            self.memory.forget();
+            self.publish(thread, host);
+        }
+    }
+
+    /// Adds an extracted thread to the snapshot and raises the modules'
+    /// event (not after a cut).
+    fn publish(&self, thread: Thread, host: &mut Option<&mut Host>) {
+        let index = {
+            let mut snap = self.shared.lock();
+            snap.threads.push(thread);
+            snap.threads.len() - 1
+        };
+        if let Some(h) = host.as_deref_mut().filter(|_| !self.is_cut()) {
+            h.thread_extracted(index, self.services);
         }
     }
 
@@ -312,11 +446,18 @@ impl Extraction<'_, '_, '_> {
         snap.timings.unwind_us = unwind_us;
         snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
         snap.modules = self.modules.iter().map(module_info).collect();
-        for m in self.modules.iter() {
-            if let Some(message) = m.problem() {
-                snap.errors.push(ErrorEntry { context: format!("module {}", m.path), message });
+        // A problem only another extraction thread met is the module's too.
+        for (path, problem) in self.apart_problems.take() {
+            if let Some(info) = snap.modules.iter_mut().find(|m| m.path == path && m.error.is_none()) {
+                info.error = Some(problem);
             }
         }
+        let problems: Vec<ErrorEntry> = snap
+            .modules
+            .iter()
+            .filter_map(|m| Some(ErrorEntry { context: format!("module {}", m.path), message: m.error.clone()? }))
+            .collect();
+        snap.errors.extend(problems);
         if matches!(hint, FaultHint::Search) && snap.fault.is_none() {
             snap.errors.push(ErrorEntry {
                 context: "fault".into(),

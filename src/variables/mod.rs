@@ -31,6 +31,7 @@ use crate::snapshot::Variable;
 use globals::GlobalDie;
 use location::{CallSiteCache, Locator};
 pub use location::{FrameContext, Functions};
+pub use types::OriginNumbers;
 use types::Types;
 pub use value::Limits;
 use value::{PlannedVariable, Reader, Renderer, SharedTargets};
@@ -194,6 +195,22 @@ impl<'d, 'a> Extractor<'d, 'a> {
         var.module = Some(module.name().to_string());
         var.cu = global.cu.clone();
         var
+    }
+
+    /// Gives up one of `ways` equal parts of what is left of the byte
+    /// budget, for an extractor reading other threads of the same
+    /// snapshot: together they read no more than the snapshot's limit.
+    pub fn split_budget(&self, ways: u64) -> u64 {
+        let left = self.budget.get();
+        let part = left / ways.max(1);
+        self.budget.set(left - part);
+        part
+    }
+
+    /// This extractor numbers type origins as `numbers` does (another
+    /// extractor's, reading other threads of the same snapshot).
+    pub fn numbering_origins_as(self, numbers: OriginNumbers) -> Self {
+        Extractor { types: self.types.numbering_origins_as(numbers), ..self }
     }
 
     /// The type summary of a DIE (for modules' typed views).

@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use gimli::{AttributeValue, DwAte};
 
@@ -163,8 +163,15 @@ pub struct Types<'d, 'a> {
     base_names: RefCell<HashMap<(usize, usize), Arc<str>>>,
     summaries: RefCell<HashMap<(usize, usize), Rc<Summary<'d, 'a>>>>,
     /// The DWARFs types were read from, numbered for [`TypeOrigin`].
-    dwarfs: RefCell<Vec<usize>>,
+    dwarfs: OriginNumbers,
 }
+
+/// The numbers [`TypeOrigin`]s give DWARFs, by their identity
+/// ([`crate::debuginfo::dwarf::DwarfInfo::identity`]): shared by the
+/// extractors of one snapshot, each with a module set of its own, so that
+/// an origin one of them made names the same type in the others.
+#[derive(Clone, Default)]
+pub struct OriginNumbers(Arc<Mutex<Vec<usize>>>);
 
 /// What every variable of a type needs, looked up once per type: its
 /// spelling, base name, size and the type under typedefs and qualifiers.
@@ -210,8 +217,17 @@ impl<'d, 'a> Types<'d, 'a> {
             names: RefCell::default(),
             base_names: RefCell::default(),
             summaries: RefCell::default(),
-            dwarfs: RefCell::default(),
+            dwarfs: OriginNumbers::default(),
         }
+    }
+
+    /// These types number their origins as `numbers` does.
+    pub fn numbering_origins_as(self, numbers: OriginNumbers) -> Self {
+        Types { dwarfs: numbers, ..self }
+    }
+
+    pub fn origin_numbers(&self) -> OriginNumbers {
+        self.dwarfs.clone()
     }
 
     /// The type a DIE describes; a declaration that names its type unit
@@ -273,9 +289,9 @@ impl<'d, 'a> Types<'d, 'a> {
 
     /// A compact name for a type DIE, valid for this run.
     pub fn origin(&self, id: &TypeId<'d, 'a>) -> Option<TypeOrigin> {
-        let (dwarf, offset) = id.key();
+        let (dwarf, offset) = (id.dwarf.identity(), id.key().1);
         let offset = std::num::NonZeroU32::new(u32::try_from(offset).ok()?)?;
-        let mut dwarfs = self.dwarfs.borrow_mut();
+        let mut dwarfs = self.dwarfs.0.lock().unwrap_or_else(|e| e.into_inner());
         let index = match dwarfs.iter().position(|&d| d == dwarf) {
             Some(i) => i,
             None => {
@@ -286,10 +302,9 @@ impl<'d, 'a> Types<'d, 'a> {
         Some(TypeOrigin { dwarf: u32::try_from(index).ok()?, offset })
     }
 
-    /// The DWARF (as [`Die::key`] identifies it) and `.debug_info` offset
-    /// an origin names.
+    /// The DWARF (its identity) and `.debug_info` offset an origin names.
     pub fn origin_key(&self, origin: TypeOrigin) -> Option<(usize, usize)> {
-        let dwarf = *self.dwarfs.borrow().get(origin.dwarf as usize)?;
+        let dwarf = *self.dwarfs.0.lock().unwrap_or_else(|e| e.into_inner()).get(origin.dwarf as usize)?;
         Some((dwarf, origin.offset.get() as usize))
     }
 
