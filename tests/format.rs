@@ -92,14 +92,22 @@ fn snapshot_matches_schema() {
     for key in ["cfa", "function", "file", "line", "faulted", "parameters", "locals"] {
         assert!(frame_keys.contains(key), "no frame has {key}");
     }
-    let required = |def: &Value| keys(&Value::Object(
-        def["required"].as_array().unwrap().iter().map(|k| (k.as_str().unwrap().to_string(), Value::Null)).collect(),
-    ));
+    let required = |def: &Value| {
+        keys(&Value::Object(
+            def["required"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|k| (k.as_str().unwrap().to_string(), Value::Null))
+                .collect(),
+        ))
+    };
     let (frame_required, thread_required) = (required(&defs["frame"]), required(&defs["thread"]));
     let objects_of = frames.iter().map(|f| (*f, &frame_required)).chain(threads.iter().map(|t| (t, &thread_required)));
     for (object, required) in objects_of {
         for (key, value) in object.as_object().unwrap() {
-            let default = value.is_null() || value == &Value::Bool(false) || value.as_array().is_some_and(Vec::is_empty);
+            let default =
+                value.is_null() || value == &Value::Bool(false) || value.as_array().is_some_and(Vec::is_empty);
             assert!(required.contains(key) || !default, "{key}: {value} is left out, not written");
         }
     }

@@ -105,8 +105,7 @@ fn prefixes_are_the_whole_sections_prefixes() {
 #[test]
 fn a_prefix_inflates_no_further_than_a_step_past_it() {
     let path = zlib_fixture();
-    let (name, compressed, whole) =
-        sections(&path).into_iter().max_by_key(|(_, _, whole)| whole.len()).unwrap();
+    let (name, compressed, whole) = sections(&path).into_iter().max_by_key(|(_, _, whole)| whole.len()).unwrap();
     let inflation = fresh(&name, &compressed);
     inflation.prefix(compressed.data, 10).unwrap();
     assert!(inflation.done() <= (10 + STEP).min(whole.len()), "{}", inflation.done());
@@ -135,8 +134,7 @@ fn two_threads_share_one_inflation() {
 #[test]
 fn corrupt_and_truncated_streams_are_errors() {
     let path = zlib_fixture();
-    let (name, compressed, whole) =
-        sections(&path).into_iter().max_by_key(|(_, _, whole)| whole.len()).unwrap();
+    let (name, compressed, whole) = sections(&path).into_iter().max_by_key(|(_, _, whole)| whole.len()).unwrap();
     let truncated = &compressed.data[..compressed.data.len() / 2];
     let inflation = fresh(&name, &compressed);
     assert_eq!(inflation.whole(truncated), Err(SectionError::Inflate { name: name.clone() }));

@@ -177,9 +177,7 @@ impl<'a> Module<'a> {
         };
         let dwarf = gimli::Dwarf::load(|id| -> Result<Slice<'a>, ()> {
             let data = match SYMBOLIZATION_SECTIONS.contains(&id) && !UNIT_SECTIONS.contains(&id) {
-                true => bytes(id).and_then(|b| {
-                    b.whole().map_err(|e| self.dwarf_section_error.set(e)).ok()
-                }),
+                true => bytes(id).and_then(|b| b.whole().map_err(|e| self.dwarf_section_error.set(e)).ok()),
                 false => None,
             };
             Ok(Slice::new(data.unwrap_or(&[]), RunTimeEndian::Little))

@@ -509,7 +509,10 @@ mod tests {
     fn shared_snapshot() -> Snapshot {
         let inner = Arc::new(var("*q", "unsigned int", 7));
         let shared = Arc::new(Variable {
-            members: vec![var("a", "unsigned int", 1), Variable { target: Some(inner), ..var("q", "unsigned int *", 2) }],
+            members: vec![
+                var("a", "unsigned int", 1),
+                Variable { target: Some(inner), ..var("q", "unsigned int *", 2) },
+            ],
             ..var("*p", "struct s", 0)
         });
         let pointer = Variable { target: Some(shared), ..var("p", "struct s *", 3) };
