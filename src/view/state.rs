@@ -276,8 +276,17 @@ impl<'s> View<'s> {
                 }
                 _ => self.focus = Pane::Frames,
             },
-            Pane::Threads => match self.thread_rows.get(self.thread_sel) {
+            Pane::Threads => match self.thread_rows.get(self.thread_sel).copied() {
                 Some(ThreadRow::Group { open: true, .. }) => self.toggle(),
+                // A thread of an open group: close the group, on its row.
+                Some(ThreadRow::Thread { thread, member: true }) => {
+                    if let Some(group) = self.groups.iter().position(|g| g.contains(&thread)) {
+                        self.open_groups.remove(&group);
+                        self.rebuild_thread_rows();
+                        let row = self.row_of_thread(thread, false).unwrap_or(0);
+                        self.select_thread_row(row);
+                    }
+                }
                 _ => {}
             },
             Pane::Frames => self.focus = Pane::Threads,

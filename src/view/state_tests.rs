@@ -109,6 +109,12 @@ fn many_threads_open_grouped_and_g_ungroups() {
     assert_eq!(view.thread_rows.len(), 22);
     view.apply(Action::End);
     assert_eq!(view.thread().unwrap().tid, 119);
+    // Left on one of its threads closes the group.
+    view.apply(Action::Left);
+    assert_eq!(view.thread_rows.len(), 2);
+    assert_eq!(view.thread_sel, 1);
+    view.apply(Action::Right);
+    view.apply(Action::End);
     // Ungrouped: every thread by tid, the faulted one first, the selected
     // thread still selected.
     view.apply(Action::ToggleGrouping);
