@@ -65,6 +65,17 @@ pub enum Command {
     },
     /// Print a snapshot for a person to read.
     Show {
+        /// Print threads with identical stacks once, with their count.
+        #[arg(long)]
+        group: bool,
+        /// The snapshot file.
+        snapshot: PathBuf,
+    },
+    /// Browse a snapshot in the terminal: threads, frames, variables.
+    View {
+        /// No colours (also when NO_COLOR is set).
+        #[arg(short = 'm', long)]
+        monochrome: bool,
         /// The snapshot file.
         snapshot: PathBuf,
     },

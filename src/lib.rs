@@ -23,8 +23,10 @@ pub mod pmodule;
 pub mod process;
 pub mod show;
 pub mod snapshot;
+pub mod stacks;
 pub mod symbolize;
 #[cfg(test)]
 mod testing;
 pub mod unwind;
 pub mod variables;
+pub mod view;

@@ -11,7 +11,7 @@ use cli::{Cli, Command};
 use ptsnap::engine::{Cut, Written};
 use ptsnap::options::Options;
 use ptsnap::process::{run, signals};
-use ptsnap::{engine, show, snapshot};
+use ptsnap::{engine, show, snapshot, view};
 
 /// Exit status for errors of ptsnap itself (bad input, no permission...).
 const EXIT_ERROR: u8 = 1;
@@ -42,12 +42,14 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
-        Some(Command::Show { snapshot: path }) => {
-            let snap = snapshot::writer::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            if snap.format != snapshot::FORMAT {
-                return Err(format!("{} is not a ptsnap snapshot", path.display()));
-            }
-            print_out(&show::render(&snap));
+        Some(Command::Show { group, snapshot: path }) => {
+            print_out(&show::render_with(&read_snapshot(&path)?, group));
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::View { monochrome, snapshot: path }) => {
+            let snap = read_snapshot(&path)?;
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            view::run(&snap, view::Theme { color: !monochrome && !no_color }).map_err(|e| e.to_string())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { snapshot: args, command }) => {
@@ -94,6 +96,15 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             Ok(exit_status(&opts, &written))
         }
     }
+}
+
+/// A snapshot file, of any version.
+fn read_snapshot(path: &std::path::Path) -> Result<snapshot::Snapshot, String> {
+    let snap = snapshot::writer::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if snap.format != snapshot::FORMAT {
+        return Err(format!("{} is not a ptsnap snapshot", path.display()));
+    }
+    Ok(snap)
 }
 
 /// ptsnap's exit status for a written snapshot: what cut it short.

@@ -19,6 +19,7 @@ use std::path::Path;
 use crate::snapshot::{
     BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, UnwindStop, Value, ValueLocation, Variable,
 };
+use crate::stacks;
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {
@@ -27,7 +28,15 @@ macro_rules! outln {
     };
 }
 
+/// The whole snapshot, every thread in full.
 pub fn render(s: &Snapshot) -> String {
+    render_with(s, false)
+}
+
+/// The whole snapshot; with `group`, threads with identical stacks
+/// ([`stacks::group`]) are printed once, with their count and thread ids
+/// and without the values, which are each thread's own.
+pub fn render_with(s: &Snapshot, group: bool) -> String {
     let mut text = String::new();
     let out = &mut text;
     let p = &s.process;
@@ -59,11 +68,21 @@ pub fn render(s: &Snapshot) -> String {
     if !s.classifiers.is_empty() {
         outln!(out, "classifiers: {}", s.classifiers.join(", "));
     }
-    let mut threads: Vec<&Thread> = s.threads.iter().collect();
-    threads.sort_by_key(|t| (!t.faulted, t.tid));
-    for t in threads {
-        out.push('\n');
-        render_thread(out, t);
+    if group {
+        for members in stacks::group(&s.threads) {
+            out.push('\n');
+            match &members[..] {
+                [one] => render_thread(out, &s.threads[*one]),
+                _ => render_group(out, &s.threads, &members),
+            }
+        }
+    } else {
+        let mut threads: Vec<&Thread> = s.threads.iter().collect();
+        threads.sort_by_key(|t| (!t.faulted, t.tid));
+        for t in threads {
+            out.push('\n');
+            render_thread(out, t);
+        }
     }
     if !s.globals.is_empty() {
         out.push_str("\nglobals:\n");
@@ -102,6 +121,14 @@ impl Write for Escaping<'_> {
     }
 }
 
+/// `text` with every character [`escape`] names replaced by its visible
+/// escape: for renderers (the viewer) that draw snapshot text themselves.
+pub fn escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let _ = Escaping(&mut out).write_str(text);
+    out
+}
+
 /// The visible escape for a character a terminal would act on rather than
 /// show: C0 and C1 controls and DEL (`\n`, `\x1b`, `\x9b`), line and
 /// paragraph separators and bidirectional overrides (`\u{202e}`), which
@@ -127,11 +154,7 @@ fn render_thread(out: &mut String, t: &Thread) {
     let faulted = if t.faulted { " (faulted)" } else { "" };
     outln!(out, "thread {} \"{}\" {}{faulted}", t.tid, t.name, t.state);
     for (i, f) in t.frames.iter().enumerate() {
-        // The frame whose caller was found in the kernel's signal frame is
-        // the sigreturn trampoline: a signal handler ran above it.
-        let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == FrameUnwind::SignalFrame);
-        let marker = if trampoline { " <signal handler called>" } else { "" };
-        outln!(out, "{}{marker}", frame_line(f));
+        outln!(out, "{}{}", frame_line(f), trampoline_marker(t, i));
         for v in f.locals.iter().filter(|v| !v.name.is_empty()) {
             outln!(out, "        {} = {}", v.name, c_value(v));
         }
@@ -139,6 +162,30 @@ fn render_thread(out: &mut String, t: &Thread) {
     for v in &t.tls {
         outln!(out, "    tls {} = {}", v.name, c_value(v));
     }
+    render_stack_end(out, t);
+}
+
+/// Threads with one stack: their count and ids, then the stack of the
+/// first, without values.
+fn render_group(out: &mut String, threads: &[Thread], members: &[usize]) {
+    let tids: Vec<i32> = members.iter().map(|&i| threads[i].tid).collect();
+    outln!(out, "{} threads with this stack: {}", members.len(), stacks::tid_ranges(&tids));
+    let t = &threads[members[0]];
+    for (i, f) in t.frames.iter().enumerate() {
+        outln!(out, "{}{}", frame_line_shared(f), trampoline_marker(t, i));
+    }
+    render_stack_end(out, t);
+}
+
+/// The frame whose caller was found in the kernel's signal frame is the
+/// sigreturn trampoline: a signal handler ran above it.
+pub fn trampoline_marker(t: &Thread, i: usize) -> &'static str {
+    let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == FrameUnwind::SignalFrame);
+    if trampoline { " <signal handler called>" } else { "" }
+}
+
+/// The kernel stack of a thread that did not stop, and why its frames end.
+fn render_stack_end(out: &mut String, t: &Thread) {
     for k in &t.kernel_stack {
         outln!(out, "     [kernel] {k}");
     }
@@ -155,7 +202,7 @@ fn render_thread(out: &mut String, t: &Thread) {
 
 /// `#3  0x000055d0c8a01234 in recurse (info=0x7ffd5c4f1e40, n=0) (crash.c:38) [crash]`
 pub fn frame_line(f: &Frame) -> String {
-    let mut line = format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"));
+    let mut line = frame_head(f);
     if !f.parameters.is_empty() {
         // gdb makes no symbol for an unnamed parameter (`void f(int)` in
         // C++), so leaves it out; the snapshot keeps it, with name "".
@@ -163,34 +210,62 @@ pub fn frame_line(f: &Frame) -> String {
         let params: Vec<String> = named.map(|p| format!("{}={}", p.name, c_value(p))).collect();
         let _ = write!(line, " ({})", params.join(", "));
     }
+    line.push_str(&frame_tail(f));
+    line
+}
+
+/// A frame line without its parameters, whose values belong to one
+/// thread: what a group of threads with identical stacks shares.
+fn frame_line_shared(f: &Frame) -> String {
+    frame_head(f) + &frame_tail(f)
+}
+
+/// `#3   0x000055d0c8a01234 in recurse`
+fn frame_head(f: &Frame) -> String {
+    format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"))
+}
+
+/// What follows the parameters: ` (crash.c:38) [crash] (inlined) <- fault`.
+fn frame_tail(f: &Frame) -> String {
+    let mut tail = frame_place(f);
+    if let Some(m) = &f.module {
+        let _ = write!(tail, " [{m}]");
+    }
+    for mark in frame_marks(f) {
+        tail.push(' ');
+        tail.push_str(mark);
+    }
+    tail
+}
+
+/// Where in the source a frame is: ` (crash.c:38)`, ` (crash.c)`, or
+/// `+0x21` after the function where there is no source file.
+pub fn frame_place(f: &Frame) -> String {
     if let Some(file) = &f.file {
         let base = Path::new(file).file_name().map_or(file.clone(), |b| b.to_string_lossy().into_owned());
         match f.line {
-            Some(l) => {
-                let _ = write!(line, " ({base}:{l})");
-            }
-            None => {
-                let _ = write!(line, " ({base})");
-            }
+            Some(l) => format!(" ({base}:{l})"),
+            None => format!(" ({base})"),
         }
     } else if let Some(off) = f.function_offset {
-        let _ = write!(line, "+{off:#x}");
+        format!("+{off:#x}")
+    } else {
+        String::new()
     }
-    if let Some(m) = &f.module {
-        let _ = write!(line, " [{m}]");
-    }
-    if f.inlined {
-        line.push_str(" (inlined)");
-    }
-    // No frame of its own on the stack: found from the caller's call site.
-    if f.unwind == FrameUnwind::TailCall {
-        line.push_str(" (tail call)");
-    }
-    if f.faulted {
-        line.push_str(" <- fault");
-    }
-    line
 }
+
+/// The marks after a frame's module: `(inlined)`, `(tail call)` (no frame
+/// of its own on the stack: found from the caller's call site) and
+/// `<- fault`.
+pub fn frame_marks(f: &Frame) -> impl Iterator<Item = &'static str> {
+    let marks =
+        [(f.inlined, FRAME_INLINED), (f.unwind == FrameUnwind::TailCall, FRAME_TAIL_CALL), (f.faulted, FRAME_FAULT)];
+    marks.into_iter().filter_map(|(on, mark)| on.then_some(mark))
+}
+
+pub const FRAME_INLINED: &str = "(inlined)";
+pub const FRAME_TAIL_CALL: &str = "(tail call)";
+pub const FRAME_FAULT: &str = "<- fault";
 
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
 /// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
@@ -248,13 +323,17 @@ fn c_value_of(v: &Variable) -> String {
 /// `name = value` of a member; a base class is `<Base> = {...}`, as gdb
 /// writes it.
 fn member(m: &Variable) -> String {
+    match &*m.name {
+        "" => c_value(m),
+        _ => format!("{} = {}", member_name(m), c_value(m)),
+    }
+}
+
+/// A member's name as gdb writes it: `<Base>` for a base class.
+pub fn member_name(m: &Variable) -> String {
     let base =
         m.annotations.iter().any(|a| a.source.as_deref() == Some("ptsnap") && a.text.as_deref() == Some(BASE_CLASS));
-    match (&*m.name, base) {
-        ("", _) => c_value(m),
-        (name, true) => format!("<{name}> = {}", c_value(m)),
-        (name, false) => format!("{name} = {}", c_value(m)),
-    }
+    if base { format!("<{}>", m.name) } else { m.name.clone() }
 }
 
 /// A string literal as gdb writes it: UTF-8 as text with C escapes,

@@ -180,3 +180,31 @@ fn locals_tls_and_globals_are_listed_under_their_owner() {
     assert!(!text.contains(" = 9"), "an unnamed local is not listed: {text}");
     assert!(text.ends_with("\nglobals:\n  table = <optimized out>\n"), "{text}");
 }
+
+#[test]
+fn grouped_threads_print_one_stack_with_its_count() {
+    let frames = |param: i64| {
+        let f = |i: usize, pc: u64, name: &str| Frame {
+            index: i,
+            pc: Addr(pc),
+            function: Some(name.into()),
+            parameters: vec![named("n", int(param))],
+            ..Frame::default()
+        };
+        vec![f(0, 0x10, "pause"), f(1, 0x20, "idle_worker")]
+    };
+    let idle = |tid| Thread { tid, name: "w".into(), frames: frames(tid as i64), ..Thread::default() };
+    let crashed = Thread { tid: 5, faulted: true, frames: frames(0), ..Thread::default() };
+    let snap = Snapshot { threads: vec![idle(9), idle(7), crashed, idle(8)], ..Snapshot::default() };
+    let text = render_with(&snap, true);
+    let body = &text[text.find("\nthread").unwrap()..];
+    assert!(body.starts_with("\nthread 5 \"\"  (faulted)\n#0   0x0000000000000010 in pause (n=0)"), "{text}");
+    assert!(
+        body.contains(
+            "\n3 threads with this stack: 7-9\n#0   0x0000000000000010 in pause\n#1   0x0000000000000020 in idle_worker\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(render_with(&snap, false), render(&snap));
+    assert_eq!(render(&snap).matches("in idle_worker").count(), 4);
+}

@@ -1,0 +1,86 @@
+//! Threads with identical stacks. A hung server of a thousand threads is a
+//! handful of distinct stacks (998 idle workers, two deadlocked threads):
+//! `ptsnap show --group` and `ptsnap view` list each stack once with its
+//! threads, as the first thing a person wants to see is what is different.
+//!
+//! Two threads have the same stack when their frames have the same program
+//! counters, inline and tail-call frames included (the same pcs symbolize
+//! the same way). The faulted thread is always a group of its own, first.
+
+use rustc_hash::FxHashMap;
+
+use crate::snapshot::Thread;
+
+/// Threads (indices into `threads`) grouped by identical stacks: the
+/// faulted thread first, alone; then each stack's threads by thread id,
+/// the groups in the order of their lowest thread id.
+pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..threads.len()).collect();
+    order.sort_by_key(|&i| (!threads[i].faulted, threads[i].tid));
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut by_stack: FxHashMap<Vec<(u64, bool)>, usize> = FxHashMap::default();
+    for i in order {
+        let t = &threads[i];
+        if t.faulted || t.frames.is_empty() {
+            groups.push(vec![i]);
+            continue;
+        }
+        let key = t.frames.iter().map(|f| (f.pc.0, f.inlined)).collect();
+        match by_stack.get(&key) {
+            Some(&g) => groups[g].push(i),
+            None => {
+                by_stack.insert(key, groups.len());
+                groups.push(vec![i]);
+            }
+        }
+    }
+    groups
+}
+
+/// `1002-1005, 1010, 1012-1013`: sorted thread ids as runs.
+pub fn tid_ranges(tids: &[i32]) -> String {
+    let mut runs: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tids.len() {
+        let mut j = i;
+        while j + 1 < tids.len() && tids[j + 1] == tids[j] + 1 {
+            j += 1;
+        }
+        runs.push(if i == j { tids[i].to_string() } else { format!("{}-{}", tids[i], tids[j]) });
+        i = j + 1;
+    }
+    runs.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Addr, Frame};
+
+    fn thread(tid: i32, pcs: &[u64], faulted: bool) -> Thread {
+        let frames = pcs.iter().map(|&pc| Frame { pc: Addr(pc), ..Frame::default() }).collect();
+        Thread { tid, frames, faulted, ..Thread::default() }
+    }
+
+    #[test]
+    fn identical_stacks_group_and_the_fault_comes_first() {
+        let threads = [
+            thread(12, &[1, 2, 3], false),
+            thread(10, &[1, 2, 3], false),
+            thread(11, &[4, 3], false),
+            thread(13, &[1, 2, 3], true),
+            thread(14, &[], false),
+            thread(15, &[], false),
+        ];
+        let tids = |g: &Vec<usize>| g.iter().map(|&i| threads[i].tid).collect::<Vec<_>>();
+        let groups: Vec<Vec<i32>> = group(&threads).iter().map(tids).collect();
+        assert_eq!(groups, [vec![13], vec![10, 12], vec![11], vec![14], vec![15]]);
+    }
+
+    #[test]
+    fn thread_ids_print_as_runs() {
+        assert_eq!(tid_ranges(&[1002, 1003, 1004, 1005, 1010, 1012, 1013]), "1002-1005, 1010, 1012-1013");
+        assert_eq!(tid_ranges(&[7]), "7");
+        assert_eq!(tid_ranges(&[]), "");
+    }
+}

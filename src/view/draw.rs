@@ -1,0 +1,288 @@
+//! Drawing the viewer's state: a header line (process and fault), the
+//! threads and frames panes side by side, the variables pane below them,
+//! and a status line (keys, search, messages). Drawing reads the state and
+//! only keeps each pane's scroll offset, so that the selection stays in
+//! view; only the rows on screen are built.
+//!
+//! Everything from the snapshot goes through [`show::escaped`], as in
+//! `show`: a name cannot draw an escape sequence or a line of its own.
+//! The selected row is marked `> ` as well as highlighted, so it reads the
+//! same without colour (`-m`, `NO_COLOR`) and in a text capture.
+
+use std::path::Path;
+
+use ratatui::Frame as Screen;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+use super::keys::HELP;
+use super::state::{Mode, Pane, Section, ThreadRow, View, notes};
+use crate::show::{self, FRAME_FAULT, frame_marks, frame_place};
+use crate::snapshot::{AnnotationLevel, Frame, Snapshot, Thread};
+
+/// Colours, or none: every style the viewer uses.
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    fn fg(self, c: Color) -> Style {
+        if self.color { Style::new().fg(c) } else { Style::new() }
+    }
+
+    fn fault(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    fn dim(self) -> Style {
+        Style::new().add_modifier(Modifier::DIM)
+    }
+
+    fn mark(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+
+    fn function(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
+    fn level(self, level: AnnotationLevel) -> Style {
+        match level {
+            AnnotationLevel::Critical => self.fault(),
+            AnnotationLevel::Warning => self.fg(Color::Yellow),
+            AnnotationLevel::Comment | AnnotationLevel::Json => self.fg(Color::Cyan),
+        }
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(screen: &mut Screen, view: &mut View, theme: Theme) {
+    let [header, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(4), Constraint::Length(1)]).areas(screen.area());
+    let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
+    let [threads, frames] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(top);
+    view.page = usize::from(bottom.height.saturating_sub(2)).max(1);
+
+    screen.render_widget(Paragraph::new(header_line(view, theme)), header);
+    draw_threads(screen, threads, view, theme);
+    draw_frames(screen, frames, view, theme);
+    draw_variables(screen, bottom, view, theme);
+    screen.render_widget(Paragraph::new(status_line(view, theme)), status);
+    if view.mode == Mode::Help {
+        draw_help(screen, theme);
+    }
+}
+
+fn header_line(view: &View, theme: Theme) -> Line<'static> {
+    let s = view.snap;
+    let p = &s.process;
+    let mut spans =
+        vec![Span::raw(show::escaped(&format!("process {} ({}) ", p.pid, s.application.as_deref().unwrap_or("?"))))];
+    match &s.fault {
+        Some(f) => {
+            let what = match &f.signal {
+                Some(sig) => {
+                    let code = sig.code_name.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
+                    format!("{}{code} in thread {}: {}", sig.name, f.tid, sig.reason)
+                }
+                None => format!("fault in thread {}", f.tid),
+            };
+            spans.push(Span::styled(show::escaped(&what), theme.fault()));
+        }
+        None => spans.push(Span::raw(format!("{}, no fault", p.state))),
+    }
+    Line::from(spans)
+}
+
+fn status_line(view: &View, theme: Theme) -> Line<'static> {
+    match (&view.mode, &view.message) {
+        (Mode::Search(text), _) => Line::from(format!("/{}_", show::escaped(text))),
+        (_, Some(message)) => Line::from(show::escaped(message)),
+        _ => Line::styled("?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit", theme.dim()),
+    }
+}
+
+/// A pane: its border (bold when focused) and title; the inner area.
+fn pane(screen: &mut Screen, area: Rect, title: String, focused: bool) -> Rect {
+    let style = if focused { Style::new().add_modifier(Modifier::BOLD) } else { Style::new() };
+    let block =
+        Block::new().borders(Borders::ALL).border_style(style).title(Span::styled(show::escaped(&title), style));
+    let inner = block.inner(area);
+    screen.render_widget(block, area);
+    inner
+}
+
+/// Draws the rows `offset..` of a list of `len` rows that fit in `area`,
+/// moving the offset so that `selected` is on screen; `row(i)` builds
+/// row `i`.
+fn draw_rows<'a>(
+    screen: &mut Screen,
+    area: Rect,
+    (len, selected, focused): (usize, usize, bool),
+    offset: &mut usize,
+    row: impl Fn(usize) -> Line<'a>,
+) {
+    let height = usize::from(area.height);
+    if height == 0 {
+        return;
+    }
+    *offset = (*offset).min(selected).max((selected + 1).saturating_sub(height)).min(len.saturating_sub(1));
+    let lines: Vec<Line> = (*offset..len.min(*offset + height))
+        .map(|i| {
+            let mut line = row(i);
+            let mark = if i == selected { "> " } else { "  " };
+            line.spans.insert(0, Span::raw(mark));
+            if i == selected {
+                let highlight = if focused { Modifier::REVERSED } else { Modifier::BOLD };
+                line = line.patch_style(Style::new().add_modifier(highlight));
+            }
+            line
+        })
+        .collect();
+    screen.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_threads(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
+    let snap = view.snap;
+    let title = match view.grouped {
+        true => format!("threads ({}, {} stacks)", snap.threads.len(), view.groups.len()),
+        false => format!("threads ({})", snap.threads.len()),
+    };
+    let inner = pane(screen, area, title, view.focus == Pane::Threads);
+    let rows = &view.thread_rows;
+    let groups = &view.groups;
+    let sel = (rows.len(), view.thread_sel, view.focus == Pane::Threads);
+    draw_rows(screen, inner, sel, &mut view.offsets[0], |i| match rows[i] {
+        ThreadRow::Thread { thread, member } => thread_line(&snap.threads[thread], member, theme),
+        ThreadRow::Group { group, open } => {
+            let members = &groups[group];
+            let first = &snap.threads[members[0]];
+            let stack: Vec<&str> = summary(snap, first).map(|f| f.function.as_deref().unwrap_or("??")).collect();
+            Line::from(vec![
+                Span::styled(if open { "▾ " } else { "▸ " }, theme.mark()),
+                Span::styled(format!("{} threads: ", members.len()), Style::new().add_modifier(Modifier::BOLD)),
+                Span::raw(show::escaped(&stack.join(" <- "))),
+            ])
+        }
+    });
+}
+
+/// The frames that tell a stack from others: from the first frame of the
+/// executable on (`idle_worker <- start_thread <- clone3`, not the C
+/// library's futex wait above it), or all of them.
+fn summary<'t>(snap: &Snapshot, t: &'t Thread) -> impl Iterator<Item = &'t Frame> {
+    let exe = snap.process.exe.as_deref().and_then(|e| Path::new(e).file_name()).and_then(|n| n.to_str());
+    let first = t.frames.iter().position(|f| f.module.is_some() && f.module.as_deref() == exe).unwrap_or(0);
+    t.frames[first..].iter()
+}
+
+/// `! 10061 crash running recurse`: the faulted thread marked.
+fn thread_line(t: &Thread, member: bool, theme: Theme) -> Line<'static> {
+    let indent = if member { "  " } else { "" };
+    let (mark, mark_style) = if t.faulted { ("!", theme.fault()) } else { (" ", Style::new()) };
+    let top = match t.frames.first() {
+        Some(f) => f.function.as_deref().unwrap_or("??").to_string(),
+        None => t.unwind_stop.as_ref().map_or("(no frames)".into(), |s| format!("({s})")),
+    };
+    Line::from(vec![
+        Span::raw(indent),
+        Span::styled(mark, mark_style),
+        Span::raw(show::escaped(&format!("{} {} {} ", t.tid, t.name, t.state))),
+        Span::styled(show::escaped(&top), theme.function()),
+    ])
+}
+
+fn draw_frames(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
+    let thread = view.thread();
+    let title = match thread {
+        Some(t) => format!("frames of thread {} \"{}\"", t.tid, t.name),
+        None => "frames".into(),
+    };
+    let inner = pane(screen, area, title, view.focus == Pane::Frames);
+    let Some(t) = thread else { return };
+    let sel = (t.frames.len(), view.frame_sel, view.focus == Pane::Frames);
+    draw_rows(screen, inner, sel, &mut view.offsets[1], |i| frame_line(t, i, theme));
+}
+
+/// `#0   recurse (crash.c:22) [crash] <- fault`, as `show` prints a frame
+/// without its pc and parameters (the variables pane has those), then
+/// the frame's annotations.
+fn frame_line(t: &Thread, i: usize, theme: Theme) -> Line<'static> {
+    let f: &Frame = &t.frames[i];
+    let mut spans = vec![
+        Span::styled(format!("#{:<3} ", f.index), theme.dim()),
+        Span::styled(show::escaped(f.function.as_deref().unwrap_or("??")), theme.function()),
+        Span::raw(show::escaped(&frame_place(f))),
+    ];
+    if let Some(m) = &f.module {
+        spans.push(Span::styled(show::escaped(&format!(" [{m}]")), theme.dim()));
+    }
+    for mark in frame_marks(f) {
+        let style = if mark == FRAME_FAULT { theme.fault() } else { theme.mark() };
+        spans.push(Span::styled(format!(" {mark}"), style));
+    }
+    spans.push(Span::styled(show::trampoline_marker(t, i), theme.mark()));
+    push_notes(&mut spans, &notes(&f.annotations), theme);
+    Line::from(spans)
+}
+
+fn push_notes(spans: &mut Vec<Span<'static>>, notes: &[(AnnotationLevel, String)], theme: Theme) {
+    for (level, text) in notes {
+        let label = match level {
+            AnnotationLevel::Critical => "critical",
+            AnnotationLevel::Warning => "warning",
+            AnnotationLevel::Comment => "comment",
+            AnnotationLevel::Json => "json",
+        };
+        spans.push(Span::styled(show::escaped(&format!("  [{label}: {text}]")), theme.level(*level)));
+    }
+}
+
+fn draw_variables(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
+    let title = match view.frame() {
+        Some(f) => format!("variables of #{} {}", f.index, f.function.as_deref().unwrap_or("??")),
+        None => "variables".into(),
+    };
+    let inner = pane(screen, area, title, view.focus == Pane::Variables);
+    let rows = &view.var_rows;
+    let sel = (rows.len(), view.var_sel, view.focus == Pane::Variables);
+    draw_rows(screen, inner, sel, &mut view.offsets[2], |i| {
+        let r = &rows[i];
+        let tree = match (r.expandable, r.open) {
+            (true, true) => "▾ ",
+            (true, false) => "▸ ",
+            _ => "  ",
+        };
+        let section = if r.path.len() == 1 && r.section == Section::Tls { "tls " } else { "" };
+        let value_style = if r.missing { theme.dim() } else { Style::new() };
+        let mut spans = vec![
+            Span::raw("  ".repeat(r.path.len() - 1)),
+            Span::styled(tree, theme.mark()),
+            Span::styled(section, theme.dim()),
+            Span::raw(show::escaped(&format!("{} = ", r.name))),
+            Span::styled(show::escaped(&r.value), value_style),
+        ];
+        push_notes(&mut spans, &r.notes, theme);
+        Line::from(spans)
+    });
+}
+
+fn draw_help(screen: &mut Screen, theme: Theme) {
+    let area = screen.area();
+    let width = 62.min(area.width);
+    let height = (HELP.len() as u16 + 2).min(area.height);
+    let popup = Rect::new((area.width - width) / 2, (area.height - height) / 2, width, height);
+    let lines: Vec<Line> = HELP
+        .iter()
+        .map(|(keys, what)| Line::from(vec![Span::styled(format!("{keys:<22}"), theme.mark()), Span::raw(*what)]))
+        .collect();
+    screen.render_widget(Clear, popup);
+    screen.render_widget(Paragraph::new(lines).block(Block::new().borders(Borders::ALL).title("keys")), popup);
+}
+
+#[cfg(test)]
+#[path = "draw_tests.rs"]
+mod tests;

@@ -1,0 +1,127 @@
+//! What the viewer draws, read from ratatui's `TestBackend` buffer.
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use super::*;
+use crate::view::state::{Action, Pane, View};
+
+fn snapshot() -> Snapshot {
+    crate::view::state::tests::snapshot()
+}
+
+fn render(view: &mut View, theme: Theme, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|screen| draw(screen, view, theme)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn lines(buffer: &Buffer) -> Vec<String> {
+    let width = usize::from(buffer.area.width);
+    buffer.content.chunks(width).map(|row| row.iter().map(|c| c.symbol()).collect()).collect()
+}
+
+fn line_with<'a>(lines: &'a [String], text: &str) -> &'a str {
+    lines.iter().find(|l| l.contains(text)).unwrap_or_else(|| panic!("no line with {text:?}:\n{}", lines.join("\n")))
+}
+
+const COLOR: Theme = Theme { color: true };
+
+#[test]
+fn in_80_by_24_the_faulting_frame_is_selected_and_its_variables_shown() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "#1   recurse").contains("> #1   recurse <- fault"), "{screen:#?}");
+    assert!(line_with(&screen, "memcpy").contains("  #0   memcpy"));
+    assert!(line_with(&screen, "5 crash").contains("> !5 crash"), "the faulted thread, marked and selected");
+    assert!(line_with(&screen, "20 threads").contains("▸ 20 threads: pause <- i"));
+    assert!(line_with(&screen, "variables of #1 recurse").starts_with('┌'));
+    assert!(line_with(&screen, "info = ").contains("> ▸ info = 0x1000"));
+    assert!(line_with(&screen, "gone").contains("gone = <optimized out>"));
+    assert!(line_with(&screen, "errno").contains("tls errno = 0"));
+    assert_eq!(screen.last().unwrap().trim_end(), "?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit");
+}
+
+#[test]
+fn open_variables_and_groups_draw_as_trees() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::NextPane);
+    view.apply(Action::Toggle);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "*info").contains("│    ▸ *info = {depth = 3, count = 7}"), "{screen:#?}");
+    view.apply(Action::NextPane);
+    view.apply(Action::Down);
+    view.apply(Action::Toggle);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "20 threads").contains("▾ 20 threads"));
+    assert!(screen.iter().any(|l| l.contains("   100 worker  pause")), "{screen:#?}");
+}
+
+#[test]
+fn the_selection_scrolls_into_view() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleGrouping);
+    view.focus = Pane::Threads;
+    view.apply(Action::End);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "119 worker").contains("> "), "{screen:#?}");
+    assert!(!screen.iter().any(|l| l.contains("!5 crash")), "scrolled past the first rows");
+}
+
+#[test]
+fn search_prompt_help_and_messages_use_the_status_line() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::SearchStart);
+    view.apply(Action::SearchInput('a'));
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert_eq!(screen.last().unwrap().trim_end(), "/a_");
+    view.apply(Action::SearchInput('r'));
+    view.apply(Action::SearchCommit);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(screen.last().unwrap().starts_with("match 1/1 for ar"));
+    assert!(line_with(&screen, "arr = ").contains("> ▸ arr = {1, 2}"));
+    view.apply(Action::ToggleHelp);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "Tab, Shift-Tab").contains("next or previous pane"));
+}
+
+#[test]
+fn monochrome_has_no_colour_and_colour_marks_the_fault() {
+    let snap = snapshot();
+    let colours =
+        |buffer: &Buffer| buffer.content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count();
+    let mono = render(&mut View::new(&snap), Theme { color: false }, 80, 24);
+    assert_eq!(colours(&mono), 0);
+    let colour = render(&mut View::new(&snap), COLOR, 80, 24);
+    assert!(colours(&colour) > 0);
+    let screen = lines(&colour);
+    let y = screen.iter().position(|l| l.contains("<- fault")).unwrap();
+    let cells: Vec<char> = screen[y].chars().collect();
+    let x = cells.windows(8).position(|w| w.iter().collect::<String>() == "<- fault").unwrap();
+    assert_eq!(colour[(x as u16, y as u16)].fg, Color::Red);
+    assert_eq!(lines(&mono), screen, "the same text either way");
+}
+
+#[test]
+fn names_from_the_snapshot_are_escaped() {
+    let mut snap = snapshot();
+    snap.threads[7].frames[1].function = Some("evil\x1b[2J\nline".into());
+    let screen = lines(&render(&mut View::new(&snap), COLOR, 100, 24));
+    assert!(screen.iter().any(|l| l.contains(r"evil\x1b[2J\nline")), "{screen:#?}");
+}
+
+#[test]
+fn tiny_terminals_do_not_panic() {
+    let snap = snapshot();
+    for (w, h) in [(1, 1), (10, 3), (20, 6), (80, 5)] {
+        let mut view = View::new(&snap);
+        view.apply(Action::ToggleHelp);
+        render(&mut view, COLOR, w, h);
+    }
+}

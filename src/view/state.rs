@@ -1,0 +1,580 @@
+//! What the viewer shows and where the cursor is, apart from drawing and
+//! from the terminal: the rows of the threads pane (threads, or groups of
+//! threads with identical stacks), the selected thread and frame, the
+//! variables tree of that frame and which of its nodes are open, and the
+//! search. Every change goes through [`View::apply`], so tests drive it
+//! with [`Action`]s and read the rows back.
+//!
+//! Work per key is bounded by what is on screen: the threads' rows are
+//! rebuilt only when grouping changes, and the variables tree only when
+//! the frame or an expansion changes, never from the whole snapshot.
+
+use std::collections::HashSet;
+
+use crate::show::{c_value, member_name};
+use crate::snapshot::{
+    Annotation, AnnotationLevel, BASE_CLASS, Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable,
+};
+use crate::stacks;
+
+/// More threads than this open grouped by identical stacks.
+pub const GROUP_ABOVE: usize = 16;
+
+/// The panes the cursor moves between, left to right.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pane {
+    Threads,
+    Frames,
+    Variables,
+}
+
+const PANES: [Pane; 3] = [Pane::Threads, Pane::Frames, Pane::Variables];
+
+/// What the user asked for; [`super::keys`] maps keys to these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    NextPane,
+    PrevPane,
+    /// Left: collapse, go to the parent, or to the pane on the left.
+    Left,
+    /// Right: expand, or go to the pane on the right.
+    Right,
+    /// Enter: open or close the selected group or variable.
+    Toggle,
+    ToggleGrouping,
+    ToggleHelp,
+    SearchStart,
+    SearchInput(char),
+    SearchBackspace,
+    SearchCommit,
+    SearchCancel,
+    NextHit,
+    PrevHit,
+    Quit,
+}
+
+/// What keys mean at the moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Help,
+    /// Typing a search: the text so far.
+    Search(String),
+}
+
+/// A row of the threads pane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThreadRow {
+    /// A thread (`member`: shown under its open group).
+    Thread { thread: usize, member: bool },
+    /// Threads with identical stacks (an index into the groups).
+    Group { group: usize, open: bool },
+}
+
+/// Which list a top-level variable of the pane comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    Parameter,
+    Local,
+    Tls,
+}
+
+/// A row of the variables tree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarRow {
+    /// The top-level variable's position in the pane's list, then the
+    /// child index at each level below.
+    pub path: Vec<usize>,
+    pub section: Section,
+    pub name: String,
+    /// The value in C syntax; for an open struct or array, its type.
+    pub value: String,
+    pub expandable: bool,
+    pub open: bool,
+    /// `<optimized out>` or `<unavailable>`: shown dimmed.
+    pub missing: bool,
+    pub notes: Vec<(AnnotationLevel, String)>,
+}
+
+/// A search hit: a function name or a variable name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hit {
+    pub thread: usize,
+    pub frame: Option<usize>,
+    /// A top-level variable of the pane (its index in the pane's list).
+    pub variable: Option<usize>,
+}
+
+#[derive(Debug, Default)]
+pub struct Search {
+    pub query: String,
+    pub hits: Vec<Hit>,
+    pub current: usize,
+}
+
+/// The viewer's state over one snapshot.
+pub struct View<'s> {
+    pub snap: &'s Snapshot,
+    pub groups: Vec<Vec<usize>>,
+    pub grouped: bool,
+    open_groups: HashSet<usize>,
+    pub thread_rows: Vec<ThreadRow>,
+    pub focus: Pane,
+    pub mode: Mode,
+    /// Selected row of each pane.
+    pub thread_sel: usize,
+    pub frame_sel: usize,
+    pub var_sel: usize,
+    /// Open variables: (thread, frame, path).
+    open_vars: HashSet<(usize, Option<usize>, Vec<usize>)>,
+    pub var_rows: Vec<VarRow>,
+    pub search: Search,
+    /// A line for the status bar (search results, errors).
+    pub message: Option<String>,
+    /// Rows a page key moves: the height of the panes, set when drawn.
+    pub page: usize,
+    /// The first row shown of each pane (threads, frames, variables),
+    /// kept by drawing so that the selection stays in view.
+    pub offsets: [usize; 3],
+    pub quit: bool,
+}
+
+impl<'s> View<'s> {
+    /// The viewer on open: the faulted thread (or the first) and its
+    /// faulting frame selected, threads grouped when there are many.
+    pub fn new(snap: &'s Snapshot) -> Self {
+        let mut view = View {
+            snap,
+            groups: stacks::group(&snap.threads),
+            grouped: snap.threads.len() > GROUP_ABOVE,
+            open_groups: HashSet::new(),
+            thread_rows: Vec::new(),
+            focus: Pane::Frames,
+            mode: Mode::Normal,
+            thread_sel: 0,
+            frame_sel: 0,
+            var_sel: 0,
+            open_vars: HashSet::new(),
+            var_rows: Vec::new(),
+            search: Search::default(),
+            message: None,
+            page: 10,
+            offsets: [0; 3],
+            quit: false,
+        };
+        view.rebuild_thread_rows();
+        view.select_thread_row(0);
+        view
+    }
+
+    /// The thread the threads pane's selection stands for (a group's
+    /// first thread).
+    pub fn thread_index(&self) -> Option<usize> {
+        match *self.thread_rows.get(self.thread_sel)? {
+            ThreadRow::Thread { thread, .. } => Some(thread),
+            ThreadRow::Group { group, .. } => Some(self.groups[group][0]),
+        }
+    }
+
+    pub fn thread(&self) -> Option<&'s Thread> {
+        self.thread_index().map(|i| &self.snap.threads[i])
+    }
+
+    pub fn frame(&self) -> Option<&'s Frame> {
+        self.thread()?.frames.get(self.frame_sel)
+    }
+
+    /// The top-level variables of the selected frame, as the pane lists
+    /// them: named parameters, named locals, then the thread's TLS.
+    pub fn variables(&self) -> Vec<(Section, &'s Variable)> {
+        let Some(t) = self.thread() else { return Vec::new() };
+        let named = |v: &&Variable| !v.name.is_empty();
+        let mut vars: Vec<(Section, &Variable)> = Vec::new();
+        if let Some(f) = t.frames.get(self.frame_sel) {
+            vars.extend(f.parameters.iter().filter(named).map(|v| (Section::Parameter, v)));
+            vars.extend(f.locals.iter().filter(named).map(|v| (Section::Local, v)));
+        }
+        vars.extend(t.tls.iter().map(|v| (Section::Tls, v)));
+        vars
+    }
+
+    pub fn apply(&mut self, action: Action) {
+        match (&mut self.mode, action) {
+            (_, Action::Quit) => self.quit = true,
+            (Mode::Help, _) => self.mode = Mode::Normal,
+            (Mode::Search(text), Action::SearchInput(c)) => text.push(c),
+            (Mode::Search(text), Action::SearchBackspace) => {
+                text.pop();
+            }
+            (Mode::Search(text), Action::SearchCommit) => {
+                let query = std::mem::take(text);
+                self.mode = Mode::Normal;
+                self.search_for(query);
+            }
+            (Mode::Search(_), _) => self.mode = Mode::Normal,
+            (Mode::Normal, action) => self.apply_normal(action),
+        }
+    }
+
+    fn apply_normal(&mut self, action: Action) {
+        self.message = None;
+        match action {
+            Action::Up => self.move_by(-1),
+            Action::Down => self.move_by(1),
+            Action::PageUp => self.move_by(-(self.page.max(1) as isize)),
+            Action::PageDown => self.move_by(self.page.max(1) as isize),
+            Action::Home => self.move_by(isize::MIN / 2),
+            Action::End => self.move_by(isize::MAX / 2),
+            Action::NextPane => self.focus = PANES[(self.pane_index() + 1) % PANES.len()],
+            Action::PrevPane => self.focus = PANES[(self.pane_index() + PANES.len() - 1) % PANES.len()],
+            Action::Left => self.left(),
+            Action::Right => self.right(),
+            Action::Toggle => self.toggle(),
+            Action::ToggleGrouping => self.toggle_grouping(),
+            Action::ToggleHelp => self.mode = Mode::Help,
+            Action::SearchStart => self.mode = Mode::Search(String::new()),
+            Action::NextHit => self.step_hit(1),
+            Action::PrevHit => self.step_hit(-1),
+            Action::SearchInput(_)
+            | Action::SearchBackspace
+            | Action::SearchCommit
+            | Action::SearchCancel
+            | Action::Quit => {}
+        }
+    }
+
+    fn pane_index(&self) -> usize {
+        PANES.iter().position(|&p| p == self.focus).unwrap_or(0)
+    }
+
+    /// Moves the focused pane's selection by `delta` rows, within bounds.
+    fn move_by(&mut self, delta: isize) {
+        let clamp = |sel: usize, len: usize| sel.saturating_add_signed(delta).min(len.saturating_sub(1));
+        match self.focus {
+            Pane::Threads => self.select_thread_row(clamp(self.thread_sel, self.thread_rows.len())),
+            Pane::Frames => {
+                let len = self.thread().map_or(0, |t| t.frames.len());
+                self.select_frame(clamp(self.frame_sel, len));
+            }
+            Pane::Variables => self.var_sel = clamp(self.var_sel, self.var_rows.len()),
+        }
+    }
+
+    fn left(&mut self) {
+        match self.focus {
+            Pane::Variables => match self.var_rows.get(self.var_sel) {
+                Some(row) if row.open => self.toggle(),
+                Some(row) if row.path.len() > 1 => {
+                    let parent = &row.path[..row.path.len() - 1];
+                    self.var_sel = self.var_rows.iter().position(|r| r.path == parent).unwrap_or(self.var_sel);
+                }
+                _ => self.focus = Pane::Frames,
+            },
+            Pane::Threads => match self.thread_rows.get(self.thread_sel).copied() {
+                Some(ThreadRow::Group { open: true, .. }) => self.toggle(),
+                // A thread of an open group: close the group, on its row.
+                Some(ThreadRow::Thread { thread, member: true }) => {
+                    if let Some(group) = self.groups.iter().position(|g| g.contains(&thread)) {
+                        self.open_groups.remove(&group);
+                        self.rebuild_thread_rows();
+                        let row = self.row_of_thread(thread, false).unwrap_or(0);
+                        self.select_thread_row(row);
+                    }
+                }
+                _ => {}
+            },
+            Pane::Frames => self.focus = Pane::Threads,
+        }
+    }
+
+    fn right(&mut self) {
+        match self.focus {
+            Pane::Variables => {
+                if self.var_rows.get(self.var_sel).is_some_and(|r| r.expandable && !r.open) {
+                    self.toggle();
+                }
+            }
+            Pane::Threads => match self.thread_rows.get(self.thread_sel) {
+                Some(ThreadRow::Group { open: false, .. }) => self.toggle(),
+                _ => self.focus = Pane::Frames,
+            },
+            Pane::Frames => self.focus = Pane::Variables,
+        }
+    }
+
+    fn toggle(&mut self) {
+        match self.focus {
+            Pane::Threads => {
+                if let Some(&ThreadRow::Group { group, open }) = self.thread_rows.get(self.thread_sel) {
+                    if open {
+                        self.open_groups.remove(&group);
+                    } else {
+                        self.open_groups.insert(group);
+                    }
+                    self.rebuild_thread_rows();
+                }
+            }
+            Pane::Frames => self.focus = Pane::Variables,
+            Pane::Variables => {
+                let Some(row) = self.var_rows.get(self.var_sel).filter(|r| r.expandable) else { return };
+                let key = (self.thread_index().unwrap_or(0), self.frame_key(), row.path.clone());
+                if !self.open_vars.remove(&key) {
+                    self.open_vars.insert(key);
+                }
+                self.rebuild_var_rows();
+            }
+        }
+    }
+
+    fn toggle_grouping(&mut self) {
+        let thread = self.thread_index();
+        self.grouped = !self.grouped;
+        self.rebuild_thread_rows();
+        if let Some(t) = thread {
+            self.thread_sel = self.row_of_thread(t, false).unwrap_or(0);
+        }
+    }
+
+    /// The key of the selected frame for open variables: TLS has no frame.
+    fn frame_key(&self) -> Option<usize> {
+        self.frame().map(|_| self.frame_sel)
+    }
+
+    fn rebuild_thread_rows(&mut self) {
+        let mut rows = Vec::new();
+        for (g, members) in self.groups.iter().enumerate() {
+            match (self.grouped, &members[..]) {
+                (true, [_, _, ..]) => {
+                    let open = self.open_groups.contains(&g);
+                    rows.push(ThreadRow::Group { group: g, open });
+                    if open {
+                        rows.extend(members.iter().map(|&thread| ThreadRow::Thread { thread, member: true }));
+                    }
+                }
+                _ => rows.extend(members.iter().map(|&thread| ThreadRow::Thread { thread, member: false })),
+            }
+        }
+        if !self.grouped {
+            // By thread id, the faulted thread first (the groups list it first).
+            let tid = |r: &ThreadRow| match *r {
+                ThreadRow::Thread { thread, .. } => {
+                    let t = &self.snap.threads[thread];
+                    (!t.faulted, t.tid)
+                }
+                ThreadRow::Group { .. } => (true, i32::MAX),
+            };
+            rows.sort_by_key(tid);
+        }
+        self.thread_rows = rows;
+        self.thread_sel = self.thread_sel.min(self.thread_rows.len().saturating_sub(1));
+    }
+
+    /// The row showing thread `t`, opening its group if `open` asks.
+    fn row_of_thread(&mut self, t: usize, open: bool) -> Option<usize> {
+        if let Some(i) = self
+            .thread_rows
+            .iter()
+            .position(|r| *r == ThreadRow::Thread { thread: t, member: true })
+            .or_else(|| self.thread_rows.iter().position(|r| *r == ThreadRow::Thread { thread: t, member: false }))
+        {
+            return Some(i);
+        }
+        let group = self.groups.iter().position(|g| g.contains(&t))?;
+        if open {
+            self.open_groups.insert(group);
+            self.rebuild_thread_rows();
+            return self.row_of_thread(t, false);
+        }
+        self.thread_rows.iter().position(|r| matches!(*r, ThreadRow::Group { group: g, .. } if g == group))
+    }
+
+    /// Selects a row of the threads pane, and that thread's faulting frame
+    /// (or its first).
+    fn select_thread_row(&mut self, row: usize) {
+        let previous = self.thread_index();
+        self.thread_sel = row;
+        if self.thread_index() != previous || self.var_rows.is_empty() {
+            let faulted = self.thread().and_then(|t| t.frames.iter().position(|f| f.faulted));
+            self.var_sel = 0;
+            self.select_frame(faulted.unwrap_or(0));
+        }
+    }
+
+    fn select_frame(&mut self, frame: usize) {
+        if frame != self.frame_sel {
+            self.var_sel = 0;
+        }
+        self.frame_sel = frame;
+        self.rebuild_var_rows();
+        self.var_sel = self.var_sel.min(self.var_rows.len().saturating_sub(1));
+    }
+
+    /// The variables tree of the selected frame: each top-level variable,
+    /// and below each open one its children.
+    fn rebuild_var_rows(&mut self) {
+        let thread = self.thread_index().unwrap_or(0);
+        let frame = self.frame_key();
+        let mut rows = Vec::new();
+        for (i, (section, v)) in self.variables().into_iter().enumerate() {
+            let mut path = vec![i];
+            self.push_var_rows(&mut rows, (thread, frame), section, &mut path, v.name.clone(), v);
+        }
+        self.var_rows = rows;
+    }
+
+    fn push_var_rows(
+        &self,
+        rows: &mut Vec<VarRow>,
+        at: (usize, Option<usize>),
+        section: Section,
+        path: &mut Vec<usize>,
+        name: String,
+        v: &Variable,
+    ) {
+        let kids = children(v, &name);
+        let open = !kids.is_empty() && self.open_vars.contains(&(at.0, at.1, path.clone()));
+        let aggregate = matches!(v.kind, Kind::Tuple | Kind::Array);
+        let value = if open && aggregate { v.type_name.to_string() } else { c_value(v) };
+        let missing = matches!(v.location, ValueLocation::OptimizedOut | ValueLocation::Unavailable);
+        let notes = notes(&v.annotations);
+        rows.push(VarRow {
+            path: path.clone(),
+            section,
+            name,
+            value,
+            expandable: !kids.is_empty(),
+            open,
+            missing,
+            notes,
+        });
+        if open {
+            for (k, (child_name, child)) in kids.into_iter().enumerate() {
+                path.push(k);
+                self.push_var_rows(rows, at, section, path, child_name, child);
+                path.pop();
+            }
+        }
+    }
+
+    /// Finds every thread's functions and variables whose name contains
+    /// the query (ignoring case) and selects the first hit.
+    fn search_for(&mut self, query: String) {
+        self.search = Search { hits: Vec::new(), current: 0, query: query.clone() };
+        if query.is_empty() {
+            return;
+        }
+        let needle = query.to_lowercase();
+        let matches = |s: &str| s.to_lowercase().contains(&needle);
+        let order: Vec<usize> = self.groups.iter().flatten().copied().collect();
+        for thread in order {
+            let t = &self.snap.threads[thread];
+            for (fi, f) in t.frames.iter().enumerate() {
+                if f.function.as_deref().is_some_and(matches) {
+                    self.search.hits.push(Hit { thread, frame: Some(fi), variable: None });
+                }
+                let named = f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty());
+                for (vi, v) in named.enumerate() {
+                    if matches(&v.name) {
+                        self.search.hits.push(Hit { thread, frame: Some(fi), variable: Some(vi) });
+                    }
+                }
+            }
+            let tls_base = t
+                .frames
+                .first()
+                .map_or(0, |f| f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty()).count());
+            for (vi, v) in t.tls.iter().enumerate() {
+                if matches(&v.name) {
+                    let frame = (!t.frames.is_empty()).then_some(0);
+                    self.search.hits.push(Hit { thread, frame, variable: Some(tls_base + vi) });
+                }
+            }
+        }
+        self.show_hit();
+    }
+
+    fn step_hit(&mut self, delta: isize) {
+        let n = self.search.hits.len();
+        if n == 0 {
+            self.message = Some(match self.search.query.as_str() {
+                "" => "no search: / searches function and variable names".into(),
+                q => format!("no match for {q}"),
+            });
+            return;
+        }
+        self.search.current = (self.search.current as isize + delta).rem_euclid(n as isize) as usize;
+        self.show_hit();
+    }
+
+    /// Selects the current hit's thread, frame and variable.
+    fn show_hit(&mut self) {
+        let Some(&hit) = self.search.hits.get(self.search.current) else {
+            self.message = Some(format!("no match for {}", self.search.query));
+            return;
+        };
+        if let Some(row) = self.row_of_thread(hit.thread, true) {
+            self.select_thread_row(row);
+        }
+        self.select_frame(hit.frame.unwrap_or(0));
+        self.focus = Pane::Frames;
+        if let Some(v) = hit.variable {
+            self.var_sel = self.var_rows.iter().position(|r| r.path == [v]).unwrap_or(0);
+            self.focus = Pane::Variables;
+        }
+        self.message = Some(format!(
+            "match {}/{} for {} (n: next, N: previous)",
+            self.search.current + 1,
+            self.search.hits.len(),
+            self.search.query
+        ));
+    }
+}
+
+/// The annotations of a thread, frame or variable as the viewer shows them
+/// (a JSON annotation as its JSON text), less ptsnap's base-class mark,
+/// which the member's name already shows (`<Base>`).
+pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
+    annotations
+        .iter()
+        .filter(|a| !(a.source.as_deref() == Some("ptsnap") && a.text.as_deref() == Some(BASE_CLASS)))
+        .map(|a| {
+            let text = match (&a.text, &a.json) {
+                (Some(t), _) => t.clone(),
+                (None, Some(j)) => j.to_string(),
+                (None, None) => String::new(),
+            };
+            (a.level, text)
+        })
+        .collect()
+}
+
+/// A variable's children in the tree, named: a struct's members, an
+/// array's elements (`[i]`), a pointer's target (`*name`).
+fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
+    match v.kind {
+        Kind::Tuple => v.members.iter().map(|m| (member_name(m), m)).collect(),
+        Kind::Array => v.elements.iter().enumerate().map(|(i, e)| (format!("[{i}]"), e)).collect(),
+        Kind::Reference | Kind::Fn => match &v.target {
+            // A string's target is the string the value already shows.
+            Some(_) if v.kind == Kind::Reference && v.value != Value::Null && is_string_pointer(v) => Vec::new(),
+            Some(target) => vec![(format!("*{name}"), &**target)],
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// A `char *` whose text the value shows already.
+fn is_string_pointer(v: &Variable) -> bool {
+    v.symbol.is_some() && matches!(&*v.base_type, "char" | "signed char" | "unsigned char" | "char8_t")
+}
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+pub(super) mod tests;

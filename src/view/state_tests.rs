@@ -1,0 +1,234 @@
+//! The viewer's state machine over a small snapshot: a crashed thread
+//! whose faulting frame is not its first, and twenty idle threads with one
+//! stack.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::snapshot::Addr;
+
+fn int(name: &str, n: i64) -> Variable {
+    Variable {
+        name: name.into(),
+        kind: Kind::Ll,
+        value: Value::Int(n),
+        location: ValueLocation::Memory,
+        ..Variable::default()
+    }
+}
+
+fn frame(index: usize, pc: u64, function: &str) -> Frame {
+    Frame { index, pc: Addr(pc), function: Some(function.into()), ..Frame::default() }
+}
+
+pub(crate) fn snapshot() -> Snapshot {
+    let info = Variable {
+        kind: Kind::Tuple,
+        type_name: "struct info".into(),
+        members: vec![int("depth", 3), int("count", 7)],
+        location: ValueLocation::Memory,
+        ..Variable::default()
+    };
+    let pointer = Variable {
+        name: "info".into(),
+        kind: Kind::Reference,
+        value: Value::UInt(0x1000),
+        target: Some(Arc::new(info)),
+        location: ValueLocation::Memory,
+        ..Variable::default()
+    };
+    let array = Variable {
+        name: "arr".into(),
+        kind: Kind::Array,
+        type_name: "int [2]".into(),
+        elements: vec![int("", 1), int("", 2)],
+        location: ValueLocation::Memory,
+        ..Variable::default()
+    };
+    let gone = Variable { location: ValueLocation::OptimizedOut, ..int("gone", 0) };
+    let faulting = Frame {
+        faulted: true,
+        parameters: vec![pointer, int("n", 0)],
+        locals: vec![array, gone],
+        ..frame(1, 0x110, "recurse")
+    };
+    let crashed = Thread {
+        tid: 5,
+        name: "crash".into(),
+        faulted: true,
+        frames: vec![frame(0, 0x100, "memcpy"), faulting, frame(2, 0x120, "main")],
+        tls: vec![int("errno", 0)],
+        ..Thread::default()
+    };
+    let idle = |tid| Thread {
+        tid,
+        name: "worker".into(),
+        frames: vec![
+            frame(0, 0x10, "pause"),
+            Frame { locals: vec![int("slot", tid as i64)], ..frame(1, 0x20, "idle_worker") },
+        ],
+        ..Thread::default()
+    };
+    let mut threads: Vec<Thread> = (100..120).rev().map(idle).collect();
+    threads.insert(7, crashed);
+    Snapshot { threads, ..Snapshot::default() }
+}
+
+fn names(view: &View) -> Vec<String> {
+    view.var_rows.iter().map(|r| format!("{}{}", "  ".repeat(r.path.len() - 1), r.name)).collect()
+}
+
+#[test]
+fn opens_on_the_faulting_frame_of_the_faulted_thread() {
+    let snap = snapshot();
+    let view = View::new(&snap);
+    assert_eq!(view.thread().unwrap().tid, 5);
+    assert_eq!(view.thread_sel, 0, "the faulted thread is first");
+    assert_eq!(view.frame_sel, 1, "its faulting frame, not its first");
+    assert_eq!(view.focus, Pane::Frames);
+    assert_eq!(names(&view), ["info", "n", "arr", "gone", "errno"], "parameters, locals, then TLS");
+    assert!(view.var_rows[3].missing && view.var_rows[3].value == "<optimized out>");
+    assert_eq!(view.var_rows[4].section, Section::Tls);
+}
+
+#[test]
+fn many_threads_open_grouped_and_g_ungroups() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    assert!(view.grouped, "21 threads are more than {GROUP_ABOVE}");
+    let t = |i: usize| ThreadRow::Thread { thread: i, member: false };
+    assert_eq!(view.thread_rows, [t(7), ThreadRow::Group { group: 1, open: false }]);
+    assert_eq!(view.groups[1].len(), 20);
+    // Down onto the group: its first thread, the lowest tid.
+    view.focus = Pane::Threads;
+    view.apply(Action::Down);
+    assert_eq!(view.thread().unwrap().tid, 100);
+    assert_eq!(view.frame_sel, 0);
+    // Enter opens the group: its twenty threads below it.
+    view.apply(Action::Toggle);
+    assert_eq!(view.thread_rows.len(), 22);
+    view.apply(Action::End);
+    assert_eq!(view.thread().unwrap().tid, 119);
+    // Left on one of its threads closes the group.
+    view.apply(Action::Left);
+    assert_eq!(view.thread_rows.len(), 2);
+    assert_eq!(view.thread_sel, 1);
+    view.apply(Action::Right);
+    view.apply(Action::End);
+    // Ungrouped: every thread by tid, the faulted one first, the selected
+    // thread still selected.
+    view.apply(Action::ToggleGrouping);
+    let tids: Vec<i32> = (0..view.thread_rows.len())
+        .map(|i| match view.thread_rows[i] {
+            ThreadRow::Thread { thread, .. } => snap.threads[thread].tid,
+            ThreadRow::Group { .. } => panic!("a group when ungrouped"),
+        })
+        .collect();
+    assert_eq!(tids[0], 5);
+    assert!(tids[1..].is_sorted() && tids.len() == 21, "{tids:?}");
+    assert_eq!(view.thread().unwrap().tid, 119);
+}
+
+#[test]
+fn few_threads_open_ungrouped() {
+    let mut snap = snapshot();
+    snap.threads.truncate(GROUP_ABOVE);
+    assert!(!View::new(&snap).grouped);
+}
+
+#[test]
+fn enter_expands_pointers_and_structs_and_left_goes_back_up() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::NextPane);
+    assert_eq!(view.focus, Pane::Variables);
+    assert!(view.var_rows[0].expandable && !view.var_rows[0].open);
+    view.apply(Action::Toggle);
+    assert_eq!(names(&view), ["info", "  *info", "n", "arr", "gone", "errno"]);
+    assert_eq!(view.var_rows[1].value, "{depth = 3, count = 7}", "a closed struct shows its value in C");
+    view.apply(Action::Down);
+    view.apply(Action::Right);
+    assert_eq!(names(&view), ["info", "  *info", "    depth", "    count", "n", "arr", "gone", "errno"]);
+    assert_eq!(view.var_rows[1].value, "struct info", "an open struct shows its type");
+    view.apply(Action::Down);
+    view.apply(Action::Left);
+    assert_eq!(view.var_sel, 1, "left on a leaf goes to its parent");
+    view.apply(Action::Left);
+    assert_eq!(names(&view), ["info", "  *info", "n", "arr", "gone", "errno"], "left on an open node closes it");
+    // Array elements by index.
+    view.apply(Action::Down);
+    view.apply(Action::Down);
+    view.apply(Action::Toggle);
+    assert_eq!(names(&view)[3..6], ["arr", "  [0]", "  [1]"]);
+    // What is open is kept per frame: another frame and back.
+    view.focus = Pane::Frames;
+    view.apply(Action::Up);
+    assert_eq!(names(&view), ["errno"]);
+    view.apply(Action::Down);
+    assert_eq!(names(&view).len(), 8);
+}
+
+#[test]
+fn search_finds_functions_and_variables_in_every_thread() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    let search = |view: &mut View, text: &str| {
+        view.apply(Action::SearchStart);
+        for c in text.chars() {
+            view.apply(Action::SearchInput(c));
+        }
+        view.apply(Action::SearchCommit);
+    };
+    search(&mut view, "IDLE");
+    assert_eq!(view.search.hits.len(), 20, "idle_worker in each idle thread, ignoring case");
+    assert_eq!(view.thread().unwrap().tid, 100);
+    assert_eq!(view.frame_sel, 1);
+    assert!(matches!(view.thread_rows[view.thread_sel], ThreadRow::Thread { member: true, .. }), "group opened");
+    view.apply(Action::NextHit);
+    assert_eq!(view.thread().unwrap().tid, 101);
+    view.apply(Action::PrevHit);
+    view.apply(Action::PrevHit);
+    assert_eq!(view.thread().unwrap().tid, 119, "N wraps around");
+
+    search(&mut view, "arr");
+    assert_eq!(view.search.hits.len(), 1);
+    assert_eq!((view.thread().unwrap().tid, view.frame_sel, view.focus), (5, 1, Pane::Variables));
+    assert_eq!(view.var_rows[view.var_sel].name, "arr");
+
+    search(&mut view, "errno");
+    assert_eq!(view.var_rows[view.var_sel].name, "errno", "a TLS variable");
+
+    search(&mut view, "nothing");
+    assert!(view.search.hits.is_empty());
+    assert_eq!(view.message.as_deref(), Some("no match for nothing"));
+}
+
+#[test]
+fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::SearchStart);
+    view.apply(Action::SearchInput('q'));
+    view.apply(Action::SearchBackspace);
+    view.apply(Action::SearchInput('g'));
+    assert_eq!(view.mode, Mode::Search("g".into()));
+    assert!(!view.quit);
+    view.apply(Action::SearchCancel);
+    assert_eq!(view.mode, Mode::Normal);
+    assert!(view.search.hits.is_empty());
+    view.apply(Action::ToggleHelp);
+    view.apply(Action::Down);
+    assert_eq!(view.mode, Mode::Normal, "any key closes the help");
+    view.apply(Action::Quit);
+    assert!(view.quit);
+}
+
+#[test]
+fn an_empty_snapshot_has_nothing_to_select() {
+    let snap = Snapshot::default();
+    let mut view = View::new(&snap);
+    for action in [Action::Down, Action::Toggle, Action::NextPane, Action::Right, Action::Toggle, Action::End] {
+        view.apply(action);
+    }
+    assert!(view.thread().is_none() && view.var_rows.is_empty());
+}

@@ -1,0 +1,187 @@
+//! `ptsnap view` in a real terminal: tmux runs it on snapshots of the
+//! crash fixture (under `ptsnap run`) and of the hung fixture with idle
+//! threads, keys are sent with `send-keys`, and the screen is read with
+//! `capture-pane`, polled until what is awaited appears (or a deadline
+//! passes). After `q`, the shell that ran the viewer prints its exit status
+//! and `stty -a`, which shows whether the terminal left raw mode. And the
+//! errors: a missing file, a file that is not a snapshot, no terminal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A tmux server of the test's own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// Runs `ptsnap view ARGS` in a 120x40 window; the pane stays after the
+    /// viewer exits, showing its exit status and the terminal's modes.
+    fn view(name: &str, args: &[&str]) -> Tmux {
+        let tmux = Tmux { socket: format!("ptsnap-view-{name}-{}", std::process::id()) };
+        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+        let command = format!("'{}' view {}; echo exit=$? modes: $(stty -a)", ptsnap_bin(), quoted.join(" "));
+        let status = Command::new("tmux")
+            .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", "view", "-x", "120", "-y", "40"])
+            .args(["sh", "-c", &command])
+            .args([";", "set-option", "-t", "view", "remain-on-exit", "on"])
+            .status()
+            .expect("cannot run tmux");
+        assert!(status.success(), "tmux new-session failed");
+        tmux
+    }
+
+    fn tmux(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket]).args(args).output().expect("cannot run tmux");
+        assert!(out.status.success(), "tmux {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "view"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    /// The screen as text, and its history (`-S -`), where what the
+    /// shell printed after the viewer left the alternate screen may be.
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", "view"])
+    }
+
+    /// The screen once it shows `text`; fails after 20 seconds.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "no {text:?} on the screen:\n{screen}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Quits with `q`; asserts the viewer exited 0 and left raw mode.
+    fn quit(&self) {
+        self.keys(&["q"]);
+        let screen = self.wait_for("exit=");
+        let status = line_with(&screen, "exit=");
+        assert!(status.starts_with("exit=0 modes: "), "{screen}");
+        assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+    }
+}
+
+fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(text)).unwrap_or_else(|| panic!("no line with {text:?}:\n{screen}"))
+}
+
+/// A snapshot of the crash fixture under `ptsnap run`, made under a name
+/// of the test's own (tests run in parallel).
+fn crash_snapshot(name: &str) -> PathBuf {
+    let bin = build("crash.c", name, &["-g", "-O0"]);
+    let (snap, _, stderr) = run_crash(&bin, &["3", "main"], name, &[]);
+    assert!(snap.is_some(), "no snapshot: {stderr}");
+    work_dir().join(format!("{name}.json"))
+}
+
+#[test]
+fn browses_a_crash_from_the_faulting_frame() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-crash");
+    let tmux = Tmux::view("crash", &[path.to_str().unwrap()]);
+    let screen = tmux.wait_for("<- fault");
+    assert!(screen.starts_with("process "), "{screen}");
+    assert!(line_with(&screen, "SIGSEGV").contains("SIGSEGV (SEGV_MAPERR) in thread"), "{screen}");
+    assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "faulting frame selected:\n{screen}");
+    assert!(line_with(&screen, " running ").contains("> !"), "the faulted thread, marked:\n{screen}");
+    assert!(line_with(&screen, "info = 0x").contains("> ▸ info = 0x"), "{screen}");
+
+    // Tab to the variables, Enter opens the pointer: its target's members.
+    tmux.keys(&["Tab", "Enter"]);
+    let screen = tmux.wait_for("*info = {depth = 3, name = 0x");
+    assert!(line_with(&screen, "*info").contains("▸ *info"), "{screen}");
+    tmux.keys(&["j", "Enter"]);
+    // The member on its own row: no comma after it.
+    let screen = tmux.wait_for("depth = 3  ");
+    assert!(screen.contains("name = 0x") && screen.contains("\"crash\""), "{screen}");
+
+    // Search: main's frame and its variables.
+    tmux.keys(&["/", "m", "a", "i", "n", "Enter"]);
+    let screen = tmux.wait_for("match 1/");
+    assert!(line_with(&screen, "main (crash.c:").contains("> #4   main (crash.c:"), "{screen}");
+    assert!(screen.contains("variables of #4 main"), "{screen}");
+
+    tmux.keys(&["?"]);
+    tmux.wait_for("next or previous pane");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("Tab: pane");
+    tmux.quit();
+}
+
+#[test]
+fn groups_idle_threads_of_a_hung_process() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let _serial = serial();
+    let bin = build("hang.c", "view-hang", &["-g", "-O0"]);
+    let hung = start(&bin, &["20"]);
+    snapshot(hung.pid(), "view-hang", &[]);
+    drop(hung);
+    let path = work_dir().join("view-hang.json");
+    let tmux = Tmux::view("hang", &["-m", path.to_str().unwrap()]);
+    let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");
+    assert!(screen.contains("threads (23, 4 stacks)"), "{screen}");
+    // g ungroups: every thread on its own row.
+    tmux.keys(&["g"]);
+    let screen = tmux.wait_for("threads (23)");
+    assert!(screen.lines().filter(|l| l.contains(" sleeping ")).count() >= 15, "a row per thread:\n{screen}");
+    tmux.quit();
+}
+
+#[test]
+fn monochrome_draws_no_colour() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-mono");
+    let tmux = Tmux::view("mono", &["-m", path.to_str().unwrap()]);
+    tmux.wait_for("<- fault");
+    let escapes = tmux.tmux(&["capture-pane", "-p", "-e", "-t", "view"]);
+    // SGR parameters that set a colour (39 and 49 reset to the default).
+    let colour = |p: u32| matches!(p, 30..=38 | 40..=48 | 90..=97 | 100..=107);
+    let sgr = escapes.split("\x1b[").skip(1).filter_map(|s| s.split_once('m')).map(|(params, _)| params);
+    let coloured: Vec<&str> = sgr.filter(|p| p.split(';').any(|n| n.parse().is_ok_and(colour))).collect();
+    assert!(coloured.is_empty(), "colour with -m: {coloured:?}");
+    tmux.quit();
+}
+
+#[test]
+fn bad_input_is_one_error_line() {
+    let missing = work_dir().join("view-no-such-file.json");
+    let err = one_line_error(&ptsnap(&["view", missing.to_str().unwrap()]));
+    assert!(err.contains("cannot read") && err.contains("No such file"), "{err}");
+
+    let other = work_dir().join("view-not-a-snapshot.json");
+    std::fs::write(&other, "{\"format\": \"something else\"}").unwrap();
+    let err = one_line_error(&ptsnap(&["view", other.to_str().unwrap()]));
+    assert!(err.contains("is not a ptsnap snapshot"), "{err}");
+
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/crash.json");
+    let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap()]));
+    assert!(err.contains("needs a terminal"), "{err}");
+}
