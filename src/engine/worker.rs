@@ -265,7 +265,7 @@ struct Extraction<'x, 'd, 'a> {
     apart_problems: std::cell::RefCell<Vec<(String, String)>>,
 }
 
-/// Threads with fewer threads to extract than this extract them alone:
+/// A process with fewer threads than this is extracted by the worker alone:
 /// another thread reads its debug info anew, which costs more than it
 /// saves on a few.
 const MIN_THREADS_APART: usize = 32;
@@ -365,7 +365,10 @@ impl Extraction<'_, '_, '_> {
         self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
         let faulted: Vec<Option<usize>> =
             walked.iter().map(|w| fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame)).collect();
-        let jobs = if walked.len() >= MIN_THREADS_APART { self.opts.jobs.max(1) } else { 1 };
+        // Frames alone are cheap to extract: another thread's own debug info
+        // would cost what it saves.
+        let apart = self.opts.variables && walked.len() >= MIN_THREADS_APART;
+        let jobs = if apart { self.opts.jobs.max(1) } else { 1 };
         let share = walked.len().div_ceil(jobs);
         std::thread::scope(|scope| {
             let others: Vec<_> = (1..jobs)

@@ -25,13 +25,15 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::mpsc::Receiver;
 
 use rustc_hash::FxHashMap as HashMap;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
-use super::model::{Addr, Annotation, Kind, Snapshot, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,20 +59,17 @@ impl TypeEntry {
 /// are told apart by content).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct TypeRef {
-    type_name: *const str,
-    base_type: *const str,
+    /// Where each text is, and its length.
+    type_name: (usize, usize),
+    base_type: (usize, usize),
     kind: Kind,
     size: Option<u64>,
 }
 
 impl TypeRef {
     fn of(v: &Variable) -> Self {
-        TypeRef {
-            type_name: Arc::as_ptr(&v.type_name),
-            base_type: Arc::as_ptr(&v.base_type),
-            kind: v.kind,
-            size: v.size,
-        }
+        let text = |t: &Arc<str>| (Arc::as_ptr(t).cast::<u8>() as usize, t.len());
+        TypeRef { type_name: text(&v.type_name), base_type: text(&v.base_type), kind: v.kind, size: v.size }
     }
 }
 
@@ -87,12 +86,20 @@ pub struct Tables {
     types: HashMap<TypeRef, u32>,
     type_list: Vec<TypeEntry>,
     /// Shared targets by address in memory, and their index.
-    objects: HashMap<*const Variable, u32>,
+    objects: HashMap<usize, u32>,
     object_list: Vec<Arc<Variable>>,
 }
 
 thread_local! {
-    static TABLES: RefCell<Option<Tables>> = const { RefCell::new(None) };
+    static TABLES: RefCell<Option<Arc<Tables>>> = const { RefCell::new(None) };
+    static LATER: RefCell<Option<LaterThreads>> = const { RefCell::new(None) };
+}
+
+/// The threads from index `from` on, written as JSON by another thread
+/// while this one writes those before: [`write_threads`] takes them in.
+pub struct LaterThreads {
+    pub from: usize,
+    pub written: Receiver<serde_json::Result<Vec<Box<RawValue>>>>,
 }
 
 impl Tables {
@@ -111,7 +118,7 @@ impl Tables {
         };
         for (target, uses) in census.targets {
             if uses > 1 {
-                tables.objects.insert(Arc::as_ptr(&target), tables.object_list.len() as u32);
+                tables.objects.insert(Arc::as_ptr(&target) as usize, tables.object_list.len() as u32);
                 tables.object_list.push(target);
             }
         }
@@ -119,17 +126,21 @@ impl Tables {
     }
 
     /// Runs `write` with these tables in force: variables, frames and
-    /// threads serialized meanwhile on this thread take the compact form.
-    pub fn scope<R>(self, write: impl FnOnce(&Tables) -> R) -> R {
+    /// threads serialized meanwhile on this thread take the compact form,
+    /// and the snapshot's `threads` take the `later` ones in from the
+    /// thread writing them.
+    pub fn scope<R>(self: &Arc<Self>, later: Option<LaterThreads>, write: impl FnOnce(&Tables) -> R) -> R {
         struct Reset;
         impl Drop for Reset {
             fn drop(&mut self) {
                 TABLES.with_borrow_mut(|t| *t = None);
+                LATER.with_borrow_mut(|l| *l = None);
             }
         }
-        TABLES.with_borrow_mut(|t| *t = Some(self));
+        TABLES.with_borrow_mut(|t| *t = Some(self.clone()));
+        LATER.with_borrow_mut(|l| *l = later);
         let _reset = Reset;
-        TABLES.with_borrow(|t| write(t.as_ref().expect("set above")))
+        write(self)
     }
 
     pub fn types(&self) -> &[TypeEntry] {
@@ -213,6 +224,31 @@ fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
     snapshot.globals.iter().chain(threads)
 }
 
+/// `serialize_with` of the snapshot's `threads`: those before the ones
+/// another thread writes ([`LaterThreads`]), then that thread's JSON of
+/// the rest (or, if it failed, the rest written here).
+pub fn write_threads<S: Serializer>(threads: &[Thread], s: S) -> Result<S::Ok, S::Error> {
+    let later = LATER.with_borrow_mut(Option::take);
+    let from = later.as_ref().map_or(threads.len(), |l| l.from.min(threads.len()));
+    let mut seq = s.serialize_seq(Some(threads.len()))?;
+    for thread in &threads[..from] {
+        seq.serialize_element(thread)?;
+    }
+    match later.map(|l| l.written.recv()) {
+        Some(Ok(Ok(written))) if written.len() == threads.len() - from => {
+            for thread in &written {
+                seq.serialize_element(thread)?;
+            }
+        }
+        _ => {
+            for thread in &threads[from..] {
+                seq.serialize_element(thread)?;
+            }
+        }
+    }
+    seq.end()
+}
+
 /// Whether the compact form is being written.
 fn compact() -> bool {
     TABLES.with_borrow(Option::is_some)
@@ -237,7 +273,7 @@ pub fn omit_false(field: &bool) -> bool {
 
 impl Serialize for Variable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        TABLES.with_borrow(|tables| write_variable(self, tables.as_ref(), s))
+        TABLES.with_borrow(|tables| write_variable(self, tables.as_deref(), s))
     }
 }
 
@@ -276,7 +312,7 @@ fn write_variable<S: Serializer>(v: &Variable, tables: Option<&Tables>, s: S) ->
         m.serialize_entry("elements", &v.elements)?;
     }
     if let Some(target) = &v.target {
-        match tables.and_then(|t| t.objects.get(&Arc::as_ptr(target))) {
+        match tables.and_then(|t| t.objects.get(&(Arc::as_ptr(target) as usize))) {
             Some(index) => m.serialize_entry("target", index)?,
             None => m.serialize_entry("target", &**target)?,
         }
@@ -522,7 +558,7 @@ mod tests {
     }
 
     fn compact(snapshot: &Snapshot) -> serde_json::Value {
-        Tables::of(snapshot).scope(|tables| {
+        Arc::new(Tables::of(snapshot)).scope(None, |tables| {
             let mut json = serde_json::to_value(snapshot).unwrap();
             json["types"] = serde_json::to_value(tables.types()).unwrap();
             json["objects"] = serde_json::to_value(tables.objects()).unwrap();

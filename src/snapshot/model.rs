@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::encoding::{References, TypeEntry, VariableIn, omit_empty, omit_false, omit_none};
+use super::encoding::{References, TypeEntry, VariableIn, omit_empty, omit_false, omit_none, write_threads};
 pub use super::registers::Registers;
 
 pub const FORMAT: &str = "ptsnap-snapshot";
@@ -46,6 +46,7 @@ pub struct Snapshot {
     pub application: Option<String>,
     pub process: Process,
     pub fault: Option<Fault>,
+    #[serde(serialize_with = "write_threads")]
     pub threads: Vec<Thread>,
     pub globals: Vec<Variable>,
     pub modules: Vec<ModuleInfo>,

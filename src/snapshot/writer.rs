@@ -31,6 +31,7 @@ use std::io::{self, BufWriter, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use nix::errno::Errno;
@@ -40,8 +41,8 @@ use nix::sys::stat::{Mode, fchmod};
 use nix::unistd::{UnlinkatFlags, linkat, unlinkat};
 use serde::{Deserialize, Serialize};
 
-use super::encoding::{self, Tables};
-use super::model::Snapshot;
+use super::encoding::{self, LaterThreads, Tables};
+use super::model::{Snapshot, Thread};
 
 /// Why a destination is not written.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +141,9 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 }
 
 /// The snapshot as one line of JSON in the compact encoding of
-/// [`encoding`], every error returned.
+/// [`encoding`], every error returned. A snapshot of many threads is
+/// written on two CPUs: another thread writes the later half of the
+/// threads' JSON while this one writes the rest into the file.
 fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
     #[derive(Serialize)]
     struct Encoded<'s, O: Serialize> {
@@ -150,13 +153,41 @@ fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
         objects: O,
     }
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    Tables::of(snapshot).scope(|tables| {
-        let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
-        let mut json = serde_json::Serializer::new(&mut out);
-        encoded.serialize(serde_stacker::Serializer::new(&mut json))
+    let tables = Arc::new(Tables::of(snapshot));
+    let threads = &snapshot.threads;
+    let from = if threads.len() >= WRITE_APART_FROM { threads.len() / 2 } else { threads.len() };
+    std::thread::scope(|scope| {
+        let later = (from < threads.len()).then(|| write_apart(scope, &tables, &threads[from..], from)).flatten();
+        tables.scope(later, |tables| {
+            let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
+            let mut json = serde_json::Serializer::new(&mut out);
+            encoded.serialize(serde_stacker::Serializer::new(&mut json))
+        })
     })?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// Threads written on one CPU at most: below, a second thread costs more
+/// than it saves.
+const WRITE_APART_FROM: usize = 64;
+
+/// Writes the JSON of `threads` (from index `from` on) on a thread of its
+/// own; None when no thread can be had (they are written in line then).
+fn write_apart<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    tables: &Arc<Tables>,
+    threads: &'scope [Thread],
+    from: usize,
+) -> Option<LaterThreads> {
+    let (sender, written) = std::sync::mpsc::channel();
+    let tables = tables.clone();
+    let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, move || {
+        let json = tables.scope(None, |_| threads.iter().map(serde_json::value::to_raw_value).collect());
+        // The writer may have failed and gone already.
+        let _ = sender.send(json);
+    });
+    spawned.ok().map(|_| LaterThreads { from, written })
 }
 
 const FILE_MODE: Mode = Mode::S_IRUSR.union(Mode::S_IWUSR);
@@ -412,6 +443,41 @@ mod tests {
         }
         assert_eq!((depth, v.name.as_str()), (DEPTH, "bottom"));
         assert!(parse(&(text + "x")).is_err(), "trailing characters");
+    }
+
+    /// A snapshot of enough threads to be written on two CPUs reads back
+    /// as written, its threads in order, their shared target shared.
+    #[test]
+    fn many_threads_are_written_in_order() {
+        use crate::snapshot::{Frame, Kind, Thread, Value, Variable};
+        let shared = std::sync::Arc::new(Variable {
+            name: "*p".into(),
+            type_name: "int".into(),
+            kind: Kind::Ll,
+            value: Value::Int(7),
+            ..Variable::default()
+        });
+        let threads = (0..(WRITE_APART_FROM as i32 * 2 + 1))
+            .map(|tid| {
+                let p = Variable {
+                    name: "p".into(),
+                    type_name: "int *".into(),
+                    kind: Kind::Reference,
+                    target: Some(shared.clone()),
+                    ..Variable::default()
+                };
+                Thread { tid, frames: vec![Frame { parameters: vec![p], ..Frame::default() }], ..Thread::default() }
+            })
+            .collect();
+        let snap = Snapshot { threads, ..Snapshot::default() };
+        let (dir, _) = test_dir("many-threads");
+        let path = dir.join("s.json");
+        write_atomic(&snap, &path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.matches("\"*p\"").count(), 1, "the shared target is written once");
+        let back = read(&path).unwrap();
+        assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&snap).unwrap());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
