@@ -330,7 +330,6 @@ pub(super) fn supervise(
         worker.cut.store(true, Ordering::SeqCst);
     }
     let Held { threads, late, problems, mode, release, .. } = held;
-    let shown: Vec<Unextracted> = threads.iter().filter(|t| opts.wants_thread(t.tid)).map(Unextracted::of).collect();
     notes.extend(problems.iter().map(|(tid, p)| ErrorEntry { context: format!("thread {tid}"), message: p.clone() }));
     release();
     let released_at = Instant::now();
@@ -347,6 +346,9 @@ pub(super) fn supervise(
         });
     }
     if let Some(c) = &cut {
+        // The threads' states were taken at the stop: their registers are
+        // those of the stopped threads, whenever they are formatted.
+        let shown: Vec<Unextracted> = threads.iter().filter(|t| opts.wants_thread(t.tid)).map(Unextracted::of).collect();
         list_unextracted(&mut snap, c, shown, opts);
     }
     list_late(&mut snap, &late, opts);
@@ -434,7 +436,7 @@ fn await_finish(
 }
 
 /// A stopped thread as the snapshot lists it when the worker did not
-/// extract it: what the stop gave, taken before the release.
+/// extract it: what the stop gave.
 struct Unextracted {
     tid: i32,
     registers: Registers,
