@@ -79,7 +79,7 @@ fn registers_equal_gdbs_on_the_same_core() {
         // The registers as the snapshot names them (arch::CpuState).
         let ours = CpuState { general: Some(t.regs), vector: None }.snapshot_registers();
         for name in REGISTERS.split_whitespace() {
-            let value = ours.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v as u64);
+            let value = ours.get(name).map(|v| v as u64);
             assert_eq!(theirs.get(name).copied(), value, "thread {} register {name}", t.tid);
         }
         assert!(t.fpregs.is_some(), "thread {} has its vector registers", t.tid);

@@ -348,7 +348,8 @@ pub(super) fn supervise(
     if let Some(c) = &cut {
         // The threads' states were taken at the stop: their registers are
         // those of the stopped threads, whenever they are formatted.
-        let shown: Vec<Unextracted> = threads.iter().filter(|t| opts.wants_thread(t.tid)).map(Unextracted::of).collect();
+        let shown: Vec<Unextracted> =
+            threads.iter().filter(|t| opts.wants_thread(t.tid)).map(Unextracted::of).collect();
         list_unextracted(&mut snap, c, shown, opts);
     }
     list_late(&mut snap, &late, opts);

@@ -5,14 +5,61 @@
 //! Values stay numbers until serialization, which formats them into a
 //! stack buffer: a thousand threads' registers cost no heap allocations.
 
-use std::borrow::Cow;
-
 use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Registers(pub Vec<(Cow<'static, str>, u128)>);
+/// Names and values apart: the names ptsnap writes are one static list
+/// for every thread, so a thousand threads' registers cost a thousand
+/// value lists only.
+#[derive(Clone, Debug, Default)]
+pub struct Registers {
+    names: Names,
+    values: Vec<u128>,
+}
+
+#[derive(Clone, Debug)]
+enum Names {
+    Static(&'static [&'static str]),
+    /// Read from a snapshot (a newer version may name others).
+    Read(Vec<String>),
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::Static(&[])
+    }
+}
+
+impl Registers {
+    /// `values[i]` is the register `names[i]`; extra values of either are
+    /// dropped.
+    pub fn named(names: &'static [&'static str], mut values: Vec<u128>) -> Self {
+        values.truncate(names.len());
+        Registers { names: Names::Static(&names[..values.len()]), values }
+    }
+
+    /// (name, value) in the order the kernel's register sets give them.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u128)> {
+        let names: Box<dyn Iterator<Item = &str>> = match &self.names {
+            Names::Static(names) => Box::new(names.iter().copied()),
+            Names::Read(names) => Box::new(names.iter().map(String::as_str)),
+        };
+        names.zip(self.values.iter().copied())
+    }
+
+    pub fn get(&self, name: &str) -> Option<u128> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for Registers {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Registers {}
 
 /// A number as `0x...` in lower-case hex, formatted on the stack: a
 /// snapshot writes hundreds of thousands of addresses.
@@ -45,9 +92,9 @@ impl Hex {
 
 impl Serialize for Registers {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
-            map.serialize_entry(name.as_ref(), Hex::new(*value).as_str())?;
+        let mut map = s.serialize_map(Some(self.values.len()))?;
+        for (name, value) in self.iter() {
+            map.serialize_entry(name, Hex::new(value).as_str())?;
         }
         map.end()
     }
@@ -62,13 +109,13 @@ impl<'de> Deserialize<'de> for Registers {
                 f.write_str("a map of register names to hex strings")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Registers, A::Error> {
-                let mut out = Vec::new();
+                let (mut names, mut values) = (Vec::new(), Vec::new());
                 while let Some((k, v)) = m.next_entry::<String, String>()? {
                     let hex = v.strip_prefix("0x").unwrap_or(&v);
-                    let value = u128::from_str_radix(hex, 16).map_err(serde::de::Error::custom)?;
-                    out.push((Cow::Owned(k), value));
+                    values.push(u128::from_str_radix(hex, 16).map_err(serde::de::Error::custom)?);
+                    names.push(k);
                 }
-                Ok(Registers(out))
+                Ok(Registers { names: Names::Read(names), values })
             }
         }
         d.deserialize_map(V)
@@ -81,7 +128,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let r = Registers(vec![("rip".into(), 0x401000), ("xmm0".into(), 1 << 100)]);
+        let r = Registers::named(&["rip", "xmm0"], vec![0x401000, 1 << 100]);
         let text = serde_json::to_string(&r).unwrap();
         assert_eq!(text, r#"{"rip":"0x401000","xmm0":"0x10000000000000000000000000"}"#);
         assert_eq!(serde_json::from_str::<Registers>(&text).unwrap(), r);

@@ -4,8 +4,6 @@
 //! DWARF-numbered register file, the thread pointer, the vector registers'
 //! bytes and the snapshot's named registers.
 
-use std::borrow::Cow;
-
 use super::dwarf;
 use crate::address::RunAddr;
 use crate::snapshot::registers::Registers;
@@ -57,60 +55,40 @@ impl CpuState {
 
     /// Every register the kernel reported, named, in a fixed order.
     pub fn snapshot_registers(&self) -> Registers {
-        let mut out = Vec::with_capacity(60);
+        let mut values = Vec::with_capacity(REGISTER_NAMES.len());
         if let Some(r) = &self.general {
-            let regs = [
-                ("rax", r.rax),
-                ("rbx", r.rbx),
-                ("rcx", r.rcx),
-                ("rdx", r.rdx),
-                ("rsi", r.rsi),
-                ("rdi", r.rdi),
-                ("rbp", r.rbp),
-                ("rsp", r.rsp),
-                ("r8", r.r8),
-                ("r9", r.r9),
-                ("r10", r.r10),
-                ("r11", r.r11),
-                ("r12", r.r12),
-                ("r13", r.r13),
-                ("r14", r.r14),
-                ("r15", r.r15),
-                ("rip", r.rip),
-                ("eflags", r.eflags),
-                ("cs", r.cs),
-                ("ss", r.ss),
-                ("ds", r.ds),
-                ("es", r.es),
-                ("fs", r.fs),
-                ("gs", r.gs),
-                ("fs_base", r.fs_base),
-                ("gs_base", r.gs_base),
-                ("orig_rax", r.orig_rax),
+            let general = [
+                r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
+                r.r15, r.rip, r.eflags, r.cs, r.ss, r.ds, r.es, r.fs, r.gs, r.fs_base, r.gs_base, r.orig_rax,
             ];
-            out.extend(regs.into_iter().map(|(n, v)| (Cow::Borrowed(n), u128::from(v))));
+            values.extend(general.map(u128::from));
         }
         if let Some(f) = &self.vector {
-            out.push(("fcw".into(), f.cwd.into()));
-            out.push(("fsw".into(), f.swd.into()));
-            out.push(("ftw".into(), f.ftw.into()));
-            out.push(("mxcsr".into(), f.mxcsr.into()));
-            const ST: [&str; 8] = ["st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7"];
-            const XMM: [&str; dwarf::VECTOR_COUNT] = [
-                "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
-                "xmm12", "xmm13", "xmm14", "xmm15",
-            ];
-            for (i, name) in ST.iter().enumerate() {
-                // 80-bit values in 16-byte slots: the upper word is padding.
-                out.push((Cow::Borrowed(*name), wide(&f.st_space[i * 4..i * 4 + 4]) & ((1 << 80) - 1)));
-            }
-            for (i, name) in XMM.iter().enumerate() {
-                out.push((Cow::Borrowed(*name), wide(&f.xmm_space[i * 4..i * 4 + 4])));
-            }
+            values.extend([u128::from(f.cwd), f.swd.into(), f.ftw.into(), f.mxcsr.into()]);
+            // 80-bit values in 16-byte slots: the upper word is padding.
+            values.extend(f.st_space.chunks_exact(4).take(8).map(|w| wide(w) & ((1 << 80) - 1)));
+            values.extend(f.xmm_space.chunks_exact(4).take(dwarf::VECTOR_COUNT).map(wide));
         }
-        Registers(out)
+        let names = match (&self.general, &self.vector) {
+            (Some(_), Some(_)) => &REGISTER_NAMES[..],
+            (Some(_), None) => &REGISTER_NAMES[..GENERAL_COUNT],
+            (None, _) => &REGISTER_NAMES[GENERAL_COUNT..],
+        };
+        Registers::named(names, values)
     }
 }
+
+/// General registers named in [`REGISTER_NAMES`], first.
+const GENERAL_COUNT: usize = 27;
+
+/// The names of the snapshot's registers: the general ones, then the x87
+/// and SSE state.
+const REGISTER_NAMES: [&str; GENERAL_COUNT + 4 + 8 + dwarf::VECTOR_COUNT] = [
+    "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
+    "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs", "fs_base", "gs_base", "orig_rax", "fcw", "fsw", "ftw",
+    "mxcsr", "st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",
+    "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+];
 
 /// `struct user_regs_struct` from its words in the kernel's order (as
 /// `NT_PRSTATUS`'s `pr_reg` holds them).
@@ -193,7 +171,7 @@ mod tests {
         image[160..176].copy_from_slice(&(1u128 << 100).to_le_bytes());
         let cpu = CpuState { general: None, vector: Some(vector_from_fxsave(&image)) };
         let regs = cpu.snapshot_registers();
-        let get = |name: &str| regs.0.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+        let get = |name: &str| regs.get(name);
         assert_eq!((get("fcw"), get("mxcsr"), get("xmm0")), (Some(0x037f), Some(0x1f80), Some(1 << 100)));
         assert_eq!(cpu.vector_bytes().map(|b| b.len()), Some(dwarf::VECTOR_COUNT * dwarf::VECTOR_SIZE));
         assert!(cpu.unwind_regs().is_none() && cpu.thread_pointer().is_none());
