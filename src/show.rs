@@ -298,7 +298,7 @@ fn c_value_of(v: &Variable) -> String {
             format!("{{{}{more}}}", elements.join(", "))
         }
         Kind::String => format!("{}{more}", string_literal(v)),
-        Kind::Enum => v.symbol.clone().unwrap_or_else(|| v.value.to_string()),
+        Kind::Enum => v.symbol.as_deref().map_or_else(|| v.value.to_string(), String::from),
         // A pointer to a value with no address (DW_OP_implicit_pointer).
         Kind::Reference if v.value == Value::Null && v.target.is_some() => "<synthetic pointer>".into(),
         Kind::Reference | Kind::Fn => {
@@ -312,7 +312,7 @@ fn c_value_of(v: &Variable) -> String {
             }
         }
         _ => match (&v.value, &v.symbol) {
-            (Value::Null, Some(s)) => s.clone(),
+            (Value::Null, Some(s)) => s.to_string(),
             (Value::Null, None) => "?".into(),
             (value, Some(s)) if s.starts_with('\'') => format!("{value} {s}"),
             (value, _) => value.to_string(),

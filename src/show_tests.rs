@@ -22,7 +22,7 @@ fn int(n: i64) -> Variable {
 /// A pointer to `base_type` at `address`, with what it points to named.
 fn pointer(address: u64, base_type: &str, symbol: Option<&str>) -> Variable {
     let v = value(Kind::Reference, Value::UInt(address));
-    Variable { base_type: base_type.into(), symbol: symbol.map(str::to_string), ..v }
+    Variable { base_type: base_type.into(), symbol: symbol.map(Into::into), ..v }
 }
 
 /// A member that is a base class, as the variable reader marks it.

@@ -192,7 +192,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             address: Some(Addr(address.get())),
             size: Some(4),
             location: ValueLocation::Memory,
-            module: Some(libc.name().to_string()),
+            module: Some(libc.name().into()),
             ..Variable::default()
         };
         let mut raw = [0u8; 4];
@@ -200,7 +200,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             Ok(()) => var.value = i64::from(i32::from_le_bytes(raw)).into(),
             Err(e) => {
                 var.location = ValueLocation::Unavailable;
-                var.error = Some(e.to_string());
+                var.error = Some(e.to_string().into());
             }
         }
         Some(var)

@@ -344,16 +344,16 @@ pub(super) struct VariableIn {
     size: Option<u64>,
     location: ValueLocation,
     value: Value,
-    symbol: Option<String>,
-    bytes: Option<String>,
+    symbol: Option<Box<str>>,
+    bytes: Option<Box<str>>,
     members: Vec<Variable>,
     elements: Vec<Variable>,
     target: Option<TargetField>,
     annotations: Vec<Annotation>,
     truncated: bool,
-    error: Option<String>,
-    module: Option<String>,
-    cu: Option<String>,
+    error: Option<Box<str>>,
+    module: Option<Box<str>>,
+    cu: Option<Box<str>>,
 }
 
 impl From<VariableIn> for Variable {

@@ -197,11 +197,11 @@ pub struct Variable {
     pub size: Option<u64>,
     pub location: ValueLocation,
     pub value: Value,
-    pub symbol: Option<String>,
+    pub symbol: Option<Box<str>>,
     /// A string `symbol` does not hold exactly (bytes that are not UTF-8;
     /// in a `char` array, bytes after the first NUL that are not all NUL):
     /// every byte read, as lower-case hex.
-    pub bytes: Option<String>,
+    pub bytes: Option<Box<str>>,
     pub members: Vec<Variable>,
     pub elements: Vec<Variable>,
     /// Shared: the variable reader reads a target once for all the
@@ -211,10 +211,10 @@ pub struct Variable {
     /// A limit cut this value (elements, members, string bytes, depth).
     pub truncated: bool,
     /// Why the value could not be read (with `location` "unavailable").
-    pub error: Option<String>,
+    pub error: Option<Box<str>>,
     /// For globals and TLS: the module and compilation unit defining it.
-    pub module: Option<String>,
-    pub cu: Option<String>,
+    pub module: Option<Box<str>>,
+    pub cu: Option<Box<str>>,
     /// During the run only (never written): the variable's type, for
     /// modules that read the target through it (`bt_variable`).
     pub origin: Option<TypeOrigin>,

@@ -192,8 +192,8 @@ impl<'d, 'a> Extractor<'d, 'a> {
         let planned = PlannedVariable::new(&self.types, &global.die, None);
         let mut var = self.renderer(&locator, Some(0)).variable(&planned);
         var.name = global.name.clone();
-        var.module = Some(module.name().to_string());
-        var.cu = global.cu.clone();
+        var.module = Some(module.name().into());
+        var.cu = global.cu.as_deref().map(Into::into);
         var
     }
 

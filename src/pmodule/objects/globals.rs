@@ -31,7 +31,11 @@ pub(super) fn next_filtered(
     while let Some(here) = at {
         let v = here.get(&snap).ok_or_else(stale)?;
         if filter.holds(v) {
-            return Ok((Some(VariableUd::new(ctx, here)), v.module.clone(), v.cu.clone()));
+            return Ok((
+                Some(VariableUd::new(ctx, here)),
+                v.module.as_deref().map(String::from),
+                v.cu.as_deref().map(String::from),
+            ));
         }
         at = here.next(&mut snap);
     }
@@ -64,8 +68,13 @@ pub fn look_up_globals(
     keep: &dyn Fn(&Variable) -> bool,
 ) -> mlua::Result<()> {
     type Key = (Option<String>, Option<String>, String);
-    let known: std::collections::HashSet<Key> =
-        ctx.snap.borrow()?.globals.iter().map(|v| (v.module.clone(), v.cu.clone(), v.name.clone())).collect();
+    let known: std::collections::HashSet<Key> = ctx
+        .snap
+        .borrow()?
+        .globals
+        .iter()
+        .map(|v| (v.module.as_deref().map(String::from), v.cu.as_deref().map(String::from), v.name.clone()))
+        .collect();
     let is_known = |module: &str, cu: Option<&str>, name: &str| {
         known.contains(&(Some(module.to_string()), cu.map(str::to_string), name.to_string()))
     };

@@ -132,7 +132,7 @@ fn variable_weight(v: &Variable) -> usize {
     let children = v.members.iter().chain(&v.elements).chain(v.target.as_deref());
     size_of::<Variable>()
         + v.name.len()
-        + v.symbol.as_ref().map_or(0, String::len)
+        + v.symbol.as_deref().map_or(0, str::len)
         + v.annotations.iter().map(annotation_weight).sum::<usize>()
         + children.map(variable_weight).sum::<usize>()
 }

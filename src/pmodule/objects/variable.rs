@@ -165,7 +165,7 @@ impl UserData for VariableUd {
             this.ctx.store(s.len())?;
             this.write(|v| {
                 v.kind = Kind::String;
-                v.symbol = Some(s);
+                v.symbol = Some(s.into());
             })
         });
         methods.add_method("set_cdbl", |_, this, (re, im): (f64, f64)| {
@@ -182,7 +182,7 @@ impl UserData for VariableUd {
             this.write(|v| {
                 v.kind = Kind::Fn;
                 if name.is_some() {
-                    v.symbol = name;
+                    v.symbol = name.map(Into::into);
                 }
             })
         });

@@ -113,7 +113,7 @@ impl<'x> Reader<'x> {
             Ok(bytes) => Some(bytes),
             Err(unread) => {
                 var.location = unread.location;
-                var.error = unread.error;
+                var.error = unread.error.map(Into::into);
                 var.truncated |= unread.truncated;
                 None
             }
@@ -195,7 +195,7 @@ impl<'x> Reader<'x> {
             }
             Err(unread) => {
                 var.location = unread.location;
-                var.error = unread.error.clone();
+                var.error = unread.error.clone().map(Into::into);
                 var.truncated |= unread.truncated;
                 Source::Missing { location: unread.location, error: unread.error }
             }

@@ -66,7 +66,7 @@ pub(super) fn char_literal(b: u8) -> String {
 pub(super) fn set_string(var: &mut Variable, read: &[u8], text_end: usize) {
     let text = &read[..text_end];
     let exact = std::str::from_utf8(text).is_ok() && read[text_end..].iter().all(|&b| b == 0);
-    var.symbol = Some(String::from_utf8_lossy(text).into_owned());
+    var.symbol = Some(String::from_utf8_lossy(text).into());
     if !exact {
         var.bytes = Some(read.iter().map(|b| format!("{b:02x}")).collect());
     }

@@ -52,11 +52,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 return;
             }
             if matches!(t.kind, TypeKind::Function { .. }) {
-                var.symbol = self.locator.functions.name_at(address);
+                var.symbol = self.locator.functions.name_at(address).map(Into::into);
                 return;
             }
         }
-        var.symbol = self.locator.functions.name_at(address);
+        var.symbol = self.locator.functions.name_at(address).map(Into::into);
         let expandable = pointee.as_ref().is_some_and(|(_, t)| !matches!(t.kind, TypeKind::Unspecified));
         if address == 0 || !expandable || walk.pointers() >= self.limits.deref_depth {
             return;

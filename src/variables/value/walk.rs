@@ -193,11 +193,11 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         let resolved = summary.resolved.as_ref();
         let mut var = self.shell(name, &summary, &src);
         if let Source::Missing { error, .. } = &src {
-            var.error = error.clone();
+            var.error = error.clone().map(Into::into);
             return var;
         }
         if let Some(e) = summary.error {
-            var.error = Some(e.to_string());
+            var.error = Some(e.to_string().into());
             return var;
         }
         let Some((id, t)) = resolved else { return var };
@@ -213,7 +213,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 if let Some(bytes) = self.bytes.load(&mut var, &src, t.size.unwrap_or(4)) {
                     let v = integer(&bytes, *signed);
                     var.value = json_integer(v);
-                    var.symbol = enum_label(enumerators, v);
+                    var.symbol = enum_label(enumerators, v).map(Into::into);
                 }
             }
             TypeKind::Pointer(target) => self.pointer(&mut var, &src, target.as_ref(), false, walk),
@@ -234,7 +234,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 }
             }
             TypeKind::Array { element, dims } => self.array(&mut var, src, element.as_ref(), dims, walk),
-            TypeKind::Function { .. } => var.symbol = src.address().and_then(|a| self.locator.functions.name_at(a)),
+            TypeKind::Function { .. } => {
+                var.symbol = src.address().and_then(|a| self.locator.functions.name_at(a)).map(Into::into)
+            }
             TypeKind::Qualified(..) | TypeKind::Typedef(_) | TypeKind::Unspecified => {}
         }
         var
@@ -267,14 +269,14 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 let v = integer(&bytes, true);
                 var.value = json_integer(v);
                 if encoding == gimli::DW_ATE_signed_char || is_char_name(name) {
-                    var.symbol = Some(char_literal(v as u8));
+                    var.symbol = Some(char_literal(v as u8).into());
                 }
             }
             _ => {
                 let v = integer(&bytes, false);
                 var.value = json_integer(v);
                 if encoding == gimli::DW_ATE_unsigned_char || (encoding == gimli::DW_ATE_UTF && size == 1) {
-                    var.symbol = Some(char_literal(v as u8));
+                    var.symbol = Some(char_literal(v as u8).into());
                 }
             }
         }
@@ -328,7 +330,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         // A bit field has no size in bytes of its own.
         var.size = None;
         let Some(end) = bit.checked_add(size).filter(|&end| end <= MAX_BIT_FIELD) else {
-            var.error = Some(format!("a bit field of {size} bits at bit {bit} is not supported (corrupt DWARF?)"));
+            var.error =
+                Some(format!("a bit field of {size} bits at bit {bit} is not supported (corrupt DWARF?)").into());
             return var;
         };
         let Some(bytes) = self.bytes.load(&mut var, src, end.div_ceil(8)) else { return var };
@@ -351,7 +354,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         if let Some((_, t)) = &resolved
             && let TypeKind::Enum { enumerators, .. } = &t.kind
         {
-            var.symbol = enum_label(enumerators, value);
+            var.symbol = enum_label(enumerators, value).map(Into::into);
         }
         var
     }
