@@ -49,8 +49,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         Some(Command::View { monochrome, snapshot: path }) => {
             let snap = read_snapshot(&path)?;
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            view::run(&snap, view::Theme { color: !monochrome && !no_color }).map_err(|e| e.to_string())?;
-            Ok(ExitCode::SUCCESS)
+            match view::run(&snap, view::Theme { color: !monochrome && !no_color }).map_err(|e| e.to_string())? {
+                // Ended by a signal: the status a shell shows for it.
+                Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
+                None => Ok(ExitCode::SUCCESS),
+            }
         }
         Some(Command::Run { snapshot: args, command }) => {
             let opts = args.into_options()?;

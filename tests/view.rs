@@ -170,6 +170,29 @@ fn monochrome_draws_no_colour() {
     tmux.quit();
 }
 
+/// SIGTERM or SIGHUP (a closed terminal, a `kill`) ends the viewer as `q`
+/// does: the terminal leaves raw mode, and the exit status is the
+/// signal's (128 + 15).
+#[test]
+fn a_termination_signal_restores_the_terminal() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-term");
+    let tmux = Tmux::view("term", &[path.to_str().unwrap()]);
+    tmux.wait_for("<- fault");
+    let shell = tmux.tmux(&["display-message", "-p", "-t", "view", "#{pane_pid}"]);
+    let viewer = Command::new("pgrep").args(["-P", shell.trim()]).output().expect("cannot run pgrep");
+    let viewer = String::from_utf8_lossy(&viewer.stdout).trim().to_string();
+    assert!(!viewer.is_empty(), "the viewer is the shell's child");
+    let killed = Command::new("kill").args(["-TERM", &viewer]).status().expect("cannot run kill");
+    assert!(killed.success());
+    let screen = tmux.wait_for("exit=");
+    let status = line_with(&screen, "exit=");
+    assert!(status.starts_with("exit=143 modes: "), "{screen}");
+    assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
+}
+
 #[test]
 fn bad_input_is_one_error_line() {
     let missing = work_dir().join("view-no-such-file.json");

@@ -16,6 +16,7 @@ mod state;
 use std::io::{self, IsTerminal, Stdout};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crossterm::event::{self, Event};
 use crossterm::execute;
@@ -26,6 +27,7 @@ use ratatui::backend::CrosstermBackend;
 pub use draw::Theme;
 use state::View;
 
+use crate::process::signals;
 use crate::snapshot::Snapshot;
 
 /// Why the viewer cannot run or stopped.
@@ -37,24 +39,46 @@ pub enum ViewError {
     Terminal(#[from] io::Error),
 }
 
-/// Shows `snap` until the user quits.
-pub fn run(snap: &Snapshot, theme: Theme) -> Result<(), ViewError> {
+/// Shows `snap` until the user quits (None) or a SIGINT, SIGTERM or
+/// SIGHUP ends the viewer (that signal): the terminal is restored either
+/// way, where the signal's default action would leave it in raw mode.
+pub fn run(snap: &Snapshot, theme: Theme) -> Result<Option<i32>, ViewError> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         return Err(ViewError::NotATerminal);
     }
+    signals::install_handlers();
     let mut view = View::new(snap);
     let _screen = FullScreen::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     event_loop(&mut terminal, &mut view, theme)
 }
 
+/// How often a signal is looked for while no key comes.
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
 fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     view: &mut View,
     theme: Theme,
-) -> Result<(), ViewError> {
+) -> Result<Option<i32>, ViewError> {
+    let mut redraw = true;
     while !view.quit {
-        terminal.draw(|screen| draw::draw(screen, view, theme))?;
+        if let Some(signal) = signals::termination_requested() {
+            return Ok(Some(signal));
+        }
+        if redraw {
+            terminal.draw(|screen| draw::draw(screen, view, theme))?;
+        }
+        // A signal interrupts the wait (EINTR): the loop looks for it.
+        redraw = match event::poll(SIGNAL_CHECK) {
+            Ok(true) => true,
+            Ok(false) => false,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
+            Err(e) => return Err(e.into()),
+        };
+        if !redraw {
+            continue;
+        }
         // A resize needs nothing but the redraw at the top of the loop.
         if let Event::Key(key) = event::read()?
             && let Some(action) = keys::action(&view.mode, key)
@@ -62,7 +86,7 @@ fn event_loop(
             view.apply(action);
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Whether the terminal is in raw mode on the alternate screen, for the
