@@ -6,7 +6,8 @@ Cases:
                  frames only (ptsnap --no-variables, eu-stack, gdb bt)
   frames-10000   tests/fixtures/deep.c, one thread 10,000 frames deep: the same
   variables-1000 the 1,001 threads with every frame's parameters and locals:
-                 ptsnap (variables on, its default) against gdb `bt full`
+                 ptsnap (variables on, its default; also with --deref-depth 0
+                 and with --jobs 1) against gdb `bt full`
   pmodules-1000  the 1,001 threads with variables: ptsnap with no module
                  against ptsnap with one module whose variable callback has a
                  match that matches nothing (the plugin layer's cost)
@@ -109,9 +110,12 @@ def frame_tools(ptsnap, pid, out_json):
 
 def variable_tools(ptsnap, pid, out_json):
     shallow = out_json.replace(".json", "-deref0.json")
+    one_job = out_json.replace(".json", "-jobs1.json")
     tools = [
         ("ptsnap", [ptsnap, "-o", out_json, pid]),
         ("ptsnap --deref-depth 0", [ptsnap, "--deref-depth", "0", "-o", shallow, pid]),
+        # Extraction on one CPU: slower, and the lean choice for memory.
+        ("ptsnap --jobs 1", [ptsnap, "--jobs", "1", "-o", one_job, pid]),
     ]
     if shutil.which("gdb"):
         tools.append(("gdb bt full", ["gdb", "-nx", "-batch", "-p", pid, "-ex", "thread apply all bt full"]))
