@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 /// The largest source file read.
@@ -79,7 +80,10 @@ impl Sources {
 /// A regular file's lines, tabs expanded; other files and files larger
 /// than [`MAX_BYTES`] are refused.
 fn read_lines(path: &Path) -> Result<Vec<String>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    // Opening a FIFO waits for a writer unless O_NONBLOCK; what was opened
+    // is then checked, not the path, which may have changed meanwhile.
+    let file = File::options().read(true).custom_flags(libc::O_NONBLOCK).open(path).map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
         return Err("not a regular file".into());
     }
@@ -88,7 +92,7 @@ fn read_lines(path: &Path) -> Result<Vec<String>, String> {
     }
     let mut bytes = Vec::new();
     // Bounded again: the file may have grown since.
-    File::open(path).and_then(|f| f.take(MAX_BYTES).read_to_end(&mut bytes)).map_err(|e| e.to_string())?;
+    file.take(MAX_BYTES).read_to_end(&mut bytes).map_err(|e| e.to_string())?;
     Ok(String::from_utf8_lossy(&bytes).lines().map(expand_tabs).collect())
 }
 
@@ -142,6 +146,14 @@ mod tests {
         );
         let Source::Unreadable(note) = sources.get("/dev/zero") else { panic!("read a device") };
         assert!(note.contains("not a regular file"), "{note}");
+        // A FIFO without a writer: refused, not waited on.
+        let fifo = std::env::temp_dir().join(format!("ptsnap-source-fifo-{}", std::process::id()));
+        let _ = std::fs::remove_file(&fifo);
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let refused =
+            matches!(sources.get(fifo.to_str().unwrap()), Source::Unreadable(n) if n.contains("not a regular file"));
+        std::fs::remove_file(&fifo).unwrap();
+        assert!(refused);
     }
 
     #[test]
