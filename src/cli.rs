@@ -76,6 +76,10 @@ pub enum Command {
         /// No colours (also when NO_COLOR is set).
         #[arg(short = 'm', long)]
         monochrome: bool,
+        /// Where to look for a source file not found where the snapshot
+        /// says (by its path below DIR, then by its name); repeatable.
+        #[arg(long, value_name = "DIR")]
+        source_path: Vec<PathBuf>,
         /// The snapshot file.
         snapshot: PathBuf,
     },

@@ -46,10 +46,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
             print_out(&show::render_with(&read_snapshot(&path)?, group));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::View { monochrome, snapshot: path }) => {
+        Some(Command::View { monochrome, source_path, snapshot: path }) => {
             let snap = read_snapshot(&path)?;
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            match view::run(&snap, view::Theme { color: !monochrome && !no_color }).map_err(|e| e.to_string())? {
+            let theme = view::Theme { color: !monochrome && !no_color };
+            match view::run(&snap, theme, source_path).map_err(|e| e.to_string())? {
                 // Ended by a signal: the status a shell shows for it.
                 Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
                 None => Ok(ExitCode::SUCCESS),

@@ -3,8 +3,10 @@
 //! threads, keys are sent with `send-keys`, and the screen is read with
 //! `capture-pane`, polled until what is awaited appears (or a deadline
 //! passes). After `q`, the shell that ran the viewer prints its exit status
-//! and `stty -a`, which shows whether the terminal left raw mode. And the
-//! errors: a missing file, a file that is not a snapshot, no terminal.
+//! and `stty -a`, which shows whether the terminal left raw mode. The info
+//! and source panes, the source found by `--source-path` in a snapshot
+//! whose path to it is gone. And the errors: a missing file, a file that
+//! is not a snapshot, no terminal.
 
 mod common;
 
@@ -207,4 +209,44 @@ fn bad_input_is_one_error_line() {
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/crash.json");
     let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap()]));
     assert!(err.contains("needs a terminal"), "{err}");
+}
+
+/// `i` shows the fault, kv and registers; `s` the faulting line, found by
+/// `--source-path` when the snapshot's path to it no longer exists.
+#[test]
+fn info_and_source_panes() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-panes");
+    let fixtures = fixtures_dir();
+    let fixtures = fixtures.to_str().unwrap();
+    let json = std::fs::read_to_string(&path).unwrap();
+    assert!(json.contains(&format!("\"file\":\"{fixtures}/crash.c\"")), "the fixture's path is recorded");
+    let moved = work_dir().join("view-panes-moved.json");
+    std::fs::write(&moved, json.replace(&format!("\"{fixtures}/crash.c\""), "\"/moved/away/crash.c\"")).unwrap();
+
+    let tmux = Tmux::view("panes", &["--source-path", fixtures, moved.to_str().unwrap()]);
+    tmux.wait_for("<- fault");
+    tmux.keys(&["i"]);
+    let screen = tmux.wait_for("fault.function = recurse");
+    assert!(screen.contains("info (i: back to the variables)"), "{screen}");
+    assert!(line_with(&screen, "  SIGSEGV").contains("SIGSEGV (SEGV_MAPERR) in thread"), "{screen}");
+    tmux.keys(&["PageDown"]);
+    let screen = tmux.wait_for(" rip 0x");
+    assert!(line_with(&screen, " rip 0x").contains("eflags 0x"), "{screen}");
+
+    // Back to the variables, then the source: the faulting line marked.
+    tmux.keys(&["i"]);
+    tmux.wait_for("variables of #0 recurse");
+    tmux.keys(&["s"]);
+    let screen = tmux.wait_for("source of #0 recurse: ");
+    assert!(line_with(&screen, "source of #0").contains(&format!("{fixtures}/crash.c")), "{screen}");
+    assert!(line_with(&screen, "*info->target = info->depth").contains("> 22 "), "{screen}");
+    // Left to the frames (the info had the focus), down to main's frame:
+    // its own line.
+    tmux.keys(&["h", "j", "j", "j", "j"]);
+    let screen = tmux.wait_for("source of #4 main");
+    assert!(line_with(&screen, "LINE:main_call").starts_with("│> 51 "), "{screen}");
+    tmux.quit();
 }

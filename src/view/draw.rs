@@ -1,6 +1,6 @@
 //! Drawing the viewer's state: a header line (process and fault), the
-//! threads and frames panes side by side, the variables pane below them,
-//! and a status line (keys, search, messages). Drawing reads the state and
+//! threads and frames panes side by side, below them the variables, the
+//! info or the source pane, and a status line (keys, search, messages). Drawing reads the state and
 //! only keeps each pane's scroll offset, so that the selection stays in
 //! view; only the rows on screen are built.
 //!
@@ -17,8 +17,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
+use super::info::{self, InfoLine};
 use super::keys::HELP;
-use super::state::{Mode, Pane, Section, ThreadRow, View, notes};
+use super::state::{Bottom, Mode, Pane, Section, SourceLines, ThreadRow, View, notes};
 use crate::show::{self, FRAME_FAULT, frame_marks, frame_place};
 use crate::snapshot::{AnnotationLevel, Frame, Snapshot, Thread};
 
@@ -69,7 +70,11 @@ pub fn draw(screen: &mut Screen, view: &mut View, theme: Theme) {
     screen.render_widget(Paragraph::new(header_line(view, theme)), header);
     draw_threads(screen, threads, view, theme);
     draw_frames(screen, frames, view, theme);
-    draw_variables(screen, bottom, view, theme);
+    match view.bottom {
+        Bottom::Variables => draw_variables(screen, bottom, view, theme),
+        Bottom::Info => draw_info(screen, bottom, view, theme),
+        Bottom::Source => draw_source(screen, bottom, view, theme),
+    }
     screen.render_widget(Paragraph::new(status_line(view, theme)), status);
     if view.mode == Mode::Help {
         draw_help(screen, theme);
@@ -81,17 +86,8 @@ fn header_line(view: &View, theme: Theme) -> Line<'static> {
     let p = &s.process;
     let mut spans =
         vec![Span::raw(show::escaped(&format!("process {} ({}) ", p.pid, s.application.as_deref().unwrap_or("?"))))];
-    match &s.fault {
-        Some(f) => {
-            let what = match &f.signal {
-                Some(sig) => {
-                    let code = sig.code_name.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
-                    format!("{}{code} in thread {}: {}", sig.name, f.tid, sig.reason)
-                }
-                None => format!("fault in thread {}", f.tid),
-            };
-            spans.push(Span::styled(show::escaped(&what), theme.fault()));
-        }
+    match info::fault_text(s) {
+        Some(what) => spans.push(Span::styled(show::escaped(&what), theme.fault())),
         None => spans.push(Span::raw(format!("{}, no fault", p.state))),
     }
     Line::from(spans)
@@ -268,6 +264,69 @@ fn draw_variables(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme
         push_notes(&mut spans, &r.notes, theme);
         Line::from(spans)
     });
+}
+
+/// Lines `scroll..` of `len` in `area` (from `default` until the user
+/// scrolls), `scroll` bounded so that the last line ends the pane, and
+/// the first line shown kept in `offset` for the next scroll.
+fn scrolled<'a>(
+    screen: &mut Screen,
+    area: Rect,
+    (len, default): (usize, usize),
+    (scroll, offset): (&mut Option<usize>, &mut usize),
+    line: impl Fn(usize) -> Line<'a>,
+) {
+    let height = usize::from(area.height);
+    *offset = scroll.unwrap_or(default).min(len.saturating_sub(height));
+    if scroll.is_some() {
+        *scroll = Some(*offset);
+    }
+    let lines: Vec<Line> = (*offset..len.min(*offset + height)).map(line).collect();
+    screen.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_info(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
+    let inner = pane(screen, area, "info (i: back to the variables)".into(), view.focus == Pane::Variables);
+    let lines = info::lines(view.snap, view.thread());
+    scrolled(screen, inner, (lines.len(), 0), (&mut view.scroll, &mut view.offsets[2]), |i| match &lines[i] {
+        InfoLine::Heading(h) => Line::styled(show::escaped(h), theme.mark().add_modifier(Modifier::BOLD)),
+        InfoLine::Text(t) => Line::raw(format!("  {}", show::escaped(t))),
+    });
+}
+
+/// The lines around the frame's, numbered, the frame's marked `> ` and
+/// highlighted; or a note saying why there are none.
+fn draw_source(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
+    let focused = view.focus == Pane::Variables;
+    let mut scroll = view.scroll;
+    let mut offset = view.offsets[2];
+    let frame = view.frame().map(|f| format!("#{} {}", f.index, f.function.as_deref().unwrap_or("??")));
+    match view.source() {
+        SourceLines::Lines { path, lines, line } => {
+            let title = format!("source of {}: {}", frame.unwrap_or_default(), path.display());
+            let inner = pane(screen, area, title, focused);
+            let centred = line.saturating_sub(usize::from(inner.height).div_ceil(2));
+            let width = lines.len().to_string().len();
+            scrolled(screen, inner, (lines.len(), centred), (&mut scroll, &mut offset), |i| {
+                let number = format!("{:>width$} ", i + 1);
+                let text = show::escaped(&lines[i]);
+                let here = i + 1 == line;
+                let row = Line::from(vec![
+                    Span::raw(if here { "> " } else { "  " }),
+                    Span::styled(number, theme.dim()),
+                    Span::raw(text),
+                ]);
+                if here { row.patch_style(theme.fg(Color::Yellow).add_modifier(Modifier::REVERSED)) } else { row }
+            });
+        }
+        SourceLines::Note(note) => {
+            let title = format!("source of {}", frame.unwrap_or_else(|| "?".into()));
+            let inner = pane(screen, area, title, focused);
+            screen.render_widget(Paragraph::new(Line::styled(show::escaped(&note), theme.dim())), inner);
+        }
+    }
+    view.offsets[2] = offset;
+    view.scroll = scroll;
 }
 
 fn draw_help(screen: &mut Screen, theme: Theme) {

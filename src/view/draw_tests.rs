@@ -125,3 +125,51 @@ fn tiny_terminals_do_not_panic() {
         render(&mut view, COLOR, w, h);
     }
 }
+
+fn described(file: &str) -> Snapshot {
+    crate::view::state::tests::described(file)
+}
+
+#[test]
+fn the_info_pane_lists_the_fault_kv_and_registers_and_scrolls() {
+    let snap = described("/nowhere/crash.c");
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleInfo);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "info (i: back").starts_with('┌'), "{screen:#?}");
+    assert!(line_with(&screen, "  SIGSEGV").contains("SIGSEGV (SEGV_MAPERR) in thread 5: invalid memory access"));
+    for _ in 0..6 {
+        view.apply(Action::Down);
+    }
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "fault.function").contains("│  fault.function = recurse"), "{screen:#?}");
+    assert!(line_with(&screen, "registers of thread 5").contains("│registers of thread 5 (frame #0)"));
+    assert!(line_with(&screen, "rip").contains("rip 0x0000000000000100       rsp 0x000000007ffe0000"));
+    // End shows the last line at the bottom, not past it.
+    view.apply(Action::End);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(screen[screen.len() - 3].contains("total 0 us"), "{screen:#?}");
+}
+
+#[test]
+fn the_source_pane_highlights_the_frames_line_or_says_why_not() {
+    let snap = described(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crash.c"));
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleSource);
+    let buffer = render(&mut view, COLOR, 80, 24);
+    let screen = lines(&buffer);
+    assert!(line_with(&screen, "source of #1 recurse: /").contains("crash.c"), "{screen:#?}");
+    let y = screen.iter().position(|l| l.contains("*info->target = info->depth;")).unwrap();
+    assert!(screen[y].starts_with("│> 22         *info->target"), "{screen:#?}");
+    assert!(buffer[(10, y as u16)].modifier.contains(ratatui::style::Modifier::REVERSED));
+    assert!(line_with(&screen, "recurse(info, n - 1);").starts_with("│  25 "));
+
+    let snap = described("/nowhere/crash.c");
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleSource);
+    let screen = lines(&render(&mut view, COLOR, 100, 24));
+    assert!(line_with(&screen, "source of #1 recurse").starts_with('┌'));
+    assert!(
+        line_with(&screen, "cannot be read").contains("/nowhere/crash.c cannot be read (/nowhere/crash.c: No such")
+    );
+}

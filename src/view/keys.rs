@@ -1,5 +1,6 @@
 //! Keys to viewer actions: arrows and vi keys move, Tab changes pane,
-//! Enter opens, `/` searches, `g` groups, `?` helps, `q` quits. While a
+//! Enter opens, `/` searches, `g` groups, `i` and `s` show the info and
+//! source panes, `?` helps, `q` quits. While a
 //! search is typed, printable keys are its text.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -39,6 +40,8 @@ pub fn action(mode: &Mode, key: KeyEvent) -> Option<Action> {
         KeyCode::Enter => Action::Toggle,
         KeyCode::Char('g') => Action::ToggleGrouping,
         KeyCode::Char('?') => Action::ToggleHelp,
+        KeyCode::Char('i') => Action::ToggleInfo,
+        KeyCode::Char('s') => Action::ToggleSource,
         KeyCode::Char('/') => Action::SearchStart,
         KeyCode::Char('n') => Action::NextHit,
         KeyCode::Char('N') => Action::PrevHit,
@@ -58,6 +61,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("g", "group threads with identical stacks, or not"),
     ("/", "search function and variable names in every thread"),
     ("n, N", "next or previous match"),
+    ("i", "info: process, fault, registers, modules..."),
+    ("s", "the selected frame's source"),
     ("?", "this help (any key closes it)"),
     ("q, Ctrl-C", "quit"),
 ];

@@ -10,10 +10,13 @@
 //! be lost on the alternate screen otherwise).
 
 mod draw;
+mod info;
 mod keys;
+mod source;
 mod state;
 
 use std::io::{self, IsTerminal, Stdout};
+use std::path::PathBuf;
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -42,12 +45,14 @@ pub enum ViewError {
 /// Shows `snap` until the user quits (None) or a SIGINT, SIGTERM or
 /// SIGHUP ends the viewer (that signal): the terminal is restored either
 /// way, where the signal's default action would leave it in raw mode.
-pub fn run(snap: &Snapshot, theme: Theme) -> Result<Option<i32>, ViewError> {
+/// Source files not found as recorded are looked for in `source_path`.
+pub fn run(snap: &Snapshot, theme: Theme, source_path: Vec<PathBuf>) -> Result<Option<i32>, ViewError> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         return Err(ViewError::NotATerminal);
     }
     signals::install_handlers();
     let mut view = View::new(snap);
+    view.set_source_path(source_path);
     let _screen = FullScreen::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     event_loop(&mut terminal, &mut view, theme)

@@ -2,15 +2,18 @@
 //! from the terminal: the rows of the threads pane (threads, or groups of
 //! threads with identical stacks), the selected thread and frame, the
 //! variables tree of that frame and which of its nodes are open, and the
-//! search. Every change goes through [`View::apply`], so tests drive it
-//! with [`Action`]s and read the rows back.
+//! search, and what the bottom pane shows (the variables, the info pane
+//! or the frame's source). Every change goes through [`View::apply`], so
+//! tests drive it with [`Action`]s and read the rows back.
 //!
 //! Work per key is bounded by what is on screen: the threads' rows are
 //! rebuilt only when grouping changes, and the variables tree only when
 //! the frame or an expansion changes, never from the whole snapshot.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 
+use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
 use crate::snapshot::{
     Annotation, AnnotationLevel, BASE_CLASS, Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable,
@@ -20,12 +23,32 @@ use crate::stacks;
 /// More threads than this open grouped by identical stacks.
 pub const GROUP_ABOVE: usize = 16;
 
-/// The panes the cursor moves between, left to right.
+/// The panes the cursor moves between, left to right. `Variables` is
+/// the bottom pane, whatever [`Bottom`] it shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Pane {
     Threads,
     Frames,
     Variables,
+}
+
+/// What the bottom pane shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bottom {
+    Variables,
+    /// Process, fault, registers, modules...: [`super::info`].
+    Info,
+    /// The lines around the selected frame's line.
+    Source,
+}
+
+/// The source pane's content for the selected frame.
+#[derive(Debug)]
+pub enum SourceLines<'a> {
+    /// The file's lines; `line` (1-based) is the frame's.
+    Lines { path: &'a std::path::Path, lines: &'a [String], line: usize },
+    /// Why there are no lines to show.
+    Note(String),
 }
 
 const PANES: [Pane; 3] = [Pane::Threads, Pane::Frames, Pane::Variables];
@@ -49,6 +72,8 @@ pub enum Action {
     Toggle,
     ToggleGrouping,
     ToggleHelp,
+    ToggleInfo,
+    ToggleSource,
     SearchStart,
     SearchInput(char),
     SearchBackspace,
@@ -134,6 +159,11 @@ pub struct View<'s> {
     /// Open variables: (thread, frame, path).
     open_vars: HashSet<(usize, Option<usize>, Vec<usize>)>,
     pub var_rows: Vec<VarRow>,
+    pub bottom: Bottom,
+    /// The first line shown of the info or source pane, once the user
+    /// scrolled it (None: the top of the info, the source's line centred).
+    pub scroll: Option<usize>,
+    pub sources: Sources,
     pub search: Search,
     /// A line for the status bar (search results, errors).
     pub message: Option<String>,
@@ -162,6 +192,9 @@ impl<'s> View<'s> {
             var_sel: 0,
             open_vars: HashSet::new(),
             var_rows: Vec::new(),
+            bottom: Bottom::Variables,
+            scroll: None,
+            sources: Sources::new(snap.process.cwd.as_ref().map(PathBuf::from), Vec::new()),
             search: Search::default(),
             message: None,
             page: 10,
@@ -204,6 +237,27 @@ impl<'s> View<'s> {
         vars
     }
 
+    /// Where source files not found as recorded are looked for.
+    pub fn set_source_path(&mut self, roots: Vec<PathBuf>) {
+        self.sources = Sources::new(self.snap.process.cwd.as_ref().map(PathBuf::from), roots);
+    }
+
+    /// The selected frame's source file and line, read on first use.
+    pub fn source(&mut self) -> SourceLines<'_> {
+        let Some(f) = self.frame() else { return SourceLines::Note("no frame selected".into()) };
+        let (Some(file), Some(line)) = (f.file.as_deref(), f.line) else {
+            return SourceLines::Note("this frame has no source file and line".into());
+        };
+        match self.sources.get(file) {
+            Source::Read { lines, .. } if line as usize > lines.len() => SourceLines::Note(format!(
+                "{file} has {} lines, not line {line}: not the file that was built?",
+                lines.len()
+            )),
+            Source::Read { path, lines } => SourceLines::Lines { path, lines, line: line as usize },
+            Source::Unreadable(note) => SourceLines::Note(note.clone()),
+        }
+    }
+
     pub fn apply(&mut self, action: Action) {
         match (&mut self.mode, action) {
             (_, Action::Quit) => self.quit = true,
@@ -238,6 +292,13 @@ impl<'s> View<'s> {
             Action::Toggle => self.toggle(),
             Action::ToggleGrouping => self.toggle_grouping(),
             Action::ToggleHelp => self.mode = Mode::Help,
+            Action::ToggleInfo => {
+                self.show_bottom(Bottom::Info);
+                if self.bottom == Bottom::Info {
+                    self.focus = Pane::Variables;
+                }
+            }
+            Action::ToggleSource => self.show_bottom(Bottom::Source),
             Action::SearchStart => self.mode = Mode::Search(String::new()),
             Action::NextHit => self.step_hit(1),
             Action::PrevHit => self.step_hit(-1),
@@ -247,6 +308,12 @@ impl<'s> View<'s> {
             | Action::SearchCancel
             | Action::Quit => {}
         }
+    }
+
+    /// Shows `what` in the bottom pane, or the variables if it shows it.
+    fn show_bottom(&mut self, what: Bottom) {
+        self.bottom = if self.bottom == what { Bottom::Variables } else { what };
+        self.scroll = None;
     }
 
     fn pane_index(&self) -> usize {
@@ -262,12 +329,17 @@ impl<'s> View<'s> {
                 let len = self.thread().map_or(0, |t| t.frames.len());
                 self.select_frame(clamp(self.frame_sel, len));
             }
-            Pane::Variables => self.var_sel = clamp(self.var_sel, self.var_rows.len()),
+            Pane::Variables if self.bottom == Bottom::Variables => {
+                self.var_sel = clamp(self.var_sel, self.var_rows.len())
+            }
+            // Drawing keeps the line shown first in the offset, and bounds it.
+            Pane::Variables => self.scroll = Some(self.scroll.unwrap_or(self.offsets[2]).saturating_add_signed(delta)),
         }
     }
 
     fn left(&mut self) {
         match self.focus {
+            Pane::Variables if self.bottom != Bottom::Variables => self.focus = Pane::Frames,
             Pane::Variables => match self.var_rows.get(self.var_sel) {
                 Some(row) if row.open => self.toggle(),
                 Some(row) if row.path.len() > 1 => {
@@ -321,6 +393,7 @@ impl<'s> View<'s> {
                 }
             }
             Pane::Frames => self.focus = Pane::Variables,
+            Pane::Variables if self.bottom != Bottom::Variables => {}
             Pane::Variables => {
                 let Some(row) = self.var_rows.get(self.var_sel).filter(|r| r.expandable) else { return };
                 let key = (self.thread_index().unwrap_or(0), self.frame_key(), row.path.clone());
@@ -409,6 +482,10 @@ impl<'s> View<'s> {
     fn select_frame(&mut self, frame: usize) {
         if frame != self.frame_sel {
             self.var_sel = 0;
+        }
+        // The source of another frame opens on its line.
+        if self.bottom == Bottom::Source {
+            self.scroll = None;
         }
         self.frame_sel = frame;
         self.rebuild_var_rows();
@@ -524,6 +601,7 @@ impl<'s> View<'s> {
         self.select_frame(hit.frame.unwrap_or(0));
         self.focus = Pane::Frames;
         if let Some(v) = hit.variable {
+            self.bottom = Bottom::Variables;
             self.var_sel = self.var_rows.iter().position(|r| r.path == [v]).unwrap_or(0);
             self.focus = Pane::Variables;
         }

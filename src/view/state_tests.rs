@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::snapshot::Addr;
+use crate::view::state::SourceLines;
 
 fn int(name: &str, n: i64) -> Variable {
     Variable {
@@ -231,4 +232,90 @@ fn an_empty_snapshot_has_nothing_to_select() {
         view.apply(action);
     }
     assert!(view.thread().is_none() && view.var_rows.is_empty());
+}
+
+/// The snapshot with a fault, kv, registers and a module, and the
+/// faulting frame at line 22 of `file`.
+pub(crate) fn described(file: &str) -> Snapshot {
+    use crate::snapshot::{ErrorEntry, Fault, ModuleInfo, Registers, SignalInfo};
+    let mut snap = snapshot();
+    snap.fault = Some(Fault {
+        tid: 5,
+        signal: Some(SignalInfo {
+            name: "SIGSEGV".into(),
+            code_name: Some("SEGV_MAPERR".into()),
+            reason: "invalid memory access: address not mapped at 0x0".into(),
+            ..SignalInfo::default()
+        }),
+    });
+    snap.kv.insert("fault.function".into(), "recurse".into());
+    snap.kv.insert("fault.line".into(), 22.into());
+    snap.modules.push(ModuleInfo {
+        path: "/usr/lib/libc.so.6".into(),
+        build_id: Some("93ac61".into()),
+        symbols: "symtab".into(),
+        error: Some("no debug info".into()),
+        ..ModuleInfo::default()
+    });
+    snap.errors.push(ErrorEntry { context: "thread 101".into(), message: "cannot read its stack".into() });
+    let crashed = &mut snap.threads[7];
+    crashed.registers = Registers::named(&["rip", "rsp"], vec![0x100, 0x7ffe_0000]);
+    crashed.kernel_stack = vec!["do_nanosleep+0x7c".into()];
+    let faulting = &mut crashed.frames[1];
+    faulting.file = Some(file.into());
+    faulting.line = Some(22);
+    snap
+}
+
+fn crash_c() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crash.c").into()
+}
+
+#[test]
+fn i_shows_the_info_and_focuses_it_and_i_again_the_variables() {
+    let snap = described(&crash_c());
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleInfo);
+    assert_eq!((view.bottom, view.focus), (Bottom::Info, Pane::Variables));
+    let lines = super::super::info::lines(view.snap, view.thread());
+    let text = |t: &str| lines.contains(&super::super::info::InfoLine::Text(t.into()));
+    assert!(text("SIGSEGV (SEGV_MAPERR) in thread 5: invalid memory access: address not mapped at 0x0"), "{lines:#?}");
+    assert!(text("fault.function = recurse") && text("fault.line = 22"), "{lines:#?}");
+    assert!(text("     rip 0x0000000000000100       rsp 0x000000007ffe0000"), "{lines:#?}");
+    assert!(text("do_nanosleep+0x7c") && text("    error: no debug info") && text("thread 101: cannot read its stack"));
+    // Up and Down scroll, Enter opens nothing, Left goes to the frames.
+    view.apply(Action::Down);
+    assert_eq!(view.scroll, Some(1));
+    view.apply(Action::Toggle);
+    assert!(view.var_rows.iter().all(|r| !r.open));
+    view.apply(Action::Left);
+    assert_eq!(view.focus, Pane::Frames);
+    view.apply(Action::ToggleInfo);
+    assert_eq!((view.bottom, view.scroll), (Bottom::Variables, None));
+}
+
+#[test]
+fn s_shows_the_selected_frames_line_or_why_not() {
+    let snap = described(&crash_c());
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleSource);
+    assert_eq!((view.bottom, view.focus), (Bottom::Source, Pane::Frames), "the frames keep the keys");
+    match view.source() {
+        SourceLines::Lines { lines, line, .. } => {
+            assert_eq!(line, 22);
+            assert!(lines[21].contains("*info->target = info->depth;"), "{lines:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+    view.apply(Action::Down);
+    let SourceLines::Note(note) = view.source() else { panic!("main has no file") };
+    assert_eq!(note, "this frame has no source file and line");
+
+    let snap = described("/nowhere/crash.c");
+    let mut view = View::new(&snap);
+    view.apply(Action::ToggleSource);
+    let SourceLines::Note(note) = view.source() else { panic!("read a missing file") };
+    assert!(note.starts_with("/nowhere/crash.c cannot be read ("), "{note}");
+    view.set_source_path(vec![concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures").into()]);
+    assert!(matches!(view.source(), SourceLines::Lines { line: 22, .. }), "found by its name in --source-path");
 }
