@@ -56,15 +56,19 @@ impl Tmux {
         self.tmux(&["capture-pane", "-p", "-J", "-S", "-", "-t", "view"])
     }
 
-    /// The screen once it shows `text`; fails after 20 seconds.
+    /// The screen once it shows `text` and is drawn whole; fails after 20
+    /// seconds. A capture can catch a redraw half done (rows are written
+    /// top to bottom), so a screen counts once two captures in a row agree.
     fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut previous = String::new();
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if screen.contains(text) && screen == previous {
                 return screen;
             }
             assert!(Instant::now() < deadline, "no {text:?} on the screen:\n{screen}");
+            previous = screen;
             std::thread::sleep(Duration::from_millis(20));
         }
     }
