@@ -199,6 +199,35 @@ fn a_termination_signal_restores_the_terminal() {
     assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
 }
 
+/// A terminal that goes away (the tmux server killed, as a closed
+/// window) ends the viewer: it neither stays behind nor spins on the
+/// dead terminal.
+#[test]
+fn a_terminal_that_hangs_up_ends_the_viewer() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-hangup");
+    let tmux = Tmux::view("hangup", &[path.to_str().unwrap()]);
+    tmux.wait_for("<- fault");
+    let shell = tmux.tmux(&["display-message", "-p", "-t", "view", "#{pane_pid}"]);
+    let viewer = Command::new("pgrep").args(["-P", shell.trim()]).output().expect("cannot run pgrep");
+    let viewer: i32 = String::from_utf8_lossy(&viewer.stdout).trim().parse().expect("the viewer is the shell's child");
+    drop(tmux);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{viewer}/stat")).exists() {
+        let stat = std::fs::read_to_string(format!("/proc/{viewer}/stat")).unwrap_or_default();
+        if stat.contains(") Z ") {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = Command::new("kill").args(["-9", &viewer.to_string()]).status();
+            panic!("the viewer outlived its terminal: {stat}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn bad_input_is_one_error_line() {
     let missing = work_dir().join("view-no-such-file.json");

@@ -66,32 +66,62 @@ fn event_loop(
     view: &mut View,
     theme: Theme,
 ) -> Result<Option<i32>, ViewError> {
+    let mut size = crossterm::terminal::size()?;
     let mut redraw = true;
     while !view.quit {
         if let Some(signal) = signals::termination_requested() {
             return Ok(Some(signal));
         }
+        // A terminal that hung up (its window closed, its tmux server
+        // killed) reads as end of file for ever, on which crossterm's
+        // event reader spins without returning: the viewer ends as for a
+        // SIGHUP, which may not come to it (its shell, the session
+        // leader, is gone). So the viewer waits for input itself, and
+        // hands crossterm only input that is there on a live terminal.
+        if terminal_hung_up() {
+            return Ok(Some(libc::SIGHUP));
+        }
         if redraw {
             terminal.draw(|screen| draw::draw(screen, view, theme))?;
         }
         // A signal interrupts the wait (EINTR): the loop looks for it.
-        redraw = match event::poll(SIGNAL_CHECK) {
-            Ok(true) => true,
-            Ok(false) => false,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => false,
-            Err(e) => return Err(e.into()),
-        };
-        if !redraw {
-            continue;
+        wait_for_input(SIGNAL_CHECK)?;
+        if terminal_hung_up() {
+            return Ok(Some(libc::SIGHUP));
         }
-        // A resize needs nothing but the redraw at the top of the loop.
-        if let Event::Key(key) = event::read()?
-            && let Some(action) = keys::action(&view.mode, key)
-        {
-            view.apply(action);
+        let now = crossterm::terminal::size()?;
+        redraw = now != size;
+        size = now;
+        while event::poll(Duration::ZERO)? {
+            redraw = true;
+            if let Event::Key(key) = event::read()?
+                && let Some(action) = keys::action(&view.mode, key)
+            {
+                view.apply(action);
+            }
         }
     }
     Ok(None)
+}
+
+/// Waits until standard input has something to read (or hangs up), a
+/// signal comes, or `timeout` passes.
+fn wait_for_input(timeout: Duration) -> io::Result<()> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+    match poll(&mut fds, timeout) {
+        Ok(_) | Err(nix::errno::Errno::EINTR) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether standard input's terminal is gone: once hung up, a terminal
+/// answers no request (EIO).
+fn terminal_hung_up() -> bool {
+    nix::sys::termios::tcgetattr(io::stdin()).is_err()
 }
 
 /// Whether the terminal is in raw mode on the alternate screen, for the
