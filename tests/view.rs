@@ -73,6 +73,15 @@ impl Tmux {
         }
     }
 
+    /// The viewer's pid (the child of the pane's shell), once it has
+    /// drawn the crash snapshot's fault.
+    fn viewer_pid(&self) -> i32 {
+        self.wait_for("<- fault");
+        let shell = self.tmux(&["display-message", "-p", "-t", "view", "#{pane_pid}"]);
+        let viewer = Command::new("pgrep").args(["-P", shell.trim()]).output().expect("cannot run pgrep");
+        String::from_utf8_lossy(&viewer.stdout).trim().parse().expect("the viewer is the shell's child")
+    }
+
     /// Quits with `q`; asserts the viewer exited 0 and left raw mode.
     fn quit(&self) {
         self.keys(&["q"]);
@@ -184,13 +193,8 @@ fn a_termination_signal_restores_the_terminal() {
     if !tool_available("tmux") {
         return;
     }
-    let path = crash_snapshot("view-term");
-    let tmux = Tmux::view("term", &[path.to_str().unwrap()]);
-    tmux.wait_for("<- fault");
-    let shell = tmux.tmux(&["display-message", "-p", "-t", "view", "#{pane_pid}"]);
-    let viewer = Command::new("pgrep").args(["-P", shell.trim()]).output().expect("cannot run pgrep");
-    let viewer = String::from_utf8_lossy(&viewer.stdout).trim().to_string();
-    assert!(!viewer.is_empty(), "the viewer is the shell's child");
+    let tmux = Tmux::view("term", &[crash_snapshot("view-term").to_str().unwrap()]);
+    let viewer = tmux.viewer_pid().to_string();
     let killed = Command::new("kill").args(["-TERM", &viewer]).status().expect("cannot run kill");
     assert!(killed.success());
     let screen = tmux.wait_for("exit=");
@@ -207,12 +211,8 @@ fn a_terminal_that_hangs_up_ends_the_viewer() {
     if !tool_available("tmux") {
         return;
     }
-    let path = crash_snapshot("view-hangup");
-    let tmux = Tmux::view("hangup", &[path.to_str().unwrap()]);
-    tmux.wait_for("<- fault");
-    let shell = tmux.tmux(&["display-message", "-p", "-t", "view", "#{pane_pid}"]);
-    let viewer = Command::new("pgrep").args(["-P", shell.trim()]).output().expect("cannot run pgrep");
-    let viewer: i32 = String::from_utf8_lossy(&viewer.stdout).trim().parse().expect("the viewer is the shell's child");
+    let tmux = Tmux::view("hangup", &[crash_snapshot("view-hangup").to_str().unwrap()]);
+    let viewer = tmux.viewer_pid();
     drop(tmux);
     let deadline = Instant::now() + Duration::from_secs(10);
     while Path::new(&format!("/proc/{viewer}/stat")).exists() {
