@@ -272,7 +272,7 @@ const MIN_THREADS_APART: usize = 32;
 
 /// What an extraction thread besides the worker needs: it opens the input
 /// and reads the debug info again, on its own (the worker's caches are
-/// its alone), sharing only the inflated sections.
+/// its alone), sharing the inflated sections and mapped files.
 #[derive(Clone, Copy)]
 struct Apart<'x> {
     opts: &'x Options,
