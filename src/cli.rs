@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use ptsnap::debuginfo::section_cache::SectionCache;
 use ptsnap::options::Options;
 use ptsnap::pmodule;
 use ptsnap::variables::Limits;
@@ -114,6 +115,13 @@ pub struct SnapshotArgs {
     /// Also look for separate debug files under DIR (repeatable).
     #[arg(long, value_name = "DIR")]
     pub debug_dir: Vec<PathBuf>,
+    /// Keep the debug sections inflated from compressed debug files in DIR
+    /// for later runs (default: $XDG_CACHE_HOME/ptsnap, else ~/.cache/ptsnap).
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Neither read nor write the cache of inflated debug sections.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Release the target, write what was gathered and exit after SECS
     /// seconds; the snapshot records what was done.
     #[arg(long, value_name = "SECS")]
@@ -258,6 +266,10 @@ impl SnapshotArgs {
             faulted: self.faulted,
             threads: self.threads,
             debug_dirs: self.debug_dir,
+            section_cache: match self.no_cache {
+                true => None,
+                false => self.cache_dir.or_else(SectionCache::default_root).map(SectionCache::at),
+            },
             sysroot: None,
             timeout,
             max_pause,

@@ -20,6 +20,7 @@ pub(crate) mod fault;
 pub mod memory;
 pub mod options;
 pub mod pmodule;
+pub(crate) mod private_file;
 pub mod process;
 pub mod show;
 pub mod snapshot;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::debuginfo::locate::DebugDirs;
+use crate::debuginfo::section_cache::SectionCache;
 use crate::variables::Limits;
 
 /// How long the target may stay stopped when `--max-pause` is not given.
@@ -22,6 +23,8 @@ pub struct Options {
     /// Only these threads are extracted (all are stopped); empty means all.
     pub threads: Vec<i32>,
     pub debug_dirs: Vec<PathBuf>,
+    /// Where inflated debug sections are kept between runs; None: nowhere.
+    pub section_cache: Option<SectionCache>,
     /// `ptsnap core --sysroot DIR`: the files a core names, and the debug
     /// files found from them, are looked for under DIR first.
     pub sysroot: Option<PathBuf>,
@@ -75,6 +78,7 @@ impl Default for Options {
             faulted: false,
             threads: Vec::new(),
             debug_dirs: Vec::new(),
+            section_cache: None,
             sysroot: None,
             timeout: None,
             max_pause: DEFAULT_MAX_PAUSE,

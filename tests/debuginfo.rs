@@ -332,3 +332,115 @@ fn without_debug_aranges() {
         assert_eq!(frames(fault_thread(&snap))[..5], crash_frames()[..], "{opt}");
     }
 }
+
+/// A snapshot taken with `XDG_CACHE_HOME` at `home` and `extra` options.
+fn snapshot_with_cache_home(pid: i32, name: &str, home: &Path, extra: &[&str]) -> Value {
+    let out = work_dir().join(format!("{name}.json"));
+    let _ = std::fs::remove_file(&out);
+    let o = std::process::Command::new(ptsnap_bin())
+        .env("XDG_CACHE_HOME", home)
+        .arg("-o")
+        .arg(&out)
+        .args(extra)
+        .arg(pid.to_string())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_json(&out)
+}
+
+/// A thread's frames, and their variables as `name=value`.
+type FramesAndValues = (Vec<(String, String, u64)>, Vec<String>);
+
+/// Each thread's frames and variables.
+fn frames_and_values(snap: &Value) -> Vec<FramesAndValues> {
+    let threads = snap["threads"].as_array().unwrap();
+    let values = |t: &Value| -> Vec<String> {
+        let frames = t["frames"].as_array().unwrap();
+        let vars = frames
+            .iter()
+            .flat_map(|f| f["parameters"].as_array().unwrap().iter().chain(f["locals"].as_array().unwrap()));
+        vars.map(|v| format!("{}={}", v["name"], v["value"])).collect()
+    };
+    threads.iter().map(|t| (frames(t), values(t))).collect()
+}
+
+/// The entries of the section cache under `home` for `bin`'s build id:
+/// (section, mode, inode) by entry.
+fn cache_entries(home: &Path, bin: &Path) -> Vec<(String, u32, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = home.join("ptsnap/sections").join(build_id(bin));
+    let Ok(listing) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let mut entries: Vec<(String, u32, u64)> = listing
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            let name = e.file_name().into_string().unwrap();
+            (format!(".{}", name.split('.').next().unwrap()), meta.mode() & 0o7777, meta.ino())
+        })
+        .collect();
+    entries.sort();
+    entries
+}
+
+/// Sections inflated from a compressed debug file are kept in the cache
+/// (mode 0600, their exact inflated bytes), read by the next run instead
+/// of inflated again, and give the same snapshot; an entry somebody else
+/// could have written is not read but replaced.
+#[test]
+fn inflated_sections_are_kept_between_runs() {
+    use std::os::unix::fs::PermissionsExt;
+    let _serial = serial();
+    let bin = build("hang.c", "hang-zlib", &["-g", "-O2", "-gz=zlib", "-pthread"]);
+    assert_eq!(section_compression(&bin, ".debug_info"), object::CompressionFormat::Zlib);
+    let target = start(&bin, &["2"]);
+    let home = fresh_dir("section-cache");
+
+    let uncached = snapshot_with_cache_home(target.pid(), "cache-off", &home, &["--no-cache"]);
+    assert_eq!(std::fs::read_dir(&home).unwrap().count(), 0, "--no-cache writes nothing");
+    assert!(frames_and_values(&uncached)[0].0.iter().any(|f| f.1 == "hang.c"), "{:?}", frames_and_values(&uncached));
+
+    let cold = snapshot_with_cache_home(target.pid(), "cache-cold", &home, &[]);
+    assert_eq!(frames_and_values(&cold), frames_and_values(&uncached));
+    let saved = cache_entries(&home, &bin);
+    let names: Vec<&str> = saved.iter().map(|e| e.0.as_str()).collect();
+    for section in [".debug_abbrev", ".debug_info", ".debug_line"] {
+        assert!(names.contains(&section), "{section} not kept: {names:?}");
+    }
+    let data = std::fs::read(&bin).unwrap();
+    let file = object::File::parse(&*data).unwrap();
+    let dir = home.join("ptsnap/sections").join(build_id(&bin));
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let section = format!(".{}", path.file_name().unwrap().to_str().unwrap().split('.').next().unwrap());
+        let inflated = file.section_by_name(&section).unwrap().uncompressed_data().unwrap();
+        assert!(std::fs::read(&path).unwrap() == *inflated, "{section}: not its inflated bytes");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777, 0o600);
+    }
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777, 0o700);
+
+    // A warm run reads the entries (it marks their directory used) and
+    // leaves them as they are.
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    std::fs::File::open(&dir).unwrap().set_modified(past).unwrap();
+    let warm = snapshot_with_cache_home(target.pid(), "cache-warm", &home, &[]);
+    assert_eq!(frames_and_values(&warm), frames_and_values(&uncached));
+    assert_eq!(cache_entries(&home, &bin), saved, "entries rewritten by a run that found them");
+    assert!(std::fs::metadata(&dir).unwrap().modified().unwrap() > past, "the entries were not read");
+
+    // Entries others can write are ignored, even full of garbage, and
+    // replaced by fresh ones.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let len = std::fs::metadata(&path).unwrap().len() as usize;
+        std::fs::write(&path, vec![0xffu8; len]).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o666)).unwrap();
+    }
+    let distrusted = snapshot_with_cache_home(target.pid(), "cache-distrusted", &home, &[]);
+    assert_eq!(frames_and_values(&distrusted), frames_and_values(&uncached));
+    let replaced = cache_entries(&home, &bin);
+    assert_eq!(
+        replaced.iter().map(|e| (&e.0, e.1)).collect::<Vec<_>>(),
+        saved.iter().map(|e| (&e.0, 0o600)).collect::<Vec<_>>()
+    );
+}

@@ -17,8 +17,8 @@ use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
 use thiserror::Error;
 
 use super::DebugInfoError;
-use super::inflate::{Inflation, SectionBytes};
-use super::store::FileStore;
+use super::inflate::SectionBytes;
+use super::store::{CompressedSection, FileStore};
 use crate::address::{Bias, LinkAddr, RunAddr};
 
 /// Why a section's contents cannot be had.
@@ -100,11 +100,14 @@ impl<'a> ElfObject<'a> {
         } else {
             check_inflated_size(name, &compressed)?;
             let size = usize::try_from(compressed.uncompressed_size).unwrap_or(usize::MAX);
-            let inflation = self
-                .store
-                .inflation(&self.path, name, || Inflation::new(name, compressed.format, size))
-                .ok_or_else(|| SectionError::Inflate { name: name.into() })?;
-            SectionBytes::Inflating { inflation, compressed: compressed.data }
+            let section = CompressedSection {
+                name,
+                format: compressed.format,
+                data: compressed.data,
+                size,
+                build_id: self.build_id(),
+            };
+            self.store.compressed(&self.path, &section).ok_or_else(|| SectionError::Inflate { name: name.into() })?
         };
         Ok((bytes.len() > 0).then_some(bytes))
     }

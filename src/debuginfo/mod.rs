@@ -12,6 +12,7 @@ pub(crate) mod elf;
 pub(crate) mod inflate;
 pub mod locate;
 pub(crate) mod prefetch;
+pub mod section_cache;
 pub(crate) mod split;
 pub mod store;
 pub(crate) mod symbols;

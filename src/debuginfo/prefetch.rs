@@ -70,7 +70,7 @@ impl Prefetch {
                     paths.push(&m.path);
                 }
             }
-            let store = FileStore::sharing(inflated);
+            let store = FileStore::prefetching(inflated);
             let whole: Vec<&str> =
                 SYMBOLIZATION_SECTIONS.iter().filter(|id| !UNIT_SECTIONS.contains(id)).map(|id| id.name()).collect();
             let last = if locations { LOCATION_SECTIONS } else { &[] };

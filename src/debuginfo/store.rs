@@ -11,21 +11,55 @@
 //! prefetch thread inflates the debug sections of the mapped modules on the
 //! second core while the main thread is stopping the target's threads, and
 //! each byte of a section is inflated once, by whichever thread gets there
-//! first.
+//! first. With a [`SectionCache`], a section an earlier run inflated is
+//! mapped from it instead, and the sections this run's readers inflated
+//! are [saved](InflatedSections::save_to_cache) there once the target is
+//! released.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use memmap2::Mmap;
+use object::CompressionFormat;
 use typed_arena::Arena;
 
-use super::inflate::Inflation;
+use super::inflate::{Inflation, SectionBytes};
+use super::section_cache::{CacheKey, SectionCache};
 
-/// A section being inflated; None when it cannot be (no memory for it).
-type Slot = Option<Arc<Inflation>>;
+/// A compressed section of a file as this run has it.
+#[derive(Clone)]
+enum Slot {
+    /// Inflated by an earlier run, mapped from the cache.
+    Cached(Arc<Mmap>),
+    /// Inflated as far as readers need; the key it is cached under.
+    Inflating(Arc<Inflation>, Option<CacheKey>),
+    /// It cannot be inflated (no memory for it, an unknown format).
+    Unavailable,
+}
+
+/// A compressed section as its file describes it.
+pub struct CompressedSection<'n, 'a> {
+    pub name: &'n str,
+    pub format: CompressionFormat,
+    /// The compressed bytes.
+    pub data: &'a [u8],
+    /// The inflated size.
+    pub size: usize,
+    pub build_id: Option<&'a [u8]>,
+}
+
+/// A section this run's readers inflated, to keep in the cache.
+struct Unsaved {
+    key: CacheKey,
+    inflation: Arc<Inflation>,
+    /// The mapped file holding the compressed bytes, and where they are.
+    file: Arc<Mmap>,
+    compressed: Range<usize>,
+}
 
 /// Bytes owned elsewhere too (a file a core's memory reads as well).
 pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
@@ -39,12 +73,70 @@ pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
 pub struct InflatedSections {
     slots: Mutex<HashMap<(PathBuf, String), Slot>>,
     mapped: Mutex<HashMap<PathBuf, Arc<Mmap>>>,
+    cache: Option<SectionCache>,
+    unsaved: Mutex<Vec<Unsaved>>,
+}
+
+fn locked<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl InflatedSections {
-    fn slot(&self, path: &Path, section: &str, create: impl FnOnce() -> Option<Inflation>) -> Slot {
-        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots.entry((path.to_path_buf(), section.to_string())).or_insert_with(|| create().map(Arc::new)).clone()
+    /// Sections shared by the stores of one run, kept in `cache` too.
+    pub fn with_cache(cache: Option<SectionCache>) -> Self {
+        InflatedSections { cache, ..Self::default() }
+    }
+
+    fn slot(&self, path: &Path, section: &CompressedSection<'_, '_>) -> Slot {
+        let mut slots = locked(&self.slots);
+        let create = || {
+            let key =
+                self.cache.as_ref().map(|_| CacheKey::new(section.build_id, section.name, section.data, section.size));
+            if let Some(map) = self.cache.as_ref().zip(key.as_ref()).and_then(|(c, k)| c.open(k)) {
+                return Slot::Cached(Arc::new(map));
+            }
+            match Inflation::new(section.name, section.format, section.size) {
+                Some(inflation) => Slot::Inflating(Arc::new(inflation), key),
+                None => Slot::Unavailable,
+            }
+        };
+        slots.entry((path.to_path_buf(), section.name.to_string())).or_insert_with(create).clone()
+    }
+
+    /// Remembers to save `inflation` under `key` (once), when the
+    /// compressed bytes lie in a mapped file.
+    fn remember(&self, key: &CacheKey, inflation: &Arc<Inflation>, compressed: &[u8]) {
+        let mut unsaved = locked(&self.unsaved);
+        if unsaved.iter().any(|u| u.key == *key) {
+            return;
+        }
+        let start = compressed.as_ptr() as usize;
+        let within = |map: &&Arc<Mmap>| {
+            let at = map.as_ptr() as usize;
+            start >= at && start + compressed.len() <= at + map.len()
+        };
+        if let Some(file) = locked(&self.mapped).values().find(within) {
+            let offset = start - file.as_ptr() as usize;
+            unsaved.push(Unsaved {
+                key: key.clone(),
+                inflation: inflation.clone(),
+                file: file.clone(),
+                compressed: offset..offset + compressed.len(),
+            });
+        }
+    }
+
+    /// Inflates whole each section this run's readers read, and keeps it
+    /// in the cache. Call it once the target is released: it costs the
+    /// rest of those sections' inflation, once per file.
+    pub fn save_to_cache(&self) {
+        let Some(cache) = &self.cache else { return };
+        for u in std::mem::take(&mut *locked(&self.unsaved)) {
+            if let Ok(bytes) = u.inflation.whole(&u.file[u.compressed]) {
+                // A cache that cannot be written only costs the next run time.
+                let _ = cache.save(&u.key, bytes);
+            }
+        }
     }
 }
 
@@ -55,6 +147,9 @@ pub struct FileStore {
     shared: Arena<SharedBytes>,
     inflated: Arc<InflatedSections>,
     held: Arena<Arc<Inflation>>,
+    /// The sections this store's readers inflate are saved to the cache
+    /// (not those only inflated ahead of need).
+    saves: bool,
 }
 
 /// Maps a whole regular file read-only, opened without blocking (a FIFO
@@ -80,6 +175,12 @@ impl FileStore {
 
     /// A store whose inflated sections are shared with other stores.
     pub fn sharing(inflated: Arc<InflatedSections>) -> Self {
+        FileStore { inflated, saves: true, ..Self::default() }
+    }
+
+    /// A store that inflates sections ahead of need: what it inflates is
+    /// saved to the cache only if a reader wants it too.
+    pub fn prefetching(inflated: Arc<InflatedSections>) -> Self {
         FileStore { inflated, ..Self::default() }
     }
 
@@ -89,7 +190,7 @@ impl FileStore {
     /// A file another store sharing this one's sections mapped already is
     /// not mapped again.
     pub fn map_file(&self, path: &Path) -> io::Result<&[u8]> {
-        let mut mapped = self.inflated.mapped.lock().unwrap_or_else(|e| e.into_inner());
+        let mut mapped = locked(&self.inflated.mapped);
         let map = match mapped.get(path) {
             Some(map) => map.clone(),
             None => {
@@ -112,15 +213,19 @@ impl FileStore {
         (**held).as_ref()
     }
 
-    /// The inflation of `section` of the file at `path`, shared with the
-    /// threads that asked for it before; `create` makes it for the first.
-    pub fn inflation(
-        &self,
-        path: &Path,
-        section: &str,
-        create: impl FnOnce() -> Option<Inflation>,
-    ) -> Option<&Inflation> {
-        let inflation = self.inflated.slot(path, section, create)?;
-        Some(self.held.alloc(inflation))
+    /// The compressed `section` of the file at `path`: from the cache, or
+    /// its inflation, shared with the threads that asked for it before.
+    /// None when it cannot be inflated.
+    pub fn compressed<'s>(&'s self, path: &Path, section: &CompressedSection<'_, 's>) -> Option<SectionBytes<'s>> {
+        match self.inflated.slot(path, section) {
+            Slot::Cached(map) => Some(SectionBytes::Whole(&self.maps.alloc(map)[..])),
+            Slot::Inflating(inflation, key) => {
+                if let Some(key) = key.filter(|_| self.saves) {
+                    self.inflated.remember(&key, &inflation, section.data);
+                }
+                Some(SectionBytes::Inflating { inflation: self.held.alloc(inflation), compressed: section.data })
+            }
+            Slot::Unavailable => None,
+        }
     }
 }

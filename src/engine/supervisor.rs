@@ -37,6 +37,9 @@ use super::{Cut, Error, Written};
 /// How long the worker may take after the release when there is no
 /// `--timeout` (modules' `postattach`, the module list).
 pub const AFTER_RELEASE: Duration = Duration::from_secs(10);
+/// How long ptsnap waits, after writing the snapshot, for the section
+/// cache to be saved (inflating the rest of big sections can take that).
+const CACHE_SAVE: Duration = Duration::from_secs(2);
 /// How long a cut worker gets to wrap up before the snapshot is written
 /// without it.
 pub const WRAP_UP: Duration = Duration::from_millis(500);
@@ -169,6 +172,13 @@ impl Clock {
             Some(end) if end <= self.pause_deadline(paused_at) => Cut::Timeout,
             _ => Cut::PauseLimit,
         }
+    }
+
+    /// Until when the worker may go on saving the section cache once the
+    /// snapshot is written.
+    fn cache_deadline(&self) -> Instant {
+        let limit = Instant::now() + CACHE_SAVE;
+        self.end.map_or(limit, |end| end.min(limit))
     }
 
     /// Until when the worker may finish after a release at `released_at`.
@@ -367,6 +377,11 @@ pub(super) fn supervise(
     let path = output_path(opts, &task.info, pid);
     let written = writer::write_atomic(&snap, &path);
     drop_in_background(snap);
+    if finished && cut.is_none() {
+        // The worker keeps what it inflated in the section cache while the
+        // snapshot is written; exiting before it is done loses only that.
+        let _ = wait_for(&worker, clock.cache_deadline());
+    }
     written.map_err(|source| Error::Write { path: path.clone(), source })?;
     Ok(Written { path, cut })
 }

@@ -86,6 +86,9 @@ pub enum FromWorker {
     Failed(Error),
     /// The worker panicked: a bug in ptsnap, with its message.
     Panicked(String),
+    /// After `Done`: the sections inflated for the snapshot are in the
+    /// section cache.
+    CacheSaved,
 }
 
 /// The supervisor's handle on a running worker.
@@ -135,7 +138,8 @@ fn run(
     inbox: &Receiver<ToWorker>,
     outbox: &Sender<FromWorker>,
 ) {
-    let report = match catch_unwind(AssertUnwindSafe(|| pipeline(task, shared, cut, inbox, outbox))) {
+    let inflated = Arc::new(InflatedSections::with_cache(task.opts.section_cache.clone()));
+    let report = match catch_unwind(AssertUnwindSafe(|| pipeline(task, &inflated, shared, cut, inbox, outbox))) {
         Ok(Ok(())) => FromWorker::Done,
         Ok(Err(e)) => FromWorker::Failed(e),
         Err(payload) => FromWorker::Panicked(
@@ -146,13 +150,21 @@ fn run(
                 .unwrap_or_default(),
         ),
     };
+    let done = matches!(report, FromWorker::Done);
     let _ = outbox.send(report);
+    // The target is released: what was inflated is kept for the next run
+    // while the supervisor writes the snapshot.
+    if done {
+        let _ = catch_unwind(AssertUnwindSafe(|| inflated.save_to_cache()));
+        let _ = outbox.send(FromWorker::CacheSaved);
+    }
 }
 
 /// The worker's whole job; returns early (Ok) when the supervisor has
 /// given up on it.
 fn pipeline(
     task: Assignment,
+    inflated: &Arc<InflatedSections>,
     shared: &Shared,
     cut: &Arc<AtomicBool>,
     inbox: &Receiver<ToWorker>,
@@ -166,7 +178,6 @@ fn pipeline(
     // stopped after it runs on.
     let inferior = source.open();
     // First, so that it runs while the modules load too.
-    let inflated = Arc::new(InflatedSections::default());
     let prefetch = prefetch.then(|| {
         let maps = inferior.maps().unwrap_or_default();
         Prefetch::start(maps, inflated.clone(), opts.debug_search(), opts.variables)
@@ -199,7 +210,7 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         h.attach(services);
     }
-    let apart = Apart { opts, cut, source: &source, inflated: &inflated, maps: &maps, exe: exe.as_deref() };
+    let apart = Apart { opts, cut, source: &source, inflated, maps: &maps, exe: exe.as_deref() };
     let stopped = Extraction {
         opts,
         shared,
