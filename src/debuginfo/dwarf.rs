@@ -45,6 +45,10 @@ use crate::unwind::cfi::Slice;
 
 type R<'a> = Slice<'a>;
 
+/// Lets the memory pages of bytes of a mapped file go (see
+/// [`DwarfInfo::with_page_release`]).
+pub type PageRelease<'a> = Box<dyn Fn(&[u8]) + 'a>;
+
 /// How deep the scope walk descends into the DIE tree. Real code nests
 /// namespaces, classes, blocks and inlined calls a few dozen deep; the
 /// walk recurses once per level, so corrupt DWARF (a child flag on every
@@ -325,6 +329,8 @@ pub struct DwarfInfo<'a> {
     load_locations: Box<dyn Fn() -> gimli::LocationLists<R<'a>> + 'a>,
     /// The first part of this DWARF that could not be read.
     problem: RefCell<Option<DwarfError>>,
+    /// Lets the pages of scanned bytes go (see [`Self::unit_roots_where`]).
+    release_pages: Option<PageRelease<'a>>,
     /// Finds the split parts of skeleton units (`-gsplit-dwarf`).
     split_files: Option<SplitFiles<'a>>,
     /// The split part of each unit (by index in `unit_starts`), loaded
@@ -350,6 +356,82 @@ struct Split<'a> {
 }
 
 /// Scope tags whose PC ranges are searched for the pc.
+/// A pass over `.debug_info` from its start (reading every unit's
+/// header, or every unit) that lets go of the memory pages behind it, a
+/// [`RELEASE_STEP`] at a time and the rest when it ends: the pages of a
+/// mapped file read once stay in ptsnap's resident memory otherwise, and
+/// a big Rust or C++ executable has tens of MB of DIEs. A page needed
+/// again is read again from the page cache.
+struct Pass<'s, 'a> {
+    dwarf: &'s DwarfInfo<'a>,
+    released: usize,
+    reached: usize,
+}
+
+/// Bytes of `.debug_info` a [`Pass`] lets go of at once.
+const RELEASE_STEP: usize = 4 << 20;
+
+impl<'s, 'a> Pass<'s, 'a> {
+    fn new(dwarf: &'s DwarfInfo<'a>) -> Self {
+        Pass { dwarf, released: 0, reached: 0 }
+    }
+
+    /// The pass is at `offset`: what lies before it is behind.
+    fn reached(&mut self, offset: usize) {
+        self.reached = self.reached.max(offset);
+        if self.reached - self.released >= RELEASE_STEP {
+            self.release();
+        }
+    }
+
+    fn release(&mut self) {
+        if let Some(release) = &self.dwarf.release_pages
+            && let Some(bytes) = self.dwarf.info_bytes().get(self.released..self.reached)
+        {
+            release(bytes);
+        }
+        self.released = self.reached;
+    }
+}
+
+impl Drop for Pass<'_, '_> {
+    fn drop(&mut self) {
+        self.reached = self.dwarf.info_bytes().len();
+        self.release();
+    }
+}
+
+/// A pass over every unit that reads names and keeps copies of those it
+/// wants (an index, a list of variables): it lets go of the string
+/// sections' pages every [`RELEASE_STEP`] bytes of units passed, and when
+/// it ends, since the names of a big executable's namespaces, types and
+/// variables fill tens of MB.
+pub struct NamesPass<'s, 'a> {
+    dwarf: &'s DwarfInfo<'a>,
+    since: u64,
+}
+
+impl<'s, 'a> NamesPass<'s, 'a> {
+    pub fn new(dwarf: &'s DwarfInfo<'a>) -> Self {
+        NamesPass { dwarf, since: 0 }
+    }
+
+    /// The pass is done with `unit`.
+    pub fn passed(&mut self, unit: &Unit<R<'a>>) {
+        self.since += unit.header.length_including_self() as u64;
+        if self.since >= RELEASE_STEP as u64 {
+            self.dwarf.release_strings();
+            self.since = 0;
+        }
+    }
+}
+
+impl Drop for NamesPass<'_, '_> {
+    fn drop(&mut self) {
+        self.dwarf.release_strings();
+    }
+}
+
 fn is_code_scope(tag: DwTag) -> bool {
     matches!(tag, gimli::DW_TAG_subprogram | gimli::DW_TAG_inlined_subroutine | gimli::DW_TAG_lexical_block)
 }
@@ -388,6 +470,7 @@ impl<'a> DwarfInfo<'a> {
             locations: OnceCell::new(),
             load_locations,
             problem: RefCell::default(),
+            release_pages: None,
             split_files: None,
             splits: OnceCell::new(),
             skeleton: None,
@@ -412,6 +495,13 @@ impl<'a> DwarfInfo<'a> {
             }
             whole
         })
+    }
+
+    /// Gives `release`, which lets the memory of bytes of a mapped file go
+    /// ([`super::store::FileStore::release`]), the units a scan passes over.
+    pub fn with_page_release(mut self, release: PageRelease<'a>) -> Self {
+        self.release_pages = Some(release);
+        self
     }
 
     /// The module's TLS segment (`PT_TLS`: link-time address, size).
@@ -559,12 +649,26 @@ impl<'a> DwarfInfo<'a> {
 
     /// The root DIE of every unit, in section order (a skeleton unit's
     /// split unit in its place).
+    ///
+    /// Like every pass over all units, it lets go of the pages of the
+    /// units it has passed (see [`Pass`]).
     pub fn unit_roots(&self) -> impl Iterator<Item = Die<'_, 'a>> + '_ {
-        self.starts().iter().filter_map(|&start| {
+        let mut pass = Pass::new(self);
+        self.starts().iter().filter_map(move |&start| {
+            pass.reached(start.0);
             let (dwarf, unit) = self.dies_of(start)?;
             let offset = unit.unit.root_offset();
             Some(Die { dwarf, unit, offset })
         })
+    }
+
+    /// Lets go of the memory pages of the string sections (see
+    /// [`Self::with_page_release`]).
+    fn release_strings(&self) {
+        if let Some(release) = &self.release_pages {
+            release(gimli::Section::reader(&self.dwarf.debug_str).slice());
+            release(gimli::Section::reader(&self.dwarf.debug_line_str).slice());
+        }
     }
 
     /// The root DIE of each unit whose DIEs' bytes `keep` accepts, in
@@ -575,7 +679,9 @@ impl<'a> DwarfInfo<'a> {
     pub fn unit_roots_where<'s>(&'s self, keep: impl Fn(&[u8]) -> bool + 's) -> impl Iterator<Item = Die<'s, 'a>> + 's {
         let section = self.info_bytes();
         let starts = self.starts();
+        let mut pass = Pass::new(self);
         starts.iter().enumerate().filter_map(move |(i, &start)| {
+            pass.reached(start.0);
             let end = starts.get(i + 1).map_or(section.len(), |next| next.0);
             let (dwarf, unit) = if section.get(start.0..end).is_some_and(&keep) {
                 self.dies_of(start)?
@@ -740,7 +846,9 @@ impl<'a> DwarfInfo<'a> {
     fn scan_units(&self, aranges: &RangeIndex) -> RangeIndex {
         let described: std::collections::HashSet<DebugInfoOffset> = aranges.ranges.iter().map(|r| r.unit).collect();
         let mut out = Vec::new();
+        let mut pass = Pass::new(self);
         for &offset in self.starts() {
+            pass.reached(offset.0);
             if described.contains(&offset) {
                 continue;
             }
@@ -895,11 +1003,13 @@ impl<'a> DwarfInfo<'a> {
             let mut starts = Vec::new();
             let mut headers = self.whole().units();
             let mut next = 0;
+            let mut pass = Pass::new(self);
             loop {
                 match headers.next() {
                     Ok(Some(h)) => {
                         let start = h.debug_info_offset();
                         next = start.map_or(next, |s| s.0.saturating_add(h.length_including_self()));
+                        pass.reached(next);
                         starts.extend(start);
                     }
                     Ok(None) => break,

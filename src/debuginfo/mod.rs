@@ -160,6 +160,8 @@ impl<'a> Module<'a> {
                 let split = SplitFiles::new(self.store, self.dirs, owners.collect());
                 let tls = self.elf.as_ref().and_then(ElfObject::tls_segment);
                 let info = DwarfInfo::new(dwarf, sup, location_loader(file.reopened())).with_unit_sections(units);
+                let store = self.store;
+                let info = info.with_page_release(Box::new(move |bytes| store.release(bytes)));
                 Some(info.with_split_files(split).with_tls_segment(tls))
             })
             .as_ref()

@@ -23,7 +23,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 use object::CompressionFormat;
 use typed_arena::Arena;
 
@@ -110,13 +110,7 @@ impl InflatedSections {
         if unsaved.iter().any(|u| u.key == *key) {
             return;
         }
-        let start = compressed.as_ptr() as usize;
-        let within = |map: &&Arc<Mmap>| {
-            let at = map.as_ptr() as usize;
-            start >= at && start + compressed.len() <= at + map.len()
-        };
-        if let Some(file) = locked(&self.mapped).values().find(within) {
-            let offset = start - file.as_ptr() as usize;
+        if let Some((file, offset)) = containing(locked(&self.mapped).values(), compressed) {
             unsaved.push(Unsaved {
                 key: key.clone(),
                 inflation: inflation.clone(),
@@ -138,6 +132,15 @@ impl InflatedSections {
             }
         }
     }
+}
+
+/// The mapping among `maps` that holds all of `bytes`, and where in it.
+fn containing<'m>(maps: impl IntoIterator<Item = &'m Arc<Mmap>>, bytes: &[u8]) -> Option<(&'m Arc<Mmap>, usize)> {
+    let start = bytes.as_ptr() as usize;
+    maps.into_iter().find_map(|map| {
+        let offset = start.checked_sub(map.as_ptr() as usize)?;
+        (offset.checked_add(bytes.len())? <= map.len()).then_some((map, offset))
+    })
 }
 
 #[derive(Default)]
@@ -213,6 +216,28 @@ impl FileStore {
         (**held).as_ref()
     }
 
+    /// Lets the kernel take back the memory pages of `bytes` (and of the
+    /// partial pages at its ends), when they are part of a mapped file or
+    /// cache entry: for a one-pass scan over a big section, whose pages
+    /// would otherwise stay in ptsnap's resident memory until it exits.
+    /// Bytes anywhere else (an inflated section) are left alone.
+    pub fn release(&self, bytes: &[u8]) {
+        let slots = locked(&self.inflated.slots);
+        let cached = slots.values().filter_map(|slot| match slot {
+            Slot::Cached(map) => Some(map),
+            _ => None,
+        });
+        let mapped = locked(&self.inflated.mapped);
+        if let Some((map, offset)) = containing(mapped.values().chain(cached), bytes) {
+            // SAFETY: the mapping is private and read-only, so it has no
+            // page of its own: a dropped page is read again from the file
+            // when next touched, with the same bytes (the file changing
+            // under a mapping is the risk every mapped file takes, see
+            // `map_regular_file`).
+            let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, bytes.len()) };
+        }
+    }
+
     /// The compressed `section` of the file at `path`: from the cache, or
     /// its inflation, shared with the threads that asked for it before.
     /// None when it cannot be inflated.
@@ -227,5 +252,29 @@ impl FileStore {
             }
             Slot::Unavailable => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Released pages of a mapped file read back the same; bytes that are
+    /// not a mapped file's (a kept buffer) are left alone.
+    #[test]
+    fn released_pages_read_back_the_same() {
+        let path = std::env::temp_dir().join(format!("ptsnap-store-release-{}", std::process::id()));
+        let contents: Vec<u8> = (0..5 * 4096u32).map(|i| (i * 7 % 251) as u8).collect();
+        std::fs::write(&path, &contents).unwrap();
+        let store = FileStore::new();
+        let mapped = store.map_file(&path).unwrap();
+        assert_eq!(mapped, &contents[..]);
+        store.release(&mapped[100..3 * 4096 + 5]);
+        store.release(mapped);
+        assert_eq!(mapped, &contents[..]);
+        let kept = store.keep(contents.clone());
+        store.release(kept);
+        assert_eq!(kept, &contents[..], "a buffer of ours is not a file: nothing to read back");
+        std::fs::remove_file(&path).unwrap();
     }
 }

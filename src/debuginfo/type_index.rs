@@ -23,7 +23,7 @@ use rustc_hash::FxHashMap as HashMap;
 
 use gimli::{AttributeValue, DwTag};
 
-use super::dwarf::{Die, DwarfInfo, is_c};
+use super::dwarf::{Die, DwarfInfo, NamesPass, is_c};
 
 /// Scopes (namespaces, classes) nested in each other that are searched
 /// for definitions.
@@ -59,12 +59,17 @@ pub struct TypeIndex<'d, 'a> {
 
 impl<'d, 'a> TypeIndex<'d, 'a> {
     /// Indexes every unit (type units included) of `dwarf`.
+    ///
+    /// The index keeps copies of the names: the strings' pages are let go
+    /// as it goes ([`NamesPass`]).
     pub fn build(dwarf: &'d DwarfInfo<'a>) -> Self {
         let mut index = TypeIndex { definitions: HashMap::default() };
         let mut budget = MAX_INDEX_DIES;
+        let mut names = NamesPass::new(dwarf);
         for root in dwarf.unit_roots().chain(dwarf.type_unit_roots()) {
             let c = is_c(root.unit.language);
             index.collect(&root, &mut String::new(), c, 0, &mut budget);
+            names.passed(&root.unit.unit);
             if budget == 0 {
                 break;
             }

@@ -386,6 +386,9 @@ impl Host {
                 .filter(|c| c.event == event && accept(c.filter.as_ref()))
                 .map(|c| c.func.clone())
                 .collect();
+            if calls.is_empty() {
+                continue;
+            }
             let ctx = module.ctx(&self.shared);
             for f in calls {
                 if module.failed {

@@ -5,7 +5,7 @@
 
 use gimli::AttributeValue;
 
-use crate::debuginfo::dwarf::{Die, DwarfInfo};
+use crate::debuginfo::dwarf::{Die, DwarfInfo, NamesPass};
 use crate::unwind::cfi::Slice;
 
 /// A variable defined at file or namespace scope.
@@ -25,7 +25,7 @@ const MAX_NAMESPACE_DEPTH: usize = 16;
 
 /// Every variable definition at file or namespace scope of `dwarf`.
 pub fn scan<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
-    scan_units(dwarf.unit_roots())
+    scan_units(dwarf, dwarf.unit_roots())
 }
 
 /// The thread-local variables among them, found parsing only the units
@@ -34,15 +34,19 @@ pub fn scan<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
 pub fn scan_tls<'d, 'a>(dwarf: &'d DwarfInfo<'a>) -> Vec<GlobalDie<'d, 'a>> {
     let segment = dwarf.tls_segment();
     let units = dwarf.unit_roots_where(move |bytes| super::tls_candidates::may_define_tls(bytes, segment));
-    let mut out = scan_units(units);
+    let mut out = scan_units(dwarf, units);
     out.retain(|g| g.tls);
     out
 }
 
-/// The variables at file or namespace scope of the units of `roots`.
-fn scan_units<'d, 'a>(roots: impl Iterator<Item = Die<'d, 'a>>) -> Vec<GlobalDie<'d, 'a>> {
+/// The variables at file or namespace scope of the units of `roots` (of
+/// `dwarf`). Their names are copies: the strings read on the way (every
+/// namespace's) are let go as it goes ([`NamesPass`]).
+fn scan_units<'d, 'a>(dwarf: &'d DwarfInfo<'a>, roots: impl Iterator<Item = Die<'d, 'a>>) -> Vec<GlobalDie<'d, 'a>> {
     let mut out = Vec::new();
+    let mut names = NamesPass::new(dwarf);
     for root in roots {
+        names.passed(&root.unit.unit);
         let cu = root.unit.unit.name.map(|n| n.to_string_lossy().into_owned());
         let Ok(mut tree) = root.unit.unit.entries_tree(Some(root.offset)) else { continue };
         let Ok(node) = tree.root() else { continue };
