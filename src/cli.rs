@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand};
 
 use ptsnap::options::Options;
 use ptsnap::pmodule;
@@ -71,7 +72,8 @@ pub enum Command {
         /// The snapshot file.
         snapshot: PathBuf,
     },
-    /// Browse a snapshot in the terminal: threads, frames, variables.
+    /// Browse a snapshot in the terminal: threads, frames, variables; given
+    /// a PID, snapshot that process first (the snapshot options apply).
     View {
         /// No colours (also when NO_COLOR is set).
         #[arg(short = 'm', long)]
@@ -80,9 +82,25 @@ pub enum Command {
         /// says (by its path below DIR, then by its name); repeatable.
         #[arg(long, value_name = "DIR")]
         source_path: Vec<PathBuf>,
-        /// The snapshot file.
-        snapshot: PathBuf,
+        #[command(flatten)]
+        snapshot: Box<SnapshotArgs>,
+        /// The snapshot file, or the PID of a process to snapshot (a number
+        /// that names no file).
+        #[arg(value_name = "SNAPSHOT|PID")]
+        target: PathBuf,
     },
+}
+
+/// The snapshot options (`--kv`, `-o`...) given on the command line of
+/// `ptsnap view`, as `--name`: they apply to a live snapshot only.
+pub fn view_snapshot_options(matches: &ArgMatches) -> Vec<String> {
+    let Some(("view", view)) = matches.subcommand() else { return Vec::new() };
+    let options = SnapshotArgs::augment_args(clap::Command::new("options"));
+    options
+        .get_arguments()
+        .filter(|a| view.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|a| format!("--{}", a.get_long().unwrap_or(a.get_id().as_str())))
+        .collect()
 }
 
 #[derive(Debug, Args, Clone, Default)]

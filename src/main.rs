@@ -3,9 +3,10 @@
 
 mod cli;
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command};
 use ptsnap::engine::{Cut, Written};
@@ -29,8 +30,10 @@ fn main() -> ExitCode {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("ptsnap: internal error{at}: {msg} (the target was released; please report this)");
     }));
-    let cli = Cli::parse();
-    match std::panic::catch_unwind(|| dispatch(cli)) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = cli::view_snapshot_options(&matches);
+    match std::panic::catch_unwind(|| dispatch(cli, &given)) {
         Ok(Ok(code)) => code,
         Ok(Err(msg)) => {
             eprintln!("ptsnap: error: {msg}");
@@ -40,21 +43,43 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+/// Runs the command; `given` are the snapshot options given to `ptsnap
+/// view`, which a snapshot file has no use for.
+fn dispatch(cli: Cli, given: &[String]) -> Result<ExitCode, String> {
     match cli.command {
         Some(Command::Show { group, snapshot: path }) => {
             print_out(&show::render_with(&read_snapshot(&path)?, group));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::View { monochrome, source_path, snapshot: path }) => {
-            let snap = read_snapshot(&path)?;
+        Some(Command::View { monochrome, source_path, snapshot: args, target }) => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme = view::Theme { color: !monochrome && !no_color };
-            match view::run(&snap, theme, source_path).map_err(|e| e.to_string())? {
-                // Ended by a signal: the status a shell shows for it.
-                Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
-                None => Ok(ExitCode::SUCCESS),
+            let Some(pid) = live_target(&target) else {
+                if let Some(option) = given.first() {
+                    return Err(format!("{option} is for a live snapshot: {} is not a PID", target.display()));
+                }
+                return view_file(&target, theme, source_path);
+            };
+            check_pid(pid)?;
+            // Not stopping a process for a viewer that cannot open.
+            view::check_terminal().map_err(|e| e.to_string())?;
+            let mut opts = args.into_options()?;
+            if opts.output.is_none() && opts.output_dir.is_none() {
+                opts.output_dir = Some(private_dir()?);
             }
+            signals::install_handlers();
+            let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
+            if matches!(written.cut, Some(Cut::Signal(_))) {
+                print_out(&format!("{}\n", written.path.display()));
+                return Ok(exit_status(&opts, &written));
+            }
+            let viewed = view_file(&written.path, theme, source_path);
+            eprintln!(
+                "ptsnap: snapshot of process {pid} written to {}{}",
+                written.path.display(),
+                partial(&opts, &written)
+            );
+            viewed
         }
         Some(Command::Run { snapshot: args, command }) => {
             let opts = args.into_options()?;
@@ -87,12 +112,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         }
         None => {
             let pid = cli.pid.ok_or("a PID is required")?;
-            if pid <= 0 {
-                return Err(format!("invalid PID {pid}"));
-            }
-            if pid as u32 == std::process::id() {
-                return Err("ptsnap cannot snapshot itself".into());
-            }
+            check_pid(pid)?;
             let opts = cli.snapshot.into_options()?;
             signals::install_handlers();
             let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
@@ -102,8 +122,48 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
+/// A PID ptsnap can snapshot.
+fn check_pid(pid: i32) -> Result<(), String> {
+    if pid <= 0 {
+        return Err(format!("invalid PID {pid}"));
+    }
+    if pid as u32 == std::process::id() {
+        return Err("ptsnap cannot snapshot itself".into());
+    }
+    Ok(())
+}
+
+/// `ptsnap view`'s argument as a PID: a number that names no file.
+fn live_target(target: &Path) -> Option<i32> {
+    if target.exists() {
+        return None;
+    }
+    target.to_str()?.parse().ok()
+}
+
+/// A new directory only the user can enter, for a live snapshot the user
+/// gave no destination: the snapshot holds the target's memory.
+fn private_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let dir = std::env::temp_dir().join(format!("ptsnap-view.{}.{nanos}", std::process::id()));
+    // mkdir creates, or fails on anything already there (a planted link).
+    std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Shows the snapshot file `path` in the viewer.
+fn view_file(path: &Path, theme: view::Theme, source_path: Vec<PathBuf>) -> Result<ExitCode, String> {
+    let snap = read_snapshot(path)?;
+    match view::run(&snap, theme, source_path).map_err(|e| e.to_string())? {
+        // Ended by a signal: the status a shell shows for it.
+        Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
 /// A snapshot file, of any version.
-fn read_snapshot(path: &std::path::Path) -> Result<snapshot::Snapshot, String> {
+fn read_snapshot(path: &Path) -> Result<snapshot::Snapshot, String> {
     let snap = snapshot::writer::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if snap.format != snapshot::FORMAT {
         return Err(format!("{} is not a ptsnap snapshot", path.display()));

@@ -5,8 +5,9 @@
 //! passes). After `q`, the shell that ran the viewer prints its exit status
 //! and `stty -a`, which shows whether the terminal left raw mode. The info
 //! and source panes, the source found by `--source-path` in a snapshot
-//! whose path to it is gone. And the errors: a missing file, a file that
-//! is not a snapshot, no terminal.
+//! whose path to it is gone. `ptsnap view PID` on the live hung fixture.
+//! And the errors: a missing file, a file that is not a snapshot, no
+//! terminal, a live snapshot's option with a file.
 
 mod common;
 
@@ -168,6 +169,34 @@ fn groups_idle_threads_of_a_hung_process() {
     tmux.quit();
 }
 
+/// `ptsnap view PID` snapshots the process into a private file, lets it
+/// run again, shows the snapshot, and says where the file is once the
+/// viewer is gone.
+#[test]
+fn snapshots_a_live_process_first() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let _serial = serial();
+    let bin = build("hang.c", "view-live", &["-g", "-O0"]);
+    let hung = start(&bin, &["20"]);
+    let pid = hung.pid().to_string();
+    let tmux = Tmux::view("live", &["-m", &pid]);
+    let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");
+    assert!(screen.starts_with(&format!("process {pid} (view-live) ")), "{screen}");
+    assert_released(hung.pid());
+    tmux.quit();
+    let screen = tmux.screen();
+    let said = line_with(&screen, "ptsnap: snapshot of process ");
+    let path = Path::new(said.split_once(" written to ").expect("the path is said").1.trim());
+    let mode = |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions());
+    assert_eq!(mode(path) & 0o777, 0o600, "{said}");
+    let dir = path.parent().unwrap();
+    assert_eq!(mode(dir) & 0o777, 0o700, "{said}");
+    assert_eq!(read_json(path)["process"]["pid"], hung.pid());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
 #[test]
 fn monochrome_draws_no_colour() {
     if !tool_available("tmux") {
@@ -241,6 +270,12 @@ fn bad_input_is_one_error_line() {
 
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/crash.json");
     let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap()]));
+    assert!(err.contains("needs a terminal"), "{err}");
+    // A live snapshot's options, with a file.
+    let err = one_line_error(&ptsnap(&["view", "--kv", "a:b", golden.to_str().unwrap()]));
+    assert!(err.contains("--kv is for a live snapshot"), "{err}");
+    // A PID, without a terminal: refused before the process is stopped.
+    let err = one_line_error(&ptsnap(&["view", &std::process::id().to_string()]));
     assert!(err.contains("needs a terminal"), "{err}");
 }
 

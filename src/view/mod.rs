@@ -47,15 +47,21 @@ pub enum ViewError {
 /// way, where the signal's default action would leave it in raw mode.
 /// Source files not found as recorded are looked for in `source_path`.
 pub fn run(snap: &Snapshot, theme: Theme, source_path: Vec<PathBuf>) -> Result<Option<i32>, ViewError> {
-    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        return Err(ViewError::NotATerminal);
-    }
+    check_terminal()?;
     signals::install_handlers();
     let mut view = View::new(snap);
     view.set_source_path(source_path);
     let _screen = FullScreen::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     event_loop(&mut terminal, &mut view, theme)
+}
+
+/// Whether the viewer can run: standard input and output are a terminal.
+pub fn check_terminal() -> Result<(), ViewError> {
+    match io::stdin().is_terminal() && io::stdout().is_terminal() {
+        true => Ok(()),
+        false => Err(ViewError::NotATerminal),
+    }
 }
 
 /// How often a signal is looked for while no key comes.
