@@ -162,6 +162,15 @@ fn groups_idle_threads_of_a_hung_process() {
     let tmux = Tmux::view("hang", &["-m", path.to_str().unwrap()]);
     let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");
     assert!(screen.contains("threads (23, 4 stacks)"), "{screen}");
+    // f filters the threads as the text is typed, Esc shows them all.
+    tmux.keys(&["f", "i", "d", "l", "e", "_", "f"]);
+    let screen = tmux.wait_for("filter threads: idle_f_");
+    assert!(screen.contains("threads \"idle_f\" (20/23, 1 stack)"), "{screen}");
+    assert!(screen.contains("> ▸ 20 threads: idle_forever"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("f: filter");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("threads (23, 4 stacks)");
     // g ungroups: every thread on its own row.
     tmux.keys(&["g"]);
     let screen = tmux.wait_for("threads (23)");

@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::info::{self, InfoLine};
 use super::keys::HELP;
-use super::state::{Bottom, Mode, Pane, Section, SourceLines, ThreadRow, View, notes};
+use super::state::{Bottom, Mode, Pane, Prompt, Section, SourceLines, ThreadRow, View, notes};
 use crate::show::{self, FRAME_FAULT, frame_marks, frame_place};
 use crate::snapshot::{AnnotationLevel, Frame, Snapshot, Thread};
 
@@ -95,9 +95,12 @@ fn header_line(view: &View, theme: Theme) -> Line<'static> {
 
 fn status_line(view: &View, theme: Theme) -> Line<'static> {
     match (&view.mode, &view.message) {
-        (Mode::Search(text), _) => Line::from(format!("/{}_", show::escaped(text))),
+        (Mode::Typing(Prompt::Search, text), _) => Line::from(format!("/{}_", show::escaped(text))),
+        (Mode::Typing(Prompt::Filter, text), _) => {
+            Line::from(format!("filter threads: {}_  (Enter: keep, Esc: all)", show::escaped(text)))
+        }
         (_, Some(message)) => Line::from(show::escaped(message)),
-        _ => Line::styled("?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit", theme.dim()),
+        _ => Line::styled("?: keys  Tab: pane  Enter: open  /: search  f: filter  g: group  q: quit", theme.dim()),
     }
 }
 
@@ -143,9 +146,18 @@ fn draw_rows<'a>(
 
 fn draw_threads(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
     let snap = view.snap;
+    let stacks = view.groups.iter().filter(|g| !g.is_empty()).count();
+    // Filtered: `threads "idle" (20/23, 1 stack)`, the filter in view.
+    let (filter, count) = match view.filter.as_str() {
+        "" => (String::new(), snap.threads.len().to_string()),
+        filter => (
+            format!(" \"{filter}\""),
+            format!("{}/{}", view.groups.iter().map(Vec::len).sum::<usize>(), snap.threads.len()),
+        ),
+    };
     let title = match view.grouped {
-        true => format!("threads ({}, {} stacks)", snap.threads.len(), view.groups.len()),
-        false => format!("threads ({})", snap.threads.len()),
+        true => format!("threads{filter} ({count}, {stacks} stack{})", if stacks == 1 { "" } else { "s" }),
+        false => format!("threads{filter} ({count})"),
     };
     let inner = pane(screen, area, title, view.focus == Pane::Threads);
     let rows = &view.thread_rows;

@@ -42,7 +42,10 @@ fn in_80_by_24_the_faulting_frame_is_selected_and_its_variables_shown() {
     assert!(line_with(&screen, "info = ").contains("> ▸ info = 0x1000"));
     assert!(line_with(&screen, "gone").contains("gone = <optimized out>"));
     assert!(line_with(&screen, "errno").contains("tls errno = 0"));
-    assert_eq!(screen.last().unwrap().trim_end(), "?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit");
+    assert_eq!(
+        screen.last().unwrap().trim_end(),
+        "?: keys  Tab: pane  Enter: open  /: search  f: filter  g: group  q: quit"
+    );
 }
 
 #[test]
@@ -77,12 +80,12 @@ fn the_selection_scrolls_into_view() {
 fn search_prompt_help_and_messages_use_the_status_line() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    view.apply(Action::SearchStart);
-    view.apply(Action::SearchInput('a'));
+    view.apply(Action::Prompt(Prompt::Search));
+    view.apply(Action::Type('a'));
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert_eq!(screen.last().unwrap().trim_end(), "/a_");
-    view.apply(Action::SearchInput('r'));
-    view.apply(Action::SearchCommit);
+    view.apply(Action::Type('r'));
+    view.apply(Action::Commit);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(screen.last().unwrap().starts_with("match 1/1 for ar"));
     assert!(line_with(&screen, "arr = ").contains("> ▸ arr = {1, 2}"));

@@ -1,11 +1,11 @@
 //! Keys to viewer actions: arrows and vi keys move, Tab changes pane,
-//! Enter opens, `/` searches, `g` groups, `i` and `s` show the info and
-//! source panes, `?` helps, `q` quits. While a
-//! search is typed, printable keys are its text.
+//! Enter opens, `/` searches, `f` filters the threads, `g` groups, `i`
+//! and `s` show the info and source panes, `?` helps, `q` quits. While a
+//! search or filter is typed, printable keys are its text.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::state::{Action, Mode};
+use super::state::{Action, Mode, Prompt};
 
 /// The action of `key` in `mode`, if it has one.
 pub fn action(mode: &Mode, key: KeyEvent) -> Option<Action> {
@@ -16,12 +16,12 @@ pub fn action(mode: &Mode, key: KeyEvent) -> Option<Action> {
     if ctrl && key.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
-    if let Mode::Search(_) = mode {
+    if let Mode::Typing(..) = mode {
         return match key.code {
-            KeyCode::Enter => Some(Action::SearchCommit),
-            KeyCode::Esc => Some(Action::SearchCancel),
-            KeyCode::Backspace => Some(Action::SearchBackspace),
-            KeyCode::Char(c) if !ctrl => Some(Action::SearchInput(c)),
+            KeyCode::Enter => Some(Action::Commit),
+            KeyCode::Esc => Some(Action::Cancel),
+            KeyCode::Backspace => Some(Action::Erase),
+            KeyCode::Char(c) if !ctrl => Some(Action::Type(c)),
             _ => None,
         };
     }
@@ -42,7 +42,9 @@ pub fn action(mode: &Mode, key: KeyEvent) -> Option<Action> {
         KeyCode::Char('?') => Action::ToggleHelp,
         KeyCode::Char('i') => Action::ToggleInfo,
         KeyCode::Char('s') => Action::ToggleSource,
-        KeyCode::Char('/') => Action::SearchStart,
+        KeyCode::Char('/') => Action::Prompt(Prompt::Search),
+        KeyCode::Char('f') => Action::Prompt(Prompt::Filter),
+        KeyCode::Esc if *mode == Mode::Normal => Action::Cancel,
         KeyCode::Char('n') => Action::NextHit,
         KeyCode::Char('N') => Action::PrevHit,
         // Any key closes the help.
@@ -61,6 +63,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("g", "group threads with identical stacks, or not"),
     ("/", "search function and variable names in every thread"),
     ("n, N", "next or previous match"),
+    ("f, Esc", "filter threads by name or function; Esc: all"),
     ("i", "info: process, fault, registers, modules..."),
     ("s", "the selected frame's source"),
     ("?", "this help (any key closes it)"),
@@ -84,10 +87,10 @@ mod tests {
 
     #[test]
     fn a_search_takes_the_keys_that_are_commands_otherwise() {
-        let typing = Mode::Search("re".into());
-        assert_eq!(action(&typing, key(KeyCode::Char('q'))), Some(Action::SearchInput('q')));
-        assert_eq!(action(&typing, key(KeyCode::Char('n'))), Some(Action::SearchInput('n')));
-        assert_eq!(action(&typing, key(KeyCode::Enter)), Some(Action::SearchCommit));
+        let typing = Mode::Typing(Prompt::Search, "re".into());
+        assert_eq!(action(&typing, key(KeyCode::Char('q'))), Some(Action::Type('q')));
+        assert_eq!(action(&typing, key(KeyCode::Char('n'))), Some(Action::Type('n')));
+        assert_eq!(action(&typing, key(KeyCode::Enter)), Some(Action::Commit));
         assert_eq!(action(&Mode::Normal, key(KeyCode::Char('q'))), Some(Action::Quit));
         let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(&typing, ctrl_c), Some(Action::Quit));

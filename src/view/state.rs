@@ -74,11 +74,16 @@ pub enum Action {
     ToggleHelp,
     ToggleInfo,
     ToggleSource,
-    SearchStart,
-    SearchInput(char),
-    SearchBackspace,
-    SearchCommit,
-    SearchCancel,
+    /// Start typing a search or a thread filter.
+    Prompt(Prompt),
+    /// A character typed at the prompt.
+    Type(char),
+    /// Backspace at the prompt.
+    Erase,
+    /// Enter at the prompt: search, or keep the filter.
+    Commit,
+    /// Esc: leave the prompt; drop the filter.
+    Cancel,
     NextHit,
     PrevHit,
     Quit,
@@ -89,8 +94,17 @@ pub enum Action {
 pub enum Mode {
     Normal,
     Help,
-    /// Typing a search: the text so far.
-    Search(String),
+    /// Typing at a prompt: the text so far.
+    Typing(Prompt, String),
+}
+
+/// What is typed at the status line's prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// `/`: function and variable names, in every thread shown.
+    Search,
+    /// `f`: the threads shown, by name or function, as it is typed.
+    Filter,
 }
 
 /// A row of the threads pane.
@@ -146,7 +160,13 @@ pub struct Search {
 /// The viewer's state over one snapshot.
 pub struct View<'s> {
     pub snap: &'s Snapshot,
+    /// Threads with identical stacks, the faulted thread's first.
+    all_groups: Vec<Vec<usize>>,
+    /// The groups' threads the filter lets through (an empty group is not
+    /// shown); the same indices as `all_groups`.
     pub groups: Vec<Vec<usize>>,
+    /// Threads shown are those whose name or a function contains this.
+    pub filter: String,
     pub grouped: bool,
     open_groups: HashSet<usize>,
     pub thread_rows: Vec<ThreadRow>,
@@ -181,7 +201,9 @@ impl<'s> View<'s> {
     pub fn new(snap: &'s Snapshot) -> Self {
         let mut view = View {
             snap,
-            groups: stacks::group(&snap.threads),
+            all_groups: stacks::group(&snap.threads),
+            groups: Vec::new(),
+            filter: String::new(),
             grouped: snap.threads.len() > GROUP_ABOVE,
             open_groups: HashSet::new(),
             thread_rows: Vec::new(),
@@ -201,8 +223,7 @@ impl<'s> View<'s> {
             offsets: [0; 3],
             quit: false,
         };
-        view.rebuild_thread_rows();
-        view.select_thread_row(0);
+        view.set_filter(String::new());
         view
     }
 
@@ -262,16 +283,30 @@ impl<'s> View<'s> {
         match (&mut self.mode, action) {
             (_, Action::Quit) => self.quit = true,
             (Mode::Help, _) => self.mode = Mode::Normal,
-            (Mode::Search(text), Action::SearchInput(c)) => text.push(c),
-            (Mode::Search(text), Action::SearchBackspace) => {
-                text.pop();
+            (Mode::Typing(prompt, text), action) => {
+                let prompt = *prompt;
+                match action {
+                    Action::Type(c) => text.push(c),
+                    Action::Erase => {
+                        text.pop();
+                    }
+                    Action::Commit if prompt == Prompt::Search => {
+                        let query = std::mem::take(text);
+                        self.mode = Mode::Normal;
+                        self.search_for(query);
+                        return;
+                    }
+                    Action::Cancel if prompt == Prompt::Filter => text.clear(),
+                    _ => {}
+                }
+                let Mode::Typing(_, text) = &self.mode else { return };
+                if prompt == Prompt::Filter && *text != self.filter {
+                    self.set_filter(text.clone());
+                }
+                if matches!(action, Action::Commit | Action::Cancel) {
+                    self.mode = Mode::Normal;
+                }
             }
-            (Mode::Search(text), Action::SearchCommit) => {
-                let query = std::mem::take(text);
-                self.mode = Mode::Normal;
-                self.search_for(query);
-            }
-            (Mode::Search(_), _) => self.mode = Mode::Normal,
             (Mode::Normal, action) => self.apply_normal(action),
         }
     }
@@ -299,14 +334,13 @@ impl<'s> View<'s> {
                 }
             }
             Action::ToggleSource => self.show_bottom(Bottom::Source),
-            Action::SearchStart => self.mode = Mode::Search(String::new()),
+            Action::Prompt(Prompt::Search) => self.mode = Mode::Typing(Prompt::Search, String::new()),
+            // The filter is edited where it is.
+            Action::Prompt(Prompt::Filter) => self.mode = Mode::Typing(Prompt::Filter, self.filter.clone()),
+            Action::Cancel => self.set_filter(String::new()),
             Action::NextHit => self.step_hit(1),
             Action::PrevHit => self.step_hit(-1),
-            Action::SearchInput(_)
-            | Action::SearchBackspace
-            | Action::SearchCommit
-            | Action::SearchCancel
-            | Action::Quit => {}
+            Action::Type(_) | Action::Erase | Action::Commit | Action::Quit => {}
         }
     }
 
@@ -423,6 +457,7 @@ impl<'s> View<'s> {
         let mut rows = Vec::new();
         for (g, members) in self.groups.iter().enumerate() {
             match (self.grouped, &members[..]) {
+                (_, []) => {}
                 (true, [_, _, ..]) => {
                     let open = self.open_groups.contains(&g);
                     rows.push(ThreadRow::Group { group: g, open });
@@ -446,6 +481,24 @@ impl<'s> View<'s> {
         }
         self.thread_rows = rows;
         self.thread_sel = self.thread_sel.min(self.thread_rows.len().saturating_sub(1));
+    }
+
+    /// Shows the threads whose name or a function contains `filter`
+    /// (ignoring case; all of them for ""), the selected thread kept
+    /// selected if it is shown.
+    fn set_filter(&mut self, filter: String) {
+        let selected = self.thread_index();
+        let needle = filter.to_lowercase();
+        let threads = &self.snap.threads;
+        let shown = |&t: &usize| needle.is_empty() || thread_matches(&threads[t], &needle);
+        self.groups = self.all_groups.iter().map(|g| g.iter().copied().filter(shown).collect()).collect();
+        self.filter = filter;
+        self.rebuild_thread_rows();
+        let row = selected.and_then(|t| self.row_of_thread(t, false));
+        self.thread_sel = row.unwrap_or(0);
+        if row.is_none() || self.thread_index() != selected {
+            self.open_thread();
+        }
     }
 
     /// The row showing thread `t`, opening its group if `open` asks.
@@ -473,10 +526,15 @@ impl<'s> View<'s> {
         let previous = self.thread_index();
         self.thread_sel = row;
         if self.thread_index() != previous || self.var_rows.is_empty() {
-            let faulted = self.thread().and_then(|t| t.frames.iter().position(|f| f.faulted));
-            self.var_sel = 0;
-            self.select_frame(faulted.unwrap_or(0));
+            self.open_thread();
         }
+    }
+
+    /// Selects the selected thread's faulting frame (or its first).
+    fn open_thread(&mut self) {
+        let faulted = self.thread().and_then(|t| t.frames.iter().position(|f| f.faulted));
+        self.var_sel = 0;
+        self.select_frame(faulted.unwrap_or(0));
     }
 
     fn select_frame(&mut self, frame: usize) {
@@ -646,6 +704,13 @@ fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
         },
         _ => Vec::new(),
     }
+}
+
+/// Whether thread `t`'s name or one of its functions contains `needle`
+/// (lower case), ignoring case.
+fn thread_matches(t: &Thread, needle: &str) -> bool {
+    let has = |s: &str| s.to_lowercase().contains(needle);
+    has(&t.name) || t.frames.iter().any(|f| f.function.as_deref().is_some_and(has))
 }
 
 /// A `char *` whose text the value shows already.
