@@ -140,6 +140,11 @@ fn browses_a_crash_from_the_faulting_frame() {
     let screen = tmux.wait_for("match 1/");
     assert!(line_with(&screen, "main (crash.c:").contains("> #4   main (crash.c:"), "{screen}");
     assert!(screen.contains("variables of #4 main"), "{screen}");
+    // A member's name, below a pointer: the tree opened down to it.
+    tmux.keys(&["/", "t", "a", "r", "g", "e", "t", "Enter"]);
+    let screen = tmux.wait_for("variables of #0 recurse");
+    assert!(line_with(&screen, "target = 0x0").starts_with("│>       target = 0x0"), "{screen}");
+    assert!(line_with(&screen, "*info = struct crash_info").contains("▾ *info"), "{screen}");
 
     tmux.keys(&["?"]);
     tmux.wait_for("next or previous pane");

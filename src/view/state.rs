@@ -142,12 +142,13 @@ pub struct VarRow {
 }
 
 /// A search hit: a function name or a variable name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
     pub thread: usize,
     pub frame: Option<usize>,
-    /// A top-level variable of the pane (its index in the pane's list).
-    pub variable: Option<usize>,
+    /// A variable of the pane: its [`VarRow::path`] (a member, element or
+    /// pointer target is below a top-level variable).
+    pub variable: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Default)]
@@ -248,11 +249,11 @@ impl<'s> View<'s> {
     /// them: named parameters, named locals, then the thread's TLS.
     pub fn variables(&self) -> Vec<(Section, &'s Variable)> {
         let Some(t) = self.thread() else { return Vec::new() };
-        let named = |v: &&Variable| !v.name.is_empty();
+        let has_name = |v: &&Variable| !v.name.is_empty();
         let mut vars: Vec<(Section, &Variable)> = Vec::new();
         if let Some(f) = t.frames.get(self.frame_sel) {
-            vars.extend(f.parameters.iter().filter(named).map(|v| (Section::Parameter, v)));
-            vars.extend(f.locals.iter().filter(named).map(|v| (Section::Local, v)));
+            vars.extend(f.parameters.iter().filter(has_name).map(|v| (Section::Parameter, v)));
+            vars.extend(f.locals.iter().filter(has_name).map(|v| (Section::Local, v)));
         }
         vars.extend(t.tls.iter().map(|v| (Section::Tls, v)));
         vars
@@ -597,40 +598,42 @@ impl<'s> View<'s> {
         }
     }
 
-    /// Finds every thread's functions and variables whose name contains
-    /// the query (ignoring case) and selects the first hit.
+    /// Finds the functions and variables (and their members, at any
+    /// depth) whose name contains the query (ignoring case) in every
+    /// thread shown, and selects the first hit.
     fn search_for(&mut self, query: String) {
         self.search = Search { hits: Vec::new(), current: 0, query: query.clone() };
         if query.is_empty() {
             return;
         }
         let needle = query.to_lowercase();
-        let matches = |s: &str| s.to_lowercase().contains(&needle);
-        let order: Vec<usize> = self.groups.iter().flatten().copied().collect();
-        for thread in order {
+        let matches = |s: &str| contains_ignoring_case(s, &needle);
+        let mut hits = Vec::new();
+        for &thread in self.groups.iter().flatten() {
             let t = &self.snap.threads[thread];
+            let find = |hits: &mut Vec<Hit>, frame: Option<usize>, top: usize, v: &Variable| {
+                variable_hits(v, top, &matches, &mut |path| {
+                    hits.push(Hit { thread, frame, variable: Some(path.to_vec()) })
+                });
+            };
             for (fi, f) in t.frames.iter().enumerate() {
                 if f.function.as_deref().is_some_and(matches) {
-                    self.search.hits.push(Hit { thread, frame: Some(fi), variable: None });
+                    hits.push(Hit { thread, frame: Some(fi), variable: None });
                 }
-                let named = f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty());
-                for (vi, v) in named.enumerate() {
-                    if matches(&v.name) {
-                        self.search.hits.push(Hit { thread, frame: Some(fi), variable: Some(vi) });
-                    }
+                for (vi, v) in named(f).enumerate() {
+                    find(&mut hits, Some(fi), vi, v);
                 }
             }
-            let tls_base = t
-                .frames
-                .first()
-                .map_or(0, |f| f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty()).count());
+            // The TLS, after the first frame's variables.
+            let (frame, base) = match t.frames.first() {
+                Some(f) => (Some(0), named(f).count()),
+                None => (None, 0),
+            };
             for (vi, v) in t.tls.iter().enumerate() {
-                if matches(&v.name) {
-                    let frame = (!t.frames.is_empty()).then_some(0);
-                    self.search.hits.push(Hit { thread, frame, variable: Some(tls_base + vi) });
-                }
+                find(&mut hits, frame, base + vi, v);
             }
         }
+        self.search.hits = hits;
         self.show_hit();
     }
 
@@ -649,7 +652,7 @@ impl<'s> View<'s> {
 
     /// Selects the current hit's thread, frame and variable.
     fn show_hit(&mut self) {
-        let Some(&hit) = self.search.hits.get(self.search.current) else {
+        let Some(hit) = self.search.hits.get(self.search.current).cloned() else {
             self.message = Some(format!("no match for {}", self.search.query));
             return;
         };
@@ -658,9 +661,15 @@ impl<'s> View<'s> {
         }
         self.select_frame(hit.frame.unwrap_or(0));
         self.focus = Pane::Frames;
-        if let Some(v) = hit.variable {
+        if let Some(path) = hit.variable {
+            // Open what holds the variable, so that its row is there.
+            let (thread, frame) = (self.thread_index().unwrap_or(0), self.frame_key());
+            for depth in 1..path.len() {
+                self.open_vars.insert((thread, frame, path[..depth].to_vec()));
+            }
+            self.rebuild_var_rows();
             self.bottom = Bottom::Variables;
-            self.var_sel = self.var_rows.iter().position(|r| r.path == [v]).unwrap_or(0);
+            self.var_sel = self.var_rows.iter().position(|r| r.path == path).unwrap_or(0);
             self.focus = Pane::Variables;
         }
         self.message = Some(format!(
@@ -690,26 +699,86 @@ pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
         .collect()
 }
 
+/// A frame's named parameters and locals: the top of the variables pane.
+fn named(f: &Frame) -> impl Iterator<Item = &Variable> {
+    f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty())
+}
+
 /// A variable's children in the tree, named: a struct's members, an
 /// array's elements (`[i]`), a pointer's target (`*name`).
 fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
+    (0..)
+        .map_while(|k| child(v, k))
+        .enumerate()
+        .map(|(k, (kind, c))| match kind {
+            Child::Member => (member_name(c), c),
+            Child::Element => (format!("[{k}]"), c),
+            Child::Target => (format!("*{name}"), c),
+        })
+        .collect()
+}
+
+/// What a child of a variable is to it.
+enum Child {
+    Member,
+    Element,
+    Target,
+}
+
+/// The `k`th child of `v` in the tree, if it has one.
+fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
     match v.kind {
-        Kind::Tuple => v.members.iter().map(|m| (member_name(m), m)).collect(),
-        Kind::Array => v.elements.iter().enumerate().map(|(i, e)| (format!("[{i}]"), e)).collect(),
-        Kind::Reference | Kind::Fn => match &v.target {
-            // A string's target is the string the value already shows.
-            Some(_) if v.kind == Kind::Reference && v.value != Value::Null && is_string_pointer(v) => Vec::new(),
-            Some(target) => vec![(format!("*{name}"), &**target)],
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
+        Kind::Tuple => v.members.get(k).map(|m| (Child::Member, m)),
+        Kind::Array => v.elements.get(k).map(|e| (Child::Element, e)),
+        // A string's target is the string the value already shows.
+        Kind::Reference if v.value != Value::Null && is_string_pointer(v) => None,
+        Kind::Reference | Kind::Fn if k == 0 => v.target.as_deref().map(|t| (Child::Target, t)),
+        _ => None,
+    }
+}
+
+/// Calls `hit` with the tree path of `v` (at `top` in the pane's list) and
+/// of each member below it whose name `matches`, at any depth (elements
+/// and pointer targets are gone through: their names are their parent's).
+/// The tree is walked without recursion: a snapshot's nesting has no
+/// bound the stack would be sure to hold.
+fn variable_hits(v: &Variable, top: usize, matches: &impl Fn(&str) -> bool, hit: &mut impl FnMut(&[usize])) {
+    if matches(&v.name) {
+        hit(&[top]);
+    }
+    let mut path = vec![top];
+    // The nodes from `v` down to the current one, each with its next child.
+    let mut stack = vec![(v, 0)];
+    while let Some((node, next)) = stack.last_mut() {
+        let Some((kind, c)) = child(node, *next) else {
+            stack.pop();
+            path.pop();
+            continue;
+        };
+        path.push(*next);
+        *next += 1;
+        if matches!(kind, Child::Member) && matches(&c.name) {
+            hit(&path);
+        }
+        stack.push((c, 0));
+    }
+}
+
+/// Whether `hay` contains `needle` (lower case), ignoring case; without
+/// allocating when both are ASCII, as names almost always are.
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        let needle = needle.as_bytes();
+        needle.is_empty() || hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        hay.to_lowercase().contains(needle)
     }
 }
 
 /// Whether thread `t`'s name or one of its functions contains `needle`
 /// (lower case), ignoring case.
 fn thread_matches(t: &Thread, needle: &str) -> bool {
-    let has = |s: &str| s.to_lowercase().contains(needle);
+    let has = |s: &str| contains_ignoring_case(s, needle);
     has(&t.name) || t.frames.iter().any(|f| f.function.as_deref().is_some_and(has))
 }
 

@@ -205,6 +205,33 @@ fn search_finds_functions_and_variables_in_every_thread() {
 }
 
 #[test]
+fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    type_at(&mut view, Prompt::Search, "COUNT");
+    view.apply(Action::Commit);
+    // info -> *info -> count: the pointer and its target opened.
+    let hit = Hit { thread: 7, frame: Some(1), variable: Some(vec![0, 0, 1]) };
+    assert_eq!(view.search.hits, [hit]);
+    assert_eq!(names(&view), ["info", "  *info", "    depth", "    count", "n", "arr", "gone", "errno"]);
+    assert_eq!((view.focus, view.var_rows[view.var_sel].name.as_str()), (Pane::Variables, "count"));
+    assert_eq!(view.var_rows[view.var_sel].value, "7");
+    // A pointer's target is not a match of its own: `*info` is `info`'s.
+    type_at(&mut view, Prompt::Search, "info");
+    view.apply(Action::Commit);
+    assert_eq!(view.search.hits.len(), 1);
+    assert_eq!(view.var_rows[view.var_sel].path, [0]);
+    // Members and top-level names together, across threads: "o" is in
+    // info, count, gone, errno (thread 5) and slot (each worker).
+    type_at(&mut view, Prompt::Search, "o");
+    view.apply(Action::Commit);
+    let variables: Vec<&[usize]> = view.search.hits.iter().filter_map(|h| h.variable.as_deref()).collect();
+    assert_eq!(variables.len(), 4 + 20, "{variables:?}");
+    view.apply(Action::PrevHit);
+    assert_eq!((view.thread().unwrap().tid, view.var_rows[view.var_sel].name.as_str()), (119, "slot"));
+}
+
+#[test]
 fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
     let snap = snapshot();
     let mut view = View::new(&snap);
