@@ -10,6 +10,7 @@
 //! be lost on the alternate screen otherwise).
 
 mod draw;
+mod headless;
 mod info;
 mod keys;
 mod source;
@@ -28,6 +29,7 @@ use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 pub use draw::Theme;
+pub use headless::Headless;
 use state::View;
 
 use crate::process::signals;
@@ -100,14 +102,19 @@ fn event_loop(
         size = now;
         while event::poll(Duration::ZERO)? {
             redraw = true;
-            if let Event::Key(key) = event::read()?
-                && let Some(action) = keys::action(&view.mode, key)
-            {
-                view.apply(action);
+            if let Event::Key(key) = event::read()? {
+                handle_key(view, key);
             }
         }
     }
     Ok(None)
+}
+
+/// What `key` does to the viewer.
+fn handle_key(view: &mut View, key: crossterm::event::KeyEvent) {
+    if let Some(action) = keys::action(&view.mode, key) {
+        view.apply(action);
+    }
 }
 
 /// Waits until standard input has something to read (or hangs up), a
