@@ -6,6 +6,7 @@
 //! and `stty -a`, which shows whether the terminal left raw mode. The info
 //! and source panes, the source found by `--source-path` in a snapshot
 //! whose path to it is gone. `ptsnap view PID` on the live hung fixture.
+//! Ctrl-Z and `fg` in an interactive bash.
 //! And the errors: a missing file, a file that is not a snapshot, no
 //! terminal, a live snapshot's option with a file.
 
@@ -26,12 +27,15 @@ impl Tmux {
     /// Runs `ptsnap view ARGS` in a 120x40 window; the pane stays after the
     /// viewer exits, showing its exit status and the terminal's modes.
     fn view(name: &str, args: &[&str]) -> Tmux {
+        Tmux::session(name, &["sh", "-c", &view_command(args)])
+    }
+
+    /// Runs `program` in a 120x40 window that stays after it exits.
+    fn session(name: &str, program: &[&str]) -> Tmux {
         let tmux = Tmux { socket: format!("ptsnap-view-{name}-{}", std::process::id()) };
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        let command = format!("'{}' view {}; echo exit=$? modes: $(stty -a)", ptsnap_bin(), quoted.join(" "));
         let status = Command::new("tmux")
             .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", "view", "-x", "120", "-y", "40"])
-            .args(["sh", "-c", &command])
+            .args(program)
             .args([";", "set-option", "-t", "view", "remain-on-exit", "on"])
             .status()
             .expect("cannot run tmux");
@@ -61,14 +65,19 @@ impl Tmux {
     /// seconds. A capture can catch a redraw half done (rows are written
     /// top to bottom), so a screen counts once two captures in a row agree.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |screen| screen.contains(text))
+    }
+
+    /// The screen once `found` (`what`) holds of it and it is drawn whole.
+    fn wait_until(&self, what: &str, found: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut previous = String::new();
         loop {
             let screen = self.screen();
-            if screen.contains(text) && screen == previous {
+            if found(&screen) && screen == previous {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "no {text:?} on the screen:\n{screen}");
+            assert!(Instant::now() < deadline, "no {what} on the screen:\n{screen}");
             previous = screen;
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -86,8 +95,9 @@ impl Tmux {
     /// Quits with `q`; asserts the viewer exited 0 and left raw mode.
     fn quit(&self) {
         self.keys(&["q"]);
-        let screen = self.wait_for("exit=");
-        let status = line_with(&screen, "exit=");
+        let status_line = |screen: &str| screen.lines().find(|l| l.starts_with("exit=")).map(str::to_string);
+        let screen = self.wait_until("exit status", |screen| status_line(screen).is_some());
+        let status = status_line(&screen).unwrap_or_default();
         assert!(status.starts_with("exit=0 modes: "), "{screen}");
         assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
     }
@@ -97,6 +107,13 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
     }
+}
+
+/// `ptsnap view ARGS`, then its exit status and the terminal's modes, as
+/// a command line.
+fn view_command(args: &[&str]) -> String {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    format!("'{}' view {}; echo exit=$? modes: $(stty -a)", ptsnap_bin(), quoted.join(" "))
 }
 
 fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
@@ -125,6 +142,13 @@ fn browses_a_crash_from_the_faulting_frame() {
     assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "faulting frame selected:\n{screen}");
     assert!(line_with(&screen, " running ").contains("> !"), "the faulted thread, marked:\n{screen}");
     assert!(line_with(&screen, "info = 0x").contains("> ▸ info = 0x"), "{screen}");
+    // The faulting frame's line is cut at the pane's edge: Shift-Right
+    // scrolls the frames sideways to its end, Shift-Left back.
+    tmux.keys(&["S-Right"; 12]);
+    let screen = tmux.wait_for("address not mapped at 0x0]");
+    assert!(line_with(&screen, "[comment: fault").contains("│>« fault  [comment"), "{screen}");
+    tmux.keys(&["S-Left"; 12]);
+    tmux.wait_for("> #0   recurse (crash.c:");
 
     // Tab to the variables, Enter opens the pointer: its target's members.
     tmux.keys(&["Tab", "Enter"]);
@@ -244,6 +268,36 @@ fn a_termination_signal_restores_the_terminal() {
     let status = line_with(&screen, "exit=");
     assert!(status.starts_with("exit=143 modes: "), "{screen}");
     assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
+}
+
+/// Ctrl-Z in an interactive shell: the viewer gives the terminal back
+/// (the shell's prompt on the normal screen, cooked mode) and stops as a
+/// job; `fg` continues it, and it draws its whole screen again.
+#[test]
+fn ctrl_z_stops_the_viewer_as_a_job_and_fg_redraws_it() {
+    if !tool_available("tmux") || !has_program("bash") {
+        return;
+    }
+    let path = crash_snapshot("view-stop");
+    let tmux = Tmux::session("stop", &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"]);
+    tmux.wait_for("$ ");
+    // A subshell: the viewer stops its whole job, as the terminal's Ctrl-Z
+    // would, and the exit status is printed once it quits.
+    tmux.keys(&["-l", &format!("({})", view_command(&[path.to_str().unwrap()]))]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("<- fault");
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait_for("Stopped");
+    assert!(!screen.contains("<- fault"), "the alternate screen was left:\n{screen}");
+    tmux.keys(&["-l", "stty -a | grep -o ' -*icanon'; fg"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("<- fault");
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_for("variables of #1 recurse");
+    assert!(line_with(&screen, "#1   recurse").contains("> #1"), "{screen}");
+    tmux.quit();
+    let screen = tmux.screen();
+    assert!(screen.contains(" icanon"), "the shell had cooked mode while the viewer was stopped:\n{screen}");
 }
 
 /// A terminal that goes away (the tmux server killed, as a closed

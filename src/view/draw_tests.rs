@@ -120,6 +120,33 @@ fn names_from_the_snapshot_are_escaped() {
 }
 
 #[test]
+fn long_lines_scroll_sideways_as_far_as_their_end() {
+    let mut snap = snapshot();
+    let long = format!("{}_end", "n".repeat(100));
+    snap.threads[7].frames[1].function = Some(long.clone());
+    let mut view = View::new(&snap);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "#1   nnn").contains("│> #1   nnnn"), "{screen:#?}");
+    assert!(!screen.iter().any(|l| l.contains("_end")));
+    for _ in 0..40 {
+        view.apply(Action::ScrollRight);
+    }
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    // The line's end at the pane's edge, the mark kept, `«` for the cut.
+    let row = line_with(&screen, "_end <- fault");
+    assert!(row.contains("│>«nnnn") && row.ends_with("_end <- fault│"), "{screen:#?}");
+    assert!(line_with(&screen, "memcpy").contains("│ «"), "{screen:#?}");
+    view.apply(Action::ScrollLeft);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(!screen.iter().any(|l| l.contains("<- fault")), "8 columns back: {screen:#?}");
+    // Another pane keeps its own column.
+    view.apply(Action::NextPane);
+    view.apply(Action::ScrollLeft);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "info = ").contains("│> ▸ info = 0x1000"), "{screen:#?}");
+}
+
+#[test]
 fn tiny_terminals_do_not_panic() {
     let snap = snapshot();
     for (w, h) in [(1, 1), (10, 3), (20, 6), (80, 5)] {

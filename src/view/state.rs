@@ -13,6 +13,8 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
+use ratatui::layout::Rect;
+
 use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
 use crate::snapshot::{
@@ -86,8 +88,20 @@ pub enum Action {
     Cancel,
     NextHit,
     PrevHit,
+    /// The mouse's wheel over a pane: its selection moves by that many
+    /// rows, the focus stays where it is.
+    Wheel(Pane, isize),
+    /// Shift-Left/Right, `<` `>`: the focused pane's lines scroll sideways.
+    ScrollLeft,
+    ScrollRight,
+    /// Ctrl-Z: the terminal's business ([`super::suspend`]), nothing of
+    /// the state's.
+    Suspend,
     Quit,
 }
+
+/// Columns a sideways scroll moves.
+pub const SIDEWAYS: usize = 8;
 
 /// What keys mean at the moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,6 +207,11 @@ pub struct View<'s> {
     /// The first row shown of each pane (threads, frames, variables),
     /// kept by drawing so that the selection stays in view.
     pub offsets: [usize; 3],
+    /// The first column shown of each pane's lines: drawing bounds it by
+    /// the widest line on screen.
+    pub columns: [usize; 3],
+    /// Where each pane was drawn, for the mouse.
+    pub areas: [Rect; 3],
     pub quit: bool,
 }
 
@@ -222,6 +241,8 @@ impl<'s> View<'s> {
             message: None,
             page: 10,
             offsets: [0; 3],
+            columns: [0; 3],
+            areas: [Rect::default(); 3],
             quit: false,
         };
         view.set_filter(String::new());
@@ -341,7 +362,17 @@ impl<'s> View<'s> {
             Action::Cancel => self.set_filter(String::new()),
             Action::NextHit => self.step_hit(1),
             Action::PrevHit => self.step_hit(-1),
-            Action::Type(_) | Action::Erase | Action::Commit | Action::Quit => {}
+            Action::Wheel(pane, rows) => {
+                let focus = std::mem::replace(&mut self.focus, pane);
+                self.move_by(rows);
+                self.focus = focus;
+            }
+            Action::ScrollLeft => {
+                let column = &mut self.columns[self.pane_index()];
+                *column = column.saturating_sub(SIDEWAYS);
+            }
+            Action::ScrollRight => self.columns[self.pane_index()] += SIDEWAYS,
+            Action::Type(_) | Action::Erase | Action::Commit | Action::Suspend | Action::Quit => {}
         }
     }
 
