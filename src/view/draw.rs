@@ -366,7 +366,8 @@ fn draw_source(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
 
 fn draw_help(screen: &mut Screen, theme: Theme) {
     let area = screen.area();
-    let width = 62.min(area.width);
+    // The longest line whole in 80 columns.
+    let width = 76.min(area.width);
     let height = (HELP.len() as u16 + 2).min(area.height);
     let popup = Rect::new((area.width - width) / 2, (area.height - height) / 2, width, height);
     let lines: Vec<Line> = HELP

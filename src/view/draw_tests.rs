@@ -92,6 +92,10 @@ fn search_prompt_help_and_messages_use_the_status_line() {
     view.apply(Action::ToggleHelp);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(line_with(&screen, "Tab, Shift-Tab").contains("next or previous pane"));
+    for (keys, what) in super::HELP {
+        let row = format!("{keys:<22}{what}");
+        assert!(screen.iter().any(|l| l.contains(&row)), "{row} cut in 80 columns: {screen:#?}");
+    }
 }
 
 #[test]
