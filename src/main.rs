@@ -60,26 +60,7 @@ fn dispatch(cli: Cli, given: &[String]) -> Result<ExitCode, String> {
                 }
                 return view_file(&target, theme, source_path);
             };
-            check_pid(pid)?;
-            // Not stopping a process for a viewer that cannot open.
-            view::check_terminal().map_err(|e| e.to_string())?;
-            let mut opts = args.into_options()?;
-            if opts.output.is_none() && opts.output_dir.is_none() {
-                opts.output_dir = Some(private_dir()?);
-            }
-            signals::install_handlers();
-            let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
-            if matches!(written.cut, Some(Cut::Signal(_))) {
-                print_out(&format!("{}\n", written.path.display()));
-                return Ok(exit_status(&opts, &written));
-            }
-            let viewed = view_file(&written.path, theme, source_path);
-            eprintln!(
-                "ptsnap: snapshot of process {pid} written to {}{}",
-                written.path.display(),
-                partial(&opts, &written)
-            );
-            viewed
+            view_live(pid, args.into_options()?, theme, source_path)
         }
         Some(Command::Run { snapshot: args, command }) => {
             let opts = args.into_options()?;
@@ -139,6 +120,31 @@ fn live_target(target: &Path) -> Option<i32> {
         return None;
     }
     target.to_str()?.parse().ok()
+}
+
+/// `ptsnap view PID`: snapshots the process, views the snapshot, and
+/// says where it is.
+fn view_live(pid: i32, mut opts: Options, theme: view::Theme, source_path: Vec<PathBuf>) -> Result<ExitCode, String> {
+    check_pid(pid)?;
+    // Not stopping a process for a viewer that cannot open.
+    view::check_terminal().map_err(|e| e.to_string())?;
+    let private = (opts.output.is_none() && opts.output_dir.is_none()).then(private_dir).transpose()?;
+    opts.output_dir = opts.output_dir.or(private.clone());
+    signals::install_handlers();
+    let written = engine::snapshot_process(&opts, pid).map_err(|e| {
+        // Nothing was written: no empty directory left behind.
+        if let Some(dir) = &private {
+            let _ = std::fs::remove_dir(dir);
+        }
+        e.to_string()
+    })?;
+    if matches!(written.cut, Some(Cut::Signal(_))) {
+        print_out(&format!("{}\n", written.path.display()));
+        return Ok(exit_status(&opts, &written));
+    }
+    let viewed = view_file(&written.path, theme, source_path);
+    eprintln!("ptsnap: snapshot of process {pid} written to {}{}", written.path.display(), partial(&opts, &written));
+    viewed
 }
 
 /// A new directory only the user can enter, for a live snapshot the user

@@ -235,6 +235,24 @@ fn snapshots_a_live_process_first() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// A PID that names no process: one error line, and the private
+/// directory made for its snapshot is not left behind.
+#[test]
+fn a_live_snapshot_that_fails_leaves_no_directory() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let tmp = work_dir().join("view-live-fails");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let command = format!("TMPDIR='{}' {}", tmp.display(), view_command(&["2147483647"]));
+    let tmux = Tmux::session("live-fails", &["sh", "-c", &command]);
+    let screen = tmux.wait_until("exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    assert!(line_with(&screen, "ptsnap: error: ").contains("2147483647"), "{screen}");
+    assert!(screen.contains("\nexit=1 "), "{screen}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "left in {}", tmp.display());
+}
+
 #[test]
 fn monochrome_draws_no_colour() {
     if !tool_available("tmux") {
