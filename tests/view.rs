@@ -129,6 +129,12 @@ fn crash_snapshot(name: &str) -> PathBuf {
     work_dir().join(format!("{name}.json"))
 }
 
+/// The hung fixture with 20 idle threads (23 in all), built under `name`,
+/// started and ready.
+fn hung(name: &str) -> Running {
+    start(&build("hang.c", name, &["-g", "-O0"]), &["20"])
+}
+
 #[test]
 fn browses_a_crash_from_the_faulting_frame() {
     if !tool_available("tmux") {
@@ -183,8 +189,7 @@ fn groups_idle_threads_of_a_hung_process() {
         return;
     }
     let _serial = serial();
-    let bin = build("hang.c", "view-hang", &["-g", "-O0"]);
-    let hung = start(&bin, &["20"]);
+    let hung = hung("view-hang");
     snapshot(hung.pid(), "view-hang", &[]);
     drop(hung);
     let path = work_dir().join("view-hang.json");
@@ -216,8 +221,7 @@ fn snapshots_a_live_process_first() {
         return;
     }
     let _serial = serial();
-    let bin = build("hang.c", "view-live", &["-g", "-O0"]);
-    let hung = start(&bin, &["20"]);
+    let hung = hung("view-live");
     let pid = hung.pid().to_string();
     let tmux = Tmux::view("live", &["-m", &pid]);
     let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");

@@ -173,13 +173,6 @@ fn enter_expands_pointers_and_structs_and_left_goes_back_up() {
 fn search_finds_functions_and_variables_in_every_thread() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    let search = |view: &mut View, text: &str| {
-        view.apply(Action::Prompt(Prompt::Search));
-        for c in text.chars() {
-            view.apply(Action::Type(c));
-        }
-        view.apply(Action::Commit);
-    };
     search(&mut view, "IDLE");
     assert_eq!(view.search.hits.len(), 20, "idle_worker in each idle thread, ignoring case");
     assert_eq!(view.thread().unwrap().tid, 100);
@@ -208,8 +201,7 @@ fn search_finds_functions_and_variables_in_every_thread() {
 fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    type_at(&mut view, Prompt::Search, "COUNT");
-    view.apply(Action::Commit);
+    search(&mut view, "COUNT");
     // info -> *info -> count: the pointer and its target opened.
     let hit = Hit { thread: 7, frame: Some(1), variable: Some(vec![0, 0, 1]) };
     assert_eq!(view.search.hits, [hit]);
@@ -217,14 +209,12 @@ fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
     assert_eq!((view.focus, view.var_rows[view.var_sel].name.as_str()), (Pane::Variables, "count"));
     assert_eq!(view.var_rows[view.var_sel].value, "7");
     // A pointer's target is not a match of its own: `*info` is `info`'s.
-    type_at(&mut view, Prompt::Search, "info");
-    view.apply(Action::Commit);
+    search(&mut view, "info");
     assert_eq!(view.search.hits.len(), 1);
     assert_eq!(view.var_rows[view.var_sel].path, [0]);
     // Members and top-level names together, across threads: "o" is in
     // info, count, gone, errno (thread 5) and slot (each worker).
-    type_at(&mut view, Prompt::Search, "o");
-    view.apply(Action::Commit);
+    search(&mut view, "o");
     let variables: Vec<&[usize]> = view.search.hits.iter().filter_map(|h| h.variable.as_deref()).collect();
     assert_eq!(variables.len(), 4 + 20, "{variables:?}");
     view.apply(Action::PrevHit);
@@ -249,6 +239,12 @@ fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
     assert_eq!(view.mode, Mode::Normal, "any key closes the help");
     view.apply(Action::Quit);
     assert!(view.quit);
+}
+
+/// Searches for `text`, as `/`, the text and Enter do.
+fn search(view: &mut View, text: &str) {
+    type_at(view, Prompt::Search, text);
+    view.apply(Action::Commit);
 }
 
 fn type_at(view: &mut View, prompt: Prompt, text: &str) {
