@@ -73,7 +73,8 @@ pub enum Command {
         snapshot: PathBuf,
     },
     /// Browse a snapshot in the terminal: threads, frames, variables; given
-    /// a PID, snapshot that process first (the snapshot options apply).
+    /// a PID, snapshot that process first, given `run -- CMD`, the program's
+    /// crash (the snapshot options apply).
     View {
         /// No colours (also when NO_COLOR is set).
         #[arg(short = 'm', long)]
@@ -84,10 +85,14 @@ pub enum Command {
         source_path: Vec<PathBuf>,
         #[command(flatten)]
         snapshot: Box<SnapshotArgs>,
-        /// The snapshot file, or the PID of a process to snapshot (a number
-        /// that names no file).
-        #[arg(value_name = "SNAPSHOT|PID")]
+        /// The snapshot file, the PID of a process to snapshot (a number
+        /// that names no file), or `run` and a program after `--` to run
+        /// traced and view when it crashes.
+        #[arg(value_name = "SNAPSHOT|PID|run")]
         target: PathBuf,
+        /// After `run`: the program and its arguments (after `--`).
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
     },
 }
 

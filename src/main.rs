@@ -2,7 +2,9 @@
 //! turns every error into one line on stderr and a non-zero exit.
 
 mod cli;
+mod viewing;
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -51,35 +53,14 @@ fn dispatch(cli: Cli, given: &[String]) -> Result<ExitCode, String> {
             print_out(&show::render_with(&read_snapshot(&path)?, group));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::View { monochrome, source_path, snapshot: args, target }) => {
+        Some(Command::View { monochrome, source_path, snapshot: args, target, command }) => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme = view::Theme { color: !monochrome && !no_color };
-            let Some(pid) = live_target(&target) else {
-                if let Some(option) = given.first() {
-                    return Err(format!("{option} is for a live snapshot: {} is not a PID", target.display()));
-                }
-                return view_file(&target, theme, source_path);
-            };
-            view_live(pid, args.into_options()?, theme, source_path)
+            viewing::dispatch(viewing::Target::of(target, command, given)?, *args, theme, source_path)
         }
         Some(Command::Run { snapshot: args, command }) => {
-            let opts = args.into_options()?;
-            signals::install_handlers();
-            let mut on_crash = |crash: run::CrashStop| {
-                let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
-                match engine::snapshot_crash(&opts, crash) {
-                    Ok(written) => eprintln!(
-                        "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}{}",
-                        signals::name(sig),
-                        written.path.display(),
-                        partial(&opts, &written)
-                    ),
-                    Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
-                }
-            };
-            let stop_within = opts.timeout.map_or(opts.max_pause, |t| t.min(opts.max_pause));
-            let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
-            Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
+            let (end, _) = run_program(&args.into_options()?, &command)?;
+            Ok(end)
         }
         Some(Command::Core { snapshot: args, exe, sysroot, pid, core }) => {
             if let Some(dir) = sysroot.as_ref().filter(|d| !d.is_dir()) {
@@ -114,58 +95,29 @@ fn check_pid(pid: i32) -> Result<(), String> {
     Ok(())
 }
 
-/// `ptsnap view`'s argument as a PID: a number that names no file.
-fn live_target(target: &Path) -> Option<i32> {
-    if target.exists() {
-        return None;
-    }
-    target.to_str()?.parse().ok()
-}
-
-/// `ptsnap view PID`: snapshots the process, views the snapshot, and
-/// says where it is.
-fn view_live(pid: i32, mut opts: Options, theme: view::Theme, source_path: Vec<PathBuf>) -> Result<ExitCode, String> {
-    check_pid(pid)?;
-    // Not stopping a process for a viewer that cannot open.
-    view::check_terminal().map_err(|e| e.to_string())?;
-    let private = (opts.output.is_none() && opts.output_dir.is_none()).then(private_dir).transpose()?;
-    opts.output_dir = opts.output_dir.or(private.clone());
+/// Runs `command` traced, snapshotting it at each crash; the exit status
+/// of its end (a shell's) and the snapshots written.
+fn run_program(opts: &Options, command: &[OsString]) -> Result<(ExitCode, Vec<PathBuf>), String> {
     signals::install_handlers();
-    let written = engine::snapshot_process(&opts, pid).map_err(|e| {
-        // Nothing was written: no empty directory left behind.
-        if let Some(dir) = &private {
-            let _ = std::fs::remove_dir(dir);
+    let mut written_paths = Vec::new();
+    let mut on_crash = |crash: run::CrashStop| {
+        let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
+        match engine::snapshot_crash(opts, crash) {
+            Ok(written) => {
+                eprintln!(
+                    "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}{}",
+                    signals::name(sig),
+                    written.path.display(),
+                    partial(opts, &written)
+                );
+                written_paths.push(written.path);
+            }
+            Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
         }
-        e.to_string()
-    })?;
-    if matches!(written.cut, Some(Cut::Signal(_))) {
-        print_out(&format!("{}\n", written.path.display()));
-        return Ok(exit_status(&opts, &written));
-    }
-    let viewed = view_file(&written.path, theme, source_path);
-    eprintln!("ptsnap: snapshot of process {pid} written to {}{}", written.path.display(), partial(&opts, &written));
-    viewed
-}
-
-/// A new directory only the user can enter, for a live snapshot the user
-/// gave no destination: the snapshot holds the target's memory.
-fn private_dir() -> Result<PathBuf, String> {
-    use std::os::unix::fs::DirBuilderExt;
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-    let dir = std::env::temp_dir().join(format!("ptsnap-view.{}.{nanos}", std::process::id()));
-    // mkdir creates, or fails on anything already there (a planted link).
-    std::fs::DirBuilder::new().mode(0o700).create(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    Ok(dir)
-}
-
-/// Shows the snapshot file `path` in the viewer.
-fn view_file(path: &Path, theme: view::Theme, source_path: Vec<PathBuf>) -> Result<ExitCode, String> {
-    let snap = read_snapshot(path)?;
-    match view::run(&snap, theme, source_path).map_err(|e| e.to_string())? {
-        // Ended by a signal: the status a shell shows for it.
-        Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
-        None => Ok(ExitCode::SUCCESS),
-    }
+    };
+    let stop_within = opts.timeout.map_or(opts.max_pause, |t| t.min(opts.max_pause));
+    let end = run::run(command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
+    Ok((ExitCode::from(end.shell_status().clamp(0, 255) as u8), written_paths))
 }
 
 /// A snapshot file, of any version.

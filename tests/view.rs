@@ -239,6 +239,29 @@ fn snapshots_a_live_process_first() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
+/// `ptsnap view run -- CMD` runs the program traced and views its crash
+/// once it is gone; the exit status is the program's.
+#[test]
+fn runs_a_program_and_views_its_crash() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let bin = build("crash.c", "view-run", &["-g", "-O0"]);
+    let out = work_dir().join("view-run-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let tmux = Tmux::view("run", &["-O", out.to_str().unwrap(), "run", "--", bin.to_str().unwrap(), "3", "main"]);
+    let screen = tmux.wait_for("<- fault");
+    assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "{screen}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_until("exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    assert!(screen.contains("\nexit=139 "), "the program's status (SIGSEGV):\n{screen}");
+    let said = line_with(&screen, "ptsnap: snapshot written to ");
+    let path = Path::new(said.trim_start_matches("ptsnap: snapshot written to ").trim());
+    assert_eq!(path.parent(), Some(out.as_path()), "{said}");
+    assert_eq!(read_json(path)["fault"]["signal"]["name"], "SIGSEGV");
+}
+
 /// A PID that names no process: one error line, and the private
 /// directory made for its snapshot is not left behind.
 #[test]
@@ -364,6 +387,11 @@ fn bad_input_is_one_error_line() {
     // A live snapshot's options, with a file.
     let err = one_line_error(&ptsnap(&["view", "--kv", "a:b", golden.to_str().unwrap()]));
     assert!(err.contains("--kv is for a live snapshot"), "{err}");
+    let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap(), "--", "true"]));
+    assert!(err.contains("goes with `ptsnap view run -- CMD`"), "{err}");
+    // run, without a terminal: refused before the program runs.
+    let err = one_line_error(&ptsnap(&["view", "run", "--", "sh", "-c", "echo ran"]));
+    assert!(err.contains("needs a terminal"), "{err}");
     // A PID, without a terminal: refused before the process is stopped.
     let err = one_line_error(&ptsnap(&["view", &std::process::id().to_string()]));
     assert!(err.contains("needs a terminal"), "{err}");
