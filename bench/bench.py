@@ -15,6 +15,13 @@ Cases:
                  core` with --no-variables against `eu-stack --core` (plain
                  and -s -i), and with variables (its default) against `gdb
                  -batch -ex 'thread apply all bt full' PROG CORE`
+  view-1000      `ptsnap view` on a snapshot of the 1,001 threads with
+                 variables (taken once): examples/view_bench.rs opens it
+                 through the viewer's code, drawing at 120x40 into ratatui's
+                 TestBackend, and times a script of keys (every pane, a
+                 search, a filter); printed: the time to open it, the
+                 slowest key, and the peak RSS against the file's size
+                 (targets: under 1 s, 50 ms, 3x)
   big-binary     ptsnap's own debug build (a big Rust executable: tens of MB
                  of DWARF), blocked in waitpid under `ptsnap run`: ptsnap with
                  its default options against `eu-stack -s -i` and gdb `bt full`
@@ -48,6 +55,7 @@ FIXTURES = os.path.join(ROOT, "tests", "fixtures")
 
 def build(workdir, big_binary):
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet", "--example", "view_bench"], cwd=ROOT, check=True)
     if big_binary:
         subprocess.run(["cargo", "build", "--quiet"], cwd=ROOT, check=True)
     bins = {}
@@ -206,12 +214,46 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     )
 
 
+def run_view_case(name, target_argv, ptsnap, runs, out_json):
+    """The viewer on one snapshot of the target, RUNS times."""
+    proc = start(target_argv)
+    try:
+        subprocess.run([ptsnap, "-o", out_json, str(proc.pid)], stdout=subprocess.DEVNULL, check=True)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    bench = os.path.join(ROOT, "target", "release", "examples", "view_bench")
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([bench, out_json], stdout=subprocess.PIPE, text=True, check=True).stdout
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    size = results[0]["file_bytes"]
+    opened = statistics.median(r["open_ms"] for r in results)
+    slowest = max(results, key=lambda r: r["worst_key_ms"])
+    rss = max(r["peak_rss_kib"] for r in results) * 1024
+    print(f"\n{name} ({runs} runs; the last run's keys below)")
+    print(f"  snapshot {size / 1e6:.1f} MB")
+    print(f"  open (median)  {opened:8.1f} ms   target < 1000 ms")
+    print(f"  slowest key    {slowest['worst_key_ms']:8.2f} ms   target < 50 ms ({slowest['worst_key']})")
+    print(f"  peak RSS       {rss / 2**20:8.1f} MiB  {rss / size:.2f}x the file, target < 3x")
+    for line in out.strip().splitlines()[1:-1]:
+        print(f"    {line}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument(
         "--case",
-        choices=["threads-1000", "frames-10000", "variables-1000", "pmodules-1000", "core-1000", "big-binary"],
+        choices=[
+            "threads-1000",
+            "frames-10000",
+            "variables-1000",
+            "pmodules-1000",
+            "core-1000",
+            "view-1000",
+            "big-binary",
+        ],
     )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="ptsnap-bench-") as work:
@@ -232,6 +274,8 @@ def main():
         for name, (argv, tools_for) in cases.items():
             if args.case in (None, name):
                 run_case(name, argv, tools_for, ptsnap, args.runs, out_json)
+        if args.case in (None, "view-1000"):
+            run_view_case("view-1000", [bins["hang"], "998"], ptsnap, args.runs, out_json)
 
 
 if __name__ == "__main__":

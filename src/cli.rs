@@ -7,7 +7,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, Parser, Subcommand};
 
 use ptsnap::debuginfo::section_cache::SectionCache;
 use ptsnap::options::Options;
@@ -72,7 +73,9 @@ pub enum Command {
         /// The snapshot file.
         snapshot: PathBuf,
     },
-    /// Browse a snapshot in the terminal: threads, frames, variables.
+    /// Browse a snapshot in the terminal: threads, frames, variables; given
+    /// a PID, snapshot that process first, given `run -- CMD`, the program's
+    /// crash (the snapshot options apply).
     View {
         /// No colours (also when NO_COLOR is set).
         #[arg(short = 'm', long)]
@@ -81,9 +84,29 @@ pub enum Command {
         /// says (by its path below DIR, then by its name); repeatable.
         #[arg(long, value_name = "DIR")]
         source_path: Vec<PathBuf>,
-        /// The snapshot file.
-        snapshot: PathBuf,
+        #[command(flatten)]
+        snapshot: Box<SnapshotArgs>,
+        /// The snapshot file, the PID of a process to snapshot (a number
+        /// that names no file), or `run` and a program after `--` to run
+        /// traced and view when it crashes.
+        #[arg(value_name = "SNAPSHOT|PID|run")]
+        target: PathBuf,
+        /// After `run`: the program and its arguments (after `--`).
+        #[arg(last = true, value_name = "CMD")]
+        command: Vec<OsString>,
     },
+}
+
+/// The snapshot options (`--kv`, `-o`...) given on the command line of
+/// `ptsnap view`, as `--name`: they apply to a live snapshot only.
+pub fn view_snapshot_options(matches: &ArgMatches) -> Vec<String> {
+    let Some(("view", view)) = matches.subcommand() else { return Vec::new() };
+    let options = SnapshotArgs::augment_args(clap::Command::new("options"));
+    options
+        .get_arguments()
+        .filter(|a| view.value_source(a.get_id().as_str()) == Some(ValueSource::CommandLine))
+        .map(|a| format!("--{}", a.get_long().unwrap_or(a.get_id().as_str())))
+        .collect()
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -2,10 +2,13 @@
 //! turns every error into one line on stderr and a non-zero exit.
 
 mod cli;
+mod viewing;
 
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command};
 use ptsnap::engine::{Cut, Written};
@@ -29,8 +32,10 @@ fn main() -> ExitCode {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         eprintln!("ptsnap: internal error{at}: {msg} (the target was released; please report this)");
     }));
-    let cli = Cli::parse();
-    match std::panic::catch_unwind(|| dispatch(cli)) {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let given = cli::view_snapshot_options(&matches);
+    match std::panic::catch_unwind(|| dispatch(cli, &given)) {
         Ok(Ok(code)) => code,
         Ok(Err(msg)) => {
             eprintln!("ptsnap: error: {msg}");
@@ -40,40 +45,22 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode, String> {
+/// Runs the command; `given` are the snapshot options given to `ptsnap
+/// view`, which a snapshot file has no use for.
+fn dispatch(cli: Cli, given: &[String]) -> Result<ExitCode, String> {
     match cli.command {
         Some(Command::Show { group, snapshot: path }) => {
             print_out(&show::render_with(&read_snapshot(&path)?, group));
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::View { monochrome, source_path, snapshot: path }) => {
-            let snap = read_snapshot(&path)?;
+        Some(Command::View { monochrome, source_path, snapshot: args, target, command }) => {
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
             let theme = view::Theme { color: !monochrome && !no_color };
-            match view::run(&snap, theme, source_path).map_err(|e| e.to_string())? {
-                // Ended by a signal: the status a shell shows for it.
-                Some(sig) => Ok(ExitCode::from((128 + sig).clamp(0, 255) as u8)),
-                None => Ok(ExitCode::SUCCESS),
-            }
+            viewing::dispatch(viewing::Target::of(target, command, given)?, *args, theme, source_path)
         }
         Some(Command::Run { snapshot: args, command }) => {
-            let opts = args.into_options()?;
-            signals::install_handlers();
-            let mut on_crash = |crash: run::CrashStop| {
-                let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
-                match engine::snapshot_crash(&opts, crash) {
-                    Ok(written) => eprintln!(
-                        "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}{}",
-                        signals::name(sig),
-                        written.path.display(),
-                        partial(&opts, &written)
-                    ),
-                    Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
-                }
-            };
-            let stop_within = opts.timeout.map_or(opts.max_pause, |t| t.min(opts.max_pause));
-            let end = run::run(&command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
-            Ok(ExitCode::from(end.shell_status().clamp(0, 255) as u8))
+            let (end, _) = run_program(&args.into_options()?, &command)?;
+            Ok(end)
         }
         Some(Command::Core { snapshot: args, exe, sysroot, pid, core }) => {
             if let Some(dir) = sysroot.as_ref().filter(|d| !d.is_dir()) {
@@ -87,12 +74,7 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
         }
         None => {
             let pid = cli.pid.ok_or("a PID is required")?;
-            if pid <= 0 {
-                return Err(format!("invalid PID {pid}"));
-            }
-            if pid as u32 == std::process::id() {
-                return Err("ptsnap cannot snapshot itself".into());
-            }
+            check_pid(pid)?;
             let opts = cli.snapshot.into_options()?;
             signals::install_handlers();
             let written = engine::snapshot_process(&opts, pid).map_err(|e| e.to_string())?;
@@ -102,8 +84,44 @@ fn dispatch(cli: Cli) -> Result<ExitCode, String> {
     }
 }
 
+/// A PID ptsnap can snapshot.
+fn check_pid(pid: i32) -> Result<(), String> {
+    if pid <= 0 {
+        return Err(format!("invalid PID {pid}"));
+    }
+    if pid as u32 == std::process::id() {
+        return Err("ptsnap cannot snapshot itself".into());
+    }
+    Ok(())
+}
+
+/// Runs `command` traced, snapshotting it at each crash; the exit status
+/// of its end (a shell's) and the snapshots written.
+fn run_program(opts: &Options, command: &[OsString]) -> Result<(ExitCode, Vec<PathBuf>), String> {
+    signals::install_handlers();
+    let mut written_paths = Vec::new();
+    let mut on_crash = |crash: run::CrashStop| {
+        let (pid, tid, sig) = (crash.pid, crash.tid, crash.signal);
+        match engine::snapshot_crash(opts, crash) {
+            Ok(written) => {
+                eprintln!(
+                    "ptsnap: {} in thread {tid} of process {pid}; snapshot written to {}{}",
+                    signals::name(sig),
+                    written.path.display(),
+                    partial(opts, &written)
+                );
+                written_paths.push(written.path);
+            }
+            Err(e) => eprintln!("ptsnap: error: snapshot of process {pid} failed: {e}"),
+        }
+    };
+    let stop_within = opts.timeout.map_or(opts.max_pause, |t| t.min(opts.max_pause));
+    let end = run::run(command, stop_within, &mut on_crash).map_err(|e| e.to_string())?;
+    Ok((ExitCode::from(end.shell_status().clamp(0, 255) as u8), written_paths))
+}
+
 /// A snapshot file, of any version.
-fn read_snapshot(path: &std::path::Path) -> Result<snapshot::Snapshot, String> {
+fn read_snapshot(path: &Path) -> Result<snapshot::Snapshot, String> {
     let snap = snapshot::writer::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if snap.format != snapshot::FORMAT {
         return Err(format!("{} is not a ptsnap snapshot", path.display()));

@@ -5,8 +5,10 @@
 //! passes). After `q`, the shell that ran the viewer prints its exit status
 //! and `stty -a`, which shows whether the terminal left raw mode. The info
 //! and source panes, the source found by `--source-path` in a snapshot
-//! whose path to it is gone. And the errors: a missing file, a file that
-//! is not a snapshot, no terminal.
+//! whose path to it is gone. `ptsnap view PID` on the live hung fixture.
+//! Ctrl-Z and `fg` in an interactive bash.
+//! And the errors: a missing file, a file that is not a snapshot, no
+//! terminal, a live snapshot's option with a file.
 
 mod common;
 
@@ -25,12 +27,15 @@ impl Tmux {
     /// Runs `ptsnap view ARGS` in a 120x40 window; the pane stays after the
     /// viewer exits, showing its exit status and the terminal's modes.
     fn view(name: &str, args: &[&str]) -> Tmux {
+        Tmux::session(name, &["sh", "-c", &view_command(args)])
+    }
+
+    /// Runs `program` in a 120x40 window that stays after it exits.
+    fn session(name: &str, program: &[&str]) -> Tmux {
         let tmux = Tmux { socket: format!("ptsnap-view-{name}-{}", std::process::id()) };
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        let command = format!("'{}' view {}; echo exit=$? modes: $(stty -a)", ptsnap_bin(), quoted.join(" "));
         let status = Command::new("tmux")
             .args(["-L", &tmux.socket, "-f", "/dev/null", "new-session", "-d", "-s", "view", "-x", "120", "-y", "40"])
-            .args(["sh", "-c", &command])
+            .args(program)
             .args([";", "set-option", "-t", "view", "remain-on-exit", "on"])
             .status()
             .expect("cannot run tmux");
@@ -60,14 +65,19 @@ impl Tmux {
     /// seconds. A capture can catch a redraw half done (rows are written
     /// top to bottom), so a screen counts once two captures in a row agree.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(text, |screen| screen.contains(text))
+    }
+
+    /// The screen once `found` (`what`) holds of it and it is drawn whole.
+    fn wait_until(&self, what: &str, found: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut previous = String::new();
         loop {
             let screen = self.screen();
-            if screen.contains(text) && screen == previous {
+            if found(&screen) && screen == previous {
                 return screen;
             }
-            assert!(Instant::now() < deadline, "no {text:?} on the screen:\n{screen}");
+            assert!(Instant::now() < deadline, "no {what} on the screen:\n{screen}");
             previous = screen;
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -85,8 +95,9 @@ impl Tmux {
     /// Quits with `q`; asserts the viewer exited 0 and left raw mode.
     fn quit(&self) {
         self.keys(&["q"]);
-        let screen = self.wait_for("exit=");
-        let status = line_with(&screen, "exit=");
+        let status_line = |screen: &str| screen.lines().find(|l| l.starts_with("exit=")).map(str::to_string);
+        let screen = self.wait_until("exit status", |screen| status_line(screen).is_some());
+        let status = status_line(&screen).unwrap_or_default();
         assert!(status.starts_with("exit=0 modes: "), "{screen}");
         assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
     }
@@ -96,6 +107,13 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
     }
+}
+
+/// `ptsnap view ARGS`, then its exit status and the terminal's modes, as
+/// a command line.
+fn view_command(args: &[&str]) -> String {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    format!("'{}' view {}; echo exit=$? modes: $(stty -a)", ptsnap_bin(), quoted.join(" "))
 }
 
 fn line_with<'a>(screen: &'a str, text: &str) -> &'a str {
@@ -111,6 +129,12 @@ fn crash_snapshot(name: &str) -> PathBuf {
     work_dir().join(format!("{name}.json"))
 }
 
+/// The hung fixture with 20 idle threads (23 in all), built under `name`,
+/// started and ready.
+fn hung(name: &str) -> Running {
+    start(&build("hang.c", name, &["-g", "-O0"]), &["20"])
+}
+
 #[test]
 fn browses_a_crash_from_the_faulting_frame() {
     if !tool_available("tmux") {
@@ -124,6 +148,13 @@ fn browses_a_crash_from_the_faulting_frame() {
     assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "faulting frame selected:\n{screen}");
     assert!(line_with(&screen, " running ").contains("> !"), "the faulted thread, marked:\n{screen}");
     assert!(line_with(&screen, "info = 0x").contains("> ▸ info = 0x"), "{screen}");
+    // The faulting frame's line is cut at the pane's edge: Shift-Right
+    // scrolls the frames sideways to its end, Shift-Left back.
+    tmux.keys(&["S-Right"; 12]);
+    let screen = tmux.wait_for("address not mapped at 0x0]");
+    assert!(line_with(&screen, "[comment: fault").contains("│>« fault  [comment"), "{screen}");
+    tmux.keys(&["S-Left"; 12]);
+    tmux.wait_for("> #0   recurse (crash.c:");
 
     // Tab to the variables, Enter opens the pointer: its target's members.
     tmux.keys(&["Tab", "Enter"]);
@@ -139,6 +170,11 @@ fn browses_a_crash_from_the_faulting_frame() {
     let screen = tmux.wait_for("match 1/");
     assert!(line_with(&screen, "main (crash.c:").contains("> #4   main (crash.c:"), "{screen}");
     assert!(screen.contains("variables of #4 main"), "{screen}");
+    // A member's name, below a pointer: the tree opened down to it.
+    tmux.keys(&["/", "t", "a", "r", "g", "e", "t", "Enter"]);
+    let screen = tmux.wait_for("variables of #0 recurse");
+    assert!(line_with(&screen, "target = 0x0").starts_with("│>       target = 0x0"), "{screen}");
+    assert!(line_with(&screen, "*info = struct crash_info").contains("▾ *info"), "{screen}");
 
     tmux.keys(&["?"]);
     tmux.wait_for("next or previous pane");
@@ -153,19 +189,95 @@ fn groups_idle_threads_of_a_hung_process() {
         return;
     }
     let _serial = serial();
-    let bin = build("hang.c", "view-hang", &["-g", "-O0"]);
-    let hung = start(&bin, &["20"]);
+    let hung = hung("view-hang");
     snapshot(hung.pid(), "view-hang", &[]);
     drop(hung);
     let path = work_dir().join("view-hang.json");
     let tmux = Tmux::view("hang", &["-m", path.to_str().unwrap()]);
     let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");
     assert!(screen.contains("threads (23, 4 stacks)"), "{screen}");
+    // f filters the threads as the text is typed, Esc shows them all.
+    tmux.keys(&["f", "i", "d", "l", "e", "_", "f"]);
+    let screen = tmux.wait_for("filter threads: idle_f_");
+    assert!(screen.contains("threads \"idle_f\" (20/23, 1 stack)"), "{screen}");
+    assert!(screen.contains("> ▸ 20 threads: idle_forever"), "{screen}");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("f: filter");
+    tmux.keys(&["Escape"]);
+    tmux.wait_for("threads (23, 4 stacks)");
     // g ungroups: every thread on its own row.
     tmux.keys(&["g"]);
     let screen = tmux.wait_for("threads (23)");
     assert!(screen.lines().filter(|l| l.contains(" sleeping ")).count() >= 15, "a row per thread:\n{screen}");
     tmux.quit();
+}
+
+/// `ptsnap view PID` snapshots the process into a private file, lets it
+/// run again, shows the snapshot, and says where the file is once the
+/// viewer is gone.
+#[test]
+fn snapshots_a_live_process_first() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let _serial = serial();
+    let hung = hung("view-live");
+    let pid = hung.pid().to_string();
+    let tmux = Tmux::view("live", &["-m", &pid]);
+    let screen = tmux.wait_for("20 threads: idle_forever <- idle_w");
+    assert!(screen.starts_with(&format!("process {pid} (view-live) ")), "{screen}");
+    assert_released(hung.pid());
+    tmux.quit();
+    let screen = tmux.screen();
+    let said = line_with(&screen, "ptsnap: snapshot of process ");
+    let path = Path::new(said.split_once(" written to ").expect("the path is said").1.trim());
+    let mode = |p: &Path| std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(p).unwrap().permissions());
+    assert_eq!(mode(path) & 0o777, 0o600, "{said}");
+    let dir = path.parent().unwrap();
+    assert_eq!(mode(dir) & 0o777, 0o700, "{said}");
+    assert_eq!(read_json(path)["process"]["pid"], hung.pid());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// `ptsnap view run -- CMD` runs the program traced and views its crash
+/// once it is gone; the exit status is the program's.
+#[test]
+fn runs_a_program_and_views_its_crash() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let bin = build("crash.c", "view-run", &["-g", "-O0"]);
+    let out = work_dir().join("view-run-out");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let tmux = Tmux::view("run", &["-O", out.to_str().unwrap(), "run", "--", bin.to_str().unwrap(), "3", "main"]);
+    let screen = tmux.wait_for("<- fault");
+    assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "{screen}");
+    tmux.keys(&["q"]);
+    let screen = tmux.wait_until("exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    assert!(screen.contains("\nexit=139 "), "the program's status (SIGSEGV):\n{screen}");
+    let said = line_with(&screen, "ptsnap: snapshot written to ");
+    let path = Path::new(said.trim_start_matches("ptsnap: snapshot written to ").trim());
+    assert_eq!(path.parent(), Some(out.as_path()), "{said}");
+    assert_eq!(read_json(path)["fault"]["signal"]["name"], "SIGSEGV");
+}
+
+/// A PID that names no process: one error line, and the private
+/// directory made for its snapshot is not left behind.
+#[test]
+fn a_live_snapshot_that_fails_leaves_no_directory() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let tmp = work_dir().join("view-live-fails");
+    let _ = std::fs::remove_dir_all(&tmp);
+    std::fs::create_dir_all(&tmp).unwrap();
+    let command = format!("TMPDIR='{}' {}", tmp.display(), view_command(&["2147483647"]));
+    let tmux = Tmux::session("live-fails", &["sh", "-c", &command]);
+    let screen = tmux.wait_until("exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    assert!(line_with(&screen, "ptsnap: error: ").contains("2147483647"), "{screen}");
+    assert!(screen.contains("\nexit=1 "), "{screen}");
+    assert_eq!(std::fs::read_dir(&tmp).unwrap().count(), 0, "left in {}", tmp.display());
 }
 
 #[test]
@@ -201,6 +313,36 @@ fn a_termination_signal_restores_the_terminal() {
     let status = line_with(&screen, "exit=");
     assert!(status.starts_with("exit=143 modes: "), "{screen}");
     assert!(status.contains(" icanon ") && status.contains(" echo "), "raw mode was left on: {status}");
+}
+
+/// Ctrl-Z in an interactive shell: the viewer gives the terminal back
+/// (the shell's prompt on the normal screen, cooked mode) and stops as a
+/// job; `fg` continues it, and it draws its whole screen again.
+#[test]
+fn ctrl_z_stops_the_viewer_as_a_job_and_fg_redraws_it() {
+    if !tool_available("tmux") || !has_program("bash") {
+        return;
+    }
+    let path = crash_snapshot("view-stop");
+    let tmux = Tmux::session("stop", &["env", "PS1=$ ", "bash", "--norc", "--noprofile", "-i"]);
+    tmux.wait_for("$ ");
+    // A subshell: the viewer stops its whole job, as the terminal's Ctrl-Z
+    // would, and the exit status is printed once it quits.
+    tmux.keys(&["-l", &format!("({})", view_command(&[path.to_str().unwrap()]))]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("<- fault");
+    tmux.keys(&["C-z"]);
+    let screen = tmux.wait_for("Stopped");
+    assert!(!screen.contains("<- fault"), "the alternate screen was left:\n{screen}");
+    tmux.keys(&["-l", "stty -a | grep -o ' -*icanon'; fg"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("<- fault");
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_for("variables of #1 recurse");
+    assert!(line_with(&screen, "#1   recurse").contains("> #1"), "{screen}");
+    tmux.quit();
+    let screen = tmux.screen();
+    assert!(screen.contains(" icanon"), "the shell had cooked mode while the viewer was stopped:\n{screen}");
 }
 
 /// A terminal that goes away (the tmux server killed, as a closed
@@ -241,6 +383,17 @@ fn bad_input_is_one_error_line() {
 
     let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/crash.json");
     let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap()]));
+    assert!(err.contains("needs a terminal"), "{err}");
+    // A live snapshot's options, with a file.
+    let err = one_line_error(&ptsnap(&["view", "--kv", "a:b", golden.to_str().unwrap()]));
+    assert!(err.contains("--kv is for a live snapshot"), "{err}");
+    let err = one_line_error(&ptsnap(&["view", golden.to_str().unwrap(), "--", "true"]));
+    assert!(err.contains("goes with `ptsnap view run -- CMD`"), "{err}");
+    // run, without a terminal: refused before the program runs.
+    let err = one_line_error(&ptsnap(&["view", "run", "--", "sh", "-c", "echo ran"]));
+    assert!(err.contains("needs a terminal"), "{err}");
+    // A PID, without a terminal: refused before the process is stopped.
+    let err = one_line_error(&ptsnap(&["view", &std::process::id().to_string()]));
     assert!(err.contains("needs a terminal"), "{err}");
 }
 

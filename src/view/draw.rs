@@ -19,7 +19,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::info::{self, InfoLine};
 use super::keys::HELP;
-use super::state::{Bottom, Mode, Pane, Section, SourceLines, ThreadRow, View, notes};
+use super::state::{Bottom, Mode, Pane, Prompt, Section, SourceLines, ThreadRow, View, notes};
 use crate::show::{self, FRAME_FAULT, frame_marks, frame_place};
 use crate::snapshot::{AnnotationLevel, Frame, Snapshot, Thread};
 
@@ -66,6 +66,7 @@ pub fn draw(screen: &mut Screen, view: &mut View, theme: Theme) {
     let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     let [threads, frames] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(top);
     view.page = usize::from(bottom.height.saturating_sub(2)).max(1);
+    view.areas = [threads, frames, bottom];
 
     screen.render_widget(Paragraph::new(header_line(view, theme)), header);
     draw_threads(screen, threads, view, theme);
@@ -95,9 +96,12 @@ fn header_line(view: &View, theme: Theme) -> Line<'static> {
 
 fn status_line(view: &View, theme: Theme) -> Line<'static> {
     match (&view.mode, &view.message) {
-        (Mode::Search(text), _) => Line::from(format!("/{}_", show::escaped(text))),
+        (Mode::Typing(Prompt::Search, text), _) => Line::from(format!("/{}_", show::escaped(text))),
+        (Mode::Typing(Prompt::Filter, text), _) => {
+            Line::from(format!("filter threads: {}_  (Enter: keep, Esc: all)", show::escaped(text)))
+        }
         (_, Some(message)) => Line::from(show::escaped(message)),
-        _ => Line::styled("?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit", theme.dim()),
+        _ => Line::styled("?: keys  Tab: pane  Enter: open  /: search  f: filter  g: group  q: quit", theme.dim()),
     }
 }
 
@@ -113,12 +117,13 @@ fn pane(screen: &mut Screen, area: Rect, title: String, focused: bool) -> Rect {
 
 /// Draws the rows `offset..` of a list of `len` rows that fit in `area`,
 /// moving the offset so that `selected` is on screen; `row(i)` builds
-/// row `i`.
+/// row `i`. The selected row is marked `> ` in a column of its own, which
+/// stays when the rows scroll sideways from `column` (then marked `«`).
 fn draw_rows<'a>(
     screen: &mut Screen,
     area: Rect,
     (len, selected, focused): (usize, usize, bool),
-    offset: &mut usize,
+    (offset, column): (&mut usize, &mut usize),
     row: impl Fn(usize) -> Line<'a>,
 ) {
     let height = usize::from(area.height);
@@ -126,32 +131,59 @@ fn draw_rows<'a>(
         return;
     }
     *offset = (*offset).min(selected).max((selected + 1).saturating_sub(height)).min(len.saturating_sub(1));
-    let lines: Vec<Line> = (*offset..len.min(*offset + height))
-        .map(|i| {
-            let mut line = row(i);
-            let mark = if i == selected { "> " } else { "  " };
-            line.spans.insert(0, Span::raw(mark));
-            if i == selected {
-                let highlight = if focused { Modifier::REVERSED } else { Modifier::BOLD };
-                line = line.patch_style(Style::new().add_modifier(highlight));
-            }
-            line
-        })
-        .collect();
-    screen.render_widget(Paragraph::new(lines), area);
+    let highlight = Style::new().add_modifier(if focused { Modifier::REVERSED } else { Modifier::BOLD });
+    let [marks, rows] = Layout::horizontal([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+    let shown = *offset..len.min(*offset + height);
+    let mut lines: Vec<Line> = shown.clone().map(row).collect();
+    bound_column(&lines, rows, column);
+    let cut = if *column > 0 { "«" } else { " " };
+    let mut mark_lines = Vec::new();
+    for (i, line) in shown.zip(&mut lines) {
+        let mut mark = Line::raw(format!("{}{cut}", if i == selected { ">" } else { " " }));
+        if i == selected {
+            mark = mark.patch_style(highlight);
+            *line = std::mem::take(line).patch_style(highlight);
+        }
+        mark_lines.push(mark);
+    }
+    screen.render_widget(Paragraph::new(mark_lines), marks);
+    render_from(screen, rows, lines, *column);
+}
+
+/// Bounds `column`, the first column shown of `lines` in `area`, so that
+/// the widest line's end is in view.
+fn bound_column(lines: &[Line], area: Rect, column: &mut usize) {
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0);
+    *column = (*column).min(widest.saturating_sub(usize::from(area.width)));
+}
+
+/// Draws `lines` in `area` from their column `column`.
+fn render_from(screen: &mut Screen, area: Rect, lines: Vec<Line>, column: usize) {
+    let x = u16::try_from(column).unwrap_or(u16::MAX);
+    screen.render_widget(Paragraph::new(lines).scroll((0, x)), area);
 }
 
 fn draw_threads(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
     let snap = view.snap;
+    let stacks = view.groups.iter().filter(|g| !g.is_empty()).count();
+    // Filtered: `threads "idle" (20/23, 1 stack)`, the filter in view.
+    let (filter, count) = match view.filter.as_str() {
+        "" => (String::new(), snap.threads.len().to_string()),
+        filter => (
+            format!(" \"{filter}\""),
+            format!("{}/{}", view.groups.iter().map(Vec::len).sum::<usize>(), snap.threads.len()),
+        ),
+    };
     let title = match view.grouped {
-        true => format!("threads ({}, {} stacks)", snap.threads.len(), view.groups.len()),
-        false => format!("threads ({})", snap.threads.len()),
+        true => format!("threads{filter} ({count}, {stacks} stack{})", if stacks == 1 { "" } else { "s" }),
+        false => format!("threads{filter} ({count})"),
     };
     let inner = pane(screen, area, title, view.focus == Pane::Threads);
     let rows = &view.thread_rows;
     let groups = &view.groups;
     let sel = (rows.len(), view.thread_sel, view.focus == Pane::Threads);
-    draw_rows(screen, inner, sel, &mut view.offsets[0], |i| match rows[i] {
+    let at = (&mut view.offsets[0], &mut view.columns[0]);
+    draw_rows(screen, inner, sel, at, |i| match rows[i] {
         ThreadRow::Thread { thread, member } => thread_line(&snap.threads[thread], member, theme),
         ThreadRow::Group { group, open } => {
             let members = &groups[group];
@@ -200,7 +232,7 @@ fn draw_frames(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
     let inner = pane(screen, area, title, view.focus == Pane::Frames);
     let Some(t) = thread else { return };
     let sel = (t.frames.len(), view.frame_sel, view.focus == Pane::Frames);
-    draw_rows(screen, inner, sel, &mut view.offsets[1], |i| frame_line(t, i, theme));
+    draw_rows(screen, inner, sel, (&mut view.offsets[1], &mut view.columns[1]), |i| frame_line(t, i, theme));
 }
 
 /// `#0   recurse (crash.c:22) [crash] <- fault`, as `show` prints a frame
@@ -245,7 +277,7 @@ fn draw_variables(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme
     let inner = pane(screen, area, title, view.focus == Pane::Variables);
     let rows = &view.var_rows;
     let sel = (rows.len(), view.var_sel, view.focus == Pane::Variables);
-    draw_rows(screen, inner, sel, &mut view.offsets[2], |i| {
+    draw_rows(screen, inner, sel, (&mut view.offsets[2], &mut view.columns[2]), |i| {
         let r = &rows[i];
         let tree = match (r.expandable, r.open) {
             (true, true) => "▾ ",
@@ -268,12 +300,13 @@ fn draw_variables(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme
 
 /// Lines `scroll..` of `len` in `area` (from `default` until the user
 /// scrolls), `scroll` bounded so that the last line ends the pane, and
-/// the first line shown kept in `offset` for the next scroll.
+/// the first line shown kept in `offset` for the next scroll; from
+/// `column` on.
 fn scrolled<'a>(
     screen: &mut Screen,
     area: Rect,
     (len, default): (usize, usize),
-    (scroll, offset): (&mut Option<usize>, &mut usize),
+    (scroll, offset, column): (&mut Option<usize>, &mut usize, &mut usize),
     line: impl Fn(usize) -> Line<'a>,
 ) {
     let height = usize::from(area.height);
@@ -282,13 +315,15 @@ fn scrolled<'a>(
         *scroll = Some(*offset);
     }
     let lines: Vec<Line> = (*offset..len.min(*offset + height)).map(line).collect();
-    screen.render_widget(Paragraph::new(lines), area);
+    bound_column(&lines, area, column);
+    render_from(screen, area, lines, *column);
 }
 
 fn draw_info(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
     let inner = pane(screen, area, "info (i: back to the variables)".into(), view.focus == Pane::Variables);
     let lines = info::lines(view.snap, view.thread());
-    scrolled(screen, inner, (lines.len(), 0), (&mut view.scroll, &mut view.offsets[2]), |i| match &lines[i] {
+    let at = (&mut view.scroll, &mut view.offsets[2], &mut view.columns[2]);
+    scrolled(screen, inner, (lines.len(), 0), at, |i| match &lines[i] {
         InfoLine::Heading(h) => Line::styled(show::escaped(h), theme.mark().add_modifier(Modifier::BOLD)),
         InfoLine::Text(t) => Line::raw(format!("  {}", show::escaped(t))),
     });
@@ -298,8 +333,7 @@ fn draw_info(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
 /// highlighted; or a note saying why there are none.
 fn draw_source(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
     let focused = view.focus == Pane::Variables;
-    let mut scroll = view.scroll;
-    let mut offset = view.offsets[2];
+    let (mut scroll, mut offset, mut column) = (view.scroll, view.offsets[2], view.columns[2]);
     let frame = view.frame().map(|f| format!("#{} {}", f.index, f.function.as_deref().unwrap_or("??")));
     match view.source() {
         SourceLines::Lines { path, lines, line } => {
@@ -307,7 +341,7 @@ fn draw_source(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
             let inner = pane(screen, area, title, focused);
             let centred = line.saturating_sub(usize::from(inner.height).div_ceil(2));
             let width = lines.len().to_string().len();
-            scrolled(screen, inner, (lines.len(), centred), (&mut scroll, &mut offset), |i| {
+            scrolled(screen, inner, (lines.len(), centred), (&mut scroll, &mut offset, &mut column), |i| {
                 let number = format!("{:>width$} ", i + 1);
                 let text = show::escaped(&lines[i]);
                 let here = i + 1 == line;
@@ -326,12 +360,14 @@ fn draw_source(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
         }
     }
     view.offsets[2] = offset;
+    view.columns[2] = column;
     view.scroll = scroll;
 }
 
 fn draw_help(screen: &mut Screen, theme: Theme) {
     let area = screen.area();
-    let width = 62.min(area.width);
+    // The longest line whole in 80 columns.
+    let width = 76.min(area.width);
     let height = (HELP.len() as u16 + 2).min(area.height);
     let popup = Rect::new((area.width - width) / 2, (area.height - height) / 2, width, height);
     let lines: Vec<Line> = HELP

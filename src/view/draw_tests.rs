@@ -42,7 +42,10 @@ fn in_80_by_24_the_faulting_frame_is_selected_and_its_variables_shown() {
     assert!(line_with(&screen, "info = ").contains("> ▸ info = 0x1000"));
     assert!(line_with(&screen, "gone").contains("gone = <optimized out>"));
     assert!(line_with(&screen, "errno").contains("tls errno = 0"));
-    assert_eq!(screen.last().unwrap().trim_end(), "?: keys  Tab: pane  Enter: open  /: search  g: group  q: quit");
+    assert_eq!(
+        screen.last().unwrap().trim_end(),
+        "?: keys  Tab: pane  Enter: open  /: search  f: filter  g: group  q: quit"
+    );
 }
 
 #[test]
@@ -77,18 +80,22 @@ fn the_selection_scrolls_into_view() {
 fn search_prompt_help_and_messages_use_the_status_line() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    view.apply(Action::SearchStart);
-    view.apply(Action::SearchInput('a'));
+    view.apply(Action::Prompt(Prompt::Search));
+    view.apply(Action::Type('a'));
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert_eq!(screen.last().unwrap().trim_end(), "/a_");
-    view.apply(Action::SearchInput('r'));
-    view.apply(Action::SearchCommit);
+    view.apply(Action::Type('r'));
+    view.apply(Action::Commit);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(screen.last().unwrap().starts_with("match 1/1 for ar"));
     assert!(line_with(&screen, "arr = ").contains("> ▸ arr = {1, 2}"));
     view.apply(Action::ToggleHelp);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(line_with(&screen, "Tab, Shift-Tab").contains("next or previous pane"));
+    for (keys, what) in super::HELP {
+        let row = format!("{keys:<22}{what}");
+        assert!(screen.iter().any(|l| l.contains(&row)), "{row} cut in 80 columns: {screen:#?}");
+    }
 }
 
 #[test]
@@ -114,6 +121,33 @@ fn names_from_the_snapshot_are_escaped() {
     snap.threads[7].frames[1].function = Some("evil\x1b[2J\nline".into());
     let screen = lines(&render(&mut View::new(&snap), COLOR, 100, 24));
     assert!(screen.iter().any(|l| l.contains(r"evil\x1b[2J\nline")), "{screen:#?}");
+}
+
+#[test]
+fn long_lines_scroll_sideways_as_far_as_their_end() {
+    let mut snap = snapshot();
+    let long = format!("{}_end", "n".repeat(100));
+    snap.threads[7].frames[1].function = Some(long.clone());
+    let mut view = View::new(&snap);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "#1   nnn").contains("│> #1   nnnn"), "{screen:#?}");
+    assert!(!screen.iter().any(|l| l.contains("_end")));
+    for _ in 0..40 {
+        view.apply(Action::ScrollRight);
+    }
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    // The line's end at the pane's edge, the mark kept, `«` for the cut.
+    let row = line_with(&screen, "_end <- fault");
+    assert!(row.contains("│>«nnnn") && row.ends_with("_end <- fault│"), "{screen:#?}");
+    assert!(line_with(&screen, "memcpy").contains("│ «"), "{screen:#?}");
+    view.apply(Action::ScrollLeft);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(!screen.iter().any(|l| l.contains("<- fault")), "8 columns back: {screen:#?}");
+    // Another pane keeps its own column.
+    view.apply(Action::NextPane);
+    view.apply(Action::ScrollLeft);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(line_with(&screen, "info = ").contains("│> ▸ info = 0x1000"), "{screen:#?}");
 }
 
 #[test]

@@ -4,16 +4,19 @@
 //! The state and its key handling ([`state`], [`keys`]) know nothing of the
 //! terminal and [`draw`] only reads the state, so tests drive the viewer
 //! with actions and read what ratatui's `TestBackend` drew. This module
-//! owns the terminal: raw mode and the alternate screen are entered by a
-//! guard that leaves them when the viewer returns, fails or unwinds, and a
-//! panic hook leaves them before the panic's message is printed (it would
-//! be lost on the alternate screen otherwise).
+//! owns the terminal: raw mode, the alternate screen and the mouse are
+//! taken by a guard that gives them back when the viewer returns, fails or
+//! unwinds, and a panic hook gives them back before the panic's message is
+//! printed (it would be lost on the alternate screen otherwise); Ctrl-Z
+//! gives them back while the viewer is stopped ([`suspend`]).
 
 mod draw;
+mod headless;
 mod info;
 mod keys;
 mod source;
 mod state;
+mod suspend;
 
 use std::io::{self, IsTerminal, Stdout};
 use std::path::PathBuf;
@@ -21,14 +24,15 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crossterm::event::{self, Event};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
 use crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 
 pub use draw::Theme;
-use state::View;
+pub use headless::Headless;
+use state::{Action, View};
 
 use crate::process::signals;
 use crate::snapshot::Snapshot;
@@ -47,15 +51,22 @@ pub enum ViewError {
 /// way, where the signal's default action would leave it in raw mode.
 /// Source files not found as recorded are looked for in `source_path`.
 pub fn run(snap: &Snapshot, theme: Theme, source_path: Vec<PathBuf>) -> Result<Option<i32>, ViewError> {
-    if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
-        return Err(ViewError::NotATerminal);
-    }
+    check_terminal()?;
     signals::install_handlers();
+    suspend::install();
     let mut view = View::new(snap);
     view.set_source_path(source_path);
     let _screen = FullScreen::enter()?;
     let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     event_loop(&mut terminal, &mut view, theme)
+}
+
+/// Whether the viewer can run: standard input and output are a terminal.
+pub fn check_terminal() -> Result<(), ViewError> {
+    match io::stdin().is_terminal() && io::stdout().is_terminal() {
+        true => Ok(()),
+        false => Err(ViewError::NotATerminal),
+    }
 }
 
 /// How often a signal is looked for while no key comes.
@@ -92,16 +103,40 @@ fn event_loop(
         let now = crossterm::terminal::size()?;
         redraw = now != size;
         size = now;
-        while event::poll(Duration::ZERO)? {
+        let mut stop = suspend::stop_requested();
+        while !stop && event::poll(Duration::ZERO)? {
             redraw = true;
-            if let Event::Key(key) = event::read()?
-                && let Some(action) = keys::action(&view.mode, key)
-            {
-                view.apply(action);
+            match event::read()? {
+                Event::Key(key) => stop = handle_key(view, key) == Some(Action::Suspend),
+                Event::Mouse(mouse) => {
+                    if let Some(action) = keys::mouse(view, mouse) {
+                        view.apply(action);
+                    }
+                }
+                _ => {}
             }
+        }
+        if stop {
+            restore();
+            suspend::stop();
+        }
+        // Back from a stop of ours (or from one the kernel discarded), or
+        // continued after any other stop.
+        if suspend::continued() || stop {
+            // The shell may have changed the terminal's modes and screen.
+            enter_screen()?;
+            terminal.clear()?;
+            redraw = true;
         }
     }
     Ok(None)
+}
+
+/// Applies what `key` does to the viewer; that action.
+fn handle_key(view: &mut View, key: crossterm::event::KeyEvent) -> Option<Action> {
+    let action = keys::action(&view.mode, key)?;
+    view.apply(action.clone());
+    Some(action)
 }
 
 /// Waits until standard input has something to read (or hangs up), a
@@ -141,12 +176,18 @@ impl FullScreen {
                 previous(info);
             }));
         });
-        enable_raw_mode()?;
-        ACTIVE.store(true, Ordering::SeqCst);
         let guard = FullScreen;
-        execute!(io::stdout(), EnterAlternateScreen)?;
+        enter_screen()?;
         Ok(guard)
     }
+}
+
+/// Raw mode, the alternate screen and the mouse's wheel, on entering and
+/// again after a stop.
+fn enter_screen() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)
 }
 
 impl Drop for FullScreen {
@@ -155,10 +196,10 @@ impl Drop for FullScreen {
     }
 }
 
-/// Leaves the alternate screen and raw mode, once.
+/// Leaves the alternate screen and raw mode, once (until entered again).
 fn restore() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
-        let _ = execute!(io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+        let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, crossterm::cursor::Show);
         let _ = disable_raw_mode();
     }
 }

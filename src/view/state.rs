@@ -1,17 +1,22 @@
 //! What the viewer shows and where the cursor is, apart from drawing and
 //! from the terminal: the rows of the threads pane (threads, or groups of
-//! threads with identical stacks), the selected thread and frame, the
-//! variables tree of that frame and which of its nodes are open, and the
-//! search, and what the bottom pane shows (the variables, the info pane
-//! or the frame's source). Every change goes through [`View::apply`], so
-//! tests drive it with [`Action`]s and read the rows back.
+//! threads with identical stacks, those the thread filter lets through),
+//! the selected thread and frame, the variables tree of that frame and
+//! which of its nodes are open, the search, what the bottom pane shows
+//! (the variables, the info pane or the frame's source) and how far each
+//! pane is scrolled sideways. Every change goes through [`View::apply`],
+//! so tests drive it with [`Action`]s and read the rows back.
 //!
 //! Work per key is bounded by what is on screen: the threads' rows are
-//! rebuilt only when grouping changes, and the variables tree only when
-//! the frame or an expansion changes, never from the whole snapshot.
+//! rebuilt only when grouping or the filter changes, and the variables
+//! tree only when the frame or an expansion changes. Only a search and a
+//! change of the filter go through every thread (a search through every
+//! variable's tree): bench.py's view-1000 times them on 1,001 threads.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+
+use ratatui::layout::Rect;
 
 use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
@@ -74,23 +79,49 @@ pub enum Action {
     ToggleHelp,
     ToggleInfo,
     ToggleSource,
-    SearchStart,
-    SearchInput(char),
-    SearchBackspace,
-    SearchCommit,
-    SearchCancel,
+    /// Start typing a search or a thread filter.
+    Prompt(Prompt),
+    /// A character typed at the prompt.
+    Type(char),
+    /// Backspace at the prompt.
+    Erase,
+    /// Enter at the prompt: search, or keep the filter.
+    Commit,
+    /// Esc: leave the prompt; drop the filter.
+    Cancel,
     NextHit,
     PrevHit,
+    /// The mouse's wheel over a pane: its selection moves by that many
+    /// rows, the focus stays where it is.
+    Wheel(Pane, isize),
+    /// Shift-Left/Right, `<` `>`: the focused pane's lines scroll sideways.
+    ScrollLeft,
+    ScrollRight,
+    /// Ctrl-Z: the terminal's business ([`super::suspend`]), nothing of
+    /// the state's.
+    Suspend,
     Quit,
 }
+
+/// Columns a sideways scroll moves.
+pub const SIDEWAYS: usize = 8;
 
 /// What keys mean at the moment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mode {
     Normal,
     Help,
-    /// Typing a search: the text so far.
-    Search(String),
+    /// Typing at a prompt: the text so far.
+    Typing(Prompt, String),
+}
+
+/// What is typed at the status line's prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prompt {
+    /// `/`: function and variable names, in every thread shown.
+    Search,
+    /// `f`: the threads shown, by name or function, as it is typed.
+    Filter,
 }
 
 /// A row of the threads pane.
@@ -128,12 +159,13 @@ pub struct VarRow {
 }
 
 /// A search hit: a function name or a variable name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hit {
     pub thread: usize,
     pub frame: Option<usize>,
-    /// A top-level variable of the pane (its index in the pane's list).
-    pub variable: Option<usize>,
+    /// A variable of the pane: its [`VarRow::path`] (a member, element or
+    /// pointer target is below a top-level variable).
+    pub variable: Option<Vec<usize>>,
 }
 
 #[derive(Debug, Default)]
@@ -146,7 +178,13 @@ pub struct Search {
 /// The viewer's state over one snapshot.
 pub struct View<'s> {
     pub snap: &'s Snapshot,
+    /// Threads with identical stacks, the faulted thread's first.
+    all_groups: Vec<Vec<usize>>,
+    /// The groups' threads the filter lets through (an empty group is not
+    /// shown); the same indices as `all_groups`.
     pub groups: Vec<Vec<usize>>,
+    /// Threads shown are those whose name or a function contains this.
+    pub filter: String,
     pub grouped: bool,
     open_groups: HashSet<usize>,
     pub thread_rows: Vec<ThreadRow>,
@@ -172,6 +210,11 @@ pub struct View<'s> {
     /// The first row shown of each pane (threads, frames, variables),
     /// kept by drawing so that the selection stays in view.
     pub offsets: [usize; 3],
+    /// The first column shown of each pane's lines: drawing bounds it by
+    /// the widest line on screen.
+    pub columns: [usize; 3],
+    /// Where each pane was drawn, for the mouse.
+    pub areas: [Rect; 3],
     pub quit: bool,
 }
 
@@ -181,7 +224,9 @@ impl<'s> View<'s> {
     pub fn new(snap: &'s Snapshot) -> Self {
         let mut view = View {
             snap,
-            groups: stacks::group(&snap.threads),
+            all_groups: stacks::group(&snap.threads),
+            groups: Vec::new(),
+            filter: String::new(),
             grouped: snap.threads.len() > GROUP_ABOVE,
             open_groups: HashSet::new(),
             thread_rows: Vec::new(),
@@ -199,10 +244,11 @@ impl<'s> View<'s> {
             message: None,
             page: 10,
             offsets: [0; 3],
+            columns: [0; 3],
+            areas: [Rect::default(); 3],
             quit: false,
         };
-        view.rebuild_thread_rows();
-        view.select_thread_row(0);
+        view.set_filter(String::new());
         view
     }
 
@@ -227,11 +273,11 @@ impl<'s> View<'s> {
     /// them: named parameters, named locals, then the thread's TLS.
     pub fn variables(&self) -> Vec<(Section, &'s Variable)> {
         let Some(t) = self.thread() else { return Vec::new() };
-        let named = |v: &&Variable| !v.name.is_empty();
+        let has_name = |v: &&Variable| !v.name.is_empty();
         let mut vars: Vec<(Section, &Variable)> = Vec::new();
         if let Some(f) = t.frames.get(self.frame_sel) {
-            vars.extend(f.parameters.iter().filter(named).map(|v| (Section::Parameter, v)));
-            vars.extend(f.locals.iter().filter(named).map(|v| (Section::Local, v)));
+            vars.extend(f.parameters.iter().filter(has_name).map(|v| (Section::Parameter, v)));
+            vars.extend(f.locals.iter().filter(has_name).map(|v| (Section::Local, v)));
         }
         vars.extend(t.tls.iter().map(|v| (Section::Tls, v)));
         vars
@@ -262,16 +308,30 @@ impl<'s> View<'s> {
         match (&mut self.mode, action) {
             (_, Action::Quit) => self.quit = true,
             (Mode::Help, _) => self.mode = Mode::Normal,
-            (Mode::Search(text), Action::SearchInput(c)) => text.push(c),
-            (Mode::Search(text), Action::SearchBackspace) => {
-                text.pop();
+            (Mode::Typing(prompt, text), action) => {
+                let prompt = *prompt;
+                match action {
+                    Action::Type(c) => text.push(c),
+                    Action::Erase => {
+                        text.pop();
+                    }
+                    Action::Commit if prompt == Prompt::Search => {
+                        let query = std::mem::take(text);
+                        self.mode = Mode::Normal;
+                        self.search_for(query);
+                        return;
+                    }
+                    Action::Cancel if prompt == Prompt::Filter => text.clear(),
+                    _ => {}
+                }
+                let Mode::Typing(_, text) = &self.mode else { return };
+                if prompt == Prompt::Filter && *text != self.filter {
+                    self.set_filter(text.clone());
+                }
+                if matches!(action, Action::Commit | Action::Cancel) {
+                    self.mode = Mode::Normal;
+                }
             }
-            (Mode::Search(text), Action::SearchCommit) => {
-                let query = std::mem::take(text);
-                self.mode = Mode::Normal;
-                self.search_for(query);
-            }
-            (Mode::Search(_), _) => self.mode = Mode::Normal,
             (Mode::Normal, action) => self.apply_normal(action),
         }
     }
@@ -299,14 +359,23 @@ impl<'s> View<'s> {
                 }
             }
             Action::ToggleSource => self.show_bottom(Bottom::Source),
-            Action::SearchStart => self.mode = Mode::Search(String::new()),
+            Action::Prompt(Prompt::Search) => self.mode = Mode::Typing(Prompt::Search, String::new()),
+            // The filter is edited where it is.
+            Action::Prompt(Prompt::Filter) => self.mode = Mode::Typing(Prompt::Filter, self.filter.clone()),
+            Action::Cancel => self.set_filter(String::new()),
             Action::NextHit => self.step_hit(1),
             Action::PrevHit => self.step_hit(-1),
-            Action::SearchInput(_)
-            | Action::SearchBackspace
-            | Action::SearchCommit
-            | Action::SearchCancel
-            | Action::Quit => {}
+            Action::Wheel(pane, rows) => {
+                let focus = std::mem::replace(&mut self.focus, pane);
+                self.move_by(rows);
+                self.focus = focus;
+            }
+            Action::ScrollLeft => {
+                let column = &mut self.columns[self.pane_index()];
+                *column = column.saturating_sub(SIDEWAYS);
+            }
+            Action::ScrollRight => self.columns[self.pane_index()] += SIDEWAYS,
+            Action::Type(_) | Action::Erase | Action::Commit | Action::Suspend | Action::Quit => {}
         }
     }
 
@@ -423,6 +492,7 @@ impl<'s> View<'s> {
         let mut rows = Vec::new();
         for (g, members) in self.groups.iter().enumerate() {
             match (self.grouped, &members[..]) {
+                (_, []) => {}
                 (true, [_, _, ..]) => {
                     let open = self.open_groups.contains(&g);
                     rows.push(ThreadRow::Group { group: g, open });
@@ -446,6 +516,24 @@ impl<'s> View<'s> {
         }
         self.thread_rows = rows;
         self.thread_sel = self.thread_sel.min(self.thread_rows.len().saturating_sub(1));
+    }
+
+    /// Shows the threads whose name or a function contains `filter`
+    /// (ignoring case; all of them for ""), the selected thread kept
+    /// selected if it is shown.
+    fn set_filter(&mut self, filter: String) {
+        let selected = self.thread_index();
+        let needle = filter.to_lowercase();
+        let threads = &self.snap.threads;
+        let shown = |&t: &usize| needle.is_empty() || thread_matches(&threads[t], &needle);
+        self.groups = self.all_groups.iter().map(|g| g.iter().copied().filter(shown).collect()).collect();
+        self.filter = filter;
+        self.rebuild_thread_rows();
+        let row = selected.and_then(|t| self.row_of_thread(t, false));
+        self.thread_sel = row.unwrap_or(0);
+        if row.is_none() || self.thread_index() != selected {
+            self.open_thread();
+        }
     }
 
     /// The row showing thread `t`, opening its group if `open` asks.
@@ -473,10 +561,15 @@ impl<'s> View<'s> {
         let previous = self.thread_index();
         self.thread_sel = row;
         if self.thread_index() != previous || self.var_rows.is_empty() {
-            let faulted = self.thread().and_then(|t| t.frames.iter().position(|f| f.faulted));
-            self.var_sel = 0;
-            self.select_frame(faulted.unwrap_or(0));
+            self.open_thread();
         }
+    }
+
+    /// Selects the selected thread's faulting frame (or its first).
+    fn open_thread(&mut self) {
+        let faulted = self.thread().and_then(|t| t.frames.iter().position(|f| f.faulted));
+        self.var_sel = 0;
+        self.select_frame(faulted.unwrap_or(0));
     }
 
     fn select_frame(&mut self, frame: usize) {
@@ -539,40 +632,42 @@ impl<'s> View<'s> {
         }
     }
 
-    /// Finds every thread's functions and variables whose name contains
-    /// the query (ignoring case) and selects the first hit.
+    /// Finds the functions and variables (and their members, at any
+    /// depth) whose name contains the query (ignoring case) in every
+    /// thread shown, and selects the first hit.
     fn search_for(&mut self, query: String) {
         self.search = Search { hits: Vec::new(), current: 0, query: query.clone() };
         if query.is_empty() {
             return;
         }
         let needle = query.to_lowercase();
-        let matches = |s: &str| s.to_lowercase().contains(&needle);
-        let order: Vec<usize> = self.groups.iter().flatten().copied().collect();
-        for thread in order {
+        let matches = |s: &str| contains_ignoring_case(s, &needle);
+        let mut hits = Vec::new();
+        for &thread in self.groups.iter().flatten() {
             let t = &self.snap.threads[thread];
+            let find = |hits: &mut Vec<Hit>, frame: Option<usize>, top: usize, v: &Variable| {
+                variable_hits(v, top, &matches, &mut |path| {
+                    hits.push(Hit { thread, frame, variable: Some(path.to_vec()) })
+                });
+            };
             for (fi, f) in t.frames.iter().enumerate() {
                 if f.function.as_deref().is_some_and(matches) {
-                    self.search.hits.push(Hit { thread, frame: Some(fi), variable: None });
+                    hits.push(Hit { thread, frame: Some(fi), variable: None });
                 }
-                let named = f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty());
-                for (vi, v) in named.enumerate() {
-                    if matches(&v.name) {
-                        self.search.hits.push(Hit { thread, frame: Some(fi), variable: Some(vi) });
-                    }
+                for (vi, v) in named(f).enumerate() {
+                    find(&mut hits, Some(fi), vi, v);
                 }
             }
-            let tls_base = t
-                .frames
-                .first()
-                .map_or(0, |f| f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty()).count());
+            // The TLS, after the first frame's variables.
+            let (frame, base) = match t.frames.first() {
+                Some(f) => (Some(0), named(f).count()),
+                None => (None, 0),
+            };
             for (vi, v) in t.tls.iter().enumerate() {
-                if matches(&v.name) {
-                    let frame = (!t.frames.is_empty()).then_some(0);
-                    self.search.hits.push(Hit { thread, frame, variable: Some(tls_base + vi) });
-                }
+                find(&mut hits, frame, base + vi, v);
             }
         }
+        self.search.hits = hits;
         self.show_hit();
     }
 
@@ -591,7 +686,7 @@ impl<'s> View<'s> {
 
     /// Selects the current hit's thread, frame and variable.
     fn show_hit(&mut self) {
-        let Some(&hit) = self.search.hits.get(self.search.current) else {
+        let Some(hit) = self.search.hits.get(self.search.current).cloned() else {
             self.message = Some(format!("no match for {}", self.search.query));
             return;
         };
@@ -600,9 +695,15 @@ impl<'s> View<'s> {
         }
         self.select_frame(hit.frame.unwrap_or(0));
         self.focus = Pane::Frames;
-        if let Some(v) = hit.variable {
+        if let Some(path) = hit.variable {
+            // Open what holds the variable, so that its row is there.
+            let (thread, frame) = (self.thread_index().unwrap_or(0), self.frame_key());
+            for depth in 1..path.len() {
+                self.open_vars.insert((thread, frame, path[..depth].to_vec()));
+            }
+            self.rebuild_var_rows();
             self.bottom = Bottom::Variables;
-            self.var_sel = self.var_rows.iter().position(|r| r.path == [v]).unwrap_or(0);
+            self.var_sel = self.var_rows.iter().position(|r| r.path == path).unwrap_or(0);
             self.focus = Pane::Variables;
         }
         self.message = Some(format!(
@@ -632,20 +733,87 @@ pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
         .collect()
 }
 
+/// A frame's named parameters and locals: the top of the variables pane.
+fn named(f: &Frame) -> impl Iterator<Item = &Variable> {
+    f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty())
+}
+
 /// A variable's children in the tree, named: a struct's members, an
 /// array's elements (`[i]`), a pointer's target (`*name`).
 fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
+    (0..)
+        .map_while(|k| child(v, k))
+        .enumerate()
+        .map(|(k, (kind, c))| match kind {
+            Child::Member => (member_name(c), c),
+            Child::Element => (format!("[{k}]"), c),
+            Child::Target => (format!("*{name}"), c),
+        })
+        .collect()
+}
+
+/// What a child of a variable is to it.
+enum Child {
+    Member,
+    Element,
+    Target,
+}
+
+/// The `k`th child of `v` in the tree, if it has one.
+fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
     match v.kind {
-        Kind::Tuple => v.members.iter().map(|m| (member_name(m), m)).collect(),
-        Kind::Array => v.elements.iter().enumerate().map(|(i, e)| (format!("[{i}]"), e)).collect(),
-        Kind::Reference | Kind::Fn => match &v.target {
-            // A string's target is the string the value already shows.
-            Some(_) if v.kind == Kind::Reference && v.value != Value::Null && is_string_pointer(v) => Vec::new(),
-            Some(target) => vec![(format!("*{name}"), &**target)],
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
+        Kind::Tuple => v.members.get(k).map(|m| (Child::Member, m)),
+        Kind::Array => v.elements.get(k).map(|e| (Child::Element, e)),
+        // A string's target is the string the value already shows.
+        Kind::Reference if v.value != Value::Null && is_string_pointer(v) => None,
+        Kind::Reference | Kind::Fn if k == 0 => v.target.as_deref().map(|t| (Child::Target, t)),
+        _ => None,
     }
+}
+
+/// Calls `hit` with the tree path of `v` (at `top` in the pane's list) and
+/// of each member below it whose name `matches`, at any depth (elements
+/// and pointer targets are gone through: their names are their parent's).
+/// The tree is walked without recursion: a snapshot's nesting has no
+/// bound the stack would be sure to hold.
+fn variable_hits(v: &Variable, top: usize, matches: &impl Fn(&str) -> bool, hit: &mut impl FnMut(&[usize])) {
+    if matches(&v.name) {
+        hit(&[top]);
+    }
+    let mut path = vec![top];
+    // The nodes from `v` down to the current one, each with its next child.
+    let mut stack = vec![(v, 0)];
+    while let Some((node, next)) = stack.last_mut() {
+        let Some((kind, c)) = child(node, *next) else {
+            stack.pop();
+            path.pop();
+            continue;
+        };
+        path.push(*next);
+        *next += 1;
+        if matches!(kind, Child::Member) && matches(&c.name) {
+            hit(&path);
+        }
+        stack.push((c, 0));
+    }
+}
+
+/// Whether `hay` contains `needle` (lower case), ignoring case; without
+/// allocating when both are ASCII, as names almost always are.
+fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
+    if hay.is_ascii() && needle.is_ascii() {
+        let needle = needle.as_bytes();
+        needle.is_empty() || hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
+    } else {
+        hay.to_lowercase().contains(needle)
+    }
+}
+
+/// Whether thread `t`'s name or one of its functions contains `needle`
+/// (lower case), ignoring case.
+fn thread_matches(t: &Thread, needle: &str) -> bool {
+    let has = |s: &str| contains_ignoring_case(s, needle);
+    has(&t.name) || t.frames.iter().any(|f| f.function.as_deref().is_some_and(has))
 }
 
 /// A `char *` whose text the value shows already.

@@ -173,13 +173,6 @@ fn enter_expands_pointers_and_structs_and_left_goes_back_up() {
 fn search_finds_functions_and_variables_in_every_thread() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    let search = |view: &mut View, text: &str| {
-        view.apply(Action::SearchStart);
-        for c in text.chars() {
-            view.apply(Action::SearchInput(c));
-        }
-        view.apply(Action::SearchCommit);
-    };
     search(&mut view, "IDLE");
     assert_eq!(view.search.hits.len(), 20, "idle_worker in each idle thread, ignoring case");
     assert_eq!(view.thread().unwrap().tid, 100);
@@ -205,16 +198,40 @@ fn search_finds_functions_and_variables_in_every_thread() {
 }
 
 #[test]
+fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    search(&mut view, "COUNT");
+    // info -> *info -> count: the pointer and its target opened.
+    let hit = Hit { thread: 7, frame: Some(1), variable: Some(vec![0, 0, 1]) };
+    assert_eq!(view.search.hits, [hit]);
+    assert_eq!(names(&view), ["info", "  *info", "    depth", "    count", "n", "arr", "gone", "errno"]);
+    assert_eq!((view.focus, view.var_rows[view.var_sel].name.as_str()), (Pane::Variables, "count"));
+    assert_eq!(view.var_rows[view.var_sel].value, "7");
+    // A pointer's target is not a match of its own: `*info` is `info`'s.
+    search(&mut view, "info");
+    assert_eq!(view.search.hits.len(), 1);
+    assert_eq!(view.var_rows[view.var_sel].path, [0]);
+    // Members and top-level names together, across threads: "o" is in
+    // info, count, gone, errno (thread 5) and slot (each worker).
+    search(&mut view, "o");
+    let variables: Vec<&[usize]> = view.search.hits.iter().filter_map(|h| h.variable.as_deref()).collect();
+    assert_eq!(variables.len(), 4 + 20, "{variables:?}");
+    view.apply(Action::PrevHit);
+    assert_eq!((view.thread().unwrap().tid, view.var_rows[view.var_sel].name.as_str()), (119, "slot"));
+}
+
+#[test]
 fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
     let snap = snapshot();
     let mut view = View::new(&snap);
-    view.apply(Action::SearchStart);
-    view.apply(Action::SearchInput('q'));
-    view.apply(Action::SearchBackspace);
-    view.apply(Action::SearchInput('g'));
-    assert_eq!(view.mode, Mode::Search("g".into()));
+    view.apply(Action::Prompt(Prompt::Search));
+    view.apply(Action::Type('q'));
+    view.apply(Action::Erase);
+    view.apply(Action::Type('g'));
+    assert_eq!(view.mode, Mode::Typing(Prompt::Search, "g".into()));
     assert!(!view.quit);
-    view.apply(Action::SearchCancel);
+    view.apply(Action::Cancel);
     assert_eq!(view.mode, Mode::Normal);
     assert!(view.search.hits.is_empty());
     view.apply(Action::ToggleHelp);
@@ -222,6 +239,80 @@ fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
     assert_eq!(view.mode, Mode::Normal, "any key closes the help");
     view.apply(Action::Quit);
     assert!(view.quit);
+}
+
+/// Searches for `text`, as `/`, the text and Enter do.
+fn search(view: &mut View, text: &str) {
+    type_at(view, Prompt::Search, text);
+    view.apply(Action::Commit);
+}
+
+fn type_at(view: &mut View, prompt: Prompt, text: &str) {
+    view.apply(Action::Prompt(prompt));
+    for c in text.chars() {
+        view.apply(Action::Type(c));
+    }
+}
+
+fn tids(view: &View) -> Vec<i32> {
+    let rows = view.thread_rows.iter();
+    rows.map(|r| match *r {
+        ThreadRow::Thread { thread, .. } => view.snap.threads[thread].tid,
+        ThreadRow::Group { group, .. } => -(view.groups[group].len() as i32),
+    })
+    .collect()
+}
+
+#[test]
+fn the_filter_shows_threads_by_name_or_function_as_it_is_typed() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    // By a function of the idle threads' stack (not their top one): the
+    // group of twenty, the faulted thread gone; its first thread selected.
+    type_at(&mut view, Prompt::Filter, "IDLE_w");
+    assert_eq!(tids(&view), [-20]);
+    assert_eq!(view.thread().unwrap().tid, 100);
+    assert_eq!(view.frame_sel, 0);
+    // Backspace widens it as it is typed; "cra" is the crashed thread's name.
+    for _ in 0..6 {
+        view.apply(Action::Erase);
+    }
+    assert_eq!(tids(&view), [5, -20]);
+    "cra".chars().for_each(|c| view.apply(Action::Type(c)));
+    assert_eq!(tids(&view), [5]);
+    assert_eq!(view.frame_sel, 1, "the crashed thread on its faulting frame");
+    // Enter keeps the filter; f edits it where it is.
+    view.apply(Action::Commit);
+    assert_eq!((&view.mode, view.filter.as_str()), (&Mode::Normal, "cra"));
+    view.apply(Action::Prompt(Prompt::Filter));
+    assert_eq!(view.mode, Mode::Typing(Prompt::Filter, "cra".into()));
+    view.apply(Action::Commit);
+    // A filter that lets nothing through: no thread, no frame, no variable.
+    type_at(&mut view, Prompt::Filter, "x");
+    assert!(view.thread_rows.is_empty() && view.thread().is_none() && view.var_rows.is_empty());
+    for action in [Action::Down, Action::Toggle, Action::End, Action::NextPane, Action::Toggle] {
+        view.apply(action);
+    }
+    // Esc at the prompt drops the filter, and so does Esc after it.
+    view.apply(Action::Cancel);
+    assert_eq!((tids(&view), view.filter.as_str()), (vec![5, -20], ""));
+    type_at(&mut view, Prompt::Filter, "worker");
+    view.apply(Action::Commit);
+    view.apply(Action::ToggleGrouping);
+    assert_eq!(tids(&view), (100..120).collect::<Vec<_>>(), "ungrouped, only the workers");
+    view.apply(Action::Cancel);
+    assert_eq!(tids(&view).len(), 21);
+}
+
+#[test]
+fn a_filter_keeps_the_selected_thread_and_frame_when_it_shows_them() {
+    let snap = snapshot();
+    let mut view = View::new(&snap);
+    view.apply(Action::Down);
+    assert_eq!(view.frame_sel, 2);
+    type_at(&mut view, Prompt::Filter, "main");
+    assert_eq!(tids(&view), [5]);
+    assert_eq!(view.frame_sel, 2, "the same thread: the same frame");
 }
 
 #[test]
