@@ -11,7 +11,10 @@ use walkdir::WalkDir;
 
 /// The modules of the repository's `pmodules/` directory, built into the
 /// binary: (name, source).
-pub const BUNDLED: &[(&str, &str)] = &[("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua"))];
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua")),
+    ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
+];
 
 /// The default module directories, in the order they are searched.
 pub fn default_paths() -> Vec<PathBuf> {
