@@ -51,6 +51,129 @@ fn each_crash(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
     }
 }
 
+/// Starts `tests/fixtures/analysis/<source>` with `args` for each compiler
+/// and level, snapshots it once it is ready, and hands the snapshot to
+/// `check` with a name for messages.
+fn each_live(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
+    for compiler in compilers() {
+        for opt in LEVELS {
+            let _serial = serial();
+            let stem = source.split('.').next().unwrap();
+            let bin =
+                build_with(compiler, &format!("analysis/{source}"), &format!("analysis-{stem}{opt}"), &["-g", opt]);
+            let name = format!("analysis-{stem}-{}{opt}-{}", args.join("-"), compiler.name());
+            let running = start(&bin, args);
+            let snap = snapshot(running.pid(), &name, &[]);
+            assert_released(running.pid());
+            check(&snap, &name);
+        }
+    }
+}
+
+/// The threads other than the main one, by tid.
+fn workers(snap: &Value) -> Vec<&Value> {
+    let pid = &snap["process"]["pid"];
+    let mut t: Vec<&Value> = snap["threads"].as_array().unwrap().iter().filter(|t| &t["tid"] != pid).collect();
+    t.sort_by_key(|t| t["tid"].as_i64());
+    t
+}
+
+/// The one frame of `thread` the module `source` annotated, and the
+/// annotation (level, text).
+fn annotated_frame<'s>(thread: &'s Value, source: &str) -> (&'s Value, String, String) {
+    let frames: Vec<&Value> =
+        thread["frames"].as_array().unwrap().iter().filter(|f| !annotations_by(f, source).is_empty()).collect();
+    assert_eq!(frames.len(), 1, "one frame of thread {} annotated by {source}", thread["tid"]);
+    let a = frames[0]["annotations"].as_array().unwrap().iter().find(|a| a["source"] == source).unwrap();
+    (frames[0], a["level"].as_str().unwrap().to_string(), a["text"].as_str().unwrap().to_string())
+}
+
+/// The thread id after "held by thread " in an annotation.
+fn holder_in(text: &str) -> i64 {
+    let rest = &text[text.find("held by thread ").unwrap_or_else(|| panic!("no holder in {text}")) + 15..];
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+/// A cycle of `n` threads of `locks.c` in `mode`: exactly `deadlock`, kv
+/// `deadlock.threads` the cycle's threads, and on each a critical
+/// annotation of its lock function's frame naming the lock it waits for
+/// (one of `locks`) and the thread that holds it, which is the next one of
+/// the cycle.
+fn deadlock_case(mode: &str, n: usize, locks: &[&str]) {
+    if !libc_debug_info_available() {
+        return;
+    }
+    each_live("locks.c", &[mode], |snap, name| {
+        assert_eq!(classifiers(snap), ["deadlock"], "{name}");
+        let workers = workers(snap);
+        assert_eq!(workers.len(), n, "{name}");
+        let cycle: Vec<i64> =
+            snap["kv"]["deadlock.threads"].as_str().unwrap().split(',').map(|t| t.parse().unwrap()).collect();
+        let mut members = cycle.clone();
+        members.sort();
+        assert_eq!(members, workers.iter().map(|t| t["tid"].as_i64().unwrap()).collect::<Vec<_>>(), "{name}");
+        for (i, tid) in cycle.iter().enumerate() {
+            let (frame, level, text) = annotated_frame(thread(snap, *tid), "deadlock");
+            let function = frame["function"].as_str().unwrap();
+            assert!(function.contains("lock"), "{name}: the lock function's frame, not {function}");
+            assert_eq!(level, "critical", "{name}");
+            assert!(text.starts_with(&format!("deadlock: thread {tid} waits for ")), "{name}: {text}");
+            assert!(locks.iter().any(|l| text.contains(l)), "{name}: none of {locks:?} in {text}");
+            assert!(text.contains(" (0x"), "{name}: the lock's address in {text}");
+            assert_eq!(holder_in(&text), cycle[(i + 1) % n], "{name}: {text}");
+        }
+        let answer = annotations_by(snap, "deadlock");
+        assert!(answer.len() == 1 && answer[0].starts_with("deadlock: "), "{name}: {answer:?}");
+    });
+}
+
+#[test]
+fn ab_ba_deadlock() {
+    deadlock_case("ab", 2, &["mutex lock_a (", "mutex lock_b ("]);
+}
+
+#[test]
+fn three_thread_cycle() {
+    deadlock_case("cycle3", 3, &["mutex lock_a (", "mutex lock_b (", "mutex lock_c ("]);
+}
+
+#[test]
+fn deadlock_through_a_rwlock() {
+    deadlock_case("rwlock", 2, &["mutex lock_a (", "rwlock table_lock ("]);
+}
+
+/// One thread holds lock_a and sleeps in read; two wait for it: exactly
+/// `lock-contention` with that holder, a warning on each waiter's lock
+/// frame saying where the holder is.
+#[test]
+fn lock_contention() {
+    if !libc_debug_info_available() {
+        return;
+    }
+    each_live("locks.c", &["contention"], |snap, name| {
+        assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
+        let holder = workers(snap)
+            .into_iter()
+            .find(|t| functions(t).iter().any(|f| f == "hold_and_sleep"))
+            .unwrap_or_else(|| panic!("{name}: no holder"));
+        let holder_tid = holder["tid"].as_i64().unwrap();
+        let waiters: Vec<i64> =
+            workers(snap).iter().map(|t| t["tid"].as_i64().unwrap()).filter(|t| *t != holder_tid).collect();
+        assert_eq!(snap["kv"]["lock-contention.holders"], holder_tid.to_string(), "{name}");
+        let listed = waiters.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        assert_eq!(snap["kv"]["lock-contention.waiters"], listed, "{name}");
+        assert!(annotations_by(holder, "deadlock").is_empty(), "{name}");
+        assert!(holder["frames"].as_array().unwrap().iter().all(|f| annotations_by(f, "deadlock").is_empty()));
+        for tid in waiters {
+            let (_, level, text) = annotated_frame(thread(snap, tid), "deadlock");
+            assert_eq!(level, "warning", "{name}");
+            assert_eq!(holder_in(&text), holder_tid, "{name}: {text}");
+            assert!(text.contains("mutex lock_a (0x"), "{name}: {text}");
+            assert!(text.contains("in read from hold_and_sleep (locks.c:"), "{name}: {text}");
+        }
+    });
+}
+
 /// A crash of `faults.c` in `mode`: exactly `class`, in kv `fault.class`,
 /// with a critical annotation on the faulting frame (which runs
 /// `function`, or is outside any function) holding every piece of

@@ -14,6 +14,7 @@ use walkdir::WalkDir;
 pub const BUNDLED: &[(&str, &str)] = &[
     ("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua")),
     ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
+    ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
 ];
 
 /// The default module directories, in the order they are searched.
