@@ -223,7 +223,7 @@ fn api_errors_handles_and_unloadable_modules() {
     assert_eq!(order, ["handles", "side", "", ""], "loaded modules in load order, then the unloadable");
     assert_eq!(errors_of(&snap, "handles.so"), "the C callback returned 3 (last error: unknown annotation level 99)");
     let refused = errors_of(&snap, "abi_mismatch.so");
-    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.0"), "{refused}");
+    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.1"), "{refused}");
     assert_eq!(errors_of(&snap, "init_fails.so"), "its entry point returned 7");
     for file in [&mismatch, &init_fails] {
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(file.to_str().unwrap())).collect();
