@@ -174,6 +174,55 @@ fn lock_contention() {
     });
 }
 
+/// An abort of `source` with `args`: exactly `class`, kv `fault.message`
+/// the message, and a critical annotation with it on the frame of the
+/// function that aborted (`function`, by substring) and on the snapshot.
+fn abort_case(source: &str, args: &[&str], class: &str, function: &str, message: &[&str]) {
+    each_crash(source, args, |snap, name| {
+        assert_eq!(snap["fault"]["signal"]["name"], "SIGABRT", "{name}");
+        assert_eq!(classifiers(snap), [class], "{name}");
+        let got = snap["kv"]["fault.message"].as_str().unwrap_or_else(|| panic!("{name}: no fault.message"));
+        for piece in message {
+            assert!(got.contains(piece), "{name}: {piece:?} is not in {got:?}");
+        }
+        let tid = snap["fault"]["tid"].as_i64().unwrap();
+        let (frame, level, text) = annotated_frame(thread(snap, tid), "abort_message");
+        assert!(frame["function"].as_str().unwrap().contains(function), "{name}: {}", frame["function"]);
+        assert_eq!((level.as_str(), text), ("critical", format!("{class}: {got}")), "{name}");
+        assert_eq!(annotations_by(snap, "abort_message"), [format!("{class}: {got}")], "{name}");
+    });
+}
+
+/// glibc's message: the program, file and line, the function (gcc names
+/// it, clang gives its signature) and the expression.
+#[test]
+fn failed_assert() {
+    let line = format!("faults.c:{}: ", line_of("analysis/faults.c", "assert"));
+    let message = [line.as_str(), "withdraw", ": Assertion `amount <= a->balance' failed."];
+    abort_case("faults.c", &["assert"], "assert", "assert_fail", &message);
+}
+
+#[test]
+fn double_free() {
+    // malloc_printerr is a local symbol: named with the C library's debug
+    // information only.
+    if libc_debug_info_available() {
+        abort_case(
+            "faults.c",
+            &["doublefree"],
+            "heap-corruption",
+            "malloc_printerr",
+            &["free(): double free detected in tcache 2"],
+        );
+    }
+}
+
+#[test]
+fn uncaught_cpp_exception() {
+    let message = "terminate called after throwing an instance of 'inventory::out_of_stock': what(): no more widgets";
+    abort_case("uncaught.cpp", &[], "uncaught-exception", "__cxa_throw", &[message]);
+}
+
 /// A crash of `faults.c` in `mode`: exactly `class`, in kv `fault.class`,
 /// with a critical annotation on the faulting frame (which runs
 /// `function`, or is outside any function) holding every piece of

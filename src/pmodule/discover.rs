@@ -15,6 +15,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua")),
     ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
     ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
+    ("abort_message.lua", include_str!("../../pmodules/abort_message.lua")),
 ];
 
 /// The default module directories, in the order they are searched.
