@@ -51,16 +51,15 @@ fn each_crash(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
     }
 }
 
-/// Starts `tests/fixtures/analysis/<source>` with `args` for each compiler
+/// Starts `tests/fixtures/<source>` with `args` for each compiler
 /// and level, snapshots it once it is ready, and hands the snapshot to
 /// `check` with a name for messages.
 fn each_live(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
     for compiler in compilers() {
         for opt in LEVELS {
             let _serial = serial();
-            let stem = source.split('.').next().unwrap();
-            let bin =
-                build_with(compiler, &format!("analysis/{source}"), &format!("analysis-{stem}{opt}"), &["-g", opt]);
+            let stem = source.rsplit('/').next().unwrap().split('.').next().unwrap();
+            let bin = build_with(compiler, source, &format!("analysis-{stem}{opt}"), &["-g", opt]);
             let name = format!("analysis-{stem}-{}{opt}-{}", args.join("-"), compiler.name());
             let running = start(&bin, args);
             let snap = snapshot(running.pid(), &name, &[]);
@@ -103,7 +102,7 @@ fn deadlock_case(mode: &str, n: usize, locks: &[&str]) {
     if !libc_debug_info_available() {
         return;
     }
-    each_live("locks.c", &[mode], |snap, name| {
+    each_live("analysis/locks.c", &[mode], |snap, name| {
         assert_eq!(classifiers(snap), ["deadlock"], "{name}");
         let workers = workers(snap);
         assert_eq!(workers.len(), n, "{name}");
@@ -150,7 +149,7 @@ fn lock_contention() {
     if !libc_debug_info_available() {
         return;
     }
-    each_live("locks.c", &["contention"], |snap, name| {
+    each_live("analysis/locks.c", &["contention"], |snap, name| {
         assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
         let holder = workers(snap)
             .into_iter()
@@ -272,4 +271,111 @@ fn call_through_a_bad_function_pointer() {
 #[test]
 fn divide_by_zero() {
     fault_case("div0", "divide-by-zero", Some("average"), &["FPE_INTDIV"]);
+}
+
+const MODULES: [&str; 4] = ["fault_class", "deadlock", "abort_message", "hang_summary"];
+
+/// The annotations the analysis modules made on threads and frames.
+fn analysis_notes(snap: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    for t in snap["threads"].as_array().unwrap() {
+        for v in std::iter::once(t).chain(t["frames"].as_array().unwrap()) {
+            for m in MODULES {
+                notes.extend(annotations_by(v, m).into_iter().map(|n| format!("thread {}: {n}", t["tid"])));
+            }
+        }
+    }
+    notes
+}
+
+/// The hang summary's line: `groups` then main in pthread_join (which
+/// tail-calls __pthread_clockjoin_ex: the frame of pthread_join is there
+/// only when the caller's call site information recovers it).
+fn assert_summary(snap: &Value, name: &str, groups: &str) {
+    let got = annotations_by(snap, "hang_summary");
+    assert_eq!(got.len(), 1, "{name}: {got:?}");
+    let (first, last) = got[0].rsplit_once("; ").unwrap();
+    assert_eq!(first, groups, "{name}");
+    assert!(
+        ["1 thread waiting in pthread_join from main", "1 thread waiting in __pthread_clockjoin_ex from main"]
+            .contains(&last),
+        "{name}: {last}"
+    );
+}
+
+/// A healthy process, workers waiting for work and two threads
+/// computing: no classifier, no annotation on any thread or frame, and
+/// the hang summary says where the threads are.
+#[test]
+fn healthy_busy_process_gets_no_classifier() {
+    each_live("analysis/busy.c", &["8"], |snap, name| {
+        assert_eq!(classifiers(snap), Vec::<String>::new(), "{name}");
+        assert_eq!(analysis_notes(snap), Vec::<String>::new(), "{name}");
+        let kv = &snap["kv"];
+        assert_eq!(kv["hang.threads"], 11, "{name}");
+        assert_eq!(kv["hang.blocking_point"], "waiting in pthread_cond_wait from wait_for_work <- worker", "{name}");
+        assert_eq!((kv["hang.blocking_threads"].as_i64(), kv["hang.groups"].as_i64()), (Some(8), Some(3)), "{name}");
+        assert_summary(
+            snap,
+            name,
+            "hang: 11 threads: 8 threads waiting in pthread_cond_wait from wait_for_work <- worker; \
+             2 threads running in collatz_steps from compute",
+        );
+        for m in ["fault_class", "deadlock", "abort_message"] {
+            assert!(annotations_by(snap, m).is_empty(), "{name}: {m}");
+        }
+    });
+}
+
+/// The hang fixture: its two deadlocked threads are the only thing
+/// classified; its 20 idle threads get no annotation and are the biggest
+/// group of the summary.
+#[test]
+fn hang_fixture_idle_threads_are_summarized_not_classified() {
+    let debug = libc_debug_info_available();
+    each_live("hang.c", &["20"], |snap, name| {
+        let expected: &[&str] = if debug { &["deadlock"] } else { &[] };
+        assert_eq!(classifiers(snap), expected, "{name}");
+        let idle: Vec<&Value> =
+            workers(snap).into_iter().filter(|t| functions(t).iter().any(|f| f == "idle_worker")).collect();
+        assert_eq!(idle.len(), 20, "{name}");
+        let notes = analysis_notes(snap);
+        assert!(
+            idle.iter().all(|t| !notes.iter().any(|n| n.starts_with(&format!("thread {}:", t["tid"])))),
+            "{name}: {notes:?}"
+        );
+        assert_eq!(notes.len(), if debug { 2 } else { 0 }, "{name}: the two deadlocked threads: {notes:?}");
+        let kv = &snap["kv"];
+        assert_eq!(
+            kv["hang.blocking_point"], "waiting in pthread_cond_wait from idle_forever <- idle_worker",
+            "{name}"
+        );
+        assert_eq!((kv["hang.threads"].as_i64(), kv["hang.blocking_threads"].as_i64()), (Some(23), Some(20)), "{name}");
+        assert_summary(
+            snap,
+            name,
+            "hang: 23 threads: 20 threads waiting in pthread_cond_wait from idle_forever <- idle_worker; \
+             2 threads waiting in pthread_mutex_lock from take_second",
+        );
+    });
+}
+
+/// A crash is no hang: the summary stays out of a crash's snapshot.
+#[test]
+fn no_hang_summary_for_a_crash() {
+    each_crash("faults.c", &["null"], |snap, name| {
+        assert!(snap["kv"].get("hang.threads").is_none() && annotations_by(snap, "hang_summary").is_empty(), "{name}");
+    });
+}
+
+/// --no-module switches off one analysis and leaves the others.
+#[test]
+fn each_module_can_be_switched_off() {
+    let _serial = serial();
+    let bin = build("analysis/faults.c", "analysis-faults-switch", &["-g", "-O0"]);
+    let (snap, _, _) = run_crash(&bin, &["null"], "analysis-switch", &["--no-module", "fault_class"]);
+    let snap = snap.unwrap();
+    assert!(classifiers(&snap).is_empty(), "{}", snap["classifiers"]);
+    let ids: Vec<&str> = snap["pmodules"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
+    assert_eq!(ids, ["fault_summary", "deadlock", "abort_message", "hang_summary"]);
 }

@@ -16,6 +16,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
     ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
     ("abort_message.lua", include_str!("../../pmodules/abort_message.lua")),
+    ("hang_summary.lua", include_str!("../../pmodules/hang_summary.lua")),
 ];
 
 /// The default module directories, in the order they are searched.
