@@ -102,9 +102,10 @@ local function memory_fault(fr, sig, bt)
         return nil
     end
     if addr < NULL_LIMIT then
+        local offset = addr > 0 and string.format(" plus %d (a member's or element's offset)", addr) or ""
         return "null-dereference", string.format(
-            "access to %s, in the first %d KiB, which is never mapped: a null pointer (plus an offset of %d)",
-            hex(addr), NULL_LIMIT // 1024, addr)
+            "access to %s, in the first %d KiB, which is never mapped: a null pointer%s", hex(addr),
+            NULL_LIMIT // 1024, offset)
     end
     local map = bt:pmap_entry(addr)
     if map and map:guard() then

@@ -126,7 +126,8 @@ local function summarize(bt)
         parts[#parts + 1] = string.format("%d %s %s", g.count, g.count == 1 and "thread" or "threads", point(g))
     end
     if #order > SHOWN then
-        parts[#parts + 1] = string.format("%d more groups", #order - SHOWN)
+        local more = #order - SHOWN
+        parts[#parts + 1] = string.format("%d more %s", more, more == 1 and "group" or "groups")
     end
     bt:annotate(pmodule.annotation.comment, "hang: %d threads: %s", total, table.concat(parts, "; "))
 end
