@@ -12,12 +12,11 @@
 --   hang.blocking_threads how many threads are there;
 --   hang.groups           how many distinct points there are;
 -- and the biggest groups in one line on the snapshot.
-local CHAIN = 4 -- program frames kept per thread
+local CHAIN = 2 -- program frames kept per thread
 local SHOWN = 3 -- groups in the one-line answer
 
 local groups, order, total = {}, {}, 0
 local faulted = false
-local names = {} -- pc -> exported name
 
 -- Frames of the C and C++ runtime are how a thread waits; the first frame
 -- after them is what waits.
@@ -36,25 +35,18 @@ end
 -- The runtime function's name as a program calls it: the frame's, else
 -- (__libc_read) the symbol table's name at its pc (read).
 local function exported_name(fr)
-    local pc = fr:instruction()
-    local name = names[pc]
-    if not name then
-        name = plain(fr:symbol() or "??")
-        local exported = name:match("^_") and pmodule.address_symbol(pc)
-        if exported and not plain(exported):match("^_") then
-            name = plain(exported)
-        end
-        names[pc] = name
+    local name = plain(fr:symbol() or "??")
+    local exported = name:match("^_") and pmodule.address_symbol(fr:instruction())
+    if exported and not plain(exported):match("^_") then
+        return plain(exported)
     end
     return name
 end
 
-local function add_thread(thr)
-    if thr:fault() then
-        faulted = true
-        return
-    end
-    total = total + 1
+local by_stack = {} -- stack key -> group
+
+-- The group of a thread whose stack no thread before had.
+local function group_of(thr)
     local inside, chain, first = nil, {}, false
     for fr in thr do
         local rt = runtime(fr)
@@ -63,7 +55,7 @@ local function add_thread(thr)
         elseif rt then
             break
         else
-            first = first or fr
+            first = true
             chain[#chain + 1] = fr:symbol() or "??"
             if #chain == CHAIN then
                 break
@@ -94,6 +86,19 @@ local function add_thread(thr)
                 end
             end
         end
+    end
+    return g
+end
+
+-- Threads with one stack are one group: the frames of the first only are
+-- read (a thousand idle workers cost a thousand calls of stack_key).
+local function add_thread(thr)
+    total = total + 1
+    local stack = thr:stack_key()
+    local g = by_stack[stack]
+    if not g then
+        g = group_of(thr)
+        by_stack[stack] = g
     end
     g.count = g.count + 1
 end
@@ -135,6 +140,11 @@ end
 pmodule.define{
     id = "hang_summary",
     load = function()
+        -- Told of a fault by the faulting frame's event (asking each thread
+        -- would cost a call per thread).
+        local fault = pmodule.match()
+        fault:set_fault()
+        pmodule.register(pmodule.event.frame, function() faulted = true end, fault)
         pmodule.register(pmodule.event.thread, add_thread)
         pmodule.register(pmodule.event.postattach, summarize)
     end,

@@ -408,6 +408,10 @@ struct ptsnap_api {
      * for the innermost frame, the caller's value at the call for the
      * others). */
     int (*frame_stack_pointer)(ptsnap_frame f, uint64_t *sp);
+    /* thr:stack_key(): a string equal for threads whose stacks are
+     * identical (the same program counters, inline frames included), as
+     * `ptsnap show --group` compares them. */
+    int (*thread_stack_key)(ptsnap_thread t, const char **key);
 };
 
 /* Whether `api` has the field `field` (added in a later minor version). */

@@ -275,6 +275,7 @@ text_getter! {
     frame_symbol: Frame."symbol";
     frame_path: Frame."path";
     frame_object_file: Frame."object_file";
+    thread_stack_key: Thread."stack_key";
     var_name: Variable."name";
     var_type_name: Variable."type_name";
     var_base_type: Variable."base_type";
@@ -950,6 +951,7 @@ api_table! {
     create_variable: extern "C" fn(c_int, Text<'_>, u64, i64, Handle, Out<'_, Handle>) -> c_int,
     create_frame: extern "C" fn(Out<'_, Handle>) -> c_int,
     frame_stack_pointer: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    thread_stack_key: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
 }
 
 #[cfg(test)]
