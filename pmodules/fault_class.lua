@@ -67,6 +67,22 @@ local function place(fr)
     return fr:symbol() or pmodule.address_symbol(fr:instruction()) or hex(fr:instruction())
 end
 
+-- The frame's variables whose value is a non-canonical address (bits 47
+-- to 63 not all equal): "; not canonical: p = 0xdead000000000010".
+local function suspects(fr)
+    local found = {}
+    for var in fr do
+        local v = var:resolved() and var:value()
+        if math.type(v) == "integer" then
+            local top = v >> 47
+            if top ~= 0 and top ~= 0x1ffff then
+                found[#found + 1] = string.format("%s = %s", var:name(), hex(v))
+            end
+        end
+    end
+    return #found > 0 and ("; not canonical: " .. table.concat(found, ", ")) or ""
+end
+
 -- How many of the thread's frames run the faulting frame's function.
 local function recursion(fr)
     local name, n = fr:symbol(), 0
@@ -95,8 +111,8 @@ local function memory_fault(fr, sig, bt)
     end
     if sig:num() == SIGSEGV and sig:code() == SI_KERNEL then
         return "non-canonical-address", string.format(
-            "a general protection fault at %s: an address outside the canonical halves (the kernel does not say which)",
-            place(fr))
+            "a general protection fault (SI_KERNEL, no address): an access outside the canonical halves of the "
+                .. "address space%s", suspects(fr))
     end
     if not sig:address_populated() then
         return nil

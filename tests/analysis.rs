@@ -292,6 +292,16 @@ fn call_through_a_bad_function_pointer() {
 }
 
 #[test]
+fn non_canonical_address() {
+    fault_case(
+        "noncanon",
+        "non-canonical-address",
+        Some("poke"),
+        &["general protection fault (SI_KERNEL, no address)", "not canonical: address = 0xdead000000000000"],
+    );
+}
+
+#[test]
 fn divide_by_zero() {
     fault_case("div0", "divide-by-zero", Some("average"), &["FPE_INTDIV"]);
 }
