@@ -6,8 +6,13 @@
 -- pthread_rwlock_wrlock/rdlock for the rwlock's __data.__cur_writer (a
 -- rwlock held by readers has no known owner and is left out). The lock is
 -- the function's `mutex` or `rwlock` parameter (or __lll_lock_wait's
--- `futex`, the mutex's first word), so the C library's debug information
--- is needed (libc6-dbg); the owner is read at glibc's x86-64 layout.
+-- `futex`, the mutex's first word) with the C library's debug information
+-- (libc6-dbg); without it, the one pointer to a pthread_mutex_t (or
+-- pthread_rwlock_t) among the variables of the program's frame that
+-- called the lock function. The owner is read at glibc's x86-64 layout.
+--
+-- A chain of waits that ends at a thread waiting for a lock it could not
+-- name or whose owner is not known gets a warning and no classifier.
 --
 -- Every cycle of the graph is classifier `deadlock`, kv deadlock.threads
 -- (the cycle's thread ids; cycles separated by ';'), and a critical
@@ -91,6 +96,40 @@ local function lock_name(w)
     return string.format("%s %s", w.kind, hex(w.lock))
 end
 
+-- Frames of the C and C++ runtime are how a thread waits; the first frame
+-- after them is what waits.
+local function runtime(fr)
+    local object = fr:object_file() or ""
+    return object:match("^libc%.so") or object:match("^ld%-linux") or object:match("^libpthread")
+        or object:match("^libstdc%+%+") or object:match("vdso")
+end
+
+-- The type a program's pointer to each kind of lock points to.
+local POINTEE = { mutex = "pthread_mutex_t", rwlock = "pthread_rwlock_t" }
+
+-- Without the C library's debug information the lock functions show no
+-- parameters: the lock is then the one pointer to that kind of lock among
+-- the variables of the program's frame that called them (`take(m)`, when
+-- the compiler kept `m`).
+local function lock_from_caller(w)
+    for fr in w.frame:thread() do
+        if not runtime(fr) then
+            local found
+            for var in fr do
+                if var:type() == pmodule.variable_type.reference and var:base_type() == POINTEE[w.kind]
+                    and var:resolved() and var:value() ~= 0 then
+                    if found and found ~= var:value() then
+                        return nil
+                    end
+                    found = var:value()
+                end
+            end
+            return found
+        end
+    end
+    return nil
+end
+
 -- The waits whose lock and owner are known: tid -> wait, with `owner`.
 local function wait_graph()
     local graph = {}
@@ -99,6 +138,9 @@ local function wait_graph()
         -- called it without showing its parameter.
         if w.kind == "mutex" and not w.lock then
             w.lock = w.futex
+        end
+        if w.kind and not w.lock then
+            w.lock = lock_from_caller(w)
         end
         if w.kind and w.lock then
             local raw = pmodule.address_read_raw(w.lock + OWNER_OFFSET[w.kind], 4)
@@ -158,14 +200,6 @@ local function cycles(graph)
     end
     table.sort(found, function(a, b) return a[1] < b[1] end)
     return found
-end
-
--- Frames of the C and C++ runtime are how a thread waits; the first frame
--- after them is what waits.
-local function runtime(fr)
-    local object = fr:object_file() or ""
-    return object:match("^libc%.so") or object:match("^ld%-linux") or object:match("^libpthread")
-        or object:match("^libstdc%+%+") or object:match("vdso")
 end
 
 -- Where each thread of `wanted` (tid -> true) is: "in read from
@@ -242,6 +276,13 @@ local function report_waiters(bt, graph)
                 w.frame:annotate(pmodule.annotation.critical,
                     "deadlock: thread %d waits for %s held by thread %d, which waits on a deadlock", tid, lock_name(w),
                     w.owner)
+            elseif waiting[last] and waiting[last].kind then
+                -- Thread `last` waits in a lock function for a lock (or an
+                -- owner) that is not known: neither contention nor a cycle
+                -- can be told.
+                w.frame:annotate(pmodule.annotation.warning,
+                    "thread %d waits for %s held by thread %d; thread %d waits for a lock whose owner is not known",
+                    tid, lock_name(w), w.owner, last)
             else
                 holders[last] = true
                 waiters[#waiters + 1] = tid

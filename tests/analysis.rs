@@ -6,6 +6,8 @@
 mod common;
 
 use common::*;
+use std::path::{Path, PathBuf};
+
 use serde_json::Value;
 
 /// gcc and clang where installed (both under CI).
@@ -70,13 +72,19 @@ fn each_crash(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
 /// and level, snapshots it once it is ready, and hands the snapshot to
 /// `check` with a name for messages.
 fn each_live(source: &str, args: &[&str], check: impl Fn(&Value, &str)) {
+    each_live_with(source, args, &LEVELS, &[], check);
+}
+
+/// `each_live` at `levels`, the fixture started with `env` added.
+fn each_live_with(source: &str, args: &[&str], levels: &[&str], env: &[(&str, &Path)], check: impl Fn(&Value, &str)) {
     for compiler in compilers() {
-        for opt in LEVELS {
+        for opt in levels {
             let _serial = serial();
             let stem = source.rsplit('/').next().unwrap().split('.').next().unwrap();
             let bin = build_with(compiler, source, &format!("analysis-{stem}{opt}"), &["-g", opt]);
-            let name = format!("analysis-{stem}-{}{opt}-{}", args.join("-"), compiler.name());
-            let running = start(&bin, args);
+            let tag = if env.is_empty() { "" } else { "-env" };
+            let name = format!("analysis-{stem}-{}{opt}-{}{tag}", args.join("-"), compiler.name());
+            let running = start_with_env(&bin, args, env);
             let snap = snapshot(running.pid(), &name, &[]);
             assert_released(running.pid());
             check(&snap, &name);
@@ -114,32 +122,33 @@ fn holder_in(text: &str) -> i64 {
 /// (one of `locks`) and the thread that holds it, which is the next one of
 /// the cycle.
 fn deadlock_case(mode: &str, n: usize, locks: &[&str]) {
-    if !libc_debug_info_available() {
-        return;
+    if libc_debug_info_available() {
+        each_live("analysis/locks.c", &[mode], |snap, name| check_cycle(snap, name, n, locks));
     }
-    each_live("analysis/locks.c", &[mode], |snap, name| {
-        assert_eq!(classifiers(snap), ["deadlock"], "{name}");
-        let workers = workers(snap);
-        assert_eq!(workers.len(), n, "{name}");
-        let cycle: Vec<i64> =
-            snap["kv"]["deadlock.threads"].as_str().unwrap().split(',').map(|t| t.parse().unwrap()).collect();
-        let mut members = cycle.clone();
-        members.sort();
-        assert_eq!(members, workers.iter().map(|t| t["tid"].as_i64().unwrap()).collect::<Vec<_>>(), "{name}");
-        for (i, tid) in cycle.iter().enumerate() {
-            let (frame, level, text) = annotated_frame(thread(snap, *tid), "deadlock");
-            let function = frame["function"].as_str().unwrap();
-            assert!(function.contains("lock"), "{name}: the lock function's frame, not {function}");
-            assert_eq!(level, "critical", "{name}");
-            assert!(text.starts_with(&format!("deadlock: thread {tid} waits for ")), "{name}: {text}");
-            assert!(locks.iter().any(|l| text.contains(l)), "{name}: none of {locks:?} in {text}");
-            assert!(text.contains(" (0x"), "{name}: the lock's address in {text}");
-            assert_eq!(holder_in(&text), cycle[(i + 1) % n], "{name}: {text}");
-        }
-        let answer = annotations_by(snap, "deadlock");
-        assert!(answer.len() == 1 && answer[0].starts_with("deadlock: "), "{name}: {answer:?}");
-        assert_shown_first(snap, name, "deadlock", "deadlock");
-    });
+}
+
+fn check_cycle(snap: &Value, name: &str, n: usize, locks: &[&str]) {
+    assert_eq!(classifiers(snap), ["deadlock"], "{name}");
+    let workers = workers(snap);
+    assert_eq!(workers.len(), n, "{name}");
+    let cycle: Vec<i64> =
+        snap["kv"]["deadlock.threads"].as_str().unwrap().split(',').map(|t| t.parse().unwrap()).collect();
+    let mut members = cycle.clone();
+    members.sort();
+    assert_eq!(members, workers.iter().map(|t| t["tid"].as_i64().unwrap()).collect::<Vec<_>>(), "{name}");
+    for (i, tid) in cycle.iter().enumerate() {
+        let (frame, level, text) = annotated_frame(thread(snap, *tid), "deadlock");
+        let function = frame["function"].as_str().unwrap();
+        assert!(function.contains("lock"), "{name}: the lock function's frame, not {function}");
+        assert_eq!(level, "critical", "{name}");
+        assert!(text.starts_with(&format!("deadlock: thread {tid} waits for ")), "{name}: {text}");
+        assert!(locks.iter().any(|l| text.contains(l)), "{name}: none of {locks:?} in {text}");
+        assert!(text.contains(" (0x"), "{name}: the lock's address in {text}");
+        assert_eq!(holder_in(&text), cycle[(i + 1) % n], "{name}: {text}");
+    }
+    let answer = annotations_by(snap, "deadlock");
+    assert!(answer.len() == 1 && answer[0].starts_with("deadlock: "), "{name}: {answer:?}");
+    assert_shown_first(snap, name, "deadlock", "deadlock");
 }
 
 #[test]
@@ -155,6 +164,77 @@ fn three_thread_cycle() {
 #[test]
 fn deadlock_through_a_rwlock() {
     deadlock_case("rwlock", 2, &["mutex lock_a (", "rwlock table_lock ("]);
+}
+
+/// A copy of the C library without its build id and debug link, so that
+/// the debug information libc6-dbg installs is not found for it, as on a
+/// host without it: its directory, for LD_LIBRARY_PATH.
+fn libc_without_debug_info() -> PathBuf {
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ldd /bin/true | awk '/libc.so/{print $3}'")
+        .output()
+        .expect("ldd");
+    let libc = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let dir = work_dir().join("libc-without-debug-info");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("libc.so.6");
+    tool(
+        "objcopy",
+        &[
+            "--remove-section",
+            ".note.gnu.build-id",
+            "--remove-section",
+            ".gnu_debuglink",
+            &libc,
+            copy.to_str().unwrap(),
+        ],
+    );
+    dir
+}
+
+/// Without the C library's debug information pthread_mutex_lock shows no
+/// parameter: the mutex is the pointer the program's frame holds (take's
+/// `m`, at -O0), and the cycles are found all the same.
+#[test]
+fn deadlock_without_the_c_librarys_debug_information() {
+    let libc = libc_without_debug_info();
+    let env = [("LD_LIBRARY_PATH", libc.as_path())];
+    for (mode, n, locks) in [("ab", 2, &["mutex lock_a (", "mutex lock_b ("][..]), ("cycle3", 3, &["mutex lock_"][..])]
+    {
+        each_live_with("analysis/locks.c", &[mode], &["-O0"], &env, |snap, name| {
+            let libc = snap["modules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["path"].as_str().unwrap().starts_with(libc.to_str().unwrap()));
+            let libc = libc.unwrap_or_else(|| panic!("{name}: the copy of the C library is not mapped"));
+            assert!(
+                libc["debug_file"].is_null() && !libc["symbols"].as_str().unwrap().contains("dwarf"),
+                "{name}: {libc}"
+            );
+            check_cycle(snap, name, n, locks);
+        });
+    }
+}
+
+/// Without the C library's debug information a rwlock taken with no
+/// pointer in the program's frame (write_table locks a global) is not
+/// known: the thread waiting for the mutex its writer holds gets a warning
+/// saying so, and no classifier is given, neither deadlock nor contention.
+#[test]
+fn a_lock_that_cannot_be_named_is_no_contention() {
+    let libc = libc_without_debug_info();
+    each_live_with("analysis/locks.c", &["rwlock"], &["-O0"], &[("LD_LIBRARY_PATH", libc.as_path())], |snap, name| {
+        assert_eq!(classifiers(snap), Vec::<String>::new(), "{name}");
+        let waiter = workers(snap).into_iter().find(|t| functions(t).iter().any(|f| f == "writer_then_mutex")).unwrap();
+        let (_, level, text) = annotated_frame(waiter, "deadlock");
+        assert_eq!(level, "warning", "{name}");
+        assert!(
+            text.contains("waits for mutex lock_a (0x") && text.ends_with("waits for a lock whose owner is not known"),
+            "{name}: {text}"
+        );
+    });
 }
 
 /// One thread holds lock_a and sleeps in read; two wait for it: exactly
