@@ -199,6 +199,9 @@ pub struct SnapshotArgs {
     /// Do not load the modules of the default paths.
     #[arg(long)]
     pub no_default_modules: bool,
+    /// Do not run the module ID, bundled or found (repeatable).
+    #[arg(long = "no-module", value_name = "ID")]
+    pub no_module: Vec<String>,
     /// An argument for a module: ID:KEY=VAL or ID:K1,V1,K2,V2 (repeatable).
     #[arg(long = "module", value_name = "ID:KEY=VAL")]
     pub module_args: Vec<String>,
@@ -265,6 +268,7 @@ impl SnapshotArgs {
             files: self.module_load,
             paths: self.modules_path,
             default_paths: !self.no_default_modules,
+            disabled: self.no_module,
             args: module_args,
             whitelist: self.sandbox_whitelist,
             limits: pmodule::sandbox::Limits {

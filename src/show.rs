@@ -39,6 +39,7 @@ pub fn render(s: &Snapshot) -> String {
 pub fn render_with(s: &Snapshot, group: bool) -> String {
     let mut text = String::new();
     let out = &mut text;
+    render_answers(out, s);
     let p = &s.process;
     let exe = p.exe.as_deref().unwrap_or("?");
     outln!(out, "process {} ({}) {}", p.pid, s.application.as_deref().unwrap_or("?"), exe);
@@ -64,9 +65,6 @@ pub fn render_with(s: &Snapshot, group: bool) -> String {
         let kv: Vec<String> =
             s.kv.iter().map(|(k, v)| format!("{k}={}", v.as_str().map_or(v.to_string(), str::to_string))).collect();
         outln!(out, "kv: {}", kv.join(", "));
-    }
-    if !s.classifiers.is_empty() {
-        outln!(out, "classifiers: {}", s.classifiers.join(", "));
     }
     if group {
         for members in stacks::group(&s.threads) {
@@ -97,6 +95,23 @@ pub fn render_with(s: &Snapshot, group: bool) -> String {
         }
     }
     text
+}
+
+/// The answer before the details: the classifiers, then the one-line
+/// answers modules gave as text annotations of the snapshot (the bundled
+/// analysis modules: "deadlock: thread 12 waits for mutex lock_b ...", a
+/// module's failure), and a blank line.
+fn render_answers(out: &mut String, s: &Snapshot) {
+    if !s.classifiers.is_empty() {
+        outln!(out, "classifiers: {}", s.classifiers.join(", "));
+    }
+    let answers: Vec<&str> = s.annotations.iter().filter_map(|a| a.text.as_deref()).collect();
+    for text in &answers {
+        outln!(out, "{text}");
+    }
+    if !s.classifiers.is_empty() || !answers.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// Writes `args` and a line break, every character of `args` that could

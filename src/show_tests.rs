@@ -126,6 +126,23 @@ fn frame_lines_name_what_is_known() {
 }
 
 #[test]
+fn classifiers_and_answers_come_first() {
+    let answer = |text: &str| Annotation::text(AnnotationLevel::Critical, text, "deadlock");
+    let json = Annotation { level: AnnotationLevel::Json, json: Some(serde_json::json!({"a": 1})), ..answer("") };
+    let s = Snapshot {
+        classifiers: vec!["deadlock".into(), "lock-contention".into()],
+        annotations: vec![answer("deadlock: thread 2 waits\nfor thread 3"), Annotation { text: None, ..json }],
+        ..Snapshot::default()
+    };
+    let text = render(&s);
+    let lines: Vec<&str> = text.lines().take(4).collect();
+    assert_eq!(lines[..3], ["classifiers: deadlock, lock-contention", "deadlock: thread 2 waits\\nfor thread 3", ""]);
+    assert!(lines[3].starts_with("process "), "{text}");
+    assert_eq!(text.matches("classifiers:").count(), 1, "{text}");
+    assert!(render(&Snapshot::default()).starts_with("process "), "nothing above the header without answers");
+}
+
+#[test]
 fn the_header_says_which_signal_hit_which_thread() {
     let signal = SignalInfo {
         name: "SIGSEGV".into(),

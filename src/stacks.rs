@@ -18,14 +18,14 @@ pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..threads.len()).collect();
     order.sort_by_key(|&i| (!threads[i].faulted, threads[i].tid));
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut by_stack: FxHashMap<Vec<(u64, bool)>, usize> = FxHashMap::default();
+    let mut by_stack: FxHashMap<String, usize> = FxHashMap::default();
     for i in order {
         let t = &threads[i];
         if t.faulted || t.frames.is_empty() {
             groups.push(vec![i]);
             continue;
         }
-        let key = t.frames.iter().map(|f| (f.pc.0, f.inlined)).collect();
+        let key = key(t);
         match by_stack.get(&key) {
             Some(&g) => groups[g].push(i),
             None => {
@@ -35,6 +35,19 @@ pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
         }
     }
     groups
+}
+
+/// What two threads with the same stack have in common: each frame's
+/// program counter in hex, `i` after an inline frame's, `,` after each
+/// (`7f1c2a04e16i,7f1c2a04e16,`). Modules group threads by it
+/// (`thread:stack_key()`) without reading their frames one by one.
+pub fn key(t: &Thread) -> String {
+    use std::fmt::Write;
+    let mut key = String::with_capacity(t.frames.len() * 14);
+    for f in &t.frames {
+        let _ = write!(key, "{:x}{},", f.pc.0, if f.inlined { "i" } else { "" });
+    }
+    key
 }
 
 /// `1002-1005, 1010, 1012-1013`: sorted thread ids as runs.

@@ -102,6 +102,18 @@ pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: RunAddr) 
     Some(if svma == sym.address { name } else { format!("{name}+{}", svma - sym.address) })
 }
 
+/// A data address as `variable` or `variable+offset`, from the symbol
+/// tables of the module holding it (a global, a static), for modules
+/// naming what a pointer points to.
+pub fn object_name(modules: &crate::debuginfo::ModuleSet<'_>, address: RunAddr) -> Option<String> {
+    let module = modules.find(address)?;
+    let svma = module.svma(address).get();
+    let mut files = module.elf.iter().chain(module.debug_file().map(|(d, _)| d));
+    let (name, offset) = files.find_map(|f| f.object_at(svma))?;
+    let name = demangle(name, None);
+    Some(if offset == 0 { name } else { format!("{name}+{offset}") })
+}
+
 /// The longest name demangled. Names come from the target's symbol table
 /// and DWARF strings, and a demangler's work and output grow with the
 /// name's back-references; real mangled names stay well below this.

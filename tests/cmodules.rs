@@ -223,7 +223,7 @@ fn api_errors_handles_and_unloadable_modules() {
     assert_eq!(order, ["handles", "side", "", ""], "loaded modules in load order, then the unloadable");
     assert_eq!(errors_of(&snap, "handles.so"), "the C callback returned 3 (last error: unknown annotation level 99)");
     let refused = errors_of(&snap, "abi_mismatch.so");
-    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.0"), "{refused}");
+    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.1"), "{refused}");
     assert_eq!(errors_of(&snap, "init_fails.so"), "its entry point returned 7");
     for file in [&mismatch, &init_fails] {
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(file.to_str().unwrap())).collect();
@@ -376,4 +376,55 @@ fn the_header_compiles_as_c99_and_as_cpp() {
             assert!(symbols.lines().any(|l| l.ends_with(&format!(" {name}"))), "{compiler}: {symbols}");
         }
     }
+}
+
+/// The functions ABI 1.1 added, `thread_stack_key` and
+/// `frame_stack_pointer`, give in C what `thr:stack_key()` and
+/// `fr:stack_pointer()` give in Lua: threads with one stack share a key,
+/// and each frame's stack pointer is the snapshot's `sp`.
+#[test]
+fn stack_keys_and_stack_pointers() {
+    let _serial = serial();
+    let bin = build("hang.c", "hang-cm-stacks", &["-g", "-O0"]);
+    let running = start(&bin, &["3"]);
+    let lua = work_dir().join("cm-stacks.lua");
+    std::fs::write(
+        &lua,
+        r#"pmodule.define{ id = "lua_stacks", load = function()
+            pmodule.register(pmodule.event.thread, function(thr)
+                thr:backtrace():add_kv_string("lua_key_" .. thr:tid(), thr:stack_key())
+            end)
+            pmodule.register(pmodule.event.frame, function(fr)
+                fr:annotate(pmodule.annotation.comment, "sp 0x%x", fr:stack_pointer())
+            end)
+        end }"#,
+    )
+    .unwrap();
+    let module = c_module("stacks.c");
+    let (snap, _, stderr) = snapshot_of(
+        running.pid(),
+        "cm-stacks",
+        &["--module-load", module.to_str().unwrap(), "--module-load", lua.to_str().unwrap()],
+    );
+    assert_eq!(errors_of(&snap, "stacks.so"), "", "{stderr}");
+    let kv = &snap["kv"];
+    let mut idle_keys = Vec::new();
+    for t in snap["threads"].as_array().unwrap() {
+        let tid = t["tid"].as_i64().unwrap();
+        let key = kv[format!("c_key_{tid}")].as_str().unwrap_or_else(|| panic!("no key for {tid}: {kv}"));
+        assert_eq!(kv[format!("lua_key_{tid}")], key, "{tid}");
+        let first_pc = t["frames"][0]["pc"].as_str().unwrap().trim_start_matches("0x");
+        assert!(key.starts_with(first_pc), "{key} starts with the innermost pc {first_pc}");
+        if functions(t).iter().any(|f| f == "idle_worker") {
+            idle_keys.push(key.to_string());
+        }
+        for f in t["frames"].as_array().unwrap() {
+            let texts = annotations_text(f);
+            let sp = format!("sp {}", f["sp"].as_str().unwrap());
+            assert_eq!(texts.iter().filter(|a| **a == sp).count(), 2, "C and Lua: {texts:?} for {sp}");
+        }
+    }
+    assert_eq!(idle_keys.len(), 3);
+    assert!(idle_keys.iter().all(|k| *k == idle_keys[0]), "the idle threads share one stack: {idle_keys:?}");
+    assert_ne!(kv[format!("c_key_{}", running.pid())], idle_keys[0].as_str(), "main's stack is another");
 }

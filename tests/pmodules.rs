@@ -806,6 +806,12 @@ fn bundled_fault_summary() {
     let (snap, _, _) = run_crash(&bin, &["3", "main"], "pm-unbundled", &["--no-default-modules"]);
     let snap = snap.unwrap();
     assert!(snap["pmodules"].as_array().unwrap().is_empty() && snap["kv"].as_object().unwrap().is_empty());
+    // --no-module switches off that one module; the other bundled ones run.
+    let (snap, _, _) = run_crash(&bin, &["3", "main"], "pm-no-module", &["--no-module", "fault_summary"]);
+    let snap = snap.unwrap();
+    let ids: Vec<&str> = snap["pmodules"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
+    assert!(!ids.contains(&"fault_summary") && !ids.is_empty(), "{ids:?}");
+    assert!(snap["kv"].get("fault.signal").is_none(), "{}", snap["kv"]);
 }
 
 /// A module that sets the kv `fine` to "yes" in postattach: the bystander

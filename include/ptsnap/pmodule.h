@@ -74,7 +74,7 @@ extern "C" {
  * modules built for the previous one; a new minor version only adds
  * fields at the end of struct ptsnap_api. */
 #define PTSNAP_PMODULE_ABI_MAJOR 1
-#define PTSNAP_PMODULE_ABI_MINOR 0
+#define PTSNAP_PMODULE_ABI_MINOR 1
 
 /* Handles: distinct types so that a frame cannot be passed for a thread.
  * `id` 0 is no object. */
@@ -402,6 +402,16 @@ struct ptsnap_api {
     int (*create_variable)(enum ptsnap_variable_type type, const char *name, uint64_t address, int64_t offset,
                            ptsnap_variable owner, ptsnap_variable *out);
     int (*create_frame)(ptsnap_frame *out);
+
+    /* ---- added in minor version 1 (check with PTSNAP_API_HAS) ---- */
+    /* fr:stack_pointer(): the stack pointer in the frame (the thread's
+     * for the innermost frame, the caller's value at the call for the
+     * others). */
+    int (*frame_stack_pointer)(ptsnap_frame f, uint64_t *sp);
+    /* thr:stack_key(): a string equal for threads whose stacks are
+     * identical (the same program counters, inline frames included), as
+     * `ptsnap show --group` compares them. */
+    int (*thread_stack_key)(ptsnap_thread t, const char **key);
 };
 
 /* Whether `api` has the field `field` (added in a later minor version). */

@@ -129,6 +129,19 @@ impl<'a> ElfObject<'a> {
             .map(|s| (s.address(), s.size()))
     }
 
+    /// The data object (a variable's symbol, with a size) holding the
+    /// link-time `address`: its name and the offset into it. Looks in
+    /// `.dynsym`, then `.symtab`, one symbol after another: for the rare
+    /// question "which global is this", not for every frame.
+    pub fn object_at(&self, address: u64) -> Option<(&'a str, u64)> {
+        self.file
+            .dynamic_symbols()
+            .chain(self.file.symbols())
+            .filter(|s| !s.is_undefined() && s.kind() == object::SymbolKind::Data && s.size() > 0)
+            .find(|s| address.wrapping_sub(s.address()) < s.size())
+            .and_then(|s| Some((s.name().ok()?, address - s.address())))
+    }
+
     /// The section's link-time address, for sections addressed at run time
     /// (`.eh_frame`, `.eh_frame_hdr`, `.text`, `.got`).
     pub fn section_address(&self, name: &str) -> Option<LinkAddr> {

@@ -16,7 +16,7 @@ use crate::options::Options;
 use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services, TypedError};
 use crate::process::procfs::Mapping;
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
-use crate::symbolize::{SourceFrame, symbol_name};
+use crate::symbolize::{SourceFrame, object_name, symbol_name};
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::OriginNumbers;
 use crate::variables::member_access;
@@ -393,7 +393,8 @@ impl<'d, 'a> Services for VariableReader<'d, 'a> {
     }
 
     fn address_symbol(&self, address: u64) -> Option<String> {
-        symbol_name(self.modules, RunAddr::new(address))
+        let at = RunAddr::new(address);
+        if CfiLookup::is_code(self.modules, at) { symbol_name(self.modules, at) } else { object_name(self.modules, at) }
     }
 
     fn mapping(&self, address: u64) -> Option<Mapping> {

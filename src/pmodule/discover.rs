@@ -11,7 +11,13 @@ use walkdir::WalkDir;
 
 /// The modules of the repository's `pmodules/` directory, built into the
 /// binary: (name, source).
-pub const BUNDLED: &[(&str, &str)] = &[("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua"))];
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua")),
+    ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
+    ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
+    ("abort_message.lua", include_str!("../../pmodules/abort_message.lua")),
+    ("hang_summary.lua", include_str!("../../pmodules/hang_summary.lua")),
+];
 
 /// The default module directories, in the order they are searched.
 pub fn default_paths() -> Vec<PathBuf> {

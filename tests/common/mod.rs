@@ -156,8 +156,15 @@ impl Drop for Running {
 
 /// Starts `binary` and waits for its "ready" line.
 pub fn start(binary: &Path, args: &[&str]) -> Running {
+    start_with_env(binary, args, &[])
+}
+
+/// Starts `binary` with the environment variables `env` added and waits
+/// for its "ready" line.
+pub fn start_with_env(binary: &Path, args: &[&str], env: &[(&str, &Path)]) -> Running {
     let mut child = Command::new(binary)
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));

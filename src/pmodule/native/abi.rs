@@ -26,7 +26,7 @@ use crate::pmodule::objects::MatchUd;
 use crate::pmodule::{Callback, EVENTS, Event, Handler};
 
 pub const ABI_MAJOR: u32 = 1;
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 const OK: c_int = 0;
 const NOT_FOUND: c_int = -1;
@@ -275,6 +275,7 @@ text_getter! {
     frame_symbol: Frame."symbol";
     frame_path: Frame."path";
     frame_object_file: Frame."object_file";
+    thread_stack_key: Thread."stack_key";
     var_name: Variable."name";
     var_type_name: Variable."type_name";
     var_base_type: Variable."base_type";
@@ -290,6 +291,7 @@ number_getter! {
     frame_line: Frame."line", i64 => i64;
     frame_decl_line: Frame."decl_line", i64 => i64;
     frame_instruction: Frame."instruction", i64 => u64;
+    frame_stack_pointer: Frame."stack_pointer", i64 => u64;
     var_type: Variable."type", i64 => c_int;
     var_address: Variable."address", i64 => u64;
     var_fprm_offset: Variable."fprm_offset", i64 => i64;
@@ -948,6 +950,8 @@ api_table! {
     variable_from_bt: extern "C" fn(Handle, Out<'_, Handle>) -> c_int,
     create_variable: extern "C" fn(c_int, Text<'_>, u64, i64, Handle, Out<'_, Handle>) -> c_int,
     create_frame: extern "C" fn(Out<'_, Handle>) -> c_int,
+    frame_stack_pointer: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
+    thread_stack_key: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
 }
 
 #[cfg(test)]

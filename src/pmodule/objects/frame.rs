@@ -64,6 +64,7 @@ impl UserData for FrameUd {
         methods.add_method("line_resolved", |_, this, ()| this.read(|f| f.line.is_some()));
         methods.add_method("object_file", |_, this, ()| this.read(|f| f.module.clone()));
         methods.add_method("instruction", |_, this, ()| this.read(|f| f.pc.0 as i64));
+        methods.add_method("stack_pointer", |_, this, ()| this.read(|f| f.sp.0 as i64));
         methods.add_method("thread", |_, this, ()| Ok(ThreadUd { ctx: this.ctx.clone(), at: this.at()?.thread() }));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("siginfo", |_, this, ()| {

@@ -23,6 +23,7 @@ impl UserData for ThreadUd {
         methods.add_method("tid", |_, this, ()| this.read(|t| t.tid));
         methods.add_method("fault", |_, this, ()| this.read(|t| t.faulted));
         methods.add_method("n_frames", |_, this, ()| this.read(|t| t.frames.len()));
+        methods.add_method("stack_key", |_, this, ()| this.read(crate::stacks::key));
         methods.add_method("backtrace", |_, this, ()| Ok(BacktraceUd(this.ctx.clone())));
         methods.add_method("set_name", |_, this, name: String| {
             this.ctx.store(name.len())?;
