@@ -17,7 +17,7 @@ use std::fmt::{self, Write};
 use std::path::Path;
 
 use crate::snapshot::{
-    BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, UnwindStop, Value, ValueLocation, Variable,
+    AnnotationLevel, BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, UnwindStop, Value, ValueLocation, Variable,
 };
 use crate::stacks;
 
@@ -97,19 +97,27 @@ pub fn render_with(s: &Snapshot, group: bool) -> String {
     text
 }
 
-/// The answer before the details: the classifiers, then the one-line
-/// answers modules gave as text annotations of the snapshot (the bundled
-/// analysis modules: "deadlock: thread 12 waits for mutex lock_b ...", a
-/// module's failure), and a blank line.
-fn render_answers(out: &mut String, s: &Snapshot) {
+/// The answer before the details, a line each: the classifiers, then the
+/// one-line answers modules gave as text annotations of the snapshot (the
+/// bundled analysis modules: "deadlock: thread 12 waits for mutex lock_b
+/// ...", a module's failure), each with its level (the classifiers'
+/// is critical). `show` and the viewer both start with them.
+pub fn answers(s: &Snapshot) -> Vec<(AnnotationLevel, String)> {
+    let mut out = Vec::new();
     if !s.classifiers.is_empty() {
-        outln!(out, "classifiers: {}", s.classifiers.join(", "));
+        out.push((AnnotationLevel::Critical, format!("classifiers: {}", s.classifiers.join(", "))));
     }
-    let answers: Vec<&str> = s.annotations.iter().filter_map(|a| a.text.as_deref()).collect();
-    for text in &answers {
+    out.extend(s.annotations.iter().filter_map(|a| Some((a.level, a.text.clone()?))));
+    out
+}
+
+/// [`answers`], and a blank line after them.
+fn render_answers(out: &mut String, s: &Snapshot) {
+    let answers = answers(s);
+    for (_, text) in &answers {
         outln!(out, "{text}");
     }
-    if !s.classifiers.is_empty() || !answers.is_empty() {
+    if !answers.is_empty() {
         out.push('\n');
     }
 }

@@ -61,14 +61,17 @@ impl Theme {
 
 /// Draws the whole screen.
 pub fn draw(screen: &mut Screen, view: &mut View, theme: Theme) {
+    let answers = answer_lines(view, theme);
+    let height = 1 + answers.len() as u16;
     let [header, body, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(4), Constraint::Length(1)]).areas(screen.area());
+        Layout::vertical([Constraint::Length(height), Constraint::Min(4), Constraint::Length(1)]).areas(screen.area());
     let [top, bottom] = Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(body);
     let [threads, frames] = Layout::horizontal([Constraint::Percentage(35), Constraint::Percentage(65)]).areas(top);
     view.page = usize::from(bottom.height.saturating_sub(2)).max(1);
     view.areas = [threads, frames, bottom];
 
-    screen.render_widget(Paragraph::new(header_line(view, theme)), header);
+    let header_lines: Vec<Line> = std::iter::once(header_line(view, theme)).chain(answers).collect();
+    screen.render_widget(Paragraph::new(header_lines), header);
     draw_threads(screen, threads, view, theme);
     draw_frames(screen, frames, view, theme);
     match view.bottom {
@@ -92,6 +95,26 @@ fn header_line(view: &View, theme: Theme) -> Line<'static> {
         None => spans.push(Span::raw(format!("{}, no fault", p.state))),
     }
     Line::from(spans)
+}
+
+/// Answers shown under the header at most: the rest are in the info pane.
+const MAX_ANSWER_LINES: usize = 3;
+
+/// The snapshot's answers ([`show::answers`]: classifiers, the analysis
+/// modules' one-line findings), first on the screen as in `show`, in the
+/// colour of their level.
+fn answer_lines(view: &View, theme: Theme) -> Vec<Line<'static>> {
+    let answers = show::answers(view.snap);
+    let shown = if answers.len() > MAX_ANSWER_LINES { MAX_ANSWER_LINES - 1 } else { answers.len() };
+    let mut lines: Vec<Line> = answers
+        .iter()
+        .take(shown)
+        .map(|(level, text)| Line::styled(show::escaped(text), theme.level(*level)))
+        .collect();
+    if shown < answers.len() {
+        lines.push(Line::styled(format!("({} more in the info pane: i)", answers.len() - shown), theme.dim()));
+    }
+    lines
 }
 
 fn status_line(view: &View, theme: Theme) -> Line<'static> {

@@ -207,3 +207,28 @@ fn the_source_pane_highlights_the_frames_line_or_says_why_not() {
         line_with(&screen, "cannot be read").contains("/nowhere/crash.c cannot be read (/nowhere/crash.c: No such")
     );
 }
+
+/// The snapshot's answers come first, under the header, in their level's
+/// colour; past three lines the rest are left to the info pane.
+#[test]
+fn answers_come_first_under_the_header() {
+    use crate::snapshot::{Annotation, AnnotationLevel};
+    let mut snap = snapshot();
+    snap.classifiers = vec!["deadlock".into()];
+    snap.annotations = vec![Annotation::text(AnnotationLevel::Critical, "deadlock: threads 5 and 100", "deadlock")];
+    let mut view = View::new(&snap);
+    let buffer = render(&mut view, COLOR, 80, 24);
+    let screen = lines(&buffer);
+    assert!(screen[1].starts_with("classifiers: deadlock"), "{screen:#?}");
+    assert!(screen[2].starts_with("deadlock: threads 5 and 100"), "{screen:#?}");
+    assert_eq!(buffer[(0, 2)].fg, Color::Red, "critical");
+    assert!(line_with(&screen, "variables of #1 recurse").starts_with('┌'), "the panes still fit");
+
+    snap.annotations.extend((0..3).map(|i| Annotation::text(AnnotationLevel::Warning, format!("finding {i}"), "m")));
+    let mut view = View::new(&snap);
+    let screen = lines(&render(&mut view, COLOR, 80, 24));
+    assert!(screen[3].starts_with("(3 more in the info pane: i)"), "{screen:#?}");
+    view.apply(Action::ToggleInfo);
+    let screen = lines(&render(&mut view, COLOR, 80, 40));
+    assert!(line_with(&screen, "finding 2").starts_with('│'), "in the info pane");
+}

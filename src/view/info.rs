@@ -68,6 +68,13 @@ pub fn lines(snap: &Snapshot, thread: Option<&Thread>) -> Vec<InfoLine> {
         heading(&mut out, "classifiers");
         text(&mut out, snap.classifiers.join(", "));
     }
+    let findings: Vec<&str> = snap.annotations.iter().filter_map(|a| a.text.as_deref()).collect();
+    if !findings.is_empty() {
+        heading(&mut out, "findings");
+        for finding in findings {
+            text(&mut out, finding.to_string());
+        }
+    }
     if !snap.tags.is_empty() {
         heading(&mut out, "tags");
         text(&mut out, snap.tags.join(", "));
