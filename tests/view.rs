@@ -148,12 +148,15 @@ fn browses_a_crash_from_the_faulting_frame() {
     assert!(line_with(&screen, "<- fault").contains("> #0   recurse (crash.c:"), "faulting frame selected:\n{screen}");
     assert!(line_with(&screen, " running ").contains("> !"), "the faulted thread, marked:\n{screen}");
     assert!(line_with(&screen, "info = 0x").contains("> ▸ info = 0x"), "{screen}");
-    // The faulting frame's line is cut at the pane's edge: Shift-Right
-    // scrolls the frames sideways to its end, Shift-Left back.
-    tmux.keys(&["S-Right"; 12]);
-    let screen = tmux.wait_for("address not mapped at 0x0]");
-    assert!(line_with(&screen, "[comment: fault").contains("│>« fault  [comment"), "{screen}");
-    tmux.keys(&["S-Left"; 12]);
+    // The faulting frame's line (with the bundled modules' annotations:
+    // fault_summary's comment, fault_class's critical one) is cut at the
+    // pane's edge: Shift-Right scrolls the frames sideways, no further
+    // than the end of the widest line, Shift-Left back.
+    tmux.keys(&["S-Right"; 40]);
+    let screen = tmux.wait_for("a null pointer]");
+    let end = line_with(&screen, "a null pointer]");
+    assert!(end.contains("││>«") && end.trim_end().ends_with("a null pointer]│"), "at the end:\n{screen}");
+    tmux.keys(&["S-Left"; 40]);
     tmux.wait_for("> #0   recurse (crash.c:");
 
     // Tab to the variables, Enter opens the pointer: its target's members.
