@@ -192,7 +192,7 @@ fn struct_members_and_bit_fields_are_placed() {
     t.child(flags, gimli::DW_TAG_member, &[member("count").as_slice(), &[(gimli::DW_AT_declaration, flag())]].concat());
     with_types(t.finish(), |types, die| {
         let parsed = types.get(&die(flags));
-        let TypeKind::Composite { tag, members, declaration } = &parsed.kind else { panic!("a struct") };
+        let TypeKind::Composite { tag, members, declaration, .. } = &parsed.kind else { panic!("a struct") };
         assert_eq!((*tag, *declaration), (CompositeTag::Struct, false));
         let placed: Vec<_> = members.iter().map(|m| (m.name.as_deref().unwrap(), m.offset, m.bits)).collect();
         assert_eq!(
