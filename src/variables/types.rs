@@ -647,7 +647,14 @@ fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
         gimli::DW_TAG_array_type => TypeKind::Array { element: target(), dims: dims(id) },
         gimli::DW_TAG_enumeration_type => {
             let underlying = target();
-            let (enumerators, signed) = enumerators(id);
+            let (mut enumerators, signed) = enumerators(id);
+            // A scoped enum's enumerators (C++ `enum class`, every Rust
+            // enum) are named in its scope, as gdb names them:
+            // `app::Mode::Search`.
+            let scoped = matches!(entry.attr_value(gimli::DW_AT_enum_class), Some(AttributeValue::Flag(true)));
+            if let Some(scope) = qualified().filter(|_| scoped) {
+                enumerators.iter_mut().for_each(|(name, _)| *name = format!("{scope}::{name}"));
+            }
             TypeKind::Enum { underlying, enumerators, signed }
         }
         gimli::DW_TAG_subroutine_type => {

@@ -231,6 +231,25 @@ fn enumerators_keep_their_values_and_sign() {
 }
 
 #[test]
+fn scoped_enumerators_are_named_in_their_enum() {
+    let mut t = TypeUnit::new(DW_LANG_C_plus_plus);
+    let ns = t.ty(gimli::DW_TAG_namespace, None, &[(gimli::DW_AT_name, string("app"))]);
+    let named = |name: &str| (gimli::DW_AT_name, string(name));
+    let scoped = t.child(ns, gimli::DW_TAG_enumeration_type, &[named("Mode"), (gimli::DW_AT_enum_class, flag())]);
+    let plain = t.child(ns, gimli::DW_TAG_enumeration_type, &[named("Plain")]);
+    t.child(scoped, gimli::DW_TAG_enumerator, &[named("Search"), (gimli::DW_AT_const_value, uconst(0))]);
+    t.child(plain, gimli::DW_TAG_enumerator, &[named("A"), (gimli::DW_AT_const_value, uconst(0))]);
+    with_types(t.finish(), |types, die| {
+        let first = |e| match types.get(&die(e)).kind.clone() {
+            TypeKind::Enum { enumerators, .. } => enumerators[0].0.clone(),
+            _ => panic!("an enum"),
+        };
+        assert_eq!(first(scoped), "app::Mode::Search", "as gdb names it (C++ `enum class`, Rust)");
+        assert_eq!(first(plain), "A");
+    });
+}
+
+#[test]
 fn cpp_references_and_records_spell_without_keywords() {
     let mut t = TypeUnit::new(DW_LANG_C_plus_plus);
     let int = t.base("int", 4, gimli::DW_ATE_signed);
