@@ -306,6 +306,9 @@ fn c_value_of(v: &Variable) -> String {
         ValueLocation::Unavailable => return "<unavailable>".into(),
         _ => {}
     }
+    if let Some(variant) = active_variant(v) {
+        return rust_variant(v, variant);
+    }
     let more = if v.truncated { "..." } else { "" };
     match v.kind {
         Kind::Tuple if !v.members.is_empty() => {
@@ -340,6 +343,36 @@ fn c_value_of(v: &Variable) -> String {
             (value, Some(s)) if s.starts_with('\'') => format!("{value} {s}"),
             (value, _) => value.to_string(),
         },
+    }
+}
+
+/// The active variant of a Rust enum (a struct with a variant part): its
+/// one member, named by the value's `symbol`.
+fn active_variant(v: &Variable) -> Option<&Variable> {
+    let symbol = v.symbol.as_deref()?;
+    match &v.members[..] {
+        [only] if v.kind == Kind::Tuple && only.kind == Kind::Tuple && only.name == symbol => Some(only),
+        _ => None,
+    }
+}
+
+/// A Rust enum's value as rust-gdb prints it: the enum's type and the
+/// variant, then its fields, positional (`core::option::Option<i32>::Some(5)`)
+/// or named (`enums::Shape::Rect{w: 6, h: 7}`), or none (`enums::Shape::Empty`).
+fn rust_variant(v: &Variable, variant: &Variable) -> String {
+    let name = format!("{}::{}", v.type_name, variant.name);
+    let more = if v.truncated || variant.truncated { "..." } else { "" };
+    let fields = &variant.members;
+    if fields.is_empty() && more.is_empty() {
+        return name;
+    }
+    let positional = fields.iter().enumerate().all(|(i, f)| f.name == format!("__{i}"));
+    if positional {
+        let values: Vec<String> = fields.iter().map(c_value).collect();
+        format!("{name}({}{more})", values.join(", "))
+    } else {
+        let values: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, c_value(f))).collect();
+        format!("{name}{{{}{more}}}", values.join(", "))
     }
 }
 

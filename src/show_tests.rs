@@ -78,6 +78,38 @@ fn aggregates_read_as_c_initializers() {
     assert_eq!(c_value(&cut_members), "{x = 3, y = 4...}");
 }
 
+/// A Rust enum's value: of type `ty`, the variant `name` active with
+/// `fields`.
+fn rust_enum(ty: &str, name: &str, fields: Vec<Variable>) -> Variable {
+    let variant = Variable { members: fields, ..named(name, value(Kind::Tuple, Value::Null)) };
+    let v = value(Kind::Tuple, Value::Null);
+    Variable { type_name: ty.into(), symbol: Some(name.into()), members: vec![variant], ..v }
+}
+
+#[test]
+fn rust_enums_read_as_rust_gdb_prints_them() {
+    let option = "core::option::Option<i32>";
+    assert_eq!(c_value(&rust_enum(option, "Some", vec![named("__0", int(5))])), "core::option::Option<i32>::Some(5)");
+    assert_eq!(c_value(&rust_enum(option, "None", vec![])), "core::option::Option<i32>::None");
+    let rect = rust_enum("app::Shape", "Rect", vec![named("w", int(6)), named("h", int(7))]);
+    assert_eq!(c_value(&rect), "app::Shape::Rect{w: 6, h: 7}");
+    let nested = rust_enum("R", "Err", vec![named("__0", rect)]);
+    assert_eq!(c_value(&nested), "R::Err(app::Shape::Rect{w: 6, h: 7})");
+    let mut cut = rust_enum("app::Pair", "Pair", vec![named("__0", int(1))]);
+    cut.members[0].truncated = true;
+    assert_eq!(c_value(&cut), "app::Pair::Pair(1...)");
+    // A struct that merely has a member named as its symbol is no enum:
+    // the member must be a struct (the variant's).
+    let odd =
+        Variable { symbol: Some("x".into()), members: vec![named("x", int(1))], ..value(Kind::Tuple, Value::Null) };
+    assert_eq!(c_value(&odd), "{x = 1}");
+    // A discriminant that selects no variant: like any struct that could
+    // not be read.
+    let error = Some("the discriminant 7 matches no variant".into());
+    let unmatched = Variable { error, type_name: "app::Shape".into(), ..value(Kind::Tuple, Value::Null) };
+    assert_eq!(c_value(&unmatched), "?");
+}
+
 #[test]
 fn strings_escape_what_is_not_printable_text() {
     assert_eq!(c_value(&string(b"a\tb\"c\\\0", false)), r#""a\tb\"c\\""#, "the array's last NUL left out");

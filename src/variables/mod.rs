@@ -18,6 +18,7 @@ pub(crate) mod tls;
 pub(crate) mod tls_candidates;
 pub(crate) mod types;
 pub(crate) mod value;
+pub(crate) mod variants;
 
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, OnceCell, RefCell};

@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use gimli::{AttributeValue, DwAte};
 
+use super::variants::VariantPart;
 use crate::debuginfo::ModuleSet;
 use crate::debuginfo::dwarf::{Die, DwarfInfo, is_c};
 use crate::debuginfo::type_index::{TypeIndex, TypeTag};
@@ -90,6 +91,9 @@ pub enum TypeKind<'d, 'a> {
         tag: CompositeTag,
         members: Vec<Member<'d, 'a>>,
         declaration: bool,
+        /// A variant part (a Rust enum): members that depend on a
+        /// discriminant.
+        variants: Option<Rc<VariantPart<'d, 'a>>>,
     },
     Array {
         element: Option<TypeId<'d, 'a>>,
@@ -636,12 +640,21 @@ fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
                 _ => CompositeTag::Struct,
             };
             let declaration = matches!(entry.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
-            TypeKind::Composite { tag, members: members(id), declaration }
+            let children = children(id);
+            let variants = VariantPart::of(&children).map(Rc::new);
+            TypeKind::Composite { tag, members: members(&children), declaration, variants }
         }
         gimli::DW_TAG_array_type => TypeKind::Array { element: target(), dims: dims(id) },
         gimli::DW_TAG_enumeration_type => {
             let underlying = target();
-            let (enumerators, signed) = enumerators(id);
+            let (mut enumerators, signed) = enumerators(id);
+            // A scoped enum's enumerators (C++ `enum class`, every Rust
+            // enum) are named in its scope, as gdb names them:
+            // `app::Mode::Search`.
+            let scoped = matches!(entry.attr_value(gimli::DW_AT_enum_class), Some(AttributeValue::Flag(true)));
+            if let Some(scope) = qualified().filter(|_| scoped) {
+                enumerators.iter_mut().for_each(|(name, _)| *name = format!("{scope}::{name}"));
+            }
             TypeKind::Enum { underlying, enumerators, signed }
         }
         gimli::DW_TAG_subroutine_type => {
@@ -673,42 +686,47 @@ pub fn children<'d, 'a>(die: &Die<'d, 'a>) -> Vec<(gimli::DwTag, Die<'d, 'a>)> {
     out
 }
 
-fn members<'d, 'a>(id: &TypeId<'d, 'a>) -> Vec<Member<'d, 'a>> {
-    let mut out = Vec::new();
-    for (tag, child) in children(id) {
-        if tag != gimli::DW_TAG_member && tag != gimli::DW_TAG_inheritance {
-            continue;
-        }
-        let Some(entry) = child.entry() else { continue };
-        // Static members are declarations without a place in the object.
-        let is_static = matches!(entry.attr_value(gimli::DW_AT_external), Some(AttributeValue::Flag(true)))
-            || matches!(entry.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
-        if is_static {
-            continue;
-        }
-        let location = entry.attr_value(gimli::DW_AT_data_member_location);
-        let mut offset = match location {
-            Some(AttributeValue::Exprloc(expr)) => constant_offset(expr).unwrap_or(0),
-            other => udata(other).unwrap_or(0),
-        };
-        let bit_size = udata(entry.attr_value(gimli::DW_AT_bit_size));
-        let bits = bit_size.map(|size| {
-            if let Some(data_bit) = udata(entry.attr_value(gimli::DW_AT_data_bit_offset)) {
-                offset = data_bit / 8;
-                (data_bit % 8, size)
-            } else {
-                // DWARF 2/3 big-endian-style numbering from the storage unit's top.
-                let storage = udata(entry.attr_value(gimli::DW_AT_byte_size)).unwrap_or(4);
-                let from_top = udata(entry.attr_value(gimli::DW_AT_bit_offset)).unwrap_or(0);
-                (storage.saturating_mul(8).saturating_sub(from_top.saturating_add(size)), size)
-            }
-        });
-        let base_class = tag == gimli::DW_TAG_inheritance;
-        let ty = child.follow(gimli::DW_AT_type);
-        let name = if base_class { None } else { entry.attr_value(gimli::DW_AT_name).and_then(|v| child.string(v)) };
-        out.push(Member { name, ty, offset, bits, base_class });
+/// The members and base classes among a struct's (or a variant's)
+/// children, in order.
+pub(super) fn members<'d, 'a>(children: &[(gimli::DwTag, Die<'d, 'a>)]) -> Vec<Member<'d, 'a>> {
+    children.iter().filter_map(|(_, child)| member(child)).collect()
+}
+
+/// A `DW_TAG_member` or `DW_TAG_inheritance` with a place in the object;
+/// None for anything else and for static members.
+pub(super) fn member<'d, 'a>(child: &Die<'d, 'a>) -> Option<Member<'d, 'a>> {
+    let entry = child.entry()?;
+    let tag = entry.tag();
+    if tag != gimli::DW_TAG_member && tag != gimli::DW_TAG_inheritance {
+        return None;
     }
-    out
+    // Static members are declarations without a place in the object.
+    let is_static = matches!(entry.attr_value(gimli::DW_AT_external), Some(AttributeValue::Flag(true)))
+        || matches!(entry.attr_value(gimli::DW_AT_declaration), Some(AttributeValue::Flag(true)));
+    if is_static {
+        return None;
+    }
+    let location = entry.attr_value(gimli::DW_AT_data_member_location);
+    let mut offset = match location {
+        Some(AttributeValue::Exprloc(expr)) => constant_offset(expr).unwrap_or(0),
+        other => udata(other).unwrap_or(0),
+    };
+    let bit_size = udata(entry.attr_value(gimli::DW_AT_bit_size));
+    let bits = bit_size.map(|size| {
+        if let Some(data_bit) = udata(entry.attr_value(gimli::DW_AT_data_bit_offset)) {
+            offset = data_bit / 8;
+            (data_bit % 8, size)
+        } else {
+            // DWARF 2/3 big-endian-style numbering from the storage unit's top.
+            let storage = udata(entry.attr_value(gimli::DW_AT_byte_size)).unwrap_or(4);
+            let from_top = udata(entry.attr_value(gimli::DW_AT_bit_offset)).unwrap_or(0);
+            (storage.saturating_mul(8).saturating_sub(from_top.saturating_add(size)), size)
+        }
+    });
+    let base_class = tag == gimli::DW_TAG_inheritance;
+    let ty = child.follow(gimli::DW_AT_type);
+    let name = if base_class { None } else { entry.attr_value(gimli::DW_AT_name).and_then(|v| child.string(v)) };
+    Some(Member { name, ty, offset, bits, base_class })
 }
 
 /// `DW_OP_plus_uconst N` (old-style member locations) as N.

@@ -192,7 +192,7 @@ fn struct_members_and_bit_fields_are_placed() {
     t.child(flags, gimli::DW_TAG_member, &[member("count").as_slice(), &[(gimli::DW_AT_declaration, flag())]].concat());
     with_types(t.finish(), |types, die| {
         let parsed = types.get(&die(flags));
-        let TypeKind::Composite { tag, members, declaration } = &parsed.kind else { panic!("a struct") };
+        let TypeKind::Composite { tag, members, declaration, .. } = &parsed.kind else { panic!("a struct") };
         assert_eq!((*tag, *declaration), (CompositeTag::Struct, false));
         let placed: Vec<_> = members.iter().map(|m| (m.name.as_deref().unwrap(), m.offset, m.bits)).collect();
         assert_eq!(
@@ -227,6 +227,25 @@ fn enumerators_keep_their_values_and_sign() {
         assert_eq!(enumerated(level), (vec![("LOW".into(), -1), ("HIGH".into(), 1)], true));
         assert_eq!(&*types.name(Some(&die(color))), "enum color");
         assert_eq!(types.summary(Some(&die(color))).kind, Kind::Enum);
+    });
+}
+
+#[test]
+fn scoped_enumerators_are_named_in_their_enum() {
+    let mut t = TypeUnit::new(DW_LANG_C_plus_plus);
+    let ns = t.ty(gimli::DW_TAG_namespace, None, &[(gimli::DW_AT_name, string("app"))]);
+    let named = |name: &str| (gimli::DW_AT_name, string(name));
+    let scoped = t.child(ns, gimli::DW_TAG_enumeration_type, &[named("Mode"), (gimli::DW_AT_enum_class, flag())]);
+    let plain = t.child(ns, gimli::DW_TAG_enumeration_type, &[named("Plain")]);
+    t.child(scoped, gimli::DW_TAG_enumerator, &[named("Search"), (gimli::DW_AT_const_value, uconst(0))]);
+    t.child(plain, gimli::DW_TAG_enumerator, &[named("A"), (gimli::DW_AT_const_value, uconst(0))]);
+    with_types(t.finish(), |types, die| {
+        let first = |e| match types.get(&die(e)).kind.clone() {
+            TypeKind::Enum { enumerators, .. } => enumerators[0].0.clone(),
+            _ => panic!("an enum"),
+        };
+        assert_eq!(first(scoped), "app::Mode::Search", "as gdb names it (C++ `enum class`, Rust)");
+        assert_eq!(first(plain), "A");
     });
 }
 

@@ -8,16 +8,18 @@
 //!
 //! One job per module: [`bytes`] says where a value's bytes come from and
 //! reads them within the snapshot's byte budget; [`walk`] follows the
-//! type down with a cursor of how deep it stands, with [`pointers`] and
-//! [`arrays`] for those kinds; [`decode`] and [`floats`] turn bytes into
-//! the snapshot's values. This module holds what the callers see: the
-//! [`Limits`] and the [`PlannedVariable`] a [`Renderer`] renders.
+//! type down with a cursor of how deep it stands, with [`pointers`],
+//! [`arrays`] and [`variants`] (Rust enums) for those kinds; [`decode`]
+//! and [`floats`] turn bytes into the snapshot's values. This module
+//! holds what the callers see: the [`Limits`] and the [`PlannedVariable`]
+//! a [`Renderer`] renders.
 
 mod arrays;
 mod bytes;
 mod decode;
 mod floats;
 mod pointers;
+mod variants;
 mod walk;
 
 use super::location::LocationPlan;

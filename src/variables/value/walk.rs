@@ -223,7 +223,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     var.value = json_integer(integer(&bytes, true));
                 }
             }
-            TypeKind::Composite { tag, members, declaration } => {
+            TypeKind::Composite { tag, members, declaration, variants } => {
                 if *declaration {
                     var.symbol = Some("<incomplete type>".into());
                 } else if self.too_deep(walk) {
@@ -231,6 +231,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 } else {
                     let src = self.bytes.hold(&mut var, src, t.size);
                     self.members(&mut var, &src, *tag, members, walk);
+                    if let Some(part) = variants {
+                        self.active_variant(&mut var, &src, t.size, part, walk);
+                    }
                 }
             }
             TypeKind::Array { element, dims } => self.array(&mut var, src, element.as_ref(), dims, walk),
@@ -282,7 +285,8 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         }
     }
 
-    fn members(
+    /// Renders `members` of the value at `src` after those `var` has.
+    pub(super) fn members(
         &self,
         var: &mut Variable,
         src: &Source<'d, 'a>,
@@ -293,9 +297,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
         if matches!(src, Source::Missing { .. }) {
             return;
         }
-        var.members.reserve_exact(members.len().min(self.limits.max_members));
-        for (i, m) in members.iter().enumerate() {
-            if i >= self.limits.max_members || !walk.spend_node() {
+        var.members.reserve_exact(members.len().min(self.limits.max_members.saturating_sub(var.members.len())));
+        for m in members {
+            if var.members.len() >= self.limits.max_members || !walk.spend_node() {
                 var.truncated = true;
                 break;
             }
