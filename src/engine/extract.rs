@@ -9,8 +9,9 @@ use crate::debuginfo::locate::DebugSource;
 use crate::debuginfo::{Module, ModuleSet};
 use crate::fault::RawSigInfo;
 use crate::memory::Memory;
+use crate::process::procfs::Mapping;
 use crate::process::signals;
-use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, ModuleInfo, Thread, UnwindStop};
+use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, MemoryMapping, ModuleInfo, Thread, UnwindStop};
 use crate::symbolize::{SourceFrame, Symbolizer};
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
@@ -227,6 +228,26 @@ fn insert_tail_calls(
     }
     for (i, f) in frames.iter_mut().enumerate() {
         f.index = i;
+    }
+}
+
+/// A mapping of the memory map as the snapshot lists it.
+pub fn memory_mapping(m: &Mapping) -> MemoryMapping {
+    let flag = |on: bool, c: char| if on { c } else { '-' };
+    MemoryMapping {
+        start: Addr(m.start),
+        end: Addr(m.end),
+        perms: [
+            flag(m.readable, 'r'),
+            flag(m.writable, 'w'),
+            flag(m.executable, 'x'),
+            if m.shared { 's' } else { 'p' },
+        ]
+        .iter()
+        .collect(),
+        offset: Addr(m.offset),
+        path: m.path.clone(),
+        deleted: m.deleted,
     }
 }
 

@@ -38,7 +38,7 @@ use crate::snapshot::{Annotation, AnnotationLevel, ErrorEntry, Snapshot, Thread}
 use crate::symbolize::Symbolizer;
 
 use super::Error;
-use super::extract::{FaultHint, Walked, find_fault, module_info, render_thread, walk_thread};
+use super::extract::{FaultHint, Walked, find_fault, memory_mapping, module_info, render_thread, walk_thread};
 use super::input::{Inferior, Source, ThreadState};
 use super::variables::VariableReader;
 use crate::variables::OriginNumbers;
@@ -460,6 +460,7 @@ impl Extraction<'_, '_, '_> {
         snap.timings.unwind_us = unwind_us;
         snap.timings.symbolize_us = symbolize_start.elapsed().as_micros() as u64;
         snap.modules = self.modules.iter().map(module_info).collect();
+        snap.mappings = self.apart.maps.iter().map(memory_mapping).collect();
         // A problem only another extraction thread met is the module's too.
         for (path, problem) in self.apart_problems.take() {
             if let Some(info) = snap.modules.iter_mut().find(|m| m.path == path && m.error.is_none()) {

@@ -50,6 +50,11 @@ pub struct Snapshot {
     pub threads: Vec<Thread>,
     pub globals: Vec<Variable>,
     pub modules: Vec<ModuleInfo>,
+    /// The process's memory map when it was stopped (`/proc/PID/maps`; a
+    /// core's mapped files and segments). Not in snapshots before it was
+    /// added (read as empty).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mappings: Vec<MemoryMapping>,
     pub kv: serde_json::Map<String, serde_json::Value>,
     pub classifiers: Vec<String>,
     pub tags: Vec<String>,
@@ -558,6 +563,24 @@ pub struct ModuleInfo {
     /// Symbol sources: "dwarf", "symtab", "dynsym" (comma-separated) or "none".
     pub symbols: String,
     pub error: Option<String>,
+}
+
+/// One mapping of the process's memory, as `/proc/PID/maps` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemoryMapping {
+    pub start: Addr,
+    pub end: Addr,
+    /// `r`, `w`, `x` or `-` each, then `p` (private) or `s` (shared).
+    pub perms: String,
+    /// Where in the file the mapping begins.
+    pub offset: Addr,
+    /// The file, or the kernel's name (`[stack]`, `[heap]`, `[vdso]`), or
+    /// empty for anonymous memory.
+    pub path: String,
+    /// The file was deleted after it was mapped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

@@ -1,5 +1,5 @@
 //! The info pane's text: what a snapshot says beside its threads' stacks
-//! (process, fault, kv, classifiers, tags, modules, pmodule reports,
+//! (process, fault, kv, classifiers, tags, modules, memory map, pmodule reports,
 //! errors, timings) and the registers and kernel stack of the selected
 //! thread. Built as plain lines from the snapshot so that tests read them
 //! without drawing; drawing escapes them as it does every snapshot text.
@@ -107,6 +107,14 @@ pub fn lines(snap: &Snapshot, thread: Option<&Thread>) -> Vec<InfoLine> {
         }
         if let Some(e) = &m.error {
             text(&mut out, format!("    error: {e}"));
+        }
+    }
+
+    if !snap.mappings.is_empty() {
+        heading(&mut out, &format!("memory map ({})", snap.mappings.len()));
+        for m in &snap.mappings {
+            let deleted = if m.deleted { " (deleted)" } else { "" };
+            text(&mut out, format!("{:x}-{:x} {} {:08x} {}{deleted}", m.start.0, m.end.0, m.perms, m.offset.0, m.path));
         }
     }
 

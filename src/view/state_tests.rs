@@ -328,7 +328,7 @@ fn an_empty_snapshot_has_nothing_to_select() {
 /// The snapshot with a fault, kv, registers and a module, and the
 /// faulting frame at line 22 of `file`.
 pub(crate) fn described(file: &str) -> Snapshot {
-    use crate::snapshot::{ErrorEntry, Fault, ModuleInfo, Registers, SignalInfo};
+    use crate::snapshot::{Addr, ErrorEntry, Fault, MemoryMapping, ModuleInfo, Registers, SignalInfo};
     let mut snap = snapshot();
     snap.fault = Some(Fault {
         tid: 5,
@@ -349,6 +349,14 @@ pub(crate) fn described(file: &str) -> Snapshot {
         ..ModuleInfo::default()
     });
     snap.errors.push(ErrorEntry { context: "thread 101".into(), message: "cannot read its stack".into() });
+    snap.mappings.push(MemoryMapping {
+        start: Addr(0x7f00_0000_0000),
+        end: Addr(0x7f00_0002_8000),
+        perms: "r-xp".into(),
+        offset: Addr(0x28000),
+        path: "/usr/lib/libc.so.6".into(),
+        deleted: true,
+    });
     let crashed = &mut snap.threads[7];
     crashed.registers = Registers::named(&["rip", "rsp"], vec![0x100, 0x7ffe_0000]);
     crashed.kernel_stack = vec!["do_nanosleep+0x7c".into()];
@@ -374,6 +382,7 @@ fn i_shows_the_info_and_focuses_it_and_i_again_the_variables() {
     assert!(text("fault.function = recurse") && text("fault.line = 22"), "{lines:#?}");
     assert!(text("     rip 0x0000000000000100       rsp 0x000000007ffe0000"), "{lines:#?}");
     assert!(text("do_nanosleep+0x7c") && text("    error: no debug info") && text("thread 101: cannot read its stack"));
+    assert!(text("7f0000000000-7f0000028000 r-xp 00028000 /usr/lib/libc.so.6 (deleted)"), "{lines:#?}");
     // Up and Down scroll, Enter opens nothing, Left goes to the frames.
     view.apply(Action::Down);
     assert_eq!(view.scroll, Some(1));
