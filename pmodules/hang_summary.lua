@@ -134,7 +134,8 @@ local function summarize(bt)
         local more = #order - SHOWN
         parts[#parts + 1] = string.format("%d more %s", more, more == 1 and "group" or "groups")
     end
-    bt:annotate(pmodule.annotation.comment, "hang: %d threads: %s", total, table.concat(parts, "; "))
+    bt:annotate(pmodule.annotation.comment, "hang: %d %s: %s", total, total == 1 and "thread" or "threads",
+        table.concat(parts, "; "))
 end
 
 pmodule.define{
