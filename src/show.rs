@@ -309,6 +309,9 @@ fn c_value_of(v: &Variable) -> String {
     if let Some(variant) = active_variant(v) {
         return rust_variant(v, variant);
     }
+    if let Some(sequence) = rust_sequence(v) {
+        return sequence;
+    }
     let more = if v.truncated { "..." } else { "" };
     match v.kind {
         Kind::Tuple if !v.members.is_empty() => {
@@ -374,6 +377,31 @@ fn rust_variant(v: &Variable, variant: &Variable) -> String {
         let values: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, c_value(f))).collect();
         format!("{name}{{{}{more}}}", values.join(", "))
     }
+}
+
+/// A Rust slice or `Vec` as rust-gdb prints it: its type (`Vec` for a
+/// `Vec`), its length, then its elements (`&[i32](size=3) = {-20, 30,
+/// 40}`, `Vec(size=0)`). None for other values, and for one whose
+/// elements could not be read, which prints as the struct it is.
+fn rust_sequence(v: &Variable) -> Option<String> {
+    let ty = &*v.type_name;
+    let (label, length) = if ty.starts_with("alloc::vec::Vec<") {
+        ("Vec", "len")
+    } else if (ty.starts_with("&[") || ty.starts_with("&mut [")) && ty.ends_with(']') {
+        (ty, "length")
+    } else {
+        return None;
+    };
+    let size = v.members.iter().find(|m| m.name == length)?.value.as_u64()?;
+    if v.kind != Kind::Tuple || (v.elements.is_empty() && size > 0) {
+        return None;
+    }
+    if size == 0 {
+        return Some(format!("{label}(size=0)"));
+    }
+    let elements: Vec<String> = v.elements.iter().map(c_value).collect();
+    let more = if v.truncated { "..." } else { "" };
+    Some(format!("{label}(size={size}) = {{{}{more}}}", elements.join(", ")))
 }
 
 /// `name = value` of a member; a base class is `<Base> = {...}`, as gdb
