@@ -2,8 +2,8 @@
 //! rustc at opt-level 0 and 2 with debug info and snapshotted live: `&str`
 //! and `String` as their text, slices and `Vec`s as their elements, within
 //! the limits and next to their raw members; `Box` as the pointer it is,
-//! with its pointee; `ptsnap show` printing them as rust-gdb does, and gdb
-//! as the oracle for every scalar.
+//! with its pointee, `Rc` as its struct, with the `RcInner`; `ptsnap show`
+//! printing them as rust-gdb does, and gdb as the oracle for every scalar.
 
 mod common;
 
@@ -78,14 +78,18 @@ fn strings_and_sequences_show_their_contents() {
         assert_eq!(boxed["target"]["value"], 5, "{boxed}");
         let pair = &local(main, "boxed_pair")["target"]["members"];
         assert_eq!((&pair[0]["value"], &pair[1]["value"]), (&json!(3), &json!(4)), "{name}");
+        // An Rc is its raw struct, the RcInner the target of its pointer.
+        let rc = &local(main, "rc")["members"][0]["members"][0]["target"];
+        let (strong, value) = (&rc["members"][0]["members"][0]["members"][0]["value"], &rc["members"][2]["value"]);
+        assert_eq!((strong, value), (&json!(2), &json!(7)), "{name}: {rc}");
     }
 }
 
 /// `ptsnap show` prints the strings, slices, `Vec`s and `Box`es as
-/// rust-gdb's `info locals` does; what differs is listed: arrays and
-/// `[u8; 3]` (`bytes`), which show prints in C syntax, the long string
-/// (gdb's `'x' <repeats 200 times>...`), and `Rc`/`Arc`, which show prints
-/// as their raw structs.
+/// rust-gdb's `info locals` does, `Rc` and `Arc` with their counts; what
+/// differs is listed: arrays, `[u8; 3]` (`bytes`) and the raw struct of a
+/// `Weak`, which show prints in C syntax, and the long string (gdb's `'x'
+/// <repeats 200 times>...`).
 #[test]
 fn show_prints_them_like_rust_gdb() {
     if !tool_available("rust-gdb") {
@@ -111,8 +115,9 @@ fn show_prints_them_like_rust_gdb() {
         }
         eprintln!("{name}: {} locals printed as rust-gdb prints them: {equal:?}; differ: {differ:?}", equal.len());
         differ.sort();
-        assert_eq!(differ, ["arc", "bytes", "long", "numbers", "rc", "rc2"], "{shown}");
-        for local in ["string", "empty_str", "slice_mut", "vec", "strings", "empty_vec", "boxed", "boxed_pair"] {
+        assert_eq!(differ, ["bytes", "long", "numbers", "weak"], "{shown}");
+        let compared = ["string", "empty_str", "slice_mut", "vec", "strings", "empty_vec", "boxed", "boxed_pair"];
+        for local in compared.into_iter().chain(["rc", "rc2", "arc"]) {
             assert!(equal.contains(&local), "{name}: {local} not compared: {theirs:?}");
         }
     }
