@@ -19,7 +19,7 @@ use super::bytes::Source;
 use super::decode::{integer, set_string};
 use super::walk::{Renderer, Walk};
 use crate::snapshot::{Kind, Variable};
-use crate::variables::types::{Member, Type, TypeId, TypeKind, children};
+use crate::variables::types::{Member, Type, TypeId, TypeKind, first_child};
 
 /// Wrapper structs gone down at most from a `Vec`'s `buf` to its pointer.
 const MAX_WRAPPERS: usize = 8;
@@ -152,12 +152,11 @@ fn find<'m, 'd, 'a>(members: &'m [Member<'d, 'a>], name: &str) -> Option<&'m Mem
     members.iter().find(|m| m.name.as_deref() == Some(name) && m.bits.is_none())
 }
 
-/// The type of the template type parameter `name` of the type `id`.
+/// The type of the template type parameter `name` of the type `id`
+/// (rustc writes them first, before the members and methods).
 fn template_parameter<'d, 'a>(id: &TypeId<'d, 'a>, name: &str) -> Option<TypeId<'d, 'a>> {
-    children(id).into_iter().find_map(|(tag, die)| {
-        (tag == gimli::DW_TAG_template_type_parameter && die.name().as_deref() == Some(name))
-            .then(|| die.follow(gimli::DW_AT_type))?
-    })
+    first_child(id, |tag, die| tag == gimli::DW_TAG_template_type_parameter && die.name().as_deref() == Some(name))?
+        .follow(gimli::DW_AT_type)
 }
 
 #[cfg(test)]
