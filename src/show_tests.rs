@@ -110,6 +110,38 @@ fn rust_enums_read_as_rust_gdb_prints_them() {
     assert_eq!(c_value(&unmatched), "?");
 }
 
+/// A struct of type `ty` with `members` and `elements`.
+fn rust_struct(ty: &str, members: Vec<Variable>, elements: Vec<Variable>) -> Variable {
+    Variable { type_name: ty.into(), members, elements, ..value(Kind::Tuple, Value::Null) }
+}
+
+#[test]
+fn rust_sequences_and_shared_pointers_read_as_rust_gdb_prints_them() {
+    let vec = "alloc::vec::Vec<i32, alloc::alloc::Global>";
+    let three = rust_struct(vec, vec![named("len", int(3))], vec![int(1), int(2), int(3)]);
+    assert_eq!(c_value(&three), "Vec(size=3) = {1, 2, 3}");
+    assert_eq!(c_value(&rust_struct(vec, vec![named("len", int(0))], vec![])), "Vec(size=0)");
+    let cut = Variable { truncated: true, ..rust_struct("&[u8]", vec![named("length", int(9))], vec![int(7)]) };
+    assert_eq!(c_value(&cut), "&[u8](size=9) = {7...}");
+    // Elements that could not be read: the raw struct.
+    let unread = rust_struct("&mut [u8]", vec![named("length", int(2))], vec![]);
+    assert_eq!(c_value(&unread), "{length = 2}");
+    // An Rc: its RcInner is the target of `ptr.pointer`.
+    let cell = |n| rust_struct("core::cell::Cell<usize>", vec![named("value", int(n))], vec![]);
+    let inner =
+        rust_struct("RcInner", vec![named("strong", cell(2)), named("weak", cell(2)), named("value", int(7))], vec![]);
+    let pointer = Variable { target: Some(std::sync::Arc::new(inner)), ..pointer(0x10, "RcInner", None) };
+    let non_null =
+        rust_struct("core::ptr::non_null::NonNull<RcInner>", vec![named("pointer", pointer.clone())], vec![]);
+    let rc = rust_struct("alloc::rc::Rc<i32, alloc::alloc::Global>", vec![named("ptr", non_null)], vec![]);
+    assert_eq!(c_value(&rc), "Rc(strong=2, weak=1) = {value = 7, strong = 2, weak = 1}");
+    // Not followed (--deref-depth 0): the raw struct.
+    let unfollowed = Variable { target: None, ..pointer };
+    let non_null = rust_struct("NonNull", vec![named("pointer", unfollowed)], vec![]);
+    let rc = rust_struct("alloc::rc::Rc<i32, alloc::alloc::Global>", vec![named("ptr", non_null)], vec![]);
+    assert_eq!(c_value(&rc), "{ptr = {pointer = 0x10}}");
+}
+
 #[test]
 fn strings_escape_what_is_not_printable_text() {
     assert_eq!(c_value(&string(b"a\tb\"c\\\0", false)), r#""a\tb\"c\\""#, "the array's last NUL left out");

@@ -106,18 +106,6 @@ fn every_encoding_shows_its_active_variant() {
     }
 }
 
-/// What gdb prints for `info locals` in `enums::main` of the process.
-fn gdb_locals(pid: i32) -> Vec<(String, String)> {
-    let args = ["-batch", "-nx", "-p", &pid.to_string(), "-ex", "frame function enums::main", "-ex", "info locals"];
-    let o = std::process::Command::new("gdb").args(args).output().expect("gdb runs");
-    assignments(String::from_utf8_lossy(&o.stdout).lines())
-}
-
-/// The `name = value` lines among `lines`, split.
-fn assignments<'l>(lines: impl Iterator<Item = &'l str>) -> Vec<(String, String)> {
-    lines.filter_map(|l| l.split_once(" = ")).map(|(n, v)| (n.to_string(), v.to_string())).collect()
-}
-
 /// `ptsnap show` prints every enum local as gdb's `info locals` does,
 /// but for what show prints in C rather than Rust syntax (structs, `point
 /// = {x = 3, y = 4}`, `some_nz`'s `NonZero` and the slice of trait
@@ -134,13 +122,9 @@ fn show_prints_enums_like_gdb() {
         let name = format!("enums-show-O{opt}");
         let running = start(&build_enums(opt), &[]);
         snapshot(running.pid(), &name, &[]);
-        let theirs = gdb_locals(running.pid());
+        let theirs = gdb::info_locals("gdb", running.pid(), "enums::main");
         drop(running);
-        let shown =
-            String::from_utf8(ptsnap(&["show", work_dir().join(format!("{name}.json")).to_str().unwrap()]).stdout)
-                .unwrap();
-        let start = shown.lines().position(|l| l.contains(" in enums::main ")).expect("the frame of enums::main");
-        let ours = assignments(shown.lines().skip(start + 1).map_while(|l| l.strip_prefix("        ")));
+        let (ours, shown) = gdb::shown_locals(&name, "enums::main");
         assert!(theirs.len() >= 25, "gdb's locals: {theirs:?}");
         let mut equal = 0;
         let mut differ = Vec::new();

@@ -10,6 +10,7 @@
 
 use rustc_hash::FxHashMap as HashMap;
 use std::cell::{Cell, RefCell};
+use std::ops::ControlFlow;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 
@@ -676,14 +677,42 @@ fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
 /// The children of a DIE, in order, as DIEs.
 pub fn children<'d, 'a>(die: &Die<'d, 'a>) -> Vec<(gimli::DwTag, Die<'d, 'a>)> {
     let mut out = Vec::new();
-    let Ok(mut tree) = die.unit.unit.entries_tree(Some(die.offset)) else { return out };
-    let Ok(root) = tree.root() else { return out };
+    each_child(die, |tag, child| {
+        out.push((tag, child));
+        ControlFlow::Continue(())
+    });
+    out
+}
+
+/// The first child of a DIE that `wanted` accepts; the children after it
+/// are not read.
+pub fn first_child<'d, 'a>(
+    die: &Die<'d, 'a>,
+    wanted: impl Fn(gimli::DwTag, &Die<'d, 'a>) -> bool,
+) -> Option<Die<'d, 'a>> {
+    let mut found = None;
+    each_child(die, |tag, child| {
+        if wanted(tag, &child) {
+            found = Some(child);
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    found
+}
+
+/// Gives `step` the children of a DIE in order, until it breaks.
+fn each_child<'d, 'a>(die: &Die<'d, 'a>, mut step: impl FnMut(gimli::DwTag, Die<'d, 'a>) -> ControlFlow<()>) {
+    let Ok(mut tree) = die.unit.unit.entries_tree(Some(die.offset)) else { return };
+    let Ok(root) = tree.root() else { return };
     let mut iter = root.children();
     while let Ok(Some(child)) = iter.next() {
         let entry = child.entry();
-        out.push((entry.tag(), Die { dwarf: die.dwarf, unit: die.unit.clone(), offset: entry.offset() }));
+        let child = Die { dwarf: die.dwarf, unit: die.unit.clone(), offset: entry.offset() };
+        if step(entry.tag(), child).is_break() {
+            return;
+        }
     }
-    out
 }
 
 /// The members and base classes among a struct's (or a variant's)

@@ -34,8 +34,12 @@ fn flatten(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
         return;
     }
     match v["kind"].as_str().unwrap() {
+        // A Rust string also has the raw members it is read from.
         "string" => {
             out.insert(format!("{path}$str"), v["symbol"].clone());
+            for m in v["members"].as_array().into_iter().flatten() {
+                flatten(m, &format!("{path}.{}", m["name"].as_str().unwrap()), out);
+            }
         }
         "tuple" => {
             for m in v["members"].as_array().into_iter().flatten() {
@@ -215,4 +219,31 @@ fn compare_deref(name: &str, snap: &Value, target: &[&std::ffi::OsStr], deref: u
     assert!(mismatches.is_empty(), "{} mismatches with gdb:\n{}", mismatches.len(), mismatches.join("\n"));
     assert!(compared >= 5, "too few values compared ({compared})");
     Differential { compared, matched, gdb_only }
+}
+
+/// The `name = value` lines `gdb` (`"gdb"`, or `"rust-gdb"` with the Rust
+/// standard library's pretty printers) prints for `info locals` in
+/// `function` of the process `pid`.
+pub fn info_locals(gdb: &str, pid: i32, function: &str) -> Vec<(String, String)> {
+    let frame = format!("frame function {function}");
+    let args = ["-batch", "-nx", "-p", &pid.to_string(), "-ex", "set print pretty off", "-ex", &frame];
+    let o = std::process::Command::new(gdb).args(args).args(["-ex", "info locals"]).output().expect("gdb runs");
+    assignments(String::from_utf8_lossy(&o.stdout).lines())
+}
+
+/// The locals of the first frame of `function` as `ptsnap show` prints
+/// them from the snapshot `name` (in the tests' work directory), and
+/// show's whole output.
+pub fn shown_locals(name: &str, function: &str) -> (Vec<(String, String)>, String) {
+    let path = super::work_dir().join(format!("{name}.json"));
+    let shown = String::from_utf8(super::ptsnap(&["show", path.to_str().unwrap()]).stdout).unwrap();
+    let marker = format!(" in {function} ");
+    let start = shown.lines().position(|l| l.contains(&marker)).unwrap_or_else(|| panic!("no frame of {function}"));
+    let locals = assignments(shown.lines().skip(start + 1).map_while(|l| l.strip_prefix("        ")));
+    (locals, shown)
+}
+
+/// The `name = value` lines among `lines`, split.
+fn assignments<'l>(lines: impl Iterator<Item = &'l str>) -> Vec<(String, String)> {
+    lines.filter_map(|l| l.split_once(" = ")).map(|(n, v)| (n.to_string(), v.to_string())).collect()
 }

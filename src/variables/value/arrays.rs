@@ -60,18 +60,41 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             }
             return;
         }
-        if self.too_deep(walk) {
-            var.truncated = count > 0;
-            return;
-        }
         let Some(stride) = stride else { return };
+        let Some(shown) = self.elements_shown(var, count, stride, walk) else { return };
+        let src = self.bytes.hold(var, src, Some(shown * stride));
+        self.elements(var, src, element, (shown, stride), inner, walk);
+    }
+
+    /// How many of `count` elements of `stride` bytes the limits let `var`
+    /// show (marking it `truncated` when they cut it); None when none are
+    /// to be read.
+    pub(super) fn elements_shown(&self, var: &mut Variable, count: u64, stride: u64, walk: &Walk<'_>) -> Option<u64> {
+        if self.too_deep(walk) {
+            var.truncated |= count > 0;
+            return None;
+        }
         let shown = count.min(self.limits.max_elements as u64);
         var.truncated |= count > shown;
-        let Some(span) = shown.checked_mul(stride) else {
+        if shown.checked_mul(stride).is_none() {
             var.error = Some("the array's size overflows (corrupt DWARF?)".into());
-            return;
-        };
-        let src = self.bytes.hold(var, src, Some(span));
+            return None;
+        }
+        Some(shown)
+    }
+
+    /// Renders `shown` elements of `stride` bytes from `src` (held by the
+    /// caller) as `var`'s elements `[0]`, `[1]`, ...; each an array of the
+    /// `inner` dimensions when there are some.
+    pub(super) fn elements(
+        &self,
+        var: &mut Variable,
+        src: Source<'d, 'a>,
+        element: Option<&TypeId<'d, 'a>>,
+        (shown, stride): (u64, u64),
+        inner: &[Option<u64>],
+        walk: &mut Walk<'_>,
+    ) {
         if matches!(src, Source::Missing { .. }) {
             return;
         }

@@ -9,7 +9,8 @@
 //! One job per module: [`bytes`] says where a value's bytes come from and
 //! reads them within the snapshot's byte budget; [`walk`] follows the
 //! type down with a cursor of how deep it stands, with [`pointers`],
-//! [`arrays`] and [`variants`] (Rust enums) for those kinds; [`decode`]
+//! [`arrays`] and [`variants`] (Rust enums) for those kinds and
+//! [`rust_std`] for Rust's strings, slices and `Vec`s; [`decode`]
 //! and [`floats`] turn bytes into the snapshot's values. This module
 //! holds what the callers see: the [`Limits`] and the [`PlannedVariable`]
 //! a [`Renderer`] renders.
@@ -19,6 +20,7 @@ mod bytes;
 mod decode;
 mod floats;
 mod pointers;
+mod rust_std;
 mod variants;
 mod walk;
 

@@ -58,6 +58,12 @@ pub(super) struct Walk<'t> {
     depth: usize,
     /// Pointers followed on the way here (references do not count).
     pointers: usize,
+    /// The value here is shown as rustc describes it, without the view
+    /// of a Rust sequence ([`super::rust_std`]): the `vec` of a `String`,
+    /// whose text the `String` shows.
+    raw: bool,
+    /// The members of the value here are shown so.
+    raw_members: bool,
     trail: &'t mut Trail,
 }
 
@@ -96,12 +102,24 @@ pub(super) struct TargetKey {
 impl Walk<'_> {
     /// The cursor of a member, element or target one level down.
     pub(super) fn deeper(&mut self) -> Walk<'_> {
-        Walk { depth: self.depth + 1, pointers: self.pointers, trail: self.trail }
+        Walk {
+            depth: self.depth + 1,
+            pointers: self.pointers,
+            raw: self.raw_members,
+            raw_members: false,
+            trail: self.trail,
+        }
     }
 
     /// The cursor for following one more pointer from here.
     pub(super) fn through_pointer(&mut self) -> Walk<'_> {
-        Walk { depth: self.depth, pointers: self.pointers + 1, trail: self.trail }
+        Walk {
+            depth: self.depth,
+            pointers: self.pointers + 1,
+            raw: self.raw,
+            raw_members: self.raw_members,
+            trail: self.trail,
+        }
     }
 
     /// Pointers followed on the way here.
@@ -176,7 +194,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
     pub fn variable(&self, v: &PlannedVariable<'d, 'a>) -> Variable {
         let place = self.locator.place(&v.location, self.frame, self.virt, v.size);
         let mut trail = Trail { path: Vec::new(), nodes: MAX_NODES, frame_dependent: false };
-        let mut walk = Walk { depth: 0, pointers: 0, trail: &mut trail };
+        let mut walk = Walk { depth: 0, pointers: 0, raw: false, raw_members: false, trail: &mut trail };
         let mut var = self.render(v.name.clone(), v.ty.as_ref(), Source::from_place(place), &mut walk);
         var.origin = v.ty.as_ref().and_then(|t| self.types.origin(t));
         var
@@ -230,9 +248,15 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     var.truncated = true;
                 } else {
                     let src = self.bytes.hold(&mut var, src, t.size);
+                    let sequence = if walk.raw { None } else { self.rust_sequence(id, t) };
+                    walk.raw_members = sequence.as_ref().is_some_and(|s| s.text);
                     self.members(&mut var, &src, *tag, members, walk);
+                    walk.raw_members = false;
                     if let Some(part) = variants {
                         self.active_variant(&mut var, &src, t.size, part, walk);
+                    }
+                    if let Some(sequence) = &sequence {
+                        self.sequence(&mut var, &src, sequence, walk);
                     }
                 }
             }
