@@ -25,7 +25,8 @@
 --                else the one pointed to most often.
 -- The panicking frame is the first frame outside the panic machinery (the
 -- one at the location when a frame is); the message and location are a
--- critical annotation on it and one line on the snapshot.
+-- critical annotation on it, one line on the snapshot, and added to the
+-- fault's reason ("aborted: panicked at src/main.rs:2:40: ...").
 local SIGABRT = 6
 local MAX_SCAN = 64 * 1024
 local MAX_TEXT = 4096
@@ -229,10 +230,11 @@ local function classify(fr)
     if where then
         bt:add_kv_string("panic.location", where)
     end
-    local text = string.format("rust-panic: panicked at %s: %s", where or "(location not found)",
+    local panic = string.format("panicked at %s: %s", where or "(location not found)",
         message or "(message not found)")
-    at:annotate(pmodule.annotation.critical, "%s", text)
-    bt:annotate(pmodule.annotation.critical, "%s", text)
+    bt:add_fault_reason(panic)
+    at:annotate(pmodule.annotation.critical, "rust-panic: %s", panic)
+    bt:annotate(pmodule.annotation.critical, "rust-panic: %s", panic)
 end
 
 pmodule.define{

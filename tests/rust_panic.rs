@@ -46,7 +46,8 @@ fn notes(v: &Value) -> Vec<(&str, &str)> {
 
 /// Runs the fixture in `mode` under `ptsnap run` and checks the panic:
 /// SIGABRT, exactly `rust-panic`, kv `fault.message` and `panic.location`
-/// what the hook printed, and that line as a critical annotation on the
+/// what the hook printed, the fault's reason `aborted: panicked at
+/// LOCATION: MESSAGE`, and that line as a critical annotation on the
 /// snapshot and on one frame of the faulting thread, the frame of
 /// `function` (at the fixture's line `marker`, when given). Returns the
 /// snapshot.
@@ -59,6 +60,7 @@ fn check_panic(bin: &std::path::Path, mode: &str, name: &str, function: &str, ma
     assert_eq!(snap["kv"]["fault.message"], message.as_str(), "{name}");
     assert_eq!(snap["kv"]["panic.location"], location.as_str(), "{name}");
     let line = format!("rust-panic: panicked at {location}: {message}");
+    assert_eq!(snap["fault"]["signal"]["reason"], format!("aborted: panicked at {location}: {message}"), "{name}");
     assert_eq!(notes(&snap), [("critical", line.as_str())], "{name}");
     let faulted = thread(&snap, snap["fault"]["tid"].as_i64().unwrap());
     let annotated: Vec<&Value> =
@@ -148,6 +150,7 @@ fn no_panic_no_classifier() {
     let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
     assert_eq!(classifiers(&snap), ["null-dereference"]);
     assert!(notes(&snap).is_empty() && snap["kv"].get("panic.location").is_none(), "{}", snap["kv"]);
+    assert_eq!(snap["fault"]["signal"]["reason"], "invalid memory access: address not mapped at 0x0");
     let (snap, _, _) = run_crash(&bin, &["format"], "panics-abort-O0-off", &["--no-module", "rust_panic"]);
     let snap = snap.unwrap();
     assert!(classifiers(&snap).is_empty() && snap["kv"].get("panic.location").is_none(), "{}", snap["kv"]);
