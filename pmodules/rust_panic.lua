@@ -11,12 +11,11 @@
 -- x86-64 (checked with Rust 1.95 and 1.97):
 --   the payload  the frame that called std::panicking::panic_with_hook
 --                (rust_panic_with_hook before) holds the payload it
---                passed: a String {cap, ptr, len} once the hook has
---                formatted the message (FormatStringPayload, panic! with
---                arguments, unwrap, expect, bounds checks), else a &str
---                {ptr, len} (a literal message, begin_panic's &str); a
---                hook of the program's that never formats the message
---                leaves no String, and then no message is found;
+--                passed: a String {cap, ptr, len}, the message the
+--                standard library formatted before it called the hook,
+--                the program's own hook too (FormatStringPayload: panic!
+--                with arguments, unwrap, expect, bounds checks), else a
+--                &str {ptr, len} (a literal message, begin_panic's &str);
 --   the location a word between the top of the stack and the panicking
 --                frame that points to a core::panic::Location {file:
 --                &str, line: u32, col: u32} (a constant the compiler
@@ -129,34 +128,37 @@ local function find_location(stack, frames)
     return best, nil
 end
 
--- The payload in the frame that called panic_with_hook (`stack`, its
--- memory): a String {cap, ptr, len}, else a &str {ptr, len} outside the
--- stack.
-local function find_message(stack, low, high)
-    local n = #stack // 8
-    local words = {}
-    for i = 1, n do
-        words[i] = word(stack, i * 8 - 7)
-    end
-    for i = 1, n - 2 do
-        local cap, ptr, len = words[i], words[i + 1], words[i + 2]
-        if len >= 1 and cap >= len and cap <= MAX_TEXT * 16 then
-            local text = text_at(ptr, len)
-            if text then
-                return text
-            end
-        end
-    end
-    for i = 1, n - 1 do
-        local ptr, len = words[i], words[i + 1]
-        if not (ptr >= low and ptr < high) then
-            local text = text_at(ptr, len)
-            if text then
-                return text
-            end
+-- The first text that `pick(words, i)`, a (ptr, len) or nil, points to.
+local function first_text(words, pick)
+    for i = 1, #words do
+        local ptr, len = pick(words, i)
+        local text = ptr and text_at(ptr, len)
+        if text then
+            return text
         end
     end
     return nil
+end
+
+-- The payload in the frame that called panic_with_hook (`stack`, its
+-- memory): a String {cap, ptr, len}, else a &str {ptr, len} outside the
+-- stack (`low` to `high`).
+local function find_message(stack, low, high)
+    local words = {}
+    for i = 1, #stack // 8 do
+        words[i] = word(stack, i * 8 - 7)
+    end
+    return first_text(words, function(w, i)
+        local cap, ptr, len = w[i], w[i + 1], w[i + 2]
+        if len and cap >= len and cap <= MAX_TEXT * 16 then
+            return ptr, len
+        end
+    end) or first_text(words, function(w, i)
+        local ptr, len = w[i], w[i + 1]
+        if len and not (ptr >= low and ptr < high) then
+            return ptr, len
+        end
+    end)
 end
 
 -- The frames of the panicking thread from the top: the machinery's (the C
@@ -178,25 +180,24 @@ local function split(top)
     return panicking and machinery or nil, rest
 end
 
--- The physical frame that called panic_with_hook and the stack pointer of
--- the one after it: the payload is between the two.
+-- The stack of the frame that called panic_with_hook, where the payload
+-- it passed is: from its stack pointer to its caller's (nil when that
+-- is the bottom of the machinery). Inline frames share a stack pointer.
 local function hook_caller(machinery)
-    for i, f in ipairs(machinery) do
-        if matches(f:symbol() or "", HOOK_CALLS) then
-            for j = i + 1, #machinery do
-                local caller = machinery[j]
-                if caller:stack_pointer() ~= f:stack_pointer() then
-                    for k = j + 1, #machinery do
-                        if machinery[k]:stack_pointer() ~= caller:stack_pointer() then
-                            return caller:stack_pointer(), machinery[k]:stack_pointer()
-                        end
-                    end
-                    return caller:stack_pointer(), nil
-                end
-            end
+    local sps, hook = {}, nil
+    for _, f in ipairs(machinery) do
+        local sp = f:stack_pointer()
+        if sps[#sps] ~= sp then
+            sps[#sps + 1] = sp
+        end
+        if not hook and matches(f:symbol() or "", HOOK_CALLS) then
+            hook = #sps
         end
     end
-    return nil
+    if not hook then
+        return nil
+    end
+    return sps[hook + 1], sps[hook + 2]
 end
 
 local function classify(fr)

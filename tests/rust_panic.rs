@@ -1,9 +1,10 @@
 //! Rust panics (tests/fixtures/panics.rs) built by rustc at opt-level 0
 //! and 2 with debug info and run under `ptsnap run`: a panic that aborts
-//! (`-C panic=abort`, in the main thread and in a worker; a panic while
-//! unwinding with the default strategy) gets classifier `rust-panic` from
-//! the bundled module `rust_panic`, with the message and location the
-//! panic hook printed on stderr; a panic that unwinds out of `main` exits
+//! (`-C panic=abort`, in the main thread and in a worker, under a hook of
+//! the program's; a panic while unwinding with the default strategy) gets
+//! classifier `rust-panic` from the bundled module `rust_panic`, with the
+//! message and location the panic hook printed on stderr, also in the
+//! fault's reason; a panic that unwinds out of `main` exits
 //! with 101 and leaves no snapshot; a Rust crash that is no panic gets no
 //! `rust-panic`.
 
@@ -112,6 +113,22 @@ fn abort_panic_in_worker_thread() {
         assert_ne!(tid, snap["process"]["pid"].as_i64().unwrap(), "{name}: the worker faulted");
         assert_eq!(thread(&snap, tid)["name"], "worker", "{name}");
     }
+}
+
+/// A hook of the program's that prints nothing of the panic: the
+/// standard library formatted the message before it called the hook, and
+/// it is reported as without the hook.
+#[test]
+fn panic_with_a_silent_hook_is_reported() {
+    let _serial = serial();
+    let bin = build_panics("abort", "2");
+    let (snap, _, stderr) = run_crash(&bin, &["hook"], "panics-abort-O2-hook", &[]);
+    let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
+    assert!(stderr.contains("the program's hook") && !stderr.contains("panicked at"), "{stderr}");
+    assert_eq!(classifiers(&snap), ["rust-panic"]);
+    assert_eq!(snap["kv"]["fault.message"], "account 7 is overdrawn by 42");
+    let line = format!("panics.rs:{}:", line_of(FIXTURE, "format"));
+    assert!(snap["kv"]["panic.location"].as_str().is_some_and(|l| l.contains(&line)), "{}", snap["kv"]);
 }
 
 /// With the default unwind strategy a panic in a destructor while a
