@@ -386,7 +386,7 @@ fn divide_by_zero() {
     fault_case("div0", "divide-by-zero", Some("average"), &["FPE_INTDIV"]);
 }
 
-const MODULES: [&str; 4] = ["fault_class", "deadlock", "abort_message", "hang_summary"];
+const MODULES: [&str; 5] = ["fault_class", "deadlock", "abort_message", "rust_panic", "hang_summary"];
 
 /// The annotations the analysis modules made on threads and frames.
 fn analysis_notes(snap: &Value) -> Vec<String> {
@@ -434,7 +434,7 @@ fn healthy_busy_process_gets_no_classifier() {
         let summary = annotations_by(snap, "hang_summary");
         let first = "hang: 11 threads: 8 threads waiting in pthread_cond_wait from wait_for_work <- worker; ";
         assert!(summary.len() == 1 && summary[0].starts_with(first), "{name}: {summary:?}");
-        for m in ["fault_class", "deadlock", "abort_message"] {
+        for m in ["fault_class", "deadlock", "abort_message", "rust_panic"] {
             assert!(annotations_by(snap, m).is_empty(), "{name}: {m}");
         }
     });
@@ -490,5 +490,5 @@ fn each_module_can_be_switched_off() {
     let snap = snap.unwrap();
     assert!(classifiers(&snap).is_empty(), "{}", snap["classifiers"]);
     let ids: Vec<&str> = snap["pmodules"].as_array().unwrap().iter().filter_map(|p| p["id"].as_str()).collect();
-    assert_eq!(ids, ["fault_summary", "deadlock", "abort_message", "hang_summary"]);
+    assert_eq!(ids, ["fault_summary", "deadlock", "abort_message", "hang_summary", "rust_panic"]);
 }

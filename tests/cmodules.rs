@@ -14,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -223,7 +223,7 @@ fn api_errors_handles_and_unloadable_modules() {
     assert_eq!(order, ["handles", "side", "", ""], "loaded modules in load order, then the unloadable");
     assert_eq!(errors_of(&snap, "handles.so"), "the C callback returned 3 (last error: unknown annotation level 99)");
     let refused = errors_of(&snap, "abi_mismatch.so");
-    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.1"), "{refused}");
+    assert!(refused.contains("built for pmodule ABI 2.0, this ptsnap provides 1.2"), "{refused}");
     assert_eq!(errors_of(&snap, "init_fails.so"), "its entry point returned 7");
     for file in [&mismatch, &init_fails] {
         let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(file.to_str().unwrap())).collect();
@@ -427,4 +427,35 @@ fn stack_keys_and_stack_pointers() {
     assert_eq!(idle_keys.len(), 3);
     assert!(idle_keys.iter().all(|k| *k == idle_keys[0]), "the idle threads share one stack: {idle_keys:?}");
     assert_ne!(kv[format!("c_key_{}", running.pid())], idle_keys[0].as_str(), "main's stack is another");
+}
+
+/// The function ABI 1.2 added, `bt_add_fault_reason`, appends to the
+/// fault's reason as `bt:add_fault_reason` does in Lua, each after the
+/// last (the C module loads first); without a fault both say so and
+/// nothing is added.
+#[test]
+fn fault_reasons_are_appended() {
+    let _serial = serial();
+    let lua = work_dir().join("cm-reason.lua");
+    std::fs::write(
+        &lua,
+        r#"pmodule.define{ id = "lua_reason", load = function()
+            pmodule.register(pmodule.event.postattach, function(bt)
+                bt:add_kv_string("lua_reason", tostring(bt:add_fault_reason("from Lua")))
+            end)
+        end }"#,
+    )
+    .unwrap();
+    let module = c_module("fault_reason.c");
+    let load =
+        ["--no-default-modules", "--module-load", module.to_str().unwrap(), "--module-load", lua.to_str().unwrap()];
+    let (snap, _, stderr) = run_crash(&build("crash.c", "crash-cm-reason", &["-g", "-O0"]), &["3"], "cm-reason", &load);
+    let snap = snap.unwrap_or_else(|| panic!("no snapshot: {stderr}"));
+    assert_eq!((&snap["kv"]["c_reason"], &snap["kv"]["lua_reason"]), (&json!(0), &json!("true")), "{stderr}");
+    let reason = "invalid memory access: address not mapped at 0x0: from C: from Lua";
+    assert_eq!(snap["fault"]["signal"]["reason"], reason);
+    let running = start(&build("hang.c", "hang-cm-reason", &["-g", "-O0"]), &["1"]);
+    let (snap, _, stderr) = snapshot_of(running.pid(), "cm-reason-live", &load[1..]);
+    assert_eq!((&snap["kv"]["c_reason"], &snap["kv"]["lua_reason"]), (&json!(-1), &json!("false")), "{stderr}");
+    assert!(snap["fault"]["signal"].is_null(), "{}", snap["fault"]);
 }

@@ -74,7 +74,7 @@ extern "C" {
  * modules built for the previous one; a new minor version only adds
  * fields at the end of struct ptsnap_api. */
 #define PTSNAP_PMODULE_ABI_MAJOR 1
-#define PTSNAP_PMODULE_ABI_MINOR 1
+#define PTSNAP_PMODULE_ABI_MINOR 2
 
 /* Handles: distinct types so that a frame cannot be passed for a thread.
  * `id` 0 is no object. */
@@ -412,6 +412,12 @@ struct ptsnap_api {
      * identical (the same program counters, inline frames included), as
      * `ptsnap show --group` compares them. */
     int (*thread_stack_key)(ptsnap_thread t, const char **key);
+
+    /* ---- added in minor version 2 (check with PTSNAP_API_HAS) ---- */
+    /* bt:add_fault_reason(text): appends ": text" to the fault's reason
+     * (the snapshot's fault.signal.reason); PTSNAP_ERR_NOT_FOUND when no
+     * thread faulted. */
+    int (*bt_add_fault_reason)(ptsnap_backtrace bt, const char *text);
 };
 
 /* Whether `api` has the field `field` (added in a later minor version). */

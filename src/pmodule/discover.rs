@@ -17,6 +17,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
     ("abort_message.lua", include_str!("../../pmodules/abort_message.lua")),
     ("hang_summary.lua", include_str!("../../pmodules/hang_summary.lua")),
+    ("rust_panic.lua", include_str!("../../pmodules/rust_panic.lua")),
 ];
 
 /// The default module directories, in the order they are searched.

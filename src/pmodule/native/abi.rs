@@ -26,7 +26,7 @@ use crate::pmodule::objects::MatchUd;
 use crate::pmodule::{Callback, EVENTS, Event, Handler};
 
 pub const ABI_MAJOR: u32 = 1;
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 const OK: c_int = 0;
 const NOT_FOUND: c_int = -1;
@@ -495,6 +495,13 @@ extern "C" fn bt_add_tag(bt: Handle, name: CText<'_>) -> c_int {
     shim(|s| call::<()>(s, bt, Kind::Backtrace, "add_tag", text(name)?).map(|()| OK))
 }
 
+extern "C" fn bt_add_fault_reason(bt: Handle, text: CText<'_>) -> c_int {
+    shim(|s| {
+        let added: bool = call(s, bt, Kind::Backtrace, "add_fault_reason", self::text(text)?)?;
+        Ok(if added { OK } else { NOT_FOUND })
+    })
+}
+
 extern "C" fn bt_pmap_entry(bt: Handle, address: u64, out: Option<&mut Handle>) -> c_int {
     shim(|s| {
         let v: Option<AnyUserData> = call(s, bt, Kind::Backtrace, "pmap_entry", address as i64)?;
@@ -952,6 +959,7 @@ api_table! {
     create_frame: extern "C" fn(Out<'_, Handle>) -> c_int,
     frame_stack_pointer: extern "C" fn(Handle, Out<'_, u64>) -> c_int,
     thread_stack_key: extern "C" fn(Handle, Out<'_, *const c_char>) -> c_int,
+    bt_add_fault_reason: extern "C" fn(Handle, Text<'_>) -> c_int,
 }
 
 #[cfg(test)]

@@ -30,6 +30,12 @@ impl UserData for BacktraceUd {
             add_once(&this.0, name, |snap| &mut snap.classifiers)
         });
         methods.add_method("add_tag", |_, this, name: String| add_once(&this.0, name, |snap| &mut snap.tags));
+        methods.add_method("add_fault_reason", |_, this, text: String| {
+            this.0.store(text.len() + 2)?;
+            let mut snap = this.0.snap.borrow_mut()?;
+            let signal = snap.fault.as_mut().and_then(|f| f.signal.as_mut());
+            Ok(signal.map(|s| s.reason = format!("{}: {text}", s.reason)).is_some())
+        });
         add_annotate(methods, |this| &this.0, |_, snap| Some(&mut snap.annotations));
         methods.add_method("pmap_entry", |_, this, address: i64| {
             this.0.services.with(|s| Ok(s.mapping(address as u64).map(PmapUd)))
