@@ -122,6 +122,9 @@ pub struct Type<'d, 'a> {
     pub kind: TypeKind<'d, 'a>,
     /// C spells `struct`, `union` and `enum` before a tag name; C++ does not.
     pub c_language: bool,
+    /// Rust has no character type of one byte: its `u8` and `i8` are
+    /// integers, and `[u8]` is no string (gdb's Rust printing agrees).
+    pub rust_language: bool,
 }
 
 impl Type<'_, '_> {
@@ -129,8 +132,11 @@ impl Type<'_, '_> {
     /// pointer to them or an array of them is a string: every one-byte
     /// integer or character type, as gdb decides (`char`, `signed char`,
     /// `unsigned char`, `char8_t`; `uint8_t` and `int8_t` once their
-    /// typedefs are resolved), but not `bool`.
+    /// typedefs are resolved), but not `bool`, and none in Rust.
     pub fn is_char(&self) -> bool {
+        if self.rust_language {
+            return false;
+        }
         let one_byte_integer = matches!(
             self.kind,
             TypeKind::Base(
@@ -610,9 +616,10 @@ fn udata(value: Option<AttributeValue<Slice<'_>>>) -> Option<u64> {
 }
 
 fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
-    let unknown = Type { name: None, size: None, kind: TypeKind::Unspecified, c_language: true };
+    let unknown = Type { name: None, size: None, kind: TypeKind::Unspecified, c_language: true, rust_language: false };
     let Some(entry) = id.entry() else { return unknown };
     let c_language = is_c(id.unit.language);
+    let rust_language = id.unit.language == Some(gimli::DW_LANG_Rust);
     let target = || id.follow(gimli::DW_AT_type);
     let raw_name = entry.attr_value(gimli::DW_AT_name).and_then(|v| id.string(v));
     // A definition outside the scope of its declaration (gcc's type units
@@ -671,7 +678,7 @@ fn parse<'d, 'a>(id: &TypeId<'d, 'a>) -> Type<'d, 'a> {
         TypeKind::Unspecified if raw_name.is_none() => Some("void".into()),
         _ => qualified(),
     };
-    Type { name, size, kind, c_language }
+    Type { name, size, kind, c_language, rust_language }
 }
 
 /// The children of a DIE, in order, as DIEs.

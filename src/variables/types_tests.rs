@@ -105,6 +105,20 @@ fn base_types_have_their_size_name_and_kind() {
     });
 }
 
+/// Rust's one-byte integers are no characters: a `*const u8` or `[u8; N]`
+/// is no string, as gdb's Rust printing has it.
+#[test]
+fn rust_bytes_are_integers() {
+    let mut t = TypeUnit::new(gimli::DW_LANG_Rust);
+    let u8 = t.base("u8", 1, gimli::DW_ATE_unsigned);
+    let i8 = t.base("i8", 1, gimli::DW_ATE_signed);
+    with_types(t.finish(), |types, die| {
+        assert!(!types.get(&die(u8)).is_char());
+        assert!(!types.get(&die(i8)).is_char());
+        assert_eq!(types.summary(Some(&die(u8))).kind, Kind::Ull);
+    });
+}
+
 #[test]
 fn qualifiers_and_pointers_spell_as_declarators() {
     let mut t = TypeUnit::new(DW_LANG_C99);

@@ -50,7 +50,10 @@ def leaves(value, path, out, depth=0, pointers=0):
                 return
             low, high = t.range()
             element = t.target().strip_typedefs()
-            if element.sizeof == 1 and element.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR):
+            # Rust's u8 and i8 are integers (C's typedefs of that name are
+            # gone with strip_typedefs).
+            rust_byte = element.name in ("u8", "i8")
+            if element.sizeof == 1 and element.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR) and not rust_byte:
                 # Character arrays are compared as the string they hold.
                 raw = bytes(int(value[i]) & 0xFF for i in range(low, min(high, low + 255) + 1))
                 out[path + "$str"] = raw.split(b"\0")[0].decode("utf-8", "replace")
