@@ -159,3 +159,56 @@ fn gdb_agrees_with_every_enum_field() {
         assert!(d.gdb_only.is_empty(), "O{opt}: fields gdb reads and the snapshot lacks: {:?}", d.gdb_only);
     }
 }
+
+/// The names gdb gives the main thread's frames that have Rust source
+/// lines, innermost first.
+fn gdb_rust_frame_names(pid: i32) -> Vec<String> {
+    let script = work_dir().join("rust-frame-names.py");
+    std::fs::write(
+        &script,
+        "gdb.execute('set backtrace past-main on')\n\
+         f = gdb.newest_frame()\n\
+         while f is not None:\n\
+         \x20   sal = f.find_sal()\n\
+         \x20   if sal.symtab is not None and sal.symtab.filename.endswith('.rs'):\n\
+         \x20       print('GDB-FRAME ' + f.name())\n\
+         \x20   f = f.older()\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("gdb")
+        .args(["-batch", "-nx", "-p", &pid.to_string(), "-x"])
+        .arg(&script)
+        .output()
+        .expect("gdb runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter_map(|l| l.strip_prefix("GDB-FRAME ")).map(str::to_string).collect()
+}
+
+/// Frames are named as gdb names them in Rust: rustc's names with their
+/// generic arguments, closures and impl blocks numbered, in their
+/// namespaces (`std::rt::lang_start::{closure#0}<()>`), not the legacy
+/// mangled name's `{{closure}}` without generics.
+#[test]
+fn frames_are_named_as_gdb_names_them() {
+    if !tool_available("gdb") {
+        return;
+    }
+    let _serial = serial();
+    for opt in OPT_LEVELS {
+        let name = format!("enums-names-O{opt}");
+        let running = start(&build_enums(opt), &[]);
+        let snap = snapshot(running.pid(), &name, &[]);
+        let t = thread(&snap, running.pid() as i64);
+        let ours: Vec<String> = t["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["file"].as_str().is_some_and(|p| p.ends_with(".rs")))
+            .map(|f| f["function"].as_str().unwrap().to_string())
+            .collect();
+        let theirs = gdb_rust_frame_names(running.pid());
+        assert!(ours.iter().any(|n| n.contains("{closure#")), "{name}: a closure among {ours:?}");
+        assert!(ours.iter().any(|n| n.contains('<')), "{name}: generic arguments among {ours:?}");
+        assert_eq!(ours, theirs, "{name}");
+    }
+}

@@ -247,9 +247,14 @@ impl<'d, 'a> Die<'d, 'a> {
     /// demangled later into a qualified one; else (C++ functions with
     /// internal linkage, such as members of a class in an anonymous
     /// namespace, have none) `DW_AT_name` qualified by the namespaces and
-    /// classes around the DIE that holds it, as gdb does.
+    /// classes around the DIE that holds it, as gdb does. Rust functions
+    /// are named that way always, as gdb names them: rustc's `DW_AT_name`
+    /// has the generic arguments and the closures' and impls' numbers
+    /// (`do_call<ptsnap::main::{closure_env#1}, i32>`, `{closure#1}`,
+    /// `{impl#2}`), which the legacy mangled name loses (`{{closure}}`).
     fn frame_name(&self) -> Option<(String, Option<DwLang>)> {
-        if let Some((die, value)) = self.inherited_any(&[gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name]) {
+        let linkage = [gimli::DW_AT_linkage_name, gimli::DW_AT_MIPS_linkage_name];
+        if let Some((die, value)) = self.inherited_any(&linkage).filter(|(die, _)| !is_rust(die.unit.language)) {
             return Some((die.string(value)?, die.unit.language));
         }
         let (die, value) = self.inherited(gimli::DW_AT_name)?;
@@ -1221,6 +1226,10 @@ fn unit_language(unit: &Unit<R<'_>>) -> Option<DwLang> {
 
 /// Whether a unit's language is C, where names have no scopes and `struct`
 /// tags their own namespace.
+fn is_rust(language: Option<DwLang>) -> bool {
+    language == Some(gimli::DW_LANG_Rust)
+}
+
 pub fn is_c(language: Option<DwLang>) -> bool {
     matches!(
         language,
