@@ -122,24 +122,10 @@ fn show_prints_enums_like_gdb() {
         let name = format!("enums-show-O{opt}");
         let running = start(&build_enums(opt), &[]);
         snapshot(running.pid(), &name, &[]);
-        let theirs = gdb::info_locals("gdb", running.pid(), "enums::main");
-        drop(running);
-        let (ours, shown) = gdb::shown_locals(&name, "enums::main");
-        assert!(theirs.len() >= 25, "gdb's locals: {theirs:?}");
-        let mut equal = 0;
-        let mut differ = Vec::new();
-        for (local, gdb_value) in &theirs {
-            let ours = ours.iter().find(|(n, _)| n == local).map(|(_, v)| v.as_str());
-            if ours == Some(gdb_value.as_str()) {
-                equal += 1;
-            } else {
-                differ.push(local.as_str());
-            }
-        }
-        eprintln!("{name}: {equal} of {} locals printed as gdb prints them; differ: {differ:?}", theirs.len());
-        differ.sort();
-        assert_eq!(differ, ["cold", "point", "some_nz", "values"], "{shown}");
-        let cold = ours.iter().find(|(n, _)| n == "cold").map(|(_, v)| v.as_str());
+        let compared = gdb::shown_against_gdb("gdb", running.pid(), &name, "enums::main", |_, _| false);
+        assert!(compared.theirs.len() >= 25, "gdb's locals: {:?}", compared.theirs);
+        assert_eq!(compared.differ, ["cold", "point", "some_nz", "values"], "{}", compared.shown);
+        let cold = compared.ours.iter().find(|(n, _)| n == "cold").map(|(_, v)| v.as_str());
         assert_eq!(cold, Some("enums::Temp::Cold(12)"));
     }
 }

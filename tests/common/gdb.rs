@@ -224,7 +224,7 @@ fn compare_deref(name: &str, snap: &Value, target: &[&std::ffi::OsStr], deref: u
 /// The `name = value` lines `gdb` (`"gdb"`, or `"rust-gdb"` with the Rust
 /// standard library's pretty printers) prints for `info locals` in
 /// `function` of the process `pid`.
-pub fn info_locals(gdb: &str, pid: i32, function: &str) -> Vec<(String, String)> {
+fn info_locals(gdb: &str, pid: i32, function: &str) -> Vec<(String, String)> {
     let frame = format!("frame function {function}");
     let args = ["-batch", "-nx", "-p", &pid.to_string(), "-ex", "set print pretty off", "-ex", &frame];
     let o = std::process::Command::new(gdb).args(args).args(["-ex", "info locals"]).output().expect("gdb runs");
@@ -234,13 +234,45 @@ pub fn info_locals(gdb: &str, pid: i32, function: &str) -> Vec<(String, String)>
 /// The locals of the first frame of `function` as `ptsnap show` prints
 /// them from the snapshot `name` (in the tests' work directory), and
 /// show's whole output.
-pub fn shown_locals(name: &str, function: &str) -> (Vec<(String, String)>, String) {
+fn shown_locals(name: &str, function: &str) -> (Vec<(String, String)>, String) {
     let path = super::work_dir().join(format!("{name}.json"));
     let shown = String::from_utf8(super::ptsnap(&["show", path.to_str().unwrap()]).stdout).unwrap();
     let marker = format!(" in {function} ");
     let start = shown.lines().position(|l| l.contains(&marker)).unwrap_or_else(|| panic!("no frame of {function}"));
     let locals = assignments(shown.lines().skip(start + 1).map_while(|l| l.strip_prefix("        ")));
     (locals, shown)
+}
+
+/// `function`'s locals as `gdb` prints them in the live process `pid`,
+/// against how `ptsnap show` prints them from the snapshot `name` of it:
+/// the locals printed alike and those printed otherwise (sorted), gdb's
+/// and show's locals, and show's whole output. Locals `skip` takes (by
+/// name and gdb's value) are in neither list.
+pub struct ShownAgainstGdb {
+    pub equal: Vec<String>,
+    pub differ: Vec<String>,
+    pub theirs: Vec<(String, String)>,
+    pub ours: Vec<(String, String)>,
+    pub shown: String,
+}
+
+pub fn shown_against_gdb(
+    gdb: &str,
+    pid: i32,
+    name: &str,
+    function: &str,
+    skip: impl Fn(&str, &str) -> bool,
+) -> ShownAgainstGdb {
+    let theirs = info_locals(gdb, pid, function);
+    let (ours, shown) = shown_locals(name, function);
+    let (mut equal, mut differ) = (Vec::new(), Vec::new());
+    for (local, gdb_value) in theirs.iter().filter(|(n, v)| !skip(n, v)) {
+        let ours = ours.iter().find(|(n, _)| n == local).map(|(_, v)| v.as_str());
+        if ours == Some(gdb_value.as_str()) { &mut equal } else { &mut differ }.push(local.clone());
+    }
+    eprintln!("{name}: {} locals printed as {gdb} prints them: {equal:?}; differ: {differ:?}", equal.len());
+    differ.sort();
+    ShownAgainstGdb { equal, differ, theirs, ours, shown }
 }
 
 /// The `name = value` lines among `lines`, split.
