@@ -17,6 +17,7 @@ pub mod coredump;
 pub mod debuginfo;
 pub mod engine;
 pub(crate) mod fault;
+pub(crate) mod hex;
 pub mod memory;
 pub mod options;
 pub mod pmodule;

@@ -96,7 +96,7 @@ impl Drop for TempFile<'_> {
 fn with_random_name<T>(mut f: impl FnMut(&str) -> nix::Result<T>) -> io::Result<(T, String)> {
     const ATTEMPTS: usize = 16;
     for _ in 0..ATTEMPTS {
-        let name = format!(".ptsnap-{}.tmp", hex(&random_bytes::<8>()));
+        let name = format!(".ptsnap-{}.tmp", crate::hex::bytes(&random_bytes::<8>()));
         match f(&name) {
             Ok(value) => return Ok((value, name)),
             Err(Errno::EEXIST) => continue,
@@ -116,10 +116,6 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
         }
     }
     b
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use object::Object;
 use object::read::elf::ElfFile64;
 use thiserror::Error;
 
-use super::{Bytes, Core, Opener, hex};
+use super::{Bytes, Core, Opener};
+use crate::hex;
 use crate::memory::{Memory, MemoryError, read_in_pieces};
 
 /// Why a mapped file named by the core is not used.
@@ -73,8 +74,8 @@ impl CoreMemory {
             Some(id) if id == expected.as_slice() => Ok(bytes),
             other => Err(FileProblem::Mismatch {
                 path: read.display().to_string(),
-                core: hex(&expected),
-                file: other.map_or_else(|| "absent".to_string(), hex),
+                core: hex::bytes(&expected),
+                file: other.map_or_else(|| "absent".to_string(), hex::bytes),
             }),
         }
     }

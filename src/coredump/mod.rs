@@ -321,8 +321,3 @@ pub fn spool(input: &mut dyn io::Read, dir: &Path) -> io::Result<Bytes> {
 pub fn local_files() -> Opener {
     Arc::new(|path: &Path| Ok((path.to_path_buf(), map_file(path)?)))
 }
-
-/// Build-ids as the snapshot writes them.
-pub fn hex(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
-}

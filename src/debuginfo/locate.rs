@@ -92,8 +92,7 @@ impl DebugDirs {
     /// binary's build id.
     fn in_debuginfod_cache<'a>(&self, store: &'a FileStore, binary: &ElfObject<'a>) -> Option<ElfObject<'a>> {
         let id = binary.build_id()?;
-        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        let path = debuginfod::cached(&hex)?;
+        let path = debuginfod::cached(&crate::hex::bytes(id))?;
         ElfObject::open(store, &path, &path).ok().filter(|elf| elf.build_id() == Some(id))
     }
 
@@ -113,7 +112,7 @@ impl DebugDirs {
     }
 
     fn by_build_id<'a>(&self, store: &'a FileStore, id: &[u8]) -> Option<ElfObject<'a>> {
-        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::hex::bytes(id);
         if hex.len() < 3 {
             return None;
         }

@@ -106,7 +106,7 @@ impl<'a> Module<'a> {
 
     pub fn build_id(&self) -> Option<String> {
         let id = self.elf.as_ref()?.build_id()?;
-        Some(id.iter().map(|b| format!("{b:02x}")).collect())
+        Some(crate::hex::bytes(id))
     }
 
     /// The separate debug file, looked up once.

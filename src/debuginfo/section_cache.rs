@@ -39,7 +39,8 @@ use nix::fcntl::{AT_FDCWD, OFlag, openat};
 use nix::sys::stat::{Mode, fstat, futimens, mkdirat};
 use nix::sys::time::TimeSpec;
 
-use crate::private_file::{TempFile, hex};
+use crate::hex;
+use crate::private_file::TempFile;
 
 /// The most the cache holds, in bytes of entries.
 pub const SIZE_LIMIT: u64 = 512 << 20;
@@ -67,7 +68,7 @@ impl CacheKey {
         hash.write(compressed);
         let section = section.trim_start_matches('.');
         CacheKey {
-            dir: build_id.map_or_else(|| "no-build-id".to_string(), hex),
+            dir: build_id.map_or_else(|| "no-build-id".to_string(), hex::bytes),
             name: format!("{section}.{:016x}.{inflated}", hash.finish()),
             size: inflated,
         }

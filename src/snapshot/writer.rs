@@ -30,7 +30,8 @@ use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction
 use nix::sys::stat::Mode;
 use serde::{Deserialize, Serialize};
 
-use crate::private_file::{TempFile, hex, random_bytes};
+use crate::hex;
+use crate::private_file::{TempFile, random_bytes};
 
 use super::encoding::{self, LaterThreads, Tables};
 use super::model::{Snapshot, Thread};
@@ -234,7 +235,7 @@ pub fn new_uuid() -> String {
     let mut b = random_bytes::<16>();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex(&b);
+    let h = hex::bytes(&b);
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 

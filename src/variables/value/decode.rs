@@ -68,7 +68,7 @@ pub(super) fn set_string(var: &mut Variable, read: &[u8], text_end: usize) {
     let exact = std::str::from_utf8(text).is_ok() && read[text_end..].iter().all(|&b| b == 0);
     var.symbol = Some(String::from_utf8_lossy(text).into());
     if !exact {
-        var.bytes = Some(read.iter().map(|b| format!("{b:02x}")).collect());
+        var.bytes = Some(crate::hex::bytes(read).into());
     }
 }
 
