@@ -10,10 +10,15 @@
 //! vanishes by itself when the write fails (full disk, `ulimit -f`) or
 //! ptsnap is killed. A filesystem without `O_TMPFILE` gets a randomly named
 //! file created with `O_EXCL|O_NOFOLLOW`, removed on every error.
+//!
+//! A file that is synced before it is named is written through
+//! [`TempFile::writing_back`]: the disk write of each part starts as soon as
+//! the part is written, so that the sync at the end waits for the last part
+//! only, not for the whole file.
 
 use std::ffi::OsStr;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,6 +82,13 @@ impl<'d> TempFile<'d> {
         Ok(())
     }
 
+    /// A writer into the file that starts writing each part to the disk
+    /// once it is written (`sync_file_range`, which does not wait): the
+    /// disk works while the rest is produced.
+    pub fn writing_back(&self) -> WriteBack<'_> {
+        WriteBack { file: &self.file, written: 0 }
+    }
+
     /// Links the unnamed file as `name` in its directory.
     fn link(&self, name: &OsStr) -> nix::Result<()> {
         let proc_path = format!("/proc/self/fd/{}", self.file.as_raw_fd());
@@ -89,6 +101,30 @@ impl Drop for TempFile<'_> {
         if let Some(name) = &self.name {
             let _ = unlinkat(self.dir, name.as_str(), UnlinkatFlags::NoRemoveDir);
         }
+    }
+}
+
+/// See [`TempFile::writing_back`].
+pub struct WriteBack<'f> {
+    file: &'f File,
+    /// Bytes written so far: where the next part starts.
+    written: u64,
+}
+
+impl Write for WriteBack<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = (&*self.file).write(buf)?;
+        let (Ok(start), Ok(len)) = (i64::try_from(self.written), i64::try_from(n)) else { return Ok(n) };
+        // SAFETY: a plain system call on a descriptor this borrows; it only
+        // schedules the write of dirty pages. Its error is not ours to
+        // report: the sync that follows reports every write error.
+        unsafe { libc::sync_file_range(self.file.as_raw_fd(), start, len, libc::SYNC_FILE_RANGE_WRITE) };
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -165,6 +201,24 @@ mod tests {
             assert_eq!(names(&dir), ["x.json"]);
             fs::remove_dir_all(&dir).unwrap();
         }
+    }
+
+    /// What is written in parts through the write-back writer is the
+    /// file, each part where the one before ended.
+    #[test]
+    fn written_back_parts_follow_each_other() {
+        let (dir, fd) = test_dir("write-back");
+        let temp = TempFile::create(&fd).unwrap();
+        let mut out = temp.writing_back();
+        let parts: [&[u8]; 3] = [b"first ", &[b'x'; 70_000], b" last"];
+        for part in parts {
+            out.write_all(part).unwrap();
+        }
+        assert_eq!(out.written, parts.iter().map(|p| p.len() as u64).sum::<u64>());
+        temp.file.sync_all().unwrap();
+        temp.persist(OsStr::new("out")).unwrap();
+        assert_eq!(fs::read(dir.join("out")).unwrap(), parts.concat());
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A named temporary file that is not persisted (an error on the way)

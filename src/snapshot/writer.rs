@@ -127,7 +127,7 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
     let name = path.file_name().ok_or(Refused::NoFileName)?;
     let dir = openat(AT_FDCWD, dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())?;
     let temp = TempFile::create(&dir)?;
-    write_json(snapshot, &temp.file)?;
+    write_json(snapshot, temp.writing_back())?;
     temp.file.sync_all()?;
     temp.persist(name)
 }
@@ -136,7 +136,7 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 /// [`encoding`], every error returned. A snapshot of many threads is
 /// written on two CPUs: another thread writes the later half of the
 /// threads' JSON while this one writes the rest into the file.
-fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
+fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     #[derive(Serialize)]
     struct Encoded<'s, O: Serialize> {
         #[serde(flatten)]
