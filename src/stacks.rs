@@ -42,12 +42,22 @@ pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
 /// (`7f1c2a04e16i,7f1c2a04e16,`). Modules group threads by it
 /// (`thread:stack_key()`) without reading their frames one by one.
 pub fn key(t: &Thread) -> String {
-    use std::fmt::Write;
     let mut key = String::with_capacity(t.frames.len() * 14);
     for f in &t.frames {
-        let _ = write!(key, "{:x}{},", f.pc.0, if f.inlined { "i" } else { "" });
+        push_hex(&mut key, f.pc.0);
+        key.push_str(if f.inlined { "i," } else { "," });
     }
     key
+}
+
+/// `n` in lower-case hex, as `{:x}` writes it: a key is made of thousands
+/// of them (every frame of a 10,000-frame stack), and the formatter's
+/// machinery costs more than the digits.
+fn push_hex(out: &mut String, n: u64) {
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for i in (0..digits).rev() {
+        out.push(char::from(b"0123456789abcdef"[(n >> (i * 4)) as usize & 0xf]));
+    }
 }
 
 /// `1002-1005, 1010, 1012-1013`: sorted thread ids as runs.
@@ -88,6 +98,17 @@ mod tests {
         let tids = |g: &Vec<usize>| g.iter().map(|&i| threads[i].tid).collect::<Vec<_>>();
         let groups: Vec<Vec<i32>> = group(&threads).iter().map(tids).collect();
         assert_eq!(groups, [vec![13], vec![10, 12], vec![11], vec![14], vec![15]]);
+    }
+
+    #[test]
+    fn keys_spell_each_pc_as_hex_inline_frames_marked() {
+        let pcs = [0, 0xf, 0x10, 0x07f1_c2a0_4e16, u64::MAX];
+        let mut t = thread(1, &pcs, false);
+        t.frames[1].inlined = true;
+        let expected: String =
+            pcs.iter().enumerate().map(|(i, pc)| format!("{pc:x}{},", if i == 1 { "i" } else { "" })).collect();
+        assert_eq!(key(&t), expected);
+        assert_eq!(key(&t), "0,fi,10,7f1c2a04e16,ffffffffffffffff,");
     }
 
     #[test]

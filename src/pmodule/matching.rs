@@ -93,6 +93,12 @@ impl Match {
         self.fault = if whole_thread { Fault::WholeThread } else { Fault::Frame };
     }
 
+    /// Whether the filter can take a frame of a thread that did (or did
+    /// not) fault: a fault filter takes no frame of a thread that did not.
+    pub fn may_take_frames_of(&self, thread_faulted: bool) -> bool {
+        thread_faulted || self.fault == Fault::Any
+    }
+
     fn has_variable_criteria(&self) -> bool {
         !(self.base_types.is_empty() && self.names.is_empty() && self.kinds.is_empty())
     }

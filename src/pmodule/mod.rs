@@ -438,6 +438,9 @@ impl Host {
         }
         self.with_services(services, |host| {
             let variables = host.has(Event::Variable);
+            // Most filters ask for the fault: a thread without one is
+            // refused them once, not frame by frame.
+            let faulted = host.shared.lock().threads.get(t).is_some_and(|th| th.faulted);
             // Events go to the extracted frames and variables, not to those
             // callbacks add meanwhile; handles stay valid across additions.
             for frame in host.extracted_frames(t) {
@@ -449,6 +452,9 @@ impl Host {
                 host.fire(
                     Event::Frame,
                     &|m| {
+                        if m.is_some_and(|m| !m.may_take_frames_of(faulted)) {
+                            return false;
+                        }
                         let s = shared.lock();
                         let Some((th, f)) = frame.get(&s) else { return false };
                         m.is_none_or(|m| m.frame(&FrameRef { frame: f, thread_faulted: th.faulted }))
