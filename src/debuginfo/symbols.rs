@@ -11,8 +11,9 @@ pub struct Symbol<'a> {
     pub address: LinkAddr,
     pub size: u64,
     pub name: &'a str,
-    /// Preference among aliases at one address: lower is better.
-    rank: (u8, usize),
+    /// Preference among aliases at one address, lower is better: binding,
+    /// leading underscores, then the order the tables list them in.
+    rank: (u8, u32, u32),
 }
 
 #[derive(Default)]
@@ -32,7 +33,11 @@ impl<'a> SymbolTable<'a> {
         // Sort by address, then prefer among aliases a sized symbol, then
         // global over weak over local binding, then the name with fewer
         // leading underscores (`clone3` over `__clone3`), as gdb does.
-        table.symbols.sort_by(|a, b| a.address.cmp(&b.address).then(b.size.cmp(&a.size)).then(a.rank.cmp(&b.rank)));
+        // The rank ends in the listing order, so no two keys are equal and
+        // the unstable sort (the faster: the C library's 10,000 symbols are
+        // sorted while the target is stopped) keeps the first listed of
+        // otherwise equal aliases, as a stable sort would.
+        table.symbols.sort_unstable_by_key(|s| (s.address, std::cmp::Reverse(s.size), s.rank));
         table.symbols.dedup_by(|b, a| a.address == b.address);
         table
     }
@@ -52,12 +57,13 @@ impl<'a> SymbolTable<'a> {
                 } else {
                     2
                 };
-                let underscores = name.len() - name.trim_start_matches('_').len();
+                let underscores = (name.len() - name.trim_start_matches('_').len()) as u32;
+                let listed = self.symbols.len() as u32;
                 self.symbols.push(Symbol {
                     address: LinkAddr::new(sym.address()),
                     size: sym.size(),
                     name,
-                    rank: (binding, underscores),
+                    rank: (binding, underscores, listed),
                 });
             }
         }
@@ -84,7 +90,7 @@ mod tests {
 
     #[test]
     fn a_size_reaching_past_the_address_space_does_not_overflow() {
-        let sym = |address, size, name| Symbol { address: LinkAddr::new(address), size, name, rank: (0, 0) };
+        let sym = |address, size, name| Symbol { address: LinkAddr::new(address), size, name, rank: (0, 0, 0) };
         let table = SymbolTable { symbols: vec![sym(0x1000, 0x10, "small"), sym(u64::MAX - 4, u64::MAX, "huge")] };
         let lookup = |address| table.lookup(LinkAddr::new(address)).map(|s| s.name);
         assert_eq!(lookup(0x1008), Some("small"));
