@@ -142,6 +142,31 @@ fn rust_sequences_and_shared_pointers_read_as_rust_gdb_prints_them() {
     assert_eq!(c_value(&rc), "{ptr = {pointer = 0x10}}");
 }
 
+/// A `HashMap` or `HashSet` of type `ty` holding `items` (at the raw path
+/// rustc gives them) and `entries`.
+fn rust_table(ty: &str, set: bool, items: i64, entries: Vec<Variable>) -> Variable {
+    let mut count = named("items", int(items));
+    for wrapper in ["table", "table"].into_iter().chain(set.then_some("map")).chain(["base"]) {
+        count = named(wrapper, rust_struct("", vec![count], vec![]));
+    }
+    rust_struct(ty, vec![count], entries)
+}
+
+#[test]
+fn rust_maps_and_sets_read_as_rust_gdb_prints_them() {
+    let map = "std::collections::hash::map::HashMap<i32, i64, std::hash::random::RandomState>";
+    let entry = |k, v| rust_struct("(i32, i64)", vec![named("__0", int(k)), named("__1", int(v))], vec![]);
+    let two = rust_table(map, false, 2, vec![entry(1, -10), entry(2, -20)]);
+    assert_eq!(c_value(&two), "HashMap(size=2) = {[1] = -10, [2] = -20}");
+    assert_eq!(c_value(&rust_table(map, false, 0, vec![])), "HashMap(size=0)");
+    let cut = Variable { truncated: true, ..rust_table(map, false, 5, vec![entry(1, -10)]) };
+    assert_eq!(c_value(&cut), "HashMap(size=5) = {[1] = -10...}");
+    // Entries that could not be read: the raw struct.
+    assert_eq!(c_value(&rust_table(map, false, 1, vec![])), "{base = {table = {table = {items = 1}}}}");
+    let set = "std::collections::hash::set::HashSet<i32, std::hash::random::RandomState>";
+    assert_eq!(c_value(&rust_table(set, true, 2, vec![int(7), int(5)])), "HashSet(size=2) = {7, 5}");
+}
+
 #[test]
 fn strings_escape_what_is_not_printable_text() {
     assert_eq!(c_value(&string(b"a\tb\"c\\\0", false)), r#""a\tb\"c\\""#, "the array's last NUL left out");

@@ -1,7 +1,8 @@
 //! Rust values as rust-gdb (gdb with the Rust standard library's pretty
 //! printers) prints them, for [`super::c_value`]: an enum's active variant
 //! (`core::option::Option<i32>::Some(5)`), slices and `Vec`s with their
-//! length and elements, `Rc` and `Arc` with their counts. A value whose
+//! length and elements, `HashMap`s and `HashSet`s with their size and
+//! entries, `Rc` and `Arc` with their counts. A value whose
 //! shape is not the one expected (`--deref-depth 0` left out an `Rc`'s
 //! target, elements could not be read) prints as the struct it is.
 
@@ -15,7 +16,7 @@ pub(super) fn value(v: &Variable) -> Option<String> {
     if let Some(variant) = active_variant(v) {
         return Some(rust_variant(v, variant));
     }
-    rust_sequence(v).or_else(|| rust_shared(v))
+    rust_sequence(v).or_else(|| rust_shared(v)).or_else(|| rust_table(v))
 }
 
 /// The active variant of a Rust enum (a struct with a variant part): its
@@ -112,6 +113,36 @@ fn rust_shared(v: &Variable) -> Option<String> {
     let (strong, weak) = (count("strong")?, count("weak")?.checked_sub(1)?);
     let value = c_value(named(inner, value)?);
     Some(format!("{label}(strong={strong}, weak={weak}) = {{value = {value}, strong = {strong}, weak = {weak}}}"))
+}
+
+/// A Rust `HashMap` or `HashSet` as rust-gdb prints it: its size, then
+/// its entries in the order of their buckets (`HashMap(size=2) = {["a"] =
+/// 1, ["b"] = 2}`, `HashSet(size=2) = {7, 5}`, `HashMap(size=0)`). None
+/// for other values, and for one whose entries could not be read, which
+/// prints as the struct it is.
+fn rust_table(v: &Variable) -> Option<String> {
+    let ty = &*v.type_name;
+    let (label, path): (_, &[&str]) = if ty.starts_with("std::collections::hash::map::HashMap<") {
+        ("HashMap", &["base", "table", "table", "items"])
+    } else if ty.starts_with("std::collections::hash::set::HashSet<") {
+        ("HashSet", &["base", "map", "table", "table", "items"])
+    } else {
+        return None;
+    };
+    let size = path.iter().try_fold(v, |v, name| named(v, name))?.value.as_u64()?;
+    if v.kind != Kind::Tuple || (v.elements.is_empty() && size > 0) {
+        return None;
+    }
+    if size == 0 {
+        return Some(format!("{label}(size=0)"));
+    }
+    let entry = |e: &Variable| match (label, &e.members[..]) {
+        ("HashMap", [key, value, ..]) => format!("[{}] = {}", c_value(key), c_value(value)),
+        _ => c_value(e),
+    };
+    let entries: Vec<String> = v.elements.iter().map(entry).collect();
+    let more = if v.truncated { "..." } else { "" };
+    Some(format!("{label}(size={size}) = {{{}{more}}}", entries.join(", ")))
 }
 
 /// Wrapper structs `ptr`, and a count's cell, are gone down at most.

@@ -40,18 +40,10 @@ impl Unit {
     /// `pointer` (a pointer to `element`, or `element` itself) and `length`.
     fn slice(&mut self, name: &str, element: UnitEntryId, pointer: bool) -> UnitEntryId {
         let (b, u) = (&mut self.b, self.u);
-        let root = b.root(u);
-        let data_type = if pointer {
-            let p = b.add(u, root, gimli::DW_TAG_pointer_type, &[(gimli::DW_AT_byte_size, uconst(8))]);
-            b.set(u, p, gimli::DW_AT_type, unit_ref(element));
-            p
-        } else {
-            element
-        };
-        let s = b.add(u, root, gimli::DW_TAG_structure_type, &[(gimli::DW_AT_name, string(name))]);
-        b.set(u, s, gimli::DW_AT_byte_size, uconst(16));
-        member(b, u, s, "data_ptr", data_type, 0);
-        member(b, u, s, "length", self.usize, 8);
+        let data_type = if pointer { b.pointer_to(u, element) } else { element };
+        let s = b.structure(u, name, 16);
+        b.member(u, s, "data_ptr", data_type, 0);
+        b.member(u, s, "length", self.usize, 8);
         s
     }
 
@@ -62,19 +54,16 @@ impl Unit {
     fn vec(&mut self, wrappers: &[(&str, u64)]) -> UnitEntryId {
         let (b, u) = (&mut self.b, self.u);
         let root = b.root(u);
-        let mut inner = b.add(u, root, gimli::DW_TAG_pointer_type, &[(gimli::DW_AT_byte_size, uconst(8))]);
-        b.set(u, inner, gimli::DW_AT_type, unit_ref(self.u8));
+        let mut inner = b.pointer_to(u, self.u8);
         for (name, offset) in wrappers.iter().rev() {
             let wrapper = b.add(u, root, gimli::DW_TAG_structure_type, &[(gimli::DW_AT_byte_size, uconst(16))]);
-            member(b, u, wrapper, name, inner, *offset);
+            b.member(u, wrapper, name, inner, *offset);
             inner = wrapper;
         }
-        let attrs = [(gimli::DW_AT_name, string("alloc::vec::Vec<u32>")), (gimli::DW_AT_byte_size, uconst(24))];
-        let v = b.add(u, root, gimli::DW_TAG_structure_type, &attrs);
-        let t = b.add(u, v, gimli::DW_TAG_template_type_parameter, &[(gimli::DW_AT_name, string("T"))]);
-        b.set(u, t, gimli::DW_AT_type, unit_ref(self.u32));
-        member(b, u, v, "buf", inner, 0);
-        member(b, u, v, "len", self.usize, 16);
+        let v = b.structure(u, "alloc::vec::Vec<u32>", 24);
+        b.template_type(u, v, "T", self.u32);
+        b.member(u, v, "buf", inner, 0);
+        b.member(u, v, "len", self.usize, 16);
         v
     }
 
@@ -95,13 +84,6 @@ impl Unit {
         let extractor = Extractor::new(Limits::default(), no_modules());
         extractor.read_typed(&memory, "s", &die, AT, &KnownFunctions(Vec::new()))
     }
-}
-
-/// Adds to `owner` the member `name` of type `ty` at `offset`.
-fn member(b: &mut DwarfBuilder, u: UnitId, owner: UnitEntryId, name: &str, ty: UnitEntryId, offset: u64) {
-    let m = b.add(u, owner, gimli::DW_TAG_member, &[(gimli::DW_AT_name, string(name))]);
-    b.set(u, m, gimli::DW_AT_type, unit_ref(ty));
-    b.set(u, m, gimli::DW_AT_data_member_location, uconst(offset));
 }
 
 fn values(v: &Variable) -> Vec<Value> {
