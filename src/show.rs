@@ -22,6 +22,7 @@ use crate::snapshot::{
 use crate::stacks;
 
 mod rust;
+mod rust_std;
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {

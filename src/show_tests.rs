@@ -167,6 +167,60 @@ fn rust_maps_and_sets_read_as_rust_gdb_prints_them() {
     assert_eq!(c_value(&rust_table(set, true, 2, vec![int(7), int(5)])), "HashSet(size=2) = {7, 5}");
 }
 
+/// A member holding `inner` in wrapper structs: named by the last of
+/// `names`, the wrappers holding it as the others, innermost first
+/// (`&["value", "cell"]`: `cell = {value = inner}`).
+fn wrapped(inner: Variable, names: &[&str]) -> Variable {
+    let (outer, within) = names.split_last().unwrap();
+    named(outer, within.iter().fold(inner, |v, name| rust_struct("", vec![named(name, v)], vec![])))
+}
+
+#[test]
+fn rust_cells_read_as_rust_gdb_prints_them() {
+    let cell = rust_struct("core::cell::Cell<i32>", vec![wrapped(int(42), &["value", "value"])], vec![]);
+    assert_eq!(c_value(&cell), "Cell = {value = 42}");
+    let ref_cell = |borrow| {
+        let members = vec![wrapped(int(borrow), &["value", "value", "borrow"]), wrapped(int(5), &["value", "value"])];
+        rust_struct("core::cell::RefCell<i32>", members, vec![])
+    };
+    assert_eq!(c_value(&ref_cell(0)), "RefCell(borrow=0) = {value = 5, borrow = 0}");
+    assert_eq!(c_value(&ref_cell(2)), "RefCell(borrow=2) = {value = 5, borrow = 2}");
+    assert_eq!(c_value(&ref_cell(-1)), "RefCell(borrow_mut=1) = {value = 5, borrow = -1}");
+    // A Ref: what its `value` (a NonNull) and its `borrow.borrow` (a
+    // reference to the RefCell's count) point to.
+    let to = |target: Variable| Variable { target: Some(std::sync::Arc::new(target)), ..pointer(0x10, "", None) };
+    let count = wrapped(int(-1), &["value"]);
+    let members = vec![wrapped(to(int(5)), &["pointer", "value"]), wrapped(to(count), &["borrow", "borrow"])];
+    let borrowed = rust_struct("core::cell::RefMut<i32>", members, vec![]);
+    assert_eq!(c_value(&borrowed), "Ref(borrow_mut=1) = {*value = 5, borrow = -1}");
+    // Its pointers not followed (--deref-depth 0): the raw struct.
+    let members = vec![wrapped(pointer(0x10, "", None), &["pointer", "value"])];
+    assert_eq!(c_value(&rust_struct("core::cell::Ref<i32>", members, vec![])), "{value = {pointer = 0x10}}");
+}
+
+#[test]
+fn rust_weak_reads_as_an_rc() {
+    let weak = |strong, weak| {
+        let counts =
+            vec![named("strong", wrapped(int(strong), &["value"])), named("weak", wrapped(int(weak), &["value"]))];
+        let inner = rust_struct("RcInner", [counts, vec![named("value", int(7))]].concat(), vec![]);
+        let pointer = Variable { target: Some(std::sync::Arc::new(inner)), ..pointer(0x10, "RcInner", None) };
+        rust_struct("alloc::rc::Weak<i32, alloc::alloc::Global>", vec![wrapped(pointer, &["pointer", "ptr"])], vec![])
+    };
+    assert_eq!(c_value(&weak(2, 2)), "Weak(strong=2, weak=1) = {value = 7, strong = 2, weak = 1}");
+    assert_eq!(c_value(&weak(0, 1)), "Weak(strong=0, weak=1)", "the value is gone");
+    let dangling = Variable { symbol: Some("dangling".into()), ..rust_struct("alloc::sync::Weak<u8>", vec![], vec![]) };
+    assert_eq!(c_value(&dangling), "Weak(dangling)");
+}
+
+#[test]
+fn rust_boxed_slices_read_as_gdb_prints_them() {
+    let ty = "alloc::boxed::Box<[i32], alloc::alloc::Global>";
+    let three = rust_struct(ty, vec![named("length", int(3))], vec![int(1), int(2), int(3)]);
+    assert_eq!(c_value(&three), format!("{ty} [1, 2, 3]"));
+    assert_eq!(c_value(&rust_struct(ty, vec![named("length", int(0))], vec![])), format!("{ty} []"));
+}
+
 #[test]
 fn strings_escape_what_is_not_printable_text() {
     assert_eq!(c_value(&string(b"a\tb\"c\\\0", false)), r#""a\tb\"c\\""#, "the array's last NUL left out");

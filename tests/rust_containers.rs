@@ -1,11 +1,13 @@
-//! Rust's strings, sequences and maps (tests/fixtures/containers.rs)
-//! built by rustc at opt-level 0 and 2 with debug info and snapshotted
-//! live: `&str` and `String` as their text, slices and `Vec`s as their
-//! elements, `HashMap`s and `HashSet`s as their entries, within the limits
-//! and next to their raw members; `Box` as the pointer it is, with its
-//! pointee, `Rc` as its struct, with the `RcInner`; `ptsnap show` printing
-//! them as rust-gdb does, gdb as the oracle for every scalar of the raw
-//! members, and rust-gdb's pretty printers for every scalar they print.
+//! Rust's strings, sequences, maps and cells
+//! (tests/fixtures/containers.rs) built by rustc at opt-level 0 and 2 with
+//! debug info and snapshotted live: `&str`, `String` and `Box<str>` as
+//! their text, slices, `Box<[T]>` and `Vec`s as their elements, `HashMap`s
+//! and `HashSet`s as their entries, within the limits and next to their
+//! raw members; `Box` as the pointer it is, with its pointee, `Rc` and
+//! `Weak` as their structs, with the `RcInner`, and a dangling `Weak` said
+//! so; `ptsnap show` printing them as rust-gdb does, gdb as the oracle for
+//! every scalar of the raw members, and rust-gdb's pretty printers for
+//! every scalar they print.
 
 mod common;
 
@@ -103,6 +105,14 @@ fn strings_and_sequences_show_their_contents() {
         assert_eq!((set.len(), cut, items), (2, true, 3), "{name}");
         assert!(set.iter().all(|k| [json!(5), json!(-6), json!(7)].contains(k)), "{set:?}");
         assert_eq!(entries(local(main, "string_set")), (vec![json!("x"), json!("yz")], false, 2), "{name}");
+        // A Box of a slice or a str, as a reference to one.
+        assert_eq!(elements(local(main, "boxed_slice"), "length"), (vec![json!(4), json!(5)], true, 3), "{name}");
+        assert_eq!(text(local(main, "boxed_str")), ("boxed", false), "{name}");
+        // A Weak from Weak::new() points nowhere: said so, not followed.
+        let dangling = local(main, "dangling");
+        let pointer = &dangling["members"][0]["members"][0];
+        assert_eq!((&dangling["symbol"], &pointer["target"]), (&json!("dangling"), &Value::Null), "{dangling}");
+        assert!(local(main, "weak")["symbol"].is_null(), "{name}");
     }
 }
 
@@ -132,10 +142,14 @@ fn entries(v: &Value) -> (Vec<Value>, bool, u64) {
 
 /// `ptsnap show` prints the strings, slices, `Vec`s and `Box`es as
 /// rust-gdb's `info locals` does, `Rc` and `Arc` with their counts,
-/// `HashMap`s and `HashSet`s with their entries; what differs is listed:
-/// arrays, `[u8; 3]` (`bytes`), the raw struct of a `Weak` and a map's
-/// tuple values (`wide_map`), which show prints in C syntax, and the long
-/// string (gdb's `'x' <repeats 200 times>...`).
+/// `HashMap`s and `HashSet`s with their entries, `Cell`s and `RefCell`s
+/// with their borrow state; what differs is listed: arrays, `[u8; 3]`
+/// (`bytes`), a map's tuple values (`wide_map`), a `Mutex` and an `RwLock`,
+/// which show prints in C syntax; `Weak`s, which rust-gdb prints as their
+/// raw struct and show as an `Rc`, a `Box<str>` (its bytes in gdb, its
+/// text in show) and the long string (gdb's `'x' <repeats 200 times>...`).
+/// A `Ref`'s printer fails in rust-gdb, which prints its raw struct: show
+/// prints it as the printer means to.
 #[test]
 fn show_prints_them_like_rust_gdb() {
     if !tool_available("rust-gdb") {
@@ -151,13 +165,28 @@ fn show_prints_them_like_rust_gdb() {
         let skip =
             |local: &str, value: &str| local == "values" || value.contains("optimized out") || value.trim().is_empty();
         let compared = gdb::shown_against_gdb("rust-gdb", running.pid(), &name, "containers::main", skip);
-        let (equal, theirs) = (&compared.equal, &compared.theirs);
-        assert_eq!(compared.differ, ["bytes", "long", "numbers", "weak", "wide_map"], "{}", compared.shown);
+        let (equal, theirs, ours) = (&compared.equal, &compared.theirs, &compared.ours);
+        let weaks = ["arc_weak", "dangling", "orphan", "weak", "borrowed", "mut_borrowed"];
+        let differ = ["boxed_str", "bytes", "long", "mutex", "numbers", "rw_lock", "wide_map"];
+        let mut expected: Vec<&str> = differ.into_iter().chain(weaks).collect();
+        expected.sort();
+        assert_eq!(compared.differ, expected, "{}", compared.shown);
         let alike = ["string", "empty_str", "slice_mut", "vec", "strings", "empty_vec", "boxed", "boxed_pair"];
         let maps = ["map", "small_map", "empty_map", "set", "string_set"];
-        for local in alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps) {
+        let cells = ["cell", "ref_cell", "mut_cell", "idle_cell", "boxed_slice"];
+        for local in alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps).chain(cells) {
             assert!(equal.iter().any(|e| e == local), "{name}: {local} not compared: {theirs:?}");
         }
+        let shown = |local: &str| ours.iter().find(|(n, _)| n == local).map(|(_, v)| v.as_str());
+        assert_eq!(shown("weak"), Some("Weak(strong=2, weak=1) = {value = 7, strong = 2, weak = 1}"), "{name}");
+        let arc_weak = "Weak(strong=1, weak=1) = {value = \"shared\", strong = 1, weak = 1}";
+        assert_eq!(shown("arc_weak"), Some(arc_weak), "{name}");
+        assert_eq!(shown("orphan"), Some("Weak(strong=0, weak=1)"), "{name}");
+        assert_eq!(shown("dangling"), Some("Weak(dangling)"), "{name}");
+        assert_eq!(shown("boxed_str"), Some("\"boxed\""), "{name}");
+        let borrowed = "Ref(borrow=1) = {*value = Vec(size=2) = {1, 2}, borrow = 1}";
+        assert_eq!(shown("borrowed"), Some(borrowed), "{name}");
+        assert_eq!(shown("mut_borrowed"), Some("Ref(borrow_mut=1) = {*value = 9, borrow = -1}"), "{name}");
     }
 }
 
@@ -210,6 +239,12 @@ fn viewed(v: &Value, path: &str, out: &mut BTreeMap<String, Value>) {
     let ty = v["type"].as_str().unwrap_or_default();
     let rust_std = |prefixes: &[&str]| prefixes.iter().any(|p| ty.starts_with(p));
     match v["kind"].as_str().unwrap() {
+        // No printer knows a Box<[T]> or Box<str>: its raw members.
+        "string" | "tuple" if rust_std(&["alloc::boxed::Box<"]) => {
+            for m in v["members"].as_array().into_iter().flatten() {
+                viewed(m, &format!("{path}.{}", m["name"].as_str().unwrap()), out);
+            }
+        }
         "string" => {
             out.insert(format!("{path}$str"), v["symbol"].clone());
         }

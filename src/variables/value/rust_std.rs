@@ -1,10 +1,12 @@
 //! Rust's standard library values in the type walk, shown as rust-gdb
 //! shows them, each next to the raw members rustc describes it with: a
 //! [`View`] of the value is recognised by its type's name, and what it
-//! adds is read. This module holds the strings and sequences: `&str` and
-//! `alloc::string::String` as their text (kind `string`, the text in
-//! `symbol`, as a `char *`'s), slices (`&[T]`, `&mut [T]`) and
-//! `alloc::vec::Vec<T>` as their elements (`elements`, as an array's);
+//! adds is read. This module holds the strings and sequences: `&str`,
+//! `Box<str>` and `alloc::string::String` as their text (kind `string`,
+//! the text in `symbol`, as a `char *`'s), slices (`&[T]`, `&mut [T]`,
+//! `Box<[T]>`) and `alloc::vec::Vec<T>` as their elements (`elements`, as
+//! an array's); and the dangling `Weak` (`Weak::new()`, whose pointer is
+//! `usize::MAX`), which is said so rather than followed.
 //! [`super::rust_hash`] holds `HashMap` and `HashSet`. One whose pointer
 //! or length cannot be read (optimized out) stays the raw struct.
 //!
@@ -35,6 +37,9 @@ pub(super) enum View<'d, 'a> {
     Sequence(Sequence<'d, 'a>),
     /// A `HashMap`'s or `HashSet`'s entries.
     Table(Table<'d, 'a>),
+    /// An `rc::Weak` or `sync::Weak`: the offset of its pointer, which
+    /// `Weak::new()` leaves dangling.
+    Weak(u64),
 }
 
 impl View<'_, '_> {
@@ -61,6 +66,10 @@ impl<'d, 'a> Renderer<'_, 'd, 'a> {
     /// The view of a value of type `t` (`id`) when it is one of the Rust
     /// standard library's that are shown beyond their raw members.
     pub(super) fn rust_view(&self, id: &TypeId<'d, 'a>, t: &Type<'d, 'a>) -> Option<View<'d, 'a>> {
+        let name = t.name.as_deref()?;
+        if name.starts_with("alloc::rc::Weak<") || name.starts_with("alloc::sync::Weak<") {
+            return self.wrapped_pointer(find(composite_members(t)?, "ptr")?).map(View::Weak);
+        }
         self.rust_sequence(id, t).map(View::Sequence).or_else(|| self.rust_table(t).map(View::Table))
     }
 
@@ -69,18 +78,26 @@ impl<'d, 'a> Renderer<'_, 'd, 'a> {
         match view {
             View::Sequence(sequence) => self.sequence(var, src, sequence, walk),
             View::Table(table) => self.table_entries(var, src, table, walk),
+            View::Weak(pointer) => {
+                let held = self.bytes.read(&src.at(*pointer), 8).ok().map(|bytes| integer(&bytes, false) as u64);
+                if held == Some(DANGLING) {
+                    dangling(var);
+                }
+            }
         }
     }
 
     /// The shape of a value of type `t` (`id`) when it is a Rust string,
-    /// slice or `Vec`.
+    /// slice (a `Box` of one too) or `Vec`.
     fn rust_sequence(&self, id: &TypeId<'d, 'a>, t: &Type<'d, 'a>) -> Option<Sequence<'d, 'a>> {
         let name = t.name.as_deref()?;
         let members = composite_members(t)?;
-        if name == "&str" || name == "&mut str" {
+        let boxed_str = name.starts_with("alloc::boxed::Box<str,") || name == "alloc::boxed::Box<str>";
+        if name == "&str" || name == "&mut str" || boxed_str {
             return self.slice(members).map(|s| Sequence { element: None, text: true, ..s });
         }
-        if (name.starts_with("&[") || name.starts_with("&mut [")) && name.ends_with(']') {
+        let reference = (name.starts_with("&[") || name.starts_with("&mut [")) && name.ends_with(']');
+        if reference || name.starts_with("alloc::boxed::Box<[") {
             return self.slice(members);
         }
         if name == "alloc::string::String" {
@@ -172,6 +189,26 @@ impl<'d, 'a> Renderer<'_, 'd, 'a> {
             var.error = Some(format!("the elements at {address:#x} cannot be read").into());
         }
         self.elements(var, held, element, (shown, stride), &[], walk);
+    }
+}
+
+/// The pointer `Weak::new()` holds: no allocation, for any `T`.
+const DANGLING: u64 = u64::MAX;
+
+/// Marks `var`, a `Weak` whose pointer is [`DANGLING`], so (`symbol`
+/// `dangling`), and takes away the target its pointer member was
+/// followed to, which is none.
+fn dangling(var: &mut Variable) {
+    var.symbol = Some("dangling".into());
+    // Down the wrappers (`ptr`, `pointer`) to the pointer.
+    let mut member = var.members.iter_mut().find(|m| m.name == "ptr");
+    for _ in 0..MAX_WRAPPERS {
+        let Some(m) = member else { return };
+        if m.kind == Kind::Reference {
+            m.target = None;
+            return;
+        }
+        member = m.members.iter_mut().find(|m| ["inner", "ptr", "pointer"].contains(&m.name.as_str()));
     }
 }
 
