@@ -2,7 +2,8 @@
 //! `thread apply all bt`: a header (process, signal, fault thread), then
 //! each thread (the faulting one first) with one line per frame, inline
 //! frames marked, parameters in the frame line and locals under it, values
-//! in C syntax like gdb's `bt full`. The output depends only on the
+//! in C syntax like gdb's `bt full`, and a Rust program's in Rust's, as
+//! rust-gdb writes them ([`rust`]). The output depends only on the
 //! snapshot, so two renderings of one snapshot are identical and can be
 //! diffed.
 //!
@@ -294,7 +295,9 @@ pub const FRAME_TAIL_CALL: &str = "(tail call)";
 pub const FRAME_FAULT: &str = "<- fault";
 
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
-/// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
+/// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`; a Rust
+/// value as rust-gdb writes it (`app::Point {x: 3, y: 4}`, `[1, 2, 3]`,
+/// `Vec(size=3) = {1, 2, 3}`).
 pub fn c_value(v: &Variable) -> String {
     // Members and elements nest as deep as the snapshot does, which is any
     // depth `writer::read` accepts: the stack grows rather than overflows.

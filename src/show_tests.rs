@@ -4,7 +4,7 @@
 //! the fault line and the lines that end a thread's stack.
 
 use super::*;
-use crate::snapshot::{Addr, Annotation, AnnotationLevel, Fault, SignalInfo};
+use crate::snapshot::{Addr, Annotation, AnnotationLevel, Fault, Language, SignalInfo};
 
 /// A readable value of `kind` in memory.
 fn value(kind: Kind, value: Value) -> Variable {
@@ -219,6 +219,37 @@ fn rust_boxed_slices_read_as_gdb_prints_them() {
     let three = rust_struct(ty, vec![named("length", int(3))], vec![int(1), int(2), int(3)]);
     assert_eq!(c_value(&three), format!("{ty} [1, 2, 3]"));
     assert_eq!(c_value(&rust_struct(ty, vec![named("length", int(0))], vec![])), format!("{ty} []"));
+}
+
+/// `v` as a Rust unit's type makes it.
+fn rust(v: Variable) -> Variable {
+    Variable { language: Some(Language::Rust), ..v }
+}
+
+#[test]
+fn rust_structs_tuples_and_arrays_read_as_rust_gdb_prints_them() {
+    let point = rust(rust_struct("app::Point", vec![named("x", int(5)), named("y", int(-6))], vec![]));
+    assert_eq!(c_value(&point), "app::Point {x: 5, y: -6}");
+    let pair = rust(rust_struct("app::Pair", vec![named("__0", int(1)), named("__1", point.clone())], vec![]));
+    assert_eq!(c_value(&pair), "app::Pair (1, app::Point {x: 5, y: -6})");
+    let tuple = rust(rust_struct("(i32, bool)", vec![named("__0", int(1)), named("__1", int(0))], vec![]));
+    assert_eq!(c_value(&tuple), "(1, 0)");
+    assert_eq!(c_value(&rust(rust_struct("app::Marker", vec![], vec![]))), "app::Marker");
+    let unit = Variable { type_name: "()".into(), ..rust(value(Kind::Ull, Value::Int(0))) };
+    assert_eq!(c_value(&unit), "()");
+    let array = Variable { elements: vec![int(1), int(2)], ..rust(value(Kind::Array, Value::Null)) };
+    assert_eq!(c_value(&array), "[1, 2]");
+    let cut = Variable { truncated: true, ..point.clone() };
+    assert_eq!(c_value(&cut), "app::Point {x: 5, y: -6...}");
+    // One that could not be read prints as C's.
+    let unread = Variable { error: Some("no".into()), ..rust(rust_struct("app::Marker", vec![], vec![])) };
+    assert_eq!(c_value(&unread), "?");
+    // The same values of C types print as C.
+    let c = |v: Variable| c_value(&Variable { language: None, ..v });
+    assert_eq!(
+        (c(point), c(tuple), c(array)),
+        ("{x = 5, y = -6}".into(), "{__0 = 1, __1 = 0}".into(), "{1, 2}".into())
+    );
 }
 
 #[test]

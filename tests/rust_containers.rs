@@ -5,9 +5,9 @@
 //! and `HashSet`s as their entries, within the limits and next to their
 //! raw members; `Box` as the pointer it is, with its pointee, `Rc` and
 //! `Weak` as their structs, with the `RcInner`, and a dangling `Weak` said
-//! so; `ptsnap show` printing them as rust-gdb does, gdb as the oracle for
-//! every scalar of the raw members, and rust-gdb's pretty printers for
-//! every scalar they print.
+//! so; `ptsnap show` printing them, and Rust's structs, tuples and arrays,
+//! as rust-gdb does; gdb as the oracle for every scalar of the raw
+//! members, and rust-gdb's pretty printers for every scalar they print.
 
 mod common;
 
@@ -113,6 +113,9 @@ fn strings_and_sequences_show_their_contents() {
         let pointer = &dangling["members"][0]["members"][0];
         assert_eq!((&dangling["symbol"], &pointer["target"]), (&json!("dangling"), &Value::Null), "{dangling}");
         assert!(local(main, "weak")["symbol"].is_null(), "{name}");
+        // Every type of a Rust unit says so, down to the members.
+        let point = local(main, "point");
+        assert_eq!((&point["language"], &point["members"][0]["language"]), (&json!("rust"), &json!("rust")));
     }
 }
 
@@ -140,16 +143,16 @@ fn entries(v: &Value) -> (Vec<Value>, bool, u64) {
     (list, v["truncated"] == true, items(v).expect("raw members kept, `items` among them"))
 }
 
-/// `ptsnap show` prints the strings, slices, `Vec`s and `Box`es as
-/// rust-gdb's `info locals` does, `Rc` and `Arc` with their counts,
+/// `ptsnap show` prints main's locals as rust-gdb's `info locals` does:
+/// strings, slices, `Vec`s and `Box`es, `Rc` and `Arc` with their counts,
 /// `HashMap`s and `HashSet`s with their entries, `Cell`s and `RefCell`s
-/// with their borrow state; what differs is listed: arrays, `[u8; 3]`
-/// (`bytes`), a map's tuple values (`wide_map`), a `Mutex` and an `RwLock`,
-/// which show prints in C syntax; `Weak`s, which rust-gdb prints as their
-/// raw struct and show as an `Rc`, a `Box<str>` (its bytes in gdb, its
-/// text in show) and the long string (gdb's `'x' <repeats 200 times>...`).
-/// A `Ref`'s printer fails in rust-gdb, which prints its raw struct: show
-/// prints it as the printer means to.
+/// with their borrow state, structs, tuples and arrays in Rust's syntax
+/// (a `Mutex` and an `RwLock` among them). What differs is listed: `Weak`s,
+/// which rust-gdb prints as their raw struct and show as an `Rc`, a
+/// `Box<str>` (its bytes in gdb, its text in show) and the long string
+/// (gdb's `'x' <repeats 200 times>...`); and a `Ref`, whose printer fails
+/// in rust-gdb, which prints its raw struct: show prints it as the
+/// printer means to.
 #[test]
 fn show_prints_them_like_rust_gdb() {
     if !tool_available("rust-gdb") {
@@ -166,15 +169,16 @@ fn show_prints_them_like_rust_gdb() {
             |local: &str, value: &str| local == "values" || value.contains("optimized out") || value.trim().is_empty();
         let compared = gdb::shown_against_gdb("rust-gdb", running.pid(), &name, "containers::main", skip);
         let (equal, theirs, ours) = (&compared.equal, &compared.theirs, &compared.ours);
-        let weaks = ["arc_weak", "dangling", "orphan", "weak", "borrowed", "mut_borrowed"];
-        let differ = ["boxed_str", "bytes", "long", "mutex", "numbers", "rw_lock", "wide_map"];
-        let mut expected: Vec<&str> = differ.into_iter().chain(weaks).collect();
-        expected.sort();
-        assert_eq!(compared.differ, expected, "{}", compared.shown);
+        let differ = ["arc_weak", "borrowed", "boxed_str", "dangling", "long", "mut_borrowed", "orphan", "weak"];
+        assert_eq!(compared.differ, differ, "{}", compared.shown);
         let alike = ["string", "empty_str", "slice_mut", "vec", "strings", "empty_vec", "boxed", "boxed_pair"];
-        let maps = ["map", "small_map", "empty_map", "set", "string_set"];
-        let cells = ["cell", "ref_cell", "mut_cell", "idle_cell", "boxed_slice"];
-        for local in alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps).chain(cells) {
+        let maps = ["map", "small_map", "wide_map", "empty_map", "set", "string_set"];
+        let cells = ["cell", "ref_cell", "mut_cell", "idle_cell", "boxed_slice", "mutex", "rw_lock"];
+        let structs = ["point", "pair", "tuple", "grid", "shape", "points", "bytes", "numbers"];
+        // At opt-level 2, rustc leaves values of no bytes without a location.
+        let zero_sized = if opt == "0" { &["marker", "unit"][..] } else { &[] };
+        let all = alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps).chain(cells).chain(structs);
+        for &local in all.collect::<Vec<_>>().iter().chain(zero_sized) {
             assert!(equal.iter().any(|e| e == local), "{name}: {local} not compared: {theirs:?}");
         }
         let shown = |local: &str| ours.iter().find(|(n, _)| n == local).map(|(_, v)| v.as_str());

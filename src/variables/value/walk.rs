@@ -277,6 +277,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             type_name: summary.name.clone(),
             base_type: summary.base_name.clone(),
             kind: summary.kind,
+            language: summary.language,
             address: src.address().map(Addr),
             size: summary.size,
             location: src.location(),
