@@ -207,3 +207,14 @@ fn tables_that_cannot_be_are_said_so() {
     let v = t.read(map, (7, 5), &control, &buckets, Limits::default());
     assert_eq!((entries(&v).len(), v.truncated), (3, true));
 }
+
+#[test]
+fn a_large_emptied_table_is_looked_at_up_to_the_control_byte_limit() {
+    // 2^21 buckets, one item somewhere past the first MiB of control
+    // bytes: the scan stops there, and says the entries were cut.
+    let control = vec![0xffu8; 1 << 20];
+    let mut t = Unit::new();
+    let map = t.map();
+    let v = t.read(map, ((1 << 21) - 1, 1), &control, &[], Limits::default());
+    assert_eq!((v.elements.len(), v.truncated, v.error.as_deref()), (0, true, None));
+}
