@@ -2,7 +2,8 @@
 //! `thread apply all bt`: a header (process, signal, fault thread), then
 //! each thread (the faulting one first) with one line per frame, inline
 //! frames marked, parameters in the frame line and locals under it, values
-//! in C syntax like gdb's `bt full`. The output depends only on the
+//! in C syntax like gdb's `bt full`, and a Rust program's in Rust's, as
+//! rust-gdb writes them ([`rust`]). The output depends only on the
 //! snapshot, so two renderings of one snapshot are identical and can be
 //! diffed.
 //!
@@ -20,6 +21,9 @@ use crate::snapshot::{
     AnnotationLevel, BASE_CLASS, Frame, FrameUnwind, Kind, Snapshot, Thread, UnwindStop, Value, ValueLocation, Variable,
 };
 use crate::stacks;
+
+mod rust;
+mod rust_std;
 
 /// `writeln!` into `out` (a `&mut String`) with the line's text escaped.
 macro_rules! outln {
@@ -291,7 +295,9 @@ pub const FRAME_TAIL_CALL: &str = "(tail call)";
 pub const FRAME_FAULT: &str = "<- fault";
 
 /// A value as C (and gdb) writes it: `42`, `81 'Q'`, `0x7ffd... "text"`,
-/// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`.
+/// `{x = 3, y = 4}`, `{1, 2, 3...}`, `GREEN`, `<optimized out>`; a Rust
+/// value as rust-gdb writes it (`app::Point {x: 3, y: 4}`, `[1, 2, 3]`,
+/// `Vec(size=3) = {1, 2, 3}`).
 pub fn c_value(v: &Variable) -> String {
     // Members and elements nest as deep as the snapshot does, which is any
     // depth `writer::read` accepts: the stack grows rather than overflows.
@@ -306,11 +312,8 @@ fn c_value_of(v: &Variable) -> String {
         ValueLocation::Unavailable => return "<unavailable>".into(),
         _ => {}
     }
-    if let Some(variant) = active_variant(v) {
-        return rust_variant(v, variant);
-    }
-    if let Some(sequence) = rust_sequence(v).or_else(|| rust_shared(v)) {
-        return sequence;
+    if let Some(text) = rust::value(v) {
+        return text;
     }
     let more = if v.truncated { "..." } else { "" };
     match v.kind {
@@ -347,110 +350,6 @@ fn c_value_of(v: &Variable) -> String {
             (value, _) => value.to_string(),
         },
     }
-}
-
-/// The active variant of a Rust enum (a struct with a variant part): its
-/// one member, named by the value's `symbol`.
-fn active_variant(v: &Variable) -> Option<&Variable> {
-    let symbol = v.symbol.as_deref()?;
-    match &v.members[..] {
-        [only] if v.kind == Kind::Tuple && only.kind == Kind::Tuple && only.name == symbol => Some(only),
-        _ => None,
-    }
-}
-
-/// A Rust enum's value as rust-gdb prints it: the enum's type and the
-/// variant, then its fields, positional (`core::option::Option<i32>::Some(5)`)
-/// or named (`enums::Shape::Rect{w: 6, h: 7}`), or none (`enums::Shape::Empty`).
-fn rust_variant(v: &Variable, variant: &Variable) -> String {
-    let name = format!("{}::{}", v.type_name, variant.name);
-    let more = if v.truncated || variant.truncated { "..." } else { "" };
-    let fields = &variant.members;
-    if fields.is_empty() && more.is_empty() {
-        return name;
-    }
-    let positional = fields.iter().enumerate().all(|(i, f)| f.name == format!("__{i}"));
-    if positional {
-        let values: Vec<String> = fields.iter().map(c_value).collect();
-        format!("{name}({}{more})", values.join(", "))
-    } else {
-        let values: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.name, c_value(f))).collect();
-        format!("{name}{{{}{more}}}", values.join(", "))
-    }
-}
-
-/// A Rust slice or `Vec` as rust-gdb prints it: its type (`Vec` for a
-/// `Vec`), its length, then its elements (`&[i32](size=3) = {-20, 30,
-/// 40}`, `Vec(size=0)`). None for other values, and for one whose
-/// elements could not be read, which prints as the struct it is.
-fn rust_sequence(v: &Variable) -> Option<String> {
-    let ty = &*v.type_name;
-    let (label, length) = if ty.starts_with("alloc::vec::Vec<") {
-        ("Vec", "len")
-    } else if (ty.starts_with("&[") || ty.starts_with("&mut [")) && ty.ends_with(']') {
-        (ty, "length")
-    } else {
-        return None;
-    };
-    let size = named(v, length)?.value.as_u64()?;
-    if v.kind != Kind::Tuple || (v.elements.is_empty() && size > 0) {
-        return None;
-    }
-    if size == 0 {
-        return Some(format!("{label}(size=0)"));
-    }
-    let elements: Vec<String> = v.elements.iter().map(c_value).collect();
-    let more = if v.truncated { "..." } else { "" };
-    Some(format!("{label}(size={size}) = {{{}{more}}}", elements.join(", ")))
-}
-
-/// A Rust `Rc` or `Arc` as rust-gdb prints it: its counts, then the
-/// value and the counts again (`Rc(strong=2, weak=0) = {value = 7, strong
-/// = 2, weak = 0}`), the weak count without the one weak reference all
-/// strong ones hold together, as rust-gdb counts. None when the snapshot
-/// lacks the `RcInner` or `ArcInner` (`--deref-depth 0`) or its shape is
-/// another: the `Rc` prints as the struct it is.
-fn rust_shared(v: &Variable) -> Option<String> {
-    let ty = &*v.type_name;
-    let (label, value) = if ty.starts_with("alloc::rc::Rc<") {
-        ("Rc", "value")
-    } else if ty.starts_with("alloc::sync::Arc<") {
-        ("Arc", "data")
-    } else {
-        return None;
-    };
-    // Down `ptr`'s wrappers (NonNull, Unique) to the pointer and its target.
-    let mut ptr = named(v, "ptr")?;
-    for _ in 0..MAX_WRAPPERS {
-        if ptr.target.is_some() {
-            break;
-        }
-        ptr = named(ptr, "pointer")?;
-    }
-    let inner: &Variable = ptr.target.as_ref()?;
-    // A count is the one number inside its Cell or atomic.
-    let count = |name: &str| {
-        let mut cell = named(inner, name)?;
-        for _ in 0..MAX_WRAPPERS {
-            match (cell.value.as_u64(), &cell.members[..]) {
-                (Some(n), _) => return Some(n),
-                (None, [only]) => cell = only,
-                _ => return None,
-            }
-        }
-        None
-    };
-    let (strong, weak) = (count("strong")?, count("weak")?.checked_sub(1)?);
-    let value = c_value(named(inner, value)?);
-    Some(format!("{label}(strong={strong}, weak={weak}) = {{value = {value}, strong = {strong}, weak = {weak}}}"))
-}
-
-/// Wrapper structs `ptr`, and a count's cell, are gone down at most.
-const MAX_WRAPPERS: usize = 8;
-
-/// The member `name` of `v`.
-fn named<'v>(v: &'v Variable, name: &str) -> Option<&'v Variable> {
-    v.members.iter().find(|m| m.name == name)
 }
 
 /// `name = value` of a member; a base class is `<Base> = {...}`, as gdb

@@ -4,7 +4,7 @@
 //! the fault line and the lines that end a thread's stack.
 
 use super::*;
-use crate::snapshot::{Addr, Annotation, AnnotationLevel, Fault, SignalInfo};
+use crate::snapshot::{Addr, Annotation, AnnotationLevel, Fault, Language, SignalInfo};
 
 /// A readable value of `kind` in memory.
 fn value(kind: Kind, value: Value) -> Variable {
@@ -140,6 +140,116 @@ fn rust_sequences_and_shared_pointers_read_as_rust_gdb_prints_them() {
     let non_null = rust_struct("NonNull", vec![named("pointer", unfollowed)], vec![]);
     let rc = rust_struct("alloc::rc::Rc<i32, alloc::alloc::Global>", vec![named("ptr", non_null)], vec![]);
     assert_eq!(c_value(&rc), "{ptr = {pointer = 0x10}}");
+}
+
+/// A `HashMap` or `HashSet` of type `ty` holding `items` (at the raw path
+/// rustc gives them) and `entries`.
+fn rust_table(ty: &str, set: bool, items: i64, entries: Vec<Variable>) -> Variable {
+    let mut count = named("items", int(items));
+    for wrapper in ["table", "table"].into_iter().chain(set.then_some("map")).chain(["base"]) {
+        count = named(wrapper, rust_struct("", vec![count], vec![]));
+    }
+    rust_struct(ty, vec![count], entries)
+}
+
+#[test]
+fn rust_maps_and_sets_read_as_rust_gdb_prints_them() {
+    let map = "std::collections::hash::map::HashMap<i32, i64, std::hash::random::RandomState>";
+    let entry = |k, v| rust_struct("(i32, i64)", vec![named("__0", int(k)), named("__1", int(v))], vec![]);
+    let two = rust_table(map, false, 2, vec![entry(1, -10), entry(2, -20)]);
+    assert_eq!(c_value(&two), "HashMap(size=2) = {[1] = -10, [2] = -20}");
+    assert_eq!(c_value(&rust_table(map, false, 0, vec![])), "HashMap(size=0)");
+    let cut = Variable { truncated: true, ..rust_table(map, false, 5, vec![entry(1, -10)]) };
+    assert_eq!(c_value(&cut), "HashMap(size=5) = {[1] = -10...}");
+    // Entries that could not be read: the raw struct.
+    assert_eq!(c_value(&rust_table(map, false, 1, vec![])), "{base = {table = {table = {items = 1}}}}");
+    let set = "std::collections::hash::set::HashSet<i32, std::hash::random::RandomState>";
+    assert_eq!(c_value(&rust_table(set, true, 2, vec![int(7), int(5)])), "HashSet(size=2) = {7, 5}");
+}
+
+/// A member holding `inner` in wrapper structs: named by the last of
+/// `names`, the wrappers holding it as the others, innermost first
+/// (`&["value", "cell"]`: `cell = {value = inner}`).
+fn wrapped(inner: Variable, names: &[&str]) -> Variable {
+    let (outer, within) = names.split_last().unwrap();
+    named(outer, within.iter().fold(inner, |v, name| rust_struct("", vec![named(name, v)], vec![])))
+}
+
+#[test]
+fn rust_cells_read_as_rust_gdb_prints_them() {
+    let cell = rust_struct("core::cell::Cell<i32>", vec![wrapped(int(42), &["value", "value"])], vec![]);
+    assert_eq!(c_value(&cell), "Cell = {value = 42}");
+    let ref_cell = |borrow| {
+        let members = vec![wrapped(int(borrow), &["value", "value", "borrow"]), wrapped(int(5), &["value", "value"])];
+        rust_struct("core::cell::RefCell<i32>", members, vec![])
+    };
+    assert_eq!(c_value(&ref_cell(0)), "RefCell(borrow=0) = {value = 5, borrow = 0}");
+    assert_eq!(c_value(&ref_cell(2)), "RefCell(borrow=2) = {value = 5, borrow = 2}");
+    assert_eq!(c_value(&ref_cell(-1)), "RefCell(borrow_mut=1) = {value = 5, borrow = -1}");
+    // A Ref: what its `value` (a NonNull) and its `borrow.borrow` (a
+    // reference to the RefCell's count) point to.
+    let to = |target: Variable| Variable { target: Some(std::sync::Arc::new(target)), ..pointer(0x10, "", None) };
+    let count = wrapped(int(-1), &["value"]);
+    let members = vec![wrapped(to(int(5)), &["pointer", "value"]), wrapped(to(count), &["borrow", "borrow"])];
+    let borrowed = rust_struct("core::cell::RefMut<i32>", members, vec![]);
+    assert_eq!(c_value(&borrowed), "Ref(borrow_mut=1) = {*value = 5, borrow = -1}");
+    // Its pointers not followed (--deref-depth 0): the raw struct.
+    let members = vec![wrapped(pointer(0x10, "", None), &["pointer", "value"])];
+    assert_eq!(c_value(&rust_struct("core::cell::Ref<i32>", members, vec![])), "{value = {pointer = 0x10}}");
+}
+
+#[test]
+fn rust_weak_reads_as_an_rc() {
+    let weak = |strong, weak| {
+        let counts =
+            vec![named("strong", wrapped(int(strong), &["value"])), named("weak", wrapped(int(weak), &["value"]))];
+        let inner = rust_struct("RcInner", [counts, vec![named("value", int(7))]].concat(), vec![]);
+        let pointer = Variable { target: Some(std::sync::Arc::new(inner)), ..pointer(0x10, "RcInner", None) };
+        rust_struct("alloc::rc::Weak<i32, alloc::alloc::Global>", vec![wrapped(pointer, &["pointer", "ptr"])], vec![])
+    };
+    assert_eq!(c_value(&weak(2, 2)), "Weak(strong=2, weak=1) = {value = 7, strong = 2, weak = 1}");
+    assert_eq!(c_value(&weak(0, 1)), "Weak(strong=0, weak=1)", "the value is gone");
+    let dangling = Variable { symbol: Some("dangling".into()), ..rust_struct("alloc::sync::Weak<u8>", vec![], vec![]) };
+    assert_eq!(c_value(&dangling), "Weak(dangling)");
+}
+
+#[test]
+fn rust_boxed_slices_read_as_gdb_prints_them() {
+    let ty = "alloc::boxed::Box<[i32], alloc::alloc::Global>";
+    let three = rust_struct(ty, vec![named("length", int(3))], vec![int(1), int(2), int(3)]);
+    assert_eq!(c_value(&three), format!("{ty} [1, 2, 3]"));
+    assert_eq!(c_value(&rust_struct(ty, vec![named("length", int(0))], vec![])), format!("{ty} []"));
+}
+
+/// `v` as a Rust unit's type makes it.
+fn rust(v: Variable) -> Variable {
+    Variable { language: Some(Language::Rust), ..v }
+}
+
+#[test]
+fn rust_structs_tuples_and_arrays_read_as_rust_gdb_prints_them() {
+    let point = rust(rust_struct("app::Point", vec![named("x", int(5)), named("y", int(-6))], vec![]));
+    assert_eq!(c_value(&point), "app::Point {x: 5, y: -6}");
+    let pair = rust(rust_struct("app::Pair", vec![named("__0", int(1)), named("__1", point.clone())], vec![]));
+    assert_eq!(c_value(&pair), "app::Pair (1, app::Point {x: 5, y: -6})");
+    let tuple = rust(rust_struct("(i32, bool)", vec![named("__0", int(1)), named("__1", int(0))], vec![]));
+    assert_eq!(c_value(&tuple), "(1, 0)");
+    assert_eq!(c_value(&rust(rust_struct("app::Marker", vec![], vec![]))), "app::Marker");
+    let unit = Variable { type_name: "()".into(), ..rust(value(Kind::Ull, Value::Int(0))) };
+    assert_eq!(c_value(&unit), "()");
+    let array = Variable { elements: vec![int(1), int(2)], ..rust(value(Kind::Array, Value::Null)) };
+    assert_eq!(c_value(&array), "[1, 2]");
+    let cut = Variable { truncated: true, ..point.clone() };
+    assert_eq!(c_value(&cut), "app::Point {x: 5, y: -6...}");
+    // One that could not be read prints as C's.
+    let unread = Variable { error: Some("no".into()), ..rust(rust_struct("app::Marker", vec![], vec![])) };
+    assert_eq!(c_value(&unread), "?");
+    // The same values of C types print as C.
+    let c = |v: Variable| c_value(&Variable { language: None, ..v });
+    assert_eq!(
+        (c(point), c(tuple), c(array)),
+        ("{x = 5, y = -6}".into(), "{__0 = 1, __1 = 0}".into(), "{1, 2}".into())
+    );
 }
 
 #[test]

@@ -51,13 +51,17 @@ impl ProcessMemory {
         self.pages.borrow_mut().clear();
     }
 
-    /// Reads pages starting at `first` into the cache.
+    /// Reads pages starting at `first` into the cache: as many as fit
+    /// below the end of the address space (a pointer such as a Rust
+    /// `Weak::new()`'s `usize::MAX` points into its last page).
     fn fetch(&self, first: u64) {
-        let mut bufs: Vec<Page> = (0..PAGES_PER_FETCH).map(|_| Box::new([0u8; PAGE as usize])).collect();
+        let below_end = ((u64::MAX - first) / PAGE + 1) as usize;
+        let count = PAGES_PER_FETCH.min(below_end);
+        let mut bufs: Vec<Page> = (0..count).map(|_| Box::new([0u8; PAGE as usize])).collect();
         let got = if self.use_proc_mem.get() {
             self.fetch_proc_mem(first, &mut bufs)
         } else {
-            let remote: Vec<RemoteIoVec> = (0..PAGES_PER_FETCH)
+            let remote: Vec<RemoteIoVec> = (0..count)
                 .map(|i| RemoteIoVec { base: (first + i as u64 * PAGE) as usize, len: PAGE as usize })
                 .collect();
             let mut local: Vec<IoSliceMut> = bufs.iter_mut().map(|b| IoSliceMut::new(&mut b[..])).collect();
@@ -120,5 +124,23 @@ impl Memory for ProcessMemory {
                 self.with_page(page_of(a), |p| part.copy_from_slice(&p[at..at + part.len()])).is_some()
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The last page of the address space is read as any unmapped one:
+    /// an error, not an overflow.
+    #[test]
+    fn reads_at_the_end_of_the_address_space_fail() {
+        let memory = ProcessMemory::new(std::process::id() as i32);
+        let mut buf = [0u8; 8];
+        assert!(memory.read(u64::MAX - 7, &mut buf).is_err());
+        assert!(memory.read(u64::MAX - PAGE - 3, &mut buf).is_err());
+        let here = 0x5au8;
+        memory.read(&here as *const u8 as u64, &mut buf[..1]).unwrap();
+        assert_eq!(buf[0], here);
     }
 }

@@ -33,7 +33,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::model::{Addr, Annotation, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -45,11 +45,19 @@ pub struct TypeEntry {
     pub base_type: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 impl TypeEntry {
     fn of(v: &Variable) -> Self {
-        TypeEntry { type_name: v.type_name.clone(), kind: v.kind, base_type: v.base_type.clone(), size: v.size }
+        TypeEntry {
+            type_name: v.type_name.clone(),
+            kind: v.kind,
+            base_type: v.base_type.clone(),
+            size: v.size,
+            language: v.language,
+        }
     }
 }
 
@@ -64,12 +72,14 @@ struct TypeRef {
     base_type: (usize, usize),
     kind: Kind,
     size: Option<u64>,
+    language: Option<Language>,
 }
 
 impl TypeRef {
     fn of(v: &Variable) -> Self {
         let text = |t: &Arc<str>| (Arc::as_ptr(t).cast::<u8>() as usize, t.len());
-        TypeRef { type_name: text(&v.type_name), base_type: text(&v.base_type), kind: v.kind, size: v.size }
+        let (kind, size, language) = (v.kind, v.size, v.language);
+        TypeRef { type_name: text(&v.type_name), base_type: text(&v.base_type), kind, size, language }
     }
 }
 
@@ -286,6 +296,9 @@ fn write_variable<S: Serializer>(v: &Variable, tables: Option<&Tables>, s: S) ->
             m.serialize_entry("type", &*v.type_name)?;
             m.serialize_entry("kind", &v.kind)?;
             m.serialize_entry("base_type", &*v.base_type)?;
+            if let Some(language) = &v.language {
+                m.serialize_entry("language", language)?;
+            }
         }
     }
     let compact = tables.is_some();
@@ -340,6 +353,7 @@ pub(super) struct VariableIn {
     type_field: TypeField,
     kind: Kind,
     base_type: Arc<str>,
+    language: Option<Language>,
     address: Option<Addr>,
     size: Option<u64>,
     location: ValueLocation,
@@ -380,6 +394,7 @@ impl From<VariableIn> for Variable {
             type_name,
             kind: v.kind,
             base_type: v.base_type,
+            language: v.language,
             address: v.address,
             size: v.size,
             location: v.location,
@@ -506,6 +521,7 @@ fn resolve_tree(
                 v.kind = entry.kind;
                 v.base_type = entry.base_type.clone();
                 v.size = entry.size;
+                v.language = entry.language;
             }
             if let Some(i) = refs.object {
                 let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
@@ -593,6 +609,28 @@ mod tests {
         // Read back, the threads share the target again.
         let target = |t: usize| back.threads[t].frames[0].parameters[0].target.clone().unwrap();
         assert!(Arc::ptr_eq(&target(0), &target(1)));
+    }
+
+    #[test]
+    fn a_rust_type_keeps_its_language() {
+        let mut snapshot = shared_snapshot();
+        let rust = Variable { language: Some(Language::Rust), ..var("r", "unsigned int", 9) };
+        let c = var("c", "unsigned int", 9);
+        snapshot.threads[0].frames[0].parameters.extend([rust, c]);
+        let json = compact(&snapshot);
+        let types = json["types"].as_array().unwrap();
+        let rust_types: Vec<_> = types.iter().filter(|t| t.get("language").is_some()).collect();
+        assert_eq!(
+            rust_types,
+            [
+                &serde_json::json!({"type": "unsigned int", "kind": "ull", "base_type": "unsigned int", "size": 4, "language": "rust"})
+            ]
+        );
+        let back = read(&json).unwrap();
+        let languages: Vec<_> = back.threads[0].frames[0].parameters.iter().map(|p| p.language).collect();
+        assert_eq!(languages, [None, Some(Language::Rust), None]);
+        assert_eq!(expanded(&back), expanded(&snapshot));
+        assert_eq!(expanded(&snapshot)["threads"][0]["frames"][0]["parameters"][1]["language"], "rust");
     }
 
     #[test]

@@ -198,6 +198,9 @@ pub struct Variable {
     pub type_name: Arc<str>,
     pub kind: Kind,
     pub base_type: Arc<str>,
+    /// The language of the type's unit where its values read otherwise
+    /// than C's (Rust's structs, tuples and arrays); None for C and C++.
+    pub language: Option<Language>,
     pub address: Option<Addr>,
     pub size: Option<u64>,
     pub location: ValueLocation,
@@ -247,6 +250,13 @@ pub struct Uid(pub u64);
 pub struct TypeOrigin {
     pub dwarf: u32,
     pub offset: std::num::NonZeroU32,
+}
+
+/// A source language whose values `ptsnap show` writes in its own syntax.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    Rust,
 }
 
 /// The pmodule variable type of a value.

@@ -135,6 +135,36 @@ impl DwarfBuilder {
         self.add(unit, root, gimli::DW_TAG_base_type, &attrs)
     }
 
+    /// A struct type (`DW_TAG_structure_type`) named `name` of `size`
+    /// bytes under the unit's root.
+    pub fn structure(&mut self, unit: UnitId, name: &str, size: u64) -> UnitEntryId {
+        let root = self.root(unit);
+        let attrs = [(gimli::DW_AT_name, string(name)), (gimli::DW_AT_byte_size, uconst(size))];
+        self.add(unit, root, gimli::DW_TAG_structure_type, &attrs)
+    }
+
+    /// A pointer type (`DW_TAG_pointer_type`) to `target`.
+    pub fn pointer_to(&mut self, unit: UnitId, target: UnitEntryId) -> UnitEntryId {
+        let root = self.root(unit);
+        let p = self.add(unit, root, gimli::DW_TAG_pointer_type, &[(gimli::DW_AT_byte_size, uconst(8))]);
+        self.set(unit, p, gimli::DW_AT_type, unit_ref(target));
+        p
+    }
+
+    /// Adds to `owner` the member `name` of type `ty` at `offset`.
+    pub fn member(&mut self, unit: UnitId, owner: UnitEntryId, name: &str, ty: UnitEntryId, offset: u64) {
+        let m = self.add(unit, owner, gimli::DW_TAG_member, &[(gimli::DW_AT_name, string(name))]);
+        self.set(unit, m, gimli::DW_AT_type, unit_ref(ty));
+        self.set(unit, m, gimli::DW_AT_data_member_location, uconst(offset));
+    }
+
+    /// Adds to `owner` the template type parameter `name`, `ty`, as rustc
+    /// writes them before the members.
+    pub fn template_type(&mut self, unit: UnitId, owner: UnitEntryId, name: &str, ty: UnitEntryId) {
+        let t = self.add(unit, owner, gimli::DW_TAG_template_type_parameter, &[(gimli::DW_AT_name, string(name))]);
+        self.set(unit, t, gimli::DW_AT_type, unit_ref(ty));
+    }
+
     /// Writes every section and reads them back.
     pub fn finish(mut self) -> Built {
         let mut sections = Sections::new(EndianVec::new(RunTimeEndian::Little));

@@ -20,7 +20,7 @@ use super::variants::VariantPart;
 use crate::debuginfo::ModuleSet;
 use crate::debuginfo::dwarf::{Die, DwarfInfo, is_c};
 use crate::debuginfo::type_index::{TypeIndex, TypeTag};
-use crate::snapshot::{Kind, TypeOrigin};
+use crate::snapshot::{Kind, Language, TypeOrigin};
 use crate::unwind::cfi::Slice;
 
 pub type TypeId<'d, 'a> = Die<'d, 'a>;
@@ -192,6 +192,8 @@ pub struct Summary<'d, 'a> {
     pub size: Option<u64>,
     pub resolved: Option<(TypeId<'d, 'a>, Rc<Type<'d, 'a>>)>,
     pub kind: Kind,
+    /// The type is a Rust unit's, whose values read in Rust's syntax.
+    pub language: Option<Language>,
     /// Why the type cannot be used for a value (corrupt DWARF).
     pub error: Option<TypeError>,
 }
@@ -334,6 +336,7 @@ impl<'d, 'a> Types<'d, 'a> {
             base_name: self.base_name(id),
             size,
             kind: resolved.as_ref().map_or(Kind::Bottom, |(_, t)| kind_of(self, t)),
+            language: resolved.as_ref().and_then(|(_, t)| t.rust_language.then_some(Language::Rust)),
             resolved,
             error,
         });

@@ -221,6 +221,26 @@ fn compare_deref(name: &str, snap: &Value, target: &[&std::ffi::OsStr], deref: u
     Differential { compared, matched, gdb_only }
 }
 
+/// Every scalar leaf of the locals of `function` in the live process
+/// `pid` as rust-gdb's pretty printers show them
+/// (tests/support/gdb_printed.py): a map's entries as `NAME[i].__0` and
+/// `NAME[i].__1`, a sequence's as `NAME[i]`, a printer's other children as
+/// `NAME.child`, strings as `NAME$str`, other values by their fields.
+pub fn printed_by_rust_gdb(pid: i32, function: &str) -> serde_json::Map<String, Value> {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/gdb_printed.py");
+    let set_function = format!("set $function = \"{function}\"");
+    let out = std::process::Command::new("rust-gdb")
+        .args(["-batch", "-nx", "-p", &pid.to_string(), "-ex", &set_function, "-x"])
+        .arg(script.as_os_str())
+        .output()
+        .expect("rust-gdb runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find_map(|l| l.strip_prefix("GDB-PRINTED ")).unwrap_or_else(|| {
+        panic!("rust-gdb printed no leaves: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    serde_json::from_str(line).unwrap()
+}
+
 /// The `name = value` lines `gdb` (`"gdb"`, or `"rust-gdb"` with the Rust
 /// standard library's pretty printers) prints for `info locals` in
 /// `function` of the process `pid`.

@@ -115,6 +115,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     type_name: format!("{element_name} {}", dims_suffix(inner)).into(),
                     base_type: self.types.base_name(element),
                     kind: Kind::Array,
+                    language: var.language,
                     address: at.address().map(Addr),
                     location: at.location(),
                     ..Variable::default()

@@ -9,8 +9,9 @@
 //! One job per module: [`bytes`] says where a value's bytes come from and
 //! reads them within the snapshot's byte budget; [`walk`] follows the
 //! type down with a cursor of how deep it stands, with [`pointers`],
-//! [`arrays`] and [`variants`] (Rust enums) for those kinds and
-//! [`rust_std`] for Rust's strings, slices and `Vec`s; [`decode`]
+//! [`arrays`] and [`variants`] (Rust enums) for those kinds, and
+//! [`rust_std`] for Rust's strings, slices and `Vec`s and [`rust_hash`]
+//! for its `HashMap`s and `HashSet`s; [`decode`]
 //! and [`floats`] turn bytes into the snapshot's values. This module
 //! holds what the callers see: the [`Limits`] and the [`PlannedVariable`]
 //! a [`Renderer`] renders.
@@ -20,6 +21,7 @@ mod bytes;
 mod decode;
 mod floats;
 mod pointers;
+mod rust_hash;
 mod rust_std;
 mod variants;
 mod walk;

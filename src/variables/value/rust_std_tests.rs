@@ -40,18 +40,10 @@ impl Unit {
     /// `pointer` (a pointer to `element`, or `element` itself) and `length`.
     fn slice(&mut self, name: &str, element: UnitEntryId, pointer: bool) -> UnitEntryId {
         let (b, u) = (&mut self.b, self.u);
-        let root = b.root(u);
-        let data_type = if pointer {
-            let p = b.add(u, root, gimli::DW_TAG_pointer_type, &[(gimli::DW_AT_byte_size, uconst(8))]);
-            b.set(u, p, gimli::DW_AT_type, unit_ref(element));
-            p
-        } else {
-            element
-        };
-        let s = b.add(u, root, gimli::DW_TAG_structure_type, &[(gimli::DW_AT_name, string(name))]);
-        b.set(u, s, gimli::DW_AT_byte_size, uconst(16));
-        member(b, u, s, "data_ptr", data_type, 0);
-        member(b, u, s, "length", self.usize, 8);
+        let data_type = if pointer { b.pointer_to(u, element) } else { element };
+        let s = b.structure(u, name, 16);
+        b.member(u, s, "data_ptr", data_type, 0);
+        b.member(u, s, "length", self.usize, 8);
         s
     }
 
@@ -62,19 +54,16 @@ impl Unit {
     fn vec(&mut self, wrappers: &[(&str, u64)]) -> UnitEntryId {
         let (b, u) = (&mut self.b, self.u);
         let root = b.root(u);
-        let mut inner = b.add(u, root, gimli::DW_TAG_pointer_type, &[(gimli::DW_AT_byte_size, uconst(8))]);
-        b.set(u, inner, gimli::DW_AT_type, unit_ref(self.u8));
+        let mut inner = b.pointer_to(u, self.u8);
         for (name, offset) in wrappers.iter().rev() {
             let wrapper = b.add(u, root, gimli::DW_TAG_structure_type, &[(gimli::DW_AT_byte_size, uconst(16))]);
-            member(b, u, wrapper, name, inner, *offset);
+            b.member(u, wrapper, name, inner, *offset);
             inner = wrapper;
         }
-        let attrs = [(gimli::DW_AT_name, string("alloc::vec::Vec<u32>")), (gimli::DW_AT_byte_size, uconst(24))];
-        let v = b.add(u, root, gimli::DW_TAG_structure_type, &attrs);
-        let t = b.add(u, v, gimli::DW_TAG_template_type_parameter, &[(gimli::DW_AT_name, string("T"))]);
-        b.set(u, t, gimli::DW_AT_type, unit_ref(self.u32));
-        member(b, u, v, "buf", inner, 0);
-        member(b, u, v, "len", self.usize, 16);
+        let v = b.structure(u, "alloc::vec::Vec<u32>", 24);
+        b.template_type(u, v, "T", self.u32);
+        b.member(u, v, "buf", inner, 0);
+        b.member(u, v, "len", self.usize, 16);
         v
     }
 
@@ -95,13 +84,6 @@ impl Unit {
         let extractor = Extractor::new(Limits::default(), no_modules());
         extractor.read_typed(&memory, "s", &die, AT, &KnownFunctions(Vec::new()))
     }
-}
-
-/// Adds to `owner` the member `name` of type `ty` at `offset`.
-fn member(b: &mut DwarfBuilder, u: UnitId, owner: UnitEntryId, name: &str, ty: UnitEntryId, offset: u64) {
-    let m = b.add(u, owner, gimli::DW_TAG_member, &[(gimli::DW_AT_name, string(name))]);
-    b.set(u, m, gimli::DW_AT_type, unit_ref(ty));
-    b.set(u, m, gimli::DW_AT_data_member_location, uconst(offset));
 }
 
 fn values(v: &Variable) -> Vec<Value> {
@@ -179,4 +161,47 @@ fn a_vec_is_found_through_the_wrappers_of_each_rustc_version() {
     let v = t.vec(&[("inner", 0), ("other", 0)]);
     let v = t.read_bytes(v, vec![0; 24], &[]);
     assert_eq!((v.elements.len(), v.members.len(), v.error.as_deref()), (0, 2, None));
+}
+
+#[test]
+fn boxed_slices_and_strs_are_as_references_to_them() {
+    let mut t = Unit::new();
+    let s = t.slice("alloc::boxed::Box<[u32], alloc::alloc::Global>", t.u32, true);
+    let v = t.read(s, 2, &[7, 0, 0, 0, 9, 0, 0, 0]);
+    assert_eq!((v.kind, values(&v)), (Kind::Tuple, vec![Value::Int(7), Value::Int(9)]));
+    let mut t = Unit::new();
+    let s = t.slice("alloc::boxed::Box<str, alloc::alloc::Global>", t.u8, true);
+    let v = t.read(s, 5, b"boxed");
+    assert_eq!((v.kind, v.symbol.as_deref()), (Kind::String, Some("boxed")));
+}
+
+/// `Weak<u32>` as rustc writes it: `ptr`, a `NonNull` of the pointer to
+/// the `RcInner` (`strong`, `weak`, `value`), read over `pointer`.
+fn weak(pointer: u64) -> Variable {
+    let mut t = Unit::new();
+    let (b, u) = (&mut t.b, t.u);
+    let inner = b.structure(u, "alloc::rc::RcInner<u32>", 24);
+    b.member(u, inner, "strong", t.usize, 0);
+    b.member(u, inner, "weak", t.usize, 8);
+    b.member(u, inner, "value", t.u32, 16);
+    let to_inner = b.pointer_to(u, inner);
+    let non_null = b.structure(u, "core::ptr::non_null::NonNull<alloc::rc::RcInner<u32>>", 8);
+    b.member(u, non_null, "pointer", to_inner, 0);
+    let w = b.structure(u, "alloc::rc::Weak<u32, alloc::alloc::Global>", 8);
+    b.member(u, w, "ptr", non_null, 0);
+    let rc_inner = [1u64.to_le_bytes(), 2u64.to_le_bytes(), 7u64.to_le_bytes()].concat();
+    t.read_bytes(w, pointer.to_le_bytes().to_vec(), &rc_inner)
+}
+
+#[test]
+fn a_dangling_weak_is_said_so_and_not_followed() {
+    let pointer = |v: &Variable| v.members[0].members[0].clone();
+    let dangling = weak(u64::MAX);
+    assert_eq!(dangling.symbol.as_deref(), Some("dangling"));
+    assert_eq!((pointer(&dangling).value, pointer(&dangling).target.is_none()), (Value::UInt(u64::MAX), true));
+    // A live one: its RcInner is its pointer's target, as an Rc's.
+    let live = weak(DATA);
+    assert_eq!(live.symbol, None);
+    let inner = pointer(&live).target.expect("the RcInner");
+    assert_eq!(inner.members.iter().map(|m| m.value.clone()).collect::<Vec<_>>(), [1, 2, 7].map(Value::Int));
 }

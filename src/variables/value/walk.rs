@@ -16,6 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 use super::bytes::{Reader, Source};
 use super::decode::{char_literal, enum_label, integer, json_integer};
 use super::floats::{finite, float, float_value};
+use super::rust_std::View;
 use super::{Limits, PlannedVariable};
 use crate::snapshot::{Addr, Annotation, AnnotationLevel, BASE_CLASS, Value, Variable};
 use crate::variables::location::{Locator, Virtual};
@@ -59,8 +60,8 @@ pub(super) struct Walk<'t> {
     /// Pointers followed on the way here (references do not count).
     pointers: usize,
     /// The value here is shown as rustc describes it, without the view
-    /// of a Rust sequence ([`super::rust_std`]): the `vec` of a `String`,
-    /// whose text the `String` shows.
+    /// of a Rust standard library value ([`super::rust_std`]): the `vec`
+    /// of a `String`, whose text the `String` shows.
     raw: bool,
     /// The members of the value here are shown so.
     raw_members: bool,
@@ -248,15 +249,15 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                     var.truncated = true;
                 } else {
                     let src = self.bytes.hold(&mut var, src, t.size);
-                    let sequence = if walk.raw { None } else { self.rust_sequence(id, t) };
-                    walk.raw_members = sequence.as_ref().is_some_and(|s| s.text);
+                    let view = if walk.raw { None } else { self.rust_view(id, t) };
+                    walk.raw_members = view.as_ref().is_some_and(View::raw_members);
                     self.members(&mut var, &src, *tag, members, walk);
                     walk.raw_members = false;
                     if let Some(part) = variants {
                         self.active_variant(&mut var, &src, t.size, part, walk);
                     }
-                    if let Some(sequence) = &sequence {
-                        self.sequence(&mut var, &src, sequence, walk);
+                    if let Some(view) = &view {
+                        self.view(&mut var, &src, view, walk);
                     }
                 }
             }
@@ -276,6 +277,7 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
             type_name: summary.name.clone(),
             base_type: summary.base_name.clone(),
             kind: summary.kind,
+            language: summary.language,
             address: src.address().map(Addr),
             size: summary.size,
             location: src.location(),
