@@ -175,6 +175,39 @@ fn a_type_declared_here_is_completed_from_another_crate() {
     assert!(!snap.to_string().contains("<incomplete type>"), "no type left incomplete");
 }
 
+/// Each Rust frame names its crate, the first component of its path: the
+/// fixture's, the other crate's (linked into the same ELF module) and the
+/// standard library's, which `ptsnap show` marks `(std)`; the C library's
+/// frames and the `main` rustc writes have none.
+#[test]
+fn frames_name_their_crate() {
+    let _serial = serial();
+    let running = start(&build_closures("0"), &[]);
+    let snap = snapshot(running.pid(), "closures-crates-O0", &[]);
+    let frames = snap["threads"].as_array().unwrap().iter().flat_map(|t| t["frames"].as_array().unwrap());
+    let mut crates = std::collections::BTreeSet::new();
+    for f in frames {
+        let function = f["function"].as_str().unwrap_or("??");
+        let expected = match function.split_once("::") {
+            Some((first, _)) if f["module"] == "closures-O0" => json!(first),
+            _ => Value::Null,
+        };
+        assert_eq!(f["crate"], expected, "{function} in {}", f["module"]);
+        if f["module"] == "closures-O0" {
+            crates.insert(f["crate"].as_str().unwrap_or("").to_string());
+        }
+    }
+    assert_eq!(crates, ["", "alloc", "closure_walk", "closures", "core", "std"].map(String::from).into());
+    let path = work_dir().join("closures-crates-O0.json");
+    let shown = String::from_utf8(ptsnap(&["show", path.to_str().unwrap()]).stdout).unwrap();
+    let frame_lines: Vec<&str> = shown.lines().filter(|l| l.starts_with('#')).collect();
+    for line in &frame_lines {
+        let function = line.split(" in ").nth(1).unwrap_or_default();
+        let std = ["std::", "core::", "alloc::"].iter().any(|c| function.starts_with(c));
+        assert_eq!(line.contains("] (std)"), std, "{line}");
+    }
+}
+
 /// gdb as the oracle for every scalar of every variable in every frame,
 /// pointers followed one deep (`self` of `Walk::run`): equal, and nothing
 /// gdb reads in the fixture's frames that the snapshot lacks.
