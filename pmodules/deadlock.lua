@@ -1,6 +1,7 @@
 -- Bundled with ptsnap (off with --no-module deadlock): the wait-for graph
--- of glibc's locks. A thread stopped in pthread_mutex_lock (or one of the
--- glibc functions it runs: __lll_lock_wait, __pthread_mutex_lock_full,
+-- of glibc's locks and Rust's mutexes. A thread stopped in
+-- pthread_mutex_lock (or one of the glibc functions it runs:
+-- __lll_lock_wait, __pthread_mutex_lock_full,
 -- the timed and clock variants, the re-lock in pthread_cond_wait) waits
 -- for the thread in the mutex's __data.__owner; one in
 -- pthread_rwlock_wrlock/rdlock for the rwlock's __data.__cur_writer (a
@@ -10,6 +11,17 @@
 -- (libc6-dbg); without it, the one pointer to a pthread_mutex_t (or
 -- pthread_rwlock_t) among the variables of the program's frame that
 -- called the lock function. The owner is read at glibc's x86-64 layout.
+--
+-- Rust's std::sync::Mutex is a futex whose word says locked (1) or locked
+-- with waiters (2), not by whom. A thread waits for one when it is stopped
+-- in std::sys::sync::mutex::futex::Mutex::lock_contended; the lock is the
+-- `self` of the futex Mutex::lock around it (the futex word), and the
+-- Mutex<T> the `self` of std::sync::Mutex<T>::lock<T>, the frame the
+-- program called. A thread holds it when a MutexGuard among the
+-- variables of its frames has `lock` pointing at it. The owner is the one
+-- thread holding a guard of that futex word, other than the waiter, while
+-- the word says locked; with no such guard (the compiler dropped it), or
+-- guards of it in two threads, the owner is not known.
 --
 -- A chain of waits that ends at a thread waiting for a lock it could not
 -- name or whose owner is not known gets a warning and no classifier.
@@ -51,8 +63,22 @@ end
 local OWNER_OFFSET = { mutex = 8, rwlock = 24 }
 
 -- tid -> { lock, kind, frame }: what each thread waits for, from the
--- frame events (innermost frame first).
+-- frame events (innermost frame first). A Rust mutex's wait also has
+-- `rust`, `futex` (the futex word's address) and `mutex` (the Mutex<T>'s).
 local waiting = {}
+
+-- Rust: futex word address -> { tids = { tid = true }, mutex = address }
+-- from the MutexGuard variables of every thread's frames.
+local guards = {}
+
+local RUST_CONTENDED = "std::sys::sync::mutex::futex::Mutex::lock_contended"
+local RUST_FUTEX_LOCK = "std::sys::sync::mutex::futex::Mutex::lock"
+
+-- std::sync::Mutex<T>::lock<T> (std::sync::poison::mutex::, nonpoison::,
+-- and std::sync::mutex:: before Rust 1.84): what the program called.
+local function rust_mutex_lock(symbol)
+    return symbol:match("^std::sync::[%w_:]-mutex::Mutex<.*>::lock<.*>$") ~= nil
+end
 
 local function parameter(fr, name)
     for var in fr:fprm() do
@@ -63,8 +89,33 @@ local function parameter(fr, name)
     return nil
 end
 
+-- A Rust mutex's frames, innermost first: lock_contended (the thread
+-- waits), then the futex Mutex::lock and Mutex<T>::lock<T> around it.
+local function rust_lock_frame(fr, symbol)
+    local tid = fr:thread():tid()
+    if symbol == RUST_CONTENDED then
+        waiting[tid] = { kind = "mutex", rust = true, frame = fr, futex = parameter(fr, "self") }
+        return
+    end
+    local w = waiting[tid]
+    if not (w and w.rust) then
+        return
+    end
+    if symbol == RUST_FUTEX_LOCK then
+        w.futex = w.futex or parameter(fr, "self")
+    elseif rust_mutex_lock(symbol) then
+        w.frame = fr
+        w.mutex = w.mutex or parameter(fr, "self")
+    end
+end
+
 local function lock_frame(fr)
-    local what = LOCKS[fr:symbol()]
+    local symbol = fr:symbol() or ""
+    if symbol:match("^std::") then
+        rust_lock_frame(fr, symbol)
+        return
+    end
+    local what = LOCKS[symbol]
     if not what then
         return
     end
@@ -130,30 +181,6 @@ local function lock_from_caller(w)
     return nil
 end
 
--- The waits whose lock and owner are known: tid -> wait, with `owner`.
-local function wait_graph()
-    local graph = {}
-    for tid, w in pairs(waiting) do
-        -- __lll_lock_wait's futex is the mutex when pthread_mutex_lock
-        -- called it without showing its parameter.
-        if w.kind == "mutex" and not w.lock then
-            w.lock = w.futex
-        end
-        if w.kind and not w.lock then
-            w.lock = lock_from_caller(w)
-        end
-        if w.kind and w.lock then
-            local raw = pmodule.address_read_raw(w.lock + OWNER_OFFSET[w.kind], 4)
-            local owner = raw and string.unpack("<i4", raw)
-            if owner and owner > 0 and owner ~= tid then
-                w.owner = owner
-                graph[tid] = w
-            end
-        end
-    end
-    return graph
-end
-
 local function sorted_keys(t)
     local keys = {}
     for k in pairs(t) do
@@ -161,6 +188,67 @@ local function sorted_keys(t)
     end
     table.sort(keys)
     return keys
+end
+
+-- A glibc lock's owner, from the lock word at glibc's layout.
+local function glibc_owner(tid, w)
+    -- __lll_lock_wait's futex is the mutex when pthread_mutex_lock
+    -- called it without showing its parameter.
+    if w.kind == "mutex" and not w.lock then
+        w.lock = w.futex
+    end
+    if w.kind and not w.lock then
+        w.lock = lock_from_caller(w)
+    end
+    if w.kind and w.lock then
+        local raw = pmodule.address_read_raw(w.lock + OWNER_OFFSET[w.kind], 4)
+        local owner = raw and string.unpack("<i4", raw)
+        if owner and owner > 0 and owner ~= tid then
+            return owner
+        end
+    end
+    return nil
+end
+
+-- A Rust mutex's owner: the one thread other than the waiter whose
+-- frames hold a MutexGuard of it, while its futex word says locked.
+local function rust_owner(tid, w)
+    local futex = w.futex
+    if not futex and w.mutex then
+        for word, g in pairs(guards) do
+            if g.mutex == w.mutex then
+                futex = word
+            end
+        end
+    end
+    local held = futex and guards[futex]
+    w.lock = w.mutex or (held and held.mutex) or futex
+    if not held or held.tids[tid] then
+        return nil
+    end
+    local holders = sorted_keys(held.tids)
+    local raw = pmodule.address_read_raw(futex, 4)
+    local state = raw and string.unpack("<I4", raw)
+    if #holders == 1 and state and state ~= 0 then
+        return holders[1]
+    end
+    return nil
+end
+
+-- The waits whose lock and owner are known: tid -> wait, with `owner`.
+local function wait_graph()
+    local graph = {}
+    for tid, w in pairs(waiting) do
+        if w.rust then
+            w.owner = rust_owner(tid, w)
+        else
+            w.owner = glibc_owner(tid, w)
+        end
+        if w.owner then
+            graph[tid] = w
+        end
+    end
+    return graph
 end
 
 -- The cycles of the graph (each thread waits for one owner), each from
@@ -328,6 +416,27 @@ local function analyse(bt)
     report_waiters(bt, graph)
 end
 
+-- A MutexGuard among a frame's variables: its thread holds the mutex
+-- its `lock` points to (the guard's memory is read through bt_variable;
+-- a guard the compiler keeps in registers is not seen).
+local function guard_variable(var, btvar)
+    local type_name = var:type_name() or ""
+    if not btvar or var:type() == pmodule.variable_type.reference
+        or not type_name:match("^std::sync::[%w_:]-MutexGuard<") then
+        return
+    end
+    local ok, futex, mutex = pcall(function()
+        return pmodule.variable_from_bt(btvar.lock.inner):address(), pmodule.variable_from_bt(btvar.lock):value()
+    end)
+    if not ok or not futex or futex == 0 then
+        return
+    end
+    local g = guards[futex] or { tids = {} }
+    guards[futex] = g
+    g.tids[var:thread():tid()] = true
+    g.mutex = mutex
+end
+
 pmodule.define{
     id = "deadlock",
     load = function()
@@ -336,6 +445,9 @@ pmodule.define{
         local m = pmodule.match()
         m:add_frame_symbol("lock", pmodule.match_type.substr)
         pmodule.register(pmodule.event.frame, lock_frame, m)
+        local g = pmodule.match()
+        g:add_variable_base_type("MutexGuard<", pmodule.match_type.substr)
+        pmodule.register(pmodule.event.variable, guard_variable, g)
         pmodule.register(pmodule.event.postattach, analyse)
     end,
 }

@@ -252,11 +252,15 @@ fn frame_head(f: &Frame) -> String {
     format!("#{:<3} {:#018x} in {}", f.index, f.pc.0, f.function.as_deref().unwrap_or("??"))
 }
 
-/// What follows the parameters: ` (crash.c:38) [crash] (inlined) <- fault`.
+/// What follows the parameters: ` (crash.c:38) [crash] (inlined) <- fault`,
+/// ` (function.rs:250) [rg] (std) (inlined)` for Rust's standard library.
 fn frame_tail(f: &Frame) -> String {
     let mut tail = frame_place(f);
     if let Some(m) = &f.module {
         let _ = write!(tail, " [{m}]");
+    }
+    if f.crate_name.as_deref().is_some_and(is_standard_library) {
+        let _ = write!(tail, " {FRAME_STD}");
     }
     for mark in frame_marks(f) {
         tail.push(' ');
@@ -290,6 +294,14 @@ pub fn frame_marks(f: &Frame) -> impl Iterator<Item = &'static str> {
     marks.into_iter().filter_map(|(on, mark)| on.then_some(mark))
 }
 
+/// The crates of Rust's standard library, whose frames are marked
+/// [`FRAME_STD`]: what a program's frames run through, not its own.
+fn is_standard_library(name: &str) -> bool {
+    matches!(name, "std" | "core" | "alloc" | "panic_unwind" | "panic_abort" | "proc_macro" | "test")
+}
+
+/// A frame of Rust's standard library.
+pub const FRAME_STD: &str = "(std)";
 pub const FRAME_INLINED: &str = "(inlined)";
 pub const FRAME_TAIL_CALL: &str = "(tail call)";
 pub const FRAME_FAULT: &str = "<- fault";

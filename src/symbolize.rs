@@ -1,7 +1,8 @@
 //! From a pc to source: the function, file, line and column of the code
 //! at that address, expanded into one entry per inline level (innermost
 //! first, the physical function last), with the symbol table as fallback
-//! for code without DWARF. Names are demangled (C++ and Rust).
+//! for code without DWARF. Names are demangled (C++ and Rust), and a Rust
+//! function's crate is the first component of its path.
 
 use std::rc::Rc;
 
@@ -39,6 +40,9 @@ pub struct SourceFrame {
     pub column: Option<u32>,
     /// The line declaring the function.
     pub decl_line: Option<u32>,
+    /// A Rust function's crate (`std`, `ripgrep`): what Rust calls the
+    /// module; none for other languages.
+    pub crate_name: Option<String>,
     /// This level was inlined into the next one.
     pub inlined: bool,
     /// Distance from the start of the function symbol (physical level only).
@@ -65,7 +69,9 @@ pub fn symbolize(module: &Module<'_>, pc: RunAddr, lookup_pc: RunAddr) -> Vec<So
     if let Some(sym) = symbol {
         physical.function_offset = Some(module.svma(pc) - sym.address);
         if physical.function.is_none() {
-            physical.function = Some(demangle(sym.name, None));
+            let name = demangle(sym.name, None);
+            physical.crate_name = is_rust_symbol(sym.name).then(|| rust_crate(&name)).flatten();
+            physical.function = Some(name);
         }
     }
     frames
@@ -78,6 +84,12 @@ fn dwarf_frames(module: &Module<'_>, svma: LinkAddr) -> Vec<SourceFrame> {
         .into_iter()
         .map(|f| SourceFrame {
             function: f.name.as_deref().map(|n| demangle(n, f.language)),
+            // rustc names a function in its namespaces, the crate first.
+            crate_name: f
+                .name
+                .as_deref()
+                .filter(|_| f.language == Some(gimli::DW_LANG_Rust))
+                .and_then(|n| rust_crate(&demangle(n, f.language))),
             decl_line: f
                 .die
                 .and_then(|die| dwarf.die(f.unit, die)?.inherited(gimli::DW_AT_decl_line)?.1.udata_value())
@@ -127,7 +139,7 @@ pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
     if name.len() > MAX_DEMANGLED_INPUT {
         return name.to_string();
     }
-    let rust = language == Some(gimli::DW_LANG_Rust) || name.starts_with("_R") || has_legacy_rust_hash(name);
+    let rust = language == Some(gimli::DW_LANG_Rust) || is_rust_symbol(name);
     if rust && let Ok(d) = rustc_demangle::try_demangle(name) {
         return format!("{d:#}");
     }
@@ -144,6 +156,20 @@ pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
 
 /// Legacy Rust mangling shares `_ZN` with C++; only Rust names end in the
 /// hash component `17h<16 hex digits>E`.
+/// The crate of a Rust function named by its path (`std` of
+/// `std::rt::lang_start<()>`); none for a name that is not a path (`main`,
+/// `<T as Trait>::f`).
+pub fn rust_crate(name: &str) -> Option<String> {
+    let (first, _) = name.split_once("::")?;
+    let identifier = !first.is_empty() && first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    identifier.then(|| first.to_string())
+}
+
+/// Whether a symbol is a mangled Rust name (v0, or legacy with its hash).
+fn is_rust_symbol(name: &str) -> bool {
+    name.starts_with("_R") || has_legacy_rust_hash(name)
+}
+
 fn has_legacy_rust_hash(name: &str) -> bool {
     name.starts_with("_ZN")
         && name.len() > 20
@@ -154,7 +180,7 @@ fn has_legacy_rust_hash(name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::demangle;
+    use super::{demangle, rust_crate};
 
     #[test]
     fn demangles_cpp_without_params() {
@@ -172,5 +198,17 @@ mod tests {
     #[test]
     fn demangles_rust() {
         assert_eq!(demangle("_ZN4core9panicking5panic17h1234567890abcdefE", None), "core::panicking::panic");
+    }
+
+    #[test]
+    fn a_rust_function_s_crate_is_its_first_path_component() {
+        assert_eq!(rust_crate("std::rt::lang_start::{closure#0}<()>").as_deref(), Some("std"));
+        assert_eq!(
+            rust_crate("grep_searcher::searcher::Searcher::search_reader<std::fs::File>").as_deref(),
+            Some("grep_searcher")
+        );
+        assert_eq!(rust_crate("main"), None);
+        assert_eq!(rust_crate("<u8 as core::fmt::Debug>::fmt"), None);
+        assert_eq!(rust_crate("::f"), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The analysis modules bundled with ptsnap (`pmodules/`): a fixture per
 //! class of crash or hang (`tests/fixtures/analysis/`), built at -O0 and
-//! -O2 with gcc and clang where installed, gets exactly its classifier and
-//! the evidence in its annotations; a healthy process gets none.
+//! -O2 with gcc and clang where installed (the Rust one with rustc), gets
+//! exactly its classifier and the evidence in its annotations; a healthy
+//! process gets none.
 
 mod common;
 
@@ -266,6 +267,78 @@ fn lock_contention() {
             assert!(text.contains("mutex lock_a (0x"), "{name}: {text}");
             assert!(text.contains("in read from hold_and_sleep (locks.c:"), "{name}: {text}");
         }
+    });
+}
+
+/// Starts the Rust fixture `tests/fixtures/analysis/mutexes.rs` in `mode`
+/// at opt-level 0 and 2, snapshots it once it is ready, and hands the
+/// snapshot to `check` with a name for messages.
+fn each_rust_live(mode: &str, check: impl Fn(&Value, &str)) {
+    for opt in ["0", "2"] {
+        let _serial = serial();
+        let flags = ["--edition", "2021", "-g", "-C", &format!("opt-level={opt}")];
+        let bin = build("analysis/mutexes.rs", &format!("analysis-mutexes-O{opt}"), &flags);
+        let name = format!("analysis-mutexes-{mode}-O{opt}");
+        let running = start(&bin, &[mode]);
+        let snap = snapshot(running.pid(), &name, &[]);
+        assert_released(running.pid());
+        check(&snap, &name);
+    }
+}
+
+/// Rust's `std::sync::Mutex` holds no owner: two threads taking two of
+/// them in opposite order are a cycle found from the `MutexGuard` each
+/// holds and the mutex each waits for in `lock_contended`, at -O0 and
+/// -O2, each waiting thread's `Mutex<T>::lock` frame naming the static
+/// it waits for and the thread holding it.
+#[test]
+fn rust_mutex_deadlock() {
+    each_rust_live("ab", |snap, name| {
+        check_cycle(snap, name, 2, &["mutex mutexes::LOCK_A (", "mutex mutexes::LOCK_B ("]);
+        for worker in workers(snap) {
+            let (frame, _, _) = annotated_frame(worker, "deadlock");
+            assert_eq!(frame["function"], "std::sync::poison::mutex::Mutex<u64>::lock<u64>", "{name}");
+        }
+    });
+}
+
+/// A thread holds a Rust mutex and waits on a channel; two wait for the
+/// mutex: exactly `lock-contention`, with that holder.
+#[test]
+fn rust_mutex_contention() {
+    each_rust_live("contention", |snap, name| {
+        assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
+        let holder = workers(snap)
+            .into_iter()
+            .find(|t| functions(t).iter().any(|f| f == "mutexes::hold_and_wait"))
+            .unwrap_or_else(|| panic!("{name}: no holder"));
+        let holder_tid = holder["tid"].as_i64().unwrap();
+        let waiters: Vec<i64> =
+            workers(snap).iter().map(|t| t["tid"].as_i64().unwrap()).filter(|t| *t != holder_tid).collect();
+        assert_eq!(snap["kv"]["lock-contention.holders"], holder_tid.to_string(), "{name}");
+        let listed = waiters.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        assert_eq!(snap["kv"]["lock-contention.waiters"], listed, "{name}");
+        for tid in waiters {
+            let (_, level, text) = annotated_frame(thread(snap, tid), "deadlock");
+            assert_eq!((level.as_str(), holder_in(&text)), ("warning", holder_tid), "{name}: {text}");
+            assert!(text.contains("mutex mutexes::LOCK_A (0x"), "{name}: {text}");
+        }
+    });
+}
+
+/// The same cycle with each held mutex's guard inside a struct of the
+/// program's, where no `MutexGuard` variable shows who holds it (as when
+/// the compiler keeps a guard in registers): no owner is known, and
+/// nothing is claimed, neither deadlock nor contention.
+#[test]
+fn rust_mutex_without_a_visible_guard_is_no_claim() {
+    each_rust_live("hidden", |snap, name| {
+        assert_eq!(classifiers(snap), Vec::<String>::new(), "{name}");
+        for worker in workers(snap) {
+            let frames = worker["frames"].as_array().unwrap();
+            assert!(frames.iter().all(|f| annotations_by(f, "deadlock").is_empty()), "{name}");
+        }
+        assert!(annotations_by(snap, "deadlock").is_empty(), "{name}");
     });
 }
 

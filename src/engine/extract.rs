@@ -183,6 +183,7 @@ fn source_frame(module: Option<&Module<'_>>, pc: RunAddr, sp: RunAddr, src: &Sou
         module: module.map(|m| m.name().to_string()),
         module_offset: module.map(|m| Addr(pc - m.start)),
         function: src.function.clone(),
+        crate_name: src.crate_name.clone(),
         function_offset: src.function_offset,
         file: src.file.clone(),
         line: src.line,

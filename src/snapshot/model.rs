@@ -158,6 +158,9 @@ pub struct Frame {
     pub module_offset: Option<Addr>,
     #[serde(skip_serializing_if = "omit_none")]
     pub function: Option<String>,
+    /// A Rust function's crate: the first component of its path.
+    #[serde(rename = "crate", skip_serializing_if = "omit_none")]
+    pub crate_name: Option<String>,
     #[serde(skip_serializing_if = "omit_none")]
     pub function_offset: Option<u64>,
     #[serde(skip_serializing_if = "omit_none")]

@@ -86,10 +86,10 @@ impl<'d, 'a> LocationPlan<'d, 'a> {
 pub enum Place<'d, 'a> {
     Memory(u64),
     /// Bytes held outside memory: a register, a constant or a composite of
-    /// pieces; `known` is false for bytes of pieces that were optimized out.
+    /// pieces; `known` says which bytes the pieces gave.
     Bytes {
         data: Vec<u8>,
-        known: Vec<bool>,
+        known: Vec<HeldByte>,
         kind: BytesKind,
     },
     /// A pointer whose target has no address (`DW_OP_implicit_pointer`).
@@ -99,6 +99,26 @@ pub enum Place<'d, 'a> {
     },
     OptimizedOut,
     Unavailable(LocationError),
+}
+
+/// Whether a byte of a composite location is known, and why not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeldByte {
+    Known,
+    /// No piece gives it, or its piece is empty: optimized out.
+    Missing,
+    /// Its piece is this register, which the unwinder did not recover in
+    /// this frame (a caller-saved register in a caller): the value exists,
+    /// it cannot be read.
+    Unsaved(u16),
+}
+
+impl HeldByte {
+    /// The register of the first of `bytes` whose register was not
+    /// recovered, if one was not.
+    pub fn unsaved_among(bytes: &[HeldByte]) -> Option<u16> {
+        bytes.iter().find_map(|b| if let HeldByte::Unsaved(r) = b { Some(*r) } else { None })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -485,7 +505,7 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
         };
         let len = len as usize;
         let mut data = vec![0u8; len];
-        let mut known = vec![false; len];
+        let mut known = vec![HeldByte::Missing; len];
         let mut at = 0u64;
         let mut any_register = false;
         for piece in &pieces {
@@ -501,7 +521,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
                 }
                 Location::Register { register } => {
                     any_register = true;
-                    ctx.and_then(|c| register_bytes(c, register.0)).map(|b| (b, skip))
+                    let held = ctx.and_then(|c| register_bytes(c, register.0));
+                    if held.is_none() {
+                        mark_bits(&mut known, at, bits, HeldByte::Unsaved(register.0));
+                    }
+                    held.map(|b| (b, skip))
                 }
                 Location::Value { value } => Some((value_bytes(value, None), skip)),
                 Location::Bytes { value } => Some((value.slice().to_vec(), skip)),
@@ -512,8 +536,11 @@ impl<'x, 'd, 'a> Locator<'x, 'd, 'a> {
             }
             at += bits;
         }
-        if known.iter().all(|k| !k) {
-            return Place::OptimizedOut;
+        if !known.contains(&HeldByte::Known) {
+            return match HeldByte::unsaved_among(&known) {
+                Some(register) => Place::Unavailable(LocationError::Unsaved(register)),
+                None => Place::OptimizedOut,
+            };
         }
         let kind = if any_register { BytesKind::Register } else { BytesKind::Implicit };
         Place::Bytes { data, known, kind }
@@ -579,7 +606,7 @@ fn register_bytes(ctx: &FrameContext<'_, '_>, reg: u16) -> Option<Vec<u8>> {
 }
 
 fn bytes<'d, 'a>(data: Vec<u8>, kind: BytesKind) -> Place<'d, 'a> {
-    let known = vec![true; data.len()];
+    let known = vec![HeldByte::Known; data.len()];
     Place::Bytes { data, known, kind }
 }
 
@@ -651,9 +678,18 @@ fn value_bytes(value: Value, size: Option<u64>) -> Vec<u8> {
     data
 }
 
+/// Marks the bytes that bits `at..at + bits` touch as `state`.
+fn mark_bits(known: &mut [HeldByte], at: u64, bits: u64, state: HeldByte) {
+    let (first, end) = (at / 8, at.saturating_add(bits).div_ceil(8));
+    let end = usize::try_from(end).unwrap_or(usize::MAX).min(known.len());
+    for byte in known.iter_mut().take(end).skip(usize::try_from(first).unwrap_or(usize::MAX)) {
+        *byte = state;
+    }
+}
+
 /// Copies `bits` bits from `src` (starting at bit `skip`) to `dst` at bit
 /// `at`, marking the bytes touched as known.
-fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [bool], at: u64, bits: u64) {
+fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [HeldByte], at: u64, bits: u64) {
     for i in 0..bits {
         let Some(s) = skip.checked_add(i) else { break };
         let d = at + i;
@@ -661,22 +697,33 @@ fn copy_bits(src: &[u8], skip: u64, dst: &mut [u8], known: &mut [bool], at: u64,
         let bit = (byte >> (s % 8)) & 1;
         let Some(slot) = dst.get_mut((d / 8) as usize) else { break };
         *slot = (*slot & !(1 << (d % 8))) | (bit << (d % 8));
-        known[(d / 8) as usize] = true;
+        known[(d / 8) as usize] = HeldByte::Known;
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::copy_bits;
+    use super::{HeldByte, copy_bits, mark_bits};
 
     #[test]
     fn copies_pieces_at_bit_offsets() {
         let mut dst = [0u8; 2];
-        let mut known = [false; 2];
+        let mut known = [HeldByte::Missing; 2];
         copy_bits(&[0xab], 0, &mut dst, &mut known, 0, 8);
         copy_bits(&[0xf0], 4, &mut dst, &mut known, 8, 4);
         assert_eq!(dst, [0xab, 0x0f]);
-        assert_eq!(known, [true, true]);
+        assert_eq!(known, [HeldByte::Known; 2]);
+    }
+
+    #[test]
+    fn marks_the_bytes_a_piece_touches() {
+        let mut known = [HeldByte::Missing; 3];
+        mark_bits(&mut known, 4, 8, HeldByte::Unsaved(4));
+        assert_eq!(known, [HeldByte::Unsaved(4), HeldByte::Unsaved(4), HeldByte::Missing]);
+        // Offsets from corrupt DWARF mark nothing past the bytes.
+        mark_bits(&mut known, u64::MAX - 3, 8, HeldByte::Known);
+        mark_bits(&mut known, 16, u64::MAX, HeldByte::Known);
+        assert_eq!(known, [HeldByte::Unsaved(4), HeldByte::Unsaved(4), HeldByte::Known]);
     }
 
     #[test]
@@ -684,9 +731,9 @@ mod tests {
         // DW_OP_bit_piece offsets come from DWARF: near 2^64 they must
         // neither overflow nor reach past the source.
         let mut dst = [0u8; 1];
-        let mut known = [false; 1];
+        let mut known = [HeldByte::Missing; 1];
         copy_bits(&[0xff], u64::MAX, &mut dst, &mut known, 0, 8);
         copy_bits(&[0xff], 1 << 60, &mut dst, &mut known, 0, 8);
-        assert_eq!((dst, known), ([0], [false]));
+        assert_eq!((dst, known), ([0], [HeldByte::Missing]));
     }
 }

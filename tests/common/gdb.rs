@@ -103,6 +103,16 @@ fn gdb_stale_register(thread: &Value, ours: &Value, theirs: &Value) -> bool {
     live.is_some_and(|live| theirs.as_u64() == Some(live) || theirs.as_i64() == Some(live as i64))
 }
 
+/// Whether a variable or member holding the leaf `path` (`arg:f#0.x.y`)
+/// is, for us, in a register not saved in this frame: gdb reads the
+/// memory it points to from the register's stale value (see
+/// [`gdb_stale_register`]), a struct passed by reference in a caller
+/// frame, say.
+fn unsaved_ancestor(mine: &BTreeMap<String, Value>, path: &str) -> bool {
+    let ends = path.char_indices().filter(|(_, c)| matches!(c, '.' | '[' | '*' | '@')).map(|(i, _)| i);
+    ends.filter_map(|i| mine.get(&path[..i])).any(|v| v.get("unsaved").is_some())
+}
+
 /// gdb as the oracle: every scalar leaf of every parameter and local in
 /// every frame, compared. A value both read must be equal, and a value gdb
 /// reads must be read by us too. Values only we read (gdb does not follow
@@ -175,7 +185,12 @@ fn compare_deref(name: &str, snap: &Value, target: &[&std::ffi::OsStr], deref: u
             let mine = our_leaves(of);
             for (path, theirs) in gf["vars"].as_object().unwrap() {
                 let Some(ours) = mine.get(path) else {
-                    gdb_only.extend((!is_missing(theirs)).then(|| format!("{} {path}: gdb {theirs}", gf["function"])));
+                    let line = format!("{} {path}: gdb {theirs}", gf["function"]);
+                    if unsaved_ancestor(&mine, path) {
+                        stale.push(line);
+                    } else if !is_missing(theirs) {
+                        gdb_only.push(line);
+                    }
                     continue;
                 };
                 if is_missing(theirs) && is_missing(ours) {

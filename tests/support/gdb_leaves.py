@@ -13,6 +13,8 @@ import gdb
 MAX_ELEMENTS = 100
 MAX_DEPTH = 8
 DEREF_DEPTH = int(gdb.convenience_variable("deref_depth") or 0)
+SCALARS = (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM, gdb.TYPE_CODE_FLT,
+           gdb.TYPE_CODE_PTR)
 
 
 def leaves(value, path, out, depth=0, pointers=0):
@@ -24,6 +26,12 @@ def leaves(value, path, out, depth=0, pointers=0):
             return
         t = value.type.strip_typedefs()
         code = t.code
+        if code in SCALARS and str(value) == "<synthetic pointer>":
+            # No value of its own: an implicit pointer, or (gdb 13) the
+            # bytes of a value in pieces that no piece describes, whose
+            # int() is a made-up 0.
+            out[path] = "optimized-out"
+            return
         if code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_CHAR, gdb.TYPE_CODE_BOOL, gdb.TYPE_CODE_ENUM):
             out[path] = int(value)
         elif code == gdb.TYPE_CODE_FLT:

@@ -12,7 +12,8 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use super::super::location::Place;
+use super::super::errors::LocationError;
+use super::super::location::{HeldByte, Place};
 use crate::debuginfo::dwarf::Die;
 use crate::memory::{Memory, read_c_string};
 use crate::snapshot::{ValueLocation, Variable};
@@ -25,7 +26,7 @@ const MAX_BLOCK: u64 = 1 << 16;
 #[derive(Clone)]
 pub(super) enum Source<'d, 'a> {
     Memory(u64),
-    Held { data: Rc<[u8]>, known: Rc<[bool]>, start: usize, address: Option<u64>, kind: ValueLocation },
+    Held { data: Rc<[u8]>, known: Rc<[HeldByte]>, start: usize, address: Option<u64>, kind: ValueLocation },
     ImplicitPointer(Die<'d, 'a>, i64),
     Missing { location: ValueLocation, error: Option<String> },
 }
@@ -153,10 +154,17 @@ impl<'x> Reader<'x> {
                 let end = usize::try_from(len).ok().and_then(|len| start.checked_add(len)).unwrap_or(usize::MAX);
                 let range = *start..end;
                 match (data.get(range.clone()), known.get(range)) {
-                    (Some(bytes), Some(k)) if k.iter().all(|&k| k) => Ok(bytes.to_vec()),
-                    (Some(_), Some(_)) => {
-                        Err(Unread { location: ValueLocation::OptimizedOut, error: None, truncated: false })
-                    }
+                    (Some(bytes), Some(k)) if k.iter().all(|&k| k == HeldByte::Known) => Ok(bytes.to_vec()),
+                    // A byte in a register not recovered here: the value
+                    // exists, but cannot be read in this frame.
+                    (Some(_), Some(k)) => match HeldByte::unsaved_among(k) {
+                        Some(register) => Err(Unread {
+                            location: ValueLocation::Unavailable,
+                            error: Some(LocationError::Unsaved(register).to_string()),
+                            truncated: false,
+                        }),
+                        None => Err(Unread { location: ValueLocation::OptimizedOut, error: None, truncated: false }),
+                    },
                     _ => Err(Unread {
                         location: ValueLocation::Unavailable,
                         error: Some(format!("the location holds fewer than {len} bytes")),
@@ -184,7 +192,7 @@ impl<'x> Reader<'x> {
         }
         match self.read(&src, size) {
             Ok(bytes) => {
-                let known: Rc<[bool]> = vec![true; bytes.len()].into();
+                let known: Rc<[HeldByte]> = vec![HeldByte::Known; bytes.len()].into();
                 Source::Held {
                     data: bytes.into(),
                     known,
