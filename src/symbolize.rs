@@ -154,8 +154,6 @@ pub fn demangle(name: &str, language: Option<gimli::DwLang>) -> String {
     name.to_string()
 }
 
-/// Legacy Rust mangling shares `_ZN` with C++; only Rust names end in the
-/// hash component `17h<16 hex digits>E`.
 /// The crate of a Rust function named by its path (`std` of
 /// `std::rt::lang_start<()>`); none for a name that is not a path (`main`,
 /// `<T as Trait>::f`).
@@ -170,6 +168,8 @@ fn is_rust_symbol(name: &str) -> bool {
     name.starts_with("_R") || has_legacy_rust_hash(name)
 }
 
+/// Legacy Rust mangling shares `_ZN` with C++; only Rust names end in the
+/// hash component `17h<16 hex digits>E`.
 fn has_legacy_rust_hash(name: &str) -> bool {
     name.starts_with("_ZN")
         && name.len() > 20
