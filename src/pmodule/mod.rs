@@ -437,14 +437,14 @@ impl Host {
             return;
         }
         self.with_services(services, |host| {
-            let variables = host.has(Event::Variable);
+            let variables = host.variable_filters();
             // Most filters ask for the fault: a thread without one is
             // refused them once, not frame by frame.
             let faulted = host.shared.lock().threads.get(t).is_some_and(|th| th.faulted);
             // Events go to the extracted frames and variables, not to those
             // callbacks add meanwhile; handles stay valid across additions.
             for frame in host.extracted_frames(t) {
-                let vars = if variables { host.extracted_variables(frame) } else { Vec::new() };
+                let vars = host.extracted_variables(frame, &variables);
                 for at in vars {
                     host.variable_event(at);
                 }
@@ -465,8 +465,14 @@ impl Host {
             let (thread, tls) = {
                 let mut s = host.shared.lock();
                 let Some(thread) = ThreadAt::of(&mut s, t) else { return };
-                let n = if variables { s.threads[t].tls.len() } else { 0 };
-                (thread, (0..n).filter_map(|i| thread.tls(&mut s, i)).collect::<Vec<_>>())
+                let wanted: Vec<usize> = s.threads[t]
+                    .tls
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| variables.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, None))))
+                    .map(|(i, _)| i)
+                    .collect();
+                (thread, wanted.into_iter().filter_map(|i| thread.tls(&mut s, i)).collect::<Vec<_>>())
             };
             for at in tls {
                 host.variable_event(at);
@@ -493,18 +499,45 @@ impl Host {
         extracted.into_iter().filter_map(|f| FrameAt::of(&mut s, t, f)).collect()
     }
 
-    /// The extracted parameters and locals of `frame`.
-    fn extracted_variables(&self, frame: FrameAt) -> Vec<VarAt> {
-        let mut s = self.shared.lock();
-        let mut out = Vec::new();
-        let mut at = frame.first_variable(&mut s);
-        while let Some(here) = at {
-            if here.get(&s).is_some_and(|v| !v.made) {
-                out.push(here);
-            }
-            at = here.next(&mut s);
+    /// The filters of the variable callbacks of the modules still running
+    /// (None for a callback without one).
+    fn variable_filters(&self) -> Vec<Option<Match>> {
+        let live = self.modules.iter().filter(|m| !m.failed);
+        live.flat_map(|m| {
+            let registry = m.registry.borrow();
+            registry
+                .callbacks
+                .iter()
+                .filter(|c| c.event == Event::Variable)
+                .map(|c| c.filter.clone())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+    }
+
+    /// The extracted parameters and locals of `frame` that one of
+    /// `filters` takes. Filters read what callbacks cannot change (names,
+    /// types, the frame's place and fault), so they are tested here, in
+    /// one pass under one lock: a thousand threads hold tens of thousands
+    /// of variables, and a filter such as deadlock's `MutexGuard<` takes
+    /// none of a C program's. Each callback's own filter is tested again
+    /// when its event is raised.
+    fn extracted_variables(&self, frame: FrameAt, filters: &[Option<Match>]) -> Vec<VarAt> {
+        if filters.is_empty() {
+            return Vec::new();
         }
-        out
+        let mut s = self.shared.lock();
+        let Some((th, f)) = frame.get(&s) else { return Vec::new() };
+        let place = FrameRef { frame: f, thread_faulted: th.faulted };
+        let taken = |list: &[crate::snapshot::Variable]| -> Vec<usize> {
+            let wanted = |v: &crate::snapshot::Variable| {
+                !v.made && filters.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, Some(&place))))
+            };
+            list.iter().enumerate().filter(|(_, v)| wanted(v)).map(|(i, _)| i).collect()
+        };
+        let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
+        let parameters: Vec<VarAt> = parameters.into_iter().filter_map(|i| frame.parameter(&mut s, i)).collect();
+        parameters.into_iter().chain(locals.into_iter().filter_map(|i| frame.local(&mut s, i))).collect()
     }
 
     /// The globals asked for are read.
