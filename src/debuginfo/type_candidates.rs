@@ -24,7 +24,8 @@
 //! another unit (where the name is) is kept, as is one whose header or
 //! abbreviations do not read, and a name found in too many places to
 //! search for does not filter: a false candidate costs time, never a
-//! definition. Anonymous namespaces have no name to look for.
+//! definition. Anonymous namespaces have no name to look for, and only
+//! the scopes nearest the type are looked for ([`MAX_COMPONENTS`]).
 
 use std::cell::RefCell;
 
@@ -38,6 +39,11 @@ use crate::unwind::cfi::Slice;
 
 /// Places a name may be in a string section past which it does not filter.
 const MAX_PLACES: usize = 64;
+
+/// Names filtered by at most: the type's and those of the scopes nearest
+/// it (each is searched for in every string section, and hostile DWARF
+/// can nest scopes without end).
+const MAX_COMPONENTS: usize = 8;
 
 /// What the containers' names are when they have none.
 const ANONYMOUS_NAMESPACE: &str = "(anonymous namespace)";
@@ -77,7 +83,9 @@ struct Forms {
 impl<'n> NameFilter<'n> {
     /// A filter for the type named `name` inside `scopes` (outermost first).
     pub fn new(scopes: &[&'n str], name: &'n str) -> Self {
-        let components = scopes.iter().copied().filter(|s| *s != ANONYMOUS_NAMESPACE).chain([name]).collect();
+        let named = scopes.iter().copied().filter(|s| *s != ANONYMOUS_NAMESPACE).chain([name]);
+        let mut components: Vec<&str> = named.rev().take(MAX_COMPONENTS).collect();
+        components.reverse();
         NameFilter { components, places: RefCell::default(), forms: RefCell::default() }
     }
 

@@ -46,6 +46,16 @@ fn units_naming_every_scope_and_the_name_inline_or_in_debug_str() {
 }
 
 #[test]
+fn the_scopes_nearest_the_name_only() {
+    let scopes: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
+    let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let filter = NameFilter::new(&scopes, "Walk");
+    assert_eq!(filter.components.len(), MAX_COMPONENTS);
+    assert_eq!(filter.components[..2], ["s93", "s94"]);
+    assert_eq!(filter.components.last(), Some(&"Walk"));
+}
+
+#[test]
 fn every_place_a_merged_tail_puts_the_name() {
     let section = b"\0ParallelWalk\0Walk\0";
     assert_eq!(occurrences(section, b"Walk\0"), Some(vec![9, 14]));
