@@ -17,7 +17,9 @@
 //! - the string itself, NUL-ended (`DW_FORM_string`);
 //! - an index into `.debug_str_offsets` (`DW_FORM_strx*`,
 //!   `DW_FORM_GNU_str_index`): a unit whose abbreviations use those forms
-//!   for names is kept when the section lists one of the name's offsets.
+//!   for names is kept when its part of the section (from its root's
+//!   `DW_AT_str_offsets_base`; the whole section when it has none, as in
+//!   a split file) lists one of the name's offsets.
 //!
 //! A unit whose abbreviations give a name a form this cannot follow
 //! (`DW_FORM_indirect`, ...) or a type a `DW_AT_specification` into
@@ -71,6 +73,17 @@ struct Places {
     indexed: bool,
 }
 
+/// The `.debug_str_offsets` entries a unit's indexed names may use.
+#[derive(Clone, Copy, Debug)]
+enum Listed<'s> {
+    /// The unit names nothing by index.
+    Nothing,
+    /// Any of the section's.
+    Section,
+    /// Its part of the section.
+    Entries(&'s [u8]),
+}
+
 /// How a unit's abbreviations name things.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Forms {
@@ -102,10 +115,14 @@ impl<'n> NameFilter<'n> {
         if forms.unfiltered {
             return true;
         }
+        let listed = match forms.indexed {
+            false => Listed::Nothing,
+            true => listed_offsets(dwarf, &header, endian).map_or(Listed::Section, Listed::Entries),
+        };
         let mut places = self.places.borrow_mut();
         let places = places.entry(dwarf.identity()).or_insert_with(|| self.places(dwarf));
         let width = header.format().word_size();
-        places.iter().all(|p| p.in_unit(bytes, width, endian, forms.indexed))
+        places.iter().all(|p| p.in_unit(bytes, width, endian, listed))
     }
 
     /// Where each name is in `dwarf`'s sections, the names in too many
@@ -136,9 +153,18 @@ impl<'n> NameFilter<'n> {
 
 impl Places {
     /// Whether a unit's bytes may name this name.
-    fn in_unit(&self, bytes: &[u8], width: u8, endian: RunTimeEndian, indexed: bool) -> bool {
+    fn in_unit(&self, bytes: &[u8], width: u8, endian: RunTimeEndian, listed: Listed<'_>) -> bool {
         let offsets = self.strp.iter().chain(&self.line_strp).chain(&self.sup);
-        (indexed && self.indexed)
+        let indexed = match listed {
+            Listed::Nothing => false,
+            Listed::Section => self.indexed,
+            Listed::Entries(entries) => {
+                let entries: Vec<&[u8]> = entries.chunks_exact(usize::from(width)).collect();
+                let mut strp = self.strp.iter().filter_map(|&o| encoded(o, width, endian));
+                strp.any(|e| entries.contains(&e.as_slice()))
+            }
+        };
+        indexed
             || contains(bytes, &self.inline)
             || offsets.filter_map(|&o| encoded(o, width, endian)).any(|e| contains(bytes, &e))
     }
@@ -159,6 +185,38 @@ fn occurrences(section: &[u8], needle: &[u8]) -> Option<Vec<u64>> {
     let mut found = memmem::find_iter(section, needle).map(|at| at as u64);
     let places: Vec<u64> = found.by_ref().take(MAX_PLACES + 1).collect();
     (places.len() <= MAX_PLACES).then_some(places)
+}
+
+/// The entries of a unit's part of `.debug_str_offsets`, from its root's
+/// `DW_AT_str_offsets_base` (the end of the part's header) to the end the
+/// header gives; none when the root has no base or the header does not
+/// read.
+fn listed_offsets<'a>(
+    dwarf: &DwarfInfo<'a>,
+    header: &gimli::UnitHeader<gimli::EndianSlice<'_, RunTimeEndian>>,
+    endian: RunTimeEndian,
+) -> Option<&'a [u8]> {
+    let abbrevs = header.abbreviations(&gimli::DebugAbbrev::new(dwarf.abbrev_bytes(), endian)).ok()?;
+    let mut entries = header.entries(&abbrevs);
+    let root = entries.next_dfs().ok()??;
+    let Some(gimli::AttributeValue::DebugStrOffsetsBase(base)) = root.attr_value(gimli::DW_AT_str_offsets_base) else {
+        return None;
+    };
+    part(section(dwarf, gimli::SectionId::DebugStrOffsets), base.0, header.format(), endian)
+}
+
+/// The entries of the `.debug_str_offsets` part whose entries start at
+/// `base` (after its length, version and padding).
+fn part(section: &[u8], base: usize, format: gimli::Format, endian: RunTimeEndian) -> Option<&[u8]> {
+    // The length, after 0xffffffff in 64-bit DWARF, counts from its end.
+    let (length_at, length_size) = match format {
+        gimli::Format::Dwarf32 => (base.checked_sub(8)?, 4),
+        gimli::Format::Dwarf64 => (base.checked_sub(12)?, 8),
+    };
+    let mut length = Slice::new(section.get(length_at..base)?, endian);
+    let length = length.read_word(format).ok()?;
+    let end = (length_at + length_size).checked_add(length)?;
+    section.get(base..end)
 }
 
 /// `offset` as a `width`-byte field (4 in 32-bit DWARF, 8 in 64-bit).

@@ -61,12 +61,12 @@ fn every_place_a_merged_tail_puts_the_name() {
     assert_eq!(occurrences(section, b"Walk\0"), Some(vec![9, 14]));
     let places = Places { inline: b"Walk\0".to_vec(), strp: vec![9, 14], ..Places::default() };
     // A unit naming `ParallelWalk`'s tail, in 32- and 64-bit DWARF.
-    assert!(places.in_unit(&[0x13, 0x09, 0, 0, 0, 0x07], 4, LE, false));
-    assert!(places.in_unit(&[0x13, 0x0e, 0, 0, 0, 0, 0, 0, 0], 8, LE, false));
-    assert!(places.in_unit(&[0x13, 0, 0, 0, 0x0e], 4, RunTimeEndian::Big, false));
-    assert!(places.in_unit(b"\x13Walk\0", 4, LE, false), "inline");
-    assert!(!places.in_unit(&[0x13, 0x0a, 0, 0, 0, 0x07], 4, LE, false));
-    assert!(!places.in_unit(b"\x13ParallelWalk", 4, LE, false));
+    assert!(places.in_unit(&[0x13, 0x09, 0, 0, 0, 0x07], 4, LE, Listed::Nothing));
+    assert!(places.in_unit(&[0x13, 0x0e, 0, 0, 0, 0, 0, 0, 0], 8, LE, Listed::Nothing));
+    assert!(places.in_unit(&[0x13, 0, 0, 0, 0x0e], 4, RunTimeEndian::Big, Listed::Nothing));
+    assert!(places.in_unit(b"\x13Walk\0", 4, LE, Listed::Nothing), "inline");
+    assert!(!places.in_unit(&[0x13, 0x0a, 0, 0, 0, 0x07], 4, LE, Listed::Nothing));
+    assert!(!places.in_unit(b"\x13ParallelWalk", 4, LE, Listed::Nothing));
 }
 
 #[test]
@@ -81,10 +81,32 @@ fn indexed_names_when_the_string_offsets_list_the_name() {
     let listed = Places { inline: b"Walk\0".to_vec(), strp: vec![9], indexed: true, ..Places::default() };
     let unlisted = Places { indexed: false, ..Places { inline: b"Walk\0".to_vec(), ..Places::default() } };
     let unit = [0x25, 0x03, 0x07];
-    assert!(listed.in_unit(&unit, 4, LE, true));
-    assert!(!unlisted.in_unit(&unit, 4, LE, true));
+    assert!(listed.in_unit(&unit, 4, LE, Listed::Section));
+    assert!(!unlisted.in_unit(&unit, 4, LE, Listed::Section));
+    // The unit's part of the section.
+    assert!(listed.in_unit(&unit, 4, LE, Listed::Entries(&[1, 0, 0, 0, 9, 0, 0, 0])));
+    assert!(!listed.in_unit(&unit, 4, LE, Listed::Entries(&[1, 0, 0, 0, 7, 0, 0, 0])));
+    assert!(!listed.in_unit(&unit, 4, LE, Listed::Entries(&[0, 9, 0, 0, 0, 0, 0, 0])), "unaligned");
     // A unit naming nothing by index: the offsets' list does not count.
-    assert!(!listed.in_unit(&unit, 4, LE, false));
+    assert!(!listed.in_unit(&unit, 4, LE, Listed::Nothing));
+}
+
+#[test]
+fn a_units_part_of_the_string_offsets() {
+    // Two parts of 32-bit DWARF (length, version 5, padding, entries).
+    let mut section = vec![12, 0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0];
+    section.extend([8, 0, 0, 0, 5, 0, 0, 0, 3, 0, 0, 0]);
+    assert_eq!(part(&section, 8, gimli::Format::Dwarf32, LE), Some(&section[8..16]));
+    assert_eq!(part(&section, 24, gimli::Format::Dwarf32, LE), Some(&section[24..28]));
+    // 64-bit DWARF: 0xffffffff, then an 8-byte length.
+    let mut wide = vec![0xff; 4];
+    wide.extend([12, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0]);
+    wide.extend([9, 0, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(part(&wide, 16, gimli::Format::Dwarf64, LE), Some(&wide[16..24]));
+    // A base before any header, a length past the section's end.
+    assert_eq!(part(&section, 4, gimli::Format::Dwarf32, LE), None);
+    section[16] = 100;
+    assert_eq!(part(&section, 24, gimli::Format::Dwarf32, LE), None);
 }
 
 /// An abbreviation table of one abbreviation of `tag` with `attrs`.
