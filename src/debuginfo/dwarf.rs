@@ -264,6 +264,16 @@ impl<'d, 'a> Die<'d, 'a> {
     /// The `A::B::` prefix of the namespaces and classes around this DIE
     /// (empty for C, where there are none).
     pub fn scope_prefix(&self) -> String {
+        self.scopes().iter().fold(String::new(), |mut acc, n| {
+            acc.push_str(n);
+            acc.push_str("::");
+            acc
+        })
+    }
+
+    /// The names of the namespaces and classes around this DIE, outermost
+    /// first (none in C).
+    pub fn scopes(&self) -> Vec<&str> {
         let containers = self.unit.containers.get_or_init(|| self.dwarf.containers(&self.unit.unit));
         let i = containers.partition_point(|c| c.start < self.offset);
         let mut at = i.checked_sub(1);
@@ -278,11 +288,8 @@ impl<'d, 'a> Die<'d, 'a> {
             names.push(containers[j].name.as_str());
             at = containers[j].parent;
         }
-        names.iter().rev().fold(String::new(), |mut acc, n| {
-            acc.push_str(n);
-            acc.push_str("::");
-            acc
-        })
+        names.reverse();
+        names
     }
 }
 
@@ -682,22 +689,37 @@ impl<'a> DwarfInfo<'a> {
     /// units it rejects (only a possible skeleton's root is read, to find
     /// its split unit).
     pub fn unit_roots_where<'s>(&'s self, keep: impl Fn(&[u8]) -> bool + 's) -> impl Iterator<Item = Die<'s, 'a>> + 's {
+        self.numbered_unit_roots_where(move |_, _, bytes| keep(bytes)).map(|(_, root)| root)
+    }
+
+    /// [`Self::unit_roots_where`], each root with its unit's number (its
+    /// place in section order), `keep` told the number and the DWARF the
+    /// bytes are of (a split file's for a split unit).
+    pub fn numbered_unit_roots_where<'s: 'k, 'k>(
+        &'s self,
+        keep: impl Fn(usize, &DwarfInfo<'a>, &[u8]) -> bool + 'k,
+    ) -> impl Iterator<Item = (usize, Die<'s, 'a>)> + 'k {
         let section = self.info_bytes();
         let starts = self.starts();
         let mut pass = Pass::new(self);
         starts.iter().enumerate().filter_map(move |(i, &start)| {
             pass.reached(start.0);
             let end = starts.get(i + 1).map_or(section.len(), |next| next.0);
-            let (dwarf, unit) = if section.get(start.0..end).is_some_and(&keep) {
+            let (dwarf, unit) = if section.get(start.0..end).is_some_and(|bytes| keep(i, self, bytes)) {
                 self.dies_of(start)?
             } else {
                 let split = self.split(start, &self.possible_skeleton(start)?)?;
                 let unit = split.info.unit(split.unit)?;
-                keep(split.info.unit_bytes(&unit.unit)?).then_some((&split.info, unit))?
+                keep(i, &split.info, split.info.unit_bytes(&unit.unit)?).then_some((&split.info, unit))?
             };
             let offset = unit.unit.root_offset();
-            Some(Die { dwarf, unit, offset })
+            Some((i, Die { dwarf, unit, offset }))
         })
+    }
+
+    /// The whole `.debug_abbrev` section.
+    pub fn abbrev_bytes(&self) -> &'a [u8] {
+        gimli::Section::reader(&self.whole().debug_abbrev).slice()
     }
 
     /// Unit `start` parsed if it may be a skeleton: a DWARF 5 header says

@@ -16,6 +16,7 @@ pub mod section_cache;
 pub(crate) mod split;
 pub mod store;
 pub(crate) mod symbols;
+pub(crate) mod type_candidates;
 pub(crate) mod type_index;
 pub(crate) mod unit_sections;
 

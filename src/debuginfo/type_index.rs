@@ -6,31 +6,35 @@
 //! and a C `struct opaque` behind a pointer is defined in the one .c file
 //! that needs its members. gdb completes such a declaration by looking the
 //! type's qualified name up in every unit of every module; so does this,
-//! with an index of a module's type definitions built the first time a
-//! declaration of that module needs completing (most snapshots never
-//! build one).
+//! walking only the units whose bytes may hold the definition
+//! ([`super::type_candidates`]) the first time a name is looked up, and
+//! keeping the definitions found there for later names (most snapshots
+//! look none up; a big executable's every unit would take longer than the
+//! rest of the snapshot).
 //!
-//! The index holds the definitions at file and namespace scope and those
+//! The definitions kept are those at file and namespace scope and those
 //! nested in classes, by kind (struct or class, union, enum) and qualified
-//! name (`app::Logger`, `opaque`), the first definition found for a name
-//! winning. Building it walks the children of unit roots, namespaces and
-//! classes only, skipping function bodies (by their sibling links), down to
-//! [`MAX_INDEX_DEPTH`] and through at most [`MAX_INDEX_DIES`] DIEs, so that
-//! hostile DWARF cannot make it take unbounded time while the target is
-//! stopped.
+//! name (`app::Logger`, `opaque`), the first in unit order winning, as if
+//! every unit had been walked: a name's candidate units are walked in
+//! order up to the first that defines it. A walk goes through the children
+//! of unit roots, namespaces and classes only, skipping function bodies
+//! (by their sibling links), down to [`MAX_INDEX_DEPTH`] and through at
+//! most [`MAX_INDEX_DIES`] DIEs over all lookups, so that hostile DWARF
+//! cannot make it take unbounded time while the target is stopped.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use gimli::{AttributeValue, DwTag};
 
 use super::dwarf::{Die, DwarfInfo, NamesPass, is_c};
+use super::type_candidates::NameFilter;
 
 /// Scopes (namespaces, classes) nested in each other that are searched
 /// for definitions.
 const MAX_INDEX_DEPTH: usize = 16;
 
-/// DIEs looked at to build one module's index at most: libc's top levels
-/// take about a quarter of this.
+/// DIEs looked at in one module's units at most: libc's top levels take
+/// about a quarter of this.
 const MAX_INDEX_DIES: usize = 1 << 22;
 
 /// What a name is a name of: a struct and a class of one name are one type.
@@ -52,39 +56,65 @@ impl TypeTag {
     }
 }
 
-/// One module's type definitions by kind and qualified name.
+/// A unit's place in the order definitions are found in: `.debug_info`'s
+/// units in section order, then `.debug_types`'.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+struct Place {
+    types: bool,
+    index: usize,
+}
+
+/// One module's type definitions by kind and qualified name, from the
+/// units walked so far.
 pub struct TypeIndex<'d, 'a> {
-    definitions: HashMap<(TypeTag, Box<str>), Die<'d, 'a>>,
+    dwarf: &'d DwarfInfo<'a>,
+    walked: HashSet<Place>,
+    /// Each definition with the place of its unit.
+    definitions: HashMap<(TypeTag, Box<str>), (Place, Die<'d, 'a>)>,
+    /// DIEs left to look at.
+    budget: usize,
 }
 
 impl<'d, 'a> TypeIndex<'d, 'a> {
-    /// Indexes every unit (type units included) of `dwarf`.
+    /// The index of `dwarf`'s units (type units included), none walked yet.
+    pub fn new(dwarf: &'d DwarfInfo<'a>) -> Self {
+        TypeIndex { dwarf, walked: HashSet::default(), definitions: HashMap::default(), budget: MAX_INDEX_DIES }
+    }
+
+    /// The definition of the type of `tag` named `name` inside `scopes`
+    /// (outermost first), walking the units that may hold it.
     ///
     /// The index keeps copies of the names: the strings' pages are let go
     /// as it goes ([`NamesPass`]).
-    pub fn build(dwarf: &'d DwarfInfo<'a>) -> Self {
-        let mut index = TypeIndex { definitions: HashMap::default() };
-        let mut budget = MAX_INDEX_DIES;
+    pub fn find(&mut self, tag: TypeTag, scopes: &[&str], name: &str) -> Option<Die<'d, 'a>> {
+        let qualified: String = scopes.iter().flat_map(|s| [*s, "::"]).chain([name]).collect();
+        let key = (tag, qualified.into_boxed_str());
+        let filter = NameFilter::new(scopes, name);
+        let (dwarf, walked) = (self.dwarf, self.walked.clone());
+        let unwalked = move |place| !walked.contains(&place);
+        let units = dwarf
+            .numbered_unit_roots_where(|index, dwarf, bytes| {
+                unwalked(Place { types: false, index }) && filter.may_define(dwarf, bytes)
+            })
+            .map(|(index, root)| (Place { types: false, index }, root));
+        let type_units = dwarf.type_unit_roots().enumerate().map(|(index, root)| (Place { types: true, index }, root));
         let mut names = NamesPass::new(dwarf);
-        for root in dwarf.unit_roots().chain(dwarf.type_unit_roots()) {
-            let c = is_c(root.unit.language);
-            index.collect(&root, &mut String::new(), c, 0, &mut budget);
-            names.passed(&root.unit.unit);
-            if budget == 0 {
+        for (place, root) in units.chain(type_units.filter(|(place, _)| unwalked(*place))) {
+            // The units before this one that may define it are walked.
+            if self.budget == 0 || self.definitions.get(&key).is_some_and(|(found, _)| *found < place) {
                 break;
             }
+            self.walked.insert(place);
+            let c = is_c(root.unit.language);
+            self.collect(place, &root, &mut String::new(), c, 0);
+            names.passed(&root.unit.unit);
         }
-        index
-    }
-
-    /// The definition of the type of `tag` named `name` (with its scopes).
-    pub fn find(&self, tag: TypeTag, name: &str) -> Option<&Die<'d, 'a>> {
-        self.definitions.get(&(tag, name.into()))
+        self.definitions.get(&key).map(|(_, die)| die.clone())
     }
 
     /// Adds the definitions among the children of `scope`, whose names
     /// take `prefix` (`A::B::`; always empty in C).
-    fn collect(&mut self, scope: &Die<'d, 'a>, prefix: &mut String, c: bool, depth: usize, budget: &mut usize) {
+    fn collect(&mut self, place: Place, scope: &Die<'d, 'a>, prefix: &mut String, c: bool, depth: usize) {
         if depth >= MAX_INDEX_DEPTH {
             return;
         }
@@ -92,10 +122,10 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
         let Ok(root) = tree.root() else { return };
         let mut children = root.children();
         while let Ok(Some(child)) = children.next() {
-            if *budget == 0 {
+            if self.budget == 0 {
                 return;
             }
-            *budget -= 1;
+            self.budget -= 1;
             let entry = child.entry();
             // Most DIEs here are functions and variables: their names are
             // not read.
@@ -107,7 +137,7 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
             let name = entry.attr_value(gimli::DW_AT_name).and_then(|v| die.string(v));
             let Some(tag) = tag else {
                 let name = name.unwrap_or_else(|| "(anonymous namespace)".into());
-                self.nested(&die, prefix, &name, c, depth, budget);
+                self.nested(place, &die, prefix, &name, c, depth);
                 continue;
             };
             let flag = |attr| matches!(entry.attr_value(attr), Some(AttributeValue::Flag(true)));
@@ -120,30 +150,30 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
                 (None, None) => None,
             };
             if let Some(qualified) = qualified.filter(|_| !declaration) {
-                self.definitions.entry((tag, qualified.into())).or_insert(die.clone());
+                // A unit walked later may come first.
+                let found = self.definitions.entry((tag, qualified.into())).or_insert((place, die.clone()));
+                if place < found.0 {
+                    *found = (place, die.clone());
+                }
             }
             // C has no nested scopes: gcc and clang put every C struct at
             // the top.
             if let (Some(name), TypeTag::Record | TypeTag::Union, false) = (name, tag, c) {
-                self.nested(&die, prefix, &name, c, depth, budget);
+                self.nested(place, &die, prefix, &name, c, depth);
             }
         }
     }
 
     /// [`Self::collect`] in a namespace or class named `name`.
-    fn nested(
-        &mut self,
-        scope: &Die<'d, 'a>,
-        prefix: &mut String,
-        name: &str,
-        c: bool,
-        depth: usize,
-        budget: &mut usize,
-    ) {
+    fn nested(&mut self, place: Place, scope: &Die<'d, 'a>, prefix: &mut String, name: &str, c: bool, depth: usize) {
         let before = prefix.len();
         prefix.push_str(name);
         prefix.push_str("::");
-        self.collect(scope, prefix, c, depth + 1, budget);
+        self.collect(place, scope, prefix, c, depth + 1);
         prefix.truncate(before);
     }
 }
+
+#[cfg(test)]
+#[path = "type_index_tests.rs"]
+mod tests;

@@ -81,6 +81,11 @@ impl DwarfBuilder {
         self.dwarf.units.get_mut(unit).get_mut(entry).set(attr, value);
     }
 
+    /// A string attribute in `.debug_str` (`DW_FORM_strp`).
+    pub fn strp(&mut self, s: &str) -> AttributeValue {
+        AttributeValue::StringRef(self.dwarf.strings.add(s))
+    }
+
     /// `[begin, end)` as `DW_AT_low_pc` and a `DW_AT_high_pc` length.
     pub fn code(&mut self, unit: UnitId, entry: UnitEntryId, begin: u64, end: u64) {
         self.set(unit, entry, gimli::DW_AT_low_pc, AttributeValue::Address(Address::Constant(begin)));

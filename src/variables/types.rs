@@ -165,8 +165,8 @@ pub struct Types<'d, 'a> {
     /// The modules whose DWARF completes a type another declares.
     modules: &'d ModuleSet<'a>,
     /// Each DWARF's type definitions by name (by [`Die::key`]'s DWARF),
-    /// built on its first declaration to complete.
-    indexes: RefCell<HashMap<usize, Rc<TypeIndex<'d, 'a>>>>,
+    /// found as declarations are completed.
+    indexes: RefCell<HashMap<usize, TypeIndex<'d, 'a>>>,
     /// The definition found for each declaration, or none.
     definitions: RefCell<HashMap<(usize, usize), Definition<'d, 'a>>>,
     parsed: RefCell<HashMap<(usize, usize), Rc<Type<'d, 'a>>>>,
@@ -280,24 +280,18 @@ impl<'d, 'a> Types<'d, 'a> {
     fn find_definition(&self, id: &TypeId<'d, 'a>) -> Option<TypeId<'d, 'a>> {
         let entry = id.entry()?;
         let tag = TypeTag::of(entry.tag())?;
-        let name = format!("{}{}", id.scope_prefix(), id.string(entry.attr_value(gimli::DW_AT_name)?)?);
+        let name = id.string(entry.attr_value(gimli::DW_AT_name)?)?;
+        let scopes = id.scopes();
         let own = id.dwarf;
         let others = self.modules.iter().filter_map(|m| m.dwarf()).filter(|d| !std::ptr::eq(*d, own));
         let mut dwarfs = std::iter::once(own).chain(own.sup()).chain(others);
-        let found = dwarfs.find_map(|dwarf| self.index(dwarf).find(tag, &name).cloned())?;
+        let found = dwarfs.find_map(|dwarf| {
+            let mut indexes = self.indexes.borrow_mut();
+            let index = indexes.entry(dwarf as *const DwarfInfo<'a> as usize).or_insert_with(|| TypeIndex::new(dwarf));
+            index.find(tag, &scopes, &name)
+        })?;
         // A definition is no declaration, unless the DWARF is corrupt.
         (found.key() != id.key()).then_some(found)
-    }
-
-    /// The type index of a DWARF, built on first use.
-    fn index(&self, dwarf: &'d DwarfInfo<'a>) -> Rc<TypeIndex<'d, 'a>> {
-        let key = dwarf as *const DwarfInfo<'a> as usize;
-        if let Some(index) = self.indexes.borrow().get(&key) {
-            return index.clone();
-        }
-        let index = Rc::new(TypeIndex::build(dwarf));
-        self.indexes.borrow_mut().insert(key, index.clone());
-        index
     }
 
     /// A compact name for a type DIE, valid for this run.
