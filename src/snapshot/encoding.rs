@@ -33,7 +33,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::model::{Addr, Annotation, Kind, Snapshot, Thread, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Kind, Snapshot, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -227,7 +227,7 @@ fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
 /// `serialize_with` of the snapshot's `threads`: those before the ones
 /// another thread writes ([`LaterThreads`]), then that thread's JSON of
 /// the rest (or, if it failed, the rest written here).
-pub fn write_threads<S: Serializer>(threads: &[Thread], s: S) -> Result<S::Ok, S::Error> {
+pub fn write_threads<T: Serialize, S: Serializer>(threads: &[T], s: S) -> Result<S::Ok, S::Error> {
     let later = LATER.with_borrow_mut(Option::take);
     let from = later.as_ref().map_or(threads.len(), |l| l.from.min(threads.len()));
     let mut seq = s.serialize_seq(Some(threads.len()))?;
@@ -262,8 +262,8 @@ pub fn omit_none<T>(field: &Option<T>) -> bool {
 
 /// `skip_serializing_if` of a list: an empty one is left out of the
 /// compact form.
-pub fn omit_empty<T>(field: &[T]) -> bool {
-    field.is_empty() && compact()
+pub fn omit_empty<T>(field: &impl AsRef<[T]>) -> bool {
+    field.as_ref().is_empty() && compact()
 }
 
 /// `skip_serializing_if` of a flag: false is left out of the compact form.
@@ -467,25 +467,52 @@ pub enum BadReference {
 }
 
 /// Puts in place of every index what it refers to (a version 2 snapshot;
-/// one of version 1 has none), and empties the tables. An object may refer
-/// only to objects after it, as the writer orders them: no cycle can be
-/// read.
+/// one of version 1 has none), and empties the tables.
 pub fn resolve(snapshot: &mut Snapshot) -> Result<(), BadReference> {
-    let types = std::mem::take(&mut snapshot.types);
-    let raw = std::mem::take(&mut snapshot.objects);
-    let mut objects: Vec<Option<Arc<Variable>>> = vec![None; raw.len()];
-    for (i, mut object) in raw.into_iter().enumerate().rev() {
-        resolve_tree(&mut object, &types, &objects, i + 1)?;
-        objects[i] = Some(Arc::new(object));
-    }
+    let tables = ReadTables::take(snapshot)?;
     let threads = snapshot.threads.iter_mut().flat_map(|t| {
         let frames = t.frames.iter_mut().flat_map(|f| f.parameters.iter_mut().chain(&mut f.locals));
         t.tls.iter_mut().chain(frames)
     });
     for v in snapshot.globals.iter_mut().chain(threads) {
-        resolve_tree(v, &types, &objects, 0)?;
+        tables.resolve(v)?;
     }
     Ok(())
+}
+
+/// Version 2's tables as read, their objects resolved: what the indices
+/// of the snapshot's variables refer to.
+#[derive(Debug, Default)]
+pub struct ReadTables {
+    types: Vec<TypeEntry>,
+    /// Every one `Some` once made.
+    objects: Vec<Option<Arc<Variable>>>,
+}
+
+impl ReadTables {
+    /// Takes the tables out of `snapshot` (of any kind of variable list)
+    /// and resolves the objects' references. An object may refer only to
+    /// objects after it, as the writer orders them: no cycle can be read.
+    pub fn take<V>(snapshot: &mut Snapshot<V>) -> Result<Self, BadReference> {
+        let types = std::mem::take(&mut snapshot.types);
+        let raw = std::mem::take(&mut snapshot.objects);
+        let mut objects: Vec<Option<Arc<Variable>>> = vec![None; raw.len()];
+        for (i, mut object) in raw.into_iter().enumerate().rev() {
+            resolve_tree(&mut object, &types, &objects, i + 1)?;
+            objects[i] = Some(Arc::new(object));
+        }
+        Ok(ReadTables { types, objects })
+    }
+
+    /// Puts in place of every index in `v` and below what it refers to.
+    pub fn resolve(&self, v: &mut Variable) -> Result<(), BadReference> {
+        resolve_tree(v, &self.types, &self.objects, 0)
+    }
+
+    /// The shared objects, resolved.
+    pub fn objects(&self) -> impl Iterator<Item = &Variable> {
+        self.objects.iter().flatten().map(|o| &**o)
+    }
 }
 
 /// Resolves the references of `root` and of everything it holds, where

@@ -136,7 +136,7 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 /// [`encoding`], every error returned. A snapshot of many threads is
 /// written on two CPUs: another thread writes the later half of the
 /// threads' JSON while this one writes the rest into the file.
-fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
+fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     #[derive(Serialize)]
     struct Encoded<'s, O: Serialize> {
         #[serde(flatten)]
@@ -158,6 +158,14 @@ fn write_json(snapshot: &Snapshot, file: &File) -> io::Result<()> {
     })?;
     out.write_all(b"\n")?;
     out.flush()
+}
+
+/// The snapshot's JSON as its file holds it, for tests that read it back.
+#[cfg(test)]
+pub(crate) fn to_text(snapshot: &Snapshot) -> String {
+    let mut text = Vec::new();
+    write_json(snapshot, &mut text).expect("writing into memory");
+    String::from_utf8(text).expect("JSON is UTF-8")
 }
 
 /// Threads written on one CPU at most: below, a second thread costs more
@@ -213,12 +221,19 @@ pub fn read(path: &Path) -> io::Result<Snapshot> {
 
 /// Parses a snapshot of any version and resolves version 2's references.
 pub fn parse(text: &str) -> Result<Snapshot, ReadError> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    json.disable_recursion_limit();
-    let mut snapshot = Snapshot::deserialize(serde_stacker::Deserializer::new(&mut json))?;
-    json.end()?;
+    let mut snapshot: Snapshot = from_json(text)?;
     encoding::resolve(&mut snapshot)?;
     Ok(snapshot)
+}
+
+/// Deserializes the whole of `text` as every reader of snapshots does: at
+/// any nesting depth, the stack growing on the heap as deep values need.
+pub(super) fn from_json<'t, T: Deserialize<'t>>(text: &'t str) -> serde_json::Result<T> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    json.disable_recursion_limit();
+    let value = T::deserialize(serde_stacker::Deserializer::new(&mut json))?;
+    json.end()?;
+    Ok(value)
 }
 
 /// Why a snapshot's text cannot be read.
