@@ -363,7 +363,7 @@ impl From<VariableIn> for Variable {
             TypeField::Text(text) => text,
             TypeField::Index(i) => {
                 refs.type_index = Some(i);
-                Arc::from("")
+                Arc::default()
             }
         };
         let target = match v.target {
@@ -406,9 +406,11 @@ enum TypeField {
     Index(usize),
 }
 
+/// The empty text shares one allocation (`Arc::from("")` would make one
+/// for every variable read).
 impl Default for TypeField {
     fn default() -> Self {
-        TypeField::Text(Arc::from(""))
+        TypeField::Text(Arc::default())
     }
 }
 

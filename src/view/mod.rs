@@ -14,6 +14,7 @@ mod draw;
 mod headless;
 mod info;
 mod keys;
+mod matching;
 mod source;
 mod state;
 mod suspend;

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use ratatui::layout::Rect;
 use rustc_hash::FxHashSet;
 
+use super::matching::{ListFilter, contains_ignoring_case};
 use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
 use crate::snapshot::lazy::{Deferred, LazySnapshot};
@@ -674,10 +675,7 @@ impl<'s> View<'s> {
     /// thread shown, and selects the first hit.
     ///
     /// The lists of variables are read one at a time, and only those
-    /// whose text may hold a match: with the query in it (a name without
-    /// a backslash is its JSON text), with an escape in it (a name may
-    /// spell out the query so), or, when one of the shared objects holds
-    /// a match, with a `"target"` (it may be a reference to that object).
+    /// whose text may hold a match ([`ListFilter`]).
     fn search_for(&mut self, query: String) {
         self.search = Search { query: query.clone(), ..Search::default() };
         if query.is_empty() {
@@ -685,23 +683,21 @@ impl<'s> View<'s> {
         }
         let needle = query.to_lowercase();
         let matches = |s: &str| contains_ignoring_case(s, &needle);
-        // The shared objects that hold no match (the object's own name is
-        // that of a pointer's target: no match), not walked again below
-        // each pointer to them.
-        let barren: FxHashSet<*const Variable> = (self.lazy.objects())
-            .filter(|object| {
-                let mut found = false;
-                variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
-                !found
-            })
-            .map(|object| object as *const Variable)
-            .collect();
-        let in_objects = barren.len() < self.lazy.objects().count();
+        // The shared objects that hold a match (the object's own name is
+        // that of a pointer's target: no match); those that hold none are
+        // not walked again below each pointer to them.
+        let (mut holding, mut barren) = (FxHashSet::default(), FxHashSet::default());
+        for (i, object) in self.lazy.objects().enumerate() {
+            let mut found = false;
+            variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
+            match found {
+                true => holding.insert(i),
+                false => barren.insert(object as *const Variable),
+            };
+        }
         let barren = |target: &Variable| barren.contains(&(target as *const Variable));
-        let may_match = |list: &Deferred| {
-            let text = list.text();
-            matches(text) || text.contains('\\') || (in_objects && text.contains("\"target\""))
-        };
+        let filter = ListFilter::new(&needle, holding);
+        let may_match = |list: &Deferred| filter.may_match(list.text());
         let lazy = self.lazy;
         let walk = |hits: &mut Vec<Hit>, at: (usize, Option<usize>), variables: &[(Section, Variable)], base| {
             for (vi, (_, v)) in variables.iter().enumerate() {
@@ -922,21 +918,6 @@ fn variable_hits(
             hit(&path);
         }
         stack.push((c, 0));
-    }
-}
-
-/// Whether `hay` contains `needle` (lower case), ignoring case; without
-/// allocating when both are ASCII, as names almost always are, and then
-/// comparing only where the needle's first letter is (found by `memchr`,
-/// many bytes at a time: a search looks through megabytes of JSON).
-fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() && needle.is_ascii() {
-        let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
-        let Some((&first, rest)) = needle.split_first() else { return true };
-        let starts = memchr::memchr2_iter(first.to_ascii_lowercase(), first.to_ascii_uppercase(), hay);
-        starts.into_iter().any(|i| hay.get(i + 1..i + 1 + rest.len()).is_some_and(|w| w.eq_ignore_ascii_case(rest)))
-    } else {
-        hay.to_lowercase().contains(needle)
     }
 }
 
