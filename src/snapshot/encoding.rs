@@ -74,11 +74,37 @@ impl TypeRef {
 }
 
 /// What a variable read from version 2 refers to by index, until
-/// [`resolve`] puts the referred values in its place.
-#[derive(Clone, Debug, Default)]
+/// [`resolve`] puts the referred values in its place: in every variable,
+/// so eight bytes and no allocation. An index is below `u32::MAX` (no
+/// snapshot file holds a table that long); `NONE` stands for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct References {
-    type_index: Option<usize>,
-    object: Option<usize>,
+    type_index: u32,
+    object: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for References {
+    fn default() -> Self {
+        References { type_index: NONE, object: NONE }
+    }
+}
+
+impl References {
+    fn type_index(self) -> Option<usize> {
+        (self.type_index != NONE).then_some(self.type_index as usize)
+    }
+
+    fn object(self) -> Option<usize> {
+        (self.object != NONE).then_some(self.object as usize)
+    }
+}
+
+/// An index into a table as read, or what is wrong with it: `NONE` and
+/// above is in no table.
+fn table_index<E: de::Error>(i: u64, outside: impl FnOnce(usize) -> BadReference) -> Result<u32, E> {
+    u32::try_from(i).ok().filter(|&i| i != NONE).ok_or_else(|| E::custom(outside(i as usize)))
 }
 
 /// The tables of one snapshot being written.
@@ -358,23 +384,22 @@ pub(super) struct VariableIn {
 
 impl From<VariableIn> for Variable {
     fn from(v: VariableIn) -> Variable {
-        let mut refs = References::default();
+        let mut references = References::default();
         let type_name = match v.type_field {
             TypeField::Text(text) => text,
             TypeField::Index(i) => {
-                refs.type_index = Some(i);
+                references.type_index = i;
                 Arc::default()
             }
         };
         let target = match v.target {
             Some(TargetField::Inline(t)) => Some(Arc::new(*t)),
             Some(TargetField::Object(i)) => {
-                refs.object = Some(i);
+                references.object = i;
                 None
             }
             None => None,
         };
-        let pending = refs.type_index.is_some() || refs.object.is_some();
         Variable {
             name: v.name,
             type_name,
@@ -394,7 +419,7 @@ impl From<VariableIn> for Variable {
             error: v.error,
             module: v.module,
             cu: v.cu,
-            references: pending.then(|| Box::new(refs)),
+            references,
             ..Variable::default()
         }
     }
@@ -403,7 +428,7 @@ impl From<VariableIn> for Variable {
 /// `type`: the type's text (version 1) or an index into `types`.
 enum TypeField {
     Text(Arc<str>),
-    Index(usize),
+    Index(u32),
 }
 
 /// The empty text shares one allocation (`Arc::from("")` would make one
@@ -426,7 +451,7 @@ impl<'de> Deserialize<'de> for TypeField {
                 Ok(TypeField::Text(Arc::from(s)))
             }
             fn visit_u64<E: de::Error>(self, i: u64) -> Result<TypeField, E> {
-                usize::try_from(i).map(TypeField::Index).map_err(E::custom)
+                table_index(i, BadReference::Type).map(TypeField::Index)
             }
         }
         d.deserialize_any(V)
@@ -436,7 +461,7 @@ impl<'de> Deserialize<'de> for TypeField {
 /// `target`: the pointee itself, or an index into `objects`.
 enum TargetField {
     Inline(Box<Variable>),
-    Object(usize),
+    Object(u32),
 }
 
 impl<'de> Deserialize<'de> for TargetField {
@@ -448,7 +473,7 @@ impl<'de> Deserialize<'de> for TargetField {
                 f.write_str("a variable or an index into objects")
             }
             fn visit_u64<E: de::Error>(self, i: u64) -> Result<TargetField, E> {
-                usize::try_from(i).map(TargetField::Object).map_err(E::custom)
+                table_index(i, BadReference::Object).map(TargetField::Object)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetField, A::Error> {
                 let v = Variable::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -528,18 +553,17 @@ fn resolve_tree(
 ) -> Result<(), BadReference> {
     let mut stack = vec![root];
     while let Some(v) = stack.pop() {
-        if let Some(refs) = v.references.take() {
-            if let Some(i) = refs.type_index {
-                let entry = types.get(i).ok_or(BadReference::Type(i))?;
-                v.type_name = entry.type_name.clone();
-                v.kind = entry.kind;
-                v.base_type = entry.base_type.clone();
-                v.size = entry.size;
-            }
-            if let Some(i) = refs.object {
-                let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
-                v.target = Some(object.ok_or(BadReference::Object(i))?);
-            }
+        let references = std::mem::take(&mut v.references);
+        if let Some(i) = references.type_index() {
+            let entry = types.get(i).ok_or(BadReference::Type(i))?;
+            v.type_name = entry.type_name.clone();
+            v.kind = entry.kind;
+            v.base_type = entry.base_type.clone();
+            v.size = entry.size;
+        }
+        if let Some(i) = references.object() {
+            let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
+            v.target = Some(object.ok_or(BadReference::Object(i))?);
         }
         // An inline target is owned here alone; an object was resolved before.
         if let Some(target) = v.target.as_mut().and_then(Arc::get_mut) {
@@ -642,6 +666,15 @@ mod tests {
         let mut bad_object = json.clone();
         bad_object["threads"][0]["frames"][0]["parameters"][0]["target"] = 1.into();
         assert!(matches!(read(&bad_object), Err(BadReference::Object(1))));
+        // An index no table can reach is an error as it is read.
+        let mut huge = json.clone();
+        huge["threads"][0]["frames"][0]["parameters"][0]["type"] = u64::from(u32::MAX).into();
+        let error = serde_json::from_value::<Snapshot>(huge).unwrap_err().to_string();
+        assert!(error.starts_with("type 4294967295 is not in the types table"), "{error}");
+        let mut huge = json.clone();
+        huge["threads"][0]["frames"][0]["parameters"][0]["target"] = u64::MAX.into();
+        let error = serde_json::from_value::<Snapshot>(huge).unwrap_err().to_string();
+        assert!(error.starts_with("object 18446744073709551615 is not in the objects table"), "{error}");
         // An object referring to itself (or to one before it): no cycle is read.
         let mut cycle = json;
         cycle["objects"][0]["members"][1]["target"] = 0.into();

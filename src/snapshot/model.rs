@@ -27,11 +27,22 @@ impl Serialize for Addr {
     }
 }
 
+/// Read from the text as it stands, without a `String` of its own: nearly
+/// every variable has an address.
 impl<'de> Deserialize<'de> for Addr {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let hex = s.strip_prefix("0x").ok_or_else(|| serde::de::Error::custom("address without 0x"))?;
-        u64::from_str_radix(hex, 16).map(Addr).map_err(serde::de::Error::custom)
+        struct AddrVisitor;
+        impl serde::de::Visitor<'_> for AddrVisitor {
+            type Value = Addr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an address, \"0x\" and hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Addr, E> {
+                let hex = s.strip_prefix("0x").ok_or_else(|| E::custom("address without 0x"))?;
+                u64::from_str_radix(hex, 16).map(Addr).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(AddrVisitor)
     }
 }
 
@@ -235,7 +246,7 @@ pub struct Variable {
     /// During the run only: what a module's handle to the variable holds.
     pub uid: Uid,
     /// While reading version 2 only: the table entries it refers to.
-    pub references: Option<Box<References>>,
+    pub references: References,
 }
 
 /// What a module's handle holds of a thread, frame or variable, so that
