@@ -15,6 +15,7 @@ mod headless;
 mod info;
 mod keys;
 mod matching;
+mod search;
 mod source;
 mod state;
 mod suspend;

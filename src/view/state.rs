@@ -23,9 +23,9 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ratatui::layout::Rect;
-use rustc_hash::FxHashSet;
 
-use super::matching::{ListFilter, contains_ignoring_case};
+use super::matching::contains_ignoring_case;
+use super::search;
 use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
 use crate::snapshot::lazy::{Deferred, LazySnapshot};
@@ -672,73 +672,14 @@ impl<'s> View<'s> {
 
     /// Finds the functions and variables (and their members, at any
     /// depth) whose name contains the query (ignoring case) in every
-    /// thread shown, and selects the first hit.
-    ///
-    /// The lists of variables are read one at a time, and only those
-    /// whose text may hold a match ([`ListFilter`]).
+    /// thread shown ([`search`]), and selects the first hit.
     fn search_for(&mut self, query: String) {
         self.search = Search { query: query.clone(), ..Search::default() };
         if query.is_empty() {
             return;
         }
-        let needle = query.to_lowercase();
-        let matches = |s: &str| contains_ignoring_case(s, &needle);
-        // The shared objects that hold a match (the object's own name is
-        // that of a pointer's target: no match); those that hold none are
-        // not walked again below each pointer to them.
-        let (mut holding, mut barren) = (FxHashSet::default(), FxHashSet::default());
-        for (i, object) in self.lazy.objects().enumerate() {
-            let mut found = false;
-            variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
-            match found {
-                true => holding.insert(i),
-                false => barren.insert(object as *const Variable),
-            };
-        }
-        let barren = |target: &Variable| barren.contains(&(target as *const Variable));
-        let filter = ListFilter::new(&needle, holding);
-        let may_match = |list: &Deferred| filter.may_match(list.text());
-        let lazy = self.lazy;
-        let walk = |hits: &mut Vec<Hit>, at: (usize, Option<usize>), variables: &[(Section, Variable)], base| {
-            for (vi, (_, v)) in variables.iter().enumerate() {
-                variable_hits(v, base + vi, &matches, &barren, &mut |path| {
-                    hits.push(Hit { thread: at.0, frame: at.1, variable: Some(path.to_vec()) })
-                });
-            }
-        };
-        let (mut hits, mut unread) = (Vec::new(), Vec::new());
-        for &thread in self.groups.iter().flatten() {
-            let t = &self.snap.threads[thread];
-            for (fi, f) in t.frames.iter().enumerate() {
-                if f.function.as_deref().is_some_and(matches) {
-                    hits.push(Hit { thread, frame: Some(fi), variable: None });
-                }
-                let [parameters, locals] = frame_lists(f);
-                let (in_parameters, in_locals) = (may_match(parameters.1), may_match(locals.1));
-                if in_parameters || in_locals {
-                    // The locals' positions follow the parameters'.
-                    let mut uncounted = Vec::new();
-                    let errors = if in_parameters { &mut unread } else { &mut uncounted };
-                    let read = read_lists(lazy, [parameters], errors);
-                    if in_parameters {
-                        walk(&mut hits, (thread, Some(fi)), &read, 0);
-                    }
-                    if in_locals {
-                        walk(&mut hits, (thread, Some(fi)), &read_lists(lazy, [locals], &mut unread), read.len());
-                    }
-                }
-            }
-            // The TLS, after the first frame's variables.
-            if may_match(&t.tls) {
-                let (frame, base) = match t.frames.first() {
-                    Some(f) => (Some(0), read_lists(lazy, frame_lists(f), &mut Vec::new()).len()),
-                    None => (None, 0),
-                };
-                walk(&mut hits, (thread, frame), &read_lists(lazy, [(Section::Tls, &t.tls)], &mut unread), base);
-            }
-        }
-        self.search.hits = hits;
-        self.search.unread = unread.len();
+        let threads: Vec<usize> = self.groups.iter().flatten().copied().collect();
+        (self.search.hits, self.search.unread) = search::find(self.lazy, &threads, &query.to_lowercase());
         self.show_hit();
     }
 
@@ -816,14 +757,14 @@ impl Search {
 }
 
 /// A frame's lists of variables, in the order the pane shows them.
-fn frame_lists<'f, 's>(f: &'f Frame<Deferred<'s>>) -> [(Section, &'f Deferred<'s>); 2] {
+pub(super) fn frame_lists<'f, 's>(f: &'f Frame<Deferred<'s>>) -> [(Section, &'f Deferred<'s>); 2] {
     [(Section::Parameter, &f.parameters), (Section::Local, &f.locals)]
 }
 
 /// The top-level variables of `lists` as the pane lists them (parameters
 /// and locals without a name left out), each list read from the
 /// snapshot's text; why a list could not be read goes into `errors`.
-fn read_lists<'f, 's: 'f>(
+pub(super) fn read_lists<'f, 's: 'f>(
     lazy: &LazySnapshot<'s>,
     lists: impl IntoIterator<Item = (Section, &'f Deferred<'s>)>,
     errors: &mut Vec<String>,
@@ -866,14 +807,14 @@ fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
 }
 
 /// What a child of a variable is to it.
-enum Child {
+pub(super) enum Child {
     Member,
     Element,
     Target,
 }
 
 /// The `k`th child of `v` in the tree, if it has one.
-fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
+pub(super) fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
     match v.kind {
         Kind::Tuple => v.members.get(k).map(|m| (Child::Member, m)),
         Kind::Array => v.elements.get(k).map(|e| (Child::Element, e)),
@@ -881,43 +822,6 @@ fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
         Kind::Reference if v.value != Value::Null && is_string_pointer(v) => None,
         Kind::Reference | Kind::Fn if k == 0 => v.target.as_deref().map(|t| (Child::Target, t)),
         _ => None,
-    }
-}
-
-/// Calls `hit` with the tree path of `v` (at `top` in the pane's list) and
-/// of each member below it whose name `matches`, at any depth (elements
-/// and pointer targets are gone through: their names are their parent's;
-/// a target `barren` says holds no match is not). The tree is walked
-/// without recursion: a snapshot's nesting has no bound the stack would
-/// be sure to hold.
-fn variable_hits(
-    v: &Variable,
-    top: usize,
-    matches: &impl Fn(&str) -> bool,
-    barren: &impl Fn(&Variable) -> bool,
-    hit: &mut impl FnMut(&[usize]),
-) {
-    if matches(&v.name) {
-        hit(&[top]);
-    }
-    let mut path = vec![top];
-    // The nodes from `v` down to the current one, each with its next child.
-    let mut stack = vec![(v, 0)];
-    while let Some((node, next)) = stack.last_mut() {
-        let Some((kind, c)) = child(node, *next) else {
-            stack.pop();
-            path.pop();
-            continue;
-        };
-        *next += 1;
-        if matches!(kind, Child::Target) && barren(c) {
-            continue;
-        }
-        path.push(*next - 1);
-        if matches!(kind, Child::Member) && matches(&c.name) {
-            hit(&path);
-        }
-        stack.push((c, 0));
     }
 }
 
