@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ptsnap::snapshot::writer;
+use ptsnap::snapshot::lazy::LazySnapshot;
 use ptsnap::view::{Headless, Theme};
 
 /// The keys, each with what it does.
@@ -58,8 +58,13 @@ fn script() -> Vec<(&'static str, KeyCode)> {
 
 /// The process's peak resident set, in KiB (`VmHWM`).
 fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// A figure in KiB of /proc/self/status (`VmHWM:`, `VmRSS:`).
+fn status_kib(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap_or("VmHWM: 0 kB");
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_default();
     line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
@@ -71,12 +76,13 @@ fn main() -> Result<(), String> {
     let path = std::env::args().nth(1).ok_or("usage: view_bench SNAPSHOT")?;
     let file_bytes = std::fs::metadata(&path).map_err(|e| format!("{path}: {e}"))?.len();
     let start = Instant::now();
-    let snap = writer::read(path.as_ref()).map_err(|e| format!("{path}: {e}"))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+    let snap = LazySnapshot::parse(&text).map_err(|e| format!("{path}: {e}"))?;
     let read = start.elapsed();
     let read_rss = peak_rss_kib();
     let mut viewer = Headless::new(&snap, Theme { color: true }, 120, 40);
     let open = start.elapsed();
-    println!("{path}: {:.1} MB, {} threads", file_bytes as f64 / 1e6, snap.threads.len());
+    println!("{path}: {:.1} MB, {} threads", file_bytes as f64 / 1e6, snap.snapshot.threads.len());
     println!("open: {:.1} ms (reading {:.1} ms, state and first screen {:.1} ms)", ms(open), ms(read), ms(open - read));
 
     let mut worst = (0.0, "");
@@ -98,11 +104,14 @@ fn main() -> Result<(), String> {
     }
     let rss = peak_rss_kib();
     println!("slowest key: {:.2} ms ({})", worst.0, worst.1);
+    // What the allocator kept of what the keys read and dropped.
+    let end_rss = status_kib("VmRSS:");
     println!(
-        "peak RSS: {:.1} MiB, {:.2}x the file ({:.1} MiB once the snapshot was read)",
+        "peak RSS: {:.1} MiB, {:.2}x the file ({:.1} MiB once the snapshot was read, {:.1} MiB at the end)",
         rss as f64 / 1024.0,
         rss as f64 * 1024.0 / file_bytes as f64,
-        read_rss as f64 / 1024.0
+        read_rss as f64 / 1024.0,
+        end_rss as f64 / 1024.0
     );
     println!(
         "{{\"file_bytes\": {file_bytes}, \"open_ms\": {:.3}, \"worst_key_ms\": {:.3}, \"worst_key\": {:?}, \"peak_rss_kib\": {rss}}}",

@@ -124,11 +124,22 @@ fn run_program(opts: &Options, command: &[OsString]) -> Result<(ExitCode, Vec<Pa
 
 /// A snapshot file, of any version.
 fn read_snapshot(path: &Path) -> Result<snapshot::Snapshot, String> {
-    let snap = snapshot::writer::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if snap.format != snapshot::FORMAT {
-        return Err(format!("{} is not a ptsnap snapshot", path.display()));
-    }
+    let snap = snapshot::writer::read(path).map_err(|e| cannot_read(path, e))?;
+    check_format(&snap.format, path)?;
     Ok(snap)
+}
+
+/// The error of a snapshot file that cannot be read.
+fn cannot_read(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("cannot read {}: {e}", path.display())
+}
+
+/// Whether what `path` holds, whose `format` was read, is a snapshot.
+fn check_format(format: &str, path: &Path) -> Result<(), String> {
+    match format == snapshot::FORMAT {
+        true => Ok(()),
+        false => Err(format!("{} is not a ptsnap snapshot", path.display())),
+    }
 }
 
 /// ptsnap's exit status for a written snapshot: what cut it short.

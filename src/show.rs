@@ -106,7 +106,7 @@ pub fn render_with(s: &Snapshot, group: bool) -> String {
 /// bundled analysis modules: "deadlock: thread 12 waits for mutex lock_b
 /// ...", a module's failure), each with its level (the classifiers'
 /// is critical). `show` and the viewer both start with them.
-pub fn answers(s: &Snapshot) -> Vec<(AnnotationLevel, String)> {
+pub fn answers<V>(s: &Snapshot<V>) -> Vec<(AnnotationLevel, String)> {
     let mut out = Vec::new();
     if !s.classifiers.is_empty() {
         out.push((AnnotationLevel::Critical, format!("classifiers: {}", s.classifiers.join(", "))));
@@ -206,7 +206,7 @@ fn render_group(out: &mut String, threads: &[Thread], members: &[usize]) {
 
 /// The frame whose caller was found in the kernel's signal frame is the
 /// sigreturn trampoline: a signal handler ran above it.
-pub fn trampoline_marker(t: &Thread, i: usize) -> &'static str {
+pub fn trampoline_marker<V>(t: &Thread<V>, i: usize) -> &'static str {
     let trampoline = t.frames.get(i + 1).is_some_and(|next| next.unwind == FrameUnwind::SignalFrame);
     if trampoline { " <signal handler called>" } else { "" }
 }
@@ -271,7 +271,7 @@ fn frame_tail(f: &Frame) -> String {
 
 /// Where in the source a frame is: ` (crash.c:38)`, ` (crash.c)`, or
 /// `+0x21` after the function where there is no source file.
-pub fn frame_place(f: &Frame) -> String {
+pub fn frame_place<V>(f: &Frame<V>) -> String {
     if let Some(file) = &f.file {
         let base = Path::new(file).file_name().map_or(file.clone(), |b| b.to_string_lossy().into_owned());
         match f.line {
@@ -288,7 +288,7 @@ pub fn frame_place(f: &Frame) -> String {
 /// The marks after a frame's module: `(inlined)`, `(tail call)` (no frame
 /// of its own on the stack: found from the caller's call site) and
 /// `<- fault`.
-pub fn frame_marks(f: &Frame) -> impl Iterator<Item = &'static str> {
+pub fn frame_marks<V>(f: &Frame<V>) -> impl Iterator<Item = &'static str> + use<V> {
     let marks =
         [(f.inlined, FRAME_INLINED), (f.unwind == FrameUnwind::TailCall, FRAME_TAIL_CALL), (f.faulted, FRAME_FAULT)];
     marks.into_iter().filter_map(|(on, mark)| on.then_some(mark))

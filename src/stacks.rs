@@ -14,7 +14,7 @@ use crate::snapshot::Thread;
 /// Threads (indices into `threads`) grouped by identical stacks: the
 /// faulted thread first, alone; then each stack's threads by thread id,
 /// the groups in the order of their lowest thread id.
-pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
+pub fn group<V>(threads: &[Thread<V>]) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..threads.len()).collect();
     order.sort_by_key(|&i| (!threads[i].faulted, threads[i].tid));
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -41,7 +41,7 @@ pub fn group(threads: &[Thread]) -> Vec<Vec<usize>> {
 /// program counter in hex, `i` after an inline frame's, `,` after each
 /// (`7f1c2a04e16i,7f1c2a04e16,`). Modules group threads by it
 /// (`thread:stack_key()`) without reading their frames one by one.
-pub fn key(t: &Thread) -> String {
+pub fn key<V>(t: &Thread<V>) -> String {
     let mut key = String::with_capacity(t.frames.len() * 14);
     for f in &t.frames {
         push_hex(&mut key, f.pc.0);

@@ -11,10 +11,11 @@ use std::process::ExitCode;
 
 use ptsnap::engine::{self, Cut};
 use ptsnap::process::signals;
+use ptsnap::snapshot::lazy::LazySnapshot;
 use ptsnap::view;
 
 use crate::cli::SnapshotArgs;
-use crate::{check_pid, exit_status, partial, print_out, read_snapshot, run_program};
+use crate::{cannot_read, check_format, check_pid, exit_status, partial, print_out, run_program};
 
 /// What `ptsnap view` shows.
 pub enum Target {
@@ -60,7 +61,10 @@ pub fn dispatch(
     source_path: Vec<PathBuf>,
 ) -> Result<ExitCode, String> {
     let view = |path: &Path| -> Result<Option<ExitCode>, String> {
-        let snap = read_snapshot(path)?;
+        // Its variables are read as they are shown.
+        let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, e))?;
+        let snap = LazySnapshot::parse(&text).map_err(|e| cannot_read(path, e))?;
+        check_format(&snap.snapshot.format, path)?;
         // Ended by a signal: the status a shell shows for it.
         let signal = view::run(&snap, theme, source_path).map_err(|e| e.to_string())?;
         Ok(signal.map(|sig| ExitCode::from((128 + sig).clamp(0, 255) as u8)))

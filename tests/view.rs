@@ -8,7 +8,8 @@
 //! whose path to it is gone. `ptsnap view PID` on the live hung fixture.
 //! Ctrl-Z and `fg` in an interactive bash.
 //! And the errors: a missing file, a file that is not a snapshot, no
-//! terminal, a live snapshot's option with a file.
+//! terminal, a live snapshot's option with a file, a frame whose
+//! variables cannot be read (said in the pane).
 
 mod common;
 
@@ -437,5 +438,36 @@ fn info_and_source_panes() {
     tmux.keys(&["h", "j", "j", "j", "j"]);
     let screen = tmux.wait_for("source of #4 main");
     assert!(line_with(&screen, "LINE:main_call").starts_with("│> 51 "), "{screen}");
+    tmux.quit();
+}
+
+/// The viewer reads a frame's variables when it shows the frame: one
+/// whose parameters refer to a type the snapshot's table does not have
+/// says so in the variables pane, where `show`, which reads every
+/// variable, refuses the file.
+#[test]
+fn a_frame_whose_variables_cannot_be_read_says_why() {
+    if !tool_available("tmux") {
+        return;
+    }
+    let path = crash_snapshot("view-corrupt");
+    let mut json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let faulted = json["threads"].as_array_mut().unwrap().iter_mut().find(|t| t["faulted"] == true).unwrap();
+    faulted["frames"][0]["parameters"][0]["type"] = 99999.into();
+    let corrupt = work_dir().join("view-corrupt-type.json");
+    std::fs::write(&corrupt, json.to_string()).unwrap();
+    let err = one_line_error(&ptsnap(&["show", corrupt.to_str().unwrap()]));
+    assert!(err.contains("type 99999 is not in the types table"), "{err}");
+
+    let tmux = Tmux::view("corrupt", &[corrupt.to_str().unwrap()]);
+    let screen = tmux.wait_for("variables of #0 recurse");
+    let said = line_with(&screen, "the parameters cannot be read");
+    assert!(said.starts_with("│the parameters cannot be read: type 99999 is not in the types table"), "{screen}");
+    assert!(line_with(&screen, "tls errno").starts_with("│> "), "the TLS, read and selected:\n{screen}");
+    // The caller's frame: its own parameters.
+    tmux.keys(&["j"]);
+    let screen = tmux.wait_for("variables of #1 recurse");
+    assert!(!screen.contains("cannot be read"), "{screen}");
+    assert!(line_with(&screen, "info = 0x").contains("> ▸ info = 0x"), "{screen}");
     tmux.quit();
 }

@@ -33,7 +33,7 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::model::{Addr, Annotation, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Kind, Language, Snapshot, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -84,11 +84,37 @@ impl TypeRef {
 }
 
 /// What a variable read from version 2 refers to by index, until
-/// [`resolve`] puts the referred values in its place.
-#[derive(Clone, Debug, Default)]
+/// [`resolve`] puts the referred values in its place: in every variable,
+/// so eight bytes and no allocation. An index is below `u32::MAX` (no
+/// snapshot file holds a table that long); `NONE` stands for none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct References {
-    type_index: Option<usize>,
-    object: Option<usize>,
+    type_index: u32,
+    object: u32,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl Default for References {
+    fn default() -> Self {
+        References { type_index: NONE, object: NONE }
+    }
+}
+
+impl References {
+    fn type_index(self) -> Option<usize> {
+        (self.type_index != NONE).then_some(self.type_index as usize)
+    }
+
+    fn object(self) -> Option<usize> {
+        (self.object != NONE).then_some(self.object as usize)
+    }
+}
+
+/// An index into a table as read, or what is wrong with it: `NONE` and
+/// above is in no table.
+fn table_index<E: de::Error>(i: u64, outside: impl FnOnce(usize) -> BadReference) -> Result<u32, E> {
+    u32::try_from(i).ok().filter(|&i| i != NONE).ok_or_else(|| E::custom(outside(i as usize)))
 }
 
 /// The tables of one snapshot being written.
@@ -237,7 +263,7 @@ fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
 /// `serialize_with` of the snapshot's `threads`: those before the ones
 /// another thread writes ([`LaterThreads`]), then that thread's JSON of
 /// the rest (or, if it failed, the rest written here).
-pub fn write_threads<S: Serializer>(threads: &[Thread], s: S) -> Result<S::Ok, S::Error> {
+pub fn write_threads<T: Serialize, S: Serializer>(threads: &[T], s: S) -> Result<S::Ok, S::Error> {
     let later = LATER.with_borrow_mut(Option::take);
     let from = later.as_ref().map_or(threads.len(), |l| l.from.min(threads.len()));
     let mut seq = s.serialize_seq(Some(threads.len()))?;
@@ -272,8 +298,8 @@ pub fn omit_none<T>(field: &Option<T>) -> bool {
 
 /// `skip_serializing_if` of a list: an empty one is left out of the
 /// compact form.
-pub fn omit_empty<T>(field: &[T]) -> bool {
-    field.is_empty() && compact()
+pub fn omit_empty<T>(field: &impl AsRef<[T]>) -> bool {
+    field.as_ref().is_empty() && compact()
 }
 
 /// `skip_serializing_if` of a flag: false is left out of the compact form.
@@ -372,23 +398,22 @@ pub(super) struct VariableIn {
 
 impl From<VariableIn> for Variable {
     fn from(v: VariableIn) -> Variable {
-        let mut refs = References::default();
+        let mut references = References::default();
         let type_name = match v.type_field {
             TypeField::Text(text) => text,
             TypeField::Index(i) => {
-                refs.type_index = Some(i);
-                Arc::from("")
+                references.type_index = i;
+                Arc::default()
             }
         };
         let target = match v.target {
             Some(TargetField::Inline(t)) => Some(Arc::new(*t)),
             Some(TargetField::Object(i)) => {
-                refs.object = Some(i);
+                references.object = i;
                 None
             }
             None => None,
         };
-        let pending = refs.type_index.is_some() || refs.object.is_some();
         Variable {
             name: v.name,
             type_name,
@@ -409,7 +434,7 @@ impl From<VariableIn> for Variable {
             error: v.error,
             module: v.module,
             cu: v.cu,
-            references: pending.then(|| Box::new(refs)),
+            references,
             ..Variable::default()
         }
     }
@@ -418,12 +443,14 @@ impl From<VariableIn> for Variable {
 /// `type`: the type's text (version 1) or an index into `types`.
 enum TypeField {
     Text(Arc<str>),
-    Index(usize),
+    Index(u32),
 }
 
+/// The empty text shares one allocation (`Arc::from("")` would make one
+/// for every variable read).
 impl Default for TypeField {
     fn default() -> Self {
-        TypeField::Text(Arc::from(""))
+        TypeField::Text(Arc::default())
     }
 }
 
@@ -439,7 +466,7 @@ impl<'de> Deserialize<'de> for TypeField {
                 Ok(TypeField::Text(Arc::from(s)))
             }
             fn visit_u64<E: de::Error>(self, i: u64) -> Result<TypeField, E> {
-                usize::try_from(i).map(TypeField::Index).map_err(E::custom)
+                table_index(i, BadReference::Type).map(TypeField::Index)
             }
         }
         d.deserialize_any(V)
@@ -449,7 +476,7 @@ impl<'de> Deserialize<'de> for TypeField {
 /// `target`: the pointee itself, or an index into `objects`.
 enum TargetField {
     Inline(Box<Variable>),
-    Object(usize),
+    Object(u32),
 }
 
 impl<'de> Deserialize<'de> for TargetField {
@@ -461,7 +488,7 @@ impl<'de> Deserialize<'de> for TargetField {
                 f.write_str("a variable or an index into objects")
             }
             fn visit_u64<E: de::Error>(self, i: u64) -> Result<TargetField, E> {
-                usize::try_from(i).map(TargetField::Object).map_err(E::custom)
+                table_index(i, BadReference::Object).map(TargetField::Object)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<TargetField, A::Error> {
                 let v = Variable::deserialize(de::value::MapAccessDeserializer::new(map))?;
@@ -482,25 +509,52 @@ pub enum BadReference {
 }
 
 /// Puts in place of every index what it refers to (a version 2 snapshot;
-/// one of version 1 has none), and empties the tables. An object may refer
-/// only to objects after it, as the writer orders them: no cycle can be
-/// read.
+/// one of version 1 has none), and empties the tables.
 pub fn resolve(snapshot: &mut Snapshot) -> Result<(), BadReference> {
-    let types = std::mem::take(&mut snapshot.types);
-    let raw = std::mem::take(&mut snapshot.objects);
-    let mut objects: Vec<Option<Arc<Variable>>> = vec![None; raw.len()];
-    for (i, mut object) in raw.into_iter().enumerate().rev() {
-        resolve_tree(&mut object, &types, &objects, i + 1)?;
-        objects[i] = Some(Arc::new(object));
-    }
+    let tables = ReadTables::take(snapshot)?;
     let threads = snapshot.threads.iter_mut().flat_map(|t| {
         let frames = t.frames.iter_mut().flat_map(|f| f.parameters.iter_mut().chain(&mut f.locals));
         t.tls.iter_mut().chain(frames)
     });
     for v in snapshot.globals.iter_mut().chain(threads) {
-        resolve_tree(v, &types, &objects, 0)?;
+        tables.resolve(v)?;
     }
     Ok(())
+}
+
+/// Version 2's tables as read, their objects resolved: what the indices
+/// of the snapshot's variables refer to.
+#[derive(Debug, Default)]
+pub struct ReadTables {
+    types: Vec<TypeEntry>,
+    /// Every one `Some` once made.
+    objects: Vec<Option<Arc<Variable>>>,
+}
+
+impl ReadTables {
+    /// Takes the tables out of `snapshot` (of any kind of variable list)
+    /// and resolves the objects' references. An object may refer only to
+    /// objects after it, as the writer orders them: no cycle can be read.
+    pub fn take<V>(snapshot: &mut Snapshot<V>) -> Result<Self, BadReference> {
+        let types = std::mem::take(&mut snapshot.types);
+        let raw = std::mem::take(&mut snapshot.objects);
+        let mut objects: Vec<Option<Arc<Variable>>> = vec![None; raw.len()];
+        for (i, mut object) in raw.into_iter().enumerate().rev() {
+            resolve_tree(&mut object, &types, &objects, i + 1)?;
+            objects[i] = Some(Arc::new(object));
+        }
+        Ok(ReadTables { types, objects })
+    }
+
+    /// Puts in place of every index in `v` and below what it refers to.
+    pub fn resolve(&self, v: &mut Variable) -> Result<(), BadReference> {
+        resolve_tree(v, &self.types, &self.objects, 0)
+    }
+
+    /// The shared objects, resolved.
+    pub fn objects(&self) -> impl Iterator<Item = &Variable> {
+        self.objects.iter().flatten().map(|o| &**o)
+    }
 }
 
 /// Resolves the references of `root` and of everything it holds, where
@@ -514,19 +568,18 @@ fn resolve_tree(
 ) -> Result<(), BadReference> {
     let mut stack = vec![root];
     while let Some(v) = stack.pop() {
-        if let Some(refs) = v.references.take() {
-            if let Some(i) = refs.type_index {
-                let entry = types.get(i).ok_or(BadReference::Type(i))?;
-                v.type_name = entry.type_name.clone();
-                v.kind = entry.kind;
-                v.base_type = entry.base_type.clone();
-                v.size = entry.size;
-                v.language = entry.language;
-            }
-            if let Some(i) = refs.object {
-                let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
-                v.target = Some(object.ok_or(BadReference::Object(i))?);
-            }
+        let references = std::mem::take(&mut v.references);
+        if let Some(i) = references.type_index() {
+            let entry = types.get(i).ok_or(BadReference::Type(i))?;
+            v.type_name = entry.type_name.clone();
+            v.kind = entry.kind;
+            v.base_type = entry.base_type.clone();
+            v.size = entry.size;
+            v.language = entry.language;
+        }
+        if let Some(i) = references.object() {
+            let object = objects.get(i).filter(|_| i >= first).cloned().flatten();
+            v.target = Some(object.ok_or(BadReference::Object(i))?);
         }
         // An inline target is owned here alone; an object was resolved before.
         if let Some(target) = v.target.as_mut().and_then(Arc::get_mut) {
@@ -651,6 +704,15 @@ mod tests {
         let mut bad_object = json.clone();
         bad_object["threads"][0]["frames"][0]["parameters"][0]["target"] = 1.into();
         assert!(matches!(read(&bad_object), Err(BadReference::Object(1))));
+        // An index no table can reach is an error as it is read.
+        let mut huge = json.clone();
+        huge["threads"][0]["frames"][0]["parameters"][0]["type"] = u64::from(u32::MAX).into();
+        let error = serde_json::from_value::<Snapshot>(huge).unwrap_err().to_string();
+        assert!(error.starts_with("type 4294967295 is not in the types table"), "{error}");
+        let mut huge = json.clone();
+        huge["threads"][0]["frames"][0]["parameters"][0]["target"] = u64::MAX.into();
+        let error = serde_json::from_value::<Snapshot>(huge).unwrap_err().to_string();
+        assert!(error.starts_with("object 18446744073709551615 is not in the objects table"), "{error}");
         // An object referring to itself (or to one before it): no cycle is read.
         let mut cycle = json;
         cycle["objects"][0]["members"][1]["target"] = 0.into();

@@ -1,6 +1,8 @@
-//! The snapshot: its data model and how it is written.
+//! The snapshot: its data model, how it is written, and how it is read
+//! (whole, or with its variables left as text for the viewer: [`lazy`]).
 
 pub mod encoding;
+pub mod lazy;
 pub(crate) mod model;
 pub(crate) mod registers;
 pub mod writer;

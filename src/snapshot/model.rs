@@ -27,17 +27,32 @@ impl Serialize for Addr {
     }
 }
 
+/// Read from the text as it stands, without a `String` of its own: nearly
+/// every variable has an address.
 impl<'de> Deserialize<'de> for Addr {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        let hex = s.strip_prefix("0x").ok_or_else(|| serde::de::Error::custom("address without 0x"))?;
-        u64::from_str_radix(hex, 16).map(Addr).map_err(serde::de::Error::custom)
+        struct AddrVisitor;
+        impl serde::de::Visitor<'_> for AddrVisitor {
+            type Value = Addr;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an address, \"0x\" and hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Addr, E> {
+                let hex = s.strip_prefix("0x").ok_or_else(|| E::custom("address without 0x"))?;
+                u64::from_str_radix(hex, 16).map(Addr).map_err(E::custom)
+            }
+        }
+        d.deserialize_str(AddrVisitor)
     }
 }
 
+/// A snapshot. `V` is what stands for each list of variables (the
+/// globals, a thread's TLS, a frame's parameters and locals): the
+/// variables, as `show`, the tests and the engine have them, or their JSON
+/// text, parsed only when the viewer shows them ([`super::lazy`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Snapshot {
+#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+pub struct Snapshot<V = Vec<Variable>> {
     pub format: String,
     pub version: u32,
     pub uuid: String,
@@ -47,8 +62,8 @@ pub struct Snapshot {
     pub process: Process,
     pub fault: Option<Fault>,
     #[serde(serialize_with = "write_threads")]
-    pub threads: Vec<Thread>,
-    pub globals: Vec<Variable>,
+    pub threads: Vec<Thread<V>>,
+    pub globals: V,
     pub modules: Vec<ModuleInfo>,
     /// The process's memory map when it was stopped (`/proc/PID/maps`; a
     /// core's mapped files and segments). Not in snapshots before it was
@@ -114,9 +129,10 @@ pub struct SignalInfo {
     pub source: String,
 }
 
+/// `V`: what stands for a list of variables, as in [`Snapshot`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Thread {
+#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+pub struct Thread<V = Vec<Variable>> {
     pub tid: i32,
     pub name: String,
     pub state: String,
@@ -124,9 +140,9 @@ pub struct Thread {
     pub faulted: bool,
     pub registers: Registers,
     #[serde(skip_serializing_if = "omit_empty")]
-    pub tls: Vec<Variable>,
+    pub tls: V,
     #[serde(skip_serializing_if = "omit_empty")]
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Frame<V>>,
     /// Why the unwinder stopped ("outermost", "max-frames", ...).
     #[serde(skip_serializing_if = "omit_none")]
     pub unwind_stop: Option<UnwindStop>,
@@ -144,9 +160,10 @@ pub struct Thread {
     pub uid: Uid,
 }
 
+/// `V`: what stands for a list of variables, as in [`Snapshot`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Frame {
+#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+pub struct Frame<V = Vec<Variable>> {
     pub index: usize,
     pub pc: Addr,
     pub sp: Addr,
@@ -182,9 +199,9 @@ pub struct Frame {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cfi_error: Option<String>,
     #[serde(skip_serializing_if = "omit_empty")]
-    pub parameters: Vec<Variable>,
+    pub parameters: V,
     #[serde(skip_serializing_if = "omit_empty")]
-    pub locals: Vec<Variable>,
+    pub locals: V,
     #[serde(skip_serializing_if = "omit_empty")]
     pub annotations: Vec<Annotation>,
     /// During the run only: what a module's handle to the frame holds.
@@ -235,7 +252,7 @@ pub struct Variable {
     /// During the run only: what a module's handle to the variable holds.
     pub uid: Uid,
     /// While reading version 2 only: the table entries it refers to.
-    pub references: Option<Box<References>>,
+    pub references: References,
 }
 
 /// What a module's handle holds of a thread, frame or variable, so that

@@ -160,6 +160,14 @@ fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     out.flush()
 }
 
+/// The snapshot's JSON as its file holds it, for tests that read it back.
+#[cfg(test)]
+pub(crate) fn to_text(snapshot: &Snapshot) -> String {
+    let mut text = Vec::new();
+    write_json(snapshot, &mut text).expect("writing into memory");
+    String::from_utf8(text).expect("JSON is UTF-8")
+}
+
 /// Threads written on one CPU at most: below, a second thread costs more
 /// than it saves.
 const WRITE_APART_FROM: usize = 64;
@@ -213,12 +221,19 @@ pub fn read(path: &Path) -> io::Result<Snapshot> {
 
 /// Parses a snapshot of any version and resolves version 2's references.
 pub fn parse(text: &str) -> Result<Snapshot, ReadError> {
-    let mut json = serde_json::Deserializer::from_str(text);
-    json.disable_recursion_limit();
-    let mut snapshot = Snapshot::deserialize(serde_stacker::Deserializer::new(&mut json))?;
-    json.end()?;
+    let mut snapshot: Snapshot = from_json(text)?;
     encoding::resolve(&mut snapshot)?;
     Ok(snapshot)
+}
+
+/// Deserializes the whole of `text` as every reader of snapshots does: at
+/// any nesting depth, the stack growing on the heap as deep values need.
+pub(super) fn from_json<'t, T: Deserialize<'t>>(text: &'t str) -> serde_json::Result<T> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    json.disable_recursion_limit();
+    let value = T::deserialize(serde_stacker::Deserializer::new(&mut json))?;
+    json.end()?;
+    Ok(value)
 }
 
 /// Why a snapshot's text cannot be read.

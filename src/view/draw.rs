@@ -224,14 +224,14 @@ fn draw_threads(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) 
 /// The frames that tell a stack from others: from the first frame of the
 /// executable on (`idle_worker <- start_thread <- clone3`, not the C
 /// library's futex wait above it), or all of them.
-fn summary<'t>(snap: &Snapshot, t: &'t Thread) -> impl Iterator<Item = &'t Frame> {
+fn summary<'t, V>(snap: &Snapshot<V>, t: &'t Thread<V>) -> impl Iterator<Item = &'t Frame<V>> + use<'t, V> {
     let exe = snap.process.exe.as_deref().and_then(|e| Path::new(e).file_name()).and_then(|n| n.to_str());
     let first = t.frames.iter().position(|f| f.module.is_some() && f.module.as_deref() == exe).unwrap_or(0);
     t.frames[first..].iter()
 }
 
 /// `! 10061 crash running recurse`: the faulted thread marked.
-fn thread_line(t: &Thread, member: bool, theme: Theme) -> Line<'static> {
+fn thread_line<V>(t: &Thread<V>, member: bool, theme: Theme) -> Line<'static> {
     let indent = if member { "  " } else { "" };
     let (mark, mark_style) = if t.faulted { ("!", theme.fault()) } else { (" ", Style::new()) };
     let top = match t.frames.first() {
@@ -261,8 +261,8 @@ fn draw_frames(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme) {
 /// `#0   recurse (crash.c:22) [crash] <- fault`, as `show` prints a frame
 /// without its pc and parameters (the variables pane has those), then
 /// the frame's annotations.
-fn frame_line(t: &Thread, i: usize, theme: Theme) -> Line<'static> {
-    let f: &Frame = &t.frames[i];
+fn frame_line<V>(t: &Thread<V>, i: usize, theme: Theme) -> Line<'static> {
+    let f = &t.frames[i];
     let mut spans = vec![
         Span::styled(format!("#{:<3} ", f.index), theme.dim()),
         Span::styled(show::escaped(f.function.as_deref().unwrap_or("??")), theme.function()),
@@ -297,7 +297,25 @@ fn draw_variables(screen: &mut Screen, area: Rect, view: &mut View, theme: Theme
         Some(f) => format!("variables of #{} {}", f.index, f.function.as_deref().unwrap_or("??")),
         None => "variables".into(),
     };
-    let inner = pane(screen, area, title, view.focus == Pane::Variables);
+    let mut inner = pane(screen, area, title, view.focus == Pane::Variables);
+    // What could not be read, above what could, cut into lines as wide
+    // as the pane.
+    let width = usize::from(inner.width).max(1);
+    let errors: Vec<Line> = view
+        .variable_errors()
+        .iter()
+        .flat_map(|e| {
+            let chars: Vec<char> = show::escaped(e).chars().collect();
+            let lines: Vec<String> = chars.chunks(width).map(|part| part.iter().collect()).collect();
+            lines.into_iter().map(|part| Line::styled(part, theme.fault()))
+        })
+        .collect();
+    if !errors.is_empty() {
+        let height = u16::try_from(errors.len()).unwrap_or(u16::MAX);
+        let [said, rest] = Layout::vertical([Constraint::Length(height), Constraint::Min(0)]).areas(inner);
+        screen.render_widget(Paragraph::new(errors), said);
+        inner = rest;
+    }
     let rows = &view.var_rows;
     let sel = (rows.len(), view.var_sel, view.focus == Pane::Variables);
     draw_rows(screen, inner, sel, (&mut view.offsets[2], &mut view.columns[2]), |i| {

@@ -8,6 +8,8 @@ use ratatui::style::Color;
 use super::*;
 use crate::view::state::{Action, Pane, View};
 
+use crate::view::state::tests::lazy;
+
 fn snapshot() -> Snapshot {
     crate::view::state::tests::snapshot()
 }
@@ -31,7 +33,7 @@ const COLOR: Theme = Theme { color: true };
 
 #[test]
 fn in_80_by_24_the_faulting_frame_is_selected_and_its_variables_shown() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(line_with(&screen, "#1   recurse").contains("> #1   recurse <- fault"), "{screen:#?}");
@@ -50,7 +52,7 @@ fn in_80_by_24_the_faulting_frame_is_selected_and_its_variables_shown() {
 
 #[test]
 fn open_variables_and_groups_draw_as_trees() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::NextPane);
     view.apply(Action::Toggle);
@@ -66,7 +68,7 @@ fn open_variables_and_groups_draw_as_trees() {
 
 #[test]
 fn the_selection_scrolls_into_view() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::ToggleGrouping);
     view.focus = Pane::Threads;
@@ -78,7 +80,7 @@ fn the_selection_scrolls_into_view() {
 
 #[test]
 fn search_prompt_help_and_messages_use_the_status_line() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::Prompt(Prompt::Search));
     view.apply(Action::Type('a'));
@@ -100,7 +102,7 @@ fn search_prompt_help_and_messages_use_the_status_line() {
 
 #[test]
 fn monochrome_has_no_colour_and_colour_marks_the_fault() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let colours =
         |buffer: &Buffer| buffer.content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count();
     let mono = render(&mut View::new(&snap), Theme { color: false }, 80, 24);
@@ -119,7 +121,7 @@ fn monochrome_has_no_colour_and_colour_marks_the_fault() {
 fn names_from_the_snapshot_are_escaped() {
     let mut snap = snapshot();
     snap.threads[7].frames[1].function = Some("evil\x1b[2J\nline".into());
-    let screen = lines(&render(&mut View::new(&snap), COLOR, 100, 24));
+    let screen = lines(&render(&mut View::new(&lazy(&snap)), COLOR, 100, 24));
     assert!(screen.iter().any(|l| l.contains(r"evil\x1b[2J\nline")), "{screen:#?}");
 }
 
@@ -128,6 +130,7 @@ fn long_lines_scroll_sideways_as_far_as_their_end() {
     let mut snap = snapshot();
     let long = format!("{}_end", "n".repeat(100));
     snap.threads[7].frames[1].function = Some(long.clone());
+    let snap = lazy(&snap);
     let mut view = View::new(&snap);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(line_with(&screen, "#1   nnn").contains("│> #1   nnnn"), "{screen:#?}");
@@ -152,7 +155,7 @@ fn long_lines_scroll_sideways_as_far_as_their_end() {
 
 #[test]
 fn tiny_terminals_do_not_panic() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     for (w, h) in [(1, 1), (10, 3), (20, 6), (80, 5)] {
         let mut view = View::new(&snap);
         view.apply(Action::ToggleHelp);
@@ -166,7 +169,7 @@ fn described(file: &str) -> Snapshot {
 
 #[test]
 fn the_info_pane_lists_the_fault_kv_and_registers_and_scrolls() {
-    let snap = described("/nowhere/crash.c");
+    let snap = lazy(&described("/nowhere/crash.c"));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleInfo);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
@@ -187,7 +190,7 @@ fn the_info_pane_lists_the_fault_kv_and_registers_and_scrolls() {
 
 #[test]
 fn the_source_pane_highlights_the_frames_line_or_says_why_not() {
-    let snap = described(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crash.c"));
+    let snap = lazy(&described(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crash.c")));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleSource);
     let buffer = render(&mut view, COLOR, 80, 24);
@@ -198,7 +201,7 @@ fn the_source_pane_highlights_the_frames_line_or_says_why_not() {
     assert!(buffer[(10, y as u16)].modifier.contains(ratatui::style::Modifier::REVERSED));
     assert!(line_with(&screen, "recurse(info, n - 1);").starts_with("│  25 "));
 
-    let snap = described("/nowhere/crash.c");
+    let snap = lazy(&described("/nowhere/crash.c"));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleSource);
     let screen = lines(&render(&mut view, COLOR, 100, 24));
@@ -216,7 +219,8 @@ fn answers_come_first_under_the_header() {
     let mut snap = snapshot();
     snap.classifiers = vec!["deadlock".into()];
     snap.annotations = vec![Annotation::text(AnnotationLevel::Critical, "deadlock: threads 5 and 100", "deadlock")];
-    let mut view = View::new(&snap);
+    let read = lazy(&snap);
+    let mut view = View::new(&read);
     let buffer = render(&mut view, COLOR, 80, 24);
     let screen = lines(&buffer);
     assert!(screen[1].starts_with("classifiers: deadlock"), "{screen:#?}");
@@ -225,10 +229,27 @@ fn answers_come_first_under_the_header() {
     assert!(line_with(&screen, "variables of #1 recurse").starts_with('┌'), "the panes still fit");
 
     snap.annotations.extend((0..3).map(|i| Annotation::text(AnnotationLevel::Warning, format!("finding {i}"), "m")));
-    let mut view = View::new(&snap);
+    let read = lazy(&snap);
+    let mut view = View::new(&read);
     let screen = lines(&render(&mut view, COLOR, 80, 24));
     assert!(screen[3].starts_with("(3 more in the info pane: i)"), "{screen:#?}");
     view.apply(Action::ToggleInfo);
     let screen = lines(&render(&mut view, COLOR, 80, 40));
     assert!(line_with(&screen, "finding 2").starts_with('│'), "in the info pane");
+}
+
+#[test]
+fn variables_that_cannot_be_read_say_why_above_the_others() {
+    let snap = crate::view::state::tests::corrupt();
+    let mut view = View::new(&snap);
+    let buffer = render(&mut view, COLOR, 80, 24);
+    let screen = lines(&buffer);
+    let y = screen.iter().position(|l| l.contains("the parameters cannot be read")).expect("said");
+    assert!(screen[y].starts_with("│the parameters cannot be read: type 999 is not in the types table (in the list│"));
+    assert!(screen[y + 1].starts_with("│ at byte "), "cut at the pane's width: {screen:#?}");
+    assert_eq!(buffer[(1, y as u16)].fg, Color::Red);
+    assert!(line_with(&screen, "TLS variables cannot be read").starts_with('│'), "{screen:#?}");
+    let rows = screen.iter().position(|l| l.contains("> ▸ arr = {1, 2}")).expect("the locals, selected");
+    assert!(rows > y + 2, "below what could not be read: {screen:#?}");
+    assert!(line_with(&screen, "gone = ").contains("gone = <optimized out>"));
 }

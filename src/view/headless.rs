@@ -10,7 +10,7 @@ use ratatui::backend::TestBackend;
 
 use super::draw::{self, Theme};
 use super::state::View;
-use crate::snapshot::Snapshot;
+use crate::snapshot::lazy::LazySnapshot;
 
 /// A viewer of `snap` on a screen of its own.
 pub struct Headless<'s> {
@@ -21,7 +21,7 @@ pub struct Headless<'s> {
 
 impl<'s> Headless<'s> {
     /// The viewer as it opens on `snap`, drawn in `width` x `height`.
-    pub fn new(snap: &'s Snapshot, theme: Theme, width: u16, height: u16) -> Self {
+    pub fn new(snap: &'s LazySnapshot<'s>, theme: Theme, width: u16, height: u16) -> Self {
         let terminal = Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|never| match never {});
         let mut headless = Headless { view: View::new(snap), terminal, theme };
         headless.draw();
@@ -55,7 +55,7 @@ mod tests {
 
     #[test]
     fn keys_drive_the_viewer_and_the_screen_follows() {
-        let snap = crate::view::state::tests::snapshot();
+        let snap = crate::view::state::tests::lazy(&crate::view::state::tests::snapshot());
         let mut viewer = Headless::new(&snap, Theme { color: false }, 80, 24);
         assert!(viewer.screen().iter().any(|l| l.contains("> #1   recurse <- fault")));
         for c in "/slot".chars() {

@@ -15,7 +15,7 @@ pub enum InfoLine {
 
 /// The fault as the header and the info pane write it:
 /// `SIGSEGV (SEGV_MAPERR) in thread 7559: invalid memory access`.
-pub fn fault_text(snap: &Snapshot) -> Option<String> {
+pub fn fault_text<V>(snap: &Snapshot<V>) -> Option<String> {
     let f = snap.fault.as_ref()?;
     Some(match &f.signal {
         Some(sig) => {
@@ -27,7 +27,7 @@ pub fn fault_text(snap: &Snapshot) -> Option<String> {
 }
 
 /// Every line of the info pane, `thread` being the selected frame's.
-pub fn lines(snap: &Snapshot, thread: Option<&Thread>) -> Vec<InfoLine> {
+pub fn lines<V>(snap: &Snapshot<V>, thread: Option<&Thread<V>>) -> Vec<InfoLine> {
     let mut out = Vec::new();
     let heading = |out: &mut Vec<InfoLine>, h: &str| out.push(InfoLine::Heading(h.to_string()));
     let text = |out: &mut Vec<InfoLine>, t: String| out.push(InfoLine::Text(t));

@@ -139,7 +139,7 @@ mod tests {
 
     #[test]
     fn the_wheel_scrolls_the_pane_under_the_pointer() {
-        let snap = crate::view::state::tests::snapshot();
+        let snap = crate::view::state::tests::lazy(&crate::view::state::tests::snapshot());
         let mut view = View::new(&snap);
         view.areas = [Rect::new(0, 1, 28, 11), Rect::new(28, 1, 52, 11), Rect::new(0, 12, 80, 11)];
         let wheel = |kind, column, row| MouseEvent { kind, column, row, modifiers: KeyModifiers::NONE };

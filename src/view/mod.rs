@@ -14,6 +14,8 @@ mod draw;
 mod headless;
 mod info;
 mod keys;
+mod matching;
+mod search;
 mod source;
 mod state;
 mod suspend;
@@ -35,7 +37,7 @@ pub use headless::Headless;
 use state::{Action, View};
 
 use crate::process::signals;
-use crate::snapshot::Snapshot;
+use crate::snapshot::lazy::LazySnapshot;
 
 /// Why the viewer cannot run or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +52,7 @@ pub enum ViewError {
 /// SIGHUP ends the viewer (that signal): the terminal is restored either
 /// way, where the signal's default action would leave it in raw mode.
 /// Source files not found as recorded are looked for in `source_path`.
-pub fn run(snap: &Snapshot, theme: Theme, source_path: Vec<PathBuf>) -> Result<Option<i32>, ViewError> {
+pub fn run(snap: &LazySnapshot, theme: Theme, source_path: Vec<PathBuf>) -> Result<Option<i32>, ViewError> {
     check_terminal()?;
     signals::install_handlers();
     suspend::install();

@@ -12,14 +12,23 @@
 //! tree only when the frame or an expansion changes. Only a search and a
 //! change of the filter go through every thread (a search through every
 //! variable's tree): bench.py's view-1000 times them on 1,001 threads.
+//!
+//! The snapshot's variables stay JSON text ([`crate::snapshot::lazy`]):
+//! the viewer holds the variables of the selected frame only, read when
+//! the frame is selected and dropped when another is (a list that cannot
+//! be read says why in the pane). A search reads the lists of the other
+//! frames one at a time, and only those whose text may hold a match.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 
 use ratatui::layout::Rect;
 
+use super::matching::contains_ignoring_case;
+use super::search;
 use super::source::{Source, Sources};
 use crate::show::{c_value, member_name};
+use crate::snapshot::lazy::{Deferred, LazySnapshot};
 use crate::snapshot::{
     Annotation, AnnotationLevel, BASE_CLASS, Frame, Kind, Snapshot, Thread, Value, ValueLocation, Variable,
 };
@@ -173,11 +182,26 @@ pub struct Search {
     pub query: String,
     pub hits: Vec<Hit>,
     pub current: usize,
+    /// Lists of variables the search could not read (and so not search).
+    pub unread: usize,
+}
+
+/// The variables of the selected frame: the only ones the viewer holds.
+#[derive(Default)]
+struct Shown {
+    /// The thread and frame they are of; None until read.
+    of: Option<(usize, Option<usize>)>,
+    variables: Vec<(Section, Variable)>,
+    /// Why a list of them could not be read, a line each.
+    errors: Vec<String>,
 }
 
 /// The viewer's state over one snapshot.
 pub struct View<'s> {
-    pub snap: &'s Snapshot,
+    /// The threads and frames; their variables are text, read by `lazy`.
+    pub snap: &'s Snapshot<Deferred<'s>>,
+    lazy: &'s LazySnapshot<'s>,
+    shown: Shown,
     /// Threads with identical stacks, the faulted thread's first.
     all_groups: Vec<Vec<usize>>,
     /// The groups' threads the filter lets through (an empty group is not
@@ -221,9 +245,12 @@ pub struct View<'s> {
 impl<'s> View<'s> {
     /// The viewer on open: the faulted thread (or the first) and its
     /// faulting frame selected, threads grouped when there are many.
-    pub fn new(snap: &'s Snapshot) -> Self {
+    pub fn new(lazy: &'s LazySnapshot<'s>) -> Self {
+        let snap = &lazy.snapshot;
         let mut view = View {
             snap,
+            lazy,
+            shown: Shown::default(),
             all_groups: stacks::group(&snap.threads),
             groups: Vec::new(),
             filter: String::new(),
@@ -261,26 +288,36 @@ impl<'s> View<'s> {
         }
     }
 
-    pub fn thread(&self) -> Option<&'s Thread> {
+    pub fn thread(&self) -> Option<&'s Thread<Deferred<'s>>> {
         self.thread_index().map(|i| &self.snap.threads[i])
     }
 
-    pub fn frame(&self) -> Option<&'s Frame> {
+    pub fn frame(&self) -> Option<&'s Frame<Deferred<'s>>> {
         self.thread()?.frames.get(self.frame_sel)
     }
 
-    /// The top-level variables of the selected frame, as the pane lists
-    /// them: named parameters, named locals, then the thread's TLS.
-    pub fn variables(&self) -> Vec<(Section, &'s Variable)> {
-        let Some(t) = self.thread() else { return Vec::new() };
-        let has_name = |v: &&Variable| !v.name.is_empty();
-        let mut vars: Vec<(Section, &Variable)> = Vec::new();
-        if let Some(f) = t.frames.get(self.frame_sel) {
-            vars.extend(f.parameters.iter().filter(has_name).map(|v| (Section::Parameter, v)));
-            vars.extend(f.locals.iter().filter(has_name).map(|v| (Section::Local, v)));
+    /// Why lists of the selected frame's variables could not be read.
+    pub fn variable_errors(&self) -> &[String] {
+        &self.shown.errors
+    }
+
+    /// Reads the variables of the selected frame and thread, unless they
+    /// are the ones held; those of another frame are dropped.
+    fn read_shown(&mut self) {
+        let of = self.thread_index().map(|t| (t, self.frame_key()));
+        if self.shown.of == of {
+            return;
         }
-        vars.extend(t.tls.iter().map(|v| (Section::Tls, v)));
-        vars
+        self.shown = Shown::default();
+        let mut errors = Vec::new();
+        let variables = match self.thread() {
+            Some(t) => {
+                let lists = self.frame().map(frame_lists).into_iter().flatten().chain([(Section::Tls, &t.tls)]);
+                read_lists(self.lazy, lists, &mut errors)
+            }
+            None => Vec::new(),
+        };
+        self.shown = Shown { of, variables, errors };
     }
 
     /// Where source files not found as recorded are looked for.
@@ -588,12 +625,13 @@ impl<'s> View<'s> {
     /// The variables tree of the selected frame: each top-level variable,
     /// and below each open one its children.
     fn rebuild_var_rows(&mut self) {
+        self.read_shown();
         let thread = self.thread_index().unwrap_or(0);
         let frame = self.frame_key();
         let mut rows = Vec::new();
-        for (i, (section, v)) in self.variables().into_iter().enumerate() {
+        for (i, (section, v)) in self.shown.variables.iter().enumerate() {
             let mut path = vec![i];
-            self.push_var_rows(&mut rows, (thread, frame), section, &mut path, v.name.clone(), v);
+            self.push_var_rows(&mut rows, (thread, frame), *section, &mut path, v.name.clone(), v);
         }
         self.var_rows = rows;
     }
@@ -634,40 +672,14 @@ impl<'s> View<'s> {
 
     /// Finds the functions and variables (and their members, at any
     /// depth) whose name contains the query (ignoring case) in every
-    /// thread shown, and selects the first hit.
+    /// thread shown ([`search`]), and selects the first hit.
     fn search_for(&mut self, query: String) {
-        self.search = Search { hits: Vec::new(), current: 0, query: query.clone() };
+        self.search = Search { query: query.clone(), ..Search::default() };
         if query.is_empty() {
             return;
         }
-        let needle = query.to_lowercase();
-        let matches = |s: &str| contains_ignoring_case(s, &needle);
-        let mut hits = Vec::new();
-        for &thread in self.groups.iter().flatten() {
-            let t = &self.snap.threads[thread];
-            let find = |hits: &mut Vec<Hit>, frame: Option<usize>, top: usize, v: &Variable| {
-                variable_hits(v, top, &matches, &mut |path| {
-                    hits.push(Hit { thread, frame, variable: Some(path.to_vec()) })
-                });
-            };
-            for (fi, f) in t.frames.iter().enumerate() {
-                if f.function.as_deref().is_some_and(matches) {
-                    hits.push(Hit { thread, frame: Some(fi), variable: None });
-                }
-                for (vi, v) in named(f).enumerate() {
-                    find(&mut hits, Some(fi), vi, v);
-                }
-            }
-            // The TLS, after the first frame's variables.
-            let (frame, base) = match t.frames.first() {
-                Some(f) => (Some(0), named(f).count()),
-                None => (None, 0),
-            };
-            for (vi, v) in t.tls.iter().enumerate() {
-                find(&mut hits, frame, base + vi, v);
-            }
-        }
-        self.search.hits = hits;
+        let threads: Vec<usize> = self.groups.iter().flatten().copied().collect();
+        (self.search.hits, self.search.unread) = search::find(self.lazy, &threads, &query.to_lowercase());
         self.show_hit();
     }
 
@@ -676,7 +688,7 @@ impl<'s> View<'s> {
         if n == 0 {
             self.message = Some(match self.search.query.as_str() {
                 "" => "no search: / searches function and variable names".into(),
-                q => format!("no match for {q}"),
+                q => format!("no match for {q}{}", self.search.unread_note()),
             });
             return;
         }
@@ -687,7 +699,7 @@ impl<'s> View<'s> {
     /// Selects the current hit's thread, frame and variable.
     fn show_hit(&mut self) {
         let Some(hit) = self.search.hits.get(self.search.current).cloned() else {
-            self.message = Some(format!("no match for {}", self.search.query));
+            self.message = Some(format!("no match for {}{}", self.search.query, self.search.unread_note()));
             return;
         };
         if let Some(row) = self.row_of_thread(hit.thread, true) {
@@ -707,10 +719,11 @@ impl<'s> View<'s> {
             self.focus = Pane::Variables;
         }
         self.message = Some(format!(
-            "match {}/{} for {} (n: next, N: previous)",
+            "match {}/{} for {} (n: next, N: previous){}",
             self.search.current + 1,
             self.search.hits.len(),
-            self.search.query
+            self.search.query,
+            self.search.unread_note()
         ));
     }
 }
@@ -733,9 +746,50 @@ pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
         .collect()
 }
 
-/// A frame's named parameters and locals: the top of the variables pane.
-fn named(f: &Frame) -> impl Iterator<Item = &Variable> {
-    f.parameters.iter().chain(&f.locals).filter(|v| !v.name.is_empty())
+impl Search {
+    /// What the search could not look into, for the status line.
+    fn unread_note(&self) -> String {
+        match self.unread {
+            0 => String::new(),
+            n => format!("; {n} list{} of variables could not be read", if n == 1 { "" } else { "s" }),
+        }
+    }
+}
+
+/// A frame's lists of variables, in the order the pane shows them.
+pub(super) fn frame_lists<'f, 's>(f: &'f Frame<Deferred<'s>>) -> [(Section, &'f Deferred<'s>); 2] {
+    [(Section::Parameter, &f.parameters), (Section::Local, &f.locals)]
+}
+
+/// The top-level variables of `lists` as the pane lists them (parameters
+/// and locals without a name left out), each list read from the
+/// snapshot's text; why a list could not be read goes into `errors`.
+pub(super) fn read_lists<'f, 's: 'f>(
+    lazy: &LazySnapshot<'s>,
+    lists: impl IntoIterator<Item = (Section, &'f Deferred<'s>)>,
+    errors: &mut Vec<String>,
+) -> Vec<(Section, Variable)> {
+    let mut variables = Vec::new();
+    for (section, list) in lists {
+        match lazy.variables(list) {
+            Ok(read) => variables.extend(
+                read.into_iter().filter(|v| section == Section::Tls || !v.name.is_empty()).map(|v| (section, v)),
+            ),
+            Err(e) => errors.push(format!("{} cannot be read: {e}", section.lists())),
+        }
+    }
+    variables
+}
+
+impl Section {
+    /// The list a section's variables come from, in a sentence.
+    fn lists(self) -> &'static str {
+        match self {
+            Section::Parameter => "the parameters",
+            Section::Local => "the locals",
+            Section::Tls => "the thread's TLS variables",
+        }
+    }
 }
 
 /// A variable's children in the tree, named: a struct's members, an
@@ -753,14 +807,14 @@ fn children<'v>(v: &'v Variable, name: &str) -> Vec<(String, &'v Variable)> {
 }
 
 /// What a child of a variable is to it.
-enum Child {
+pub(super) enum Child {
     Member,
     Element,
     Target,
 }
 
 /// The `k`th child of `v` in the tree, if it has one.
-fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
+pub(super) fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
     match v.kind {
         Kind::Tuple => v.members.get(k).map(|m| (Child::Member, m)),
         Kind::Array => v.elements.get(k).map(|e| (Child::Element, e)),
@@ -771,47 +825,9 @@ fn child(v: &Variable, k: usize) -> Option<(Child, &Variable)> {
     }
 }
 
-/// Calls `hit` with the tree path of `v` (at `top` in the pane's list) and
-/// of each member below it whose name `matches`, at any depth (elements
-/// and pointer targets are gone through: their names are their parent's).
-/// The tree is walked without recursion: a snapshot's nesting has no
-/// bound the stack would be sure to hold.
-fn variable_hits(v: &Variable, top: usize, matches: &impl Fn(&str) -> bool, hit: &mut impl FnMut(&[usize])) {
-    if matches(&v.name) {
-        hit(&[top]);
-    }
-    let mut path = vec![top];
-    // The nodes from `v` down to the current one, each with its next child.
-    let mut stack = vec![(v, 0)];
-    while let Some((node, next)) = stack.last_mut() {
-        let Some((kind, c)) = child(node, *next) else {
-            stack.pop();
-            path.pop();
-            continue;
-        };
-        path.push(*next);
-        *next += 1;
-        if matches!(kind, Child::Member) && matches(&c.name) {
-            hit(&path);
-        }
-        stack.push((c, 0));
-    }
-}
-
-/// Whether `hay` contains `needle` (lower case), ignoring case; without
-/// allocating when both are ASCII, as names almost always are.
-fn contains_ignoring_case(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() && needle.is_ascii() {
-        let needle = needle.as_bytes();
-        needle.is_empty() || hay.as_bytes().windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle))
-    } else {
-        hay.to_lowercase().contains(needle)
-    }
-}
-
 /// Whether thread `t`'s name or one of its functions contains `needle`
 /// (lower case), ignoring case.
-fn thread_matches(t: &Thread, needle: &str) -> bool {
+fn thread_matches<V>(t: &Thread<V>, needle: &str) -> bool {
     let has = |s: &str| contains_ignoring_case(s, needle);
     has(&t.name) || t.frames.iter().any(|f| f.function.as_deref().is_some_and(has))
 }

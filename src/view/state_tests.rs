@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::snapshot::Addr;
+use crate::snapshot::writer::to_text;
 use crate::view::state::SourceLines;
 
 fn int(name: &str, n: i64) -> Variable {
@@ -75,13 +76,32 @@ pub(crate) fn snapshot() -> Snapshot {
     Snapshot { threads, ..Snapshot::default() }
 }
 
+/// `snap` as the viewer reads it: written as a snapshot file is, and read
+/// with its variables left as text, which lives as long as the test.
+pub(crate) fn lazy(snap: &Snapshot) -> LazySnapshot<'static> {
+    read(to_text(snap))
+}
+
+/// A snapshot's `text` read as the viewer reads it, the text kept as long
+/// as the test runs.
+pub(crate) fn read(text: String) -> LazySnapshot<'static> {
+    LazySnapshot::parse(Box::leak(text.into_boxed_str())).unwrap()
+}
+
+/// The snapshot's text as written, with `change` made to its JSON.
+pub(crate) fn changed(snap: &Snapshot, change: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut json: serde_json::Value = serde_json::from_str(&to_text(snap)).unwrap();
+    change(&mut json);
+    json.to_string()
+}
+
 fn names(view: &View) -> Vec<String> {
     view.var_rows.iter().map(|r| format!("{}{}", "  ".repeat(r.path.len() - 1), r.name)).collect()
 }
 
 #[test]
 fn opens_on_the_faulting_frame_of_the_faulted_thread() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let view = View::new(&snap);
     assert_eq!(view.thread().unwrap().tid, 5);
     assert_eq!(view.thread_sel, 0, "the faulted thread is first");
@@ -94,7 +114,7 @@ fn opens_on_the_faulting_frame_of_the_faulted_thread() {
 
 #[test]
 fn many_threads_open_grouped_and_g_ungroups() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     assert!(view.grouped, "21 threads are more than {GROUP_ABOVE}");
     let t = |i: usize| ThreadRow::Thread { thread: i, member: false };
@@ -121,7 +141,7 @@ fn many_threads_open_grouped_and_g_ungroups() {
     view.apply(Action::ToggleGrouping);
     let tids: Vec<i32> = (0..view.thread_rows.len())
         .map(|i| match view.thread_rows[i] {
-            ThreadRow::Thread { thread, .. } => snap.threads[thread].tid,
+            ThreadRow::Thread { thread, .. } => snap.snapshot.threads[thread].tid,
             ThreadRow::Group { .. } => panic!("a group when ungrouped"),
         })
         .collect();
@@ -134,12 +154,12 @@ fn many_threads_open_grouped_and_g_ungroups() {
 fn few_threads_open_ungrouped() {
     let mut snap = snapshot();
     snap.threads.truncate(GROUP_ABOVE);
-    assert!(!View::new(&snap).grouped);
+    assert!(!View::new(&lazy(&snap)).grouped);
 }
 
 #[test]
 fn enter_expands_pointers_and_structs_and_left_goes_back_up() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::NextPane);
     assert_eq!(view.focus, Pane::Variables);
@@ -171,7 +191,7 @@ fn enter_expands_pointers_and_structs_and_left_goes_back_up() {
 
 #[test]
 fn search_finds_functions_and_variables_in_every_thread() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     search(&mut view, "IDLE");
     assert_eq!(view.search.hits.len(), 20, "idle_worker in each idle thread, ignoring case");
@@ -199,7 +219,7 @@ fn search_finds_functions_and_variables_in_every_thread() {
 
 #[test]
 fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     search(&mut view, "COUNT");
     // info -> *info -> count: the pointer and its target opened.
@@ -223,7 +243,7 @@ fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
 
 #[test]
 fn typing_a_search_keeps_command_keys_as_text_and_escape_cancels() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::Prompt(Prompt::Search));
     view.apply(Action::Type('q'));
@@ -265,7 +285,7 @@ fn tids(view: &View) -> Vec<i32> {
 
 #[test]
 fn the_filter_shows_threads_by_name_or_function_as_it_is_typed() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     // By a function of the idle threads' stack (not their top one): the
     // group of twenty, the faulted thread gone; its first thread selected.
@@ -306,7 +326,7 @@ fn the_filter_shows_threads_by_name_or_function_as_it_is_typed() {
 
 #[test]
 fn a_filter_keeps_the_selected_thread_and_frame_when_it_shows_them() {
-    let snap = snapshot();
+    let snap = lazy(&snapshot());
     let mut view = View::new(&snap);
     view.apply(Action::Down);
     assert_eq!(view.frame_sel, 2);
@@ -317,7 +337,7 @@ fn a_filter_keeps_the_selected_thread_and_frame_when_it_shows_them() {
 
 #[test]
 fn an_empty_snapshot_has_nothing_to_select() {
-    let snap = Snapshot::default();
+    let snap = lazy(&Snapshot::default());
     let mut view = View::new(&snap);
     for action in [Action::Down, Action::Toggle, Action::NextPane, Action::Right, Action::Toggle, Action::End] {
         view.apply(action);
@@ -372,7 +392,7 @@ fn crash_c() -> String {
 
 #[test]
 fn i_shows_the_info_and_focuses_it_and_i_again_the_variables() {
-    let snap = described(&crash_c());
+    let snap = lazy(&described(&crash_c()));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleInfo);
     assert_eq!((view.bottom, view.focus), (Bottom::Info, Pane::Variables));
@@ -396,7 +416,7 @@ fn i_shows_the_info_and_focuses_it_and_i_again_the_variables() {
 
 #[test]
 fn s_shows_the_selected_frames_line_or_why_not() {
-    let snap = described(&crash_c());
+    let snap = lazy(&described(&crash_c()));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleSource);
     assert_eq!((view.bottom, view.focus), (Bottom::Source, Pane::Frames), "the frames keep the keys");
@@ -411,11 +431,111 @@ fn s_shows_the_selected_frames_line_or_why_not() {
     let SourceLines::Note(note) = view.source() else { panic!("main has no file") };
     assert_eq!(note, "this frame has no source file and line");
 
-    let snap = described("/nowhere/crash.c");
+    let snap = lazy(&described("/nowhere/crash.c"));
     let mut view = View::new(&snap);
     view.apply(Action::ToggleSource);
     let SourceLines::Note(note) = view.source() else { panic!("read a missing file") };
     assert!(note.starts_with("/nowhere/crash.c cannot be read ("), "{note}");
     view.set_source_path(vec![concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures").into()]);
     assert!(matches!(view.source(), SourceLines::Lines { line: 22, .. }), "found by its name in --source-path");
+}
+
+#[test]
+fn only_the_selected_frames_variables_are_read_and_held() {
+    let snap = lazy(&snapshot());
+    let mut view = View::new(&snap);
+    let held = |view: &View| view.shown.variables.iter().map(|(_, v)| v.name.clone()).collect::<Vec<_>>();
+    assert_eq!(view.shown.of, Some((7, Some(1))));
+    assert_eq!(held(&view), ["info", "n", "arr", "gone", "errno"]);
+    // Another frame: its variables read, the others dropped.
+    view.apply(Action::Down);
+    assert_eq!((view.shown.of, held(&view)), (Some((7, Some(2))), vec!["errno".to_string()]));
+    // Another thread: its frame's.
+    view.focus = Pane::Threads;
+    view.apply(Action::Down);
+    assert_eq!(view.shown.of, Some((20, Some(0))));
+    view.focus = Pane::Frames;
+    view.apply(Action::Down);
+    assert_eq!((view.shown.of, held(&view)), (Some((20, Some(1))), vec!["slot".to_string()]));
+    assert_eq!(view.var_rows[0].value, "100");
+    // Keys that change nothing of the frame read nothing again.
+    let before = view.shown.variables.as_ptr();
+    view.focus = Pane::Variables;
+    view.apply(Action::Toggle);
+    view.apply(Action::ToggleInfo);
+    view.apply(Action::ToggleInfo);
+    assert_eq!(view.shown.variables.as_ptr(), before);
+}
+
+/// The crash's faulting frame with a parameter of a type the types table
+/// does not have, and the crashed thread's TLS not a list.
+pub(crate) fn corrupt() -> LazySnapshot<'static> {
+    read(changed(&snapshot(), |json| {
+        let crashed = &mut json["threads"][7];
+        crashed["frames"][1]["parameters"][1]["type"] = 999.into();
+        crashed["tls"] = 5.into();
+    }))
+}
+
+#[test]
+fn a_list_that_cannot_be_read_says_why_and_the_others_are_shown() {
+    let snap = corrupt();
+    let mut view = View::new(&snap);
+    assert_eq!(names(&view), ["arr", "gone"], "the locals, read");
+    let errors = view.variable_errors();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].starts_with("the parameters cannot be read: type 999 is not in the types table (in the list at"));
+    assert!(errors[1].starts_with("the thread's TLS variables cannot be read: invalid type: integer `5`, expected a"));
+    // The next frame: its own variables, no error of its own (the TLS's).
+    view.apply(Action::Up);
+    assert_eq!((names(&view), view.variable_errors().len()), (vec![], 1));
+    // A search does not look into what cannot be read, and says so.
+    search(&mut view, "slot");
+    assert_eq!(view.search.hits.len(), 20);
+    let message = view.message.as_deref().unwrap();
+    assert!(message.ends_with("(n: next, N: previous)"), "the lists without the query were not read: {message}");
+    search(&mut view, "info");
+    assert_eq!(view.message.as_deref(), Some("no match for info; 1 list of variables could not be read"));
+}
+
+/// The idle threads' frames point at one shared object (version 2's
+/// `objects` table), whose member's name is nowhere in the frames' text;
+/// one thread's `slot` is spelled with an escape.
+#[test]
+fn a_search_finds_names_the_text_of_the_frames_does_not_show() {
+    let mut snapshot = snapshot();
+    let shared = Arc::new(Variable {
+        name: "*state".into(),
+        kind: Kind::Tuple,
+        type_name: "struct state".into(),
+        members: vec![int("waiters", 2)],
+        location: ValueLocation::Memory,
+        ..Variable::default()
+    });
+    for t in snapshot.threads.iter_mut().filter(|t| t.tid >= 100) {
+        t.frames[0].parameters = vec![Variable {
+            name: "state".into(),
+            kind: Kind::Reference,
+            value: Value::UInt(0x2000),
+            target: Some(shared.clone()),
+            ..Variable::default()
+        }];
+    }
+    let text = changed(&snapshot, |json| {
+        assert_eq!(json["objects"].as_array().map(Vec::len), Some(1), "the target is shared");
+        assert!(!json["threads"].to_string().contains("waiters"), "{json}");
+    });
+    let escaped = text.replacen(r#""name":"slot""#, r#""name":"sl\u006ft""#, 1);
+    assert_ne!(escaped, text);
+    let snap = read(escaped);
+    let mut view = View::new(&snap);
+    search(&mut view, "WAIT");
+    assert_eq!(view.search.hits.len(), 20, "through the shared object: {:?}", view.search.hits);
+    assert_eq!(names(&view), ["state", "  *state", "    waiters"]);
+    assert_eq!(view.var_rows[view.var_sel].value, "2");
+    search(&mut view, "slot");
+    assert_eq!(view.search.hits.len(), 20, "the escaped name too");
+    // The object's own name is a pointer's target's: no match.
+    search(&mut view, "*state");
+    assert!(view.search.hits.is_empty());
 }

@@ -83,7 +83,7 @@ const GENERAL_COUNT: usize = 27;
 
 /// The names of the snapshot's registers: the general ones, then the x87
 /// and SSE state.
-const REGISTER_NAMES: [&str; GENERAL_COUNT + 4 + 8 + dwarf::VECTOR_COUNT] = [
+pub const REGISTER_NAMES: [&str; GENERAL_COUNT + 4 + 8 + dwarf::VECTOR_COUNT] = [
     "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
     "rip", "eflags", "cs", "ss", "ds", "es", "fs", "gs", "fs_base", "gs_base", "orig_rax", "fcw", "fsw", "ftw",
     "mxcsr", "st0", "st1", "st2", "st3", "st4", "st5", "st6", "st7", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5",

@@ -5,7 +5,7 @@ pub mod dwarf;
 pub mod float;
 pub(crate) mod sigframe;
 
-pub use cpu::{CpuState, GeneralRegs, VectorRegs};
+pub use cpu::{CpuState, GeneralRegs, REGISTER_NAMES, VectorRegs};
 
 use crate::address::RunAddr;
 

@@ -1,0 +1,147 @@
+//! The search (`/`): the functions, and the variables with their members
+//! at any depth, whose name contains the query (ignoring case) in the
+//! threads shown; each hit is where the viewer goes to show it.
+//!
+//! The variables are the snapshot's text ([`crate::snapshot::lazy`]): a
+//! list is read only when its text may hold a match ([`ListFilter`]), and
+//! dropped once searched. A shared object is looked into once: one that
+//! holds no match is not walked again below each pointer to it.
+//!
+//! A query in most names (`a`) still reads most lists. Searching half of
+//! the threads on a second CPU was tried, and left out: on the (loaded)
+//! two-CPU development machine the search took as long or longer.
+
+use rustc_hash::FxHashSet;
+
+use super::matching::{ListFilter, contains_ignoring_case};
+use super::state::{Child, Hit, Section, child, frame_lists, read_lists};
+use crate::snapshot::Variable;
+use crate::snapshot::lazy::{Deferred, LazySnapshot};
+
+/// The hits of `needle` (lower case) in `threads` (indices into the
+/// snapshot's), in their order, and how many lists of variables could not
+/// be read (and so not searched).
+pub fn find(lazy: &LazySnapshot, threads: &[usize], needle: &str) -> (Vec<Hit>, usize) {
+    Query::new(lazy, needle).threads(threads)
+}
+
+/// One query over one snapshot.
+struct Query<'a, 's> {
+    lazy: &'a LazySnapshot<'s>,
+    needle: &'a str,
+    filter: ListFilter<'a>,
+    /// The shared objects that hold no match, by address.
+    barren: FxHashSet<usize>,
+}
+
+impl<'a, 's> Query<'a, 's> {
+    fn new(lazy: &'a LazySnapshot<'s>, needle: &'a str) -> Self {
+        let matches = |name: &str| contains_ignoring_case(name, needle);
+        let (mut holding, mut barren) = (FxHashSet::default(), FxHashSet::default());
+        for (i, object) in lazy.objects().enumerate() {
+            // The object's own name is that of a pointer's target: no match.
+            let mut found = false;
+            variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
+            match found {
+                true => holding.insert(i),
+                false => barren.insert(address(object)),
+            };
+        }
+        Query { lazy, needle, filter: ListFilter::new(needle, holding), barren }
+    }
+
+    /// The hits in `threads`, and how many lists could not be read.
+    fn threads(&self, threads: &[usize]) -> (Vec<Hit>, usize) {
+        let matches = |name: &str| contains_ignoring_case(name, self.needle);
+        let may_match = |list: &Deferred| self.filter.may_match(list.text());
+        let (mut hits, mut unread) = (Vec::new(), Vec::new());
+        for &thread in threads {
+            let t = &self.lazy.snapshot.threads[thread];
+            for (fi, f) in t.frames.iter().enumerate() {
+                if f.function.as_deref().is_some_and(matches) {
+                    hits.push(Hit { thread, frame: Some(fi), variable: None });
+                }
+                let [parameters, locals] = frame_lists(f);
+                let (in_parameters, in_locals) = (may_match(parameters.1), may_match(locals.1));
+                if in_parameters || in_locals {
+                    // The locals' positions follow the parameters'.
+                    let mut uncounted = Vec::new();
+                    let errors = if in_parameters { &mut unread } else { &mut uncounted };
+                    let read = read_lists(self.lazy, [parameters], errors);
+                    if in_parameters {
+                        self.walk(&mut hits, (thread, Some(fi)), &read, 0);
+                    }
+                    if in_locals {
+                        let locals = read_lists(self.lazy, [locals], &mut unread);
+                        self.walk(&mut hits, (thread, Some(fi)), &locals, read.len());
+                    }
+                }
+            }
+            // The TLS, after the first frame's variables.
+            if may_match(&t.tls) {
+                let (frame, base) = match t.frames.first() {
+                    Some(f) => (Some(0), read_lists(self.lazy, frame_lists(f), &mut Vec::new()).len()),
+                    None => (None, 0),
+                };
+                let tls = read_lists(self.lazy, [(Section::Tls, &t.tls)], &mut unread);
+                self.walk(&mut hits, (thread, frame), &tls, base);
+            }
+        }
+        (hits, unread.len())
+    }
+
+    /// Adds the hits among `variables`, the pane's from position `base` on,
+    /// of a thread and frame.
+    fn walk(&self, hits: &mut Vec<Hit>, at: (usize, Option<usize>), variables: &[(Section, Variable)], base: usize) {
+        let matches = |name: &str| contains_ignoring_case(name, self.needle);
+        let barren = |target: &Variable| self.barren.contains(&address(target));
+        for (vi, (_, v)) in variables.iter().enumerate() {
+            variable_hits(v, base + vi, &matches, &barren, &mut |path| {
+                hits.push(Hit { thread: at.0, frame: at.1, variable: Some(path.to_vec()) })
+            });
+        }
+    }
+}
+
+/// Where a variable is in memory: a shared object is the same one below
+/// every pointer to it.
+fn address(v: &Variable) -> usize {
+    std::ptr::from_ref(v) as usize
+}
+
+/// Calls `hit` with the tree path of `v` (at `top` in the pane's list) and
+/// of each member below it whose name `matches`, at any depth (elements
+/// and pointer targets are gone through: their names are their parent's;
+/// a target `barren` says holds no match is not). The tree is walked
+/// without recursion: a snapshot's nesting has no bound the stack would
+/// be sure to hold.
+fn variable_hits(
+    v: &Variable,
+    top: usize,
+    matches: &impl Fn(&str) -> bool,
+    barren: &impl Fn(&Variable) -> bool,
+    hit: &mut impl FnMut(&[usize]),
+) {
+    if matches(&v.name) {
+        hit(&[top]);
+    }
+    let mut path = vec![top];
+    // The nodes from `v` down to the current one, each with its next child.
+    let mut stack = vec![(v, 0)];
+    while let Some((node, next)) = stack.last_mut() {
+        let Some((kind, c)) = child(node, *next) else {
+            stack.pop();
+            path.pop();
+            continue;
+        };
+        *next += 1;
+        if matches!(kind, Child::Target) && barren(c) {
+            continue;
+        }
+        path.push(*next - 1);
+        if matches!(kind, Child::Member) && matches(&c.name) {
+            hit(&path);
+        }
+        stack.push((c, 0));
+    }
+}
