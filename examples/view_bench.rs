@@ -42,8 +42,11 @@ fn script() -> Vec<(&'static str, KeyCode)> {
         ("n: next match", KeyCode::Char('n')),
         ("N: previous match", KeyCode::Char('N')),
         ("N: previous match (wraps)", KeyCode::Char('N')),
-        ("f: filter threads", KeyCode::Char('f')),
+        // The broadest search: a name of one letter found in most lists.
+        ("/: search again", KeyCode::Char('/')),
     ]);
+    keys.extend(typed("a"));
+    keys.extend([("Enter: search every thread for a", KeyCode::Enter), ("f: filter threads", KeyCode::Char('f'))]);
     keys.extend(typed("idle"));
     keys.extend([
         ("Enter: keep the filter", KeyCode::Enter),
