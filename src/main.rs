@@ -2,7 +2,6 @@
 //! turns every error into one line on stderr and a non-zero exit.
 
 mod cli;
-mod heap;
 mod viewing;
 
 use std::ffi::OsString;
@@ -23,7 +22,6 @@ const EXIT_ERROR: u8 = 1;
 const EXIT_INTERNAL: u8 = 70;
 
 fn main() -> ExitCode {
-    heap::tune();
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
