@@ -175,9 +175,11 @@ fn show_prints_them_like_rust_gdb() {
         let maps = ["map", "small_map", "wide_map", "empty_map", "set", "string_set"];
         let cells = ["cell", "ref_cell", "mut_cell", "idle_cell", "boxed_slice", "mutex", "rw_lock"];
         let structs = ["point", "pair", "tuple", "grid", "shape", "points", "bytes", "numbers"];
+        // A char with its literal: `letter = 97 'a'`.
+        let chars = ["letter", "newline", "accented"];
         // At opt-level 2, rustc leaves values of no bytes without a location.
         let zero_sized = if opt == "0" { &["marker", "unit"][..] } else { &[] };
-        let all = alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps).chain(cells).chain(structs);
+        let all = alike.into_iter().chain(["rc", "rc2", "arc"]).chain(maps).chain(cells).chain(structs).chain(chars);
         for &local in all.collect::<Vec<_>>().iter().chain(zero_sized) {
             assert!(equal.iter().any(|e| e == local), "{name}: {local} not compared: {theirs:?}");
         }

@@ -72,8 +72,31 @@ pub(super) fn set_string(var: &mut Variable, read: &[u8], text_end: usize) {
     }
 }
 
+/// A Rust `char`'s literal as rust-gdb prints it: `'a'`, `'\n'`, `'\0'`,
+/// `'\xe9'` up to 255, `'\u{004e2d}'` above.
+pub(super) fn rust_char_literal(c: u32) -> String {
+    let inner = match c {
+        0x5c => "\\\\".to_string(),
+        0x27 => "\\'".to_string(),
+        0x0a => "\\n".to_string(),
+        0x0d => "\\r".to_string(),
+        0x09 => "\\t".to_string(),
+        0 => "\\0".to_string(),
+        0x20..=0x7e => char::from(c as u8).to_string(),
+        0x01..=0x1f | 0x7f..=0xff => format!("\\x{c:02x}"),
+        _ => format!("\\u{{{c:06x}}}"),
+    };
+    format!("'{inner}'")
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn rust_chars_are_written_as_rust_gdb_writes_them() {
+        let written: Vec<String> = [0x61, 0x0a, 0, 0x27, 0x5c, 0x1b, 0xe9, 0x4e2d].map(rust_char_literal).into();
+        assert_eq!(written, ["'a'", "'\\n'", "'\\0'", "'\\''", "'\\\\'", "'\\x1b'", "'\\xe9'", "'\\u{004e2d}'"]);
+    }
     use super::*;
 
     #[test]

@@ -14,7 +14,7 @@ use gimli::DwAte;
 use rustc_hash::FxHashMap as HashMap;
 
 use super::bytes::{Reader, Source};
-use super::decode::{char_literal, enum_label, integer, json_integer};
+use super::decode::{char_literal, enum_label, integer, json_integer, rust_char_literal};
 use super::floats::{finite, float, float_value};
 use super::rust_std::View;
 use super::{Limits, PlannedVariable};
@@ -306,6 +306,9 @@ impl<'x, 'd, 'a> Renderer<'x, 'd, 'a> {
                 var.value = json_integer(v);
                 if encoding == gimli::DW_ATE_unsigned_char || (encoding == gimli::DW_ATE_UTF && size == 1) {
                     var.symbol = Some(char_literal(v as u8).into());
+                } else if encoding == gimli::DW_ATE_UTF && size == 4 && name == Some("char") {
+                    // Rust's char (C++ names its own char32_t).
+                    var.symbol = u32::try_from(v).ok().map(|c| rust_char_literal(c).into());
                 }
             }
         }
