@@ -247,17 +247,7 @@ fn lock_contention() {
         return;
     }
     each_live("analysis/locks.c", &["contention"], |snap, name| {
-        assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
-        let holder = workers(snap)
-            .into_iter()
-            .find(|t| functions(t).iter().any(|f| f == "hold_and_sleep"))
-            .unwrap_or_else(|| panic!("{name}: no holder"));
-        let holder_tid = holder["tid"].as_i64().unwrap();
-        let waiters: Vec<i64> =
-            workers(snap).iter().map(|t| t["tid"].as_i64().unwrap()).filter(|t| *t != holder_tid).collect();
-        assert_eq!(snap["kv"]["lock-contention.holders"], holder_tid.to_string(), "{name}");
-        let listed = waiters.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        assert_eq!(snap["kv"]["lock-contention.waiters"], listed, "{name}");
+        let (holder, holder_tid, waiters) = contention(snap, name, "hold_and_sleep");
         assert!(annotations_by(holder, "deadlock").is_empty(), "{name}");
         assert!(holder["frames"].as_array().unwrap().iter().all(|f| annotations_by(f, "deadlock").is_empty()));
         for tid in waiters {
@@ -268,6 +258,24 @@ fn lock_contention() {
             assert!(text.contains("in read from hold_and_sleep (locks.c:"), "{name}: {text}");
         }
     });
+}
+
+/// A snapshot classified exactly `lock-contention`: the worker in
+/// `function` holds the lock, the other workers wait, and the kv say so.
+/// The holder, its tid and the waiters' tids.
+fn contention<'s>(snap: &'s Value, name: &str, function: &str) -> (&'s Value, i64, Vec<i64>) {
+    assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
+    let holder = workers(snap)
+        .into_iter()
+        .find(|t| functions(t).iter().any(|f| f == function))
+        .unwrap_or_else(|| panic!("{name}: no holder"));
+    let holder_tid = holder["tid"].as_i64().unwrap();
+    let waiters: Vec<i64> =
+        workers(snap).iter().map(|t| t["tid"].as_i64().unwrap()).filter(|t| *t != holder_tid).collect();
+    assert_eq!(snap["kv"]["lock-contention.holders"], holder_tid.to_string(), "{name}");
+    let listed = waiters.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    assert_eq!(snap["kv"]["lock-contention.waiters"], listed, "{name}");
+    (holder, holder_tid, waiters)
 }
 
 /// Starts the Rust fixture `tests/fixtures/analysis/mutexes.rs` in `mode`
@@ -307,17 +315,7 @@ fn rust_mutex_deadlock() {
 #[test]
 fn rust_mutex_contention() {
     each_rust_live("contention", |snap, name| {
-        assert_eq!(classifiers(snap), ["lock-contention"], "{name}");
-        let holder = workers(snap)
-            .into_iter()
-            .find(|t| functions(t).iter().any(|f| f == "mutexes::hold_and_wait"))
-            .unwrap_or_else(|| panic!("{name}: no holder"));
-        let holder_tid = holder["tid"].as_i64().unwrap();
-        let waiters: Vec<i64> =
-            workers(snap).iter().map(|t| t["tid"].as_i64().unwrap()).filter(|t| *t != holder_tid).collect();
-        assert_eq!(snap["kv"]["lock-contention.holders"], holder_tid.to_string(), "{name}");
-        let listed = waiters.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        assert_eq!(snap["kv"]["lock-contention.waiters"], listed, "{name}");
+        let (_, holder_tid, waiters) = contention(snap, name, "mutexes::hold_and_wait");
         for tid in waiters {
             let (_, level, text) = annotated_frame(thread(snap, tid), "deadlock");
             assert_eq!((level.as_str(), holder_in(&text)), ("warning", holder_tid), "{name}: {text}");
