@@ -614,6 +614,20 @@ fn bad_cores_are_one_line_errors_or_errors_entries() {
     let o = run(&memoryless, &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     read_json(&out);
+    // Segments whose file part would reach past the end of the address
+    // space (p_filesz beyond p_memsz, as only a corrupt core has): read
+    // as far as the file goes, no overflow.
+    let phdrs = (0..u16::from_le_bytes([bytes[56], bytes[57]]) as usize).map(|i| word(32) + i * 56);
+    let mut patched = bytes.clone();
+    for ph in phdrs.filter(|&ph| bytes[ph..ph + 4] == 1u32.to_le_bytes()) {
+        let vaddr = u64::from_le_bytes(bytes[ph + 16..ph + 24].try_into().unwrap());
+        patched[ph + 32..ph + 40].copy_from_slice(&(u64::MAX - vaddr).wrapping_add(0x1000).to_le_bytes());
+    }
+    let endless = work_dir().join("core-bad-filesz");
+    std::fs::write(&endless, patched).unwrap();
+    let o = run(&endless, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    read_json(&out);
 
     // The executable rebuilt since: not used, and said so.
     let original = std::fs::read(&bin).unwrap();

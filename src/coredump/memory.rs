@@ -104,7 +104,7 @@ impl CoreMemory {
     fn piece_end(&self, addr: u64) -> u64 {
         let core = &self.core;
         let seg_end = match core.segment_at(addr) {
-            Some(s) if addr - s.vaddr < s.filesz => s.vaddr + s.filesz,
+            Some(s) if addr - s.vaddr < s.filesz => s.vaddr.saturating_add(s.filesz),
             Some(s) => s.end(),
             None => core.segments.iter().map(|s| s.vaddr).find(|&v| v > addr).unwrap_or(u64::MAX),
         };
