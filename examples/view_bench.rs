@@ -1,7 +1,8 @@
 //! Times `ptsnap view` on a snapshot: opening it (reading the file, the
 //! viewer's state, the first screen), then each key of a script that goes
 //! through every pane (threads, a group opened, ungrouping, frames,
-//! variables expanded, a search with n and N, a thread filter, the info
+//! variables expanded, a search with n and N (each search going on
+//! between keys timed a slice at a time), a thread filter, the info
 //! and source panes), each key handled and the screen drawn at 120x40 as
 //! in a terminal (ratatui's TestBackend: no terminal output). Prints each
 //! figure, and last a JSON line for bench/bench.py: open time, the
@@ -103,6 +104,26 @@ fn main() -> Result<(), String> {
         if what.starts_with("Enter: search") {
             let screen = viewer.screen();
             println!("            {}", screen.last().map_or("", |l| l.trim_end()));
+        }
+        // A search of many threads goes on between keys, a slice at a
+        // time: a key pressed meanwhile waits for the slice, which counts
+        // as a key.
+        let (mut slices, mut longest, all) = (0, 0.0f64, Instant::now());
+        while viewer.searching() {
+            let t = Instant::now();
+            viewer.search_on();
+            let took = ms(t.elapsed());
+            (slices, longest) = (slices + 1, longest.max(took));
+            if took > worst.0 {
+                worst = (took, "(a search going on)");
+            }
+        }
+        if slices > 0 {
+            println!(
+                "  {:>8.2} ms  the search going on: {slices} more slices, the longest {longest:.2} ms",
+                ms(all.elapsed())
+            );
+            println!("            {}", viewer.screen().last().map_or("", |l| l.trim_end()));
         }
     }
     let rss = peak_rss_kib();

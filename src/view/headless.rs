@@ -34,6 +34,18 @@ impl<'s> Headless<'s> {
         self.draw();
     }
 
+    /// Whether a search is under way.
+    pub fn searching(&self) -> bool {
+        self.view.searching()
+    }
+
+    /// Goes on with a search under way as the viewer in a terminal does
+    /// while no key comes (a slice at a time), and draws.
+    pub fn search_on(&mut self) {
+        self.view.search_on();
+        self.draw();
+    }
+
     fn draw(&mut self) {
         let (view, theme) = (&mut self.view, self.theme);
         self.terminal.draw(|screen| draw::draw(screen, view, theme)).unwrap_or_else(|never| match never {});

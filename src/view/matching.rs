@@ -41,13 +41,13 @@ pub struct ListFilter<'q> {
     /// The query, in lower case.
     needle: &'q str,
     /// The shared objects (their indices in the table) that hold a match.
-    objects: FxHashSet<usize>,
+    objects: &'q FxHashSet<usize>,
     name: Finder<'static>,
     target: Finder<'static>,
 }
 
 impl<'q> ListFilter<'q> {
-    pub fn new(needle: &'q str, objects: FxHashSet<usize>) -> Self {
+    pub fn new(needle: &'q str, objects: &'q FxHashSet<usize>) -> Self {
         ListFilter { needle, objects, name: Finder::new("\"name\""), target: Finder::new("\"target\"") }
     }
 
@@ -104,7 +104,8 @@ mod tests {
         {"name":"r","target":4}]"#;
 
     fn filter(needle: &str, objects: &[usize]) -> ListFilter<'static> {
-        ListFilter::new(needle.to_string().leak(), objects.iter().copied().collect())
+        let objects: &'static FxHashSet<usize> = Box::leak(Box::new(objects.iter().copied().collect()));
+        ListFilter::new(needle.to_string().leak(), objects)
     }
 
     #[test]

@@ -97,8 +97,9 @@ fn event_loop(
         if redraw {
             terminal.draw(|screen| draw::draw(screen, view, theme))?;
         }
-        // A signal interrupts the wait (EINTR): the loop looks for it.
-        wait_for_input(SIGNAL_CHECK)?;
+        // A signal interrupts the wait (EINTR): the loop looks for it. A
+        // search under way goes on as soon as no key is waiting.
+        wait_for_input(if view.searching() { Duration::ZERO } else { SIGNAL_CHECK })?;
         if terminal_hung_up() {
             return Ok(Some(libc::SIGHUP));
         }
@@ -117,6 +118,10 @@ fn event_loop(
                 }
                 _ => {}
             }
+        }
+        if !stop && view.searching() {
+            view.search_on();
+            redraw = true;
         }
         if stop {
             restore();

@@ -9,8 +9,12 @@
 //!
 //! A query in most names (`a`) still reads most lists: 55 to 100 ms on
 //! the 1,001 threads of bench.py on one CPU. So the threads are searched
-//! in two halves on two CPUs when there are many ([`SPLIT_FROM`]); a
-//! query most lists cannot match costs little either way.
+//! in two halves on two CPUs when there are many ([`SPLIT_FROM`]), and a
+//! search is a [`Progress`] taken a step of threads at a time: the viewer
+//! shows the first hit and goes on between keys, never holding a key up
+//! for long.
+
+use std::collections::VecDeque;
 
 use rustc_hash::FxHashSet;
 
@@ -19,28 +23,68 @@ use super::state::{Child, Hit, Section, child, frame_lists, read_lists};
 use crate::snapshot::Variable;
 use crate::snapshot::lazy::{Deferred, LazySnapshot};
 
-/// The hits of `needle` (lower case) in `threads` (indices into the
-/// snapshot's), in their order, and how many lists of variables could not
-/// be read (and so not searched).
-pub fn find(lazy: &LazySnapshot, threads: &[usize], needle: &str) -> (Vec<Hit>, usize) {
-    let query = Query::new(lazy, needle);
-    if threads.len() < SPLIT_FROM {
-        return query.threads(threads);
+/// A search under way: the threads still to search, and what it knows of
+/// the shared objects (found once for every step).
+#[derive(Debug)]
+pub struct Progress {
+    needle: String,
+    /// The shared objects (indices) that hold a match.
+    holding: FxHashSet<usize>,
+    /// The shared objects that hold none, by address.
+    barren: FxHashSet<usize>,
+    pending: VecDeque<usize>,
+}
+
+impl Progress {
+    /// A search for `needle` (lower case) through `threads`, in their order.
+    pub fn new(lazy: &LazySnapshot, threads: Vec<usize>, needle: String) -> Self {
+        let matches = |name: &str| contains_ignoring_case(name, &needle);
+        let (mut holding, mut barren) = (FxHashSet::default(), FxHashSet::default());
+        for (i, object) in lazy.objects().enumerate() {
+            // The object's own name is that of a pointer's target: no match.
+            let mut found = false;
+            variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
+            match found {
+                true => holding.insert(i),
+                false => barren.insert(address(object)),
+            };
+        }
+        Progress { needle, holding, barren, pending: threads.into() }
     }
-    let (first, second) = threads.split_at(threads.len() / 2);
-    std::thread::scope(|scope| {
-        let other = std::thread::Builder::new().spawn_scoped(scope, || query.threads(second));
-        let (mut hits, mut unread) = query.threads(first);
-        // Without a second thread, the second half is searched here.
-        let (more, more_unread) = match other.map(|t| t.join()) {
-            Ok(Ok(found)) => found,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            Err(_) => query.threads(second),
+
+    /// Whether every thread is searched.
+    pub fn done(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Searches the next `n` threads: their hits, in order, and how many
+    /// of their lists could not be read.
+    pub fn step(&mut self, lazy: &LazySnapshot, n: usize) -> (Vec<Hit>, usize) {
+        let threads: Vec<usize> = self.pending.drain(..n.min(self.pending.len())).collect();
+        let query = Query {
+            lazy,
+            needle: &self.needle,
+            filter: ListFilter::new(&self.needle, &self.holding),
+            barren: &self.barren,
         };
-        hits.extend(more);
-        unread += more_unread;
-        (hits, unread)
-    })
+        if threads.len() < SPLIT_FROM {
+            return query.threads(&threads);
+        }
+        let (first, second) = threads.split_at(threads.len() / 2);
+        std::thread::scope(|scope| {
+            let other = std::thread::Builder::new().spawn_scoped(scope, || query.threads(second));
+            let (mut hits, mut unread) = query.threads(first);
+            // Without a second thread, the second half is searched here.
+            let (more, more_unread) = match other.map(|t| t.join()) {
+                Ok(Ok(found)) => found,
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                Err(_) => query.threads(second),
+            };
+            hits.extend(more);
+            unread += more_unread;
+            (hits, unread)
+        })
+    }
 }
 
 /// Threads searched on one CPU at most: below, a second thread would
@@ -53,25 +97,10 @@ struct Query<'a, 's> {
     needle: &'a str,
     filter: ListFilter<'a>,
     /// The shared objects that hold no match, by address.
-    barren: FxHashSet<usize>,
+    barren: &'a FxHashSet<usize>,
 }
 
-impl<'a, 's> Query<'a, 's> {
-    fn new(lazy: &'a LazySnapshot<'s>, needle: &'a str) -> Self {
-        let matches = |name: &str| contains_ignoring_case(name, needle);
-        let (mut holding, mut barren) = (FxHashSet::default(), FxHashSet::default());
-        for (i, object) in lazy.objects().enumerate() {
-            // The object's own name is that of a pointer's target: no match.
-            let mut found = false;
-            variable_hits(object, 0, &matches, &|_| false, &mut |path| found |= path.len() > 1);
-            match found {
-                true => holding.insert(i),
-                false => barren.insert(address(object)),
-            };
-        }
-        Query { lazy, needle, filter: ListFilter::new(needle, holding), barren }
-    }
-
+impl Query<'_, '_> {
     /// The hits in `threads`, and how many lists could not be read.
     fn threads(&self, threads: &[usize]) -> (Vec<Hit>, usize) {
         let matches = |name: &str| contains_ignoring_case(name, self.needle);
@@ -175,7 +204,7 @@ mod tests {
     use crate::view::state::tests::lazy;
 
     /// Enough threads to be searched in two halves: the hits are those of
-    /// one search over all of them, in the same order.
+    /// a search a thread at a time, in the same order.
     #[test]
     fn halves_find_what_one_search_finds_in_order() {
         let int = |name: &str, n: i64| Variable {
@@ -196,9 +225,15 @@ mod tests {
         };
         let snap = lazy(&Snapshot { threads: (0..SPLIT_FROM as i32 * 2).map(thread).collect(), ..Snapshot::default() });
         let threads: Vec<usize> = (0..snap.snapshot.threads.len()).collect();
-        let (split, unread) = find(&snap, &threads, "a");
+        let (split, unread) = Progress::new(&snap, threads.clone(), "a".into()).step(&snap, threads.len());
         assert_eq!(unread, 0);
-        assert_eq!(split, Query::new(&snap, "a").threads(&threads).0);
+        // A thread at a time: on one CPU, each step a search of its own.
+        let mut progress = Progress::new(&snap, threads.clone(), "a".into());
+        let mut stepped = Vec::new();
+        while !progress.done() {
+            stepped.extend(progress.step(&snap, 1).0);
+        }
+        assert_eq!(split, stepped);
         let in_thread = |hits: &[Hit], t: usize| hits.iter().filter(|h| h.thread == t).count();
         assert_eq!(in_thread(&split, 0), 2, "wait_a_bit and all_done");
         assert_eq!(in_thread(&split, threads.len() - 1), 0);

@@ -21,6 +21,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use ratatui::layout::Rect;
 
@@ -184,7 +185,16 @@ pub struct Search {
     pub current: usize,
     /// Lists of variables the search could not read (and so not search).
     pub unread: usize,
+    /// The threads still to search: a search of many goes on between keys.
+    progress: Option<search::Progress>,
 }
+
+/// Threads searched at a time, between which a search may stop for keys.
+const SEARCH_STEP: usize = 128;
+
+/// How long a search goes on at a time before the viewer looks for keys
+/// and draws (the first hit shown, `n` and `N` through those found).
+const SEARCH_SLICE: Duration = Duration::from_millis(20);
 
 /// The variables of the selected frame: the only ones the viewer holds.
 #[derive(Default)]
@@ -227,6 +237,8 @@ pub struct View<'s> {
     pub scroll: Option<usize>,
     pub sources: Sources,
     pub search: Search,
+    /// How long a search goes on at a time ([`SEARCH_SLICE`]).
+    pub search_slice: Duration,
     /// A line for the status bar (search results, errors).
     pub message: Option<String>,
     /// Rows a page key moves: the height of the panes, set when drawn.
@@ -268,6 +280,7 @@ impl<'s> View<'s> {
             scroll: None,
             sources: Sources::new(snap.process.cwd.as_ref().map(PathBuf::from), Vec::new()),
             search: Search::default(),
+            search_slice: SEARCH_SLICE,
             message: None,
             page: 10,
             offsets: [0; 3],
@@ -679,12 +692,44 @@ impl<'s> View<'s> {
             return;
         }
         let threads: Vec<usize> = self.groups.iter().flatten().copied().collect();
-        (self.search.hits, self.search.unread) = search::find(self.lazy, &threads, &query.to_lowercase());
-        self.show_hit();
+        self.search.progress = Some(search::Progress::new(self.lazy, threads, query.to_lowercase()));
+        self.search_on();
+    }
+
+    /// Whether a search is under way.
+    pub fn searching(&self) -> bool {
+        self.search.progress.is_some()
+    }
+
+    /// Goes on with the search under way for the search slice at most (a
+    /// step at least), showing its first hit as soon as there is one.
+    pub fn search_on(&mut self) {
+        let budget = self.search_slice;
+        let start = Instant::now();
+        while let Some(progress) = self.search.progress.as_mut() {
+            let (hits, unread) = progress.step(self.lazy, SEARCH_STEP);
+            if progress.done() {
+                self.search.progress = None;
+            }
+            let first = self.search.hits.is_empty() && !hits.is_empty();
+            self.search.hits.extend(hits);
+            self.search.unread += unread;
+            if first {
+                self.show_hit();
+            }
+            if start.elapsed() >= budget {
+                break;
+            }
+        }
+        self.search.message_on(&mut self.message);
     }
 
     fn step_hit(&mut self, delta: isize) {
         let n = self.search.hits.len();
+        if n == 0 && self.searching() {
+            self.search.message_on(&mut self.message);
+            return;
+        }
         if n == 0 {
             self.message = Some(match self.search.query.as_str() {
                 "" => "no search: / searches function and variable names".into(),
@@ -718,13 +763,7 @@ impl<'s> View<'s> {
             self.var_sel = self.var_rows.iter().position(|r| r.path == path).unwrap_or(0);
             self.focus = Pane::Variables;
         }
-        self.message = Some(format!(
-            "match {}/{} for {} (n: next, N: previous){}",
-            self.search.current + 1,
-            self.search.hits.len(),
-            self.search.query,
-            self.search.unread_note()
-        ));
+        self.search.message_on(&mut self.message);
     }
 }
 
@@ -748,6 +787,22 @@ pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
 
 impl Search {
     /// What the search could not look into, for the status line.
+    /// The status line's text for the search: the hit shown of how many,
+    /// and whether it goes on.
+    fn message_on(&self, message: &mut Option<String>) {
+        let going_on = if self.progress.is_some() { ", searching..." } else { "" };
+        *message = Some(match self.hits.len() {
+            0 if self.progress.is_some() => format!("searching for {}...", self.query),
+            0 => format!("no match for {}{}", self.query, self.unread_note()),
+            n => format!(
+                "match {}/{n} for {} (n: next, N: previous){}{going_on}",
+                self.current + 1,
+                self.query,
+                self.unread_note()
+            ),
+        });
+    }
+
     fn unread_note(&self) -> String {
         match self.unread {
             0 => String::new(),

@@ -217,6 +217,45 @@ fn search_finds_functions_and_variables_in_every_thread() {
     assert_eq!(view.message.as_deref(), Some("no match for nothing"));
 }
 
+/// A search of many threads goes on a step at a time (here, a step per
+/// slice): the first hit is shown at once, `n` goes through the hits found
+/// so far, and the status line says the search goes on until it is done.
+#[test]
+fn a_search_of_many_threads_goes_on_between_keys() {
+    let thread = |tid| Thread {
+        tid,
+        frames: vec![Frame { locals: vec![int("slot", tid as i64)], ..frame(0, 0x20, "idle_worker") }],
+        ..Thread::default()
+    };
+    let snap = lazy(&Snapshot { threads: (1000..1300).map(thread).collect(), ..Snapshot::default() });
+    let mut view = View::new(&snap);
+    view.search_slice = Duration::ZERO;
+    search(&mut view, "slot");
+    assert!(view.searching());
+    assert_eq!(view.search.hits.len(), SEARCH_STEP, "one step");
+    assert_eq!(view.message.as_deref(), Some("match 1/128 for slot (n: next, N: previous), searching..."));
+    assert_eq!((view.thread().unwrap().tid, view.var_rows[view.var_sel].name.as_str()), (1000, "slot"));
+    view.apply(Action::NextHit);
+    assert_eq!(view.thread().unwrap().tid, 1001);
+    let mut steps = 1;
+    while view.searching() {
+        view.search_on();
+        steps += 1;
+    }
+    assert_eq!((steps, view.search.hits.len()), (3, 300));
+    assert_eq!(view.message.as_deref(), Some("match 2/300 for slot (n: next, N: previous)"));
+    view.apply(Action::PrevHit);
+    view.apply(Action::PrevHit);
+    assert_eq!(view.thread().unwrap().tid, 1299, "N wraps around the whole search");
+
+    search(&mut view, "nothing");
+    assert_eq!(view.message.as_deref(), Some("searching for nothing..."));
+    while view.searching() {
+        view.search_on();
+    }
+    assert_eq!(view.message.as_deref(), Some("no match for nothing"));
+}
+
 #[test]
 fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
     let snap = lazy(&snapshot());
