@@ -726,15 +726,11 @@ impl<'s> View<'s> {
 
     fn step_hit(&mut self, delta: isize) {
         let n = self.search.hits.len();
-        if n == 0 && self.searching() {
-            self.search.message_on(&mut self.message);
-            return;
-        }
         if n == 0 {
-            self.message = Some(match self.search.query.as_str() {
-                "" => "no search: / searches function and variable names".into(),
-                q => format!("no match for {q}{}", self.search.unread_note()),
-            });
+            match self.search.query.as_str() {
+                "" => self.message = Some("no search: / searches function and variable names".into()),
+                _ => self.search.message_on(&mut self.message),
+            }
             return;
         }
         self.search.current = (self.search.current as isize + delta).rem_euclid(n as isize) as usize;
@@ -744,7 +740,7 @@ impl<'s> View<'s> {
     /// Selects the current hit's thread, frame and variable.
     fn show_hit(&mut self) {
         let Some(hit) = self.search.hits.get(self.search.current).cloned() else {
-            self.message = Some(format!("no match for {}{}", self.search.query, self.search.unread_note()));
+            self.search.message_on(&mut self.message);
             return;
         };
         if let Some(row) = self.row_of_thread(hit.thread, true) {
