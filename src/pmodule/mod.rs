@@ -469,7 +469,7 @@ impl Host {
                     .tls
                     .iter()
                     .enumerate()
-                    .filter(|(_, v)| variables.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, None))))
+                    .filter(|(_, v)| taken_by_any(&variables, v, None))
                     .map(|(i, _)| i)
                     .collect();
                 (thread, wanted.into_iter().filter_map(|i| thread.tls(&mut s, i)).collect::<Vec<_>>())
@@ -530,9 +530,7 @@ impl Host {
         let Some((th, f)) = frame.get(&s) else { return Vec::new() };
         let place = FrameRef { frame: f, thread_faulted: th.faulted };
         let taken = |list: &[crate::snapshot::Variable]| -> Vec<usize> {
-            let wanted = |v: &crate::snapshot::Variable| {
-                !v.made && filters.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, Some(&place))))
-            };
+            let wanted = |v: &crate::snapshot::Variable| !v.made && taken_by_any(filters, v, Some(&place));
             list.iter().enumerate().filter(|(_, v)| wanted(v)).map(|(i, _)| i).collect()
         };
         let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
@@ -690,6 +688,12 @@ fn one_line(e: &mlua::Error) -> String {
         other => other.to_string(),
     };
     text.lines().next().unwrap_or_default().to_string()
+}
+
+/// Whether one of `filters` (None: a callback without one) takes `v`, a
+/// variable of the frame `place` (None for TLS variables and globals).
+fn taken_by_any(filters: &[Option<Match>], v: &crate::snapshot::Variable, place: Option<&FrameRef<'_>>) -> bool {
+    filters.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, place)))
 }
 
 #[cfg(test)]
