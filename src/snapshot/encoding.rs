@@ -25,13 +25,11 @@
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::sync::mpsc::Receiver;
 
 use rustc_hash::FxHashMap as HashMap;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use super::model::{Addr, Annotation, Kind, Language, Snapshot, Value, ValueLocation, Variable};
 
@@ -128,14 +126,6 @@ pub struct Tables {
 
 thread_local! {
     static TABLES: RefCell<Option<Arc<Tables>>> = const { RefCell::new(None) };
-    static LATER: RefCell<Option<LaterThreads>> = const { RefCell::new(None) };
-}
-
-/// The threads from index `from` on, written as JSON by another thread
-/// while this one writes those before: [`write_threads`] takes them in.
-pub struct LaterThreads {
-    pub from: usize,
-    pub written: Receiver<serde_json::Result<Vec<Box<RawValue>>>>,
 }
 
 impl Tables {
@@ -162,19 +152,15 @@ impl Tables {
     }
 
     /// Runs `write` with these tables in force: variables, frames and
-    /// threads serialized meanwhile on this thread take the compact form,
-    /// and the snapshot's `threads` take the `later` ones in from the
-    /// thread writing them.
-    pub fn scope<R>(self: &Arc<Self>, later: Option<LaterThreads>, write: impl FnOnce(&Tables) -> R) -> R {
+    /// threads serialized meanwhile on this thread take the compact form.
+    pub fn scope<R>(self: &Arc<Self>, write: impl FnOnce(&Tables) -> R) -> R {
         struct Reset;
         impl Drop for Reset {
             fn drop(&mut self) {
                 TABLES.with_borrow_mut(|t| *t = None);
-                LATER.with_borrow_mut(|l| *l = None);
             }
         }
         TABLES.with_borrow_mut(|t| *t = Some(self.clone()));
-        LATER.with_borrow_mut(|l| *l = later);
         let _reset = Reset;
         write(self)
     }
@@ -260,29 +246,56 @@ fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
     snapshot.globals.iter().chain(threads)
 }
 
-/// `serialize_with` of the snapshot's `threads`: those before the ones
-/// another thread writes ([`LaterThreads`]), then that thread's JSON of
-/// the rest (or, if it failed, the rest written here).
-pub fn write_threads<T: Serialize, S: Serializer>(threads: &[T], s: S) -> Result<S::Ok, S::Error> {
-    let later = LATER.with_borrow_mut(Option::take);
-    let from = later.as_ref().map_or(threads.len(), |l| l.from.min(threads.len()));
-    let mut seq = s.serialize_seq(Some(threads.len()))?;
-    for thread in &threads[..from] {
-        seq.serialize_element(thread)?;
-    }
-    match later.map(|l| l.written.recv()) {
-        Some(Ok(Ok(written))) if written.len() == threads.len() - from => {
-            for thread in &written {
-                seq.serialize_element(thread)?;
+/// Threads written on one CPU at most: below, a second CPU costs more
+/// than it saves.
+pub(crate) const THREADS_APART_FROM: usize = 64;
+/// Frames of one thread written on one CPU at most.
+pub(crate) const FRAMES_APART_FROM: usize = 1024;
+
+/// `serialize_with` of the snapshot's `threads`: see [`write_in_two`].
+pub fn write_threads<T: Serialize + Sync, S: Serializer>(threads: &[T], s: S) -> Result<S::Ok, S::Error> {
+    write_in_two(threads, THREADS_APART_FROM, s)
+}
+
+/// `serialize_with` of a thread's `frames`: see [`write_in_two`].
+pub fn write_frames<T: Serialize + Sync, S: Serializer>(frames: &[T], s: S) -> Result<S::Ok, S::Error> {
+    write_in_two(frames, FRAMES_APART_FROM, s)
+}
+
+/// A list of `apart_from` items or more, in the compact form, on two
+/// CPUs: another thread writes the JSON of the later half while this one
+/// writes the first into the output, then that JSON follows. If no thread
+/// can be had, or its half fails, this one writes the whole list (and
+/// meets the error itself).
+fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usize, s: S) -> Result<S::Ok, S::Error> {
+    let Some(tables) = TABLES.with_borrow(Option::clone).filter(|_| items.len() >= apart_from) else {
+        return s.collect_seq(items);
+    };
+    let (first, later) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let write_later = || {
+            tables.scope(|_| later.iter().map(serde_json::value::to_raw_value).collect::<serde_json::Result<Vec<_>>>())
+        };
+        let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, write_later);
+        let mut seq = s.serialize_seq(Some(items.len()))?;
+        for item in first {
+            seq.serialize_element(item)?;
+        }
+        match spawned.map(|h| h.join()) {
+            Ok(Ok(Ok(written))) => {
+                for raw in &written {
+                    seq.serialize_element(raw)?;
+                }
+            }
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            _ => {
+                for item in later {
+                    seq.serialize_element(item)?;
+                }
             }
         }
-        _ => {
-            for thread in &threads[from..] {
-                seq.serialize_element(thread)?;
-            }
-        }
-    }
-    seq.end()
+        seq.end()
+    })
 }
 
 /// Whether the compact form is being written.
@@ -307,9 +320,18 @@ pub fn omit_false(field: &bool) -> bool {
     !*field && compact()
 }
 
+/// Stack left below which writing a variable moves to a new segment.
+const RED_ZONE: usize = 64 * 1024;
+/// The size of each such segment.
+const STACK_GROWTH: usize = 1024 * 1024;
+
 impl Serialize for Variable {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        TABLES.with_borrow(|tables| write_variable(self, tables.as_deref(), s))
+        // The one unbounded recursion of a snapshot (a list read through
+        // its `next` pointers): the stack grows on the heap as it needs.
+        stacker::maybe_grow(RED_ZONE, STACK_GROWTH, || {
+            TABLES.with_borrow(|tables| write_variable(self, tables.as_deref(), s))
+        })
     }
 }
 
@@ -627,7 +649,7 @@ mod tests {
     }
 
     fn compact(snapshot: &Snapshot) -> serde_json::Value {
-        Arc::new(Tables::of(snapshot)).scope(None, |tables| {
+        Arc::new(Tables::of(snapshot)).scope(|tables| {
             let mut json = serde_json::to_value(snapshot).unwrap();
             json["types"] = serde_json::to_value(tables.types()).unwrap();
             json["objects"] = serde_json::to_value(tables.objects()).unwrap();

@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::encoding::{References, TypeEntry, VariableIn, omit_empty, omit_false, omit_none, write_threads};
+use super::encoding::{
+    References, TypeEntry, VariableIn, omit_empty, omit_false, omit_none, write_frames, write_threads,
+};
 pub use super::registers::Registers;
 
 pub const FORMAT: &str = "ptsnap-snapshot";
@@ -51,7 +53,10 @@ impl<'de> Deserialize<'de> for Addr {
 /// variables, as `show`, the tests and the engine have them, or their JSON
 /// text, parsed only when the viewer shows them ([`super::lazy`]).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+#[serde(
+    default,
+    bound(serialize = "V: Serialize + AsRef<[Variable]> + Sync", deserialize = "V: Deserialize<'de> + Default")
+)]
 pub struct Snapshot<V = Vec<Variable>> {
     pub format: String,
     pub version: u32,
@@ -131,7 +136,10 @@ pub struct SignalInfo {
 
 /// `V`: what stands for a list of variables, as in [`Snapshot`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+#[serde(
+    default,
+    bound(serialize = "V: Serialize + AsRef<[Variable]> + Sync", deserialize = "V: Deserialize<'de> + Default")
+)]
 pub struct Thread<V = Vec<Variable>> {
     pub tid: i32,
     pub name: String,
@@ -141,7 +149,7 @@ pub struct Thread<V = Vec<Variable>> {
     pub registers: Registers,
     #[serde(skip_serializing_if = "omit_empty")]
     pub tls: V,
-    #[serde(skip_serializing_if = "omit_empty")]
+    #[serde(skip_serializing_if = "omit_empty", serialize_with = "write_frames")]
     pub frames: Vec<Frame<V>>,
     /// Why the unwinder stopped ("outermost", "max-frames", ...).
     #[serde(skip_serializing_if = "omit_none")]
@@ -162,7 +170,10 @@ pub struct Thread<V = Vec<Variable>> {
 
 /// `V`: what stands for a list of variables, as in [`Snapshot`].
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default, bound(serialize = "V: Serialize + AsRef<[Variable]>", deserialize = "V: Deserialize<'de> + Default"))]
+#[serde(
+    default,
+    bound(serialize = "V: Serialize + AsRef<[Variable]> + Sync", deserialize = "V: Deserialize<'de> + Default")
+)]
 pub struct Frame<V = Vec<Variable>> {
     pub index: usize,
     pub pc: Addr,

@@ -33,8 +33,8 @@ use serde::{Deserialize, Serialize};
 use crate::hex;
 use crate::private_file::{TempFile, random_bytes};
 
-use super::encoding::{self, LaterThreads, Tables};
-use super::model::{Snapshot, Thread};
+use super::encoding::{self, Tables};
+use super::model::Snapshot;
 
 /// Why a destination is not written.
 #[derive(Debug, thiserror::Error)]
@@ -133,9 +133,8 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 }
 
 /// The snapshot as one line of JSON in the compact encoding of
-/// [`encoding`], every error returned. A snapshot of many threads is
-/// written on two CPUs: another thread writes the later half of the
-/// threads' JSON while this one writes the rest into the file.
+/// [`encoding`], every error returned. A snapshot of many threads, or a
+/// thread of many frames, is written on two CPUs ([`encoding::write_threads`]).
 fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     #[derive(Serialize)]
     struct Encoded<'s, O: Serialize> {
@@ -146,15 +145,9 @@ fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     }
     let mut out = BufWriter::with_capacity(1 << 20, file);
     let tables = Arc::new(Tables::of(snapshot));
-    let threads = &snapshot.threads;
-    let from = if threads.len() >= WRITE_APART_FROM { threads.len() / 2 } else { threads.len() };
-    std::thread::scope(|scope| {
-        let later = (from < threads.len()).then(|| write_apart(scope, &tables, &threads[from..], from)).flatten();
-        tables.scope(later, |tables| {
-            let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
-            let mut json = serde_json::Serializer::new(&mut out);
-            encoded.serialize(serde_stacker::Serializer::new(&mut json))
-        })
+    tables.scope(|tables| {
+        let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
+        encoded.serialize(&mut serde_json::Serializer::new(&mut out))
     })?;
     out.write_all(b"\n")?;
     out.flush()
@@ -166,28 +159,6 @@ pub(crate) fn to_text(snapshot: &Snapshot) -> String {
     let mut text = Vec::new();
     write_json(snapshot, &mut text).expect("writing into memory");
     String::from_utf8(text).expect("JSON is UTF-8")
-}
-
-/// Threads written on one CPU at most: below, a second thread costs more
-/// than it saves.
-const WRITE_APART_FROM: usize = 64;
-
-/// Writes the JSON of `threads` (from index `from` on) on a thread of its
-/// own; None when no thread can be had (they are written in line then).
-fn write_apart<'scope>(
-    scope: &'scope std::thread::Scope<'scope, '_>,
-    tables: &Arc<Tables>,
-    threads: &'scope [Thread],
-    from: usize,
-) -> Option<LaterThreads> {
-    let (sender, written) = std::sync::mpsc::channel();
-    let tables = tables.clone();
-    let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, move || {
-        let json = tables.scope(None, |_| threads.iter().map(serde_json::value::to_raw_value).collect());
-        // The writer may have failed and gone already.
-        let _ = sender.send(json);
-    });
-    spawned.ok().map(|_| LaterThreads { from, written })
 }
 
 /// SIGXFSZ ignored while it lives (the previous action restored after), so
@@ -306,10 +277,36 @@ mod tests {
         assert!(parse(&(text + "x")).is_err(), "trailing characters");
     }
 
-    /// A snapshot of enough threads to be written on two CPUs reads back
-    /// as written, its threads in order, their shared target shared.
+    /// A chain of pointer targets as deep as the one read above is
+    /// written too, from a thread whose stack would hold a tenth of it:
+    /// the stack grows as the writer goes down.
     #[test]
-    fn many_threads_are_written_in_order() {
+    fn writes_any_depth() {
+        use crate::snapshot::Variable;
+        const DEPTH: usize = 5000;
+        let mut variable = Variable { name: "bottom".into(), ..Variable::default() };
+        for _ in 0..DEPTH {
+            variable = Variable { name: "p".into(), target: Some(Arc::new(variable)), ..Variable::default() };
+        }
+        let snap = Snapshot { globals: vec![variable], ..Snapshot::default() };
+        let small_stack = std::thread::Builder::new().stack_size(256 << 10);
+        let text = std::thread::scope(|s| small_stack.spawn_scoped(s, || to_text(&snap)).unwrap().join().unwrap());
+        let back = parse(&text).unwrap();
+        let mut v = &back.globals[0];
+        let mut depth = 0;
+        while let Some(t) = &v.target {
+            v = t;
+            depth += 1;
+        }
+        assert_eq!((depth, v.name.as_str()), (DEPTH, "bottom"));
+    }
+
+    /// A snapshot of enough threads, and a thread of enough frames, to be
+    /// written on two CPUs reads back as written, threads and frames in
+    /// order, their shared target shared.
+    #[test]
+    fn long_lists_are_written_in_order() {
+        use crate::snapshot::encoding::{FRAMES_APART_FROM, THREADS_APART_FROM};
         use crate::snapshot::{Frame, Kind, Thread, Value, Variable};
         let shared = std::sync::Arc::new(Variable {
             name: "*p".into(),
@@ -318,20 +315,22 @@ mod tests {
             value: Value::Int(7),
             ..Variable::default()
         });
-        let threads = (0..(WRITE_APART_FROM as i32 * 2 + 1))
-            .map(|tid| {
-                let p = Variable {
-                    name: "p".into(),
-                    type_name: "int *".into(),
-                    kind: Kind::Reference,
-                    target: Some(shared.clone()),
-                    ..Variable::default()
-                };
-                Thread { tid, frames: vec![Frame { parameters: vec![p], ..Frame::default() }], ..Thread::default() }
-            })
+        let frame = |index: usize| {
+            let p = Variable {
+                name: "p".into(),
+                type_name: "int *".into(),
+                kind: Kind::Reference,
+                target: Some(shared.clone()),
+                ..Variable::default()
+            };
+            Frame { index, parameters: vec![p], ..Frame::default() }
+        };
+        let mut threads: Vec<Thread> = (0..(THREADS_APART_FROM as i32 * 2 + 1))
+            .map(|tid| Thread { tid, frames: vec![frame(0)], ..Thread::default() })
             .collect();
+        threads[1].frames = (0..FRAMES_APART_FROM * 2 + 1).map(frame).collect();
         let snap = Snapshot { threads, ..Snapshot::default() };
-        let dir = test_dir("many-threads");
+        let dir = test_dir("long-lists");
         let path = dir.join("s.json");
         write_atomic(&snap, &path).unwrap();
         let text = fs::read_to_string(&path).unwrap();
