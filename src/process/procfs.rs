@@ -4,6 +4,7 @@
 //! Parsers take text and return data, so they are tested without a process;
 //! the small readers around them are the only functions here doing I/O.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::PathBuf;
@@ -133,6 +134,33 @@ pub fn read_thread_stat(pid: i32, tid: i32) -> Option<Stat> {
     let mut file = fs::File::open(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
     let n = file.read(&mut buf).ok()?;
     parse_stat(std::str::from_utf8(&buf[..n]).ok()?)
+}
+
+/// Every thread's stat, read in one pass over `/proc/PID/task` (each
+/// file opened relative to that directory): what the threads were doing
+/// before a stop, read before it so that the target is not kept stopped
+/// while a thousand small files are read. A thread that exits meanwhile is
+/// left out.
+pub fn read_thread_stats(pid: i32) -> HashMap<i32, Stat> {
+    use nix::fcntl::{OFlag, openat};
+    use nix::sys::stat::Mode;
+    use std::io::Read;
+    use std::os::fd::AsFd;
+    let Ok(dir) = fs::File::open(format!("/proc/{pid}/task")) else { return HashMap::new() };
+    let Ok(tids) = list_tasks(pid) else { return HashMap::new() };
+    let mut buf = [0u8; 1024];
+    let mut stats = HashMap::with_capacity(tids.len());
+    for tid in tids {
+        let path = format!("{tid}/stat");
+        let Ok(fd) = openat(dir.as_fd(), path.as_str(), OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty()) else {
+            continue;
+        };
+        let Ok(n) = fs::File::from(fd).read(&mut buf) else { continue };
+        if let Some(stat) = std::str::from_utf8(&buf[..n]).ok().and_then(parse_stat) {
+            stats.insert(tid, stat);
+        }
+    }
+    stats
 }
 
 /// The kernel functions a thread is in, innermost first, from

@@ -85,9 +85,13 @@ pub fn run(
                 let pid = procfs::ProcessInfo::read(tid).map_or(tid, |p| p.tgid);
                 // If stopping fails, the faulting thread was released by
                 // the failed stop (or is gone): the signal takes its course.
-                if let Ok(stopped) =
-                    StoppedProcess::stop_all(pid, Mode::Traced, &[(tid, event)], Some(seen + stop_within))
-                {
+                if let Ok(stopped) = StoppedProcess::stop_all(
+                    pid,
+                    Mode::Traced,
+                    &[(tid, event)],
+                    Default::default(),
+                    Some(seen + stop_within),
+                ) {
                     on_crash(CrashStop { pid, tid, signal: sig, stopped, seen });
                 }
             }

@@ -10,7 +10,7 @@
 //! Releasing happens in `Drop` too, so ptsnap's own errors, panics and
 //! interruptions (SIGINT, SIGTERM) never leave the target stopped.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -84,11 +84,15 @@ pub struct StoppedProcess {
 
 impl StoppedProcess {
     /// Stops every thread of `pid`. `already` lists threads that are in a
-    /// ptrace-stop ptsnap has already waited for (run mode's fault thread).
+    /// ptrace-stop ptsnap has already waited for (run mode's fault thread);
+    /// `seen`, the threads' stats read just before the stop
+    /// ([`procfs::read_thread_stats`]), taken as their name and state
+    /// before it (a thread not in it is read as it is met).
     pub fn stop_all(
         pid: i32,
         mode: Mode,
         already: &[(i32, WaitEvent)],
+        mut seen: HashMap<i32, procfs::Stat>,
         deadline: Option<Instant>,
     ) -> Result<Self, ProcessError> {
         let mut stopped =
@@ -108,7 +112,7 @@ impl StoppedProcess {
             }
             let mut pending = Vec::new();
             for tid in new {
-                let before = procfs::read_thread_stat(pid, tid);
+                let before = seen.remove(&tid).or_else(|| procfs::read_thread_stat(pid, tid));
                 if before.as_ref().is_some_and(|s| s.state == 'Z') {
                     stopped.problems.push((tid, "the thread has exited (zombie)".into()));
                     stopped.late.push(LateThread { tid, stat: before, kernel_stack: Vec::new() });
