@@ -132,9 +132,10 @@ fn deep_recursion_all_frames() {
     assert!(cfas.windows(2).all(|w| w[0] <= w[1]), "CFAs ascend");
 }
 
-/// With `--jobs 2` a second thread extracts half of the 43 threads with
-/// debug info of its own: the snapshot is the one `--jobs 1` makes, every
-/// frame and variable, faulted thread and pointer targets alike.
+/// With `--jobs 2` a second thread extracts the threads it takes of the
+/// 43 (each job takes the next one left) with debug info of its own: the
+/// snapshot is the one `--jobs 1` makes, every frame and variable, threads
+/// in order, faulted thread and pointer targets alike.
 #[test]
 fn two_jobs_make_the_snapshot_one_job_makes() {
     let _serial = serial();

@@ -19,7 +19,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
 
@@ -294,18 +294,40 @@ struct Apart<'x> {
     exe: Option<&'x str>,
 }
 
-/// What an extraction thread made of its share.
-struct Share {
-    threads: Vec<Thread>,
-    /// (module path, problem) of its modules.
-    problems: Vec<(String, String)>,
+/// The walked threads not yet claimed by an extraction thread: each takes
+/// the next one when it is done with its last, so that the worker, which
+/// also raises the modules' events of every thread, extracts fewer.
+struct Unclaimed {
+    next: AtomicUsize,
+    len: usize,
+}
+
+impl Unclaimed {
+    fn new(len: usize) -> Self {
+        Unclaimed { next: AtomicUsize::new(0), len }
+    }
+
+    /// The index of the next thread to extract, if any is left.
+    fn claim(&self) -> Option<usize> {
+        Some(self.next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < self.len)
+    }
 }
 
 impl Apart<'_> {
-    /// Extracts `walked` as the worker would, with `budget` bytes of
-    /// variable memory and the faulted frame of each thread (by index).
-    /// Type origins are numbered as `origins` (the worker's reader) does.
-    fn extract(self, walked: &[Walked<'_>], faulted: &[Option<usize>], budget: u64, origins: OriginNumbers) -> Share {
+    /// Extracts the threads of `walked` it claims from `unclaimed` as the
+    /// worker would, with `budget` bytes of variable memory and the
+    /// faulted frame of each thread (by index), sending each with its
+    /// index. Type origins are numbered as `origins` (the worker's reader)
+    /// does. Returns the (module path, problem) of its modules.
+    fn extract(
+        self,
+        walked: &[Walked<'_>],
+        faulted: &[Option<usize>],
+        unclaimed: &Unclaimed,
+        budget: u64,
+        origins: OriginNumbers,
+        extracted: &Sender<(usize, Thread)>,
+    ) -> Vec<(String, String)> {
         let inferior = self.source.open();
         let memory = &*inferior;
         let store = FileStore::sharing(self.inflated.clone());
@@ -317,17 +339,41 @@ impl Apart<'_> {
             .variables
             .then(|| VariableReader::new(&opts, &modules, self.maps, memory, self.exe).numbering_origins_as(origins));
         let mut symbolizer = Symbolizer::new();
-        let threads = walked
-            .iter()
-            .zip(faulted)
-            .map(|(w, &frame)| {
-                let thread = extract_one(w, &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, frame);
-                memory.forget();
-                thread
-            })
-            .collect();
-        let problems = modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
-        Share { threads, problems }
+        while let Some(i) = unclaimed.claim() {
+            let thread =
+                extract_one(&walked[i], &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, faulted[i]);
+            memory.forget();
+            if extracted.send((i, thread)).is_err() {
+                break;
+            }
+        }
+        modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect()
+    }
+}
+
+/// Extracted threads put back in their order, for the snapshot and the
+/// modules' events.
+struct InOrder {
+    waiting: Vec<Option<Thread>>,
+    next: usize,
+}
+
+impl InOrder {
+    fn new(len: usize) -> Self {
+        InOrder { waiting: std::iter::repeat_with(|| None).take(len).collect(), next: 0 }
+    }
+
+    fn put(&mut self, index: usize, thread: Thread) {
+        self.waiting[index] = Some(thread);
+    }
+
+    /// The threads that come next in order and are extracted.
+    fn ready(&mut self) -> impl Iterator<Item = Thread> + '_ {
+        std::iter::from_fn(|| {
+            let thread = self.waiting.get_mut(self.next)?.take()?;
+            self.next += 1;
+            Some(thread)
+        })
     }
 }
 
@@ -367,10 +413,11 @@ impl Extraction<'_, '_, '_> {
     }
 
     /// Finds the fault, then adds each walked thread to the snapshot,
-    /// symbolized and with its variables, and raises the modules' event.
-    /// With `--jobs` above 1 and many threads, other extraction threads
-    /// take the later shares of them meanwhile; their threads are added,
-    /// in order, after the worker's own.
+    /// symbolized and with its variables, and raises the modules' event,
+    /// thread after thread in order. With `--jobs` above 1 and many
+    /// threads, other extraction threads take threads too, each the next
+    /// unclaimed one when done with its last: the worker, which raises
+    /// every thread's events, extracts fewer when modules cost time.
     fn add_threads(&self, walked: &[Walked<'_>], hint: &FaultHint, mut host: Option<&mut Host>) {
         let fault = find_fault(hint, walked, self.memory);
         self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
@@ -380,49 +427,60 @@ impl Extraction<'_, '_, '_> {
         // would cost what it saves.
         let apart = self.opts.variables && walked.len() >= MIN_THREADS_APART;
         let jobs = if apart { self.opts.jobs.max(1) } else { 1 };
-        let share = walked.len().div_ceil(jobs);
+        let unclaimed = Unclaimed::new(walked.len());
         std::thread::scope(|scope| {
+            let (sender, extracted) = channel();
             let others: Vec<_> = (1..jobs)
-                .map(|job| {
-                    let range = (job * share).min(walked.len())..((job + 1) * share).min(walked.len());
+                .filter_map(|job| {
                     // An equal part for each job, the worker's included.
                     let budget = self.reader.map_or(0, |r| r.split_budget((jobs - job + 1) as u64));
                     let origins = self.reader.map(VariableReader::origin_numbers).unwrap_or_default();
-                    let (apart, faulted) = (self.apart, &faulted[range.clone()]);
-                    let theirs = &walked[range.clone()];
+                    let (apart, faulted, unclaimed, sender) = (self.apart, &faulted[..], &unclaimed, sender.clone());
                     let spawned = std::thread::Builder::new()
                         .name("ptsnap-extract".into())
                         .stack_size(STACK_SIZE)
-                        .spawn_scoped(scope, move || apart.extract(theirs, faulted, budget, origins));
-                    // Without a thread, the worker extracts the share itself.
-                    (range, spawned.ok())
+                        .spawn_scoped(scope, move || {
+                            apart.extract(walked, faulted, unclaimed, budget, origins, &sender)
+                        });
+                    // Without a thread, the worker extracts its share.
+                    spawned.ok()
                 })
                 .collect();
-            let mine = 0..share.min(walked.len());
-            self.extract_here(&walked[mine.clone()], &faulted[mine], &mut host);
-            for (range, handle) in others {
-                match handle.map(|h| h.join()) {
-                    Some(Ok(share)) => {
-                        self.apart_problems.borrow_mut().extend(share.problems);
-                        for thread in share.threads {
-                            self.publish(thread, &mut host);
-                        }
-                    }
-                    Some(Err(panic)) => std::panic::resume_unwind(panic),
-                    None => self.extract_here(&walked[range.clone()], &faulted[range], &mut host),
+            drop(sender);
+            let mut in_order = InOrder::new(walked.len());
+            let mut symbolizer = Symbolizer::new();
+            while let Some(i) = unclaimed.claim() {
+                let thread = extract_one(
+                    &walked[i],
+                    self.modules,
+                    &mut symbolizer,
+                    self.reader,
+                    self.opts,
+                    self.cut,
+                    faulted[i],
+                );
+                self.memory.forget();
+                in_order.put(i, thread);
+                for (j, theirs) in extracted.try_iter() {
+                    in_order.put(j, theirs);
+                }
+                for thread in in_order.ready() {
+                    self.publish(thread, &mut host);
+                }
+            }
+            for (j, theirs) in extracted.iter() {
+                in_order.put(j, theirs);
+                for thread in in_order.ready() {
+                    self.publish(thread, &mut host);
+                }
+            }
+            for handle in others {
+                match handle.join() {
+                    Ok(problems) => self.apart_problems.borrow_mut().extend(problems),
+                    Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
         });
-    }
-
-    /// Extracts `walked` on the worker's own thread.
-    fn extract_here(&self, walked: &[Walked<'_>], faulted: &[Option<usize>], host: &mut Option<&mut Host>) {
-        let mut symbolizer = Symbolizer::new();
-        for (w, &frame) in walked.iter().zip(faulted) {
-            let thread = extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, frame);
-            self.memory.forget();
-            self.publish(thread, host);
-        }
     }
 
     /// Adds an extracted thread to the snapshot and raises the modules'
