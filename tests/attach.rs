@@ -194,18 +194,6 @@ end }
     path
 }
 
-/// Empties every `rseq_area` (in glibc's `struct pthread`): the kernel
-/// writes there the CPU a thread last ran on each time it is scheduled,
-/// so it changes between two snapshots of a hung process.
-fn forget_rseq(v: &mut Value) {
-    match v {
-        Value::Object(o) if o.get("name").is_some_and(|n| n == "rseq_area") => o.clear(),
-        Value::Object(o) => o.values_mut().for_each(forget_rseq),
-        Value::Array(a) => a.iter_mut().for_each(forget_rseq),
-        _ => {}
-    }
-}
-
 /// The thread ids of a process, main thread first.
 fn thread_ids(pid: i32) -> Vec<i32> {
     let mut tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))

@@ -258,6 +258,17 @@ mod tests {
         dir
     }
 
+    /// How many pointer targets down from `v` the chain ends, and the name
+    /// of the variable there.
+    fn chain_end(mut v: &crate::snapshot::Variable) -> (usize, &str) {
+        let mut depth = 0;
+        while let Some(t) = &v.target {
+            v = t;
+            depth += 1;
+        }
+        (depth, v.name.as_str())
+    }
+
     /// Far deeper than serde_json's limit of 128 and than a test thread's
     /// 2 MiB stack holds without growing it.
     #[test]
@@ -267,13 +278,7 @@ mod tests {
             format!("{}{{\"name\":\"bottom\"}}{}", r#"{"name":"p","target":"#.repeat(DEPTH), "}".repeat(DEPTH));
         let text = format!(r#"{{"format":"ptsnap-snapshot","globals":[{variable}]}}"#);
         let snap = parse(&text).unwrap();
-        let mut v = &snap.globals[0];
-        let mut depth = 0;
-        while let Some(t) = &v.target {
-            v = t;
-            depth += 1;
-        }
-        assert_eq!((depth, v.name.as_str()), (DEPTH, "bottom"));
+        assert_eq!(chain_end(&snap.globals[0]), (DEPTH, "bottom"));
         assert!(parse(&(text + "x")).is_err(), "trailing characters");
     }
 
@@ -292,13 +297,7 @@ mod tests {
         let small_stack = std::thread::Builder::new().stack_size(256 << 10);
         let text = std::thread::scope(|s| small_stack.spawn_scoped(s, || to_text(&snap)).unwrap().join().unwrap());
         let back = parse(&text).unwrap();
-        let mut v = &back.globals[0];
-        let mut depth = 0;
-        while let Some(t) = &v.target {
-            v = t;
-            depth += 1;
-        }
-        assert_eq!((depth, v.name.as_str()), (DEPTH, "bottom"));
+        assert_eq!(chain_end(&back.globals[0]), (DEPTH, "bottom"));
     }
 
     /// A snapshot of enough threads, and a thread of enough frames, to be

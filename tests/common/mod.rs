@@ -343,3 +343,15 @@ pub fn annotations_text(v: &Value) -> Vec<String> {
         .as_array()
         .map_or(Vec::new(), |a| a.iter().filter_map(|x| x["text"].as_str().map(String::from)).collect())
 }
+
+/// Empties every `rseq_area` (in glibc's `struct pthread`): the kernel
+/// writes there the CPU a thread last ran on each time it is scheduled,
+/// so it changes between two snapshots of a hung process.
+pub fn forget_rseq(v: &mut Value) {
+    match v {
+        Value::Object(o) if o.get("name").is_some_and(|n| n == "rseq_area") => o.clear(),
+        Value::Object(o) => o.values_mut().for_each(forget_rseq),
+        Value::Array(a) => a.iter_mut().for_each(forget_rseq),
+        _ => {}
+    }
+}
