@@ -31,7 +31,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Addr, Annotation, Kind, Language, Snapshot, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,12 +130,27 @@ thread_local! {
 
 impl Tables {
     /// The tables of `snapshot`: every distinct type, and every target
-    /// that more than one pointer refers to, in the order first met.
+    /// that more than one pointer refers to, in the order first met. The
+    /// variables of a snapshot of many threads are counted on two CPUs,
+    /// the later half of the threads by another thread.
     pub fn of(snapshot: &Snapshot) -> Self {
-        let mut census = Census::default();
-        for v in all_variables(snapshot) {
-            census.visit(v);
-        }
+        let threads = &snapshot.threads;
+        let census = if threads.len() >= THREADS_APART_FROM {
+            let (first, later) = threads.split_at(threads.len() / 2);
+            std::thread::scope(|scope| {
+                let count_later = || Census::of(variables_of(later));
+                let spawned = std::thread::Builder::new().name("ptsnap-census".into()).spawn_scoped(scope, count_later);
+                let mut census = Census::of(snapshot.globals.iter().chain(variables_of(first)));
+                match spawned.map(|h| h.join()) {
+                    Ok(Ok(theirs)) => census.merge(theirs),
+                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                    Err(_) => variables_of(later).for_each(|v| census.visit(v)),
+                }
+                census
+            })
+        } else {
+            Census::of(snapshot.globals.iter().chain(variables_of(threads)))
+        };
         let mut tables = Tables {
             types: census.type_refs,
             type_list: census.types,
@@ -192,21 +207,55 @@ struct Census {
     type_refs: HashMap<TypeRef, u32>,
     /// Targets shared in memory, with how many pointers refer to each.
     targets: Vec<(Arc<Variable>, usize)>,
-    target_index: HashMap<*const Variable, usize>,
+    /// Index into `targets` by address in memory.
+    target_index: HashMap<usize, usize>,
 }
 
 impl Census {
+    fn of<'v>(variables: impl Iterator<Item = &'v Variable>) -> Self {
+        let mut census = Census::default();
+        variables.for_each(|v| census.visit(v));
+        census
+    }
+
+    /// Takes in the census of the variables that come after this one's,
+    /// as if this one had gone on to them: their new types and targets
+    /// follow, the uses of a target both met add up. (A shared target met
+    /// first in each is looked into by each: what it contains may count
+    /// a use more, which makes no difference to a target that is shared
+    /// anyway.)
+    fn merge(&mut self, later: Census) {
+        let renumbered: Vec<u32> = later.types.into_iter().map(|entry| self.type_index_of(entry)).collect();
+        for (type_ref, index) in later.type_refs {
+            self.type_refs.entry(type_ref).or_insert(renumbered[index as usize]);
+        }
+        for (target, uses) in later.targets {
+            match self.target_index.get(&(Arc::as_ptr(&target) as usize)) {
+                Some(&i) => self.targets[i].1 += uses,
+                None => {
+                    self.target_index.insert(Arc::as_ptr(&target) as usize, self.targets.len());
+                    self.targets.push((target, uses));
+                }
+            }
+        }
+    }
+
+    /// The index of the type entry, added if it is new.
+    fn type_index_of(&mut self, entry: TypeEntry) -> u32 {
+        let next = self.types.len() as u32;
+        let index = *self.type_index.entry(entry.clone()).or_insert(next);
+        if index == next {
+            self.types.push(entry);
+        }
+        index
+    }
+
     fn visit(&mut self, root: &Variable) {
         let mut stack = vec![root];
         while let Some(v) = stack.pop() {
             let type_ref = TypeRef::of(v);
             if !self.type_refs.contains_key(&type_ref) {
-                let entry = TypeEntry::of(v);
-                let next = self.types.len() as u32;
-                let index = *self.type_index.entry(entry.clone()).or_insert(next);
-                if index == next {
-                    self.types.push(entry);
-                }
+                let index = self.type_index_of(TypeEntry::of(v));
                 self.type_refs.insert(type_ref, index);
             }
             if let Some(target) = v.target.as_ref().filter(|t| self.first_use(t)) {
@@ -222,13 +271,13 @@ impl Census {
         if Arc::strong_count(target) == 1 {
             return true;
         }
-        match self.target_index.get(&Arc::as_ptr(target)) {
+        match self.target_index.get(&(Arc::as_ptr(target) as usize)) {
             Some(&i) => {
                 self.targets[i].1 += 1;
                 false
             }
             None => {
-                self.target_index.insert(Arc::as_ptr(target), self.targets.len());
+                self.target_index.insert(Arc::as_ptr(target) as usize, self.targets.len());
                 self.targets.push((target.clone(), 1));
                 true
             }
@@ -236,14 +285,13 @@ impl Census {
     }
 }
 
-/// Every top-level variable of a snapshot: globals, each thread's TLS,
-/// each frame's parameters and locals.
-fn all_variables(snapshot: &Snapshot) -> impl Iterator<Item = &Variable> {
-    let threads = snapshot.threads.iter().flat_map(|t| {
+/// Every top-level variable of `threads`: each thread's TLS, each frame's
+/// parameters and locals.
+fn variables_of(threads: &[Thread]) -> impl Iterator<Item = &Variable> {
+    threads.iter().flat_map(|t| {
         let frames = t.frames.iter().flat_map(|f| f.parameters.iter().chain(&f.locals));
         t.tls.iter().chain(frames)
-    });
-    snapshot.globals.iter().chain(threads)
+    })
 }
 
 /// Threads written on one CPU at most: below, a second CPU costs more
@@ -684,6 +732,37 @@ mod tests {
         // Read back, the threads share the target again.
         let target = |t: usize| back.threads[t].frames[0].parameters[0].target.clone().unwrap();
         assert!(Arc::ptr_eq(&target(0), &target(1)));
+    }
+
+    /// A snapshot of enough threads to be counted on two CPUs has the
+    /// tables one count of it in order gives: a target shared by threads of
+    /// both halves, one held by a shared target, types first met in either
+    /// half.
+    #[test]
+    fn tables_counted_in_two_are_those_counted_in_one() {
+        let one = shared_snapshot().threads.remove(0);
+        let mut threads = vec![one; THREADS_APART_FROM * 2];
+        let late_type = var("late", "long", 5);
+        threads[THREADS_APART_FROM + 3].frames[0].locals.push(late_type);
+        let alone = Arc::new(var("*r", "char", 8));
+        let pointer = Variable { target: Some(alone), ..var("r", "char *", 9) };
+        threads[THREADS_APART_FROM + 5].tls.push(pointer);
+        let snapshot = Snapshot { threads, globals: vec![var("g", "short", 1)], ..Snapshot::default() };
+        let in_two = Tables::of(&snapshot);
+        let in_one = Census::of(snapshot.globals.iter().chain(variables_of(&snapshot.threads)));
+        assert_eq!(in_two.type_list, in_one.types);
+        assert_eq!(
+            in_two.type_list.len(),
+            8,
+            "short; the struct, its pointer, its members' two; long; char, its pointer"
+        );
+        let shared: Vec<*const Variable> =
+            in_one.targets.iter().filter(|(_, uses)| *uses > 1).map(|(t, _)| Arc::as_ptr(t)).collect();
+        assert_eq!(in_two.object_list.iter().map(Arc::as_ptr).collect::<Vec<_>>(), shared);
+        assert_eq!(shared.len(), 1, "the target of every thread's pointer; not the one held by one pointer");
+        for (type_ref, index) in &in_one.type_refs {
+            assert_eq!(in_two.types[type_ref], *index);
+        }
     }
 
     #[test]
