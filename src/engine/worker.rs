@@ -18,7 +18,7 @@
 //! [`super::supervisor`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::{Duration, Instant};
@@ -223,15 +223,7 @@ fn pipeline(
         apart_problems: std::cell::RefCell::default(),
     };
 
-    let unwind_start = Instant::now();
-    let walked = stopped.walk(&threads);
-    let unwind_us = unwind_start.elapsed().as_micros() as u64;
-    if let Some(p) = &prefetch {
-        let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| modules.find(f.pc));
-        p.narrow(paths.map(|m| m.path.as_str()));
-    }
-    let symbolize_start = Instant::now();
-    stopped.add_threads(&walked, &hint, host.as_mut());
+    let (unwind_us, symbolize_start) = stopped.add_threads(&threads, &hint, host.as_mut(), prefetch.as_ref());
     stopped.add_globals(host.as_mut());
     // What the frames and globals need is read: inflating further ahead
     // would only take the core the snapshot is written on.
@@ -297,35 +289,40 @@ struct Apart<'x> {
 /// The walked threads not yet claimed by an extraction thread: each takes
 /// the next one when it is done with its last, so that the worker, which
 /// also raises the modules' events of every thread, extracts fewer.
+#[derive(Default)]
 struct Unclaimed {
     next: AtomicUsize,
-    len: usize,
 }
 
 impl Unclaimed {
-    fn new(len: usize) -> Self {
-        Unclaimed { next: AtomicUsize::new(0), len }
-    }
-
-    /// The index of the next thread to extract, if any is left.
-    fn claim(&self) -> Option<usize> {
-        Some(self.next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < self.len)
+    /// The index of the next of `len` threads, if any is left.
+    fn claim(&self, len: usize) -> Option<usize> {
+        Some(self.next.fetch_add(1, Ordering::Relaxed)).filter(|&i| i < len)
     }
 }
 
+/// What the worker gives the other extraction threads once every thread
+/// is walked: the walked threads, and the faulted frame of each.
+type Walks<'t> = (Vec<Walked<'t>>, Vec<Option<usize>>);
+
 impl Apart<'_> {
-    /// Extracts the threads of `walked` it claims from `unclaimed` as the
-    /// worker would, with `budget` bytes of variable memory and the
-    /// faulted frame of each thread (by index), sending each with its
-    /// index. Type origins are numbered as `origins` (the worker's reader)
-    /// does. Returns the (module path, problem) of its modules.
-    fn extract(
+    /// An extraction thread besides the worker: it walks the threads of
+    /// `wanted` it claims from `to_walk`, sending each with its index,
+    /// then, once `go` says the worker has put every walk in `walks`,
+    /// extracts those it claims from `to_extract` as the worker would,
+    /// with `budget` bytes of variable memory, sending each with its
+    /// index. Type origins are numbered as `origins` (the worker's
+    /// reader) does. Returns the (module path, problem) of its modules.
+    #[allow(clippy::too_many_arguments)]
+    fn walk_then_extract<'t>(
         self,
-        walked: &[Walked<'_>],
-        faulted: &[Option<usize>],
-        unclaimed: &Unclaimed,
-        budget: u64,
-        origins: OriginNumbers,
+        wanted: &[&'t ThreadState],
+        to_walk: &Unclaimed,
+        walked: Sender<(usize, Walked<'t>)>,
+        go: &Receiver<()>,
+        walks: &OnceLock<Walks<'t>>,
+        to_extract: &Unclaimed,
+        (budget, origins): (u64, OriginNumbers),
         extracted: &Sender<(usize, Thread)>,
     ) -> Vec<(String, String)> {
         let inferior = self.source.open();
@@ -333,42 +330,51 @@ impl Apart<'_> {
         let store = FileStore::sharing(self.inflated.clone());
         let dirs = self.opts.debug_search();
         let modules = ModuleSet::from_maps(self.maps, memory, &store, &dirs, memory);
+        let problems = |modules: &ModuleSet<'_>| modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
+        while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.cut.load(Ordering::SeqCst)) {
+            let walk = walk_thread(wanted[i], memory, &modules, self.opts.max_frames);
+            memory.forget();
+            if walked.send((i, walk)).is_err() {
+                break;
+            }
+        }
+        drop(walked);
+        let Some((walked, faulted)) = go.recv().ok().and_then(|()| walks.get()) else { return problems(&modules) };
         let mut opts = self.opts.clone();
         opts.limits.max_total_bytes = budget;
         let reader = opts
             .variables
             .then(|| VariableReader::new(&opts, &modules, self.maps, memory, self.exe).numbering_origins_as(origins));
         let mut symbolizer = Symbolizer::new();
-        while let Some(i) = unclaimed.claim() {
-            let thread =
-                extract_one(&walked[i], &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, faulted[i]);
+        while let Some(i) = to_extract.claim(walked.len()) {
+            let thread = extract_one(&walked[i], &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, faulted[i]);
             memory.forget();
             if extracted.send((i, thread)).is_err() {
                 break;
             }
         }
-        modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect()
+        problems(&modules)
     }
 }
 
-/// Extracted threads put back in their order, for the snapshot and the
-/// modules' events.
-struct InOrder {
-    waiting: Vec<Option<Thread>>,
+/// Walked or extracted threads put back in their order, for the fault,
+/// the snapshot and the modules' events.
+struct InOrder<T> {
+    waiting: Vec<Option<T>>,
     next: usize,
 }
 
-impl InOrder {
+impl<T> InOrder<T> {
     fn new(len: usize) -> Self {
         InOrder { waiting: std::iter::repeat_with(|| None).take(len).collect(), next: 0 }
     }
 
-    fn put(&mut self, index: usize, thread: Thread) {
+    fn put(&mut self, index: usize, thread: T) {
         self.waiting[index] = Some(thread);
     }
 
-    /// The threads that come next in order and are extracted.
-    fn ready(&mut self) -> impl Iterator<Item = Thread> + '_ {
+    /// The threads that come next in order and are done.
+    fn ready(&mut self) -> impl Iterator<Item = T> + '_ {
         std::iter::from_fn(|| {
             let thread = self.waiting.get_mut(self.next)?.take()?;
             self.next += 1;
@@ -399,66 +405,87 @@ impl Extraction<'_, '_, '_> {
         self.cut.load(Ordering::SeqCst)
     }
 
-    /// Walks the stacks of the threads asked for, until a cut.
-    fn walk<'t>(&self, threads: &'t [ThreadState]) -> Vec<Walked<'t>> {
-        let mut walked = Vec::new();
-        for thread in threads.iter().filter(|t| self.opts.wants_thread(t.tid)) {
-            if self.is_cut() {
-                break;
-            }
-            walked.push(walk_thread(thread, self.memory, self.modules, self.opts.max_frames));
-            self.memory.forget();
-        }
-        walked
-    }
-
-    /// Finds the fault, then adds each walked thread to the snapshot,
-    /// symbolized and with its variables, and raises the modules' event,
-    /// thread after thread in order. With `--jobs` above 1 and many
-    /// threads, other extraction threads take threads too, each the next
-    /// unclaimed one when done with its last: the worker, which raises
-    /// every thread's events, extracts fewer when modules cost time.
-    fn add_threads(&self, walked: &[Walked<'_>], hint: &FaultHint, mut host: Option<&mut Host>) {
-        let fault = find_fault(hint, walked, self.memory);
-        self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
-        let faulted: Vec<Option<usize>> =
-            walked.iter().map(|w| fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame)).collect();
+    /// Walks the stacks of the threads asked for (until a cut), finds the
+    /// fault, then adds each walked thread to the snapshot, symbolized and
+    /// with its variables, and raises the modules' event, thread after
+    /// thread in order. Returns the time the walks took, and when
+    /// symbolization began.
+    ///
+    /// With variables, `--jobs` above 1 and many threads, other extraction
+    /// threads walk and extract threads too. Each takes the next thread
+    /// nobody has taken when it is done with its last: walks first, then,
+    /// once the worker has every walk and the fault, extractions. The
+    /// worker, which also raises every thread's events, extracts fewer
+    /// when modules cost time; it puts the threads back in order.
+    fn add_threads(
+        &self,
+        threads: &[ThreadState],
+        hint: &FaultHint,
+        mut host: Option<&mut Host>,
+        prefetch: Option<&Prefetch>,
+    ) -> (u64, Instant) {
+        let unwind_start = Instant::now();
+        let wanted: Vec<&ThreadState> = threads.iter().filter(|t| self.opts.wants_thread(t.tid)).collect();
         // Frames alone are cheap to extract: another thread's own debug info
         // would cost what it saves.
-        let apart = self.opts.variables && walked.len() >= MIN_THREADS_APART;
+        let apart = self.opts.variables && wanted.len() >= MIN_THREADS_APART;
         let jobs = if apart { self.opts.jobs.max(1) } else { 1 };
-        let unclaimed = Unclaimed::new(walked.len());
+        let (to_walk, to_extract) = (Unclaimed::default(), Unclaimed::default());
+        let walks: OnceLock<Walks<'_>> = OnceLock::new();
         std::thread::scope(|scope| {
-            let (sender, extracted) = channel();
+            let (walked_sender, walked) = channel();
+            let (extracted_sender, extracted) = channel();
             let others: Vec<_> = (1..jobs)
                 .filter_map(|job| {
                     // An equal part for each job, the worker's included.
                     let budget = self.reader.map_or(0, |r| r.split_budget((jobs - job + 1) as u64));
                     let origins = self.reader.map(VariableReader::origin_numbers).unwrap_or_default();
-                    let (apart, faulted, unclaimed, sender) = (self.apart, &faulted[..], &unclaimed, sender.clone());
+                    let (go, wait) = channel();
+                    let (apart, wanted, walks) = (self.apart, &wanted[..], &walks);
+                    let (to_walk, to_extract) = (&to_walk, &to_extract);
+                    let (walked, extracted) = (walked_sender.clone(), extracted_sender.clone());
                     let spawned = std::thread::Builder::new()
                         .name("ptsnap-extract".into())
                         .stack_size(STACK_SIZE)
                         .spawn_scoped(scope, move || {
-                            apart.extract(walked, faulted, unclaimed, budget, origins, &sender)
+                            let budget = (budget, origins);
+                            apart.walk_then_extract(wanted, to_walk, walked, &wait, walks, to_extract, budget, &extracted)
                         });
-                    // Without a thread, the worker extracts its share.
-                    spawned.ok()
+                    // Without a thread, the worker does its share.
+                    spawned.ok().map(|handle| (handle, go))
                 })
                 .collect();
-            drop(sender);
+            drop((walked_sender, extracted_sender));
+            let mut in_order = InOrder::new(wanted.len());
+            while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.is_cut()) {
+                in_order.put(i, walk_thread(wanted[i], self.memory, self.modules, self.opts.max_frames));
+                self.memory.forget();
+            }
+            for (i, walk) in walked.iter() {
+                in_order.put(i, walk);
+            }
+            // After a cut, the threads walked in order up to the first that
+            // was not.
+            let walked: Vec<Walked<'_>> = in_order.ready().collect();
+            let unwind_us = unwind_start.elapsed().as_micros() as u64;
+            if let Some(p) = prefetch {
+                let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| self.modules.find(f.pc));
+                p.narrow(paths.map(|m| m.path.as_str()));
+            }
+            let symbolize_start = Instant::now();
+            let fault = find_fault(hint, &walked, self.memory);
+            self.shared.lock().fault = fault.as_ref().map(|f| f.fault.clone());
+            let faulted: Vec<Option<usize>> =
+                walked.iter().map(|w| fault.as_ref().filter(|f| f.tid == w.thread.tid).map(|f| f.frame)).collect();
+            let (walked, faulted) = walks.get_or_init(|| (walked, faulted));
+            for (_, go) in &others {
+                let _ = go.send(());
+            }
             let mut in_order = InOrder::new(walked.len());
             let mut symbolizer = Symbolizer::new();
-            while let Some(i) = unclaimed.claim() {
-                let thread = extract_one(
-                    &walked[i],
-                    self.modules,
-                    &mut symbolizer,
-                    self.reader,
-                    self.opts,
-                    self.cut,
-                    faulted[i],
-                );
+            while let Some(i) = to_extract.claim(walked.len()) {
+                let w = &walked[i];
+                let thread = extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, faulted[i]);
                 self.memory.forget();
                 in_order.put(i, thread);
                 for (j, theirs) in extracted.try_iter() {
@@ -474,13 +501,14 @@ impl Extraction<'_, '_, '_> {
                     self.publish(thread, &mut host);
                 }
             }
-            for handle in others {
+            for (handle, _) in others {
                 match handle.join() {
                     Ok(problems) => self.apart_problems.borrow_mut().extend(problems),
                     Err(panic) => std::panic::resume_unwind(panic),
                 }
             }
-        });
+            (unwind_us, symbolize_start)
+        })
     }
 
     /// Adds an extracted thread to the snapshot and raises the modules'
