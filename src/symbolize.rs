@@ -56,7 +56,7 @@ pub struct SourceFrame {
 /// in `module`; `pc` is the frame's real pc, for `function_offset`.
 pub fn symbolize(module: &Module<'_>, pc: RunAddr, lookup_pc: RunAddr) -> Vec<SourceFrame> {
     let svma = module.svma(lookup_pc);
-    let symbol = module.symbols().lookup(svma);
+    let symbol = module.symbol_at(svma);
     let mut frames = dwarf_frames(module, svma);
     if frames.is_empty() {
         frames.push(SourceFrame::default());
@@ -109,7 +109,7 @@ fn dwarf_frames(module: &Module<'_>, svma: LinkAddr) -> Vec<SourceFrame> {
 pub fn symbol_name(modules: &crate::debuginfo::ModuleSet<'_>, address: RunAddr) -> Option<String> {
     let module = modules.find(address)?;
     let svma = module.svma(address);
-    let sym = module.symbols().lookup(svma)?;
+    let sym = module.symbol_at(svma)?;
     let name = demangle(sym.name, None);
     Some(if svma == sym.address { name } else { format!("{name}+{}", svma - sym.address) })
 }

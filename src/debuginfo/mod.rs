@@ -20,7 +20,7 @@ pub(crate) mod type_candidates;
 pub(crate) mod type_index;
 pub(crate) mod unit_sections;
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
 
 use gimli::{RunTimeEndian, SectionId};
@@ -37,7 +37,7 @@ use inflate::SectionBytes;
 use locate::{DebugDirs, DebugSource};
 use split::SplitFiles;
 use store::FileStore;
-use symbols::SymbolTable;
+use symbols::{Symbol, SymbolTable};
 use unit_sections::UnitSections;
 
 #[derive(Debug, Error)]
@@ -65,6 +65,8 @@ pub struct Module<'a> {
     dirs: &'a DebugDirs,
     debug: OnceCell<Option<(ElfObject<'a>, DebugSource)>>,
     symbols: OnceCell<SymbolTable<'a>>,
+    /// Symbol lookups answered by a scan, before the table is built.
+    symbol_scans: Cell<u32>,
     dwarf: OnceCell<Option<DwarfInfo<'a>>>,
     /// A DWARF section that was present but could not be had.
     dwarf_section_error: OnceCell<SectionError>,
@@ -128,15 +130,25 @@ impl<'a> Module<'a> {
         self.debug_file().map(|(d, _)| d).or(self.elf.as_ref())
     }
 
-    pub fn symbols(&self) -> &SymbolTable<'a> {
-        self.symbols.get_or_init(|| {
-            let mut files: Vec<&ElfObject<'a>> = Vec::new();
-            if let Some((debug, _)) = self.debug_file() {
-                files.push(debug);
-            }
-            files.extend(self.elf.as_ref());
-            SymbolTable::build(&files)
-        })
+    /// The function symbol containing `address` (link-time), from the
+    /// symbol tables of the binary and its debug file. The first lookups
+    /// read the tables through ([`SymbolTable::scan`]); past
+    /// [`SCANS_BEFORE_TABLE`] of them the sorted table is built once.
+    pub fn symbol_at(&self, address: LinkAddr) -> Option<Symbol<'a>> {
+        if let Some(table) = self.symbols.get() {
+            return table.lookup(address);
+        }
+        let mut files: Vec<&ElfObject<'a>> = Vec::new();
+        if let Some((debug, _)) = self.debug_file() {
+            files.push(debug);
+        }
+        files.extend(self.elf.as_ref());
+        let scans = self.symbol_scans.get();
+        if scans < SCANS_BEFORE_TABLE {
+            self.symbol_scans.set(scans + 1);
+            return SymbolTable::scan(&files, address);
+        }
+        self.symbols.get_or_init(|| SymbolTable::build(&files)).lookup(address)
     }
 
     pub fn dwarf(&self) -> Option<&DwarfInfo<'a>> {
@@ -258,6 +270,11 @@ impl<'a> Module<'a> {
     }
 }
 
+/// Symbol lookups in one module answered by reading its symbol tables
+/// through before they are sorted into a table: a scan of the C library's
+/// costs about a fiftieth of sorting it.
+const SCANS_BEFORE_TABLE: u32 = 16;
+
 pub struct ModuleSet<'a> {
     /// Sorted by start address, non-overlapping.
     modules: Vec<Module<'a>>,
@@ -319,6 +336,7 @@ impl<'a> ModuleSet<'a> {
                 dirs,
                 debug: OnceCell::new(),
                 symbols: OnceCell::new(),
+                symbol_scans: Cell::new(0),
                 dwarf: OnceCell::new(),
                 dwarf_section_error: OnceCell::new(),
                 cfi: OnceCell::new(),

@@ -1,6 +1,7 @@
 //! ELF symbol tables as an address-sorted index: the fallback names for
 //! code without DWARF, and the start address behind `function_offset`.
 
+use object::read::elf::ElfSymbol64;
 use object::{Object, ObjectSymbol, SymbolKind};
 
 use super::elf::ElfObject;
@@ -26,9 +27,10 @@ impl<'a> SymbolTable<'a> {
     /// `.symtab`s first, since they name local functions `.dynsym` lacks.
     pub fn build(files: &[&ElfObject<'a>]) -> Self {
         let mut table = SymbolTable::default();
-        for elf in files {
-            table.add(elf.file.symbols());
-            table.add(elf.file.dynamic_symbols());
+        for (listed, sym) in candidates(files).enumerate() {
+            if let Some(symbol) = accepted(&sym, listed as u32) {
+                table.symbols.push(symbol);
+            }
         }
         // Sort by address, then prefer among aliases a sized symbol, then
         // global over weak over local binding, then the name with fewer
@@ -37,37 +39,35 @@ impl<'a> SymbolTable<'a> {
         // the unstable sort (the faster: the C library's 10,000 symbols are
         // sorted while the target is stopped) keeps the first listed of
         // otherwise equal aliases, as a stable sort would.
-        table.symbols.sort_unstable_by_key(|s| (s.address, std::cmp::Reverse(s.size), s.rank));
+        table.symbols.sort_unstable_by_key(order);
         table.symbols.dedup_by(|b, a| a.address == b.address);
         table
     }
 
-    fn add<S: ObjectSymbol<'a>>(&mut self, symbols: impl Iterator<Item = S>) {
-        for sym in symbols {
-            if sym.is_undefined() || sym.address() == 0 || !matches!(sym.kind(), SymbolKind::Text) {
+    /// What [`lookup`](Self::lookup) finds in the table [`build`](Self::build)
+    /// makes of `files`, found by reading their symbols once without
+    /// keeping them: a snapshot's frames stand at a few distinct pcs of a
+    /// library, and a few reads cost less than sorting its ten thousand
+    /// symbols. Only symbols from the best start so far up to `address`
+    /// have their name read.
+    pub fn scan(files: &[&ElfObject<'a>], address: LinkAddr) -> Option<Symbol<'a>> {
+        let mut best: Option<Symbol<'a>> = None;
+        for (listed, sym) in candidates(files).enumerate() {
+            let start = LinkAddr::new(sym.address());
+            if start > address || best.is_some_and(|b| start < b.address) {
                 continue;
             }
-            if let Ok(name) = sym.name()
-                && !name.is_empty()
+            if let Some(symbol) = accepted(&sym, listed as u32)
+                && best.is_none_or(|b| order(&symbol) < order(&b) || symbol.address > b.address)
             {
-                let binding = if sym.is_weak() {
-                    1
-                } else if sym.is_global() {
-                    0
-                } else {
-                    2
-                };
-                let underscores = (name.len() - name.trim_start_matches('_').len()) as u32;
-                let listed = self.symbols.len() as u32;
-                self.symbols.push(Symbol {
-                    address: LinkAddr::new(sym.address()),
-                    size: sym.size(),
-                    name,
-                    rank: (binding, underscores, listed),
-                });
+                best = Some(symbol);
             }
         }
+        // A sized symbol covers its size; one without covers up to the
+        // next symbol, which starts past `address` (none is between).
+        best.filter(|b| b.size == 0 || address - b.address < b.size)
     }
+
     /// The function symbol containing `address` (link-time). A symbol without
     /// size covers addresses up to the next symbol.
     pub fn lookup(&self, address: LinkAddr) -> Option<Symbol<'a>> {
@@ -84,6 +84,35 @@ impl<'a> SymbolTable<'a> {
     }
 }
 
+/// Every symbol of `files`, in the order the table lists them: each file's
+/// `.symtab`, then its `.dynsym`.
+fn candidates<'f, 'a: 'f>(files: &'f [&ElfObject<'a>]) -> impl Iterator<Item = ElfSymbol64<'a, 'f>> + 'f {
+    files.iter().flat_map(|elf| elf.file.symbols().chain(elf.file.dynamic_symbols()))
+}
+
+/// `sym` as the table holds it, `listed`-th in the listing order: a
+/// defined, named function at a non-zero address.
+fn accepted<'a>(sym: &ElfSymbol64<'a, '_>, listed: u32) -> Option<Symbol<'a>> {
+    if sym.is_undefined() || sym.address() == 0 || !matches!(sym.kind(), SymbolKind::Text) {
+        return None;
+    }
+    let name = sym.name().ok().filter(|n| !n.is_empty())?;
+    let binding = if sym.is_weak() {
+        1
+    } else if sym.is_global() {
+        0
+    } else {
+        2
+    };
+    let underscores = (name.len() - name.trim_start_matches('_').len()) as u32;
+    Some(Symbol { address: LinkAddr::new(sym.address()), size: sym.size(), name, rank: (binding, underscores, listed) })
+}
+
+/// The table's order: by address, then the preferred alias first.
+fn order(s: &Symbol<'_>) -> (LinkAddr, std::cmp::Reverse<u64>, (u8, u32, u32)) {
+    (s.address, std::cmp::Reverse(s.size), s.rank)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +125,35 @@ mod tests {
         assert_eq!(lookup(0x1008), Some("small"));
         assert_eq!(lookup(0x1010), None);
         assert_eq!(lookup(u64::MAX), Some("huge"));
+    }
+
+    /// A scan finds what the sorted table finds, at symbol starts, inside
+    /// symbols, at their ends and between them, in files with many
+    /// aliases: this test program and, where it is installed, the C
+    /// library (weak, global and local names at one address).
+    #[test]
+    fn a_scan_finds_what_the_table_finds() {
+        let store = crate::debuginfo::store::FileStore::new();
+        let exe = std::env::current_exe().unwrap();
+        let libc = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libc.so.6");
+        for path in [exe.as_path(), libc].into_iter().filter(|p| p.exists()) {
+            let elf = ElfObject::open(&store, path, path).unwrap();
+            let files = [&elf];
+            let table = SymbolTable::build(&files);
+            assert!(table.symbols.len() > 1000, "{}: {} symbols", path.display(), table.symbols.len());
+            let step = table.symbols.len() / 150;
+            let mut compared = 0;
+            for sym in table.symbols.iter().step_by(step) {
+                let start = sym.address.get();
+                for address in [start - 1, start, start + 1, start + sym.size.max(1) - 1, start + sym.size] {
+                    let address = LinkAddr::new(address);
+                    let (found, scanned) = (table.lookup(address), SymbolTable::scan(&files, address));
+                    let named = |s: Option<Symbol<'_>>| s.map(|s| (s.address, s.size, s.name.to_string()));
+                    assert_eq!(named(scanned), named(found), "{} at {address:?}", path.display());
+                    compared += 1;
+                }
+            }
+            assert!(compared >= 500, "{compared}");
+        }
     }
 }

@@ -18,9 +18,9 @@
 //! [`super::supervisor`]).
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::debuginfo::ModuleSet;
@@ -330,7 +330,8 @@ impl Apart<'_> {
         let store = FileStore::sharing(self.inflated.clone());
         let dirs = self.opts.debug_search();
         let modules = ModuleSet::from_maps(self.maps, memory, &store, &dirs, memory);
-        let problems = |modules: &ModuleSet<'_>| modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
+        let problems =
+            |modules: &ModuleSet<'_>| modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
         while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.cut.load(Ordering::SeqCst)) {
             let walk = walk_thread(wanted[i], memory, &modules, self.opts.max_frames);
             memory.forget();
@@ -347,7 +348,8 @@ impl Apart<'_> {
             .then(|| VariableReader::new(&opts, &modules, self.maps, memory, self.exe).numbering_origins_as(origins));
         let mut symbolizer = Symbolizer::new();
         while let Some(i) = to_extract.claim(walked.len()) {
-            let thread = extract_one(&walked[i], &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, faulted[i]);
+            let thread =
+                extract_one(&walked[i], &modules, &mut symbolizer, reader.as_ref(), &opts, self.cut, faulted[i]);
             memory.forget();
             if extracted.send((i, thread)).is_err() {
                 break;
@@ -449,7 +451,9 @@ impl Extraction<'_, '_, '_> {
                         .stack_size(STACK_SIZE)
                         .spawn_scoped(scope, move || {
                             let budget = (budget, origins);
-                            apart.walk_then_extract(wanted, to_walk, walked, &wait, walks, to_extract, budget, &extracted)
+                            apart.walk_then_extract(
+                                wanted, to_walk, walked, &wait, walks, to_extract, budget, &extracted,
+                            )
                         });
                     // Without a thread, the worker does its share.
                     spawned.ok().map(|handle| (handle, go))
@@ -485,7 +489,8 @@ impl Extraction<'_, '_, '_> {
             let mut symbolizer = Symbolizer::new();
             while let Some(i) = to_extract.claim(walked.len()) {
                 let w = &walked[i];
-                let thread = extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, faulted[i]);
+                let thread =
+                    extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, faulted[i]);
                 self.memory.forget();
                 in_order.put(i, thread);
                 for (j, theirs) in extracted.try_iter() {
