@@ -437,16 +437,18 @@ impl Host {
             return;
         }
         self.with_services(services, |host| {
-            let variables = host.variable_filters();
-            // Most filters ask for the fault: a thread without one is
-            // refused them once, not frame by frame.
-            let faulted = host.shared.lock().threads.get(t).is_some_and(|th| th.faulted);
+            let variables = host.filters_of(Event::Variable);
+            let frame_filters = host.filters_of(Event::Frame);
             // Events go to the extracted frames and variables, not to those
             // callbacks add meanwhile; handles stay valid across additions.
-            for frame in host.extracted_frames(t) {
-                let vars = host.extracted_variables(frame, &variables);
-                for at in vars {
+            for FrameEvents { frame, variables, frame_event, faulted } in
+                host.frame_events(t, &variables, &frame_filters)
+            {
+                for at in variables {
                     host.variable_event(at);
+                }
+                if !frame_event {
+                    continue;
                 }
                 let shared = host.shared.clone();
                 host.fire(
@@ -486,56 +488,60 @@ impl Host {
         });
     }
 
-    /// Thread `t`'s frames that were extracted (not made by a module).
-    fn extracted_frames(&self, t: usize) -> Vec<FrameAt> {
-        let mut s = self.shared.lock();
-        let frames = s.threads.get(t).map_or(&[][..], |th| th.frames.as_slice());
-        let extracted: Vec<usize> = frames
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| f.unwind != crate::snapshot::FrameUnwind::Synthesized)
-            .map(|(i, _)| i)
-            .collect();
-        extracted.into_iter().filter_map(|f| FrameAt::of(&mut s, t, f)).collect()
-    }
-
-    /// The filters of the variable callbacks of the modules still running
+    /// The filters of the `event` callbacks of the modules still running
     /// (None for a callback without one).
-    fn variable_filters(&self) -> Vec<Option<Match>> {
+    fn filters_of(&self, event: Event) -> Vec<Option<Match>> {
         let live = self.modules.iter().filter(|m| !m.failed);
         live.flat_map(|m| {
             let registry = m.registry.borrow();
-            registry
-                .callbacks
-                .iter()
-                .filter(|c| c.event == Event::Variable)
-                .map(|c| c.filter.clone())
-                .collect::<Vec<_>>()
+            registry.callbacks.iter().filter(|c| c.event == event).map(|c| c.filter.clone()).collect::<Vec<_>>()
         })
         .collect()
     }
 
-    /// The extracted parameters and locals of `frame` that one of
-    /// `filters` takes. Filters read what callbacks cannot change (names,
-    /// types, the frame's place and fault), so they are tested here, in
-    /// one pass under one lock: a thousand threads hold tens of thousands
-    /// of variables, and a filter such as deadlock's `MutexGuard<` takes
-    /// none of a C program's. Each callback's own filter is tested again
-    /// when its event is raised.
-    fn extracted_variables(&self, frame: FrameAt, filters: &[Option<Match>]) -> Vec<VarAt> {
-        if filters.is_empty() {
-            return Vec::new();
-        }
+    /// The events thread `t`'s extracted frames (not those made by a
+    /// module) may raise: the parameters and locals one of `variables`
+    /// takes, and whether one of `frames` may take the frame; frames with
+    /// neither are left out. Filters read what callbacks cannot change
+    /// (names, types, the frame's place and fault), so they are tested
+    /// here, in one pass under one lock: a thousand threads hold tens of
+    /// thousands of variables and a deep recursion ten thousand frames,
+    /// and filters such as deadlock's (`MutexGuard<` variables, frames in
+    /// functions named `lock`) take none of most. Each callback's own
+    /// filter is tested again when its event is raised.
+    fn frame_events(&self, t: usize, variables: &[Option<Match>], frames: &[Option<Match>]) -> Vec<FrameEvents> {
         let mut s = self.shared.lock();
-        let Some((th, f)) = frame.get(&s) else { return Vec::new() };
-        let place = FrameRef { frame: f, thread_faulted: th.faulted };
-        let taken = |list: &[crate::snapshot::Variable]| -> Vec<usize> {
-            let wanted = |v: &crate::snapshot::Variable| !v.made && taken_by_any(filters, v, Some(&place));
-            list.iter().enumerate().filter(|(_, v)| wanted(v)).map(|(i, _)| i).collect()
-        };
-        let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
-        let parameters: Vec<VarAt> = parameters.into_iter().filter_map(|i| frame.parameter(&mut s, i)).collect();
-        parameters.into_iter().chain(locals.into_iter().filter_map(|i| frame.local(&mut s, i))).collect()
+        let Some(thread) = s.threads.get(t) else { return Vec::new() };
+        let faulted = thread.faulted;
+        let wanted: Vec<(usize, Vec<usize>, Vec<usize>, bool)> = thread
+            .frames
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.unwind != crate::snapshot::FrameUnwind::Synthesized)
+            .filter_map(|(i, f)| {
+                let place = FrameRef { frame: f, thread_faulted: faulted };
+                let taken = |list: &[crate::snapshot::Variable]| -> Vec<usize> {
+                    let wanted = |v: &crate::snapshot::Variable| !v.made && taken_by_any(variables, v, Some(&place));
+                    list.iter().enumerate().filter(|(_, v)| wanted(v)).map(|(i, _)| i).collect()
+                };
+                let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
+                let frame_event =
+                    frames.iter().any(|m| m.as_ref().is_none_or(|m| m.may_take_frames_of(faulted) && m.frame(&place)));
+                let any = frame_event || !parameters.is_empty() || !locals.is_empty();
+                any.then_some((i, parameters, locals, frame_event))
+            })
+            .collect();
+        wanted
+            .into_iter()
+            .filter_map(|(i, parameters, locals, frame_event)| {
+                let frame = FrameAt::of(&mut s, t, i)?;
+                let parameters: Vec<VarAt> =
+                    parameters.into_iter().filter_map(|j| frame.parameter(&mut s, j)).collect();
+                let locals = locals.into_iter().filter_map(|j| frame.local(&mut s, j));
+                let variables = parameters.into_iter().chain(locals).collect();
+                Some(FrameEvents { frame, variables, frame_event, faulted })
+            })
+            .collect()
     }
 
     /// The globals asked for are read.
@@ -692,6 +698,17 @@ fn one_line(e: &mlua::Error) -> String {
 
 /// Whether one of `filters` (None: a callback without one) takes `v`, a
 /// variable of the frame `place` (None for TLS variables and globals).
+/// What one extracted frame raises ([`Host::frame_events`]).
+struct FrameEvents {
+    frame: FrameAt,
+    /// Its parameters and locals some variable callback may take.
+    variables: Vec<VarAt>,
+    /// Some frame callback may take it.
+    frame_event: bool,
+    /// Its thread faulted.
+    faulted: bool,
+}
+
 fn taken_by_any(filters: &[Option<Match>], v: &crate::snapshot::Variable, place: Option<&FrameRef<'_>>) -> bool {
     filters.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, place)))
 }
