@@ -107,7 +107,7 @@ pub fn render_thread<'d, 'a>(
     reader: Option<&VariableReader<'d, 'a>>,
     faulted_frame: Option<usize>,
 ) -> Thread {
-    let mut frames: Vec<Frame> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::with_capacity(w.frames.len());
     let mut all_sources = Vec::with_capacity(w.frames.len());
     for (i, raw) in w.frames.iter().enumerate() {
         let lookup = raw.lookup_pc();
