@@ -8,13 +8,13 @@
 //! target and when it releases it.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::IoSliceMut;
 use std::os::unix::fs::FileExt;
 
 use nix::sys::uio::{RemoteIoVec, process_vm_readv};
 use nix::unistd::Pid;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::memory::{Memory, MemoryError, read_in_pieces};
 
@@ -38,7 +38,7 @@ impl ProcessMemory {
     pub fn new(pid: i32) -> Self {
         ProcessMemory {
             pid: Pid::from_raw(pid),
-            pages: RefCell::new(HashMap::new()),
+            pages: RefCell::new(HashMap::default()),
             mem_file: RefCell::new(None),
             use_proc_mem: std::cell::Cell::new(false),
         }
@@ -104,9 +104,10 @@ impl ProcessMemory {
     }
 
     fn with_page<T>(&self, page: u64, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
-        if !self.pages.borrow().contains_key(&page) {
-            self.fetch(page);
+        if let Some(cached) = self.pages.borrow().get(&page) {
+            return cached.as_ref().map(|p| f(&p[..]));
         }
+        self.fetch(page);
         let pages = self.pages.borrow();
         pages.get(&page)?.as_ref().map(|p| f(&p[..]))
     }
