@@ -27,7 +27,9 @@ Cases:
                  its default options against `eu-stack -s -i` and gdb `bt full`
 
 For each case every tool snapshots the same live process (or core) RUNS
-times; the median wall time and the peak RSS (measured by GNU time,
+times, in rounds of every tool in turn (the machine's speed drifts, and
+each tool gets the same share of the drift); the median wall time and the
+peak RSS (measured by GNU time,
 /usr/bin/time, from the `time` package; "n/a" without it) are printed, with
 the ratio of each other tool's time to ptsnap's (to the ptsnap run that
 does the same work: frames only, or frames and variables), and the size of
@@ -79,29 +81,35 @@ def start(argv):
 GNU_TIME = "/usr/bin/time"
 
 
-def measure(argv, runs):
-    """Median wall seconds and max peak RSS (KiB) over `runs` runs.
+def measure(tools, runs):
+    """Each tool's median wall seconds and max peak RSS (KiB) over `runs`
+    rounds, a round running every tool once in turn: the machine's speed
+    drifts over a case (other tenants, frequency), and interleaving gives
+    every tool the same share of it, so the ratios hold where the times
+    do not.
 
     Peak RSS comes from GNU time, which forks the tool from its own small
     process: a child of this Python process would inherit Python's RSS
     high-water mark through fork and exec, and wait4 would report that.
     """
-    walls, rss = [], None
+    walls = {name: [] for name, _ in tools}
+    rss = {name: None for name, _ in tools}
     for _ in range(runs):
-        fd, rss_file = tempfile.mkstemp()
-        os.close(fd)
-        cmd = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file] + argv if os.path.exists(GNU_TIME) else argv
-        t0 = time.perf_counter()
-        code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
-        walls.append(time.perf_counter() - t0)
-        with open(rss_file) as f:
-            text = f.read().strip().splitlines()
-        os.unlink(rss_file)
-        if text and text[-1].isdigit():
-            rss = max(rss or 0, int(text[-1]))
-        if code not in (0, 1):  # eu-stack exits 1 for a partial backtrace
-            print(f"  warning: {argv[0]} exited with {code}", file=sys.stderr)
-    return statistics.median(walls), rss
+        for name, argv in tools:
+            fd, rss_file = tempfile.mkstemp()
+            os.close(fd)
+            cmd = [GNU_TIME, "-q", "-f", "%M", "-o", rss_file] + argv if os.path.exists(GNU_TIME) else argv
+            t0 = time.perf_counter()
+            code = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+            walls[name].append(time.perf_counter() - t0)
+            with open(rss_file) as f:
+                text = f.read().strip().splitlines()
+            os.unlink(rss_file)
+            if text and text[-1].isdigit():
+                rss[name] = max(rss[name] or 0, int(text[-1]))
+            if code not in (0, 1):  # eu-stack exits 1 for a partial backtrace
+                print(f"  warning: {argv[0]} exited with {code}", file=sys.stderr)
+    return {name: (statistics.median(walls[name]), rss[name]) for name, _ in tools}
 
 
 def frame_tools(ptsnap, pid, out_json):
@@ -187,7 +195,7 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     pid = str(proc.pid)
     tools = tools_for(ptsnap, pid, out_json)
     try:
-        results = {tool[0]: measure(tool[1], runs) for tool in tools}
+        results = measure([(tool[0], tool[1]) for tool in tools], runs)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -196,7 +204,7 @@ def run_case(name, target_argv, tools_for, ptsnap, runs, out_json):
     # A tool is compared with the one it names, else with the first.
     bases = {tool[0]: tool[2] if len(tool) > 2 else tools[0][0] for tool in tools}
     width = max(16, *(len(t[0]) + 2 for t in tools))
-    print(f"\n{name} ({runs} runs, median wall time)")
+    print(f"\n{name} ({runs} rounds of every tool in turn, median wall time)")
     print(f"  {'tool':<{width}}{'wall ms':>10}{'peak RSS MiB':>14}{'x ptsnap':>10}  compared with")
     for tool, (wall, rss) in results.items():
         rss_text = f"{rss / 1024:.1f}" if rss is not None else "n/a"
