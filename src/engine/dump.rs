@@ -70,7 +70,7 @@ pub fn snapshot_core(opts: &Options, path: &Path, exe: Option<&Path>, pid: Optio
     let mut notes = supervisor::fetch_debug_files(opts, &*source.open(), clock.debuginfod_deadline(started))?;
     let task =
         Assignment { opts: opts.clone(), info, state: CORE_STATE, pid, source, hint, prefetch: false, modules: true };
-    let (worker, more) = supervisor::start_prepared(task.clone(), clock.pause_deadline(Instant::now()))?;
+    let (worker, more, ()) = supervisor::start_prepared(task.clone(), clock.pause_deadline(Instant::now()), || ())?;
     notes.extend(more);
     let held = Held { pid, threads, late: Vec::new(), problems: Vec::new(), mode: None, release: Box::new(|| {}) };
     supervisor::supervise(&task, worker, held, notes, started, &clock)

@@ -47,6 +47,9 @@ pub const WRAP_UP: Duration = Duration::from_millis(500);
 /// target is stopped (attach mode, and at most half of `--timeout`; in run
 /// mode the pause bounds it).
 pub const DEBUGINFOD_LIMIT: Duration = Duration::from_secs(30);
+/// How old the threads' stats read while the modules load may be at the
+/// stop; older (a slow `preattach`), they are read again.
+const STATS_FRESH: Duration = Duration::from_millis(50);
 /// How often the supervisor looks at ptsnap's signals while it waits.
 const POLL: Duration = Duration::from_millis(5);
 /// How long the supervisor waits for the snapshot's lock, held by the
@@ -70,11 +73,16 @@ pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     let state = procfs::state_name(info.state);
     let task = Assignment { opts: opts.clone(), info, state, pid: tgid, source, hint, prefetch: true, modules: true };
     let mut notes = fetch_debug_files(opts, &LiveProcess::new(via), clock.debuginfod_deadline(started))?;
-    let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(Instant::now()))?;
+    // What each thread is doing, read before the pause (on a thousand
+    // threads that is several ms the target need not spend stopped) while
+    // the worker loads the modules; again if their `preattach` took long.
+    let read_at = Instant::now();
+    let read_stats = || procfs::read_thread_stats(tgid);
+    let (worker, more, mut seen) = start_prepared(task.clone(), clock.pause_deadline(Instant::now()), read_stats)?;
+    if read_at.elapsed() > STATS_FRESH {
+        seen = procfs::read_thread_stats(tgid);
+    }
     notes.extend(more);
-    // What each thread is doing, read before the pause: on a thousand
-    // threads that is ~10 ms the target need not spend stopped.
-    let seen = procfs::read_thread_stats(tgid);
     let paused_at = Instant::now();
     let stopped = match StoppedProcess::stop_all(tgid, Mode::Attach, &[], seen, Some(clock.pause_deadline(paused_at))) {
         // It was alive when ptsnap looked first (main thread apart).
@@ -105,7 +113,7 @@ pub fn snapshot_crash(opts: &Options, crash: CrashStop) -> Result<Written, Error
         Assignment { opts: opts.clone(), info, state, pid: crash.pid, source, hint, prefetch: false, modules: true };
     // The process is stopped already: fetching counts towards the pause.
     let mut notes = fetch_debug_files(opts, &LiveProcess::new(via), clock.pause_deadline(crash.seen))?;
-    let (worker, more) = start_prepared(task.clone(), clock.pause_deadline(crash.seen))?;
+    let (worker, more, ()) = start_prepared(task.clone(), clock.pause_deadline(crash.seen), || ())?;
     notes.extend(more);
     supervise(&task, worker, Held::live(crash.stopped), notes, crash.seen, &clock)
 }
@@ -231,14 +239,20 @@ fn wait_for(worker: &Worker, deadline: Instant) -> Result<FromWorker, Stall> {
 }
 
 /// Starts a worker and waits until its modules are loaded and their
-/// `preattach` has run. A `preattach` that does not return by `deadline`
-/// is abandoned with its worker, and the snapshot is taken without
-/// modules by a new one (recorded in `errors`).
-pub(super) fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Worker, Vec<ErrorEntry>), Error> {
+/// `preattach` has run, doing `meanwhile` on this thread in the meantime.
+/// A `preattach` that does not return by `deadline` is abandoned with its
+/// worker, and the snapshot is taken without modules by a new one
+/// (recorded in `errors`).
+pub(super) fn start_prepared<T>(
+    task: Assignment,
+    deadline: Instant,
+    meanwhile: impl FnOnce() -> T,
+) -> Result<(Worker, Vec<ErrorEntry>, T), Error> {
     let base = base_snapshot(&task);
     let worker = Worker::start(task.clone(), base.clone())?;
+    let done = meanwhile();
     let why = match wait_for(&worker, deadline) {
-        Ok(_) => return Ok((worker, Vec::new())),
+        Ok(_) => return Ok((worker, Vec::new(), done)),
         Err(Stall::Signal(sig)) => return Err(ProcessError::Interrupted(sig).into()),
         Err(Stall::Failed(e)) => return Err(e),
         Err(Stall::Deadline) => "the pmodules' preattach did not return in time".to_string(),
@@ -262,7 +276,7 @@ pub(super) fn start_prepared(task: Assignment, deadline: Instant) -> Result<(Wor
     }
     let note =
         ErrorEntry { context: "pmodules".into(), message: format!("{why}; the snapshot was taken without modules") };
-    Ok((plain, vec![note]))
+    Ok((plain, vec![note], done))
 }
 
 /// Fetches from debuginfod servers (when `DEBUGINFOD_URLS` is set) the
