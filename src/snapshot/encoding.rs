@@ -311,10 +311,10 @@ pub fn write_frames<T: Serialize + Sync, S: Serializer>(frames: &[T], s: S) -> R
 }
 
 /// A list of `apart_from` items or more, in the compact form, on two
-/// CPUs: another thread writes the JSON of the later half while this one
-/// writes the first into the output, then that JSON follows. If no thread
-/// can be had, or its half fails, this one writes the whole list (and
-/// meets the error itself).
+/// CPUs: another thread writes the JSON of the later items (45%) while
+/// this one writes the first into the output, then that JSON follows. If
+/// no thread can be had, or its part fails, this one writes the whole
+/// list (and meets the error itself).
 fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usize, s: S) -> Result<S::Ok, S::Error> {
     let Some(tables) = TABLES.with_borrow(Option::clone).filter(|_| items.len() >= apart_from) else {
         return s.collect_seq(items);
