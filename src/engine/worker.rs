@@ -460,17 +460,7 @@ impl Extraction<'_, '_, '_> {
                 })
                 .collect();
             drop((walked_sender, extracted_sender));
-            let mut in_order = InOrder::new(wanted.len());
-            while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.is_cut()) {
-                in_order.put(i, walk_thread(wanted[i], self.memory, self.modules, self.opts.max_frames));
-                self.memory.forget();
-            }
-            for (i, walk) in walked.iter() {
-                in_order.put(i, walk);
-            }
-            // After a cut, the threads walked in order up to the first that
-            // was not.
-            let walked: Vec<Walked<'_>> = in_order.ready().collect();
+            let walked = self.walk(&wanted, &to_walk, &walked);
             let unwind_us = unwind_start.elapsed().as_micros() as u64;
             if let Some(p) = prefetch {
                 let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| self.modules.find(f.pc));
@@ -485,27 +475,7 @@ impl Extraction<'_, '_, '_> {
             for (_, go) in &others {
                 let _ = go.send(());
             }
-            let mut in_order = InOrder::new(walked.len());
-            let mut symbolizer = Symbolizer::new();
-            while let Some(i) = to_extract.claim(walked.len()) {
-                let w = &walked[i];
-                let thread =
-                    extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, faulted[i]);
-                self.memory.forget();
-                in_order.put(i, thread);
-                for (j, theirs) in extracted.try_iter() {
-                    in_order.put(j, theirs);
-                }
-                for thread in in_order.ready() {
-                    self.publish(thread, &mut host);
-                }
-            }
-            for (j, theirs) in extracted.iter() {
-                in_order.put(j, theirs);
-                for thread in in_order.ready() {
-                    self.publish(thread, &mut host);
-                }
-            }
+            self.extract(walked, faulted, &to_extract, &extracted, &mut host);
             for (handle, _) in others {
                 match handle.join() {
                     Ok(problems) => self.apart_problems.borrow_mut().extend(problems),
@@ -514,6 +484,61 @@ impl Extraction<'_, '_, '_> {
             }
             (unwind_us, symbolize_start)
         })
+    }
+
+    /// Walks the threads of `wanted` the worker claims from `to_walk`
+    /// (until a cut), takes in the other extraction threads' walks as they
+    /// end, and returns the walks in order: after a cut, up to the first
+    /// thread that was not walked.
+    fn walk<'t>(
+        &self,
+        wanted: &[&'t ThreadState],
+        to_walk: &Unclaimed,
+        theirs: &Receiver<(usize, Walked<'t>)>,
+    ) -> Vec<Walked<'t>> {
+        let mut in_order = InOrder::new(wanted.len());
+        while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.is_cut()) {
+            in_order.put(i, walk_thread(wanted[i], self.memory, self.modules, self.opts.max_frames));
+            self.memory.forget();
+        }
+        for (i, walk) in theirs.iter() {
+            in_order.put(i, walk);
+        }
+        in_order.ready().collect()
+    }
+
+    /// Extracts the threads of `walked` the worker claims from
+    /// `to_extract`, takes in the other extraction threads' as they come,
+    /// and adds each to the snapshot, raising its events, once those before
+    /// it are in.
+    fn extract(
+        &self,
+        walked: &[Walked<'_>],
+        faulted: &[Option<usize>],
+        to_extract: &Unclaimed,
+        theirs: &Receiver<(usize, Thread)>,
+        host: &mut Option<&mut Host>,
+    ) {
+        let mut in_order = InOrder::new(walked.len());
+        let mut symbolizer = Symbolizer::new();
+        while let Some(i) = to_extract.claim(walked.len()) {
+            let w = &walked[i];
+            in_order
+                .put(i, extract_one(w, self.modules, &mut symbolizer, self.reader, self.opts, self.cut, faulted[i]));
+            self.memory.forget();
+            for (j, thread) in theirs.try_iter() {
+                in_order.put(j, thread);
+            }
+            for thread in in_order.ready() {
+                self.publish(thread, host);
+            }
+        }
+        for (j, thread) in theirs.iter() {
+            in_order.put(j, thread);
+            for thread in in_order.ready() {
+                self.publish(thread, host);
+            }
+        }
     }
 
     /// Adds an extracted thread to the snapshot and raises the modules'
