@@ -163,7 +163,6 @@ pub fn read_thread_stats(pid: i32) -> HashMap<i32, Stat> {
     stats
 }
 
-/// The kernel functions a thread is in, innermost first, from
 /// The first thread of the process that has not exited: the main thread
 /// unless it called `pthread_exit` while others run on.
 pub fn live_task(pid: i32) -> Option<i32> {
