@@ -183,8 +183,9 @@ impl Drop for SigxfszIgnored {
     }
 }
 
-/// Reads a snapshot of any nesting depth: serde_json's recursion limit
-/// (128) is lifted, and the stack grows on the heap as deep values need.
+/// Reads a snapshot nesting up to [`MAX_NESTING`] levels: serde_json's
+/// recursion limit (128) is lifted, and the stack grows on the heap as
+/// deep values need.
 pub fn read(path: &Path) -> io::Result<Snapshot> {
     let text = fs::read_to_string(path)?;
     parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
@@ -197,14 +198,60 @@ pub fn parse(text: &str) -> Result<Snapshot, ReadError> {
     Ok(snapshot)
 }
 
-/// Deserializes the whole of `text` as every reader of snapshots does: at
-/// any nesting depth, the stack growing on the heap as deep values need.
+/// How deep objects and arrays may nest in a snapshot's text. ptsnap
+/// writes a few dozen levels (its value walks stop at 32 levels, and so
+/// do the variables modules make); far deeper text (a made-up file) would
+/// be read, but the tree it makes takes a stack frame a level to free,
+/// and at some hundred thousand levels that overflows the stack.
+pub const MAX_NESTING: usize = 10_000;
+
+/// Deserializes the whole of `text` as every reader of snapshots does: up
+/// to [`MAX_NESTING`] levels deep (deeper is an error, found before
+/// anything is built), the stack growing on the heap as deep values need.
 pub(super) fn from_json<'t, T: Deserialize<'t>>(text: &'t str) -> serde_json::Result<T> {
+    if nests_deeper(text, MAX_NESTING) {
+        let why =
+            format!("it nests objects and arrays more than {MAX_NESTING} levels deep, far past what ptsnap writes");
+        return Err(serde::de::Error::custom(why));
+    }
     let mut json = serde_json::Deserializer::from_str(text);
     json.disable_recursion_limit();
     let value = T::deserialize(serde_stacker::Deserializer::new(&mut json))?;
     json.end()?;
     Ok(value)
+}
+
+/// Whether objects and arrays in the JSON `text` nest more than `limit`
+/// levels deep; brackets inside strings do not count, and strings (most
+/// of a snapshot) are skipped to their end at once. (Malformed text is
+/// left to the parser.)
+fn nests_deeper(text: &str, limit: usize) -> bool {
+    let bytes = text.as_bytes();
+    let (mut depth, mut at) = (0usize, 0);
+    while let Some(&b) = bytes.get(at) {
+        at += 1;
+        match b {
+            b'"' => loop {
+                // To the closing quote, past escaped characters.
+                let rest = bytes.get(at..).unwrap_or_default();
+                let Some(next) = memchr::memchr2(b'"', b'\\', rest) else { return false };
+                at += next + 1;
+                if bytes[at - 1] == b'"' {
+                    break;
+                }
+                at += 1;
+            },
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return true;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Why a snapshot's text cannot be read.
@@ -280,6 +327,26 @@ mod tests {
         let snap = parse(&text).unwrap();
         assert_eq!(chain_end(&snap.globals[0]), (DEPTH, "bottom"));
         assert!(parse(&(text + "x")).is_err(), "trailing characters");
+    }
+
+    /// Text nesting past MAX_NESTING is refused before it is parsed (a
+    /// file of a million levels would otherwise overflow the stack as its
+    /// tree is freed); brackets in strings do not count.
+    #[test]
+    fn text_nesting_too_deep_is_an_error() {
+        let chain = |depth: usize| {
+            let variable =
+                format!("{}{{\"name\":\"[[[{{\"}}{}", r#"{"name":"p","target":"#.repeat(depth), "}".repeat(depth));
+            format!(r#"{{"format":"ptsnap-snapshot","globals":[{variable}]}}"#)
+        };
+        let error = parse(&chain(1_000_000)).unwrap_err().to_string();
+        assert!(error.contains("more than 10000 levels deep"), "{error}");
+        // Two levels are the snapshot's object and the globals' array.
+        assert_eq!(chain_end(&parse(&chain(MAX_NESTING - 3)).unwrap().globals[0]), (MAX_NESTING - 3, "[[[{"));
+        assert!(parse(&chain(MAX_NESTING - 2)).is_err());
+        // Cut text (a string ending in a backslash) is the parser's to refuse.
+        assert!(!nests_deeper(r#"{"a":"[\"#, 1) && !nests_deeper(r#"{"a":"\"[""#, 1));
+        assert!(nests_deeper(r#"{"a":"\\",[1]}"#, 1), "an escaped backslash ends no string");
     }
 
     /// A chain of pointer targets as deep as the one read above is
