@@ -201,9 +201,10 @@ pub fn parse(text: &str) -> Result<Snapshot, ReadError> {
 /// How deep objects and arrays may nest in a snapshot's text. ptsnap
 /// writes a few dozen levels (its value walks stop at 32 levels, and so
 /// do the variables modules make); far deeper text (a made-up file) would
-/// be read, but the tree it makes takes a stack frame a level to free,
-/// and at some hundred thousand levels that overflows the stack.
-pub const MAX_NESTING: usize = 10_000;
+/// be read, but the tree it makes takes a stack frame a level to free:
+/// a hundred thousand levels overflow the main thread's stack, and a few
+/// thousand a thread's 2 MiB in a debug build.
+pub const MAX_NESTING: usize = 4_000;
 
 /// Deserializes the whole of `text` as every reader of snapshots does: up
 /// to [`MAX_NESTING`] levels deep (deeper is an error, found before
@@ -320,7 +321,7 @@ mod tests {
     /// 2 MiB stack holds without growing it.
     #[test]
     fn reads_any_depth() {
-        const DEPTH: usize = 5000;
+        const DEPTH: usize = 3000;
         let variable =
             format!("{}{{\"name\":\"bottom\"}}{}", r#"{"name":"p","target":"#.repeat(DEPTH), "}".repeat(DEPTH));
         let text = format!(r#"{{"format":"ptsnap-snapshot","globals":[{variable}]}}"#);
@@ -340,7 +341,7 @@ mod tests {
             format!(r#"{{"format":"ptsnap-snapshot","globals":[{variable}]}}"#)
         };
         let error = parse(&chain(1_000_000)).unwrap_err().to_string();
-        assert!(error.contains("more than 10000 levels deep"), "{error}");
+        assert!(error.contains("more than 4000 levels deep"), "{error}");
         // Two levels are the snapshot's object and the globals' array.
         assert_eq!(chain_end(&parse(&chain(MAX_NESTING - 3)).unwrap().globals[0]), (MAX_NESTING - 3, "[[[{"));
         assert!(parse(&chain(MAX_NESTING - 2)).is_err());
@@ -355,7 +356,7 @@ mod tests {
     #[test]
     fn writes_any_depth() {
         use crate::snapshot::Variable;
-        const DEPTH: usize = 5000;
+        const DEPTH: usize = 3000;
         let mut variable = Variable { name: "bottom".into(), ..Variable::default() };
         for _ in 0..DEPTH {
             variable = Variable { name: "p".into(), target: Some(Arc::new(variable)), ..Variable::default() };
