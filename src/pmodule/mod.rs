@@ -696,8 +696,6 @@ fn one_line(e: &mlua::Error) -> String {
     text.lines().next().unwrap_or_default().to_string()
 }
 
-/// Whether one of `filters` (None: a callback without one) takes `v`, a
-/// variable of the frame `place` (None for TLS variables and globals).
 /// What one extracted frame raises ([`Host::frame_events`]).
 struct FrameEvents {
     frame: FrameAt,
@@ -709,6 +707,8 @@ struct FrameEvents {
     faulted: bool,
 }
 
+/// Whether one of `filters` (None: a callback without one) takes `v`, a
+/// variable of the frame `place` (None for TLS variables and globals).
 fn taken_by_any(filters: &[Option<Match>], v: &crate::snapshot::Variable, place: Option<&FrameRef<'_>>) -> bool {
     filters.iter().any(|m| m.as_ref().is_none_or(|m| m.variable(v, place)))
 }

@@ -52,6 +52,11 @@ impl Progress {
         Progress { needle, holding, barren, pending: threads.into() }
     }
 
+    /// Drops the threads still to search that `keep` refuses.
+    pub fn retain(&mut self, keep: impl Fn(usize) -> bool) {
+        self.pending.retain(|&t| keep(t));
+    }
+
     /// Whether every thread is searched.
     pub fn done(&self) -> bool {
         self.pending.is_empty()

@@ -10,14 +10,17 @@
 //! Work per key is bounded by what is on screen: the threads' rows are
 //! rebuilt only when grouping or the filter changes, and the variables
 //! tree only when the frame or an expansion changes. Only a search and a
-//! change of the filter go through every thread (a search through every
-//! variable's tree): bench.py's view-1000 times them on 1,001 threads.
+//! change of the filter go through every thread shown: bench.py's
+//! view-1000 times them on 1,001 threads. A search goes on between keys,
+//! a step of threads at a time ([`search::Progress`]); a filter set
+//! meanwhile keeps it, and its hits, to the threads then shown.
 //!
 //! The snapshot's variables stay JSON text ([`crate::snapshot::lazy`]):
 //! the viewer holds the variables of the selected frame only, read when
 //! the frame is selected and dropped when another is (a list that cannot
 //! be read says why in the pane). A search reads the lists of the other
-//! frames one at a time, and only those whose text may hold a match.
+//! frames, only those whose text may hold a match, and drops each once
+//! searched.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -578,6 +581,10 @@ impl<'s> View<'s> {
         let shown = |&t: &usize| needle.is_empty() || thread_matches(&threads[t], &needle);
         self.groups = self.all_groups.iter().map(|g| g.iter().copied().filter(shown).collect()).collect();
         self.filter = filter;
+        self.search.keep_to(&self.groups.iter().flatten().copied().collect());
+        if !self.search.query.is_empty() {
+            self.search.message_on(&mut self.message);
+        }
         self.rebuild_thread_rows();
         let row = selected.and_then(|t| self.row_of_thread(t, false));
         self.thread_sel = row.unwrap_or(0);
@@ -782,7 +789,18 @@ pub fn notes(annotations: &[Annotation]) -> Vec<(AnnotationLevel, String)> {
 }
 
 impl Search {
-    /// What the search could not look into, for the status line.
+    /// Keeps the search (its hits, and the threads it has still to go
+    /// through) to the threads `shown`: a filter set while it goes on, or
+    /// after, leaves no hit in a thread the threads pane does not show.
+    fn keep_to(&mut self, shown: &HashSet<usize>) {
+        let current = self.hits.get(self.current).map(|h| h.thread);
+        self.hits.retain(|h| shown.contains(&h.thread));
+        self.current = current.and_then(|t| self.hits.iter().position(|h| h.thread == t)).unwrap_or(0);
+        if let Some(progress) = self.progress.as_mut() {
+            progress.retain(|t| shown.contains(&t));
+        }
+    }
+
     /// The status line's text for the search: the hit shown of how many,
     /// and whether it goes on.
     fn message_on(&self, message: &mut Option<String>) {
@@ -799,6 +817,7 @@ impl Search {
         });
     }
 
+    /// What the search could not look into, for the status line.
     fn unread_note(&self) -> String {
         match self.unread {
             0 => String::new(),

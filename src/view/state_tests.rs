@@ -256,6 +256,35 @@ fn a_search_of_many_threads_goes_on_between_keys() {
     assert_eq!(view.message.as_deref(), Some("no match for nothing"));
 }
 
+/// A filter set while a search goes on keeps it to the threads shown: the
+/// hits found in the others are dropped, the threads left to search are
+/// those shown, and `n` stays among them.
+#[test]
+fn a_filter_keeps_a_search_going_on_to_the_threads_shown() {
+    let thread = |tid| Thread {
+        tid,
+        name: format!("w{tid}"),
+        frames: vec![Frame { locals: vec![int("slot", tid as i64)], ..frame(0, 0x20, "idle_worker") }],
+        ..Thread::default()
+    };
+    let snap = lazy(&Snapshot { threads: (1000..1300).map(thread).collect(), ..Snapshot::default() });
+    let mut view = View::new(&snap);
+    view.search_slice = Duration::ZERO;
+    search(&mut view, "slot");
+    assert_eq!(view.search.hits.len(), SEARCH_STEP, "threads 1000 to 1127");
+    type_at(&mut view, Prompt::Filter, "w11");
+    view.apply(Action::Commit);
+    assert_eq!(view.search.hits.len(), 28, "1100 to 1127 kept");
+    assert_eq!(view.message.as_deref(), Some("match 1/28 for slot (n: next, N: previous), searching..."));
+    while view.searching() {
+        view.search_on();
+    }
+    let hit_tids: Vec<i32> = view.search.hits.iter().map(|h| view.snap.threads[h.thread].tid).collect();
+    assert_eq!(hit_tids, (1100..1200).collect::<Vec<_>>());
+    view.apply(Action::NextHit);
+    assert_eq!(view.thread().unwrap().tid, 1101);
+}
+
 #[test]
 fn search_reaches_members_below_pointers_and_opens_the_tree_to_them() {
     let snap = lazy(&snapshot());
