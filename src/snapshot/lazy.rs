@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 
 use super::encoding::ReadTables;
 use super::model::{Snapshot, Variable};
-use super::writer::{ReadError, from_json};
+use super::writer::{ReadError, from_checked_json, from_json};
 
 /// A list of variables as its JSON text, in the text the snapshot was
 /// read from; empty when the snapshot has none.
@@ -73,7 +73,7 @@ impl<'t> LazySnapshot<'t> {
     pub fn variables(&self, list: &Deferred<'_>) -> Result<Vec<Variable>, ListError> {
         let Some(raw) = list.0 else { return Ok(Vec::new()) };
         let read = || -> Result<Vec<Variable>, ReadError> {
-            let mut variables: Vec<Variable> = from_json(raw.get())?;
+            let mut variables: Vec<Variable> = from_checked_json(raw.get())?;
             for v in &mut variables {
                 self.tables.resolve(v)?;
             }

@@ -215,6 +215,13 @@ pub(super) fn from_json<'t, T: Deserialize<'t>>(text: &'t str) -> serde_json::Re
             format!("it nests objects and arrays more than {MAX_NESTING} levels deep, far past what ptsnap writes");
         return Err(serde::de::Error::custom(why));
     }
+    from_checked_json(text)
+}
+
+/// As [`from_json`], for a part of a text `from_json` has read already
+/// (a list the viewer left as text): its nesting is known to be within
+/// the limit.
+pub(super) fn from_checked_json<'t, T: Deserialize<'t>>(text: &'t str) -> serde_json::Result<T> {
     let mut json = serde_json::Deserializer::from_str(text);
     json.disable_recursion_limit();
     let value = T::deserialize(serde_stacker::Deserializer::new(&mut json))?;
