@@ -60,6 +60,10 @@ const MAX_SCOPE_DEPTH: usize = 256;
 /// declaration takes two).
 const MAX_ORIGIN_CHAIN: usize = 8;
 
+/// The name C++ gives a namespace without one, in scope names (`(anonymous
+/// namespace)::Widget`), as gdb writes it.
+pub(crate) const ANONYMOUS_NAMESPACE: &str = "(anonymous namespace)";
+
 /// The first part of a module's DWARF that could not be read.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum DwarfError {
@@ -769,7 +773,7 @@ impl<'a> DwarfInfo<'a> {
             if is_container(entry.tag()) {
                 let name = match entry.attr_value(gimli::DW_AT_name) {
                     Some(v) => self.dwarf.attr_string(unit, v).map(|s| s.to_string_lossy().into_owned()).ok(),
-                    None if entry.tag() == gimli::DW_TAG_namespace => Some("(anonymous namespace)".into()),
+                    None if entry.tag() == gimli::DW_TAG_namespace => Some(ANONYMOUS_NAMESPACE.into()),
                     None => None,
                 };
                 if let Some(name) = name {
@@ -1259,7 +1263,6 @@ pub fn is_c(language: Option<DwLang>) -> bool {
     )
 }
 
-/// A unit's offset in `.debug_info`, for messages.
 /// Whether the abbreviation of the root DIE of unit `header` lists
 /// `attr`: its code read from the unit, its declaration found by reading
 /// the unit's abbreviation table only up to it. `None` if either cannot be
@@ -1297,6 +1300,7 @@ fn root_abbreviation_has(
     }
 }
 
+/// A unit's offset in `.debug_info`, for messages.
 fn unit_offset(unit: &Unit<R<'_>>) -> usize {
     unit.header.offset().0
 }

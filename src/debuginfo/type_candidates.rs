@@ -35,7 +35,7 @@ use gimli::{Reader, RunTimeEndian};
 use memchr::memmem;
 use rustc_hash::FxHashMap as HashMap;
 
-use super::dwarf::DwarfInfo;
+use super::dwarf::{ANONYMOUS_NAMESPACE, DwarfInfo};
 use super::type_index::TypeTag;
 use crate::unwind::cfi::Slice;
 
@@ -46,9 +46,6 @@ const MAX_PLACES: usize = 64;
 /// it (each is searched for in every string section, and hostile DWARF
 /// can nest scopes without end).
 const MAX_COMPONENTS: usize = 8;
-
-/// What the containers' names are when they have none.
-const ANONYMOUS_NAMESPACE: &str = "(anonymous namespace)";
 
 /// The units that may define a type named by some scopes and a name.
 pub struct NameFilter<'n> {

@@ -136,7 +136,7 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
             let die = Die { dwarf: scope.dwarf, unit: scope.unit.clone(), offset: entry.offset() };
             let name = entry.attr_value(gimli::DW_AT_name).and_then(|v| die.string(v));
             let Some(tag) = tag else {
-                let name = name.unwrap_or_else(|| "(anonymous namespace)".into());
+                let name = name.unwrap_or_else(|| super::dwarf::ANONYMOUS_NAMESPACE.into());
                 self.nested(place, &die, prefix, &name, c, depth);
                 continue;
             };

@@ -77,7 +77,7 @@ impl<'d, 'a> UnitScan<'_, 'd, 'a> {
                 gimli::DW_TAG_namespace if depth < MAX_NAMESPACE_DEPTH => {
                     let before = self.prefix.len();
                     let name = die.name();
-                    self.prefix.push_str(name.as_deref().unwrap_or("(anonymous namespace)"));
+                    self.prefix.push_str(name.as_deref().unwrap_or(crate::debuginfo::dwarf::ANONYMOUS_NAMESPACE));
                     self.prefix.push_str("::");
                     self.collect(child, depth + 1);
                     self.prefix.truncate(before);

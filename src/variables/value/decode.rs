@@ -91,13 +91,13 @@ pub(super) fn rust_char_literal(c: u32) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn rust_chars_are_written_as_rust_gdb_writes_them() {
         let written: Vec<String> = [0x61, 0x0a, 0, 0x27, 0x5c, 0x1b, 0xe9, 0x4e2d].map(rust_char_literal).into();
         assert_eq!(written, ["'a'", "'\\n'", "'\\0'", "'\\''", "'\\\\'", "'\\x1b'", "'\\xe9'", "'\\u{004e2d}'"]);
     }
-    use super::*;
 
     #[test]
     fn sign_extends_and_labels() {
