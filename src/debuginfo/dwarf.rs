@@ -693,28 +693,33 @@ impl<'a> DwarfInfo<'a> {
     /// units it rejects (only a possible skeleton's root is read, to find
     /// its split unit).
     pub fn unit_roots_where<'s>(&'s self, keep: impl Fn(&[u8]) -> bool + 's) -> impl Iterator<Item = Die<'s, 'a>> + 's {
-        self.numbered_unit_roots_where(move |_, _, bytes| keep(bytes)).map(|(_, root)| root)
+        self.numbered_unit_roots_where(|_| true, move |_, bytes| keep(bytes)).map(|(_, root)| root)
     }
 
     /// [`Self::unit_roots_where`], each root with its unit's number (its
-    /// place in section order), `keep` told the number and the DWARF the
-    /// bytes are of (a split file's for a split unit).
+    /// place in section order), of the units whose number `wanted` takes
+    /// (others are passed over without a look at their bytes), `keep` told
+    /// the DWARF the bytes are of (a split file's for a split unit).
     pub fn numbered_unit_roots_where<'s: 'k, 'k>(
         &'s self,
-        keep: impl Fn(usize, &DwarfInfo<'a>, &[u8]) -> bool + 'k,
+        wanted: impl Fn(usize) -> bool + 'k,
+        keep: impl Fn(&DwarfInfo<'a>, &[u8]) -> bool + 'k,
     ) -> impl Iterator<Item = (usize, Die<'s, 'a>)> + 'k {
         let section = self.info_bytes();
         let starts = self.starts();
         let mut pass = Pass::new(self);
         starts.iter().enumerate().filter_map(move |(i, &start)| {
             pass.reached(start.0);
+            if !wanted(i) {
+                return None;
+            }
             let end = starts.get(i + 1).map_or(section.len(), |next| next.0);
-            let (dwarf, unit) = if section.get(start.0..end).is_some_and(|bytes| keep(i, self, bytes)) {
+            let (dwarf, unit) = if section.get(start.0..end).is_some_and(|bytes| keep(self, bytes)) {
                 self.dies_of(start)?
             } else {
                 let split = self.split(start, &self.possible_skeleton(start)?)?;
                 let unit = split.info.unit(split.unit)?;
-                keep(i, &split.info, split.info.unit_bytes(&unit.unit)?).then_some((&split.info, unit))?
+                keep(&split.info, split.info.unit_bytes(&unit.unit)?).then_some((&split.info, unit))?
             };
             let offset = unit.unit.root_offset();
             Some((i, Die { dwarf, unit, offset }))

@@ -90,12 +90,15 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
         let qualified: String = scopes.iter().flat_map(|s| [*s, "::"]).chain([name]).collect();
         let key = (tag, qualified.into_boxed_str());
         let filter = NameFilter::new(scopes, name);
-        let (dwarf, walked) = (self.dwarf, self.walked.clone());
-        let unwalked = move |place| !walked.contains(&place);
+        // The units walked before this lookup are passed over; those it
+        // walks go into a set of their own, merged at its end.
+        let (dwarf, walked) = (self.dwarf, std::mem::take(&mut self.walked));
+        let unwalked = |place| !walked.contains(&place);
         let units = dwarf
-            .numbered_unit_roots_where(|index, dwarf, bytes| {
-                unwalked(Place { types: false, index }) && filter.may_define(dwarf, bytes)
-            })
+            .numbered_unit_roots_where(
+                |index| unwalked(Place { types: false, index }),
+                |dwarf, bytes| filter.may_define(dwarf, bytes),
+            )
             .map(|(index, root)| (Place { types: false, index }, root));
         let type_units = dwarf.type_unit_roots().enumerate().map(|(index, root)| (Place { types: true, index }, root));
         let mut names = NamesPass::new(dwarf);
@@ -109,6 +112,7 @@ impl<'d, 'a> TypeIndex<'d, 'a> {
             self.collect(place, &root, &mut String::new(), c, 0);
             names.passed(&root.unit.unit);
         }
+        self.walked.extend(walked);
         self.definitions.get(&key).map(|(_, die)| die.clone())
     }
 
