@@ -222,12 +222,7 @@ fn search_finds_functions_and_variables_in_every_thread() {
 /// so far, and the status line says the search goes on until it is done.
 #[test]
 fn a_search_of_many_threads_goes_on_between_keys() {
-    let thread = |tid| Thread {
-        tid,
-        frames: vec![Frame { locals: vec![int("slot", tid as i64)], ..frame(0, 0x20, "idle_worker") }],
-        ..Thread::default()
-    };
-    let snap = lazy(&Snapshot { threads: (1000..1300).map(thread).collect(), ..Snapshot::default() });
+    let snap = slot_workers();
     let mut view = View::new(&snap);
     view.search_slice = Duration::ZERO;
     search(&mut view, "slot");
@@ -256,18 +251,24 @@ fn a_search_of_many_threads_goes_on_between_keys() {
     assert_eq!(view.message.as_deref(), Some("no match for nothing"));
 }
 
-/// A filter set while a search goes on keeps it to the threads shown: the
-/// hits found in the others are dropped, the threads left to search are
-/// those shown, and `n` stays among them.
-#[test]
-fn a_filter_keeps_a_search_going_on_to_the_threads_shown() {
+/// Threads 1000 to 1299, named `w` and their id, each in `idle_worker`
+/// with a local `slot`: a search for it goes a step at a time.
+fn slot_workers() -> LazySnapshot<'static> {
     let thread = |tid| Thread {
         tid,
         name: format!("w{tid}"),
         frames: vec![Frame { locals: vec![int("slot", tid as i64)], ..frame(0, 0x20, "idle_worker") }],
         ..Thread::default()
     };
-    let snap = lazy(&Snapshot { threads: (1000..1300).map(thread).collect(), ..Snapshot::default() });
+    lazy(&Snapshot { threads: (1000..1300).map(thread).collect(), ..Snapshot::default() })
+}
+
+/// A filter set while a search goes on keeps it to the threads shown: the
+/// hits found in the others are dropped, the threads left to search are
+/// those shown, and `n` stays among them.
+#[test]
+fn a_filter_keeps_a_search_going_on_to_the_threads_shown() {
+    let snap = slot_workers();
     let mut view = View::new(&snap);
     view.search_slice = Duration::ZERO;
     search(&mut view, "slot");
