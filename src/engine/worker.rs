@@ -140,7 +140,8 @@ fn run(
 ) {
     let inflated = Arc::new(InflatedSections::with_cache(task.opts.section_cache.clone()));
     let report = match catch_unwind(AssertUnwindSafe(|| pipeline(task, &inflated, shared, cut, inbox, outbox))) {
-        Ok(Ok(())) => FromWorker::Done,
+        Ok(Ok(Ended::Reported)) => return,
+        Ok(Ok(Ended::GivenUp)) => FromWorker::Done,
         Ok(Err(e)) => FromWorker::Failed(e),
         Err(payload) => FromWorker::Panicked(
             payload
@@ -150,18 +151,34 @@ fn run(
                 .unwrap_or_default(),
         ),
     };
-    let done = matches!(report, FromWorker::Done);
-    let _ = outbox.send(report);
-    // The target is released: what was inflated is kept for the next run
-    // while the supervisor writes the snapshot.
-    if done {
-        let _ = catch_unwind(AssertUnwindSafe(|| inflated.save_to_cache()));
-        let _ = outbox.send(FromWorker::CacheSaved);
+    match report {
+        FromWorker::Done => report_done(&inflated, outbox),
+        report => {
+            let _ = outbox.send(report);
+        }
     }
 }
 
-/// The worker's whole job; returns early (Ok) when the supervisor has
-/// given up on it.
+/// How the worker's job ended without an error.
+enum Ended {
+    /// Done to the end, and said so.
+    Reported,
+    /// The supervisor gave up on it.
+    GivenUp,
+}
+
+/// Says the snapshot is complete; then, while the supervisor writes it,
+/// keeps what was inflated in the section cache for the next run.
+fn report_done(inflated: &InflatedSections, outbox: &Sender<FromWorker>) {
+    let _ = outbox.send(FromWorker::Done);
+    let _ = catch_unwind(AssertUnwindSafe(|| inflated.save_to_cache()));
+    let _ = outbox.send(FromWorker::CacheSaved);
+}
+
+/// The worker's whole job; returns early when the supervisor has given
+/// up on it. A job done to the end reports before it returns: the debug
+/// info, the modules' Lua states and the caches are freed after the
+/// supervisor has the snapshot, not before.
 fn pipeline(
     task: Assignment,
     inflated: &Arc<InflatedSections>,
@@ -169,7 +186,7 @@ fn pipeline(
     cut: &Arc<AtomicBool>,
     inbox: &Receiver<ToWorker>,
     outbox: &Sender<FromWorker>,
-) -> Result<(), Error> {
+) -> Result<Ended, Error> {
     let Assignment { opts, info, pid: task_pid, source, hint, prefetch, modules, .. } = task;
     let opts = &opts;
     // One page cache for the engine and the modules, emptied when the
@@ -193,7 +210,7 @@ fn pipeline(
     }
     let _ = outbox.send(FromWorker::Prepared);
     let Ok(ToWorker::Stopped(threads)) = inbox.recv() else {
-        return Ok(());
+        return Ok(Ended::GivenUp);
     };
     inferior.forget();
     let memory = &*inferior;
@@ -238,7 +255,7 @@ fn pipeline(
     }
     let _ = outbox.send(FromWorker::Extracted);
     let Ok(ToWorker::Released) = inbox.recv() else {
-        return Ok(());
+        return Ok(Ended::GivenUp);
     };
     memory.forget();
     // The pause is over: modules run normally again (their `unload`).
@@ -246,7 +263,12 @@ fn pipeline(
     if let Some(h) = host.as_mut() {
         finish_modules(h, shared);
     }
-    Ok(())
+    report_done(inflated, outbox);
+    // Freed once the supervisor is done with the worker: a ptsnap that
+    // exits then leaves it to the kernel, and the snapshot's writing does
+    // not share the CPUs with it.
+    let _ = inbox.recv();
+    Ok(Ended::Reported)
 }
 
 /// What the extraction from the stopped process works with: each step
