@@ -23,7 +23,7 @@
 //! Reading takes both forms: indices are kept aside while parsing and
 //! [`resolve`] replaces them by what they refer to.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
@@ -31,6 +31,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
+use super::json_out::{self, Spliced};
 use super::model::{Addr, Annotation, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
@@ -311,33 +312,29 @@ pub fn write_frames<T: Serialize + Sync, S: Serializer>(frames: &[T], s: S) -> R
 }
 
 /// A list of `apart_from` items or more, in the compact form, on two
-/// CPUs: another thread writes the JSON of the later items (45%) while
-/// this one writes the first into the output, then that JSON follows. If
+/// CPUs when a [`JsonOut`](json_out::JsonOut) writes it (within [`splicing`]): another thread
+/// writes the JSON of the later items (45%) into memory while this one
+/// writes the first into the output, then that text follows as it is. If
 /// no thread can be had, or its part fails, this one writes the whole
 /// list (and meets the error itself).
 fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usize, s: S) -> Result<S::Ok, S::Error> {
-    let Some(tables) = TABLES.with_borrow(Option::clone).filter(|_| items.len() >= apart_from) else {
+    let apart = items.len() >= apart_from && SPLICING.get();
+    let Some(tables) = TABLES.with_borrow(Option::clone).filter(|_| apart) else {
         return s.collect_seq(items);
     };
-    // This thread also takes in the other's JSON, and rendering each item
-    // into a string of its own costs the other some more: a fair share is
-    // a little more than half here.
+    // This thread also writes the file meanwhile: a fair share is a
+    // little more than half here.
     let (first, later) = items.split_at(items.len() * 11 / 20);
     std::thread::scope(|scope| {
-        let write_later = || {
-            tables.scope(|_| later.iter().map(serde_json::value::to_raw_value).collect::<serde_json::Result<Vec<_>>>())
-        };
+        let write_later = || tables.scope(|_| json_out::to_vec(later));
         let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, write_later);
         let mut seq = s.serialize_seq(Some(items.len()))?;
         for item in first {
             seq.serialize_element(item)?;
         }
         match spawned.map(|h| h.join()) {
-            Ok(Ok(Ok(written))) => {
-                for raw in &written {
-                    seq.serialize_element(raw)?;
-                }
-            }
+            // `[…]`: the items, each after a comma that goes with it.
+            Ok(Ok(Ok(written))) => seq.serialize_element(&Spliced(&written[1..written.len() - 1]))?,
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             _ => {
                 for item in later {
@@ -347,6 +344,26 @@ fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usi
         }
         seq.end()
     })
+}
+
+thread_local! {
+    /// A [`JsonOut`](json_out::JsonOut) writes on this thread: see [`splicing`].
+    static SPLICING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `write`, which writes with a [`JsonOut`](json_out::JsonOut): long lists written
+/// meanwhile on this thread take in another thread's part as text
+/// ([`Spliced`], which no other serializer would know to put in).
+pub(super) fn splicing<R>(write: impl FnOnce() -> R) -> R {
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            SPLICING.set(false);
+        }
+    }
+    SPLICING.set(true);
+    let _reset = Reset;
+    write()
 }
 
 /// Whether the compact form is being written.

@@ -2,6 +2,7 @@
 //! (whole, or with its variables left as text for the viewer: [`lazy`]).
 
 pub mod encoding;
+pub(crate) mod json_out;
 pub mod lazy;
 pub(crate) mod model;
 pub(crate) mod registers;

@@ -19,7 +19,7 @@
 //! error EFBIG rather than a silent death.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +34,7 @@ use crate::hex;
 use crate::private_file::{TempFile, random_bytes};
 
 use super::encoding::{self, Tables};
+use super::json_out::JsonOut;
 use super::model::Snapshot;
 
 /// Why a destination is not written.
@@ -143,14 +144,15 @@ fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
         types: &'s [encoding::TypeEntry],
         objects: O,
     }
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut out = JsonOut::new(file);
     let tables = Arc::new(Tables::of(snapshot));
     tables.scope(|tables| {
         let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
-        encoded.serialize(&mut serde_json::Serializer::new(&mut out))
+        encoding::splicing(|| encoded.serialize(&mut out))
     })?;
-    out.write_all(b"\n")?;
-    out.flush()
+    let mut file = out.finish()?;
+    file.write_all(b"\n")?;
+    file.flush()
 }
 
 /// The snapshot's JSON as its file holds it, for tests that read it back.

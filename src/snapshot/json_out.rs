@@ -1,0 +1,749 @@
+//! The snapshot's JSON text, written with the bytes serde_json's compact
+//! serializer writes, in about half its time, and with a way to put in
+//! JSON that another thread wrote.
+//!
+//! A snapshot is mostly short strings: every frame has a dozen keys and
+//! half a dozen addresses and names, so a 10,000-frame thread is some
+//! 200,000 of them. serde_json writes each through `io::Write` calls on
+//! its writer (the opening quote, the text, the closing quote, one by
+//! one); this writer appends to a buffer of its own and hands it to the
+//! file a megabyte at a time.
+//!
+//! [`crate::snapshot::encoding`] writes a long list on two CPUs: the other
+//! thread writes the later items into a buffer of its own, and this one
+//! puts that text in after the first items as it stands ([`Spliced`]).
+//! serde_json could only take it as a `RawValue` per item, each its own
+//! allocation, checked as UTF-8 again.
+
+use std::fmt::Display;
+use std::io::{self, Write};
+
+use serde::ser::{self, Impossible, Serialize};
+
+/// What the buffer holds at most, about, before it goes to the file: one
+/// value may take it past this (it is handed over between values).
+const FLUSH_AT: usize = 1 << 20;
+
+/// The error of a write: the file's, or one a value's `Serialize` made.
+#[derive(Debug, thiserror::Error)]
+pub enum OutError {
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Value(String),
+}
+
+impl ser::Error for OutError {
+    fn custom<T: Display>(msg: T) -> Self {
+        OutError::Value(msg.to_string())
+    }
+}
+
+impl From<OutError> for io::Error {
+    fn from(e: OutError) -> Self {
+        match e {
+            OutError::Io(e) => e,
+            OutError::Value(why) => io::Error::new(io::ErrorKind::InvalidData, why),
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, OutError>;
+
+/// A compact JSON writer into `sink`.
+pub struct JsonOut<W> {
+    buf: Vec<u8>,
+    sink: W,
+    /// The buffer goes to the sink between values from this length on.
+    flush_at: usize,
+    /// The next `serialize_bytes` is JSON to put in as it is.
+    splicing: bool,
+}
+
+impl<W: Write> JsonOut<W> {
+    pub fn new(sink: W) -> Self {
+        JsonOut { buf: Vec::with_capacity(FLUSH_AT + FLUSH_AT / 4), sink, flush_at: FLUSH_AT, splicing: false }
+    }
+
+    /// Hands what is buffered to the sink and returns it.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.sink.write_all(&self.buf)?;
+        Ok(self.sink)
+    }
+
+    /// Between values: hands the buffer over once it is full enough.
+    fn between(&mut self) -> Result {
+        if self.buf.len() >= self.flush_at {
+            self.sink.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+}
+
+/// `value`'s compact JSON, in memory.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
+    let mut out = JsonOut { buf: Vec::new(), sink: io::sink(), flush_at: usize::MAX, splicing: false };
+    value.serialize(&mut out)?;
+    Ok(out.buf)
+}
+
+/// The name by which [`Spliced`] makes itself known to [`JsonOut`].
+const SPLICE: &str = "$ptsnap::json_out::Spliced";
+
+/// Text that is JSON already (as [`to_vec`] wrote it), put into the
+/// output as it is where a value goes. Only a [`JsonOut`] knows to: any
+/// other serializer writes it as a newtype around bytes.
+pub struct Spliced<'b>(pub &'b [u8]);
+
+impl Serialize for Spliced<'_> {
+    fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        struct Bytes<'b>(&'b [u8]);
+        impl Serialize for Bytes<'_> {
+            fn serialize<S: ser::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        s.serialize_newtype_struct(SPLICE, &Bytes(self.0))
+    }
+}
+
+/// For each byte, what stands for it in a JSON string: 0 for itself,
+/// `u` for `\u00XX`, else the letter after the backslash.
+static ESCAPE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = b'u';
+        b += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// `s` as a JSON string, escaped as serde_json escapes it. Most text
+/// needs no escape: it is looked at eight bytes at a time.
+fn push_str(buf: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    buf.reserve(bytes.len() + 2);
+    buf.push(b'"');
+    let mut start = 0;
+    while let Some(i) = next_escape(bytes, start) {
+        buf.extend_from_slice(&bytes[start..i]);
+        let b = bytes[i];
+        match ESCAPE[b as usize] {
+            b'u' => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                buf.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
+            }
+            letter => buf.extend_from_slice(&[b'\\', letter]),
+        }
+        start = i + 1;
+    }
+    buf.extend_from_slice(&bytes[start..]);
+    buf.push(b'"');
+}
+
+/// The index of the first byte from `from` on that a JSON string must
+/// escape.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES * 0x80;
+    // Whether some byte of `word` is below `n` (n <= 0x80), or is `b`.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let has = |word: u64, b: u8| below(word ^ (ONES * u64::from(b)), 1);
+    let mut at = from;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+        if below(word, 0x20) || has(word, b'"') || has(word, b'\\') {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..].iter().position(|&b| ESCAPE[b as usize] != 0).map(|i| at + i)
+}
+
+fn push_int(buf: &mut Vec<u8>, n: impl itoa::Integer) {
+    buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// A float as serde_json writes one: the shortest text that reads back
+/// the same, and null for what JSON has no number for.
+fn push_float(buf: &mut Vec<u8>, f: impl zmij::Float, finite: bool) {
+    match finite {
+        true => buf.extend_from_slice(zmij::Buffer::new().format_finite(f).as_bytes()),
+        false => buf.extend_from_slice(b"null"),
+    }
+}
+
+/// An object or array being written; `first`: nothing is in it yet.
+pub struct Compound<'o, W> {
+    out: &'o mut JsonOut<W>,
+    first: bool,
+    /// Close with `}` twice: the value of a variant written as `{"name":…}`.
+    variant: bool,
+}
+
+impl<'o, W: Write> Compound<'o, W> {
+    fn open(out: &'o mut JsonOut<W>, bracket: u8, variant: Option<&str>) -> Self {
+        if let Some(name) = variant {
+            out.buf.push(b'{');
+            push_str(&mut out.buf, name);
+            out.buf.push(b':');
+        }
+        out.buf.push(bracket);
+        Compound { out, first: true, variant: variant.is_some() }
+    }
+
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.buf.push(b',');
+        }
+        self.first = false;
+    }
+
+    fn element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.comma();
+        value.serialize(&mut *self.out)?;
+        self.out.between()
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result {
+        self.comma();
+        push_str(&mut self.out.buf, key);
+        self.out.buf.push(b':');
+        value.serialize(&mut *self.out)?;
+        self.out.between()
+    }
+
+    fn close(self, bracket: u8) -> Result {
+        self.out.buf.push(bracket);
+        if self.variant {
+            self.out.buf.push(b'}');
+        }
+        Ok(())
+    }
+}
+
+impl<'o, W: Write> ser::Serializer for &'o mut JsonOut<W> {
+    type Ok = ();
+    type Error = OutError;
+    type SerializeSeq = Compound<'o, W>;
+    type SerializeTuple = Compound<'o, W>;
+    type SerializeTupleStruct = Compound<'o, W>;
+    type SerializeTupleVariant = Compound<'o, W>;
+    type SerializeMap = Compound<'o, W>;
+    type SerializeStruct = Compound<'o, W>;
+    type SerializeStructVariant = Compound<'o, W>;
+
+    fn serialize_bool(self, v: bool) -> Result {
+        self.buf.extend_from_slice(if v { b"true" } else { b"false" });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_i16(self, v: i16) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_i32(self, v: i32) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_i64(self, v: i64) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_i128(self, v: i128) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_u16(self, v: u16) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_u32(self, v: u32) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_u64(self, v: u64) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_u128(self, v: u128) -> Result {
+        push_int(&mut self.buf, v);
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result {
+        push_float(&mut self.buf, v, v.is_finite());
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Result {
+        push_float(&mut self.buf, v, v.is_finite());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result {
+        push_str(&mut self.buf, v.encode_utf8(&mut [0u8; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result {
+        push_str(&mut self.buf, v);
+        Ok(())
+    }
+    /// Bytes are an array of numbers, as serde_json writes them; spliced
+    /// text goes in as it is.
+    fn serialize_bytes(self, v: &[u8]) -> Result {
+        if std::mem::take(&mut self.splicing) {
+            // Another thread's megabytes go to the file as they are.
+            if v.len() >= self.flush_at {
+                self.sink.write_all(&self.buf)?;
+                self.buf.clear();
+                self.sink.write_all(v)?;
+            } else {
+                self.buf.extend_from_slice(v);
+            }
+            return Ok(());
+        }
+        let mut seq = Compound::open(self, b'[', None);
+        for b in v {
+            seq.element(b)?;
+        }
+        seq.close(b']')
+    }
+    fn serialize_none(self) -> Result {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result {
+        self.buf.extend_from_slice(b"null");
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result {
+        self.splicing = name == SPLICE;
+        let written = value.serialize(&mut *self);
+        self.splicing = false;
+        written
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result {
+        self.buf.push(b'{');
+        push_str(&mut self.buf, variant);
+        self.buf.push(b':');
+        value.serialize(&mut *self)?;
+        self.buf.push(b'}');
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'o, W>> {
+        Ok(Compound::open(self, b'[', None))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'o, W>> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, len: usize) -> Result<Compound<'o, W>> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'o, W>> {
+        Ok(Compound::open(self, b'[', Some(variant)))
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'o, W>> {
+        Ok(Compound::open(self, b'{', None))
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Compound<'o, W>> {
+        Ok(Compound::open(self, b'{', None))
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'o, W>> {
+        Ok(Compound::open(self, b'{', Some(variant)))
+    }
+}
+
+impl<W: Write> ser::SerializeSeq for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.element(value)
+    }
+    fn end(self) -> Result {
+        self.close(b']')
+    }
+}
+
+impl<W: Write> ser::SerializeTuple for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.element(value)
+    }
+    fn end(self) -> Result {
+        self.close(b']')
+    }
+}
+
+impl<W: Write> ser::SerializeTupleStruct for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.element(value)
+    }
+    fn end(self) -> Result {
+        self.close(b']')
+    }
+}
+
+impl<W: Write> ser::SerializeTupleVariant for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        self.element(value)
+    }
+    fn end(self) -> Result {
+        self.close(b']')
+    }
+}
+
+impl<W: Write> ser::SerializeMap for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result {
+        self.comma();
+        key.serialize(MapKey(&mut self.out.buf))?;
+        self.out.buf.push(b':');
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+        value.serialize(&mut *self.out)?;
+        self.out.between()
+    }
+    fn end(self) -> Result {
+        self.close(b'}')
+    }
+}
+
+impl<W: Write> ser::SerializeStruct for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        self.field(key, value)
+    }
+    fn end(self) -> Result {
+        self.close(b'}')
+    }
+}
+
+impl<W: Write> ser::SerializeStructVariant for Compound<'_, W> {
+    type Ok = ();
+    type Error = OutError;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+        self.field(key, value)
+    }
+    fn end(self) -> Result {
+        self.close(b'}')
+    }
+}
+
+/// A map's key: JSON has string keys only, so numbers and booleans are
+/// quoted, as serde_json does; other values are an error.
+struct MapKey<'b>(&'b mut Vec<u8>);
+
+impl MapKey<'_> {
+    fn quoted(self, text: &str) -> Result {
+        self.0.push(b'"');
+        self.0.extend_from_slice(text.as_bytes());
+        self.0.push(b'"');
+        Ok(())
+    }
+}
+
+fn not_a_key() -> OutError {
+    OutError::Value("key must be a string".into())
+}
+
+impl ser::Serializer for MapKey<'_> {
+    type Ok = ();
+    type Error = OutError;
+    type SerializeSeq = Impossible<(), OutError>;
+    type SerializeTuple = Impossible<(), OutError>;
+    type SerializeTupleStruct = Impossible<(), OutError>;
+    type SerializeTupleVariant = Impossible<(), OutError>;
+    type SerializeMap = Impossible<(), OutError>;
+    type SerializeStruct = Impossible<(), OutError>;
+    type SerializeStructVariant = Impossible<(), OutError>;
+
+    fn serialize_str(self, v: &str) -> Result {
+        push_str(self.0, v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result {
+        self.serialize_str(v.encode_utf8(&mut [0u8; 4]))
+    }
+    fn serialize_unit_variant(self, _name: &'static str, _index: u32, variant: &'static str) -> Result {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _name: &'static str, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_bool(self, v: bool) -> Result {
+        self.quoted(if v { "true" } else { "false" })
+    }
+    fn serialize_i8(self, v: i8) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_i128(self, v: i128) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u8(self, v: u8) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_u128(self, v: u128) -> Result {
+        self.quoted(itoa::Buffer::new().format(v))
+    }
+    fn serialize_f32(self, v: f32) -> Result {
+        match v.is_finite() {
+            true => self.quoted(zmij::Buffer::new().format_finite(v)),
+            false => Err(OutError::Value("float key must be finite".into())),
+        }
+    }
+    fn serialize_f64(self, v: f64) -> Result {
+        match v.is_finite() {
+            true => self.quoted(zmij::Buffer::new().format_finite(v)),
+            false => Err(OutError::Value("float key must be finite".into())),
+        }
+    }
+    fn serialize_bytes(self, _v: &[u8]) -> Result {
+        Err(not_a_key())
+    }
+    fn serialize_none(self) -> Result {
+        Err(not_a_key())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result {
+        Err(not_a_key())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result {
+        Err(not_a_key())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _value: &T,
+    ) -> Result {
+        Err(not_a_key())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple(self, _len: usize) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_struct(self, _name: &'static str, _len: usize) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_struct(self, _name: &'static str, _len: usize) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        _variant: &'static str,
+        _len: usize,
+    ) -> Result<Impossible<(), OutError>> {
+        Err(not_a_key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Serialize;
+
+    use super::*;
+
+    #[derive(Serialize)]
+    enum Shape {
+        Unit,
+        Newtype(i32),
+        Tuple(u8, String),
+        Struct { x: f64, y: Option<f32> },
+    }
+
+    #[derive(Serialize)]
+    struct Everything {
+        flag: bool,
+        small: i8,
+        big: u128,
+        negative: i128,
+        floats: Vec<f64>,
+        single: f32,
+        letter: char,
+        text: String,
+        bytes: Vec<u8>,
+        none: Option<u8>,
+        unit: (),
+        pair: (u16, &'static str),
+        shapes: Vec<Shape>,
+        by_number: BTreeMap<i64, &'static str>,
+        by_flag: BTreeMap<bool, u8>,
+        by_char: BTreeMap<char, u8>,
+        json: serde_json::Value,
+        #[serde(flatten)]
+        rest: BTreeMap<String, u32>,
+    }
+
+    fn everything() -> Everything {
+        let text: String = (0u8..0x80).map(char::from).chain("é\u{2028}𝄞\"\\/".chars()).collect();
+        Everything {
+            flag: true,
+            small: -128,
+            big: u128::MAX,
+            negative: i128::MIN,
+            floats: vec![0.0, -0.0, 1.0, 1.5e300, 1e-7, 0.1, f64::NAN, f64::INFINITY, f64::MIN_POSITIVE],
+            single: 3.4e38,
+            letter: '\n',
+            text: text.clone(),
+            bytes: vec![0, 255, 7],
+            none: None,
+            unit: (),
+            pair: (65535, "two"),
+            shapes: vec![
+                Shape::Unit,
+                Shape::Newtype(-1),
+                Shape::Tuple(9, "t".into()),
+                Shape::Struct { x: 2.5, y: Some(f32::NAN) },
+                Shape::Struct { x: -0.0, y: None },
+            ],
+            by_number: [(-5, "minus"), (7, "seven")].into(),
+            by_flag: [(false, 0), (true, 1)].into(),
+            by_char: [('"', 1), ('\u{1}', 2)].into(),
+            json: serde_json::json!({"nested": [1, 2.5, null, {"k": text}], "empty": {}, "list": []}),
+            rest: [("flattened".to_string(), 1), ("key\twith tab".to_string(), 2)].into(),
+        }
+    }
+
+    /// Every kind of value serde has comes out as serde_json writes it.
+    #[test]
+    fn writes_what_serde_json_writes() {
+        let value = everything();
+        let ours = String::from_utf8(to_vec(&value).unwrap()).unwrap();
+        assert_eq!(ours, serde_json::to_string(&value).unwrap());
+    }
+
+    /// Escapes are found wherever they stand in a string, in the
+    /// eight-byte steps and in the bytes after them.
+    #[test]
+    fn escapes_at_every_position() {
+        for len in 1..40 {
+            for at in 0..len {
+                for special in ['"', '\\', '\n', '\u{1f}', '\0', '\u{7f}', 'é', ' ', '!', '#', '[', ']'] {
+                    let mut text = "a".repeat(len);
+                    text.replace_range(at..at + 1, special.encode_utf8(&mut [0; 4]));
+                    text.push_str(&"\\".repeat(at % 3));
+                    assert_eq!(to_vec(&text).unwrap(), serde_json::to_vec(&text).unwrap(), "{text:?}");
+                }
+            }
+        }
+    }
+
+    /// A buffer that fills past its flush point reaches the sink whole,
+    /// in order.
+    #[test]
+    fn flushes_in_parts_and_in_order() {
+        let items: Vec<String> = (0..200_000).map(|i| format!("item {i}")).collect();
+        let mut out = JsonOut::new(Vec::new());
+        items.serialize(&mut out).unwrap();
+        let written = out.finish().unwrap();
+        assert!(written.len() > 2 * FLUSH_AT);
+        assert_eq!(written, serde_json::to_vec(&items).unwrap());
+    }
+
+    /// Spliced text goes in as it is, where a value goes; any other
+    /// serializer sees bytes.
+    #[test]
+    fn spliced_text_goes_in_as_it_is() {
+        let inner = to_vec(&vec![1, 2, 3]).unwrap();
+        let list = (Spliced(&inner[1..inner.len() - 1]), "after");
+        assert_eq!(to_vec(&list).unwrap(), b"[1,2,3,\"after\"]");
+        assert_eq!(to_vec(&Spliced(b"{}")).unwrap(), b"{}");
+        assert_eq!(serde_json::to_string(&Spliced(b"{}")).unwrap(), "[123,125]");
+        assert_eq!(to_vec(&vec![Vec::<u8>::new(), vec![123]]).unwrap(), b"[[],[123]]", "plain bytes are not spliced");
+    }
+
+    #[test]
+    fn keys_that_are_no_strings_are_an_error() {
+        let map: BTreeMap<Vec<u8>, u8> = [(vec![1], 1)].into();
+        assert!(to_vec(&map).is_err());
+        let map: BTreeMap<Option<u8>, u8> = [(None, 1)].into();
+        assert!(to_vec(&map).is_err());
+    }
+}
