@@ -273,7 +273,7 @@ fn frame_tail(f: &Frame) -> String {
 /// `+0x21` after the function where there is no source file.
 pub fn frame_place<V>(f: &Frame<V>) -> String {
     if let Some(file) = &f.file {
-        let base = Path::new(file).file_name().map_or(file.clone(), |b| b.to_string_lossy().into_owned());
+        let base = Path::new(&**file).file_name().map_or(file.to_string(), |b| b.to_string_lossy().into_owned());
         match f.line {
             Some(l) => format!(" ({base}:{l})"),
             None => format!(" ({base})"),

@@ -5,6 +5,7 @@
 //! function's crate is the first component of its path.
 
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap as HashMap;
 
@@ -34,15 +35,15 @@ impl Symbolizer {
 /// One source-level frame at a pc.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SourceFrame {
-    pub function: Option<String>,
-    pub file: Option<String>,
+    pub function: Option<Arc<str>>,
+    pub file: Option<Arc<str>>,
     pub line: Option<u32>,
     pub column: Option<u32>,
     /// The line declaring the function.
     pub decl_line: Option<u32>,
     /// A Rust function's crate (`std`, `ripgrep`): what Rust calls the
     /// module; none for other languages.
-    pub crate_name: Option<String>,
+    pub crate_name: Option<Arc<str>>,
     /// This level was inlined into the next one.
     pub inlined: bool,
     /// Distance from the start of the function symbol (physical level only).
@@ -70,8 +71,8 @@ pub fn symbolize(module: &Module<'_>, pc: RunAddr, lookup_pc: RunAddr) -> Vec<So
         physical.function_offset = Some(module.svma(pc) - sym.address);
         if physical.function.is_none() {
             let name = demangle(sym.name, None);
-            physical.crate_name = is_rust_symbol(sym.name).then(|| rust_crate(&name)).flatten();
-            physical.function = Some(name);
+            physical.crate_name = is_rust_symbol(sym.name).then(|| rust_crate(&name)).flatten().map(Arc::from);
+            physical.function = Some(name.into());
         }
     }
     frames
@@ -83,18 +84,19 @@ fn dwarf_frames(module: &Module<'_>, svma: LinkAddr) -> Vec<SourceFrame> {
         .frames(svma)
         .into_iter()
         .map(|f| SourceFrame {
-            function: f.name.as_deref().map(|n| demangle(n, f.language)),
+            function: f.name.as_deref().map(|n| demangle(n, f.language).into()),
             // rustc names a function in its namespaces, the crate first.
             crate_name: f
                 .name
                 .as_deref()
                 .filter(|_| f.language == Some(gimli::DW_LANG_Rust))
-                .and_then(|n| rust_crate(&demangle(n, f.language))),
+                .and_then(|n| rust_crate(&demangle(n, f.language)))
+                .map(Arc::from),
             decl_line: f
                 .die
                 .and_then(|die| dwarf.die(f.unit, die)?.inherited(gimli::DW_AT_decl_line)?.1.udata_value())
                 .map(|l| l as u32),
-            file: f.file,
+            file: f.file.map(Arc::from),
             line: f.line,
             column: f.column,
             inlined: false,

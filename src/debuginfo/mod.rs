@@ -22,6 +22,7 @@ pub(crate) mod unit_sections;
 
 use std::cell::{Cell, OnceCell};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use gimli::{RunTimeEndian, SectionId};
 use thiserror::Error;
@@ -51,6 +52,8 @@ pub enum DebugInfoError {
 pub struct Module<'a> {
     /// The path the process mapped (as /proc/PID/maps shows it).
     pub path: String,
+    /// Its file name, which every frame in it names.
+    name: Arc<str>,
     pub start: RunAddr,
     pub end: RunAddr,
     /// Run-time address minus link-time address.
@@ -104,7 +107,12 @@ impl<'a> Module<'a> {
     }
 
     pub fn name(&self) -> &str {
-        Path::new(&self.path).file_name().and_then(|n| n.to_str()).unwrap_or(&self.path)
+        &self.name
+    }
+
+    /// [`Module::name`], shared.
+    pub fn shared_name(&self) -> Arc<str> {
+        self.name.clone()
     }
 
     pub fn build_id(&self) -> Option<String> {
@@ -327,7 +335,9 @@ impl<'a> ModuleSet<'a> {
             let bias = elf.as_ref().and_then(|e| e.load_bias(RunAddr::new(lowest.start), lowest.offset));
             let (start, end) = (group.iter().map(|m| m.start).min(), group.iter().map(|m| m.end).max());
             let executable = group.iter().filter(|m| m.executable);
+            let name = Path::new(&first.path).file_name().and_then(|n| n.to_str()).unwrap_or(&first.path);
             modules.push(Module {
+                name: name.into(),
                 path: first.path.clone(),
                 start: RunAddr::new(start.unwrap_or(first.start)),
                 end: RunAddr::new(end.unwrap_or(first.end)),

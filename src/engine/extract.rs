@@ -180,7 +180,7 @@ fn source_frame(module: Option<&Module<'_>>, pc: RunAddr, sp: RunAddr, src: &Sou
     Frame {
         pc: Addr(pc.get()),
         sp: Addr(sp.get()),
-        module: module.map(|m| m.name().to_string()),
+        module: module.map(Module::shared_name),
         module_offset: module.map(|m| Addr(pc - m.start)),
         function: src.function.clone(),
         crate_name: src.crate_name.clone(),

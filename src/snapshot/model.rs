@@ -181,18 +181,18 @@ pub struct Frame<V = Vec<Variable>> {
     #[serde(skip_serializing_if = "omit_none")]
     pub cfa: Option<Addr>,
     #[serde(skip_serializing_if = "omit_none")]
-    pub module: Option<String>,
+    pub module: Option<Arc<str>>,
     #[serde(skip_serializing_if = "omit_none")]
     pub module_offset: Option<Addr>,
     #[serde(skip_serializing_if = "omit_none")]
-    pub function: Option<String>,
+    pub function: Option<Arc<str>>,
     /// A Rust function's crate: the first component of its path.
     #[serde(rename = "crate", skip_serializing_if = "omit_none")]
-    pub crate_name: Option<String>,
+    pub crate_name: Option<Arc<str>>,
     #[serde(skip_serializing_if = "omit_none")]
     pub function_offset: Option<u64>,
     #[serde(skip_serializing_if = "omit_none")]
-    pub file: Option<String>,
+    pub file: Option<Arc<str>>,
     #[serde(skip_serializing_if = "omit_none")]
     pub line: Option<u32>,
     #[serde(skip_serializing_if = "omit_none")]

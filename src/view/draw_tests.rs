@@ -129,7 +129,7 @@ fn names_from_the_snapshot_are_escaped() {
 fn long_lines_scroll_sideways_as_far_as_their_end() {
     let mut snap = snapshot();
     let long = format!("{}_end", "n".repeat(100));
-    snap.threads[7].frames[1].function = Some(long.clone());
+    snap.threads[7].frames[1].function = Some(long.as_str().into());
     let snap = lazy(&snap);
     let mut view = View::new(&snap);
     let screen = lines(&render(&mut view, COLOR, 80, 24));

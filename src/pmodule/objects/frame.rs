@@ -58,11 +58,11 @@ pub(super) fn insert_frame(thread: &mut Thread, at: usize, mut frame: Frame) {
 
 impl UserData for FrameUd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("symbol", |_, this, ()| this.read(|f| f.function.clone()));
-        methods.add_method("path", |_, this, ()| this.read(|f| f.file.clone()));
+        methods.add_method("symbol", |_, this, ()| this.read(|f| f.function.as_deref().map(str::to_string)));
+        methods.add_method("path", |_, this, ()| this.read(|f| f.file.as_deref().map(str::to_string)));
         methods.add_method("line", |_, this, ()| this.read(|f| f.line));
         methods.add_method("line_resolved", |_, this, ()| this.read(|f| f.line.is_some()));
-        methods.add_method("object_file", |_, this, ()| this.read(|f| f.module.clone()));
+        methods.add_method("object_file", |_, this, ()| this.read(|f| f.module.as_deref().map(str::to_string)));
         methods.add_method("instruction", |_, this, ()| this.read(|f| f.pc.0 as i64));
         methods.add_method("stack_pointer", |_, this, ()| this.read(|f| f.sp.0 as i64));
         methods.add_method("thread", |_, this, ()| Ok(ThreadUd { ctx: this.ctx.clone(), at: this.at()?.thread() }));
@@ -75,19 +75,19 @@ impl UserData for FrameUd {
         methods.add_method("decl_line", |_, this, ()| this.read(|f| f.decl_line));
         methods.add_method("set_symbol", |_, this, s: String| {
             this.ctx.store(s.len())?;
-            this.write(|f| f.function = Some(s))
+            this.write(|f| f.function = Some(s.into()))
         });
         methods.add_method("set_path", |_, this, s: String| {
             this.ctx.store(s.len())?;
-            this.write(|f| f.file = Some(s))
+            this.write(|f| f.file = Some(s.into()))
         });
         methods.add_method("set_basename", |_, this, name: String| {
             this.ctx.store(name.len())?;
             this.write(|f| {
                 let dir = f.file.as_deref().and_then(|p| p.rsplit_once('/')).map(|(d, _)| d.to_string());
                 f.file = Some(match dir {
-                    Some(d) => format!("{d}/{name}"),
-                    None => name,
+                    Some(d) => format!("{d}/{name}").into(),
+                    None => name.into(),
                 });
             })
         });
@@ -95,7 +95,7 @@ impl UserData for FrameUd {
             this.ctx.store(dir.len())?;
             this.write(|f| {
                 let base = f.file.as_deref().map(|p| p.rsplit('/').next().unwrap_or(p).to_string()).unwrap_or_default();
-                f.file = Some(format!("{}/{base}", dir.trim_end_matches('/')));
+                f.file = Some(format!("{}/{base}", dir.trim_end_matches('/')).into());
             })
         });
         methods.add_method("set_line", |_, this, n: u32| this.write(|f| f.line = Some(n)));

@@ -141,7 +141,7 @@ fn variable_weight(v: &Variable) -> usize {
 fn frame_weight(f: &Frame) -> usize {
     let texts = [&f.function, &f.file, &f.module].into_iter().flatten();
     size_of::<Frame>()
-        + texts.map(String::len).sum::<usize>()
+        + texts.map(|t| t.len()).sum::<usize>()
         + f.annotations.iter().map(annotation_weight).sum::<usize>()
         + f.parameters.iter().chain(&f.locals).map(variable_weight).sum::<usize>()
 }
