@@ -9,15 +9,22 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+/// The bytecode build.rs made of a bundled module.
+macro_rules! bundled {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, "c"))
+    };
+}
+
 /// The modules of the repository's `pmodules/` directory, built into the
-/// binary: (name, source).
-pub const BUNDLED: &[(&str, &str)] = &[
-    ("fault_summary.lua", include_str!("../../pmodules/fault_summary.lua")),
-    ("fault_class.lua", include_str!("../../pmodules/fault_class.lua")),
-    ("deadlock.lua", include_str!("../../pmodules/deadlock.lua")),
-    ("abort_message.lua", include_str!("../../pmodules/abort_message.lua")),
-    ("hang_summary.lua", include_str!("../../pmodules/hang_summary.lua")),
-    ("rust_panic.lua", include_str!("../../pmodules/rust_panic.lua")),
+/// binary as Lua bytecode (by build.rs): (name, bytecode).
+pub const BUNDLED: &[(&str, &[u8])] = &[
+    ("fault_summary.lua", bundled!("fault_summary.lua")),
+    ("fault_class.lua", bundled!("fault_class.lua")),
+    ("deadlock.lua", bundled!("deadlock.lua")),
+    ("abort_message.lua", bundled!("abort_message.lua")),
+    ("hang_summary.lua", bundled!("hang_summary.lua")),
+    ("rust_panic.lua", bundled!("rust_panic.lua")),
 ];
 
 /// The default module directories, in the order they are searched.

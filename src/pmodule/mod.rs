@@ -27,12 +27,14 @@ pub mod sandbox;
 pub(crate) mod services;
 mod shared;
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use mlua::chunk::ChunkMode;
 use mlua::{Function, MultiValue};
 use thiserror::Error;
 
@@ -265,23 +267,25 @@ impl Host {
             services: Default::default(),
             log_level: opts.log_level,
         };
-        let mut sources: Vec<(PathBuf, Result<Vec<u8>, String>)> = Vec::new();
+        // (path, how its code is read, the code)
+        let mut sources: Vec<(PathBuf, ChunkMode, Result<Cow<'static, [u8]>, String>)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
             // A C module is opened by its loader; a Lua module is read.
             let source = if native::loader::is_native(&path) {
-                discover::check_file(&path).map(|()| Vec::new())
+                discover::check_file(&path).map(|()| Cow::Borrowed(&[][..]))
             } else {
-                discover::read_module(&path)
+                discover::read_module(&path).map(Cow::Owned)
             };
-            sources.push((path, source));
+            sources.push((path, ChunkMode::Text, source));
         }
         if opts.default_paths {
-            for (name, source) in discover::BUNDLED {
-                sources.push((PathBuf::from(format!("<bundled>/pmodules/{name}")), Ok(source.as_bytes().to_vec())));
+            for (name, bytecode) in discover::BUNDLED {
+                let path = PathBuf::from(format!("<bundled>/pmodules/{name}"));
+                sources.push((path, ChunkMode::Binary, Ok(Cow::Borrowed(*bytecode))));
             }
         }
-        for (path, source) in sources {
-            let mut module = match source.and_then(|s| host.start_module(opts, &path, &s, &memory)) {
+        for (path, mode, source) in sources {
+            let mut module = match source.and_then(|s| host.start_module(opts, &path, (mode, &s), &memory)) {
                 Ok(m) => m,
                 Err(e) => {
                     eprintln!("ptsnap: pmodule {}: {e}; the module is not loaded", path.display());
@@ -315,7 +319,7 @@ impl Host {
         &self,
         opts: &Options,
         path: &Path,
-        source: &[u8],
+        (mode, code): (ChunkMode, &[u8]),
         memory: &Rc<dyn Memory>,
     ) -> Result<Module, String> {
         let sandbox =
@@ -339,9 +343,9 @@ impl Host {
             run_within(&sandbox, || {
                 sandbox
                     .lua
-                    .load(source)
+                    .load(code)
                     .set_name(format!("@{}", path.display()))
-                    .set_mode(mlua::chunk::ChunkMode::Text)
+                    .set_mode(mode)
                     .exec()
             })?;
             None
