@@ -151,13 +151,16 @@ impl<'a> Cfi<'a> {
                 }
             },
         };
+        // Filled in place: moving a finished register set into the step
+        // costs a copy per frame.
+        let mut caller = Regs::default();
         let applied = match (row.in_eh_frame, &self.eh_frame, &self.debug_frame) {
-            (true, Some(eh), _) => apply_row(eh, &row, regs, memory),
-            (false, _, Some(df)) => apply_row(df, &row, regs, memory),
+            (true, Some(eh), _) => apply_row(eh, &row, regs, memory, &mut caller),
+            (false, _, Some(df)) => apply_row(df, &row, regs, memory, &mut caller),
             _ => Err(CfiError::Unsupported),
         };
         match applied {
-            Ok(step) => Step::Done(step),
+            Ok(cfa) => Step::Done(CfiStep { cfa, caller, signal_frame: row.signal_frame }),
             Err(e) => Step::Failed(e),
         }
     }
@@ -276,12 +279,15 @@ fn plan(row: &UnwindTableRow<usize>) -> Vec<(u16, RegisterRule<usize>)> {
         .collect()
 }
 
+/// Applies `row` to the frame's `regs`: the CFA, with the caller's
+/// registers set in `caller` (which starts all unknown).
 fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     section: &S,
     row: &FoundRow,
     regs: &Regs,
     memory: &dyn Memory,
-) -> Result<CfiStep, CfiError> {
+    caller: &mut Regs,
+) -> Result<RunAddr, CfiError> {
     let cfa = match &row.cfa {
         CfaRule::RegisterAndOffset { register, offset } => {
             let base = regs.get(register.0).ok_or(CfiError::UnknownRegister(register.0))?;
@@ -289,7 +295,6 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
         }
         CfaRule::Expression(expr) => RunAddr::new(evaluate(expr.get(section)?, None, regs, memory)?),
     };
-    let mut caller = Regs::default();
     for (reg, rule) in &row.plan {
         let value = match *rule {
             RegisterRule::Undefined | RegisterRule::Architectural => None,
@@ -306,7 +311,7 @@ fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
         };
         caller.set(*reg, value);
     }
-    Ok(CfiStep { cfa, caller, signal_frame: row.signal_frame })
+    Ok(cfa)
 }
 
 fn read_u64(memory: &dyn Memory, addr: RunAddr) -> Result<u64, CfiError> {
