@@ -103,13 +103,21 @@ impl RawFrame {
 }
 
 pub struct StackWalk<'m> {
-    memory: &'m dyn Memory,
-    lookup: &'m dyn CfiLookup,
-    ctx: Box<UnwindContext<usize>>,
+    stepper: Stepper<'m>,
     current: Option<RawFrame>,
     yielded: usize,
     max_frames: usize,
     stop: Option<StopReason>,
+}
+
+/// What a step from a frame to its caller reads and keeps, apart from
+/// where the walk is, so a step borrows the current frame where it lies:
+/// a frame is a few hundred bytes, and moving it out and back costs per
+/// frame.
+struct Stepper<'m> {
+    memory: &'m dyn Memory,
+    lookup: &'m dyn CfiLookup,
+    ctx: Box<UnwindContext<usize>>,
     /// Whether each caller pc met is the sigreturn trampoline. Reading and
     /// comparing a pc's code cost about as much as a CFI step, and the
     /// frames of a recursion share one return address; within one walk
@@ -130,16 +138,8 @@ impl<'m> StackWalk<'m> {
             cfi_error: None,
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
-        StackWalk {
-            memory,
-            lookup,
-            ctx: Box::new(UnwindContext::new()),
-            current,
-            yielded: 0,
-            max_frames,
-            stop,
-            trampolines: HashMap::default(),
-        }
+        let stepper = Stepper { memory, lookup, ctx: Box::new(UnwindContext::new()), trampolines: HashMap::default() };
+        StackWalk { stepper, current, yielded: 0, max_frames, stop }
     }
 
     /// Why the walk ended, once `next_frame` has returned `None`.
@@ -148,43 +148,47 @@ impl<'m> StackWalk<'m> {
     }
 
     pub fn next_frame(&mut self) -> Option<RawFrame> {
-        let mut frame = self.current.take()?;
+        let frame = self.current.as_mut()?;
         if self.yielded >= self.max_frames {
             self.stop = Some(StopReason::MaxFrames);
+            self.current = None;
             return None;
         }
         self.yielded += 1;
-        match self.step(&frame) {
+        match self.stepper.step(frame) {
             Ok((cfa, caller)) => {
                 frame.cfa = Some(cfa);
-                self.current = self.accept(&frame, caller);
+                match no_frame(frame, &caller) {
+                    None => return self.current.replace(caller),
+                    Some(reason) => self.stop = Some(reason),
+                }
             }
             Err(reason) => self.stop = Some(reason),
         }
-        Some(frame)
+        self.current.take()
     }
+}
 
-    /// Checks the caller a step produced; ends the walk if it is no frame.
-    fn accept(&mut self, callee: &RawFrame, caller: RawFrame) -> Option<RawFrame> {
-        if caller.pc.is_null() {
-            self.stop = Some(StopReason::Outermost);
-            return None;
-        }
-        // A signal may run its handler on an alternate stack below or above
-        // the interrupted one; everywhere else the stack grows down, so the
-        // caller's stack pointer must be above the callee's.
-        let crossed_signal = callee.signal_trampoline;
-        if !crossed_signal && caller.sp <= callee.sp {
-            self.stop = Some(StopReason::NoProgress);
-            return None;
-        }
-        if crossed_signal && caller.sp == callee.sp && caller.pc == callee.pc {
-            self.stop = Some(StopReason::NoProgress);
-            return None;
-        }
-        Some(caller)
+/// Why the caller a step produced is no frame and ends the walk, if it is
+/// not one.
+fn no_frame(callee: &RawFrame, caller: &RawFrame) -> Option<StopReason> {
+    if caller.pc.is_null() {
+        return Some(StopReason::Outermost);
     }
+    // A signal may run its handler on an alternate stack below or above
+    // the interrupted one; everywhere else the stack grows down, so the
+    // caller's stack pointer must be above the callee's.
+    let crossed_signal = callee.signal_trampoline;
+    if !crossed_signal && caller.sp <= callee.sp {
+        return Some(StopReason::NoProgress);
+    }
+    if crossed_signal && caller.sp == callee.sp && caller.pc == callee.pc {
+        return Some(StopReason::NoProgress);
+    }
+    None
+}
 
+impl Stepper<'_> {
     /// Computes the frame's CFA and its caller.
     fn step(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
         if frame.signal_trampoline {
