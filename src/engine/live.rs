@@ -43,6 +43,10 @@ impl Memory for LiveProcess {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), MemoryError> {
         self.memory.read(addr, buf)
     }
+
+    fn read_u64(&self, addr: u64) -> Result<u64, MemoryError> {
+        self.memory.read_u64(addr)
+    }
 }
 
 impl Inferior for LiveProcess {

@@ -126,6 +126,20 @@ impl Memory for ProcessMemory {
             },
         )
     }
+
+    /// A word inside one page (the unwinder reads two per frame) is copied
+    /// straight out of it; one across pages is read as any bytes are.
+    fn read_u64(&self, addr: u64) -> Result<u64, MemoryError> {
+        let at = (addr % PAGE) as usize;
+        let mut word = [0u8; 8];
+        if at + word.len() <= PAGE as usize {
+            self.with_page(addr - at as u64, |p| word.copy_from_slice(&p[at..at + 8]))
+                .ok_or(MemoryError { addr, len: word.len() })?;
+        } else {
+            self.read(addr, &mut word)?;
+        }
+        Ok(u64::from_le_bytes(word))
+    }
 }
 
 #[cfg(test)]
@@ -140,8 +154,22 @@ mod tests {
         let mut buf = [0u8; 8];
         assert!(memory.read(u64::MAX - 7, &mut buf).is_err());
         assert!(memory.read(u64::MAX - PAGE - 3, &mut buf).is_err());
+        assert!(memory.read_u64(u64::MAX - 7).is_err());
         let here = 0x5au8;
         memory.read(&here as *const u8 as u64, &mut buf[..1]).unwrap();
         assert_eq!(buf[0], here);
+    }
+
+    /// A word is the same whether it lies inside a page or across two.
+    #[test]
+    fn words_inside_and_across_pages() {
+        let words: Vec<u64> = (0..2 * PAGE / 8 + 8).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        let base = words.as_ptr() as u64;
+        let memory = ProcessMemory::new(std::process::id() as i32);
+        for offset in (0..2 * PAGE).step_by(3) {
+            let mut buf = [0u8; 8];
+            memory.read(base + offset, &mut buf).unwrap();
+            assert_eq!(memory.read_u64(base + offset), Ok(u64::from_le_bytes(buf)), "at {offset}");
+        }
     }
 }

@@ -85,7 +85,11 @@ struct IndexedFde {
 
 /// A CFI row found for an address, kept for the next frame at that address.
 struct FoundRow {
-    row: UnwindTableRow<usize>,
+    cfa: CfaRule<usize>,
+    /// How each register the caller has a value in is recovered, in
+    /// register order, decided once per row (see [`plan`]), so applying
+    /// the row to a frame searches no rules.
+    plan: Vec<(u16, RegisterRule<usize>)>,
     signal_frame: bool,
     in_eh_frame: bool,
 }
@@ -147,13 +151,16 @@ impl<'a> Cfi<'a> {
                 }
             },
         };
+        // Filled in place: moving a finished register set into the step
+        // costs a copy per frame.
+        let mut caller = Regs::default();
         let applied = match (row.in_eh_frame, &self.eh_frame, &self.debug_frame) {
-            (true, Some(eh), _) => apply_row(eh, &row.row, row.signal_frame, regs, memory),
-            (false, _, Some(df)) => apply_row(df, &row.row, row.signal_frame, regs, memory),
+            (true, Some(eh), _) => apply_row(eh, &row, regs, memory, &mut caller),
+            (false, _, Some(df)) => apply_row(df, &row, regs, memory, &mut caller),
             _ => Err(CfiError::Unsupported),
         };
         match applied {
-            Ok(step) => Step::Done(step),
+            Ok(cfa) => Step::Done(CfiStep { cfa, caller, signal_frame: row.signal_frame }),
             Err(e) => Step::Failed(e),
         }
     }
@@ -252,45 +259,59 @@ fn row_of<'a, S: UnwindSection<Slice<'a>>>(
     ctx: &mut UnwindContext<usize>,
     in_eh_frame: bool,
 ) -> Result<FoundRow, CfiError> {
-    let row = fde.unwind_info_for_address(section, bases, ctx, lookup.get())?.clone();
-    Ok(FoundRow { row, signal_frame: fde.is_signal_trampoline(), in_eh_frame })
+    let row = fde.unwind_info_for_address(section, bases, ctx, lookup.get())?;
+    Ok(FoundRow { cfa: row.cfa().clone(), plan: plan(row), signal_frame: fde.is_signal_trampoline(), in_eh_frame })
 }
 
+/// The rule each tracked register is recovered by in the caller, for the
+/// registers that have a value there: a register without a rule keeps its
+/// value if the callee must preserve it (`SameValue`), and the stack
+/// pointer without one is the CFA (`ValOffset(0)`); the others, and those
+/// whose rule is undefined, are unknown and left out.
+fn plan(row: &UnwindTableRow<usize>) -> Vec<(u16, RegisterRule<usize>)> {
+    (0..dwarf::COUNT as u16)
+        .filter_map(|reg| match row.register(gimli::Register(reg)) {
+            None if reg == dwarf::SP => Some((reg, RegisterRule::ValOffset(0))),
+            None if dwarf::is_callee_saved(reg) => Some((reg, RegisterRule::SameValue)),
+            None | Some(RegisterRule::Undefined | RegisterRule::Architectural) => None,
+            Some(rule) => Some((reg, rule)),
+        })
+        .collect()
+}
+
+/// Applies `row` to the frame's `regs`: the CFA, with the caller's
+/// registers set in `caller` (which starts all unknown).
 fn apply_row<'a, S: UnwindSection<Slice<'a>>>(
     section: &S,
-    row: &UnwindTableRow<usize>,
-    signal_frame: bool,
+    row: &FoundRow,
     regs: &Regs,
     memory: &dyn Memory,
-) -> Result<CfiStep, CfiError> {
-    let cfa = match row.cfa() {
+    caller: &mut Regs,
+) -> Result<RunAddr, CfiError> {
+    let cfa = match &row.cfa {
         CfaRule::RegisterAndOffset { register, offset } => {
             let base = regs.get(register.0).ok_or(CfiError::UnknownRegister(register.0))?;
             RunAddr::new(base).add_signed(*offset)
         }
         CfaRule::Expression(expr) => RunAddr::new(evaluate(expr.get(section)?, None, regs, memory)?),
     };
-    let mut caller = Regs::default();
-    for reg in 0..dwarf::COUNT as u16 {
-        let value = match row.register(gimli::Register(reg)) {
-            None if reg == dwarf::SP => Some(cfa.get()),
-            None if dwarf::is_callee_saved(reg) => regs.get(reg),
-            None | Some(RegisterRule::Undefined) => None,
-            Some(RegisterRule::SameValue) => regs.get(reg),
-            Some(RegisterRule::Offset(n)) => Some(read_u64(memory, cfa.add_signed(n))?),
-            Some(RegisterRule::ValOffset(n)) => Some(cfa.add_signed(n).get()),
-            Some(RegisterRule::Register(r)) => regs.get(r.0),
-            Some(RegisterRule::Expression(e)) => {
+    for (reg, rule) in &row.plan {
+        let value = match *rule {
+            RegisterRule::Undefined | RegisterRule::Architectural => None,
+            RegisterRule::SameValue => regs.get(*reg),
+            RegisterRule::Offset(n) => Some(read_u64(memory, cfa.add_signed(n))?),
+            RegisterRule::ValOffset(n) => Some(cfa.add_signed(n).get()),
+            RegisterRule::Register(r) => regs.get(r.0),
+            RegisterRule::Expression(e) => {
                 let addr = evaluate(e.get(section)?, Some(cfa), regs, memory)?;
                 Some(read_u64(memory, RunAddr::new(addr))?)
             }
-            Some(RegisterRule::ValExpression(e)) => Some(evaluate(e.get(section)?, Some(cfa), regs, memory)?),
-            Some(RegisterRule::Constant(v)) => Some(v),
-            Some(RegisterRule::Architectural) => None,
+            RegisterRule::ValExpression(e) => Some(evaluate(e.get(section)?, Some(cfa), regs, memory)?),
+            RegisterRule::Constant(v) => Some(v),
         };
-        caller.set(reg, value);
+        caller.set(*reg, value);
     }
-    Ok(CfiStep { cfa, caller, signal_frame })
+    Ok(cfa)
 }
 
 fn read_u64(memory: &dyn Memory, addr: RunAddr) -> Result<u64, CfiError> {

@@ -25,6 +25,7 @@ pub mod regs;
 pub(crate) mod sigframe;
 
 use gimli::UnwindContext;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::address::{Bias, RunAddr};
 use crate::arch::dwarf;
@@ -102,13 +103,26 @@ impl RawFrame {
 }
 
 pub struct StackWalk<'m> {
-    memory: &'m dyn Memory,
-    lookup: &'m dyn CfiLookup,
-    ctx: Box<UnwindContext<usize>>,
+    stepper: Stepper<'m>,
     current: Option<RawFrame>,
     yielded: usize,
     max_frames: usize,
     stop: Option<StopReason>,
+}
+
+/// What a step from a frame to its caller reads and keeps, apart from
+/// where the walk is, so a step borrows the current frame where it lies:
+/// a frame is a few hundred bytes, and moving it out and back costs per
+/// frame.
+struct Stepper<'m> {
+    memory: &'m dyn Memory,
+    lookup: &'m dyn CfiLookup,
+    ctx: Box<UnwindContext<usize>>,
+    /// Whether each caller pc met is the sigreturn trampoline. Reading and
+    /// comparing a pc's code cost about as much as a CFI step, and the
+    /// frames of a recursion share one return address; within one walk
+    /// the same run-time pc has the same code, so the answer is kept.
+    trampolines: HashMap<RunAddr, bool>,
 }
 
 impl<'m> StackWalk<'m> {
@@ -124,7 +138,8 @@ impl<'m> StackWalk<'m> {
             cfi_error: None,
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
-        StackWalk { memory, lookup, ctx: Box::new(UnwindContext::new()), current, yielded: 0, max_frames, stop }
+        let stepper = Stepper { memory, lookup, ctx: Box::new(UnwindContext::new()), trampolines: HashMap::default() };
+        StackWalk { stepper, current, yielded: 0, max_frames, stop }
     }
 
     /// Why the walk ended, once `next_frame` has returned `None`.
@@ -133,43 +148,47 @@ impl<'m> StackWalk<'m> {
     }
 
     pub fn next_frame(&mut self) -> Option<RawFrame> {
-        let mut frame = self.current.take()?;
+        let frame = self.current.as_mut()?;
         if self.yielded >= self.max_frames {
             self.stop = Some(StopReason::MaxFrames);
+            self.current = None;
             return None;
         }
         self.yielded += 1;
-        match self.step(&frame) {
+        match self.stepper.step(frame) {
             Ok((cfa, caller)) => {
                 frame.cfa = Some(cfa);
-                self.current = self.accept(&frame, caller);
+                match no_frame(frame, &caller) {
+                    None => return self.current.replace(caller),
+                    Some(reason) => self.stop = Some(reason),
+                }
             }
             Err(reason) => self.stop = Some(reason),
         }
-        Some(frame)
+        self.current.take()
     }
+}
 
-    /// Checks the caller a step produced; ends the walk if it is no frame.
-    fn accept(&mut self, callee: &RawFrame, caller: RawFrame) -> Option<RawFrame> {
-        if caller.pc.is_null() {
-            self.stop = Some(StopReason::Outermost);
-            return None;
-        }
-        // A signal may run its handler on an alternate stack below or above
-        // the interrupted one; everywhere else the stack grows down, so the
-        // caller's stack pointer must be above the callee's.
-        let crossed_signal = callee.signal_trampoline;
-        if !crossed_signal && caller.sp <= callee.sp {
-            self.stop = Some(StopReason::NoProgress);
-            return None;
-        }
-        if crossed_signal && caller.sp == callee.sp && caller.pc == callee.pc {
-            self.stop = Some(StopReason::NoProgress);
-            return None;
-        }
-        Some(caller)
+/// Why the caller a step produced is no frame and ends the walk, if it is
+/// not one.
+fn no_frame(callee: &RawFrame, caller: &RawFrame) -> Option<StopReason> {
+    if caller.pc.is_null() {
+        return Some(StopReason::Outermost);
     }
+    // A signal may run its handler on an alternate stack below or above
+    // the interrupted one; everywhere else the stack grows down, so the
+    // caller's stack pointer must be above the callee's.
+    let crossed_signal = callee.signal_trampoline;
+    if !crossed_signal && caller.sp <= callee.sp {
+        return Some(StopReason::NoProgress);
+    }
+    if crossed_signal && caller.sp == callee.sp && caller.pc == callee.pc {
+        return Some(StopReason::NoProgress);
+    }
+    None
+}
 
+impl Stepper<'_> {
     /// Computes the frame's CFA and its caller.
     fn step(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
         if frame.signal_trampoline {
@@ -200,7 +219,7 @@ impl<'m> StackWalk<'m> {
     }
 
     fn caller(
-        &self,
+        &mut self,
         cfa: RunAddr,
         regs: Regs,
         method: UnwindMethod,
@@ -208,7 +227,9 @@ impl<'m> StackWalk<'m> {
     ) -> Result<(RunAddr, RawFrame), StopReason> {
         let pc = regs.pc().ok_or(StopReason::Outermost)?;
         let sp = regs.sp().unwrap_or(cfa);
-        let signal_trampoline = sigframe::is_trampoline(self.lookup, self.memory, pc);
+        let (lookup, memory) = (self.lookup, self.memory);
+        let signal_trampoline =
+            *self.trampolines.entry(pc).or_insert_with(|| sigframe::is_trampoline(lookup, memory, pc));
         // A handler "returns" to the trampoline's first instruction; that
         // pc follows no call, so it is looked up as is.
         let pc_is_exact = exact || signal_trampoline;
@@ -218,7 +239,7 @@ impl<'m> StackWalk<'m> {
     /// rbp-chain step: the caller's rbp is saved at [rbp], the return
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
-    fn frame_pointer(&self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+    fn frame_pointer(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
         let bp = frame.regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
         let rbp = RunAddr::new(bp);
         if rbp <= frame.sp {
@@ -242,7 +263,7 @@ impl<'m> StackWalk<'m> {
     /// Frame 0's pc is not code: it jumped or called through a bad pointer.
     /// A call pushed the return address at the stack top, so the caller
     /// resumes there, with the same callee-saved registers.
-    fn stack_top(&self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+    fn stack_top(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
         let ra = self.memory.read_u64(frame.sp.get()).map_err(|_| StopReason::NoUnwindInfo)?;
         let mut caller = Regs::default();
         for reg in 0..dwarf::COUNT as u16 {
@@ -382,13 +403,19 @@ mod tests {
         assert_eq!(frames[1].regs.get(dwarf::RBX), Some(7), "callee-saved registers carry over");
     }
 
+    /// `mov $15,%rax; syscall` at 0x3000: the sigreturn trampoline.
+    fn trampoline_code() -> BufferMemory {
+        let mut code = BufferMemory::new();
+        code.add(0x3000, vec![0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]);
+        code
+    }
+
     #[test]
     fn signal_frame() {
         // Frame 0 returns (by its rbp chain) into the sigreturn trampoline,
         // whose stack holds the kernel's ucontext with the interrupted
         // registers: gregs start 40 bytes in; rbx is [11], rsp [15], rip [16].
-        let mut code = BufferMemory::new();
-        code.add(0x3000, vec![0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]);
+        let code = trampoline_code();
         let tramp_sp = SP + 0x30;
         let gregs = tramp_sp + 40;
         let mem = stack(&[
@@ -411,5 +438,42 @@ mod tests {
         assert_eq!(interrupted.regs.get(dwarf::RBX), Some(0xb0b), "all registers come from the ucontext");
         assert_eq!(w.next_frame().map(|f| f.pc), None);
         assert_eq!(w.stop_reason(), Some(&StopReason::NoUnwindInfo), "rbp is 0 in the interrupted context");
+    }
+
+    /// A signal interrupted the handler of another at the same pc: each pc
+    /// is recognised (or not) as the trampoline every time the walk meets
+    /// it, whether or not it met it before. gregs start 40 bytes into a
+    /// trampoline frame; rbp is [10], rsp [15], rip [16].
+    #[test]
+    fn nested_signal_frames() {
+        let (tramp1, tramp2) = (SP + 0x30, SP + 0x130);
+        let (gregs1, gregs2) = (tramp1 + 40, tramp2 + 40);
+        let mem = stack(&[
+            (SP + 0x20, 0),
+            (SP + 0x28, 0x3000),
+            (gregs1 + 10 * 8, SP + 0x120),
+            (gregs1 + 15 * 8, SP + 0x100),
+            (gregs1 + 16 * 8, 0x1000),
+            (SP + 0x120, 0),
+            (SP + 0x128, 0x3000),
+            (gregs2 + 15 * 8, SP + 0x300),
+            (gregs2 + 16 * 8, 0x1234),
+        ]);
+        let lookup = TestLookup { code: trampoline_code(), cfi: None };
+        let (frames, stop) = walk(&mem, &lookup, regs(0x1000, SP, SP + 0x20));
+        let seen: Vec<(u64, bool, UnwindMethod)> =
+            frames.iter().map(|f| (f.pc.get(), f.signal_trampoline, f.method)).collect();
+        assert_eq!(
+            seen,
+            [
+                (0x1000, false, UnwindMethod::Context),
+                (0x3000, true, UnwindMethod::FramePointer),
+                (0x1000, false, UnwindMethod::SignalFrame),
+                (0x3000, true, UnwindMethod::FramePointer),
+                (0x1234, false, UnwindMethod::SignalFrame),
+            ]
+        );
+        assert_eq!(frames[3].sp.get(), tramp2);
+        assert_eq!(stop, StopReason::NoUnwindInfo);
     }
 }

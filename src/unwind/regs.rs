@@ -2,23 +2,32 @@
 //! ([`dwarf`]), with each register either known or not: in caller frames
 //! only what the unwinder recovered is known, and later readers must see
 //! "unknown", never a stale callee value.
+//!
+//! Every walked frame holds one, so it is kept small: the values with a
+//! bit per register saying which are known (an unknown one's value is 0,
+//! so equal sets compare equal), not an `Option` each.
 
 use crate::address::RunAddr;
 use crate::arch::dwarf;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Regs {
-    values: [Option<u64>; dwarf::COUNT],
+    values: [u64; dwarf::COUNT],
+    /// Bit `reg` is set when register `reg` is known.
+    known: u32,
 }
 
 impl Regs {
     pub fn get(&self, reg: u16) -> Option<u64> {
-        self.values.get(reg as usize).copied().flatten()
+        let value = *self.values.get(reg as usize)?;
+        (self.known & (1 << reg) != 0).then_some(value)
     }
 
     pub fn set(&mut self, reg: u16, value: Option<u64>) {
         if let Some(slot) = self.values.get_mut(reg as usize) {
-            *slot = value;
+            *slot = value.unwrap_or(0);
+            let bit = 1 << reg;
+            self.known = if value.is_some() { self.known | bit } else { self.known & !bit };
         }
     }
 
@@ -32,6 +41,9 @@ impl Regs {
 
     /// The known registers by name, for the snapshot.
     pub fn known(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        dwarf::NAMES.iter().zip(self.values.iter()).filter_map(|(n, v)| Some((*n, (*v)?)))
+        dwarf::NAMES.iter().zip(0..).filter_map(|(name, reg)| Some((*name, self.get(reg)?)))
     }
 }
+
+// A bit of `known` for each register.
+const _: () = assert!(dwarf::COUNT <= u32::BITS as usize);
