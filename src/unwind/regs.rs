@@ -38,11 +38,6 @@ impl Regs {
     pub fn sp(&self) -> Option<RunAddr> {
         self.get(dwarf::SP).map(RunAddr::new)
     }
-
-    /// The known registers by name, for the snapshot.
-    pub fn known(&self) -> impl Iterator<Item = (&'static str, u64)> + '_ {
-        dwarf::NAMES.iter().zip(0..).filter_map(|(name, reg)| Some((*name, self.get(reg)?)))
-    }
 }
 
 // A bit of `known` for each register.
