@@ -341,12 +341,7 @@ impl Host {
             Some(state)
         } else {
             run_within(&sandbox, || {
-                sandbox
-                    .lua
-                    .load(code)
-                    .set_name(format!("@{}", path.display()))
-                    .set_mode(mode)
-                    .exec()
+                sandbox.lua.load(code).set_name(format!("@{}", path.display())).set_mode(mode).exec()
             })?;
             None
         };

@@ -133,6 +133,15 @@ fn push_str(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
+    // Keys and addresses: a short plain text is looked at in one go.
+    if let Some([low, high]) = short_words(bytes)
+        && !needs_escape(low)
+        && !needs_escape(high)
+    {
+        buf.extend_from_slice(bytes);
+        buf.push(b'"');
+        return;
+    }
     let mut start = 0;
     while let Some(i) = next_escape(bytes, start) {
         buf.extend_from_slice(&bytes[start..i]);
@@ -153,20 +162,34 @@ fn push_str(buf: &mut Vec<u8>, s: &str) {
 /// The index of the first byte from `from` on that a JSON string must
 /// escape.
 fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = ONES * 0x80;
-    // Whether some byte of `word` is below `n` (n <= 0x80), or is `b`.
-    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
-    let has = |word: u64, b: u8| below(word ^ (ONES * u64::from(b)), 1);
     let mut at = from;
     while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
-        if below(word, 0x20) || has(word, b'"') || has(word, b'\\') {
+        if needs_escape(u64::from_ne_bytes(chunk.try_into().unwrap_or_default())) {
             break;
         }
         at += 8;
     }
     bytes[at..].iter().position(|&b| ESCAPE[b as usize] != 0).map(|i| at + i)
+}
+
+/// Whether one of the eight bytes of `word` needs an escape in a JSON
+/// string (a control character, `"` or `\\`).
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = ONES * 0x80;
+    // Whether some byte of `word` is below `n` (n <= 0x80), or is `b`.
+    let below = |word: u64, n: u8| word.wrapping_sub(ONES * u64::from(n)) & !word & HIGHS != 0;
+    let has = |word: u64, b: u8| below(word ^ (ONES * u64::from(b)), 1);
+    below(word, 0x20) || has(word, b'"') || has(word, b'\\')
+}
+
+/// Text of at most sixteen bytes as two words, padded with a byte that
+/// needs no escape.
+fn short_words(bytes: &[u8]) -> Option<[u64; 2]> {
+    let mut words = [b'a'; 16];
+    words.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    let (low, high) = words.split_at(8);
+    Some([low, high].map(|w| u64::from_ne_bytes(w.try_into().unwrap_or_default())))
 }
 
 fn push_int(buf: &mut Vec<u8>, n: impl itoa::Integer) {

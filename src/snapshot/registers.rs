@@ -74,15 +74,14 @@ pub(super) struct Hex {
 impl Hex {
     pub(super) fn new(value: u128) -> Self {
         let mut bytes = [0u8; 34];
-        let mut start = bytes.len();
-        let mut rest = value;
-        loop {
-            start -= 1;
-            bytes[start] = b"0123456789abcdef"[(rest & 0xf) as usize];
-            rest >>= 4;
-            if rest == 0 {
-                break;
-            }
+        let digits = (128 - value.leading_zeros() as usize).div_ceil(4).max(1);
+        let start = bytes.len() - digits;
+        // Addresses fit in 64 bits, whose shifts are cheaper.
+        let (mut low, mut high) = (value as u64, (value >> 64) as u64);
+        for (i, slot) in bytes[start..].iter_mut().rev().enumerate() {
+            let half = if i < 16 { &mut low } else { &mut high };
+            *slot = b"0123456789abcdef"[(*half & 0xf) as usize];
+            *half >>= 4;
         }
         bytes[start - 2..start].copy_from_slice(b"0x");
         Hex { bytes, start: start - 2 }
@@ -179,7 +178,8 @@ mod tests {
 
     #[test]
     fn hex_as_format_writes_it() {
-        for v in [0, 1, 0xf, 0x10, 0xdead_beef, u64::MAX as u128, u128::MAX] {
+        let around_64_bits = [u64::MAX as u128, 1 << 64, (1 << 64) | 0xf, (0xab << 60) | 1];
+        for v in [0, 1, 0xf, 0x10, 0xdead_beef, 0x7f00_1234_5678].into_iter().chain(around_64_bits).chain([u128::MAX]) {
             assert_eq!(Hex::new(v).as_str(), format!("{v:#x}"));
         }
     }
