@@ -134,10 +134,7 @@ fn push_str(buf: &mut Vec<u8>, s: &str) {
     buf.reserve(bytes.len() + 2);
     buf.push(b'"');
     // Keys and addresses: a short plain text is looked at in one go.
-    if let Some([low, high]) = short_words(bytes)
-        && !needs_escape(low)
-        && !needs_escape(high)
-    {
+    if short_and_plain(bytes) {
         buf.extend_from_slice(bytes);
         buf.push(b'"');
         return;
@@ -183,13 +180,18 @@ fn needs_escape(word: u64) -> bool {
     below(word, 0x20) || has(word, b'"') || has(word, b'\\')
 }
 
-/// Text of at most sixteen bytes as two words, padded with a byte that
-/// needs no escape.
-fn short_words(bytes: &[u8]) -> Option<[u64; 2]> {
-    let mut words = [b'a'; 16];
-    words.get_mut(..bytes.len())?.copy_from_slice(bytes);
-    let (low, high) = words.split_at(8);
-    Some([low, high].map(|w| u64::from_ne_bytes(w.try_into().unwrap_or_default())))
+/// Whether `bytes` is at most sixteen bytes long and needs no escape,
+/// read as two words that overlap where it is shorter (no copy).
+fn short_and_plain(bytes: &[u8]) -> bool {
+    let len = bytes.len();
+    let word = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().unwrap_or_default());
+    let half = |at: usize| u64::from(u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap_or_default()));
+    match len {
+        8..=16 => !needs_escape(word(0)) && !needs_escape(word(len - 8)),
+        4..=7 => !needs_escape(half(0) | half(len - 4) << 32),
+        0..=3 => bytes.iter().all(|&b| ESCAPE[b as usize] == 0),
+        _ => false,
+    }
 }
 
 fn push_int(buf: &mut Vec<u8>, n: impl itoa::Integer) {
