@@ -59,8 +59,13 @@ const LOCK_WAIT: Duration = Duration::from_millis(200);
 /// Snapshots a running process and leaves it running.
 pub fn snapshot_process(opts: &Options, pid: i32) -> Result<Written, Error> {
     let started = Instant::now();
-    let tgid = procfs::ProcessInfo::read(pid).map_err(|_| ProcessError::NoSuchProcess(pid))?.tgid;
-    let info = ProcessInfo::read(tgid).map_err(|_| ProcessError::NoSuchProcess(tgid))?;
+    // A thread's id is taken for its process's (read again only then).
+    let first = ProcessInfo::read(pid).map_err(|_| ProcessError::NoSuchProcess(pid))?;
+    let tgid = first.tgid;
+    let info = match tgid == pid {
+        true => first,
+        false => ProcessInfo::read(tgid).map_err(|_| ProcessError::NoSuchProcess(tgid))?,
+    };
     let clock = Clock::new(opts, started);
     let hint = match opts.fault_thread {
         Some(tid) => FaultHint::Thread(tid),
