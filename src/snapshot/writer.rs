@@ -137,22 +137,27 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 /// [`encoding`], every error returned. A snapshot of many threads, or a
 /// thread of many frames, is written on two CPUs ([`encoding::write_threads`]).
 fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
-    #[derive(Serialize)]
-    struct Encoded<'s, O: Serialize> {
-        #[serde(flatten)]
-        snapshot: &'s Snapshot,
-        types: &'s [encoding::TypeEntry],
-        objects: O,
-    }
     let mut out = JsonOut::new(file);
     let tables = Arc::new(Tables::of(snapshot));
-    tables.scope(|tables| {
-        let encoded = Encoded { snapshot, types: tables.types(), objects: tables.objects() };
-        encoding::splicing(|| encoded.serialize(&mut out))
-    })?;
+    tables.scope(|tables| encoding::splicing(|| Encoded::of(snapshot, tables).serialize(&mut out)))?;
     let mut file = out.finish()?;
     file.write_all(b"\n")?;
     file.flush()
+}
+
+/// A snapshot in the compact form, with its tables.
+#[derive(Serialize)]
+struct Encoded<'s, O: Serialize> {
+    #[serde(flatten)]
+    snapshot: &'s Snapshot,
+    types: &'s [encoding::TypeEntry],
+    objects: O,
+}
+
+impl<'s> Encoded<'s, ()> {
+    fn of(snapshot: &'s Snapshot, tables: &'s Tables) -> Encoded<'s, impl Serialize + 's> {
+        Encoded { snapshot, types: tables.types(), objects: tables.objects() }
+    }
 }
 
 /// The snapshot's JSON as its file holds it, for tests that read it back.
@@ -411,6 +416,11 @@ mod tests {
         write_atomic(&snap, &path).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("\"*p\"").count(), 1, "the shared target is written once");
+        // The text the other CPU wrote went in where serde_json, writing
+        // it all on one, would have put it.
+        let tables = Arc::new(Tables::of(&snap));
+        let one_cpu = tables.scope(|tables| serde_json::to_string(&Encoded::of(&snap, tables)).unwrap());
+        assert!(text == one_cpu + "\n", "the file differs from serde_json's text");
         let back = read(&path).unwrap();
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&snap).unwrap());
         fs::remove_dir_all(&dir).unwrap();
