@@ -223,6 +223,10 @@ impl Module {
     }
 }
 
+/// A module's code: its source (or a C module's nothing, its loader
+/// reads it), ptsnap's bytecode for a bundled one, or why it cannot be had.
+type Code = Result<Cow<'static, [u8]>, String>;
+
 pub struct Host {
     modules: Vec<Module>,
     /// Files that could not be loaded as modules, with why.
@@ -268,7 +272,7 @@ impl Host {
             log_level: opts.log_level,
         };
         // (path, how its code is read, the code)
-        let mut sources: Vec<(PathBuf, ChunkMode, Result<Cow<'static, [u8]>, String>)> = Vec::new();
+        let mut sources: Vec<(PathBuf, ChunkMode, Code)> = Vec::new();
         for path in discover::module_files(&opts.files, &dirs) {
             // A C module is opened by its loader; a Lua module is read.
             let source = if native::loader::is_native(&path) {
