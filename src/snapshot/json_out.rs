@@ -256,6 +256,55 @@ impl<'o, W: Write> Compound<'o, W> {
     }
 }
 
+/// serde's ten integer methods of a serializer, each `$body` (a closure
+/// of the serializer and the value) over its own type.
+macro_rules! integers {
+    (|$this:ident: Self, $v:ident| $body:expr) => {
+        integers!(@each |$this, $v| $body; serialize_i8 i8, serialize_i16 i16, serialize_i32 i32,
+            serialize_i64 i64, serialize_i128 i128, serialize_u8 u8, serialize_u16 u16,
+            serialize_u32 u32, serialize_u64 u64, serialize_u128 u128);
+    };
+    (@each |$this:ident, $v:ident| $body:expr; $($method:ident $ty:ty),*) => {
+        $(fn $method(self, $v: $ty) -> Result {
+            let $this = self;
+            $body
+        })*
+    };
+}
+
+/// serde's list-like traits (`Trait::method` of an element): all an
+/// array here.
+macro_rules! array_like {
+    ($($name:ident::$method:ident),*) => {$(
+        impl<W: Write> ser::$name for Compound<'_, W> {
+            type Ok = ();
+            type Error = OutError;
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+                self.element(value)
+            }
+            fn end(self) -> Result {
+                self.close(b']')
+            }
+        }
+    )*};
+}
+
+/// serde's struct traits: an object here.
+macro_rules! object_like {
+    ($($name:ident),*) => {$(
+        impl<W: Write> ser::$name for Compound<'_, W> {
+            type Ok = ();
+            type Error = OutError;
+            fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
+                self.field(key, value)
+            }
+            fn end(self) -> Result {
+                self.close(b'}')
+            }
+        }
+    )*};
+}
+
 impl<'o, W: Write> ser::Serializer for &'o mut JsonOut<W> {
     type Ok = ();
     type Error = OutError;
@@ -271,46 +320,10 @@ impl<'o, W: Write> ser::Serializer for &'o mut JsonOut<W> {
         self.buf.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        push_int(&mut self.buf, v);
+    integers!(|out: Self, v| {
+        push_int(&mut out.buf, v);
         Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_i128(self, v: i128) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
-    fn serialize_u128(self, v: u128) -> Result {
-        push_int(&mut self.buf, v);
-        Ok(())
-    }
+    });
     fn serialize_f32(self, v: f32) -> Result {
         push_float(&mut self.buf, v, v.is_finite());
         Ok(())
@@ -418,49 +431,12 @@ impl<'o, W: Write> ser::Serializer for &'o mut JsonOut<W> {
     }
 }
 
-impl<W: Write> ser::SerializeSeq for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
-
-impl<W: Write> ser::SerializeTuple for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
-
-impl<W: Write> ser::SerializeTupleStruct for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
-
-impl<W: Write> ser::SerializeTupleVariant for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.element(value)
-    }
-    fn end(self) -> Result {
-        self.close(b']')
-    }
-}
+array_like!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl<W: Write> ser::SerializeMap for Compound<'_, W> {
     type Ok = ();
@@ -480,27 +456,7 @@ impl<W: Write> ser::SerializeMap for Compound<'_, W> {
     }
 }
 
-impl<W: Write> ser::SerializeStruct for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.field(key, value)
-    }
-    fn end(self) -> Result {
-        self.close(b'}')
-    }
-}
-
-impl<W: Write> ser::SerializeStructVariant for Compound<'_, W> {
-    type Ok = ();
-    type Error = OutError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result {
-        self.field(key, value)
-    }
-    fn end(self) -> Result {
-        self.close(b'}')
-    }
-}
+object_like!(SerializeStruct, SerializeStructVariant);
 
 /// A map's key: JSON has string keys only, so numbers and booleans are
 /// quoted, as serde_json does; other values are an error.
@@ -546,36 +502,7 @@ impl ser::Serializer for MapKey<'_> {
     fn serialize_bool(self, v: bool) -> Result {
         self.quoted(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i128(self, v: i128) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u128(self, v: u128) -> Result {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
+    integers!(|key: Self, v| key.quoted(itoa::Buffer::new().format(v)));
     fn serialize_f32(self, v: f32) -> Result {
         match v.is_finite() {
             true => self.quoted(zmij::Buffer::new().format_finite(v)),
