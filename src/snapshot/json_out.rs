@@ -1,6 +1,6 @@
 //! The snapshot's JSON text, written with the bytes serde_json's compact
-//! serializer writes, in about half its time, and with a way to put in
-//! JSON that another thread wrote.
+//! serializer writes, in less time (a 10,000-frame snapshot in about 70%
+//! of it), and with a way to put in JSON that another thread wrote.
 //!
 //! A snapshot is mostly short strings: every frame has a dozen keys and
 //! half a dozen addresses and names, so a 10,000-frame thread is some
