@@ -139,7 +139,7 @@ fn replace(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
 fn write_json(snapshot: &Snapshot, file: impl Write) -> io::Result<()> {
     let mut out = JsonOut::new(file);
     let tables = Arc::new(Tables::of(snapshot));
-    tables.scope(|tables| encoding::splicing(|| Encoded::of(snapshot, tables).serialize(&mut out)))?;
+    tables.scope(|tables| encoding::splicing(|| encoded(snapshot, tables).serialize(&mut out)))?;
     let mut file = out.finish()?;
     file.write_all(b"\n")?;
     file.flush()
@@ -154,10 +154,8 @@ struct Encoded<'s, O: Serialize> {
     objects: O,
 }
 
-impl<'s> Encoded<'s, ()> {
-    fn of(snapshot: &'s Snapshot, tables: &'s Tables) -> Encoded<'s, impl Serialize + 's> {
-        Encoded { snapshot, types: tables.types(), objects: tables.objects() }
-    }
+fn encoded<'s>(snapshot: &'s Snapshot, tables: &'s Tables) -> Encoded<'s, impl Serialize + 's> {
+    Encoded { snapshot, types: tables.types(), objects: tables.objects() }
 }
 
 /// The snapshot's JSON as its file holds it, for tests that read it back.
@@ -419,7 +417,7 @@ mod tests {
         // The text the other CPU wrote went in where serde_json, writing
         // it all on one, would have put it.
         let tables = Arc::new(Tables::of(&snap));
-        let one_cpu = tables.scope(|tables| serde_json::to_string(&Encoded::of(&snap, tables)).unwrap());
+        let one_cpu = tables.scope(|tables| serde_json::to_string(&encoded(&snap, tables)).unwrap());
         assert!(text == one_cpu + "\n", "the file differs from serde_json's text");
         let back = read(&path).unwrap();
         assert_eq!(serde_json::to_value(&back).unwrap(), serde_json::to_value(&snap).unwrap());
