@@ -74,22 +74,45 @@ pub(super) struct Hex {
 impl Hex {
     pub(super) fn new(value: u128) -> Self {
         let mut bytes = [0u8; 34];
+        // Addresses fit in 64 bits: their upper digits are not looked at.
+        let high = (value >> 64) as u64;
+        if high != 0 {
+            bytes[2..18].copy_from_slice(&hex_digits(high));
+        }
+        bytes[18..].copy_from_slice(&hex_digits(value as u64));
         let digits = (128 - value.leading_zeros() as usize).div_ceil(4).max(1);
         let start = bytes.len() - digits;
-        // Addresses fit in 64 bits, whose shifts are cheaper.
-        let (mut low, mut high) = (value as u64, (value >> 64) as u64);
-        for (i, slot) in bytes[start..].iter_mut().rev().enumerate() {
-            let half = if i < 16 { &mut low } else { &mut high };
-            *slot = b"0123456789abcdef"[(*half & 0xf) as usize];
-            *half >>= 4;
-        }
         bytes[start - 2..start].copy_from_slice(b"0x");
         Hex { bytes, start: start - 2 }
     }
 
     pub(super) fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[self.start..]).unwrap_or("0x0")
+        // SAFETY: `new` wrote `0x` and hex digits from `start` on: ASCII.
+        // (A checked conversion costs as much as the digits, for each of
+        // the hundreds of thousands.)
+        unsafe { std::str::from_utf8_unchecked(&self.bytes[self.start..]) }
     }
+}
+
+/// The sixteen hex digits of `n`, all at once: each nibble is spread to
+/// a byte of its own, and the bytes turned to digits together (`0`-`9`
+/// are `0x30` up, `a`-`f` 39 further).
+fn hex_digits(n: u64) -> [u8; 16] {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    // The eight nibbles of `half`, one a byte, the first in the top byte.
+    let spread = |half: u64| {
+        let half = (half | half << 16) & 0x0000_ffff_0000_ffff;
+        let half = (half | half << 8) & 0x00ff_00ff_00ff_00ff;
+        (half | half << 4) & 0x0f0f_0f0f_0f0f_0f0f
+    };
+    let digits = |nibbles: u64| {
+        let letters = (nibbles + ONES * 6) >> 4 & ONES;
+        (nibbles + ONES * 0x30 + letters * 39).to_be_bytes()
+    };
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&digits(spread(n >> 32)));
+    out[8..].copy_from_slice(&digits(spread(n & 0xffff_ffff)));
+    out
 }
 
 impl Serialize for Registers {
@@ -179,7 +202,10 @@ mod tests {
     #[test]
     fn hex_as_format_writes_it() {
         let around_64_bits = [u64::MAX as u128, 1 << 64, (1 << 64) | 0xf, (0xab << 60) | 1];
-        for v in [0, 1, 0xf, 0x10, 0xdead_beef, 0x7f00_1234_5678].into_iter().chain(around_64_bits).chain([u128::MAX]) {
+        let every_digit = [0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210, 0x9a9a_a9a9];
+        let values =
+            [0, 1, 0xf, 0x10, 0xdead_beef, 0x7f00_1234_5678].into_iter().chain(every_digit).chain(around_64_bits);
+        for v in values.chain([u128::MAX]) {
             assert_eq!(Hex::new(v).as_str(), format!("{v:#x}"));
         }
     }
