@@ -42,22 +42,14 @@ pub fn group<V>(threads: &[Thread<V>]) -> Vec<Vec<usize>> {
 /// (`7f1c2a04e16i,7f1c2a04e16,`). Modules group threads by it
 /// (`thread:stack_key()`) without reading their frames one by one.
 pub fn key<V>(t: &Thread<V>) -> String {
-    let mut key = String::with_capacity(t.frames.len() * 14);
+    let mut key = Vec::with_capacity(t.frames.len() * 14);
     for f in &t.frames {
-        push_hex(&mut key, f.pc.0);
-        key.push_str(if f.inlined { "i," } else { "," });
+        // As `{:x}` writes it: from the first digit that is not 0.
+        let first = (f.pc.0.leading_zeros() / 4).min(15) as usize;
+        key.extend_from_slice(&crate::hex::digits(f.pc.0)[first..]);
+        key.extend_from_slice(if f.inlined { b"i," } else { b"," });
     }
-    key
-}
-
-/// `n` in lower-case hex, as `{:x}` writes it: a key is made of thousands
-/// of them (every frame of a 10,000-frame stack), and the formatter's
-/// machinery costs more than the digits.
-fn push_hex(out: &mut String, n: u64) {
-    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
-    for i in (0..digits).rev() {
-        out.push(char::from(b"0123456789abcdef"[(n >> (i * 4)) as usize & 0xf]));
-    }
+    String::from_utf8(key).unwrap_or_default()
 }
 
 /// `1002-1005, 1010, 1012-1013`: sorted thread ids as runs.

@@ -77,9 +77,9 @@ impl Hex {
         // Addresses fit in 64 bits: their upper digits are not looked at.
         let high = (value >> 64) as u64;
         if high != 0 {
-            bytes[2..18].copy_from_slice(&hex_digits(high));
+            bytes[2..18].copy_from_slice(&crate::hex::digits(high));
         }
-        bytes[18..].copy_from_slice(&hex_digits(value as u64));
+        bytes[18..].copy_from_slice(&crate::hex::digits(value as u64));
         let digits = (128 - value.leading_zeros() as usize).div_ceil(4).max(1);
         let start = bytes.len() - digits;
         bytes[start - 2..start].copy_from_slice(b"0x");
@@ -92,27 +92,6 @@ impl Hex {
         // the hundreds of thousands.)
         unsafe { std::str::from_utf8_unchecked(&self.bytes[self.start..]) }
     }
-}
-
-/// The sixteen hex digits of `n`, all at once: each nibble is spread to
-/// a byte of its own, and the bytes turned to digits together (`0`-`9`
-/// are `0x30` up, `a`-`f` 39 further).
-fn hex_digits(n: u64) -> [u8; 16] {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    // The eight nibbles of `half`, one a byte, the first in the top byte.
-    let spread = |half: u64| {
-        let half = (half | half << 16) & 0x0000_ffff_0000_ffff;
-        let half = (half | half << 8) & 0x00ff_00ff_00ff_00ff;
-        (half | half << 4) & 0x0f0f_0f0f_0f0f_0f0f
-    };
-    let digits = |nibbles: u64| {
-        let letters = (nibbles + ONES * 6) >> 4 & ONES;
-        (nibbles + ONES * 0x30 + letters * 39).to_be_bytes()
-    };
-    let mut out = [0u8; 16];
-    out[..8].copy_from_slice(&digits(spread(n >> 32)));
-    out[8..].copy_from_slice(&digits(spread(n & 0xffff_ffff)));
-    out
 }
 
 impl Serialize for Registers {
