@@ -36,11 +36,12 @@ use std::sync::atomic::AtomicBool;
 
 use mlua::chunk::ChunkMode;
 use mlua::{Function, MultiValue};
+use rustc_hash::FxHashMap;
 use thiserror::Error;
 
 use crate::memory::Memory;
 use crate::snapshot::PModuleInfo;
-use matching::{FrameRef, Match};
+use matching::{FrameRef, Match, Place};
 use objects::{BacktraceUd, BtVarUd, Ctx, FrameAt, FrameUd, ThreadAt, ThreadUd, VarAt, VariableUd};
 use services::{BtVar, Services};
 pub use shared::Shared;
@@ -516,6 +517,11 @@ impl Host {
         let mut s = self.shared.lock();
         let Some(thread) = s.threads.get(t) else { return Vec::new() };
         let faulted = thread.faulted;
+        let takes = |place: &FrameRef<'_>| {
+            frames.iter().any(|m| m.as_ref().is_none_or(|m| m.may_take_frames_of(faulted) && m.frame(place)))
+        };
+        // A deep recursion is thousands of frames at a few places.
+        let mut taken_at: FxHashMap<Place, bool> = FxHashMap::default();
         let wanted: Vec<(usize, Vec<usize>, Vec<usize>, bool)> = thread
             .frames
             .iter()
@@ -528,8 +534,10 @@ impl Host {
                     list.iter().enumerate().filter(|(_, v)| wanted(v)).map(|(i, _)| i).collect()
                 };
                 let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
-                let frame_event =
-                    frames.iter().any(|m| m.as_ref().is_none_or(|m| m.may_take_frames_of(faulted) && m.frame(&place)));
+                let frame_event = match Place::of(&place) {
+                    Some(at) => *taken_at.entry(at).or_insert_with(|| takes(&place)),
+                    None => takes(&place),
+                };
                 let any = frame_event || !parameters.is_empty() || !locals.is_empty();
                 any.then_some((i, parameters, locals, frame_event))
             })
