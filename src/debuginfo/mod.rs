@@ -20,7 +20,7 @@ pub(crate) mod type_candidates;
 pub(crate) mod type_index;
 pub(crate) mod unit_sections;
 
-use std::cell::{Cell, OnceCell};
+use std::cell::{OnceCell, RefCell};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,7 +38,7 @@ use inflate::SectionBytes;
 use locate::{DebugDirs, DebugSource};
 use split::SplitFiles;
 use store::FileStore;
-use symbols::{Symbol, SymbolTable};
+use symbols::{Scanned, Symbol, SymbolTable};
 use unit_sections::UnitSections;
 
 #[derive(Debug, Error)]
@@ -68,8 +68,10 @@ pub struct Module<'a> {
     dirs: &'a DebugDirs,
     debug: OnceCell<Option<(ElfObject<'a>, DebugSource)>>,
     symbols: OnceCell<SymbolTable<'a>>,
-    /// Symbol lookups answered by a scan, before the table is built.
-    symbol_scans: Cell<u32>,
+    /// The scans that answered symbol lookups, before the table is built:
+    /// a later lookup they cover (another pc in the same function) is
+    /// answered again without a scan.
+    symbol_scans: RefCell<Vec<Scanned<'a>>>,
     dwarf: OnceCell<Option<DwarfInfo<'a>>>,
     /// A DWARF section that was present but could not be had.
     dwarf_section_error: OnceCell<SectionError>,
@@ -140,21 +142,26 @@ impl<'a> Module<'a> {
 
     /// The function symbol containing `address` (link-time), from the
     /// symbol tables of the binary and its debug file. The first lookups
-    /// read the tables through ([`SymbolTable::scan`]); past
-    /// [`SCANS_BEFORE_TABLE`] of them the sorted table is built once.
+    /// read the tables through ([`SymbolTable::scan`]), each answering for
+    /// the addresses around its own too; past [`SCANS_BEFORE_TABLE`] of
+    /// them the sorted table is built once.
     pub fn symbol_at(&self, address: LinkAddr) -> Option<Symbol<'a>> {
         if let Some(table) = self.symbols.get() {
             return table.lookup(address);
+        }
+        let mut scans = self.symbol_scans.borrow_mut();
+        if let Some(scanned) = scans.iter().find(|s| s.covers(address)) {
+            return scanned.symbol_at(address);
         }
         let mut files: Vec<&ElfObject<'a>> = Vec::new();
         if let Some((debug, _)) = self.debug_file() {
             files.push(debug);
         }
         files.extend(self.elf.as_ref());
-        let scans = self.symbol_scans.get();
-        if scans < SCANS_BEFORE_TABLE {
-            self.symbol_scans.set(scans + 1);
-            return SymbolTable::scan(&files, address);
+        if scans.len() < SCANS_BEFORE_TABLE {
+            let scanned = SymbolTable::scan(&files, address);
+            scans.push(scanned);
+            return scanned.symbol_at(address);
         }
         self.symbols.get_or_init(|| SymbolTable::build(&files)).lookup(address)
     }
@@ -284,7 +291,7 @@ impl<'a> Module<'a> {
 /// sorting them (1.6 ms), so a module looked up more often (many distinct
 /// pcs, or many function pointers' values) pays at most 40% more than it
 /// did.
-const SCANS_BEFORE_TABLE: u32 = 8;
+const SCANS_BEFORE_TABLE: usize = 8;
 
 pub struct ModuleSet<'a> {
     /// Sorted by start address, non-overlapping.
@@ -349,7 +356,7 @@ impl<'a> ModuleSet<'a> {
                 dirs,
                 debug: OnceCell::new(),
                 symbols: OnceCell::new(),
-                symbol_scans: Cell::new(0),
+                symbol_scans: RefCell::default(),
                 dwarf: OnceCell::new(),
                 dwarf_section_error: OnceCell::new(),
                 cfi: OnceCell::new(),

@@ -45,16 +45,25 @@ impl<'a> SymbolTable<'a> {
     }
 
     /// What [`lookup`](Self::lookup) finds in the table [`build`](Self::build)
-    /// makes of `files`, found by reading their symbols once without
+    /// makes of `files`, at `address` and at the addresses around it that
+    /// have the same answer, found by reading their symbols once without
     /// keeping them: a snapshot's frames stand at a few distinct pcs of a
     /// library, and a few reads cost less than sorting its ten thousand
-    /// symbols. Only symbols from the best start so far up to `address`
-    /// have their name read.
-    pub fn scan(files: &[&ElfObject<'a>], address: LinkAddr) -> Option<Symbol<'a>> {
+    /// symbols. Only symbols from the best start so far up to `address`,
+    /// and those that start nearer above it than the nearest so far, have
+    /// their name read.
+    pub fn scan(files: &[&ElfObject<'a>], address: LinkAddr) -> Scanned<'a> {
         let mut best: Option<Symbol<'a>> = None;
+        let mut next: Option<LinkAddr> = None;
         for (listed, sym) in candidates(files).enumerate() {
             let start = LinkAddr::new(sym.address());
-            if start > address || best.is_some_and(|b| start < b.address) {
+            if start > address {
+                if next.is_none_or(|n| start < n) && accepted(&sym, listed as u32).is_some() {
+                    next = Some(start);
+                }
+                continue;
+            }
+            if best.is_some_and(|b| start < b.address) {
                 continue;
             }
             if let Some(symbol) = accepted(&sym, listed as u32)
@@ -63,9 +72,7 @@ impl<'a> SymbolTable<'a> {
                 best = Some(symbol);
             }
         }
-        // A sized symbol covers its size; one without covers up to the
-        // next symbol, which starts past `address` (none is between).
-        best.filter(|b| b.size == 0 || address - b.address < b.size)
+        Scanned { best, next }
     }
 
     /// The function symbol containing `address` (link-time). A symbol without
@@ -81,6 +88,29 @@ impl<'a> SymbolTable<'a> {
             self.symbols.get(idx + 1).is_none_or(|next| address < next.address)
         };
         within.then_some(sym)
+    }
+}
+
+/// What a [`SymbolTable::scan`] found: the best symbol starting at or
+/// below the address (its size not yet checked), and the start of the
+/// next symbol above. Every address from the one's start up to the
+/// other's has the same best symbol: none starts between.
+#[derive(Clone, Copy, Debug)]
+pub struct Scanned<'a> {
+    best: Option<Symbol<'a>>,
+    next: Option<LinkAddr>,
+}
+
+impl<'a> Scanned<'a> {
+    /// Whether the scan answers for `address` too.
+    pub fn covers(&self, address: LinkAddr) -> bool {
+        self.best.is_none_or(|b| b.address <= address) && self.next.is_none_or(|n| address < n)
+    }
+
+    /// The function symbol containing `address`, one it [covers](Self::covers):
+    /// a sized symbol covers its size; one without, up to the next symbol.
+    pub fn symbol_at(&self, address: LinkAddr) -> Option<Symbol<'a>> {
+        self.best.filter(|b| b.size == 0 || address - b.address < b.size)
     }
 }
 
@@ -147,9 +177,15 @@ mod tests {
                 let start = sym.address.get();
                 for address in [start - 1, start, start + 1, start + sym.size.max(1) - 1, start + sym.size] {
                     let address = LinkAddr::new(address);
-                    let (found, scanned) = (table.lookup(address), SymbolTable::scan(&files, address));
+                    let scanned = SymbolTable::scan(&files, address);
                     let named = |s: Option<Symbol<'_>>| s.map(|s| (s.address, s.size, s.name.to_string()));
-                    assert_eq!(named(scanned), named(found), "{} at {address:?}", path.display());
+                    assert!(scanned.covers(address));
+                    // The scan answers for the addresses it covers as the table does.
+                    let around = [-0x40_i64, -8, -1, 0, 1, 8, 0x40].map(|d| address.get().wrapping_add_signed(d));
+                    for other in around.map(LinkAddr::new).into_iter().filter(|&a| scanned.covers(a)) {
+                        let found = table.lookup(other);
+                        assert_eq!(named(scanned.symbol_at(other)), named(found), "{} at {other:?}", path.display());
+                    }
                     compared += 1;
                 }
             }
