@@ -32,7 +32,8 @@ use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 
 use super::json_out::{self, Spliced};
-use super::model::{Addr, Annotation, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
+use super::model::{Addr, Annotation, Frame, Kind, Language, Snapshot, Thread, Value, ValueLocation, Variable};
+use super::place_cache::{self, CachedFrame};
 
 /// An entry of the `types` table: what version 1 wrote in every variable.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -303,12 +304,18 @@ pub(crate) const FRAMES_APART_FROM: usize = 1024;
 
 /// `serialize_with` of the snapshot's `threads`: see [`write_in_two`].
 pub fn write_threads<T: Serialize + Sync, S: Serializer>(threads: &[T], s: S) -> Result<S::Ok, S::Error> {
-    write_in_two(threads, THREADS_APART_FROM, s)
+    write_in_two(threads, THREADS_APART_FROM, |t| t, s)
 }
 
-/// `serialize_with` of a thread's `frames`: see [`write_in_two`].
-pub fn write_frames<T: Serialize + Sync, S: Serializer>(frames: &[T], s: S) -> Result<S::Ok, S::Error> {
-    write_in_two(frames, FRAMES_APART_FROM, s)
+/// `serialize_with` of a thread's `frames`: see [`write_in_two`], and
+/// [`place_cache`] for what a [`JsonOut`](json_out::JsonOut) writes
+/// them with.
+pub fn write_frames<V, S>(frames: &[Frame<V>], s: S) -> Result<S::Ok, S::Error>
+where
+    V: Serialize + AsRef<[Variable]> + Sync,
+    S: Serializer,
+{
+    write_in_two(frames, FRAMES_APART_FROM, CachedFrame, s)
 }
 
 /// A list of `apart_from` items or more, in the compact form, on two
@@ -316,21 +323,27 @@ pub fn write_frames<T: Serialize + Sync, S: Serializer>(frames: &[T], s: S) -> R
 /// writes the JSON of the later items (45%) into memory while this one
 /// writes the first into the output, then that text follows as it is. If
 /// no thread can be had, or its part fails, this one writes the whole
-/// list (and meets the error itself).
-fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usize, s: S) -> Result<S::Ok, S::Error> {
+/// list (and meets the error itself). Each item is written as `write`
+/// makes it.
+fn write_in_two<'i, T, W, S>(items: &'i [T], apart_from: usize, write: fn(&'i T) -> W, s: S) -> Result<S::Ok, S::Error>
+where
+    T: Sync,
+    W: Serialize,
+    S: Serializer,
+{
     let apart = items.len() >= apart_from && SPLICING.get();
     let Some(tables) = TABLES.with_borrow(Option::clone).filter(|_| apart) else {
-        return s.collect_seq(items);
+        return s.collect_seq(items.iter().map(write));
     };
     // This thread also writes the file meanwhile: a fair share is a
     // little more than half here.
     let (first, later) = items.split_at(items.len() * 11 / 20);
     std::thread::scope(|scope| {
-        let write_later = || tables.scope(|_| json_out::to_vec(later));
+        let write_later = move || tables.scope(|_| place_cache::caching(|| json_out::to_vec(&Each(later, write))));
         let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, write_later);
         let mut seq = s.serialize_seq(Some(items.len()))?;
         for item in first {
-            seq.serialize_element(item)?;
+            seq.serialize_element(&write(item))?;
         }
         match spawned.map(|h| h.join()) {
             // `[…]`: the items, each after a comma that goes with it.
@@ -338,12 +351,21 @@ fn write_in_two<T: Serialize + Sync, S: Serializer>(items: &[T], apart_from: usi
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             _ => {
                 for item in later {
-                    seq.serialize_element(item)?;
+                    seq.serialize_element(&write(item))?;
                 }
             }
         }
         seq.end()
     })
+}
+
+/// A list written as `.1` makes each of its items.
+struct Each<'i, T, W>(&'i [T], fn(&'i T) -> W);
+
+impl<T, W: Serialize> Serialize for Each<'_, T, W> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(self.1))
+    }
 }
 
 thread_local! {
@@ -363,7 +385,7 @@ pub(super) fn splicing<R>(write: impl FnOnce() -> R) -> R {
     }
     SPLICING.set(true);
     let _reset = Reset;
-    write()
+    place_cache::caching(write)
 }
 
 /// Whether the compact form is being written.

@@ -110,6 +110,11 @@ impl Serialize for Spliced<'_> {
     }
 }
 
+/// The key under which a struct's field is [`Spliced`] text of fields
+/// (`,"a":1,"b":2`, each after its comma, or nothing), not a field: only
+/// after a first field, and only for a [`JsonOut`].
+pub const FIELDS: &str = "$ptsnap::json_out::Fields";
+
 /// For each byte, what stands for it in a JSON string: 0 for itself,
 /// `u` for `\u00XX`, else the letter after the backslash.
 static ESCAPE: [u8; 256] = {
@@ -286,6 +291,9 @@ impl<'o, W: Write> Compound<'o, W> {
 
     #[inline]
     fn field<T: Serialize + ?Sized>(&mut self, key: &str, value: &T) -> Result {
+        if key == FIELDS {
+            return value.serialize(&mut *self.out);
+        }
         self.comma();
         push_str(&mut self.out.buf, key);
         self.out.buf.push(b':');

@@ -5,6 +5,7 @@ pub mod encoding;
 pub(crate) mod json_out;
 pub mod lazy;
 pub(crate) mod model;
+mod place_cache;
 pub(crate) mod registers;
 pub mod writer;
 

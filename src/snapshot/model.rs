@@ -392,7 +392,7 @@ impl From<String> for UnwindStop {
 }
 
 /// How a frame was found (`unwind` in the JSON).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FrameUnwind {
     /// The thread's own registers (frame 0).
