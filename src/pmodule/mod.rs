@@ -520,8 +520,10 @@ impl Host {
         let takes = |place: &FrameRef<'_>| {
             frames.iter().any(|m| m.as_ref().is_none_or(|m| m.may_take_frames_of(faulted) && m.frame(place)))
         };
-        // A deep recursion is thousands of frames at a few places.
+        // A deep recursion is thousands of frames at a few places, most
+        // of them at the place of the frame before.
         let mut taken_at: FxHashMap<Place, bool> = FxHashMap::default();
+        let mut last: Option<(Place, bool)> = None;
         let wanted: Vec<(usize, Vec<usize>, Vec<usize>, bool)> = thread
             .frames
             .iter()
@@ -535,7 +537,14 @@ impl Host {
                 };
                 let (parameters, locals) = (taken(&f.parameters), taken(&f.locals));
                 let frame_event = match Place::of(&place) {
-                    Some(at) => *taken_at.entry(at).or_insert_with(|| takes(&place)),
+                    Some(at) => match last {
+                        Some((before, taken)) if before == at => taken,
+                        _ => {
+                            let taken = *taken_at.entry(at).or_insert_with(|| takes(&place));
+                            last = Some((at, taken));
+                            taken
+                        }
+                    },
                     None => takes(&place),
                 };
                 let any = frame_event || !parameters.is_empty() || !locals.is_empty();
