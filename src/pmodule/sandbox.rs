@@ -16,6 +16,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, MultiValue, StdLib, VmState};
 
 pub use super::budget::Budget;
@@ -42,23 +43,10 @@ const HOOK_EVERY: u32 = 1000;
 /// error came from a hook (the budget's own), so a handler that loops
 /// could never be stopped. An error in the handler is raised, where Lua's
 /// xpcall would return it. `setmetatable` refuses a metatable with `__gc`.
-const PRELUDE: &str = r#"
-local settle, pcall, resume, close, setmetatable, rawget, type, error = ...
-_G.pcall = function(...) return settle(pcall(...)) end
-local function handled(handler, ok, ...)
-    if ok then return true, ... end
-    return false, handler((...))
-end
-_G.xpcall = function(f, handler, ...) return handled(handler, settle(pcall(f, ...))) end
-coroutine.resume = function(...) return settle(resume(...)) end
-coroutine.close = function(...) return settle(close(...)) end
-_G.setmetatable = function(t, mt)
-    if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
-        error("setmetatable: __gc is not allowed in a pmodule (finalizers run outside the instruction budget)", 2)
-    end
-    return setmetatable(t, mt)
-end
-"#;
+///
+/// The source is `prelude.lua`; build.rs compiles it to bytecode, as it
+/// does the bundled modules, so that no module's state parses it again.
+const PRELUDE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/prelude.luac"));
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -113,7 +101,7 @@ fn install_prelude(lua: &Lua, budget: &Rc<Budget>) -> mlua::Result<()> {
     let globals = lua.globals();
     let coroutine: mlua::Table = globals.raw_get("coroutine")?;
     let original = |t: &mlua::Table, name: &str| t.raw_get::<mlua::Function>(name);
-    lua.load(PRELUDE).set_name("=ptsnap sandbox").call::<()>((
+    lua.load(PRELUDE).set_mode(ChunkMode::Binary).call::<()>((
         settle,
         original(&globals, "pcall")?,
         original(&coroutine, "resume")?,
