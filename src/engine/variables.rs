@@ -4,7 +4,7 @@
 //! frame, and collecting each thread's TLS variables and the globals asked
 //! for. Runs while the target is stopped.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -28,7 +28,8 @@ pub struct VariableReader<'d, 'a> {
     pub extractor: Extractor<'d, 'a>,
     pub modules: &'d ModuleSet<'a>,
     pub memory: &'d dyn Memory,
-    tls: Option<TlsLayout>,
+    /// Read on first use: a snapshot without variables may never ask.
+    tls: OnceCell<Option<TlsLayout>>,
     /// The main executable's module.
     exe: Option<&'d Module<'a>>,
     tls_all: bool,
@@ -39,8 +40,9 @@ pub struct VariableReader<'d, 'a> {
     /// The function at an address (call-site targets), looked up once:
     /// every thread's tail calls ask for the same few.
     functions: RefCell<HashMap<RunAddr, Option<(Die<'d, 'a>, Bias)>>>,
-    /// The C library and `errno`'s offset in its TLS block.
-    errno: Option<(&'d Module<'a>, u64)>,
+    /// The C library and `errno`'s offset in its TLS block, looked up on
+    /// first use (a search of the C library's symbols by name).
+    errno: OnceCell<Option<(&'d Module<'a>, u64)>>,
 }
 
 impl<'d, 'a> VariableReader<'d, 'a> {
@@ -55,16 +57,13 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             extractor: Extractor::new(opts.limits.clone(), modules),
             modules,
             memory,
-            tls: TlsLayout::read(modules, memory),
+            tls: OnceCell::new(),
             exe: exe.and_then(|path| modules.iter().find(|m| m.path == path)),
             tls_all: opts.tls_all,
             maps,
             addresses: RefCell::default(),
             functions: RefCell::default(),
-            errno: modules.iter().find(|m| m.name().starts_with("libc.so")).and_then(|libc| {
-                let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
-                Some((libc, offset))
-            }),
+            errno: OnceCell::new(),
         }
     }
 
@@ -88,7 +87,8 @@ impl<'d, 'a> VariableReader<'d, 'a> {
     }
 
     fn tls_block(&self, module: &Module<'a>, thread_pointer: Option<RunAddr>) -> Option<RunAddr> {
-        self.tls.as_ref()?.block(module, thread_pointer?, self.memory)
+        let tls = self.tls.get_or_init(|| TlsLayout::read(self.modules, self.memory));
+        tls.as_ref()?.block(module, thread_pointer?, self.memory)
     }
 
     /// Fills in `parameters` and `locals` of a thread's frames: `out` holds
@@ -182,7 +182,11 @@ impl<'d, 'a> VariableReader<'d, 'a> {
 
     /// `errno` from the C library's TLS symbol: no debug info needed.
     fn errno(&self, thread_pointer: Option<RunAddr>) -> Option<Variable> {
-        let (libc, offset) = self.errno?;
+        let (libc, offset) = (*self.errno.get_or_init(|| {
+            let libc = self.modules.iter().find(|m| m.name().starts_with("libc.so"))?;
+            let (offset, _) = libc.elf.as_ref()?.symbol("errno")?;
+            Some((libc, offset))
+        }))?;
         let address = self.tls_block(libc, thread_pointer)? + offset;
         let mut var = Variable {
             name: "errno".into(),
