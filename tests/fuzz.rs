@@ -479,7 +479,7 @@ fn exercise(fx: &Fixture, path: &Path, bytes: &[u8], rng: &mut Rng) {
     let functions = ModuleFunctions { modules: &modules };
     for _ in 0..4 {
         let mut walk = StackWalk::new(&memory, &modules, start_regs(fx, rng), 64);
-        let frames: Vec<RawFrame> = std::iter::from_fn(|| walk.next_frame()).collect();
+        let frames: Vec<(RawFrame, Regs)> = std::iter::from_fn(|| walk.next_frame()).collect();
         read_frames(&modules, &mut symbolizer, &extractor, &memory, &functions, &frames);
     }
     for m in modules.iter() {
@@ -501,11 +501,11 @@ fn read_frames<'d, 'a>(
     extractor: &Extractor<'d, 'a>,
     memory: &BufferMemory,
     functions: &ModuleFunctions<'d, 'a>,
-    frames: &[RawFrame],
+    frames: &[(RawFrame, Regs)],
 ) {
     let sources: Vec<_> = frames
         .iter()
-        .map(|raw| {
+        .map(|(raw, _)| {
             let module = modules.find(raw.lookup_pc());
             (module, module.map(|m| symbolizer.frames(m, raw.pc, raw.lookup_pc())).unwrap_or_default())
         })
@@ -527,15 +527,17 @@ fn read_frames<'d, 'a>(
     }
 }
 
-/// A frame's context as the engine builds it; without `raw`, a global's.
+/// A frame's context as the engine builds it; without `raw` (a frame and
+/// its registers), a global's.
 fn frame_context<'d, 'a>(
     module: Option<&Module<'a>>,
-    raw: Option<&RawFrame>,
+    walked: Option<&(RawFrame, Regs)>,
     function: Option<Die<'d, 'a>>,
 ) -> FrameContext<'d, 'a> {
+    let raw = walked.map(|(raw, _)| raw);
     let link_time = |a: fn(&RawFrame) -> RunAddr| Some(module?.svma(a(raw?)));
     FrameContext {
-        regs: raw.map(|r| r.regs).unwrap_or_default(),
+        regs: walked.map(|(_, regs)| *regs).unwrap_or_default(),
         vector_regs: None,
         cfa: raw.and_then(|r| r.cfa),
         bias: module.map_or(Bias::ZERO, |m| m.bias),

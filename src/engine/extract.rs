@@ -13,6 +13,7 @@ use crate::process::procfs::Mapping;
 use crate::process::signals;
 use crate::snapshot::{Addr, Fault, Frame, FrameUnwind, MemoryMapping, ModuleInfo, Thread, UnwindStop};
 use crate::symbolize::{SourceFrame, Symbolizer};
+use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
 use super::input::ThreadState;
@@ -33,24 +34,34 @@ pub enum FaultHint {
 pub struct Walked<'t> {
     pub thread: &'t ThreadState,
     pub frames: Vec<RawFrame>,
+    /// Each frame's registers, when they were kept (variables are read
+    /// from them); empty otherwise.
+    pub regs: Vec<Regs>,
     pub stop: Option<StopReason>,
 }
 
+/// `thread`'s stack walked; each frame's registers are kept with
+/// `keep_regs` (a walk of 10,000 frames is 1.4 MB of them).
 pub fn walk_thread<'t>(
     thread: &'t ThreadState,
     memory: &dyn Memory,
     modules: &ModuleSet<'_>,
     max_frames: usize,
+    keep_regs: bool,
 ) -> Walked<'t> {
     let Some(regs) = thread.cpu.unwind_regs() else {
-        return Walked { thread, frames: Vec::new(), stop: Some(StopReason::Error("registers unavailable".into())) };
+        let stop = Some(StopReason::Error("registers unavailable".into()));
+        return Walked { thread, frames: Vec::new(), regs: Vec::new(), stop };
     };
     let mut walk = StackWalk::new(memory, modules, regs, max_frames);
-    let mut frames = Vec::new();
-    while let Some(frame) = walk.next_frame() {
+    let (mut frames, mut kept) = (Vec::new(), Vec::new());
+    while let Some((frame, regs)) = walk.next_frame() {
         frames.push(frame);
+        if keep_regs {
+            kept.push(regs);
+        }
     }
-    Walked { thread, frames, stop: walk.stop_reason().cloned() }
+    Walked { thread, frames, regs: kept, stop: walk.stop_reason().cloned() }
 }
 
 pub struct FoundFault {
@@ -132,7 +143,8 @@ pub fn render_thread<'d, 'a>(
     let mut tls = Vec::new();
     if let Some(reader) = reader {
         let vector_regs = w.thread.cpu.vector_bytes();
-        let tail_calls = reader.fill_frames(&w.frames, &all_sources, vector_regs, thread_pointer, &mut frames);
+        let walked = (&w.frames[..], &w.regs[..]);
+        let tail_calls = reader.fill_frames(walked, &all_sources, vector_regs, thread_pointer, &mut frames);
         if let Some(s) = symbolizer {
             insert_tail_calls(&mut frames, &all_sources, &w.frames, tail_calls, modules, s);
         }

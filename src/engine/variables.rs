@@ -17,6 +17,7 @@ use crate::pmodule::services::{BtVar, FoundGlobals, GlobalQuery, Services, Typed
 use crate::process::procfs::Mapping;
 use crate::snapshot::{Addr, ErrorEntry, Frame, Kind, TypeOrigin, ValueLocation, Variable};
 use crate::symbolize::{SourceFrame, object_name, symbol_name};
+use crate::unwind::regs::Regs;
 use crate::unwind::{CfiLookup, RawFrame, UnwindMethod};
 use crate::variables::OriginNumbers;
 use crate::variables::member_access;
@@ -91,14 +92,15 @@ impl<'d, 'a> VariableReader<'d, 'a> {
         tls.as_ref()?.block(module, thread_pointer?, self.memory)
     }
 
-    /// Fills in `parameters` and `locals` of a thread's frames: `out` holds
+    /// Fills in `parameters` and `locals` of a thread's frames from the
+    /// walk's frames `raw` and their `regs`: `out` holds
     /// the source frames of every physical frame in `raw`, in order, and
     /// `sources` says, per physical frame, its module and source frames.
     /// Returns, for each physical frame that has them, the functions that
     /// ran between it and its caller and tail-called on.
     pub fn fill_frames(
         &self,
-        raw: &[RawFrame],
+        (raw, regs): (&[RawFrame], &[Regs]),
         sources: &[(Option<&'d Module<'a>>, Rc<[SourceFrame]>)],
         vector_regs: Option<Vec<u8>>,
         thread_pointer: Option<RunAddr>,
@@ -110,12 +112,14 @@ impl<'d, 'a> VariableReader<'d, 'a> {
             .zip(sources)
             .enumerate()
             .map(|(i, (r, (module, src)))| {
+                // Registers are kept for the walks of a snapshot with variables.
+                let frame_regs = regs.get(i).copied().unwrap_or_default();
                 // Outside every module there is no link time: no pc to look
                 // DWARF up at, and no DWARF. The context keeps the frame's
                 // place among the thread's frames.
                 let Some(m) = module else {
                     return FrameContext {
-                        regs: r.regs,
+                        regs: frame_regs,
                         vector_regs: None,
                         cfa: r.cfa,
                         bias: Bias::ZERO,
@@ -128,7 +132,7 @@ impl<'d, 'a> VariableReader<'d, 'a> {
                 };
                 let function = src.last().and_then(|s| s.scope).and_then(|(unit, die)| m.dwarf()?.die(unit, die));
                 FrameContext {
-                    regs: r.regs,
+                    regs: frame_regs,
                     vector_regs: (i == 0 && r.method == UnwindMethod::Context).then(|| vector_regs.clone()).flatten(),
                     cfa: r.cfa,
                     bias: m.bias,

@@ -355,7 +355,7 @@ impl Apart<'_> {
         let problems =
             |modules: &ModuleSet<'_>| modules.iter().filter_map(|m| Some((m.path.clone(), m.problem()?))).collect();
         while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.cut.load(Ordering::SeqCst)) {
-            let walk = walk_thread(wanted[i], memory, &modules, self.opts.max_frames);
+            let walk = walk_thread(wanted[i], memory, &modules, self.opts.max_frames, self.opts.variables);
             memory.forget();
             if walked.send((i, walk)).is_err() {
                 break;
@@ -520,7 +520,8 @@ impl Extraction<'_, '_, '_> {
     ) -> Vec<Walked<'t>> {
         let mut in_order = InOrder::new(wanted.len());
         while let Some(i) = to_walk.claim(wanted.len()).filter(|_| !self.is_cut()) {
-            in_order.put(i, walk_thread(wanted[i], self.memory, self.modules, self.opts.max_frames));
+            let keep_regs = self.opts.variables;
+            in_order.put(i, walk_thread(wanted[i], self.memory, self.modules, self.opts.max_frames, keep_regs));
             self.memory.forget();
         }
         for (i, walk) in theirs.iter() {

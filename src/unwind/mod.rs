@@ -75,13 +75,15 @@ pub enum StopReason {
     Error(String),
 }
 
+/// A frame the walk found. Its registers come with it from
+/// [`StackWalk::next_frame`], apart: a frame-only snapshot does not keep
+/// them, and they are two thirds of a frame's bytes.
 #[derive(Clone, Debug)]
 pub struct RawFrame {
     pub pc: RunAddr,
     pub sp: RunAddr,
     /// Canonical frame address, once the frame has been stepped through.
     pub cfa: Option<RunAddr>,
-    pub regs: Regs,
     pub method: UnwindMethod,
     /// `pc` is the address of the instruction executing (frame 0, or the
     /// frame a signal interrupted), not a return address: look it up as is,
@@ -104,7 +106,7 @@ impl RawFrame {
 
 pub struct StackWalk<'m> {
     stepper: Stepper<'m>,
-    current: Option<RawFrame>,
+    current: Option<(RawFrame, Regs)>,
     yielded: usize,
     max_frames: usize,
     stop: Option<StopReason>,
@@ -127,15 +129,17 @@ struct Stepper<'m> {
 
 impl<'m> StackWalk<'m> {
     pub fn new(memory: &'m dyn Memory, lookup: &'m dyn CfiLookup, regs: Regs, max_frames: usize) -> Self {
-        let current = regs.pc().zip(regs.sp()).map(|(pc, sp)| RawFrame {
-            pc,
-            sp,
-            cfa: None,
-            regs,
-            method: UnwindMethod::Context,
-            pc_is_exact: true,
-            signal_trampoline: sigframe::is_trampoline(lookup, memory, pc),
-            cfi_error: None,
+        let current = regs.pc().zip(regs.sp()).map(|(pc, sp)| {
+            let frame = RawFrame {
+                pc,
+                sp,
+                cfa: None,
+                method: UnwindMethod::Context,
+                pc_is_exact: true,
+                signal_trampoline: sigframe::is_trampoline(lookup, memory, pc),
+                cfi_error: None,
+            };
+            (frame, regs)
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
         let stepper = Stepper { memory, lookup, ctx: Box::new(UnwindContext::new()), trampolines: HashMap::default() };
@@ -147,18 +151,19 @@ impl<'m> StackWalk<'m> {
         self.stop.as_ref()
     }
 
-    pub fn next_frame(&mut self) -> Option<RawFrame> {
-        let frame = self.current.as_mut()?;
+    /// The next frame, innermost first, with the registers known in it.
+    pub fn next_frame(&mut self) -> Option<(RawFrame, Regs)> {
+        let (frame, regs) = self.current.as_mut()?;
         if self.yielded >= self.max_frames {
             self.stop = Some(StopReason::MaxFrames);
             self.current = None;
             return None;
         }
         self.yielded += 1;
-        match self.stepper.step(frame) {
+        match self.stepper.step(frame, regs) {
             Ok((cfa, caller)) => {
                 frame.cfa = Some(cfa);
-                match no_frame(frame, &caller) {
+                match no_frame(frame, &caller.0) {
                     None => return self.current.replace(caller),
                     Some(reason) => self.stop = Some(reason),
                 }
@@ -189,8 +194,9 @@ fn no_frame(callee: &RawFrame, caller: &RawFrame) -> Option<StopReason> {
 }
 
 impl Stepper<'_> {
-    /// Computes the frame's CFA and its caller.
-    fn step(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+    /// Computes the frame's CFA and its caller, from the frame and its
+    /// registers.
+    fn step(&mut self, frame: &RawFrame, regs: &Regs) -> Result<(RunAddr, (RawFrame, Regs)), StopReason> {
         if frame.signal_trampoline {
             let regs = sigframe::interrupted_regs(self.memory, frame.sp)
                 .ok_or_else(|| StopReason::Error(format!("unreadable signal frame at {:#x}", frame.sp)))?;
@@ -198,7 +204,7 @@ impl Stepper<'_> {
         }
         let mut unusable = None;
         if let Some((cfi, bias)) = self.lookup.cfi_for(frame.lookup_pc()) {
-            match cfi.step(bias.link_time(frame.lookup_pc()), &frame.regs, self.memory, &mut self.ctx) {
+            match cfi.step(bias.link_time(frame.lookup_pc()), regs, self.memory, &mut self.ctx) {
                 Step::Done(step) => return self.caller(step.cfa, step.caller, UnwindMethod::Cfi, step.signal_frame),
                 Step::Failed(e) => return Err(StopReason::Error(e.to_string())),
                 Step::UnusableFde(e) => unusable = Some(e.to_string()),
@@ -206,13 +212,13 @@ impl Stepper<'_> {
             }
         }
         if frame.method == UnwindMethod::Context && !self.lookup.is_code(frame.pc) {
-            return self.stack_top(frame);
+            return self.stack_top(frame, regs);
         }
         // Without usable CFI, frame pointers; the caller they find says why
         // the CFI was not used, and so does the end of a walk they cannot go
         // on with.
-        match (self.frame_pointer(frame), unusable) {
-            (Ok((cfa, caller)), unusable) => Ok((cfa, RawFrame { cfi_error: unusable, ..caller })),
+        match (self.frame_pointer(frame, regs), unusable) {
+            (Ok((cfa, (caller, regs))), unusable) => Ok((cfa, (RawFrame { cfi_error: unusable, ..caller }, regs))),
             (Err(StopReason::NoUnwindInfo), Some(why)) => Err(StopReason::Error(why)),
             (Err(reason), _) => Err(reason),
         }
@@ -224,7 +230,7 @@ impl Stepper<'_> {
         regs: Regs,
         method: UnwindMethod,
         exact: bool,
-    ) -> Result<(RunAddr, RawFrame), StopReason> {
+    ) -> Result<(RunAddr, (RawFrame, Regs)), StopReason> {
         let pc = regs.pc().ok_or(StopReason::Outermost)?;
         let sp = regs.sp().unwrap_or(cfa);
         let (lookup, memory) = (self.lookup, self.memory);
@@ -233,14 +239,14 @@ impl Stepper<'_> {
         // A handler "returns" to the trampoline's first instruction; that
         // pc follows no call, so it is looked up as is.
         let pc_is_exact = exact || signal_trampoline;
-        Ok((cfa, RawFrame { pc, sp, cfa: None, regs, method, pc_is_exact, signal_trampoline, cfi_error: None }))
+        Ok((cfa, (RawFrame { pc, sp, cfa: None, method, pc_is_exact, signal_trampoline, cfi_error: None }, regs)))
     }
 
     /// rbp-chain step: the caller's rbp is saved at [rbp], the return
     /// address at [rbp+8], and the caller's stack starts at rbp+16. Other
     /// callee-saved registers are unknown.
-    fn frame_pointer(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
-        let bp = frame.regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
+    fn frame_pointer(&mut self, frame: &RawFrame, regs: &Regs) -> Result<(RunAddr, (RawFrame, Regs)), StopReason> {
+        let bp = regs.get(dwarf::FP).filter(|&bp| bp != 0).ok_or(StopReason::NoUnwindInfo)?;
         let rbp = RunAddr::new(bp);
         if rbp <= frame.sp {
             // The caller's frame would not be above this one: a loop, or
@@ -263,12 +269,12 @@ impl Stepper<'_> {
     /// Frame 0's pc is not code: it jumped or called through a bad pointer.
     /// A call pushed the return address at the stack top, so the caller
     /// resumes there, with the same callee-saved registers.
-    fn stack_top(&mut self, frame: &RawFrame) -> Result<(RunAddr, RawFrame), StopReason> {
+    fn stack_top(&mut self, frame: &RawFrame, regs: &Regs) -> Result<(RunAddr, (RawFrame, Regs)), StopReason> {
         let ra = self.memory.read_u64(frame.sp.get()).map_err(|_| StopReason::NoUnwindInfo)?;
         let mut caller = Regs::default();
         for reg in 0..dwarf::COUNT as u16 {
             if dwarf::is_callee_saved(reg) {
-                caller.set(reg, frame.regs.get(reg));
+                caller.set(reg, regs.get(reg));
             }
         }
         let cfa = frame.sp + 8;
@@ -325,11 +331,24 @@ mod tests {
         r
     }
 
-    fn walk(memory: &BufferMemory, lookup: &TestLookup, start: Regs) -> (Vec<RawFrame>, StopReason) {
+    /// A frame and its registers, as the walk gives them.
+    struct Found {
+        frame: RawFrame,
+        regs: Regs,
+    }
+
+    impl std::ops::Deref for Found {
+        type Target = RawFrame;
+        fn deref(&self) -> &RawFrame {
+            &self.frame
+        }
+    }
+
+    fn walk(memory: &BufferMemory, lookup: &TestLookup, start: Regs) -> (Vec<Found>, StopReason) {
         let mut w = StackWalk::new(memory, lookup, start, 100);
         let mut frames = Vec::new();
-        while let Some(f) = w.next_frame() {
-            frames.push(f);
+        while let Some((frame, regs)) = w.next_frame() {
+            frames.push(Found { frame, regs });
         }
         (frames, w.stop_reason().cloned().unwrap())
     }
@@ -427,16 +446,16 @@ mod tests {
         ]);
         let lookup = TestLookup { code, cfi: None };
         let mut w = StackWalk::new(&mem, &lookup, regs(0x1000, SP, SP + 0x20), 3);
-        assert_eq!(w.next_frame().unwrap().pc.get(), 0x1000);
-        let tramp = w.next_frame().unwrap();
+        assert_eq!(w.next_frame().unwrap().0.pc.get(), 0x1000);
+        let (tramp, _) = w.next_frame().unwrap();
         assert!(tramp.signal_trampoline && tramp.pc_is_exact);
         assert_eq!(tramp.sp.get(), tramp_sp);
-        let interrupted = w.next_frame().unwrap();
+        let (interrupted, regs) = w.next_frame().unwrap();
         assert_eq!(interrupted.method, UnwindMethod::SignalFrame);
         assert_eq!((interrupted.pc.get(), interrupted.sp.get()), (0x1234, SP + 0x300));
         assert!(interrupted.pc_is_exact, "the interrupted pc is exact, not a return address");
-        assert_eq!(interrupted.regs.get(dwarf::RBX), Some(0xb0b), "all registers come from the ucontext");
-        assert_eq!(w.next_frame().map(|f| f.pc), None);
+        assert_eq!(regs.get(dwarf::RBX), Some(0xb0b), "all registers come from the ucontext");
+        assert_eq!(w.next_frame().map(|f| f.0.pc), None);
         assert_eq!(w.stop_reason(), Some(&StopReason::NoUnwindInfo), "rbp is 0 in the interrupted context");
     }
 
