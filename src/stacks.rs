@@ -38,16 +38,30 @@ pub fn group<V>(threads: &[Thread<V>]) -> Vec<Vec<usize>> {
 }
 
 /// What two threads with the same stack have in common: each frame's
-/// program counter in hex, `i` after an inline frame's, `,` after each
-/// (`7f1c2a04e16i,7f1c2a04e16,`). Modules group threads by it
-/// (`thread:stack_key()`) without reading their frames one by one.
+/// program counter in hex, `i` after an inline frame's, `*N` after the
+/// first of a run of N equal frames (a recursion), `,` after each
+/// (`7f1c2a04e16i,7f1c2a04e16*500,`): equal for equal stacks and, read
+/// back, only for them. Modules group threads by it (`thread:stack_key()`)
+/// without reading their frames one by one; a 10,000-frame recursion is a
+/// few dozen bytes, not 140 KB to copy into Lua and hash there.
 pub fn key<V>(t: &Thread<V>) -> String {
-    let mut key = Vec::with_capacity(t.frames.len() * 14);
-    for f in &t.frames {
+    let mut key = Vec::new();
+    let mut frames = t.frames.iter().peekable();
+    while let Some(f) = frames.next() {
+        let mut run = 1;
+        while frames.next_if(|next| (next.pc, next.inlined) == (f.pc, f.inlined)).is_some() {
+            run += 1;
+        }
         // As `{:x}` writes it: from the first digit that is not 0.
         let first = (f.pc.0.leading_zeros() / 4).min(15) as usize;
         key.extend_from_slice(&crate::hex::digits(f.pc.0)[first..]);
-        key.extend_from_slice(if f.inlined { b"i," } else { b"," });
+        if f.inlined {
+            key.push(b'i');
+        }
+        if run > 1 {
+            key.extend_from_slice(format!("*{run}").as_bytes());
+        }
+        key.push(b',');
     }
     String::from_utf8(key).unwrap_or_default()
 }
@@ -101,6 +115,20 @@ mod tests {
             pcs.iter().enumerate().map(|(i, pc)| format!("{pc:x}{},", if i == 1 { "i" } else { "" })).collect();
         assert_eq!(key(&t), expected);
         assert_eq!(key(&t), "0,fi,10,7f1c2a04e16,ffffffffffffffff,");
+    }
+
+    /// A run of equal frames is written once with its length: keys stay
+    /// equal exactly when stacks are.
+    #[test]
+    fn keys_write_a_run_of_equal_frames_once() {
+        let recursion = thread(1, &[0x10, 0x20, 0x20, 0x20, 0x30], false);
+        assert_eq!(key(&recursion), "10,20*3,30,");
+        let mut inline_between = thread(2, &[0x20, 0x20, 0x20], false);
+        inline_between.frames[1].inlined = true;
+        assert_eq!(key(&inline_between), "20,20i,20,");
+        let deeper = thread(3, &[0x10, 0x20, 0x20, 0x20, 0x20, 0x30], false);
+        assert_ne!(key(&recursion), key(&deeper));
+        assert_eq!(key(&recursion), key(&thread(4, &[0x10, 0x20, 0x20, 0x20, 0x30], false)));
     }
 
     #[test]
