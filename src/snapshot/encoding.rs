@@ -25,6 +25,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
 
 use rustc_hash::FxHashMap as HashMap;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -320,11 +321,13 @@ where
 
 /// A list of `apart_from` items or more, in the compact form, on two
 /// CPUs when a [`JsonOut`](json_out::JsonOut) writes it (within [`splicing`]): another thread
-/// writes the JSON of the later items (45%) into memory while this one
-/// writes the first into the output, then that text follows as it is. If
-/// no thread can be had, or its part fails, this one writes the whole
-/// list (and meets the error itself). Each item is written as `write`
-/// makes it.
+/// writes the JSON of the later items (45%) while this one writes the
+/// first into the output, in parts of whole items ([`write_parts`]) that
+/// this one puts in as they stand once its own are written, and sends
+/// back to be written into again. If no thread can be had, or it stops
+/// (its part failed, or it panicked), this one writes the items it did
+/// not send (and meets their error itself). Each item is written as
+/// `write` makes it.
 fn write_in_two<'i, T, W, S>(items: &'i [T], apart_from: usize, write: fn(&'i T) -> W, s: S) -> Result<S::Ok, S::Error>
 where
     T: Sync,
@@ -339,32 +342,60 @@ where
     // little more than half here.
     let (first, later) = items.split_at(items.len() * 11 / 20);
     std::thread::scope(|scope| {
-        let write_later = move || tables.scope(|_| place_cache::caching(|| json_out::to_vec(&Each(later, write))));
+        let (parts, written) = channel();
+        let (spares, spare) = channel();
+        let write_later = move || tables.scope(|_| place_cache::caching(|| write_parts(later, write, &parts, &spare)));
         let spawned = std::thread::Builder::new().name("ptsnap-write".into()).spawn_scoped(scope, write_later);
         let mut seq = s.serialize_seq(Some(items.len()))?;
         for item in first {
             seq.serialize_element(&write(item))?;
         }
-        match spawned.map(|h| h.join()) {
-            // `[…]`: the items, each after a comma that goes with it.
-            Ok(Ok(Ok(written))) => seq.serialize_element(&Spliced(&written[1..written.len() - 1]))?,
-            Ok(Err(panic)) => std::panic::resume_unwind(panic),
-            _ => {
-                for item in later {
-                    seq.serialize_element(&write(item))?;
-                }
+        let mut done = 0;
+        if spawned.is_ok() {
+            // Each part after a comma that goes with it.
+            for (text, count) in written.iter() {
+                seq.serialize_element(&Spliced(&text))?;
+                done += count;
+                let _ = spares.send(text);
             }
+        }
+        if let Ok(Err(panic)) = spawned.map(|h| h.join()) {
+            std::panic::resume_unwind(panic);
+        }
+        for item in &later[done..] {
+            seq.serialize_element(&write(item))?;
         }
         seq.end()
     })
 }
 
-/// A list written as `.1` makes each of its items.
-struct Each<'i, T, W>(&'i [T], fn(&'i T) -> W);
+/// The bytes of a part [`write_parts`] sends, about: big enough that the
+/// writer hands it to the file as it is (`json_out`'s flush size).
+const PART_BYTES: usize = 128 << 10;
 
-impl<T, W: Serialize> Serialize for Each<'_, T, W> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(self.1))
+/// Writes `items` as `write` makes them, in parts of whole items of
+/// about [`PART_BYTES`] (comma-separated, without brackets), each sent
+/// with the number of its items into `parts`; buffers that come back in
+/// `spare` are written into again, so that a few are ever made (each new
+/// page costs a fault). Stops at an item that fails, unsent, or when
+/// nobody takes the parts.
+fn write_parts<'i, T, W: Serialize>(
+    items: &'i [T],
+    write: fn(&'i T) -> W,
+    parts: &Sender<(Vec<u8>, usize)>,
+    spare: &Receiver<Vec<u8>>,
+) {
+    let mut items = items.iter().map(write);
+    loop {
+        let buffer = spare.try_recv().unwrap_or_else(|_| Vec::with_capacity(PART_BYTES + PART_BYTES / 4));
+        match json_out::write_items(buffer, &mut items, PART_BYTES) {
+            Ok((_, 0)) | Err(_) => return,
+            Ok(part) => {
+                if parts.send(part).is_err() {
+                    return;
+                }
+            }
+        }
     }
 }
 

@@ -93,6 +93,29 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> io::Result<Vec<u8>> {
     Ok(out.buf)
 }
 
+/// Items of a list written into `buffer` (emptied first), comma-separated
+/// without brackets, until it holds `limit` bytes or they end: the buffer
+/// and how many were written. An item that fails is an error, whatever
+/// was written before it.
+pub fn write_items<T: Serialize>(
+    buffer: Vec<u8>,
+    items: &mut impl Iterator<Item = T>,
+    limit: usize,
+) -> io::Result<(Vec<u8>, usize)> {
+    let mut out = JsonOut { buf: buffer, sink: io::sink(), flush_at: usize::MAX, splicing: false };
+    out.buf.clear();
+    let mut count = 0;
+    while out.buf.len() < limit {
+        let Some(item) = items.next() else { break };
+        if count > 0 {
+            out.buf.push(b',');
+        }
+        item.serialize(&mut out)?;
+        count += 1;
+    }
+    Ok((out.buf, count))
+}
+
 /// The name by which [`Spliced`] makes itself known to [`JsonOut`].
 const SPLICE: &str = "$ptsnap::json_out::Spliced";
 
