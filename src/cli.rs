@@ -158,8 +158,8 @@ pub struct SnapshotArgs {
     pub max_frames: usize,
     /// Threads that read the stopped process's stacks and variables, each
     /// a share of its threads (default: 2, or 1 on a one-CPU machine).
-    #[arg(long, value_name = "N", default_value_t = ptsnap::options::default_jobs())]
-    pub jobs: usize,
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
     /// Do not read parameters, locals or TLS variables.
     #[arg(long)]
     pub no_variables: bool,
@@ -237,7 +237,7 @@ impl SnapshotArgs {
         if self.max_frames == 0 {
             return Err("--max-frames must be at least 1".into());
         }
-        if self.jobs == 0 {
+        if self.jobs == Some(0) {
             return Err("--jobs must be at least 1".into());
         }
         let mut globals = Vec::new();

@@ -36,7 +36,10 @@ pub struct Options {
     pub max_frames: usize,
     /// Threads that extract the stopped process's threads (`--jobs`): on
     /// two, each reads its own half of them, with debug info of its own.
-    pub jobs: usize,
+    /// None: [`default_jobs`], found when it is needed (a snapshot of
+    /// many threads with variables): the CPUs a process may use are read
+    /// from its cgroup's files, a tenth of a millisecond.
+    pub jobs: Option<usize>,
     /// Read parameters, locals and TLS variables (`--no-variables` clears it).
     pub variables: bool,
     pub limits: Limits,
@@ -50,6 +53,11 @@ pub struct Options {
 }
 
 impl Options {
+    /// The extraction threads: `--jobs`, else [`default_jobs`].
+    pub fn jobs(&self) -> usize {
+        self.jobs.unwrap_or_else(default_jobs)
+    }
+
     pub fn wants_thread(&self, tid: i32) -> bool {
         self.threads.is_empty() || self.threads.contains(&tid)
     }
@@ -83,7 +91,7 @@ impl Default for Options {
             timeout: None,
             max_pause: DEFAULT_MAX_PAUSE,
             max_frames: 1024,
-            jobs: default_jobs(),
+            jobs: None,
             variables: true,
             limits: Limits::default(),
             globals: Vec::new(),

@@ -453,7 +453,7 @@ impl Extraction<'_, '_, '_> {
         // Frames alone are cheap to extract: another thread's own debug info
         // would cost what it saves.
         let apart = self.opts.variables && wanted.len() >= MIN_THREADS_APART;
-        let jobs = if apart { self.opts.jobs.max(1) } else { 1 };
+        let jobs = if apart { self.opts.jobs().max(1) } else { 1 };
         let (to_walk, to_extract) = (Unclaimed::default(), Unclaimed::default());
         let walks: OnceLock<Walks<'_>> = OnceLock::new();
         std::thread::scope(|scope| {
