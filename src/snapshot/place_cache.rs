@@ -18,6 +18,7 @@
 //! that misses more than it hits) turn it off for the rest of the write.
 
 use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use std::collections::hash_map::Entry;
@@ -57,7 +58,10 @@ pub(super) fn caching<R>(write: impl FnOnce() -> R) -> R {
 #[derive(Default)]
 struct PlaceCache {
     /// Each place's fields, each after its comma (`,"module":"…",…`).
-    texts: FxHashMap<PlaceKey, Box<[u8]>>,
+    texts: FxHashMap<PlaceKey, Rc<[u8]>>,
+    /// The place of the frame before, and its text: a recursion's frames
+    /// are at one place, frame after frame, and need no hash.
+    last: Option<(PlaceKey, Rc<[u8]>)>,
     hits: usize,
     misses: usize,
 }
@@ -66,10 +70,39 @@ impl PlaceCache {
     fn off(&self) -> bool {
         self.misses >= MISSES_TO_JUDGE && self.hits < self.misses
     }
+
+    /// The text of `f`'s place: the last one's, a known one, or new (kept
+    /// while there is room).
+    fn text_of<V>(&mut self, f: &Frame<V>) -> Rc<[u8]> {
+        let key = PlaceKey::of(f);
+        if let Some((last, text)) = &self.last
+            && *last == key
+        {
+            self.hits += 1;
+            return text.clone();
+        }
+        let full = self.texts.len() >= MAX_PLACES;
+        let text = match self.texts.entry(key.clone()) {
+            Entry::Occupied(known) => {
+                self.hits += 1;
+                known.get().clone()
+            }
+            Entry::Vacant(new) => {
+                self.misses += 1;
+                let text = Place::of(f).text();
+                if !full {
+                    new.insert(text.clone());
+                }
+                text
+            }
+        };
+        self.last = Some((key, text.clone()));
+        text
+    }
 }
 
 /// The fields of a place, texts by identity (see the module's documentation).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct PlaceKey {
     texts: [usize; 4],
     module_offset: Option<u64>,
@@ -141,14 +174,14 @@ impl<'f> Place<'f> {
 
     /// The fields as JSON, each after its comma: the object's text
     /// without its braces.
-    fn text(&self) -> Box<[u8]> {
+    fn text(&self) -> Rc<[u8]> {
         let mut object = json_out::to_vec(self).unwrap_or_default();
         if object.len() <= 2 {
-            return Box::default();
+            return Rc::default();
         }
         object[0] = b',';
         object.pop();
-        object.into_boxed_slice()
+        object.into()
     }
 }
 
@@ -169,25 +202,10 @@ impl<V: Serialize + AsRef<[Variable]> + Sync> Serialize for CachedFrame<'_, V> {
         if let Some(cfa) = &f.cfa {
             m.serialize_field("cfa", cfa)?;
         }
-        CACHE.with_borrow_mut(|cache| {
-            let Some(cache) = cache.as_mut() else { return Ok(()) };
-            let full = cache.texts.len() >= MAX_PLACES;
-            let text = match cache.texts.entry(PlaceKey::of(f)) {
-                Entry::Occupied(known) => {
-                    cache.hits += 1;
-                    known.into_mut()
-                }
-                Entry::Vacant(_) if full => {
-                    cache.misses += 1;
-                    return m.serialize_field(json_out::FIELDS, &Spliced(&Place::of(f).text()));
-                }
-                Entry::Vacant(new) => {
-                    cache.misses += 1;
-                    new.insert(Place::of(f).text())
-                }
-            };
-            m.serialize_field(json_out::FIELDS, &Spliced(text))
-        })?;
+        let text = CACHE.with_borrow_mut(|cache| cache.as_mut().map(|cache| cache.text_of(f)));
+        if let Some(text) = text {
+            m.serialize_field(json_out::FIELDS, &Spliced(&text))?;
+        }
         if let Some(why) = &f.cfi_error {
             m.serialize_field("cfi_error", why)?;
         }
