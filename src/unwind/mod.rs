@@ -125,6 +125,9 @@ struct Stepper<'m> {
     /// frames of a recursion share one return address; within one walk
     /// the same run-time pc has the same code, so the answer is kept.
     trampolines: HashMap<RunAddr, bool>,
+    /// The last pc asked about and its answer: a recursion's frames
+    /// return to one pc, frame after frame, and need no hash.
+    last_trampoline: Option<(RunAddr, bool)>,
 }
 
 impl<'m> StackWalk<'m> {
@@ -142,7 +145,13 @@ impl<'m> StackWalk<'m> {
             (frame, regs)
         });
         let stop = current.is_none().then(|| StopReason::Error("no pc or stack pointer".into()));
-        let stepper = Stepper { memory, lookup, ctx: Box::new(UnwindContext::new()), trampolines: HashMap::default() };
+        let stepper = Stepper {
+            memory,
+            lookup,
+            ctx: Box::new(UnwindContext::new()),
+            trampolines: HashMap::default(),
+            last_trampoline: None,
+        };
         StackWalk { stepper, current, yielded: 0, max_frames, stop }
     }
 
@@ -233,9 +242,15 @@ impl Stepper<'_> {
     ) -> Result<(RunAddr, (RawFrame, Regs)), StopReason> {
         let pc = regs.pc().ok_or(StopReason::Outermost)?;
         let sp = regs.sp().unwrap_or(cfa);
-        let (lookup, memory) = (self.lookup, self.memory);
-        let signal_trampoline =
-            *self.trampolines.entry(pc).or_insert_with(|| sigframe::is_trampoline(lookup, memory, pc));
+        let signal_trampoline = match self.last_trampoline {
+            Some((last, answer)) if last == pc => answer,
+            _ => {
+                let (lookup, memory) = (self.lookup, self.memory);
+                let answer = *self.trampolines.entry(pc).or_insert_with(|| sigframe::is_trampoline(lookup, memory, pc));
+                self.last_trampoline = Some((pc, answer));
+                answer
+            }
+        };
         // A handler "returns" to the trampoline's first instruction; that
         // pc follows no call, so it is looked up as is.
         let pc_is_exact = exact || signal_trampoline;
