@@ -109,6 +109,9 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
     })
 }
 
+/// A pc and the pc it was looked up at, its module and its source frames.
+type LastPc<'d, 'a> = (RunAddr, RunAddr, Option<&'d Module<'a>>, Rc<[SourceFrame]>);
+
 /// The thread's frames for the snapshot; without a symbolizer (time ran
 /// out), physical frames with module and offset only.
 pub fn render_thread<'d, 'a>(
@@ -119,13 +122,23 @@ pub fn render_thread<'d, 'a>(
     faulted_frame: Option<usize>,
 ) -> Thread {
     let mut frames: Vec<Frame> = Vec::with_capacity(w.frames.len());
-    let mut all_sources = Vec::with_capacity(w.frames.len());
+    // Kept for the variables (and the tail calls found with them).
+    let mut all_sources = Vec::with_capacity(if reader.is_some() { w.frames.len() } else { 0 });
+    // A recursion's frames return to one pc, frame after frame.
+    let mut last: Option<LastPc<'_, '_>> = None;
     for (i, raw) in w.frames.iter().enumerate() {
         let lookup = raw.lookup_pc();
-        let module = modules.find(lookup);
-        let sources = match (module, symbolizer.as_deref_mut()) {
-            (Some(m), Some(s)) => s.frames(m, raw.pc, lookup),
-            _ => Rc::from([SourceFrame::default()]),
+        let (module, sources) = match &last {
+            Some((pc, at, module, sources)) if (*pc, *at) == (raw.pc, lookup) => (*module, sources.clone()),
+            _ => {
+                let module = modules.find(lookup);
+                let sources = match (module, symbolizer.as_deref_mut()) {
+                    (Some(m), Some(s)) => s.frames(m, raw.pc, lookup),
+                    _ => Rc::from([SourceFrame::default()]),
+                };
+                last = Some((raw.pc, lookup, module, sources.clone()));
+                (module, sources)
+            }
         };
         for (j, src) in sources.iter().enumerate() {
             frames.push(Frame {
@@ -137,7 +150,9 @@ pub fn render_thread<'d, 'a>(
                 ..source_frame(module, raw.pc, raw.sp, src)
             });
         }
-        all_sources.push((module, sources));
+        if reader.is_some() {
+            all_sources.push((module, sources));
+        }
     }
     let thread_pointer = w.thread.cpu.thread_pointer();
     let mut tls = Vec::new();
