@@ -18,10 +18,9 @@
 //! that misses more than it hits) turn it off for the rest of the write.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::rc::Rc;
 use std::sync::Arc;
-
-use std::collections::hash_map::Entry;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
