@@ -11,10 +11,12 @@
 //! file 128 KiB at a time.
 //!
 //! [`crate::snapshot::encoding`] writes a long list on two CPUs: the other
-//! thread writes the later items into a buffer of its own, and this one
-//! puts that text in after the first items as it stands ([`Spliced`]).
-//! serde_json could only take it as a `RawValue` per item, each its own
-//! allocation, checked as UTF-8 again.
+//! thread writes the later items in parts, into buffers of its own
+//! ([`write_items`]), and this one puts each part in after the first items
+//! as it stands ([`Spliced`]). serde_json could only take it as a
+//! `RawValue` per item, each its own allocation, checked as UTF-8 again.
+//! A frame's fields that many frames share are put in the same way
+//! ([`FIELDS`], from `snapshot::place_cache`).
 
 use std::fmt::Display;
 use std::io::{self, Write};

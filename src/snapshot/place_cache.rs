@@ -191,9 +191,8 @@ pub(super) struct CachedFrame<'f, V>(pub &'f Frame<V>);
 impl<V: Serialize + AsRef<[Variable]> + Sync> Serialize for CachedFrame<'_, V> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let f = self.0;
-        if CACHE.with_borrow(|c| c.as_ref().is_none_or(PlaceCache::off)) {
-            return f.serialize(s);
-        }
+        let in_use = |cache: &mut Option<PlaceCache>| cache.as_mut().filter(|c| !c.off()).map(|c| c.text_of(f));
+        let Some(text) = CACHE.with_borrow_mut(in_use) else { return f.serialize(s) };
         let mut m = s.serialize_struct("Frame", 0)?;
         m.serialize_field("index", &f.index)?;
         m.serialize_field("pc", &f.pc)?;
@@ -201,10 +200,7 @@ impl<V: Serialize + AsRef<[Variable]> + Sync> Serialize for CachedFrame<'_, V> {
         if let Some(cfa) = &f.cfa {
             m.serialize_field("cfa", cfa)?;
         }
-        let text = CACHE.with_borrow_mut(|cache| cache.as_mut().map(|cache| cache.text_of(f)));
-        if let Some(text) = text {
-            m.serialize_field(json_out::FIELDS, &Spliced(&text))?;
-        }
+        m.serialize_field(json_out::FIELDS, &Spliced(&text))?;
         if let Some(why) = &f.cfi_error {
             m.serialize_field("cfi_error", why)?;
         }
