@@ -194,7 +194,7 @@ impl Place {
     /// reads them too).
     pub fn of(f: &FrameRef<'_>) -> Option<Place> {
         let frame = f.frame;
-        let identity = |text: &Option<std::sync::Arc<str>>| text.as_ref().map_or(0, |t| t.as_ptr() as usize);
+        let identity = crate::snapshot::text_identity;
         (frame.parameters.is_empty() && frame.locals.is_empty()).then(|| Place {
             texts: [identity(&frame.module), identity(&frame.file), identity(&frame.function)],
             faulted: frame.faulted,

@@ -220,6 +220,14 @@ pub struct Frame<V = Vec<Variable>> {
     pub uid: Uid,
 }
 
+/// A frame's text (module, function, file) by identity, 0 for none: the
+/// frames of one symbolized pc share their texts, so frames whose texts
+/// are the same by identity are at the same place (equal texts that are
+/// not shared only look different).
+pub fn text_identity(text: &Option<Arc<str>>) -> usize {
+    text.as_ref().map_or(0, |t| t.as_ptr() as usize)
+}
+
 /// Written and read by [`super::encoding`] (`Serialize` is there).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(from = "VariableIn")]

@@ -20,7 +20,6 @@
 use std::cell::RefCell;
 use std::collections::hash_map::Entry;
 use std::rc::Rc;
-use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -28,7 +27,7 @@ use serde::ser::{SerializeStruct, Serializer};
 
 use super::encoding::{omit_false, omit_none};
 use super::json_out::{self, Spliced};
-use super::model::{Addr, Frame, FrameUnwind, Variable};
+use super::model::{Addr, Frame, FrameUnwind, Variable, text_identity};
 
 /// Places kept at most per writing thread (a few hundred bytes each).
 const MAX_PLACES: usize = 4096;
@@ -113,7 +112,7 @@ struct PlaceKey {
 
 impl PlaceKey {
     fn of<V>(f: &Frame<V>) -> Self {
-        let identity = |text: &Option<Arc<str>>| text.as_ref().map_or(0, |t| t.as_ptr() as usize);
+        let identity = text_identity;
         PlaceKey {
             texts: [identity(&f.module), identity(&f.function), identity(&f.crate_name), identity(&f.file)],
             module_offset: f.module_offset.map(|a| a.0),
@@ -219,6 +218,8 @@ impl<V: Serialize + AsRef<[Variable]> + Sync> Serialize for CachedFrame<'_, V> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::snapshot::encoding::Tables;
     use crate::snapshot::{Annotation, AnnotationLevel, Kind, Snapshot, Thread, Value};
