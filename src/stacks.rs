@@ -59,7 +59,8 @@ pub fn key<V>(t: &Thread<V>) -> String {
             key.push(b'i');
         }
         if run > 1 {
-            key.extend_from_slice(format!("*{run}").as_bytes());
+            key.push(b'*');
+            key.extend_from_slice(itoa::Buffer::new().format(run).as_bytes());
         }
         key.push(b',');
     }

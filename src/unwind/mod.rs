@@ -114,8 +114,8 @@ pub struct StackWalk<'m> {
 
 /// What a step from a frame to its caller reads and keeps, apart from
 /// where the walk is, so a step borrows the current frame where it lies:
-/// a frame is a few hundred bytes, and moving it out and back costs per
-/// frame.
+/// a frame with its registers is two hundred bytes, and moving it out
+/// and back costs per frame.
 struct Stepper<'m> {
     memory: &'m dyn Memory,
     lookup: &'m dyn CfiLookup,
