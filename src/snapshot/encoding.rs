@@ -373,7 +373,7 @@ where
 
 /// The bytes of a part [`write_parts`] sends, about: big enough that the
 /// writer hands it to the file as it is (`json_out`'s flush size).
-const PART_BYTES: usize = 128 << 10;
+pub(crate) const PART_BYTES: usize = 128 << 10;
 
 /// Writes `items` as `write` makes them, in parts of whole items of
 /// about [`PART_BYTES`] (comma-separated, without brackets), each sent

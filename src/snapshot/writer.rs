@@ -382,10 +382,11 @@ mod tests {
 
     /// A snapshot of enough threads, and a thread of enough frames, to be
     /// written on two CPUs reads back as written, threads and frames in
-    /// order, their shared target shared.
+    /// order, their shared target shared; the other CPU's part of the
+    /// long thread comes in several parts.
     #[test]
     fn long_lists_are_written_in_order() {
-        use crate::snapshot::encoding::{FRAMES_APART_FROM, THREADS_APART_FROM};
+        use crate::snapshot::encoding::{FRAMES_APART_FROM, PART_BYTES, THREADS_APART_FROM};
         use crate::snapshot::{Frame, Kind, Thread, Value, Variable};
         let shared = std::sync::Arc::new(Variable {
             name: "*p".into(),
@@ -407,13 +408,14 @@ mod tests {
         let mut threads: Vec<Thread> = (0..(THREADS_APART_FROM as i32 * 2 + 1))
             .map(|tid| Thread { tid, frames: vec![frame(0)], ..Thread::default() })
             .collect();
-        threads[1].frames = (0..FRAMES_APART_FROM * 2 + 1).map(frame).collect();
+        threads[1].frames = (0..FRAMES_APART_FROM * 16 + 1).map(frame).collect();
         let snap = Snapshot { threads, ..Snapshot::default() };
         let dir = test_dir("long-lists");
         let path = dir.join("s.json");
         write_atomic(&snap, &path).unwrap();
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text.matches("\"*p\"").count(), 1, "the shared target is written once");
+        assert!(text.len() > 4 * PART_BYTES, "the long thread's later 60% is parts: {} bytes", text.len());
         // The text the other CPU wrote went in where serde_json, writing
         // it all on one, would have put it.
         let tables = Arc::new(Tables::of(&snap));
