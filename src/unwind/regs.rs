@@ -3,9 +3,10 @@
 //! only what the unwinder recovered is known, and later readers must see
 //! "unknown", never a stale callee value.
 //!
-//! Every walked frame holds one, so it is kept small: the values with a
-//! bit per register saying which are known (an unknown one's value is 0,
-//! so equal sets compare equal), not an `Option` each.
+//! A walk holds one for each frame (while it steps, and after it when
+//! variables are read), so it is kept small: the values with a bit per
+//! register saying which are known (an unknown one's value is 0, so equal
+//! sets compare equal), not an `Option` each.
 
 use crate::address::RunAddr;
 use crate::arch::dwarf;
