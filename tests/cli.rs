@@ -112,9 +112,11 @@ fn timeout_releases_and_records() {
     let errors = snap["errors"].as_array().unwrap();
     let threads = snap["threads"].as_array().unwrap();
     // Every thread is listed; those not extracted in time have no frames
-    // and say why.
+    // and say why: stopped but not walked when the time ran out, or not
+    // stopped by then (where the 2 ms end depends on the machine).
     let extracted = threads.iter().filter(|t| !t["frames"].as_array().unwrap().is_empty()).count();
-    let marked = threads.iter().filter(|t| t["unwind_stop"].as_str().is_some_and(|s| s.contains("timeout"))).count();
+    let says_why = |why: &str| why.contains("timeout") || why.contains("did not stop");
+    let marked = threads.iter().filter(|t| t["unwind_stop"].as_str().is_some_and(says_why)).count();
     assert!(
         extracted < 203 && marked > 0 && errors.iter().any(|e| e["message"].as_str().unwrap().contains("timeout")),
         "{extracted} of {} threads extracted, {marked} marked, errors {errors:?}",
