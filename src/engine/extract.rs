@@ -17,6 +17,7 @@ use crate::unwind::regs::Regs;
 use crate::unwind::{RawFrame, StackWalk, StopReason, UnwindMethod, sigframe};
 
 use super::input::ThreadState;
+use super::prefault::Prefaulted;
 use super::variables::VariableReader;
 use crate::variables::TailCall;
 
@@ -113,15 +114,17 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
 type LastPc<'d, 'a> = (RunAddr, RunAddr, Option<&'d Module<'a>>, Rc<[SourceFrame]>);
 
 /// The thread's frames for the snapshot; without a symbolizer (time ran
-/// out), physical frames with module and offset only.
+/// out), physical frames with module and offset only. `apart`: another
+/// thread may fault in a deep stack's frame list (not under `--jobs 1`).
 pub fn render_thread<'d, 'a>(
     w: &Walked<'_>,
     modules: &'d ModuleSet<'a>,
     mut symbolizer: Option<&mut Symbolizer>,
     reader: Option<&VariableReader<'d, 'a>>,
     faulted_frame: Option<usize>,
+    apart: bool,
 ) -> Thread {
-    let mut frames: Vec<Frame> = Vec::with_capacity(w.frames.len());
+    let mut frames: Prefaulted<Frame> = Prefaulted::with_capacity(w.frames.len(), apart);
     // Kept for the variables (and the tail calls found with them).
     let mut all_sources = Vec::with_capacity(if reader.is_some() { w.frames.len() } else { 0 });
     // A recursion's frames return to one pc, frame after frame.
@@ -154,6 +157,7 @@ pub fn render_thread<'d, 'a>(
             all_sources.push((module, sources));
         }
     }
+    let mut frames = frames.into_inner();
     let thread_pointer = w.thread.cpu.thread_pointer();
     let mut tls = Vec::new();
     if let Some(reader) = reader {

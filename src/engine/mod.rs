@@ -16,6 +16,7 @@ mod dump;
 mod extract;
 pub(crate) mod input;
 mod live;
+mod prefault;
 mod supervisor;
 mod variables;
 mod worker;

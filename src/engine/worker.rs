@@ -421,7 +421,7 @@ fn extract_one<'d, 'a>(
 ) -> Thread {
     let full = !cut.load(Ordering::SeqCst);
     let reader = reader.filter(|_| full && opts.variables);
-    render_thread(w, modules, full.then_some(symbolizer), reader, faulted_frame)
+    render_thread(w, modules, full.then_some(symbolizer), reader, faulted_frame, opts.jobs != Some(1))
 }
 
 impl Extraction<'_, '_, '_> {
