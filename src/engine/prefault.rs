@@ -2,8 +2,8 @@
 //!
 //! The first write to each page of a fresh allocation is a page fault:
 //! the kernel allocates, zeroes and charges the page, about 2 µs a page
-//! on a VM. A thread 10,000 frames deep is a 2.7 MB frame list, 660
-//! faults and more than a third of the time its frames take to build. Its
+//! on a VM. A thread 10,000 frames deep is a 2.7 MB frame list: 660
+//! faults, 0.9 of the 3.1 ms the worker took to render its frames. Its
 //! length is known before it is filled (a walked stack's frames), so a
 //! helper thread populates the list's spare room ahead of the filling
 //! thread (`MADV_POPULATE_WRITE`), and the faults run on the other CPU.
