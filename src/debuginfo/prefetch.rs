@@ -58,12 +58,19 @@ pub struct Prefetch {
 }
 
 impl Prefetch {
-    /// Starts inflating the debug sections of the modules in `maps`; with
-    /// `locations`, the location lists variables need too.
-    pub fn start(maps: Vec<Mapping>, inflated: Arc<InflatedSections>, dirs: DebugDirs, locations: bool) -> Self {
+    /// Starts inflating the debug sections of the modules in the memory
+    /// map `maps` reads (on the prefetch thread); with `locations`, the
+    /// location lists variables need too.
+    pub fn start(
+        maps: impl FnOnce() -> Vec<Mapping> + Send + 'static,
+        inflated: Arc<InflatedSections>,
+        dirs: DebugDirs,
+        locations: bool,
+    ) -> Self {
         let wanted = Arc::new(Wanted::default());
         let asked = wanted.clone();
         let spawned = std::thread::Builder::new().name("prefetch".into()).spawn(move || {
+            let maps = maps();
             let mut paths: Vec<&str> = Vec::new();
             for m in maps.iter().filter(|m| m.executable && m.is_file() && !m.deleted) {
                 if !paths.contains(&m.path.as_str()) {

@@ -194,9 +194,11 @@ fn pipeline(
     // stop is served while it is stopped, and none read while it is
     // stopped after it runs on.
     let inferior = source.open();
-    // First, so that it runs while the modules load too.
+    // First, so that it runs while the modules load too; it reads the
+    // memory map itself, on its own thread.
     let prefetch = prefetch.then(|| {
-        let maps = inferior.maps().unwrap_or_default();
+        let source = source.clone();
+        let maps = move || source.open().maps().unwrap_or_default();
         Prefetch::start(maps, inflated.clone(), opts.debug_search(), opts.variables)
     });
     let mut host = match modules {
