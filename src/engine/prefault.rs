@@ -76,9 +76,8 @@ impl<T> Drop for Prefaulted<T> {
     }
 }
 
-/// Whether this thread may run on more than one CPU (one system call:
-/// a cgroup's CPU quota, which `--jobs`'s default also reads, costs more
-/// than a deep stack's helper saves on a machine that has two).
+/// Whether this thread may run on more than one CPU: one system call
+/// (`--jobs`'s default reads the cgroup's CPU quota too, several files).
 fn several_cpus() -> bool {
     sched_getaffinity(Pid::from_raw(0))
         .is_ok_and(|set| (0..CpuSet::count()).filter(|&cpu| set.is_set(cpu).unwrap_or(false)).nth(1).is_some())
