@@ -132,6 +132,26 @@ fn deep_recursion_all_frames() {
     assert!(cfas.windows(2).all(|w| w[0] <= w[1]), "CFAs ascend");
 }
 
+/// A stack of 3,000 frames is a frame list of about 800 KB, which another
+/// thread faults in while the worker fills it (engine::prefault) unless
+/// `--jobs 1`: the frames are the same either way, every one of them.
+#[test]
+fn deep_stack_frames_are_the_same_with_the_list_faulted_in_apart() {
+    let _serial = serial();
+    let bin = build("deep.c", "deep", &["-g", "-O0"]);
+    let proc_ = start(&bin, &["3000"]);
+    let all = ["--no-variables", "--max-frames", "100000"];
+    let apart = snapshot(proc_.pid(), "deep-apart", &all);
+    let one = snapshot(proc_.pid(), "deep-one-job", &[&all[..], &["--jobs", "1"]].concat());
+    let (t, t1) = (thread(&apart, proc_.pid() as i64), thread(&one, proc_.pid() as i64));
+    let f = frames_from(t, "descend");
+    let call = ("descend".to_string(), "deep.c".to_string(), line_of("deep.c", "descend_call"));
+    assert_eq!(f[1..3001], vec![call; 3000][..]);
+    assert_eq!(f[3001], ("main".into(), "deep.c".into(), line_of("deep.c", "main_call")));
+    assert_eq!(t["frames"], t1["frames"]);
+    assert_released(proc_.pid());
+}
+
 /// With `--jobs 2` a second thread extracts the threads it takes of the
 /// 43 (each job takes the next one left) with debug info of its own: the
 /// snapshot is the one `--jobs 1` makes, every frame and variable, threads
