@@ -38,11 +38,11 @@ fn a_pc_finds_its_unit_by_aranges_or_by_the_units_own_ranges() {
 
     let at_a = info.frames(LinkAddr::new(0x1010));
     assert_eq!(names(&at_a), [Some("in_a")]);
-    assert_eq!(at_a[0].unit, built.offset(root).0);
+    assert_eq!(at_a[0].unit, built.offset_in(a, root).0);
     assert_eq!(at_a[0].language, Some(DW_LANG_C99));
     let at_b = info.frames(LinkAddr::new(0x20ff));
     assert_eq!(names(&at_b), [Some("in_b")]);
-    assert_eq!(at_b[0].unit, built.offset(root_b).0);
+    assert_eq!(at_b[0].unit, built.offset_in(u, root_b).0);
     for outside in [0xfff, 0x1100, 0x1800, 0x2100, u64::MAX] {
         assert!(info.frames(LinkAddr::new(outside)).is_empty(), "{outside:#x} is in no unit");
     }
@@ -229,6 +229,6 @@ fn references_reach_dies_of_other_units() {
     let built = b.finish();
     let info = built.info();
     assert_eq!(names(&info.frames(LinkAddr::new(0x1000))), [Some("shared")]);
-    let target = built.die(&info, definition).follow(gimli::DW_AT_specification).unwrap();
-    assert_eq!(target.key(), built.die(&info, shared).key());
+    let target = built.die_in(&info, code, definition).follow(gimli::DW_AT_specification).unwrap();
+    assert_eq!(target.key(), built.die_in(&info, decls, shared).key());
 }

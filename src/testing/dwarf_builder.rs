@@ -7,7 +7,10 @@
 //! Tests name DIEs by the [`UnitEntryId`]s the builder gives out; once
 //! written, [`Built::die`] finds a DIE of the read side by that id (gimli
 //! writes a unit's DIEs depth-first in the order they were added, which
-//! is the order a reader meets them).
+//! is the order a reader meets them). An id is only unique within its
+//! unit in a release build (gimli checks which unit an id is of in debug
+//! builds only), so DIEs of tests with several units are named with
+//! their unit too ([`Built::die_in`], [`Built::offset_in`]).
 
 use std::collections::HashMap;
 
@@ -192,7 +195,7 @@ impl DwarfBuilder {
         (0..self.dwarf.units.count()).map(|i| self.dwarf.units.id(i)).collect()
     }
 
-    fn write_aranges(&self, entries: &HashMap<UnitEntryId, (DebugInfoOffset, UnitOffset)>) -> Vec<u8> {
+    fn write_aranges(&self, entries: &HashMap<Entry, (DebugInfoOffset, UnitOffset)>) -> Vec<u8> {
         let mut out = Vec::new();
         for unit in self.units_in_order() {
             let ranges: Vec<(u64, u64)> =
@@ -200,7 +203,7 @@ impl DwarfBuilder {
             if ranges.is_empty() {
                 continue;
             }
-            let (offset, _) = entries[&self.root(unit)];
+            let (offset, _) = entries[&(unit, self.root(unit))];
             // Version 2, the unit's offset, 8-byte addresses, no segments,
             // padding to a multiple of twice the address size.
             let mut body = 2u16.to_le_bytes().to_vec();
@@ -223,10 +226,13 @@ impl Default for DwarfBuilder {
     }
 }
 
+/// A DIE the builder made: its unit, and its id there.
+type Entry = (UnitId, UnitEntryId);
+
 /// Written DWARF: its sections, and where each DIE the builder made is.
 pub struct Built {
     sections: HashMap<SectionId, &'static [u8]>,
-    entries: HashMap<UnitEntryId, (DebugInfoOffset, UnitOffset)>,
+    entries: HashMap<Entry, (DebugInfoOffset, UnitOffset)>,
 }
 
 impl Built {
@@ -245,25 +251,42 @@ impl Built {
         DwarfInfo::new(self.gimli(), None, Box::new(move || gimli::LocationLists::new(loc.into(), loclists.into())))
     }
 
-    /// The DIE the builder gave `entry` for.
+    /// The DIE the builder gave `entry` for, in DWARF of one unit.
     pub fn die<'d>(&self, info: &'d DwarfInfo<'static>, entry: UnitEntryId) -> Die<'d, 'static> {
         let (unit, offset) = self.offset(entry);
         info.die(unit, offset).expect("a DIE of the test's DWARF")
     }
 
-    /// The unit and unit offset of a DIE the builder made.
+    /// The DIE the builder gave `entry` for in `unit`.
+    pub fn die_in<'d>(&self, info: &'d DwarfInfo<'static>, unit: UnitId, entry: UnitEntryId) -> Die<'d, 'static> {
+        let (unit, offset) = self.offset_in(unit, entry);
+        info.die(unit, offset).expect("a DIE of the test's DWARF")
+    }
+
+    /// The unit and unit offset of a DIE the builder made, in DWARF of
+    /// one unit (with several, an id may be any unit's: see the module
+    /// doc).
     pub fn offset(&self, entry: UnitEntryId) -> (DebugInfoOffset, UnitOffset) {
-        self.entries[&entry]
+        let mut of_entry = self.entries.iter().filter(|((_, e), _)| *e == entry).map(|(_, &at)| at);
+        let at = of_entry.next().expect("a DIE the builder made");
+        assert!(of_entry.next().is_none(), "the test's DWARF has several units: name the DIE's with offset_in/die_in");
+        at
+    }
+
+    /// The unit and unit offset of the DIE `entry` of `unit`.
+    pub fn offset_in(&self, unit: UnitId, entry: UnitEntryId) -> (DebugInfoOffset, UnitOffset) {
+        self.entries[&(unit, entry)]
     }
 
     /// The read side's offsets of every DIE written, found by walking each
     /// unit's tree in the order gimli writes it.
-    fn entry_offsets(&self, written: &gimli::write::Dwarf) -> HashMap<UnitEntryId, (DebugInfoOffset, UnitOffset)> {
+    fn entry_offsets(&self, written: &gimli::write::Dwarf) -> HashMap<Entry, (DebugInfoOffset, UnitOffset)> {
         let dwarf = self.gimli();
         let mut headers = dwarf.units();
         let mut out = HashMap::new();
         for index in 0..written.units.count() {
-            let unit = written.units.get(written.units.id(index));
+            let id = written.units.id(index);
+            let unit = written.units.get(id);
             let header = headers.next().unwrap().expect("every written unit reads back");
             let start = header.debug_info_offset().unwrap();
             let read = dwarf.unit(header).unwrap();
@@ -276,7 +299,7 @@ impl Built {
                 order.splice(next + 1..next + 1, children);
                 let read_entry = entries.next_dfs().unwrap().expect("as many DIEs read as written");
                 assert_eq!(read_entry.tag(), unit.get(order[next]).tag());
-                out.insert(order[next], (start, read_entry.offset()));
+                out.insert((id, order[next]), (start, read_entry.offset()));
                 next += 1;
             }
         }
