@@ -83,16 +83,26 @@ fn several_cpus() -> bool {
         .is_ok_and(|set| (0..CpuSet::count()).filter(|&cpu| set.is_set(cpu).unwrap_or(false)).nth(1).is_some())
 }
 
-/// Faults in the whole pages of `bytes` bytes from `start`, writable.
+/// Pages populated by one call: the call holds the process's memory map
+/// lock for reading, which would keep the filling thread from mapping
+/// memory (a large allocation, a thread's stack) for the whole list.
+const PAGES_PER_CALL: usize = 64;
+
+/// Faults in the whole pages of `bytes` bytes from `start`, writable, in
+/// the order the list is filled.
 fn populate(start: usize, bytes: usize) {
-    let first = start.next_multiple_of(PAGE);
     let end = (start + bytes) / PAGE * PAGE;
-    if end > first {
+    let mut at = start.next_multiple_of(PAGE);
+    while at < end {
+        let len = (end - at).min(PAGES_PER_CALL * PAGE);
         // SAFETY: the range lies within an allocation the list owns until
         // this thread is joined; MADV_POPULATE_WRITE only faults its pages
         // in, leaving every byte as it is (an error leaves them to fault
         // when written).
-        unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_POPULATE_WRITE) };
+        if unsafe { libc::madvise(at as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) } != 0 {
+            return;
+        }
+        at += len;
     }
 }
 
