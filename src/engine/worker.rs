@@ -487,7 +487,10 @@ impl Extraction<'_, '_, '_> {
             let walked = self.walk(&wanted, &to_walk, &walked);
             let unwind_us = unwind_start.elapsed().as_micros() as u64;
             if let Some(p) = prefetch {
-                let paths = walked.iter().flat_map(|w| &w.frames).filter_map(|f| self.modules.find(f.pc));
+                // A recursion is thousands of frames at one pc.
+                let mut last = None;
+                let pcs = walked.iter().flat_map(|w| &w.frames).filter(|f| last.replace(f.pc) != Some(f.pc));
+                let paths = pcs.filter_map(|f| self.modules.find(f.pc));
                 p.narrow(paths.map(|m| m.path.as_str()));
             }
             let symbolize_start = Instant::now();
