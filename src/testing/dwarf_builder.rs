@@ -269,7 +269,10 @@ impl Built {
     pub fn offset(&self, entry: UnitEntryId) -> (DebugInfoOffset, UnitOffset) {
         let mut of_entry = self.entries.iter().filter(|((_, e), _)| *e == entry).map(|(_, &at)| at);
         let at = of_entry.next().expect("a DIE the builder made");
-        assert!(of_entry.next().is_none(), "the test's DWARF has several units: name the DIE's with offset_in/die_in");
+        assert!(
+            of_entry.next().is_none(),
+            "the test's DWARF has several units: name its DIEs with offset_in or die_in"
+        );
         at
     }
 
