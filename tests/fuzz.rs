@@ -527,8 +527,8 @@ fn read_frames<'d, 'a>(
     }
 }
 
-/// A frame's context as the engine builds it; without `raw` (a frame and
-/// its registers), a global's.
+/// A frame's context as the engine builds it; without `walked` (a frame
+/// and its registers), a global's.
 fn frame_context<'d, 'a>(
     module: Option<&Module<'a>>,
     walked: Option<&(RawFrame, Regs)>,

@@ -114,17 +114,18 @@ fn fault_of(w: &Walked<'_>, memory: &dyn Memory, accept: impl Fn(i32) -> bool) -
 type LastPc<'d, 'a> = (RunAddr, RunAddr, Option<&'d Module<'a>>, Rc<[SourceFrame]>);
 
 /// The thread's frames for the snapshot; without a symbolizer (time ran
-/// out), physical frames with module and offset only. `apart`: another
-/// thread may fault in a deep stack's frame list (not under `--jobs 1`).
+/// out), physical frames with module and offset only. With `prefault`,
+/// another thread may fault in a deep stack's frame list (not under
+/// `--jobs 1`).
 pub fn render_thread<'d, 'a>(
     w: &Walked<'_>,
     modules: &'d ModuleSet<'a>,
     mut symbolizer: Option<&mut Symbolizer>,
     reader: Option<&VariableReader<'d, 'a>>,
     faulted_frame: Option<usize>,
-    apart: bool,
+    prefault: bool,
 ) -> Thread {
-    let mut frames: Prefaulted<Frame> = Prefaulted::with_capacity(w.frames.len(), apart);
+    let mut frames: Prefaulted<Frame> = Prefaulted::with_capacity(w.frames.len(), prefault);
     // Kept for the variables (and the tail calls found with them).
     let mut all_sources = Vec::with_capacity(if reader.is_some() { w.frames.len() } else { 0 });
     // A recursion's frames return to one pc, frame after frame.

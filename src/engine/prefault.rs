@@ -32,12 +32,12 @@ pub struct Prefaulted<T> {
 
 impl<T> Prefaulted<T> {
     /// An empty list with room for `capacity` items, faulted in on another
-    /// thread when it is long, `apart` allows it (`--jobs 1` does not) and
+    /// thread when it is long, `allowed` (`--jobs 1` does not allow it) and
     /// ptsnap may run on more than one CPU.
-    pub fn with_capacity(capacity: usize, apart: bool) -> Self {
+    pub fn with_capacity(capacity: usize, allowed: bool) -> Self {
         let mut list = Vec::with_capacity(capacity);
         let bytes = list.capacity() * std::mem::size_of::<T>();
-        let helper = (bytes >= MIN_BYTES && apart && several_cpus())
+        let helper = (bytes >= MIN_BYTES && allowed && several_cpus())
             .then(|| {
                 let start = list.as_mut_ptr() as usize;
                 std::thread::Builder::new().name("ptsnap-prefault".into()).spawn(move || populate(start, bytes)).ok()
